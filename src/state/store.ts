@@ -1,0 +1,57 @@
+/**
+ * The backing store behind the state engine: committed state plus the block records
+ * and the head, changed only by whole-block atomic commits. Implementations: memory
+ * (memory-store.ts), IndexedDB (idb-store.ts) and lmdb for the Node peer
+ * (lmdb-store.ts), picked at the entry point.
+ */
+import type { KvWrite } from './overlay.ts';
+import type { Bytes, KvEntry, KvReader } from './types.ts';
+
+/** A block as the store keeps it: its number, id and packed (signed) bytes. */
+export interface BlockRecord {
+  num: number;
+  id: Bytes;
+  bytes: Bytes;
+}
+
+/** The block the committed state is the result of. */
+export interface HeadRecord {
+  num: number;
+  id: Bytes;
+}
+
+/** Everything one block changes, committed all-or-nothing. */
+export interface BlockCommit {
+  /** The block's state write set (undefined value = remove), e.g. WriteOverlay.writes(). */
+  writes: Iterable<KvWrite>;
+  block: BlockRecord;
+  head: HeadRecord;
+}
+
+export interface RangeOptions {
+  /** At most this many entries. */
+  limit?: number;
+  /** The last entries of the range, last first. */
+  reverse?: boolean;
+}
+
+export interface KvStore {
+  get(key: Bytes): Promise<Bytes | undefined>;
+  /** Entries with start <= key < end (end undefined: to the last key), ascending unless reversed. */
+  getRange(start: Bytes, end: Bytes | undefined, options?: RangeOptions): Promise<KvEntry[]>;
+  head(): Promise<HeadRecord | undefined>;
+  block(num: number): Promise<BlockRecord | undefined>;
+  /**
+   * Writes the state write set, the block record and the new head in one atomic
+   * transaction. If it rejects (storage failure, or the write set throws while being
+   * read), nothing of it is visible: state and head stay as they were.
+   */
+  commitBlock(commit: BlockCommit): Promise<void>;
+  /**
+   * A synchronous view of committed state where the platform reads synchronously
+   * (memory, lmdb): execution reads straight through it and never misses. Undefined
+   * for IndexedDB, which needs the range cache.
+   */
+  readonly syncReader: KvReader | undefined;
+  close(): Promise<void>;
+}
