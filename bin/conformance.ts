@@ -1,0 +1,10 @@
+/**
+ * `npm run conformance -- fracpack FILE` / `-- names FILE`: check a vector file,
+ * print one line per failure and a final "N passed, M failed".
+ */
+import { readFileSync } from 'node:fs';
+import { runConformance } from '../src/protocol/conformance.ts';
+
+const { code, lines } = runConformance(process.argv.slice(2), (p) => readFileSync(p, 'utf8'));
+for (const line of lines) (code === 2 ? console.error : console.log)(line);
+process.exitCode = code;
