@@ -7,7 +7,7 @@ export function jsonEquivalent(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || b === null || a === undefined || b === undefined) return (a ?? null) === (b ?? null);
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
-  if (typeof a === 'number' && typeof b === 'string') return String(a) === b || floatName(b) === a;
+  if (typeof a === 'number' && typeof b === 'string') return String(a) === b || Object.is(floatName(b), a);
   if (typeof a === 'string' && typeof b === 'number') return jsonEquivalent(b, a);
   if (typeof a === 'string' && typeof b === 'string') return floatName(a) !== undefined && Object.is(floatName(a), floatName(b));
   if (typeof a === 'bigint' || typeof b === 'bigint') return String(a) === String(b);

@@ -414,7 +414,9 @@ function linkVariant(n: Node, mode: Mode): void {
 
 function linkFracPack(n: Node, mode: Mode): void {
   const inner = n.elem!;
-  const zeroSize = inner.fixed && inner.size === 0;
+  // Types that pack to no bytes at all: their nested byte vector is always empty, and
+  // an empty container MUST be encoded as offset 0.
+  const zeroSize = (inner.fixed && inner.size === 0) || (inner.kind === 'array' && inner.len === 0);
   const decodeInner = (s: Stream, start: number, size: number) => {
     const sub = new Stream(s.buf, s.view, start, start + size);
     const v = inner.read(sub, true);
