@@ -1,0 +1,1018 @@
+/**
+ * One producer's consensus state machine, CFT and BFT in one object because joint
+ * consensus moves a running chain between them (joint-consensus.md).
+ *
+ * etcd-raft style: `step(from, message)` and `tick(now)` change state; `ready()` hands
+ * out what to persist, send and apply. Persist `hardState` and `blocks` before sending
+ * `messages`. No clocks, timers, sockets or storage in here.
+ */
+import { ConsensusError } from '../errors.ts';
+import { blockId, blockSigningBytes, messageSigningBytes, NULL_ID, defaultCodec, type BlockCodec } from './block.ts';
+import {
+  BLOCK_INTERVAL_MS,
+  ELECTION_TIMEOUT_MS,
+  MAX_PENDING,
+  MAX_VIEW_CHANGE_TIMEOUT_MS,
+  SYNC_BATCH,
+  VIEW_CHANGE_BACKOFF,
+  VIEW_CHANGE_RESEND_MS,
+  VIEW_CHANGE_TIMEOUT_MS,
+} from './constants.ts';
+import { ancestorAt, descendsFrom, isBetter, type BlockEntry } from './fork-db.ts';
+import { parseMessage } from './messages.ts';
+import {
+  bftLeader,
+  hasQuorum,
+  isProducer,
+  mayStandForElection,
+  sets,
+  settle,
+  threshold,
+  weakThreshold,
+  type QuorumOverride,
+} from './producers.ts';
+import type {
+  BlockHeader,
+  BlockId,
+  ConfirmMessage,
+  ConsensusComponents,
+  ConsensusMessage,
+  ConsensusMode,
+  Dropped,
+  Evidence,
+  HardState,
+  JointConsensus,
+  Outbound,
+  PersistedState,
+  PreparedCertificate,
+  ProducerName,
+  ProducerSet,
+  Ready,
+  RequestVoteMessage,
+  SignedBlock,
+  ViewChangeMessage,
+  VoteMessage,
+} from './types.ts';
+
+export interface ConsensusInit {
+  readonly name: ProducerName;
+  readonly genesis: SignedBlock;
+  readonly now: number;
+  readonly restore?: PersistedState | undefined;
+  readonly blockIntervalMs?: number;
+  readonly electionTimeoutMs?: number;
+  readonly viewChangeTimeoutMs?: number;
+  readonly codec?: BlockCodec;
+  /** Test-only: a deliberately wrong quorum size, to prove the simulator catches unsafe rules. */
+  readonly unsafeQuorum?: QuorumOverride;
+}
+
+/**
+ * The genesis block: its `newConsensus` is the initial producer set. README.md: the
+ * genesis block is irreversible at once, so it is trusted rather than verified.
+ */
+export function makeGenesis(set: ProducerSet, time = 0): SignedBlock {
+  return {
+    header: {
+      num: 1,
+      previous: NULL_ID,
+      producer: set.producers[0] ?? 'genesis',
+      term: 0,
+      time,
+      commitNum: 0,
+      newConsensus: set,
+      payload: 'genesis',
+    },
+    signature: 'genesis',
+  };
+}
+
+type Role = 'nonvoting' | 'follower' | 'candidate' | 'leader';
+type CertCheck = { ok: true; entry: BlockEntry } | { ok: false; missing?: BlockId; reason: string };
+
+export class ConsensusNode {
+  readonly name: ProducerName;
+  private readonly c: ConsensusComponents;
+  private readonly codec: BlockCodec;
+  private readonly unsafeQuorum: QuorumOverride | undefined;
+  private readonly blockIntervalMs: number;
+  private readonly electionTimeoutMs: number;
+  private readonly viewChangeTimeoutMs: number;
+
+  private readonly blocks = new Map<BlockId, BlockEntry>();
+  private readonly orphans = new Map<BlockId, SignedBlock[]>();
+  /** Blocks waiting for a block named by their view-change certificate. */
+  private readonly waiting = new Map<BlockId, SignedBlock[]>();
+  private pendingCount = 0;
+  private readonly requested = new Map<BlockId, number>();
+  private _head: BlockEntry;
+  private _irreversible: BlockEntry;
+  private irreversibleProof: readonly VoteMessage[] | undefined;
+  private now: number;
+  private mode: ConsensusMode;
+
+  private _term = 0;
+  private votedFor: ProducerName | undefined;
+  private _role: Role = 'nonvoting';
+  private electionDeadline = Infinity;
+  private readonly votes = new Set<ProducerName>();
+  private readonly matchIndex = new Map<ProducerName, number>();
+  private lastProduced: BlockEntry | undefined;
+  private nextBlockAt = Infinity;
+
+  private lastPrepared: { term: number; id: BlockId } | undefined;
+  private lastCommitted: { term: number; id: BlockId } | undefined;
+  private bestPrepared: PreparedCertificate | undefined;
+  private readonly prepares = new Map<BlockId, Map<ProducerName, VoteMessage>>();
+  private readonly commits = new Map<BlockId, Map<ProducerName, VoteMessage>>();
+  private readonly earlyVotes = new Map<BlockId, VoteMessage[]>();
+  private readonly viewChanges = new Map<ProducerName, ViewChangeMessage>();
+  private viewActive = false;
+  private vcTimeout: number;
+  private vcDeadline = Infinity;
+  private vcResendAt = Infinity;
+
+  private readonly seenBlocks = new Map<string, SignedBlock>();
+  private readonly seenVotes = new Map<string, VoteMessage>();
+  private readonly _evidence: Evidence[] = [];
+
+  private out: Outbound[] = [];
+  private newBlocks: SignedBlock[] = [];
+  private newIrreversible: SignedBlock[] = [];
+  private dropped: Dropped[] = [];
+  private newEvidence: Evidence[] = [];
+  private hardDirty = false;
+  private headChanged = false;
+
+  constructor(components: ConsensusComponents, init: ConsensusInit) {
+    this.c = components;
+    this.name = init.name;
+    this.codec = init.codec ?? defaultCodec;
+    this.unsafeQuorum = init.unsafeQuorum;
+    this.blockIntervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
+    this.electionTimeoutMs = init.electionTimeoutMs ?? ELECTION_TIMEOUT_MS;
+    this.viewChangeTimeoutMs = init.viewChangeTimeoutMs ?? VIEW_CHANGE_TIMEOUT_MS;
+    this.vcTimeout = this.viewChangeTimeoutMs;
+    this.now = init.now;
+
+    const g = init.genesis;
+    if (!g.header.newConsensus) throw new ConsensusError('genesis must carry the initial producer set');
+    const joint: JointConsensus = { current: g.header.newConsensus };
+    const genesis: BlockEntry = { id: blockId(g.header, this.codec), block: g, header: g.header, parent: undefined, gov: joint, state: joint };
+    this.blocks.set(genesis.id, genesis);
+    this._head = genesis;
+    this._irreversible = genesis;
+
+    const restore = init.restore;
+    if (restore) {
+      for (const b of restore.blocks) this.insertTrusted(b);
+      const hs = restore.hardState;
+      if (hs) {
+        this._term = hs.term;
+        this.votedFor = hs.votedFor;
+        this._irreversible = this.blocks.get(hs.irreversible) ?? genesis;
+        this.irreversibleProof = hs.irreversibleProof;
+        this.lastPrepared = hs.lastPrepared;
+        this.lastCommitted = hs.lastCommitted;
+        this.bestPrepared = hs.bestPrepared;
+      }
+      this.recomputeHead();
+      this.headChanged = false;
+    }
+    this.mode = this.activeJoint().current.mode;
+    this.enterMode(true);
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  get term(): number {
+    return this._term;
+  }
+  get role(): Role {
+    return this._role;
+  }
+  get consensusMode(): ConsensusMode {
+    return this.mode;
+  }
+  get head(): { id: BlockId; header: BlockHeader } {
+    return { id: this._head.id, header: this._head.header };
+  }
+  get irreversible(): { id: BlockId; header: BlockHeader } {
+    return { id: this._irreversible.id, header: this._irreversible.header };
+  }
+  /** Equivocation seen so far: two signed blocks or votes of one producer that conflict. */
+  get evidence(): readonly Evidence[] {
+    return this._evidence;
+  }
+  /** The joint consensus that governs the next block on the head. */
+  activeJoint(): JointConsensus {
+    return this._head.state;
+  }
+  idOf(b: SignedBlock): BlockId {
+    return blockId(b.header, this.codec);
+  }
+  getBlock(id: BlockId): SignedBlock | undefined {
+    return this.blocks.get(id)?.block;
+  }
+
+  // ------------------------------------------------------------ driving
+
+  hasReady(): boolean {
+    return (
+      this.hardDirty ||
+      this.headChanged ||
+      this.out.length > 0 ||
+      this.newBlocks.length > 0 ||
+      this.newIrreversible.length > 0 ||
+      this.dropped.length > 0 ||
+      this.newEvidence.length > 0
+    );
+  }
+
+  ready(): Ready {
+    const r: Ready = {
+      hardState: this.hardDirty ? this.hardState() : undefined,
+      blocks: this.newBlocks,
+      messages: this.out,
+      irreversible: this.newIrreversible,
+      head: this.headChanged ? this._head.id : undefined,
+      dropped: this.dropped,
+      evidence: this.newEvidence,
+    };
+    this.hardDirty = false;
+    this.headChanged = false;
+    this.out = [];
+    this.newBlocks = [];
+    this.newIrreversible = [];
+    this.dropped = [];
+    this.newEvidence = [];
+    return r;
+  }
+
+  /** Handles one message from peer `from`. Bad input is dropped with a reason, never thrown. */
+  step(from: string, raw: unknown): void {
+    const m = parseMessage(raw);
+    if (typeof m === 'string') return this.drop(from, m);
+    switch (m.type) {
+      case 'block':
+        this.onBlock(from, m.block);
+        break;
+      case 'requestBlocks':
+        this.onRequestBlocks(from, m.id, m.count);
+        break;
+      default:
+        if (!this.c.verifier.verify(m.producer, messageSigningBytes(m), m.signature))
+          return this.drop(from, `bad signature on ${m.type} from ${m.producer}`);
+        this.onSigned(from, m);
+    }
+    this.checkMode();
+  }
+
+  tick(now: number): void {
+    if (now > this.now) this.now = now;
+    if (this.mode === 'cft') this.tickCft();
+    else this.tickBft();
+    this.checkMode();
+  }
+
+  // ------------------------------------------------------------ shared
+
+  private drop(from: string, reason: string): void {
+    this.dropped.push({ from, reason });
+  }
+
+  private send(to: ProducerName | '*', message: ConsensusMessage): void {
+    this.out.push({ to, message });
+  }
+
+  private sign<M extends ConsensusMessage>(m: Omit<M, 'signature'>): M {
+    const unsigned = { ...m, signature: '' } as unknown as M;
+    return { ...unsigned, signature: this.c.signer.sign(messageSigningBytes(unsigned)) };
+  }
+
+  private hardState(): HardState {
+    return {
+      term: this._term,
+      votedFor: this.votedFor,
+      irreversible: this._irreversible.id,
+      lastPrepared: this.lastPrepared,
+      lastCommitted: this.lastCommitted,
+      bestPrepared: this.bestPrepared,
+      irreversibleProof: this.irreversibleProof,
+    };
+  }
+
+  private quorum(joint: JointConsensus, voters: ReadonlySet<ProducerName>): boolean {
+    return hasQuorum(joint, voters, this.unsafeQuorum);
+  }
+
+  /**
+   * A block is governed by the state its parent left. Joint consensus starts on the
+   * block carrying `newConsensus` and ends on the first block whose `commitNum` shows
+   * that block irreversible, so every node switches at the same block.
+   */
+  private makeEntry(b: SignedBlock, id: BlockId, parent: BlockEntry): BlockEntry {
+    const gov = parent.state;
+    const joint: JointConsensus = b.header.newConsensus ? { current: gov.current, next: { set: b.header.newConsensus, blockNum: b.header.num } } : gov;
+    return { id, block: b, header: b.header, parent, gov, state: settle(joint, b.header.commitNum) };
+  }
+
+  private insertTrusted(b: SignedBlock): void {
+    const id = blockId(b.header, this.codec);
+    const parent = this.blocks.get(b.header.previous);
+    if (!parent || this.blocks.has(id)) return;
+    this.blocks.set(id, this.makeEntry(b, id, parent));
+  }
+
+  private viable(e: BlockEntry): boolean {
+    return descendsFrom(e, this._irreversible);
+  }
+
+  private recomputeHead(): void {
+    let best = this._irreversible;
+    for (const e of this.blocks.values()) {
+      if (isBetter(e.header, e.id, best.header, best.id) && this.viable(e)) best = e;
+    }
+    if (best !== this._head) {
+      this._head = best;
+      this.headChanged = true;
+    }
+  }
+
+  private requestBlock(from: string, id: BlockId): void {
+    const last = this.requested.get(id);
+    if (last !== undefined && this.now - last < 2 * this.blockIntervalMs) return;
+    if (this.requested.size > MAX_PENDING) this.requested.clear();
+    this.requested.set(id, this.now);
+    this.send(from, { type: 'requestBlocks', id, count: SYNC_BATCH });
+  }
+
+  private onRequestBlocks(from: string, id: BlockId, count: number): void {
+    const chain: SignedBlock[] = [];
+    let e = this.blocks.get(id);
+    while (e && e.parent && chain.length < Math.min(count, SYNC_BATCH)) {
+      chain.push(e.block);
+      e = e.parent;
+    }
+    for (let i = chain.length - 1; i >= 0; i--) this.send(from, { type: 'block', block: chain[i]! });
+  }
+
+  private hold(map: Map<BlockId, SignedBlock[]>, key: BlockId, b: SignedBlock): void {
+    if (this.pendingCount >= MAX_PENDING) return;
+    const list = map.get(key);
+    if (list) {
+      if (list.some((x) => x.header === b.header || x.signature === b.signature)) return;
+      list.push(b);
+    } else map.set(key, [b]);
+    this.pendingCount++;
+  }
+
+  private release(map: Map<BlockId, SignedBlock[]>, key: BlockId): SignedBlock[] {
+    const list = map.get(key);
+    if (!list) return [];
+    map.delete(key);
+    this.pendingCount -= list.length;
+    return list;
+  }
+
+  // ------------------------------------------------------------ blocks
+
+  private onBlock(from: string, b: SignedBlock): void {
+    const queue: SignedBlock[] = [b];
+    while (queue.length > 0) {
+      const next = queue.shift()!;
+      const id = this.acceptBlock(from, next);
+      if (id !== undefined) {
+        queue.push(...this.release(this.orphans, id), ...this.release(this.waiting, id));
+      }
+    }
+  }
+
+  /** Validates and inserts a block; returns its id when it was newly accepted. */
+  private acceptBlock(from: string, b: SignedBlock): BlockId | undefined {
+    const h = b.header;
+    const id = blockId(h, this.codec);
+    if (this.blocks.has(id)) return undefined;
+    if (h.num <= this._irreversible.header.num) return undefined;
+    const parent = this.blocks.get(h.previous);
+    if (!parent) {
+      this.hold(this.orphans, h.previous, b);
+      this.requestBlock(from, h.previous);
+      return undefined;
+    }
+    if (!this.c.verifier.verify(h.producer, blockSigningBytes(id), b.signature)) {
+      this.drop(from, `bad block signature from ${h.producer}`);
+      return undefined;
+    }
+    const entry = this.makeEntry(b, id, parent);
+    const bad = this.validateBlock(from, entry);
+    if (bad === 'wait') return undefined;
+    if (bad !== undefined) {
+      this.drop(from, `invalid block ${h.num} by ${h.producer}: ${bad}`);
+      return undefined;
+    }
+    this.blocks.set(id, entry);
+    this.newBlocks.push(b);
+    this.noteBlockEquivocation(entry);
+
+    if (this.viable(entry) && isBetter(h, id, this._head.header, this._head.id)) {
+      this._head = entry;
+      this.headChanged = true;
+      this.onHeadChanged();
+    }
+    if (entry.gov.current.mode === 'cft') this.onCftBlock(entry);
+    else this.onBftBlock(entry);
+    this.applyCommitNum(entry);
+    return id;
+  }
+
+  /** Undefined when valid; 'wait' when it names a block we must fetch first; else the reason. */
+  private validateBlock(from: string, e: BlockEntry): string | 'wait' | undefined {
+    const h = e.header;
+    const parent = e.parent!;
+    const ph = parent.header;
+    if (h.num !== ph.num + 1) return 'number does not follow its parent';
+    if (h.term < ph.term) return 'term lower than its parent';
+    if (h.time < ph.time) return 'time before its parent';
+    if (h.commitNum < ph.commitNum || h.commitNum >= h.num) return 'commitNum out of range';
+    if (h.newConsensus && e.gov.next) return 'joint consensus already active';
+    if (h.newConsensus && h.newConsensus.producers.length === 0) return 'empty producer set';
+    if (e.gov.current.mode === 'cft') {
+      if (!mayStandForElection(e.gov, h.producer)) return 'producer may not lead under CFT';
+    } else {
+      if (bftLeader(e.gov, h.term) !== h.producer) return 'producer is not the leader of its term';
+      const opensTerm = h.term > ph.term || (parent.gov.current.mode !== 'bft' && ph.num > 1);
+      if (opensTerm) {
+        const bad = this.checkViewCertificate(from, e);
+        if (bad) return bad;
+      } else if (hasViewChanges(e.block)) return 'unexpected view-change certificate';
+    }
+    if (h.commitNum > ph.commitNum) {
+      const committed = ancestorAt(parent, h.commitNum);
+      if (!committed) return 'commitNum names an unknown block';
+      if (committed.gov.current.mode === 'bft') {
+        const proof = e.block.proof?.commits;
+        if (!proof || !this.isCertificate(committed, 'commit', proof)) return 'commitNum lacks a commit certificate';
+      }
+    }
+    if (!this.c.blocks.validate(h)) return 'content rejected by the executor';
+    return undefined;
+  }
+
+  /**
+   * bft.md rule 4: the first block of a term must descend from the best prepared
+   * block named by a quorum of view changes for that term.
+   */
+  private checkViewCertificate(from: string, e: BlockEntry): string | 'wait' | undefined {
+    const vcs = e.block.proof?.viewChanges;
+    if (!vcs) return 'first block of a term without a view-change certificate';
+    const voters = new Set<ProducerName>();
+    let best: BlockEntry | undefined;
+    for (const vc of vcs) {
+      if (vc.term !== e.header.term) return 'view change for another term';
+      if (!isProducer(e.gov, vc.producer) || voters.has(vc.producer)) return 'view change from a non-producer or twice';
+      if (!this.c.verifier.verify(vc.producer, messageSigningBytes(vc), vc.signature)) return 'forged view change';
+      voters.add(vc.producer);
+      if (vc.prepared) {
+        const r = this.checkPrepared(vc.prepared);
+        if (!r.ok) {
+          if (r.missing) {
+            this.hold(this.waiting, r.missing, e.block);
+            this.requestBlock(from, r.missing);
+            return 'wait';
+          }
+          return r.reason;
+        }
+        if (!best || isBetter(r.entry.header, r.entry.id, best.header, best.id)) best = r.entry;
+      }
+    }
+    if (!this.quorum(e.gov, voters)) return 'view-change certificate lacks a quorum';
+    if (best && !descendsFrom(e.parent!, best)) return 'does not descend from the best prepared block';
+    return undefined;
+  }
+
+  private checkPrepared(cert: PreparedCertificate): CertCheck {
+    const entry = this.blocks.get(cert.blockId);
+    if (!entry) {
+      if (cert.num <= this._irreversible.header.num) return { ok: false, reason: 'prepared block below irreversible is unknown' };
+      return { ok: false, missing: cert.blockId, reason: 'unknown prepared block' };
+    }
+    if (entry.header.term !== cert.term || entry.header.num !== cert.num) return { ok: false, reason: 'prepared certificate mislabels its block' };
+    if (!this.isCertificate(entry, 'prepare', cert.prepares)) return { ok: false, reason: 'invalid prepared certificate' };
+    return { ok: true, entry };
+  }
+
+  /** A quorum of distinct, correctly signed votes of one kind for `e`, from the producers that govern it. */
+  private isCertificate(e: BlockEntry, type: 'prepare' | 'commit', votes: readonly VoteMessage[]): boolean {
+    const voters = new Set<ProducerName>();
+    for (const v of votes) {
+      if (v.type !== type || v.subject !== e.id || v.term !== e.header.term || v.value !== e.header.num) return false;
+      if (!isProducer(e.gov, v.producer) || voters.has(v.producer)) return false;
+      if (!this.c.verifier.verify(v.producer, messageSigningBytes(v), v.signature)) return false;
+      voters.add(v.producer);
+    }
+    return this.quorum(e.gov, voters);
+  }
+
+  private noteBlockEquivocation(e: BlockEntry): void {
+    const key = `${e.header.producer}|${e.header.term}|${e.header.num}`;
+    const first = this.seenBlocks.get(key);
+    if (!first) {
+      this.seenBlocks.set(key, e.block);
+      return;
+    }
+    this.recordEvidence({ producer: e.header.producer, kind: 'block', term: e.header.term, first, second: e.block });
+  }
+
+  private recordEvidence(ev: Evidence): void {
+    this._evidence.push(ev);
+    this.newEvidence.push(ev);
+  }
+
+  /** psibase: a block's `commitNum` makes that ancestor irreversible on every node that accepts the block. */
+  private applyCommitNum(e: BlockEntry): void {
+    const n = e.header.commitNum;
+    if (n <= this._irreversible.header.num) return;
+    const committed = ancestorAt(e, n);
+    if (!committed) return;
+    this.markIrreversible(committed, committed.gov.current.mode === 'bft' ? e.block.proof?.commits : undefined);
+  }
+
+  private markIrreversible(e: BlockEntry, proof: readonly VoteMessage[] | undefined): void {
+    const old = this._irreversible;
+    if (e.header.num <= old.header.num) return;
+    if (!descendsFrom(e, old)) {
+      this.drop(e.header.producer, `block ${e.header.num} made irreversible conflicts with irreversible block ${old.header.num}`);
+      return;
+    }
+    const chain: SignedBlock[] = [];
+    for (let cur: BlockEntry | undefined = e; cur && cur !== old; cur = cur.parent) chain.push(cur.block);
+    chain.reverse();
+    this.newIrreversible.push(...chain);
+    this._irreversible = e;
+    this.irreversibleProof = proof;
+    this.hardDirty = true;
+    if (!this.viable(this._head)) this.recomputeHead();
+    this.pruneVotes();
+    if (this.mode === 'bft') {
+      // bft.md: "The view change timer is restarted whenever irreversibility advances."
+      this.vcTimeout = this.viewChangeTimeoutMs;
+      this.vcDeadline = this.now + this.vcTimeout;
+    }
+  }
+
+  private pruneVotes(): void {
+    const floor = this._irreversible.header.num;
+    for (const map of [this.prepares, this.commits]) {
+      for (const id of map.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) map.delete(id);
+    }
+    if (this.seenVotes.size > MAX_PENDING) {
+      for (const [k, v] of this.seenVotes) if (v.value <= floor) this.seenVotes.delete(k);
+    }
+    if (this.seenBlocks.size > MAX_PENDING) {
+      for (const [k, b] of this.seenBlocks) if (b.header.num <= floor) this.seenBlocks.delete(k);
+    }
+  }
+
+  private onHeadChanged(): void {
+    // cft.md: followers confirm after applying a block of the current term.
+    const h = this._head.header;
+    if (this.mode === 'cft' && this._role === 'follower' && h.term === this._term && h.producer !== this.name && isProducer(this._head.gov, this.name)) {
+      this.send(h.producer, this.sign<ConfirmMessage>({ type: 'confirm', term: this._term, producer: this.name, blockNum: h.num, blockId: this._head.id }));
+    }
+  }
+
+  private onSigned(from: string, m: Exclude<ConsensusMessage, { type: 'block' | 'requestBlocks' }>): void {
+    switch (m.type) {
+      case 'confirm':
+        return this.onConfirm(from, m);
+      case 'requestVote':
+        return this.onRequestVote(from, m);
+      case 'vote':
+        return this.onVote(from, m);
+      case 'prepare':
+      case 'commit':
+        return this.onBftVote(from, m);
+      case 'viewChange':
+        return this.onViewChange(from, m);
+    }
+  }
+
+  /** Mode of the chain follows the producer set in force; switching restarts the role (cft.md diagram "producers changed"). */
+  private checkMode(): void {
+    const mode = this.activeJoint().current.mode;
+    if (mode !== this.mode) {
+      this.mode = mode;
+      this.enterMode(false);
+    } else if (this.mode === 'cft') {
+      const voter = isProducer(this.activeJoint(), this.name);
+      if (voter && this._role === 'nonvoting') this.becomeFollower(this._term);
+      else if (!voter && this._role !== 'nonvoting') this.stopLeading('nonvoting');
+    }
+  }
+
+  private enterMode(restart: boolean): void {
+    const joint = this.activeJoint();
+    this.stopLeading(isProducer(joint, this.name) ? 'follower' : 'nonvoting');
+    if (this.mode === 'cft') {
+      this.resetElectionTimer();
+      return;
+    }
+    this.vcTimeout = this.viewChangeTimeoutMs;
+    this.vcDeadline = this.now + this.vcTimeout;
+    if (restart) {
+      const h = this._head.header;
+      this.viewActive = h.term === this._term;
+      if (this.viewActive && h.producer === this.name) {
+        this.lastProduced = this._head;
+        this.nextBlockAt = this.now + this.blockIntervalMs;
+      }
+    } else if (isProducer(joint, this.name)) {
+      // A chain that just became BFT opens a fresh view, so its first block carries a certificate.
+      this.startViewChange(this._term + 1, false);
+    }
+  }
+
+  private stopLeading(role: Role): void {
+    this._role = role;
+    this.votes.clear();
+    this.matchIndex.clear();
+    this.lastProduced = undefined;
+    this.nextBlockAt = Infinity;
+    this.electionDeadline = Infinity;
+    this.vcDeadline = Infinity;
+    this.vcResendAt = Infinity;
+  }
+
+  private produce(parent: BlockEntry, viewChanges?: readonly ViewChangeMessage[]): BlockEntry | undefined {
+    const gov0 = parent.state;
+    let commitNum = parent.header.commitNum;
+    let commits: readonly VoteMessage[] | undefined;
+    if (descendsFrom(parent, this._irreversible) && this._irreversible.header.num > commitNum) {
+      commitNum = this._irreversible.header.num;
+      if (this._irreversible.gov.current.mode === 'bft') {
+        commits = this.irreversibleProof;
+        if (!commits) commitNum = parent.header.commitNum;
+      }
+    }
+    const newConsensus = gov0.next ? undefined : this.c.blocks.newConsensus?.(parent.header, gov0);
+    const header: BlockHeader = {
+      num: parent.header.num + 1,
+      previous: parent.id,
+      producer: this.name,
+      term: this._term,
+      time: Math.max(this.now, parent.header.time),
+      commitNum,
+      ...(newConsensus ? { newConsensus } : {}),
+      payload: this.c.blocks.payload(parent.header, parent.header.num + 1),
+    };
+    const id = blockId(header, this.codec);
+    const proof = viewChanges || commits ? { ...(viewChanges ? { viewChanges } : {}), ...(commits ? { commits } : {}) } : undefined;
+    const block: SignedBlock = { header, signature: this.c.signer.sign(blockSigningBytes(id)), ...(proof ? { proof } : {}) };
+    if (this.acceptBlock(this.name, block) === undefined) return undefined;
+    this.send('*', { type: 'block', block });
+    return this.blocks.get(id);
+  }
+
+  // ------------------------------------------------------------ CFT (cft.md)
+
+  private resetElectionTimer(): void {
+    if (this._role === 'nonvoting' || this._role === 'leader') return;
+    const joint = this.activeJoint();
+    if (!mayStandForElection(joint, this.name)) {
+      this.electionDeadline = Infinity;
+      return;
+    }
+    // psibase: a sole producer does not wait for anyone.
+    const sole = sets(joint).every((s) => s.producers.length === 1 && s.producers[0] === this.name);
+    this.electionDeadline = sole ? this.now : this.now + this.electionTimeoutMs * (1 + this.c.random.next());
+  }
+
+  private becomeFollower(term: number): void {
+    if (term > this._term) {
+      this._term = term;
+      this.votedFor = undefined;
+      this.hardDirty = true;
+    }
+    this.stopLeading(isProducer(this.activeJoint(), this.name) ? 'follower' : 'nonvoting');
+    this.resetElectionTimer();
+  }
+
+  /** cft.md: any message of a later term makes a node a follower in that term. */
+  private seeCftTerm(term: number): void {
+    if (this.mode === 'cft' && term > this._term) this.becomeFollower(term);
+  }
+
+  private tickCft(): void {
+    if ((this._role === 'follower' || this._role === 'candidate') && this.now >= this.electionDeadline) this.startElection();
+    if (this._role === 'leader' && this.now >= this.nextBlockAt) this.produceCft();
+  }
+
+  private startElection(): void {
+    this._term++;
+    this.votedFor = this.name;
+    this.hardDirty = true;
+    this._role = 'candidate';
+    this.votes.clear();
+    this.votes.add(this.name);
+    this.resetElectionTimer();
+    const h = this._head.header;
+    this.send('*', this.sign<RequestVoteMessage>({ type: 'requestVote', term: this._term, producer: this.name, lastTerm: h.term, lastNum: h.num }));
+    this.checkVotes();
+  }
+
+  private onRequestVote(from: string, m: RequestVoteMessage): void {
+    if (this.mode !== 'cft') return;
+    const joint = this.activeJoint();
+    if (!mayStandForElection(joint, m.producer)) return this.drop(from, `vote request from ${m.producer}, who may not stand`);
+    this.seeCftTerm(m.term);
+    if (!isProducer(joint, this.name)) return;
+    const h = this._head.header;
+    // cft.md: "a node will vote for the first candidate that is up-to-date" in a term.
+    const upToDate = m.lastTerm > h.term || (m.lastTerm === h.term && m.lastNum >= h.num);
+    const granted = m.term === this._term && (this.votedFor === undefined || this.votedFor === m.producer) && upToDate;
+    if (granted) {
+      this.votedFor = m.producer;
+      this.hardDirty = true;
+      this.resetElectionTimer();
+    }
+    this.send(m.producer, this.sign<VoteMessage>({ type: 'vote', term: this._term, producer: this.name, subject: m.producer, value: granted ? 1 : 0 }));
+  }
+
+  private onVote(from: string, m: VoteMessage): void {
+    if (this.mode !== 'cft') return;
+    if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `vote from non-producer ${m.producer}`);
+    this.seeCftTerm(m.term);
+    if (this._role !== 'candidate' || m.term !== this._term || m.subject !== this.name || m.value !== 1) return;
+    this.votes.add(m.producer);
+    this.checkVotes();
+  }
+
+  private checkVotes(): void {
+    // joint-consensus.md: elections need a quorum of the old and of the new producers.
+    if (this._role !== 'candidate' || !this.quorum(this.activeJoint(), this.votes)) return;
+    this._role = 'leader';
+    this.electionDeadline = Infinity;
+    this.matchIndex.clear();
+    this.lastProduced = undefined;
+    this.nextBlockAt = this.now;
+    this.produceCft();
+  }
+
+  private produceCft(): void {
+    const e = this.produce(this._head);
+    this.nextBlockAt = this.now + this.blockIntervalMs;
+    if (!e) return;
+    this.lastProduced = e;
+    this.updateCommitIndex();
+  }
+
+  private onConfirm(from: string, m: ConfirmMessage): void {
+    if (this.mode !== 'cft') return;
+    if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `confirm from non-producer ${m.producer}`);
+    this.seeCftTerm(m.term);
+    if (this._role !== 'leader' || m.term !== this._term) return;
+    if ((this.matchIndex.get(m.producer) ?? 0) < m.blockNum) this.matchIndex.set(m.producer, m.blockNum);
+    this.updateCommitIndex();
+  }
+
+  /**
+   * cft.md: the leader advances irreversibility to the highest block of its own term
+   * confirmed by more than half of the producers (of both sets while joint).
+   */
+  private updateCommitIndex(): void {
+    const tip = this.lastProduced;
+    if (!tip) return;
+    let commit = Infinity;
+    for (const set of sets(this.activeJoint())) {
+      const confirmed = set.producers.map((p) => (p === this.name ? tip.header.num : (this.matchIndex.get(p) ?? 0)));
+      confirmed.sort((a, b) => b - a);
+      commit = Math.min(commit, confirmed[threshold(set, this.unsafeQuorum) - 1] ?? 0);
+    }
+    if (commit === Infinity || commit <= this._irreversible.header.num) return;
+    const e = ancestorAt(tip, Math.min(commit, tip.header.num));
+    if (e && e.header.term === this._term) this.markIrreversible(e, undefined);
+  }
+
+  private onCftBlock(e: BlockEntry): void {
+    this.seeCftTerm(e.header.term);
+    if (this.mode === 'cft' && e.header.term >= this._term && this._role !== 'leader') this.resetElectionTimer();
+  }
+
+  // ------------------------------------------------------------ BFT (bft.md)
+
+  private tickBft(): void {
+    if (!isProducer(this.activeJoint(), this.name)) return;
+    if (this.now >= this.vcDeadline) {
+      this.startViewChange(this._term + 1, true);
+      return;
+    }
+    if (!this.viewActive) {
+      if (bftLeader(this.activeJoint(), this._term) === this.name) this.tryActivate();
+      if (!this.viewActive && this.now >= this.vcResendAt) {
+        const own = this.viewChanges.get(this.name);
+        if (own && own.term === this._term) this.send('*', own);
+        this.vcResendAt = this.now + VIEW_CHANGE_RESEND_MS;
+      }
+      return;
+    }
+    if (this.lastProduced && this.now >= this.nextBlockAt) {
+      const e = this.produce(this.lastProduced);
+      this.nextBlockAt = this.now + this.blockIntervalMs;
+      if (e) this.lastProduced = e;
+    }
+  }
+
+  private startViewChange(term: number, timedOut: boolean): void {
+    this._term = term;
+    this.hardDirty = true;
+    this.viewActive = false;
+    this.lastProduced = undefined;
+    this.nextBlockAt = Infinity;
+    // bft.md: consecutive view changes without progress increase the timeout.
+    if (timedOut) this.vcTimeout = Math.min(this.vcTimeout * VIEW_CHANGE_BACKOFF, MAX_VIEW_CHANGE_TIMEOUT_MS);
+    // bft.md: the timer does not restart until 2f+1 producers are in this term or later.
+    this.vcDeadline = Infinity;
+    this.vcResendAt = this.now + VIEW_CHANGE_RESEND_MS;
+    const vc = this.sign<ViewChangeMessage>({ type: 'viewChange', term, producer: this.name, ...(this.bestPrepared ? { prepared: this.bestPrepared } : {}) });
+    this.viewChanges.set(this.name, vc);
+    this.send('*', vc);
+    this.afterViewChanges();
+  }
+
+  /** A block that opens a later term carries a valid certificate: a quorum has moved, so follow it. */
+  private enterActiveTerm(term: number): void {
+    this._term = term;
+    this.hardDirty = true;
+    this.viewActive = true;
+    this.lastProduced = undefined;
+    this.nextBlockAt = Infinity;
+    this.vcDeadline = this.now + this.vcTimeout;
+  }
+
+  private onViewChange(from: string, m: ViewChangeMessage): void {
+    if (this.mode !== 'bft') return;
+    if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `view change from non-producer ${m.producer}`);
+    const known = this.viewChanges.get(m.producer);
+    if (known && known.term >= m.term) return;
+    if (m.prepared) {
+      const r = this.checkPrepared(m.prepared);
+      if (!r.ok) {
+        if (!r.missing) return this.drop(from, `view change from ${m.producer}: ${r.reason}`);
+        this.requestBlock(from, r.missing);
+      } else this.notePrepared(m.prepared);
+    }
+    this.viewChanges.set(m.producer, m);
+    this.afterViewChanges();
+  }
+
+  private afterViewChanges(): void {
+    const joint = this.activeJoint();
+    // bft.md: a view change triggers at once if the leader of the current term, or f+1
+    // other producers (of either set), are in a later term.
+    let target = this._term;
+    const leader = bftLeader(joint, this._term);
+    const leaderVc = leader === undefined || leader === this.name ? undefined : this.viewChanges.get(leader);
+    if (leaderVc && leaderVc.term > target) target = leaderVc.term;
+    for (const set of sets(joint)) {
+      const terms = set.producers
+        .filter((p) => p !== this.name)
+        .map((p) => this.viewChanges.get(p)?.term ?? 0)
+        .sort((a, b) => b - a);
+      const t = terms[weakThreshold(set) - 1] ?? 0;
+      if (t > target) target = t;
+    }
+    if (target > this._term) return this.startViewChange(target, false);
+
+    if (this.vcDeadline === Infinity && !this.viewActive) {
+      const atOrAfter = new Set<ProducerName>();
+      for (const [p, vc] of this.viewChanges) if (vc.term >= this._term) atOrAfter.add(p);
+      if (this.quorum(joint, atOrAfter)) this.vcDeadline = this.now + this.vcTimeout;
+    }
+    if (!this.viewActive && leader === this.name) this.tryActivate();
+  }
+
+  /** bft.md rule 4: the leader opens its term on the best block prepared per a quorum of view changes. */
+  private tryActivate(): void {
+    const joint = this.activeJoint();
+    const vcs: ViewChangeMessage[] = [];
+    const voters = new Set<ProducerName>();
+    let best: BlockEntry | undefined;
+    for (const vc of this.viewChanges.values()) {
+      if (vc.term !== this._term) continue;
+      if (vc.prepared) {
+        const r = this.checkPrepared(vc.prepared);
+        if (!r.ok) continue;
+        if (!best || isBetter(r.entry.header, r.entry.id, best.header, best.id)) best = r.entry;
+      }
+      vcs.push(vc);
+      voters.add(vc.producer);
+    }
+    if (!this.quorum(joint, voters)) return;
+    let parent = this._head;
+    if (best && !descendsFrom(parent, best)) parent = best;
+    if (!descendsFrom(parent, this._irreversible)) return;
+    if (bftLeader(parent.state, this._term) !== this.name) return;
+    const e = this.produce(parent, vcs);
+    if (!e) return;
+    this.viewActive = true;
+    this.lastProduced = e;
+    this.nextBlockAt = this.now + this.blockIntervalMs;
+  }
+
+  private onBftBlock(e: BlockEntry): void {
+    if (this.mode !== 'bft') return;
+    const h = e.header;
+    if (h.term > this._term) this.enterActiveTerm(h.term);
+    else if (h.term === this._term && !this.viewActive && h.producer !== this.name) this.viewActive = true;
+    this.maybePrepare(e);
+    const early = this.earlyVotes.get(e.id);
+    if (early) {
+      this.earlyVotes.delete(e.id);
+      this.pendingCount -= early.length;
+      for (const v of early) this.countVote(e, v);
+    }
+  }
+
+  /** bft.md rule 2: never prepare (or commit) conflicting blocks in one term. */
+  private mayVote(e: BlockEntry, last: { term: number; id: BlockId } | undefined): boolean {
+    if (e.header.term !== this._term || !isProducer(e.gov, this.name) || !this.viable(e)) return false;
+    if (!last || last.term !== this._term) return true;
+    const prev = this.blocks.get(last.id);
+    return prev !== undefined && e.header.num > prev.header.num && descendsFrom(e, prev);
+  }
+
+  private maybePrepare(e: BlockEntry): void {
+    if (!this.mayVote(e, this.lastPrepared)) return;
+    this.lastPrepared = { term: this._term, id: e.id };
+    this.hardDirty = true;
+    const v = this.sign<VoteMessage>({ type: 'prepare', term: this._term, producer: this.name, subject: e.id, value: e.header.num });
+    this.send('*', v);
+    this.countVote(e, v);
+  }
+
+  private maybeCommit(e: BlockEntry): void {
+    // bft.md rule 1: only commit a block prepared by a quorum.
+    if (!this.mayVote(e, this.lastCommitted)) return;
+    this.lastCommitted = { term: this._term, id: e.id };
+    this.hardDirty = true;
+    const v = this.sign<VoteMessage>({ type: 'commit', term: this._term, producer: this.name, subject: e.id, value: e.header.num });
+    this.send('*', v);
+    this.countVote(e, v);
+  }
+
+  private onBftVote(from: string, v: VoteMessage): void {
+    const key = `${v.type}|${v.producer}|${v.term}|${v.value}`;
+    const first = this.seenVotes.get(key);
+    if (first && first.subject !== v.subject) {
+      this.recordEvidence({ producer: v.producer, kind: v.type as 'prepare' | 'commit', term: v.term, first, second: v });
+      return;
+    }
+    if (first) return;
+    if (v.value <= this._irreversible.header.num) return;
+    this.seenVotes.set(key, v);
+    const e = this.blocks.get(v.subject);
+    if (!e) {
+      if (this.pendingCount >= MAX_PENDING) return;
+      const list = this.earlyVotes.get(v.subject);
+      if (list) list.push(v);
+      else this.earlyVotes.set(v.subject, [v]);
+      this.pendingCount++;
+      this.requestBlock(from, v.subject);
+      return;
+    }
+    this.countVote(e, v);
+  }
+
+  private countVote(e: BlockEntry, v: VoteMessage): void {
+    if (v.term !== e.header.term || v.value !== e.header.num || !isProducer(e.gov, v.producer)) {
+      return this.drop(v.producer, `${v.type} does not match block ${e.header.num} or its producers`);
+    }
+    if (e.header.num <= this._irreversible.header.num) return;
+    const map = v.type === 'prepare' ? this.prepares : this.commits;
+    let votes = map.get(e.id);
+    if (!votes) map.set(e.id, (votes = new Map()));
+    if (votes.has(v.producer)) return;
+    votes.set(v.producer, v);
+    const voters = new Set(votes.keys());
+    if (!this.quorum(e.gov, voters)) return;
+    if (v.type === 'prepare') {
+      this.notePrepared({ blockId: e.id, term: e.header.term, num: e.header.num, prepares: [...votes.values()] });
+      this.maybeCommit(e);
+    } else {
+      // bft.md: irreversible once committed by 2f+1 (of both sets while joint).
+      this.markIrreversible(e, [...votes.values()]);
+    }
+  }
+
+  private notePrepared(cert: PreparedCertificate): void {
+    const b = this.bestPrepared;
+    if (b && (b.term > cert.term || (b.term === cert.term && b.num >= cert.num))) return;
+    this.bestPrepared = cert;
+    this.hardDirty = true;
+  }
+}
+
+function hasViewChanges(b: SignedBlock): boolean {
+  return (b.proof?.viewChanges?.length ?? 0) > 0;
+}

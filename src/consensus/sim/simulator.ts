@@ -1,0 +1,400 @@
+/**
+ * Deterministic consensus simulator: N nodes, one seeded PRNG, virtual time. The
+ * network delays, loses, duplicates and reorders messages, partitions and heals;
+ * nodes crash and restart from what they asked to persist; Byzantine nodes lie.
+ * Safety invariants are checked on every irreversible block, liveness after healing.
+ */
+import { ConsensusNode, makeGenesis } from '../node.ts';
+import { sameSet, type QuorumOverride } from '../producers.ts';
+import type { BlockHeader, BlockId, ConsensusMode, HardState, JointConsensus, ProducerName, ProducerSet, SignedBlock } from '../types.ts';
+import { ByzantineAdversary, BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from './byzantine.ts';
+import { EventHeap } from './heap.ts';
+import { SimKeyring } from './keys.ts';
+import { Prng } from './prng.ts';
+
+export type FaultAction =
+  | { readonly at: number; readonly kind: 'partition'; readonly groups: readonly (readonly number[])[] }
+  | { readonly at: number; readonly kind: 'heal' }
+  | { readonly at: number; readonly kind: 'crash'; readonly node: number }
+  | { readonly at: number; readonly kind: 'restart'; readonly node: number }
+  | { readonly at: number; readonly kind: 'link'; readonly loss: number; readonly duplicate: number };
+
+/** A producer-set change carried by the first block produced at or after `at`. */
+export interface SetChange {
+  readonly at: number;
+  readonly set: { readonly mode: ConsensusMode; readonly nodes: readonly number[] };
+}
+
+export interface SimConfig {
+  readonly seed: number;
+  readonly mode: ConsensusMode;
+  readonly nodes: number;
+  /** The last `byzantine` nodes are Byzantine. */
+  readonly byzantine?: number;
+  readonly byzantineBehaviour?: ByzantineBehaviour;
+  /** Producers of the genesis set (node indexes); default all. */
+  readonly producers?: readonly number[];
+  /** Random delays, loss, duplication, partitions and crashes drawn from the seed. */
+  readonly faults?: boolean;
+  /** Explicit faults instead of (or on top of) random ones. */
+  readonly schedule?: readonly FaultAction[];
+  readonly change?: SetChange;
+  /** Virtual ms of chaos; then the network heals and crashed nodes restart. */
+  readonly chaosMs?: number;
+  /** Bound on the time after healing by which new blocks must be irreversible. */
+  readonly livenessMs?: number;
+  readonly minDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly blockIntervalMs?: number;
+  readonly tickMs?: number;
+  /** Test-only: a broken quorum rule for every node, to show the checker catches it. */
+  readonly unsafeQuorum?: QuorumOverride;
+  /** Stop once this many blocks are irreversible on every honest node (benchmarks). */
+  readonly stopAtIrreversible?: number;
+  readonly trace?: (line: string) => void;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly violations: readonly string[];
+  readonly timeMs: number;
+  /** Lowest irreversible block number over honest nodes at the end. */
+  readonly irreversible: number;
+  readonly messages: number;
+  readonly dropped: number;
+  readonly evidence: number;
+  readonly finalMode: ConsensusMode;
+}
+
+interface Storage {
+  hardState: HardState | undefined;
+  blocks: SignedBlock[];
+}
+
+interface SimNode {
+  readonly index: number;
+  readonly name: ProducerName;
+  node: ConsensusNode | undefined;
+  readonly storage: Storage;
+  readonly adversary: ByzantineAdversary | undefined;
+  /** Irreversible chain this node reported: block number → id. */
+  readonly chain: Map<number, BlockId>;
+  lastNum: number;
+  lastId: BlockId;
+}
+
+type SimEvent =
+  | { readonly time: number; readonly seq: number; readonly kind: 'deliver'; readonly to: number; readonly from: number; readonly message: unknown }
+  | { readonly time: number; readonly seq: number; readonly kind: 'tick'; readonly node: number }
+  | { readonly time: number; readonly seq: number; readonly kind: 'fault'; readonly action: FaultAction };
+
+export const nodeName = (i: number): ProducerName => `p${i}`;
+
+export function randomSchedule(rng: Prng, nodes: number, chaosMs: number, honest: number): FaultAction[] {
+  const out: FaultAction[] = [{ at: 0, kind: 'link', loss: rng.chance(0.5) ? rng.range(0, 0.15) : 0, duplicate: rng.chance(0.5) ? rng.range(0, 0.1) : 0 }];
+  const events = rng.int(4);
+  for (let i = 0; i < events; i++) {
+    const at = rng.range(0, chaosMs * 0.8);
+    const until = Math.min(chaosMs, at + rng.range(chaosMs * 0.1, chaosMs * 0.6));
+    if (rng.chance(0.5) && nodes > 1) {
+      const side = Array.from({ length: nodes }, () => rng.int(2));
+      const groups = [0, 1].map((g) => side.flatMap((s, n) => (s === g ? [n] : [])));
+      out.push({ at, kind: 'partition', groups }, { at: until, kind: 'heal' });
+    } else {
+      const node = rng.int(honest);
+      out.push({ at, kind: 'crash', node }, { at: until, kind: 'restart', node });
+    }
+  }
+  return out;
+}
+
+export class Simulation {
+  readonly cfg: SimConfig;
+  private readonly rng: Prng;
+  private readonly netRng: Prng;
+  private readonly keys: SimKeyring;
+  private readonly heap = new EventHeap<SimEvent>();
+  private readonly nodes: SimNode[] = [];
+  private readonly genesis: SignedBlock;
+  private readonly canonical = new Map<number, BlockId>();
+  private readonly violations: string[] = [];
+  private seq = 0;
+  private now = 0;
+  private groupOf: number[] | undefined;
+  private loss = 0;
+  private duplicate = 0;
+  private messages = 0;
+  private droppedCount = 0;
+  private evidenceCount = 0;
+  private readonly chaosMs: number;
+  private readonly livenessMs: number;
+  private readonly minDelay: number;
+  private readonly maxDelay: number;
+  private readonly tickMs: number;
+  private readonly blockIntervalMs: number;
+
+  constructor(cfg: SimConfig) {
+    this.cfg = cfg;
+    this.rng = new Prng(cfg.seed);
+    this.netRng = this.rng.fork();
+    const nodeRng = this.rng.fork();
+    const faultRng = this.rng.fork();
+    this.keys = new SimKeyring(cfg.seed);
+    this.chaosMs = cfg.chaosMs ?? 1500;
+    this.livenessMs = cfg.livenessMs ?? 20_000;
+    this.minDelay = cfg.minDelayMs ?? 2;
+    this.maxDelay = cfg.maxDelayMs ?? (cfg.faults ? 40 : 10);
+    this.blockIntervalMs = cfg.blockIntervalMs ?? 100;
+    this.tickMs = cfg.tickMs ?? 20;
+    const producers = (cfg.producers ?? range(cfg.nodes)).map(nodeName);
+    this.genesis = makeGenesis({ mode: cfg.mode, producers });
+    const byz = cfg.byzantine ?? 0;
+    for (let i = 0; i < cfg.nodes; i++) {
+      const name = nodeName(i);
+      const isByz = i >= cfg.nodes - byz;
+      const behaviour = cfg.byzantineBehaviour ?? nodeRng.pick(BYZANTINE_BEHAVIOURS);
+      const adversary = isByz ? new ByzantineAdversary(name, this.keys.signerFor(name), behaviour, nodeRng.fork()) : undefined;
+      const sn: SimNode = { index: i, name, node: undefined, storage: { hardState: undefined, blocks: [] }, adversary, chain: new Map(), lastNum: 1, lastId: '' };
+      this.nodes.push(sn);
+    }
+    for (const sn of this.nodes) {
+      this.start(sn, nodeRng.fork());
+      sn.lastId = sn.node!.irreversible.id;
+      this.canonical.set(1, sn.lastId);
+      this.schedule({ kind: 'tick', node: sn.index }, nodeRng.range(0, this.tickMs));
+    }
+    const schedule = [...(cfg.faults ? randomSchedule(faultRng, cfg.nodes, this.chaosMs, cfg.nodes - byz) : []), ...(cfg.schedule ?? [])];
+    for (const action of schedule) this.schedule({ kind: 'fault', action }, action.at);
+  }
+
+  private honest(sn: SimNode): boolean {
+    return sn.adversary === undefined;
+  }
+
+  private log(line: string): void {
+    this.cfg.trace?.(`${this.now.toFixed(1).padStart(9)} ${line}`);
+  }
+
+  private schedule(e: { kind: 'tick'; node: number } | { kind: 'fault'; action: FaultAction } | { kind: 'deliver'; to: number; from: number; message: unknown }, at: number): void {
+    this.heap.push({ ...e, time: at, seq: this.seq++ } as SimEvent);
+  }
+
+  private start(sn: SimNode, rng: Prng): void {
+    const change = this.cfg.change;
+    const target: ProducerSet | undefined = change ? { mode: change.set.mode, producers: change.set.nodes.map(nodeName) } : undefined;
+    const restore = sn.storage.blocks.length > 0 || sn.storage.hardState ? { hardState: sn.storage.hardState, blocks: [...sn.storage.blocks] } : undefined;
+    sn.node = new ConsensusNode(
+      {
+        signer: this.keys.signerFor(sn.name),
+        verifier: this.keys,
+        random: rng,
+        blocks: {
+          payload: (_parent: BlockHeader, num: number) => `b${num}`,
+          validate: (h: BlockHeader) => !h.payload.startsWith('bad'),
+          newConsensus: (parent: BlockHeader, joint: JointConsensus) =>
+            target && change && parent.time >= change.at && !sameSet(joint.current, target) ? target : undefined,
+        },
+      },
+      {
+        name: sn.name,
+        genesis: this.genesis,
+        now: this.now,
+        restore,
+        blockIntervalMs: this.blockIntervalMs,
+        electionTimeoutMs: 3 * this.blockIntervalMs,
+        viewChangeTimeoutMs: 4 * this.blockIntervalMs,
+        ...(this.cfg.unsafeQuorum ? { unsafeQuorum: this.cfg.unsafeQuorum } : {}),
+      },
+    );
+    if (restore && this.honest(sn)) {
+      const irr = sn.node.irreversible;
+      if (irr.header.num < sn.lastNum || (irr.header.num === sn.lastNum && irr.id !== sn.lastId))
+        this.violate(`irreversible block rolled back on restart of ${sn.name}: had ${sn.lastNum}, restored ${irr.header.num}`);
+    }
+    this.drain(sn);
+  }
+
+  private violate(what: string): void {
+    this.log(`VIOLATION ${what}`);
+    this.violations.push(what);
+  }
+
+  private drain(sn: SimNode): void {
+    const node = sn.node;
+    if (!node) return;
+    while (node.hasReady()) {
+      const r = node.ready();
+      if (r.hardState) sn.storage.hardState = r.hardState;
+      for (const b of r.blocks) sn.storage.blocks.push(b);
+      this.droppedCount += r.dropped.length;
+      this.evidenceCount += r.evidence.length;
+      if (this.cfg.trace) {
+        for (const d of r.dropped) this.log(`${sn.name} dropped from ${d.from}: ${d.reason}`);
+        for (const e of r.evidence) this.log(`${sn.name} evidence: ${e.producer} ${e.kind} term ${e.term}`);
+      }
+      if (this.honest(sn)) for (const b of r.irreversible) this.checkIrreversible(sn, b);
+      const peers = this.nodes.filter((p) => p !== sn).map((p) => p.name);
+      for (const out of r.messages) {
+        const deliveries = sn.adversary
+          ? sn.adversary.rewrite(out, peers)
+          : (out.to === '*' ? peers : [out.to]).map((to) => ({ to, message: out.message as unknown }));
+        for (const d of deliveries) {
+          const to = this.nodes.findIndex((p) => p.name === d.to);
+          if (to >= 0) this.send(sn.index, to, d.message);
+        }
+      }
+    }
+  }
+
+  private checkIrreversible(sn: SimNode, b: SignedBlock): void {
+    const id = sn.node ? blockIdOf(sn.node, b) : undefined;
+    const h = b.header;
+    if (!id) return;
+    // Invariant: an irreversible block never rolls back — each new one extends the last.
+    if (h.num !== sn.lastNum + 1 || h.previous !== sn.lastId)
+      this.violate(`irreversible chain of ${sn.name} broken at ${h.num}: does not extend ${sn.lastNum}`);
+    sn.chain.set(h.num, id);
+    sn.lastNum = h.num;
+    sn.lastId = id;
+    // Invariant: no two different irreversible blocks at one height across honest nodes.
+    const other = this.canonical.get(h.num);
+    if (other === undefined) this.canonical.set(h.num, id);
+    else if (other !== id) this.violate(`conflicting irreversible blocks at height ${h.num} (${sn.name}: ${id.slice(8, 16)} vs ${other.slice(8, 16)})`);
+    if (this.cfg.trace) this.log(`${sn.name} irreversible ${h.num} term ${h.term} by ${h.producer}`);
+  }
+
+  private partitioned(a: number, b: number): boolean {
+    const g = this.groupOf;
+    return g !== undefined && g[a] !== g[b];
+  }
+
+  private send(from: number, to: number, message: unknown): void {
+    this.messages++;
+    if (this.partitioned(from, to) || this.netRng.chance(this.loss)) return;
+    const copies = this.netRng.chance(this.duplicate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      this.schedule({ kind: 'deliver', to, from, message }, this.now + this.netRng.range(this.minDelay, this.maxDelay));
+    }
+  }
+
+  private apply(a: FaultAction): void {
+    this.log(`fault ${JSON.stringify(a)}`);
+    switch (a.kind) {
+      case 'partition': {
+        const g = new Array<number>(this.cfg.nodes).fill(-1);
+        a.groups.forEach((members, gi) => members.forEach((n) => (g[n] = gi)));
+        this.groupOf = g;
+        break;
+      }
+      case 'heal':
+        this.groupOf = undefined;
+        break;
+      case 'crash': {
+        const sn = this.nodes[a.node];
+        if (sn) sn.node = undefined;
+        break;
+      }
+      case 'restart': {
+        const sn = this.nodes[a.node];
+        if (sn && !sn.node) this.start(sn, this.rng.fork());
+        break;
+      }
+      case 'link':
+        this.loss = a.loss;
+        this.duplicate = a.duplicate;
+        break;
+    }
+  }
+
+  /** After chaos: heal every partition, restart every crashed node, stop losing messages. */
+  private healAll(): void {
+    this.log('heal all');
+    this.groupOf = undefined;
+    this.loss = 0;
+    for (const sn of this.nodes) if (!sn.node) this.start(sn, this.rng.fork());
+  }
+
+  private minHonestIrreversible(): number {
+    let min = Infinity;
+    for (const sn of this.nodes) if (this.honest(sn)) min = Math.min(min, sn.lastNum);
+    return min === Infinity ? 0 : min;
+  }
+
+  run(): SimResult {
+    const healAt = this.chaosMs;
+    let healed = false;
+    let base = 0;
+    const deadline = healAt + this.livenessMs;
+    let live = false;
+    for (;;) {
+      const e = this.heap.pop();
+      if (!e) break;
+      if (!healed && e.time >= healAt) {
+        this.now = healAt;
+        this.healAll();
+        healed = true;
+        base = Math.max(...this.nodes.filter((n) => this.honest(n)).map((n) => n.lastNum), 1);
+      }
+      if (e.time > deadline) break;
+      this.now = e.time;
+      if (e.kind === 'fault') {
+        if (e.time < healAt) this.apply(e.action);
+        continue;
+      }
+      if (e.kind === 'tick') {
+        const sn = this.nodes[e.node]!;
+        if (sn.node) {
+          sn.node.tick(this.now);
+          this.drain(sn);
+        }
+        this.schedule({ kind: 'tick', node: e.node }, this.now + this.tickMs);
+      } else {
+        const sn = this.nodes[e.to]!;
+        if (!sn.node || this.partitioned(e.from, e.to)) continue;
+        sn.node.step(this.nodes[e.from]!.name, e.message);
+        this.drain(sn);
+      }
+      if (this.violations.length > 0) break;
+      const stop = this.cfg.stopAtIrreversible;
+      if (stop !== undefined && this.minHonestIrreversible() >= stop) {
+        live = true;
+        break;
+      }
+      // Liveness: after healing, every honest node sees a block beyond anything irreversible at heal time.
+      if (healed && stop === undefined && this.minHonestIrreversible() > base) {
+        live = true;
+        break;
+      }
+    }
+    if (!live && this.violations.length === 0)
+      this.violations.push(`liveness: no new irreversible block within ${this.livenessMs} ms after healing (stuck at ${this.minHonestIrreversible()})`);
+    const first = this.nodes.find((n) => this.honest(n) && n.node);
+    return {
+      seed: this.cfg.seed,
+      violations: this.violations,
+      timeMs: this.now,
+      irreversible: this.minHonestIrreversible(),
+      messages: this.messages,
+      dropped: this.droppedCount,
+      evidence: this.evidenceCount,
+      finalMode: first?.node?.consensusMode ?? this.cfg.mode,
+    };
+  }
+
+  /** The honest node objects, for scenario assertions. */
+  honestNodes(): ConsensusNode[] {
+    return this.nodes.filter((n) => this.honest(n) && n.node).map((n) => n.node!);
+  }
+}
+
+function blockIdOf(node: ConsensusNode, b: SignedBlock): BlockId {
+  return node.idOf(b);
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+export function simulate(cfg: SimConfig): SimResult {
+  return new Simulation(cfg).run();
+}
