@@ -1,0 +1,89 @@
+// Action dispatch. A service registers handlers by method name at top level and
+// re-exports `start` and `called`; psibase calls `start(thisService)` once after
+// instantiating the module and `called(receiver, sender)` for each action.
+
+import { abortWith } from "./check";
+import { setRetval } from "./env";
+import { Action, currentAction } from "./action";
+import { ObjectReader, ObjectWriter, packBytes, packString } from "./fracpack";
+import { methodName, methodNumber } from "./names";
+
+let receiverAccount: u64 = 0;
+let senderAccount: u64 = 0;
+
+/** The account this service runs as. */
+export function receiver(): u64 {
+  return receiverAccount;
+}
+
+/** The sender of the action being handled. */
+export function sender(): u64 {
+  return senderAccount;
+}
+
+/** One action being handled: its arguments and a way to return a value. */
+export class Call {
+  private reader: ObjectReader | null = null;
+
+  constructor(public action: Action) {}
+
+  get sender(): u64 { return this.action.sender; }
+  get service(): u64 { return this.action.service; }
+
+  /** The arguments: a tuple of the method's parameters, read in order. */
+  get args(): ObjectReader {
+    let r = this.reader;
+    if (r === null) {
+      r = ObjectReader.struct(this.action.rawData);
+      this.reader = r;
+    }
+    return r;
+  }
+
+  /** Validate what remains of the arguments; dispatch does this after the handler if it did not. */
+  finishArgs(): void {
+    this.args.done();
+  }
+
+  /** Return an already packed value. Methods that return nothing never call this. */
+  ret(packed: Uint8Array): void { setRetval(packed.dataStart, <u32>packed.length); }
+  retBool(v: bool): void { this.ret(ObjectWriter.fixed().bool(v).finish()); }
+  retU32(v: u32): void { this.ret(ObjectWriter.fixed().u32(v).finish()); }
+  retI32(v: i32): void { this.ret(ObjectWriter.fixed().i32(v).finish()); }
+  retU64(v: u64): void { this.ret(ObjectWriter.fixed().u64(v).finish()); }
+  retI64(v: i64): void { this.ret(ObjectWriter.fixed().i64(v).finish()); }
+  retString(s: string): void { this.ret(packString(s)); }
+  retBytes(b: Uint8Array): void { this.ret(packBytes(b)); }
+  retStruct(w: ObjectWriter): void { this.ret(w.finish()); }
+}
+
+export type ActionHandler = (call: Call) => void;
+
+const methods = new Array<u64>();
+const handlers = new Array<ActionHandler>();
+
+/** Register the handler of the action `name`. */
+export function action(name: string, handler: ActionHandler): void {
+  const number = methodNumber(name);
+  if (methods.includes(number)) abortWith("action registered twice: " + name);
+  methods.push(number);
+  handlers.push(handler);
+}
+
+export function start(thisService: u64): void {
+  receiverAccount = thisService;
+}
+
+export function called(receiverArg: u64, senderArg: u64): void {
+  const previousSender = senderAccount;
+  receiverAccount = receiverArg;
+  senderAccount = senderArg;
+  const act = currentAction();
+  const index = methods.indexOf(act.method);
+  if (index < 0) abortWith("unknown service action: " + methodName(act.method));
+  const c = new Call(act);
+  handlers[index](c);
+  c.finishArgs();
+  // A service may be re-entered through `call`; the outer action keeps its sender.
+  senderAccount = previousSender;
+}
