@@ -1,0 +1,64 @@
+/**
+ * What the executor and the service worker use: committed state behind one object
+ * that picks the read path for its platform. Over a synchronous store (lmdb, memory)
+ * work reads straight through; over IndexedDB it reads the range cache with
+ * miss-and-retry. Block commits go to the store atomically and then into the cache,
+ * so the cache never disagrees with the head.
+ */
+import { RangeCache, type RangeCacheOptions } from './range-cache.ts';
+import { runWithRetry } from './retry.ts';
+import type { KvWrite } from './overlay.ts';
+import type { BlockCommit, HeadRecord, KvStore } from './store.ts';
+import type { KvReader, Overlay } from './types.ts';
+import { StateError } from '../errors.ts';
+
+export interface StateDbOptions extends RangeCacheOptions {
+  maxRounds?: number;
+}
+
+export class StateDb {
+  readonly store: KvStore;
+  /** The reader execution runs against (wrap it in a WriteOverlay to write). */
+  readonly reader: KvReader;
+  /** Undefined when the store reads synchronously and needs no cache. */
+  readonly cache: RangeCache | undefined;
+  readonly #maxRounds: number | undefined;
+
+  constructor(store: KvStore, options: StateDbOptions = {}) {
+    this.store = store;
+    this.cache = store.syncReader ? undefined : new RangeCache(store, options);
+    this.reader = store.syncReader ?? this.cache!;
+    this.#maxRounds = options.maxRounds;
+  }
+
+  /**
+   * Runs synchronous work against `reader`, loading missed ranges and re-running it as
+   * needed. With an overlay, each failed attempt's writes are rolled back.
+   */
+  async run<T>(fn: () => T, overlay?: Overlay): Promise<T> {
+    if (!this.cache) return fn();
+    const options = { ...(overlay && { overlay }), ...(this.#maxRounds !== undefined && { maxRounds: this.#maxRounds }) };
+    return runWithRetry(fn, this.cache, options);
+  }
+
+  async commitBlock(commit: BlockCommit): Promise<void> {
+    // The cache needs the same writes after the store took them, so read them once.
+    let writes: KvWrite[];
+    try {
+      writes = Array.isArray(commit.writes) ? commit.writes : [...commit.writes];
+    } catch (cause) {
+      throw new StateError('block commit aborted: the write set failed', { cause });
+    }
+    await this.store.commitBlock({ ...commit, writes });
+    this.cache?.applyCommitted(writes);
+  }
+
+  head(): Promise<HeadRecord | undefined> {
+    return this.store.head();
+  }
+
+  /** Another context (tab, service worker) committed blocks: reload state on demand. */
+  invalidate(): void {
+    this.cache?.clear();
+  }
+}
