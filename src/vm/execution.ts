@@ -1,0 +1,516 @@
+/**
+ * One service instance inside a transaction (psibase's ExecutionContext) and the
+ * native functions it imports from `env` (psibase NativeFunctions.cpp). Messages of
+ * failed checks are psibase's, so traces read the same on both implementations.
+ */
+import { accountName, methodNumber } from '../protocol/names.ts';
+import { packAction, protocolType } from '../protocol/types.ts';
+import type { Action, ActionTrace } from '../protocol/types.ts';
+import type { Bytes, KvEntry, KvWriter } from '../state/types.ts';
+import { BucketSet, canRead, canWrite, describeBucket } from './buckets.ts';
+import type { Bucket } from './buckets.ts';
+import { NO_RESULT, STACK_USAGE_FOR_CALL } from './constants.ts';
+import { DbId, KvMode, dbKey } from './dbs.ts';
+import { LimitError, ModuleError, ServiceError } from './errors.ts';
+import { GuestMemory } from './memory.ts';
+import { HOST_MEMORY_EXPORT, METER_BUDGET, METER_EXHAUSTED, METER_MODULE } from './meter.ts';
+import type { TransactionContext } from './transaction.ts';
+import { wasiImports } from './wasi.ts';
+
+/** CodeRow flags (psibase nativeTables.hpp). */
+export const CodeFlags = {
+  isPrivileged: 1n << 0n,
+  isVerify: 1n << 1n,
+  isReplacement: 1n << 32n,
+} as const;
+
+/** What the chain knows about a service: its code and its CodeRow flags. */
+export interface ServiceCode {
+  code: Uint8Array;
+  /** sha256 of `code` when the caller already has it (CodeRow::codeHash). */
+  codeHash?: Uint8Array;
+  flags?: bigint;
+  /** A node-local service (from nativeSubjective), allowed the node-local databases. */
+  isLocal?: boolean;
+}
+
+/** The action a service is handling (psibase's ActionContext). */
+export interface ActionContext {
+  action: Action;
+  trace: ActionTrace;
+  packed?: Uint8Array;
+  /** Subjective checkouts this action opened and has not committed or aborted. */
+  checkouts: number[];
+}
+
+const WASI_ERRNO_INVAL = 28;
+const WASI_ERRNO_NOSYS = 52;
+const WASI_ERRNO_BADF = 8;
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder();
+const KV_NOTIFY = methodNumber('kvNotify');
+
+function concat(a: Bytes, b: Bytes): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+export class ExecutionContext {
+  readonly flags: bigint;
+  readonly isLocal: boolean;
+  readonly isReplacement: boolean;
+  private readonly instance: WebAssembly.Instance;
+  private readonly guest: GuestMemory;
+  private readonly buckets: BucketSet;
+  private resultKey: Uint8Array = EMPTY;
+  private resultValue: Uint8Array = EMPTY;
+  private readonly actions: ActionContext[] = [];
+  private initialized = false;
+
+  constructor(
+    private readonly tx: TransactionContext,
+    readonly service: bigint,
+    module: WebAssembly.Module,
+    code: ServiceCode,
+    flags: bigint,
+  ) {
+    this.flags = flags;
+    this.isLocal = code.isLocal === true;
+    this.isReplacement = (flags & CodeFlags.isReplacement) !== 0n;
+    this.buckets = new BucketSet(tx.limits.maxHandles);
+    const imports: WebAssembly.Imports = {
+      env: this.env() as unknown as WebAssembly.ModuleImports,
+      wasi_snapshot_preview1: wasiImports({
+        memory: () => this.guest,
+        writeConsole: (bytes) => this.writeConsole(bytes),
+        abort: (message) => this.abort(message),
+        clockTimeGet: (id, ptr) => this.clockTimeGet(id, ptr),
+      }) as unknown as WebAssembly.ModuleImports,
+      [METER_MODULE]: { [METER_BUDGET]: tx.budget, [METER_EXHAUSTED]: () => tx.exhausted() },
+    };
+    try {
+      this.instance = new WebAssembly.Instance(module, imports);
+    } catch (e) {
+      if (e instanceof WebAssembly.LinkError) throw new ModuleError(`service ${this.name} cannot be linked: ${e.message}`, { cause: e });
+      throw e;
+    }
+    this.guest = new GuestMemory(this.instance.exports[HOST_MEMORY_EXPORT] as WebAssembly.Memory | undefined ?? this.exportedMemory());
+  }
+
+  get name(): string {
+    return accountName(this.service);
+  }
+
+  get privileged(): boolean {
+    return (this.flags & CodeFlags.isPrivileged) !== 0n;
+  }
+
+  private exportedMemory(): WebAssembly.Memory | undefined {
+    return Object.values(this.instance.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+  }
+
+  private current(): ActionContext {
+    const ac = this.actions[this.actions.length - 1];
+    if (ac === undefined) throw new ServiceError('no action is executing');
+    return ac;
+  }
+
+  private export(name: string): (...args: bigint[]) => unknown {
+    const f = this.instance.exports[name];
+    if (typeof f !== 'function') throw new ModuleError(`service ${this.name} does not export ${name}`);
+    return f as (...args: bigint[]) => unknown;
+  }
+
+  /** Runs `called(service, sender)` for the action, after `start` on first use. */
+  execCalled(ac: ActionContext): void {
+    this.actions.push(ac);
+    try {
+      if (!this.initialized) {
+        this.initialized = true;
+        this.export('start')(BigInt.asIntN(64, this.service));
+      }
+      this.export('called')(BigInt.asIntN(64, ac.action.service), BigInt.asIntN(64, ac.action.sender));
+    } finally {
+      for (const sp of ac.checkouts.reverse()) this.tx.abortSubjective(sp);
+      this.actions.pop();
+    }
+  }
+
+  // psibase's check(): a failed host-side check fails the action with this message.
+  private fail(message: string): never {
+    throw new ServiceError(message);
+  }
+
+  /** NativeFunctions::abortMessage. */
+  abort(message: string): never {
+    throw new ServiceError(`service '${this.name}' aborted with message: ${message}`);
+  }
+
+  private clearResult(): number {
+    this.resultKey = EMPTY;
+    this.resultValue = EMPTY;
+    return NO_RESULT;
+  }
+
+  private setResult(value: Uint8Array | undefined): number {
+    if (value === undefined) return this.clearResult();
+    this.resultKey = EMPTY;
+    this.resultValue = value;
+    return value.length;
+  }
+
+  private setEntry(entry: KvEntry | undefined, trim: number): number {
+    if (entry === undefined) return this.clearResult();
+    this.resultKey = entry.key.subarray(trim);
+    this.resultValue = entry.value;
+    return entry.value.length;
+  }
+
+  writeConsole(bytes: Uint8Array): void {
+    const inner = this.current().trace.innerTraces;
+    const last = inner[inner.length - 1]?.inner;
+    const text = decoder.decode(bytes);
+    if (last !== undefined && 'ConsoleTrace' in last) last.ConsoleTrace.console += text;
+    else inner.push({ inner: { ConsoleTrace: { console: text } } });
+  }
+
+  clockTimeGet(id: number, timePtr: number): number {
+    if (!this.tx.dbMode.isSubjective) this.fail('clockGetTime cannot be called in a deterministic context');
+    this.clearResult();
+    let ns: bigint;
+    if (id === 0) ns = this.tx.clock.realtimeNs();
+    else if (id === 1) ns = this.tx.clock.monotonicNs();
+    else if (id === 2 || id === 3) ns = this.tx.billableNs();
+    else return WASI_ERRNO_INVAL;
+    this.guest.setU64(timePtr, ns);
+    return 0;
+  }
+
+  private store(db: number): KvWriter {
+    if (db === DbId.subjective && this.tx.subjectiveDepth === 0)
+      this.fail('subjective database accessed outside of checkoutSubjective');
+    return this.tx.storeFor(db);
+  }
+
+  private readable(handle: number): Bucket {
+    const b = this.buckets.get(handle);
+    if (!canRead(b)) this.abort(`Cannot read from this db handle ${describeBucket(b)}`);
+    return b;
+  }
+
+  private writable(handle: number): Bucket {
+    const b = this.buckets.get(handle);
+    if (!canWrite(b)) this.abort(`Cannot write to this db handle ${describeBucket(b)}`);
+    return b;
+  }
+
+  private checkKeySize(n: number): void {
+    if (n > this.tx.limits.maxKeySize) throw new LimitError('keySize', 'key is too big');
+  }
+
+  /** getDbWrite in NativeFunctions.cpp: which dbs a handle may write, and whether it is billed. */
+  private chargeable(db: number): boolean {
+    switch (db) {
+      case DbId.subjective:
+      case DbId.session:
+      case DbId.temporary:
+      case DbId.nativeSubjective:
+      case DbId.nativeSession:
+        return false;
+      case DbId.writeOnly:
+        return !this.tx.dbMode.isSubjective;
+      case DbId.service:
+      case DbId.native:
+        return true;
+      default:
+        return this.fail(`service may not write this db (${db}), or must use another intrinsic`);
+    }
+  }
+
+  private kvOpen(dbRaw: number, prefix: Uint8Array, modeRaw: number): number {
+    this.checkKeySize(prefix.length);
+    const db = dbRaw >>> 0;
+    const mode = modeRaw >>> 0;
+    if (mode !== KvMode.read && mode !== KvMode.write && mode !== KvMode.readWrite) this.abort('invalid mode');
+    const isRead = mode !== KvMode.write;
+    const isWrite = mode !== KvMode.read;
+    // Only privileged services open databases; others ask a privileged service
+    // (psibase's `db` service enforces the per-service prefixes) and import the handle.
+    if (!this.privileged) this.abort('service may not open databases');
+    const m = this.tx.dbMode;
+    switch (db) {
+      case DbId.native:
+      case DbId.service:
+        if (!m.isSubjective && !m.isSync) this.fail('database access disabled during proof verification');
+        if (isWrite && m.isSubjective) this.fail('database cannot be written in subjective context');
+        if (isWrite && !m.isSync) this.fail('database cannot be written in async context');
+        break;
+      case DbId.blockLog:
+      case DbId.writeOnly:
+        if (isRead && !m.isSubjective) this.fail('subjective databases cannot be read in a deterministic context');
+        if (isWrite && !m.isSync) this.fail('database cannot be written in async context');
+        break;
+      case DbId.nativeSubjective:
+      case DbId.nativeSession:
+      case DbId.subjective:
+      case DbId.session:
+      case DbId.temporary:
+        if (!m.isSubjective) this.fail('subjective databases cannot be accessed in a deterministic context');
+        if (!this.isLocal) this.fail('service may not open this db');
+        break;
+      default:
+        this.fail('service may not read this db, or must use another intrinsic');
+    }
+    return this.buckets.open({ db, prefix, mode: mode as KvMode });
+  }
+
+  private kvOpenAt(handle: number, prefix: Uint8Array, modeRaw: number): number {
+    const b = this.buckets.get(handle);
+    const full = concat(b.prefix, prefix);
+    this.checkKeySize(full.length);
+    const mode = modeRaw >>> 0;
+    if ((b.mode & mode) !== mode) this.fail('Cannot increase permissions');
+    return this.buckets.open({ db: b.db, prefix: full, mode: mode as KvMode });
+  }
+
+  private kvPut(handle: number, key: Uint8Array, value: Uint8Array): void {
+    this.clearResult();
+    const b = this.writable(handle);
+    const full = concat(b.prefix, key);
+    this.checkKeySize(full.length);
+    if (value.length > this.tx.limits.maxValueSize) throw new LimitError('valueSize', 'value is too big');
+    const store = this.store(b.db);
+    const chargeable = this.chargeable(b.db);
+    const stored = dbKey(b.db, full);
+    if (chargeable) {
+      const refundable = b.db !== DbId.writeOnly;
+      const existing = refundable ? store.get(stored) : undefined;
+      if (b.db === DbId.native) this.tx.onNativeWrite?.(full, value, existing);
+      this.notifyKvWrite(b.db, full.length, existing?.length ?? -1, value.length);
+    }
+    store.put(stored, value);
+  }
+
+  private kvRemove(handle: number, key: Uint8Array): void {
+    this.clearResult();
+    const b = this.writable(handle);
+    const full = concat(b.prefix, key);
+    const store = this.store(b.db);
+    const stored = dbKey(b.db, full);
+    if (this.chargeable(b.db) && b.db !== DbId.writeOnly) {
+      const existing = store.get(stored);
+      if (existing !== undefined) {
+        if (b.db === DbId.native) this.tx.onNativeWrite?.(full, undefined, existing);
+        this.notifyKvWrite(b.db, full.length, existing.length, -1);
+      }
+    }
+    store.remove(stored);
+  }
+
+  private lookup(handle: number, key: Uint8Array, matchKeySize: number | undefined, op: 'get' | 'ge' | 'lt' | 'max'): number {
+    const match = matchKeySize === undefined ? 0 : matchKeySize >>> 0;
+    if (match > key.length) this.fail('matchKeySize is larger than key');
+    const b = this.readable(handle);
+    const stored = dbKey(b.db, concat(b.prefix, key));
+    const store = this.store(b.db);
+    const fixed = 1 + b.prefix.length;
+    switch (op) {
+      case 'get':
+        return this.setResult(store.get(stored));
+      case 'ge':
+        return this.setEntry(store.greaterEqual(stored, fixed + match), fixed);
+      case 'lt':
+        return this.setEntry(store.lessThan(stored, fixed + match), fixed);
+      case 'max':
+        return this.setEntry(store.max(stored), fixed);
+    }
+  }
+
+  /** Runs `f` one call deeper on psibase's shared stack budget. */
+  private deeper<R>(f: () => R): R {
+    const tx = this.tx;
+    if (tx.remainingStack < STACK_USAGE_FOR_CALL) throw new LimitError('callDepth', 'stack overflow');
+    const saved = tx.remainingStack;
+    tx.remainingStack -= STACK_USAGE_FOR_CALL;
+    try {
+      return f();
+    } finally {
+      tx.remainingStack = saved;
+    }
+  }
+
+  /**
+   * notifyKvMut (psibase NativeFunctions.cpp): a billable write calls transact's
+   * kvNotify(service, db, keyLen, oldValueLen, newValueLen), -1 standing for "none",
+   * without disturbing the handles being passed between services.
+   */
+  private notifyKvWrite(db: number, keyLen: number, oldLen: number, newLen: number): void {
+    const service = this.tx.kvNotifyService;
+    if (service === undefined) return;
+    // The arguments are a fracpack tuple: u16 fixed size, then the five fixed fields.
+    const rawData = new Uint8Array(2 + 24);
+    const view = new DataView(rawData.buffer);
+    view.setUint16(0, 24, true);
+    view.setBigUint64(2, this.service, true);
+    view.setUint32(10, db, true);
+    view.setUint32(14, keyLen, true);
+    view.setUint32(18, oldLen >>> 0, true);
+    view.setUint32(22, newLen >>> 0, true);
+    const action: Action = { sender: 0n, service, method: KV_NOTIFY, rawData };
+    const trace: ActionTrace = { action, rawRetval: EMPTY, innerTraces: [], totalTime: 0n };
+    this.current().trace.innerTraces.push({ inner: { ActionTrace: trace } });
+    const { importedHandles, exportedHandles } = this.tx;
+    this.deeper(() => {
+      try {
+        this.tx.execCalledAction({ sudo: false, isLocal: this.isLocal }, action, trace, 0n);
+      } finally {
+        this.tx.importedHandles = importedHandles;
+        this.tx.exportedHandles = exportedHandles;
+      }
+    });
+  }
+
+  private call(data: Uint8Array, flagsRaw: bigint): number {
+    const tx = this.tx;
+    return this.deeper(() => {
+      let action: Action;
+      try {
+        const decoded = protocolType('Action').decodeWithInfo(data);
+        if (decoded.hasUnknown) throw new ServiceError('unknown fields');
+        action = decoded.value as Action;
+      } catch (e) {
+        throw new ServiceError('call: invalid data format', { cause: e });
+      }
+      const flags = BigInt.asUintN(64, flagsRaw);
+      if (flags === 1n || flags === 2n) {
+        if (!tx.dbMode.isSync || tx.dbMode.isSubjective) this.fail('Can only change run mode in a transaction');
+      } else if (flags !== 0n) {
+        this.abort(`Invalid call flags: ${flags}`);
+      }
+      const sudo = action.sender !== this.service;
+      if (sudo && !this.privileged) this.fail('service is not authorized to call as another sender');
+      const trace: ActionTrace = { action, rawRetval: EMPTY, innerTraces: [], totalTime: 0n };
+      this.current().trace.innerTraces.push({ inner: { ActionTrace: trace } });
+      tx.execCalledAction({ sudo, isLocal: this.isLocal }, action, trace, flags);
+      return this.setResult(trace.rawRetval);
+    });
+  }
+
+  private exportHandles(data: Uint8Array): void {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const size = data.length >= 4 ? view.getUint32(0, true) : -1;
+    if (size < 0 || size % 4 !== 0 || size + 4 !== data.length) this.fail('Expected list of handles');
+    const count = size / 4;
+    if (count > this.tx.limits.maxHandles) this.fail('Too many handles exported');
+    const handles: Bucket[] = [];
+    for (let i = 0; i < count; i++) handles.push(this.buckets.get(view.getUint32(4 + i * 4, true)));
+    this.tx.exportedHandles = handles;
+  }
+
+  private importHandles(): number {
+    const handles = this.buckets.add(this.tx.importedHandles);
+    this.tx.importedHandles = [];
+    const out = new Uint8Array(4 + handles.length * 4);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, handles.length * 4, true);
+    handles.forEach((h, i) => view.setUint32(4 + i * 4, h, true));
+    return this.setResult(out);
+  }
+
+  private requireLocalPrivileged(what: string): void {
+    if (!this.privileged || !this.isLocal) this.fail(`Service is not allowed to ${what}`);
+  }
+
+  private env(): Record<string, (...args: never[]) => unknown> {
+    const mem = () => this.guest;
+    return {
+      getResult: (dest: number, size: number, offset: number): number => {
+        const out = mem().bytes(dest, size);
+        const off = offset >>> 0;
+        if (off < this.resultValue.length && out.length > 0)
+          out.set(this.resultValue.subarray(off, off + Math.min(this.resultValue.length - off, out.length)));
+        return this.resultValue.length;
+      },
+      getKey: (dest: number, size: number): number => {
+        const out = mem().bytes(dest, size);
+        out.set(this.resultKey.subarray(0, Math.min(this.resultKey.length, out.length)));
+        return this.resultKey.length;
+      },
+      writeConsole: (ptr: number, len: number) => this.writeConsole(mem().read(ptr, len)),
+      abortMessage: (ptr: number, len: number) => this.abort(decoder.decode(mem().bytes(ptr, len))),
+      clockTimeGet: (id: number, ptr: number) => this.clockTimeGet(id >>> 0, ptr),
+      getRandom: (ptr: number, len: number): void => {
+        if (!this.tx.dbMode.isSubjective) this.fail('getRandom cannot be called in a deterministic context');
+        this.tx.random(mem().bytes(ptr, len));
+      },
+      setMaxCpuTime: (ns: bigint): void => {
+        if (!this.privileged) this.fail('setMaxCpuTime requires privileges');
+        this.clearResult();
+        this.tx.setMaxCpuTime(BigInt.asUintN(64, ns));
+      },
+      getCurrentAction: (): number => {
+        const ac = this.current();
+        ac.packed ??= packAction(ac.action);
+        return this.setResult(ac.packed);
+      },
+      call: (ptr: number, len: number, flags: bigint) => this.call(mem().read(ptr, len), flags),
+      setRetval: (ptr: number, len: number): void => {
+        this.current().trace.rawRetval = mem().read(ptr, len);
+        this.clearResult();
+      },
+      kvOpen: (db: number, ptr: number, len: number, mode: number) => this.kvOpen(db, mem().read(ptr, len), mode),
+      kvOpenAt: (h: number, ptr: number, len: number, mode: number) => this.kvOpenAt(h, mem().read(ptr, len), mode),
+      kvClose: (h: number) => this.buckets.close(h),
+      exportHandles: (ptr: number, len: number) => this.exportHandles(mem().read(ptr, len)),
+      importHandles: () => this.importHandles(),
+      kvPut: (h: number, k: number, kl: number, v: number, vl: number) => this.kvPut(h, mem().read(k, kl), mem().read(v, vl)),
+      kvRemove: (h: number, k: number, kl: number) => this.kvRemove(h, mem().read(k, kl)),
+      kvGet: (h: number, k: number, kl: number) => this.lookup(h, mem().read(k, kl), undefined, 'get'),
+      kvGreaterEqual: (h: number, k: number, kl: number, m: number) => this.lookup(h, mem().read(k, kl), m, 'ge'),
+      kvLessThan: (h: number, k: number, kl: number, m: number) => this.lookup(h, mem().read(k, kl), m, 'lt'),
+      kvMax: (h: number, k: number, kl: number) => this.lookup(h, mem().read(k, kl), undefined, 'max'),
+      checkoutSubjective: (): void => {
+        this.current().checkouts.push(this.tx.checkoutSubjective());
+      },
+      commitSubjective: (): number => {
+        const sp = this.current().checkouts.pop();
+        if (sp === undefined) this.fail('commitSubjective requires a checkout by the current action');
+        // One thread runs everything here, so no other checkout can conflict: a
+        // commit always succeeds (psibase retries only on conflicts).
+        this.tx.commitSubjective(sp);
+        return 1;
+      },
+      abortSubjective: (): void => {
+        const sp = this.current().checkouts.pop();
+        if (sp === undefined) this.fail('abortSubjective requires a checkout by the current action');
+        this.tx.abortSubjective(sp);
+      },
+      // psiweb's hosts have no outgoing sockets or mounted files yet; these answer as
+      // psinode does when the host provides none.
+      socketOpen: (): number => {
+        if (!this.tx.dbMode.isSubjective) this.fail('Sockets are only available during subjective execution');
+        this.requireLocalPrivileged('open sockets');
+        return -WASI_ERRNO_NOSYS;
+      },
+      socketSend: (): number => {
+        if (!this.tx.dbMode.isSubjective) this.fail('Sockets are only available during subjective execution');
+        this.requireLocalPrivileged('write to socket');
+        if (!this.tx.dbMode.sockets) this.fail('Sockets disabled during speculative execution');
+        return WASI_ERRNO_BADF;
+      },
+      socketSetFlags: (): number => {
+        if (!this.tx.dbMode.isSubjective) this.fail('Sockets are only available during subjective execution');
+        this.requireLocalPrivileged('write to socket');
+        if (!this.tx.dbMode.sockets) this.fail('Sockets disabled during speculative execution');
+        return WASI_ERRNO_BADF;
+      },
+      readFile: (): number => {
+        if (!this.tx.dbMode.isSubjective) this.fail('Files are only available during subjective execution');
+        this.requireLocalPrivileged('read files');
+        return this.clearResult();
+      },
+    };
+  }
+}
