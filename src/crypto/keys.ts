@@ -158,7 +158,10 @@ export async function verify(publicKey: Uint8Array, message: Uint8Array, signatu
   checkBytes(message, 'message');
   checkBytes(signature, 'signature');
   const { alg, point } = decodeSpki(checkBytes(publicKey, 'public key'));
-  if (alg === 'k1') return verifyK1Message(point, message, signature);
+  if (alg === 'k1') {
+    assertOnK1(point);
+    return verifyK1Message(point, message, signature);
+  }
   try {
     return await verifyP256Message(point, message, signature);
   } catch (e) {
@@ -176,7 +179,7 @@ export async function verify(publicKey: Uint8Array, message: Uint8Array, signatu
 export function verifyHash(publicKey: Uint8Array, hash: Uint8Array, signature: Uint8Array): boolean {
   checkHash(hash);
   checkBytes(signature, 'signature');
-  const { alg, point } = decodeSpki(checkBytes(publicKey, 'public key'));
+  const { alg, point } = parsePublicKey(checkBytes(publicKey, 'public key'));
   return alg === 'k1' ? verifyK1Hash(point, hash, signature) : verifyP256Hash(point, hash, signature);
 }
 

@@ -6,9 +6,10 @@
  * subaccount index in the low 8 bits (`name+N`). Methods (psibase MethodNumber.hpp,
  * psio compress_name.hpp) use an adaptive arithmetic coder over 27 symbols; names
  * that do not fit in 64 bits become a seahash with bit 56 set, printed as `#` plus 16
- * letters. Every behaviour here follows psibase's C++ implementation, which is what
- * psinode and C++ services compute; where psibase silently returns 0 or a garbage
- * string for bad input, we throw DecodeError instead.
+ * letters. The numbers are psibase's (C++ AccountNumber/MethodNumber and Rust
+ * psibase_names agree on them, except at one method-coder edge noted at
+ * compressMethod); where psibase silently returns 0 or a garbage string for bad input,
+ * we throw DecodeError instead.
  */
 import { DecodeError } from '../errors.ts';
 
