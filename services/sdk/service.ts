@@ -24,6 +24,7 @@ export function sender(): u64 {
 /** One action being handled: its arguments and a way to return a value. */
 export class Call {
   private reader: ObjectReader | null = null;
+  private raw: bool = false;
 
   constructor(public action: Action) {}
 
@@ -40,9 +41,15 @@ export class Call {
     return r;
   }
 
+  /** The packed arguments; a handler that reads them itself also takes over validating them. */
+  get rawData(): Uint8Array {
+    this.raw = true;
+    return this.action.rawData;
+  }
+
   /** Validate what remains of the arguments; dispatch does this after the handler if it did not. */
   finishArgs(): void {
-    this.args.done();
+    if (!this.raw) this.args.done();
   }
 
   /** Return an already packed value. Methods that return nothing never call this. */

@@ -1,0 +1,190 @@
+// Test-only service: each action decodes its raw data as one fracpack type (named
+// after a type of psibase's conformance vectors) and returns it re-encoded, or
+// exposes a name or key helper, so vitest can drive the SDK through the ABI.
+
+import { accountName, accountNumber, action, Call, Key, methodName, methodNumber, ObjectReader, ObjectWriter, packBytes, packString, readBytes, readString } from "..";
+export { start, called } from "..";
+
+function fixedValue(c: Call, size: i32): ObjectReader {
+  return ObjectReader.fixed(c.rawData, size);
+}
+
+action("tu8", (c: Call): void => { const r = fixedValue(c, 1); const v = r.u8(); r.done(); c.ret(ObjectWriter.fixed().u8(v).finish()); });
+action("ti8", (c: Call): void => { const r = fixedValue(c, 1); const v = r.i8(); r.done(); c.ret(ObjectWriter.fixed().i8(v).finish()); });
+action("tu16", (c: Call): void => { const r = fixedValue(c, 2); const v = r.u16(); r.done(); c.ret(ObjectWriter.fixed().u16(v).finish()); });
+action("ti16", (c: Call): void => { const r = fixedValue(c, 2); const v = r.i16(); r.done(); c.ret(ObjectWriter.fixed().i16(v).finish()); });
+action("tu32", (c: Call): void => { const r = fixedValue(c, 4); const v = r.u32(); r.done(); c.ret(ObjectWriter.fixed().u32(v).finish()); });
+action("ti32", (c: Call): void => { const r = fixedValue(c, 4); const v = r.i32(); r.done(); c.ret(ObjectWriter.fixed().i32(v).finish()); });
+action("tu64", (c: Call): void => { const r = fixedValue(c, 8); const v = r.u64(); r.done(); c.ret(ObjectWriter.fixed().u64(v).finish()); });
+action("ti64", (c: Call): void => { const r = fixedValue(c, 8); const v = r.i64(); r.done(); c.ret(ObjectWriter.fixed().i64(v).finish()); });
+action("tf32", (c: Call): void => { const r = fixedValue(c, 4); const v = r.f32(); r.done(); c.ret(ObjectWriter.fixed().f32(v).finish()); });
+action("tf64", (c: Call): void => { const r = fixedValue(c, 8); const v = r.f64(); r.done(); c.ret(ObjectWriter.fixed().f64(v).finish()); });
+action("tbool", (c: Call): void => { const r = fixedValue(c, 1); const v = r.bool(); r.done(); c.ret(ObjectWriter.fixed().bool(v).finish()); });
+action("tstr", (c: Call): void => { c.ret(packString(readString(c.rawData))); });
+action("thex", (c: Call): void => { c.ret(packBytes(readBytes(c.rawData))); });
+
+// opt-u8
+action("toptu8", (c: Call): void => {
+  const r = fixedValue(c, 4);
+  const w = ObjectWriter.fixed();
+  if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  r.done();
+  c.ret(w.finish());
+});
+
+// opt-str and opt-bytes
+action("toptstr", (c: Call): void => {
+  const r = fixedValue(c, 4);
+  const w = ObjectWriter.fixed();
+  w.optStr(r.isNone() ? null : r.str());
+  r.done();
+  c.ret(w.finish());
+});
+action("toptbytes", (c: Call): void => {
+  const r = fixedValue(c, 4);
+  const w = ObjectWriter.fixed();
+  w.optBytes(r.isNone() ? null : r.bytes());
+  r.done();
+  c.ret(w.finish());
+});
+
+// i8[]
+action("tveci8", (c: Call): void => {
+  const r = ObjectReader.vector(c.rawData);
+  const w = ObjectWriter.vector();
+  const n = r.count(1);
+  for (let i = 0; i < n; i++) w.i8(r.i8());
+  r.done();
+  c.ret(w.finish());
+});
+
+// vec-u16
+action("tvecu16", (c: Call): void => {
+  const r = ObjectReader.vector(c.rawData);
+  const w = ObjectWriter.vector();
+  const n = r.count(2);
+  for (let i = 0; i < n; i++) w.u16(r.u16());
+  r.done();
+  c.ret(w.finish());
+});
+
+// opt<u8>[]
+action("tvecoptu8", (c: Call): void => {
+  const r = ObjectReader.vector(c.rawData);
+  const w = ObjectWriter.vector();
+  const n = r.count(4);
+  for (let i = 0; i < n; i++) {
+    if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  }
+  r.done();
+  c.ret(w.finish());
+});
+
+// () and EmptyObject
+action("tempty", (c: Call): void => {
+  ObjectReader.struct(c.rawData).done();
+  c.ret(ObjectWriter.struct().finish());
+});
+
+// Extensible {v0: u8, v1: u8?, v2: u8, v3: u8?}
+action("textensible", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const w = ObjectWriter.struct();
+  w.u8(r.u8());
+  if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  w.u8(r.u8());
+  if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  r.done();
+  c.ret(w.finish());
+});
+
+// multiple-optionals {v0: u8?, v1: u8?, v2: u8?}, TrailingTest {v0: u8?}, (u8?): `count` optionals
+function optionals(c: Call, count: i32): void {
+  const r = ObjectReader.struct(c.rawData);
+  const w = ObjectWriter.struct();
+  for (let i = 0; i < count; i++) {
+    if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  }
+  r.done();
+  c.ret(w.finish());
+}
+action("topt3", (c: Call): void => { optionals(c, 3); });
+action("topt1", (c: Call): void => { optionals(c, 1); });
+
+// (u8, opt<u8>)
+action("tu8optu8", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const w = ObjectWriter.struct();
+  w.u8(r.u8());
+  if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  r.done();
+  c.ret(w.finish());
+});
+
+// OffsetTest and (u32, u8?)
+action("tu32optu8", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const w = ObjectWriter.struct();
+  w.u32(r.u32());
+  if (r.isNone()) w.none(); else w.someU8(r.someU8());
+  r.done();
+  c.ret(w.finish());
+});
+
+// IntMember and (i32)
+action("tintmember", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const v = r.i32();
+  r.done();
+  c.ret(ObjectWriter.struct().i32(v).finish());
+});
+
+// StringMember and (str)
+action("tstrmember", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const v = r.str();
+  r.done();
+  c.ret(ObjectWriter.struct().str(v).finish());
+});
+
+// (hex), (u8[]), (i8[])
+action("tbytesmember", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const v = r.bytes();
+  r.done();
+  c.ret(ObjectWriter.struct().bytes(v).finish());
+});
+
+// FixedStruct {v0: u8, v1: u8} (non-extensible, fixed size)
+action("tfixedstruct", (c: Call): void => {
+  const r = fixedValue(c, 2);
+  const w = ObjectWriter.fixed().u8(r.u8()).u8(r.u8());
+  r.done();
+  c.ret(w.finish());
+});
+
+// VariableStruct2 {v1: i32[], v2: i8[]} (non-extensible, variable size)
+action("tvarstruct2", (c: Call): void => {
+  const r = fixedValue(c, 8);
+  const v1 = r.vector();
+  const ints = ObjectWriter.vector();
+  const n = v1.count(4);
+  for (let i = 0; i < n; i++) ints.i32(v1.i32());
+  v1.done();
+  const v2 = r.bytes();
+  r.done();
+  c.ret(ObjectWriter.fixed().vec(ints).bytes(v2).finish());
+});
+
+// Names and keys, with ordinary (tuple) arguments.
+action("acctnum", (c: Call): void => { c.retU64(accountNumber(c.args.str())); });
+action("acctname", (c: Call): void => { c.retString(accountName(c.args.u64())); });
+action("methnum", (c: Call): void => { c.retU64(methodNumber(c.args.str())); });
+action("methname", (c: Call): void => { c.retString(methodName(c.args.u64())); });
+
+// Key encoding of (u8, u16, u32, u64, i32, i64, bool, str, bytes), arguments in that order.
+action("key", (c: Call): void => {
+  const a = c.args;
+  const k = new Key().u8(a.u8()).u16(a.u16()).u32(a.u32()).u64(a.u64()).i32(a.i32()).i64(a.i64()).bool(a.bool()).str(a.str()).bytes(a.bytes());
+  c.retBytes(k.finish());
+});
