@@ -16,7 +16,7 @@ import {
   MAX_VALUE_SIZE,
   METER_UNITS_PER_NS,
 } from './constants.ts';
-import { DbId, isChainDb } from './dbs.ts';
+import { isChainDb } from './dbs.ts';
 import { LimitError, ModuleError, ServiceError } from './errors.ts';
 import { CodeFlags, ExecutionContext } from './execution.ts';
 import type { ActionContext, ServiceCode } from './execution.ts';
