@@ -415,13 +415,13 @@ export class ConsensusNode {
     this.newBlocks.push(b);
     this.noteBlockEquivocation(entry);
 
+    if (entry.gov.current.mode === 'cft') this.onCftBlock(entry);
     if (this.viable(entry) && isBetter(h, id, this._head.header, this._head.id)) {
       this._head = entry;
       this.headChanged = true;
       this.onHeadChanged();
     }
-    if (entry.gov.current.mode === 'cft') this.onCftBlock(entry);
-    else this.onBftBlock(entry);
+    if (entry.gov.current.mode === 'bft') this.onBftBlock(entry);
     this.applyCommitNum(entry);
     return id;
   }
@@ -722,6 +722,10 @@ export class ConsensusNode {
   }
 
   private onRequestVote(from: string, m: RequestVoteMessage): void {
+    const h0 = this._head.header;
+    // A candidate behind our head (or still in CFT after the chain moved to BFT) is
+    // missing blocks: hand it our head, whose ancestors it then fetches.
+    if (m.lastTerm < h0.term || (m.lastTerm === h0.term && m.lastNum < h0.num)) this.send(from, { type: 'block', block: this._head.block });
     if (this.mode !== 'cft') return;
     const joint = this.activeJoint();
     if (!mayStandForElection(joint, m.producer)) return this.drop(from, `vote request from ${m.producer}, who may not stand`);
@@ -796,7 +800,10 @@ export class ConsensusNode {
 
   private onCftBlock(e: BlockEntry): void {
     this.seeCftTerm(e.header.term);
-    if (this.mode === 'cft' && e.header.term >= this._term && this._role !== 'leader') this.resetElectionTimer();
+    if (this.mode !== 'cft' || e.header.term < this._term || this._role === 'leader') return;
+    // A block of the current term means its producer won the election: a candidate stands down.
+    if (this._role === 'candidate' && e.header.producer !== this.name) this._role = 'follower';
+    this.resetElectionTimer();
   }
 
   // ------------------------------------------------------------ BFT (bft.md)
