@@ -20,7 +20,6 @@ import type { Bytes, KvEntry, KvReader } from './types.ts';
  * (get, greaterEqual); a reverse miss needs its last ones (lessThan, max).
  */
 export class RangeMissError extends CacheMissError {
-  override name = 'CacheMissError';
   constructor(
     rangeStart: Bytes,
     rangeEnd: Bytes | undefined,
