@@ -12,6 +12,7 @@ export class ServiceAbort extends Error {
 }
 
 const NOT_FOUND = 0xffffffff;
+const UNSUPPORTED = ['kvOpen', 'kvOpenAt', 'clockTimeGet', 'getRandom', 'setMaxCpuTime', 'checkoutSubjective', 'commitSubjective', 'abortSubjective', 'socketOpen', 'socketSend', 'socketSetFlags', 'readFile'];
 const KV_MODE_WRITE = 2;
 
 const schema = new FracSchema(
@@ -163,7 +164,11 @@ export class TestChain {
       }
       return ctx.setResult(chain.kv.get(full)!, unhex(full).subarray(handle.prefix.length));
     };
+    const unsupported = (name: string) => (): never => {
+      throw new ServiceAbort(`${name} is not supported by the test host`);
+    };
     return {
+      ...Object.fromEntries(UNSUPPORTED.map((name) => [name, unsupported(name)])),
       getResult(dest: number, size: number, offset: number): number {
         if (offset < ctx.result.length) ctx.memory().set(ctx.result.subarray(offset, offset + size), dest);
         return ctx.result.length;

@@ -3,6 +3,7 @@
 // exposes a name or key helper, so vitest can drive the SDK through the ABI.
 
 import { accountName, accountNumber, action, Call, Key, methodName, methodNumber, ObjectReader, ObjectWriter, packBytes, packString, readBytes, readString } from "..";
+import * as env from "../env";
 export { start, called } from "..";
 
 function fixedValue(c: Call, size: i32): ObjectReader {
@@ -187,4 +188,26 @@ action("key", (c: Call): void => {
   const a = c.args;
   const k = new Key().u8(a.u8()).u16(a.u16()).u32(a.u32()).u64(a.u64()).i32(a.i32()).i64(a.i64()).bool(a.bool()).str(a.str()).bytes(a.bytes());
   c.retBytes(k.finish());
+});
+
+// Links every psibase import so the ABI test can check their wasm signatures; the
+// calls run only if the argument is 42, which no test sends.
+action("linkall", (c: Call): void => {
+  if (c.args.u8() != 42) return;
+  const p: usize = 0;
+  env.getResult(p, 0, 0); env.getKey(p, 0); env.writeConsole(p, 0); env.abortMessage(p, 0);
+  env.getCurrentAction(); env.call(p, 0, 0); env.setRetval(p, 0);
+  env.kvOpen(0, p, 0, 0); env.kvOpenAt(0, p, 0, 0); env.kvClose(0);
+  env.exportHandles(p, 0); env.importHandles();
+  env.kvPut(0, p, 0, p, 0); env.kvRemove(0, p, 0); env.kvGet(0, p, 0);
+  env.kvGreaterEqual(0, p, 0, 0); env.kvLessThan(0, p, 0, 0); env.kvMax(0, p, 0);
+  env.clockTimeGet(0, p); env.getRandom(p, 0); env.setMaxCpuTime(0);
+  env.checkoutSubjective(); env.commitSubjective(); env.abortSubjective();
+  env.socketOpen(p, 0); env.socketSend(0, p, 0, 0); env.socketSetFlags(0, 0, 0); env.readFile(p, 0);
+});
+
+// An AssemblyScript runtime failure: must reach the host as abortMessage.
+action("trap", (c: Call): void => {
+  const items = new Array<i32>(1);
+  c.retI32(items[c.args.i32()]);
 });
