@@ -15,7 +15,9 @@ import { Prng } from './prng.ts';
 export type FaultAction =
   | { readonly at: number; readonly kind: 'partition'; readonly groups: readonly (readonly number[])[] }
   | { readonly at: number; readonly kind: 'heal' }
-  | { readonly at: number; readonly kind: 'crash'; readonly node: number }
+  | { readonly at: number; readonly kind: 'crash'; readonly node: number | 'leader' }
+  /** Cut the current leader, with `others` more nodes, off from the rest. */
+  | { readonly at: number; readonly kind: 'isolate-leader'; readonly others: number }
   | { readonly at: number; readonly kind: 'restart'; readonly node: number }
   | { readonly at: number; readonly kind: 'link'; readonly loss: number; readonly duplicate: number };
 
@@ -49,6 +51,8 @@ export interface SimConfig {
   readonly tickMs?: number;
   /** Test-only: a broken quorum rule for every node, to show the checker catches it. */
   readonly unsafeQuorum?: QuorumOverride;
+  /** Times at which to record the lowest irreversible number over running honest nodes. */
+  readonly probes?: readonly number[];
   /** Stop once this many blocks are irreversible on every honest node (benchmarks). */
   readonly stopAtIrreversible?: number;
   readonly trace?: (line: string) => void;
@@ -64,6 +68,7 @@ export interface SimResult {
   readonly dropped: number;
   readonly evidence: number;
   readonly finalMode: ConsensusMode;
+  readonly probes: readonly { readonly at: number; readonly irreversible: number }[];
 }
 
 interface Storage {
@@ -86,7 +91,8 @@ interface SimNode {
 type SimEvent =
   | { readonly time: number; readonly seq: number; readonly kind: 'deliver'; readonly to: number; readonly from: number; readonly message: unknown }
   | { readonly time: number; readonly seq: number; readonly kind: 'tick'; readonly node: number }
-  | { readonly time: number; readonly seq: number; readonly kind: 'fault'; readonly action: FaultAction };
+  | { readonly time: number; readonly seq: number; readonly kind: 'fault'; readonly action: FaultAction }
+  | { readonly time: number; readonly seq: number; readonly kind: 'probe' };
 
 export const nodeName = (i: number): ProducerName => `p${i}`;
 
@@ -118,6 +124,7 @@ export class Simulation {
   private readonly genesis: SignedBlock;
   private readonly canonical = new Map<number, BlockId>();
   private readonly violations: string[] = [];
+  private readonly probes: { at: number; irreversible: number }[] = [];
   private seq = 0;
   private now = 0;
   private groupOf: number[] | undefined;
@@ -165,6 +172,7 @@ export class Simulation {
     }
     const schedule = [...(cfg.faults ? randomSchedule(faultRng, cfg.nodes, this.chaosMs, cfg.nodes - byz) : []), ...(cfg.schedule ?? [])];
     for (const action of schedule) this.schedule({ kind: 'fault', action }, action.at);
+    for (const at of cfg.probes ?? []) this.schedule({ kind: 'probe' }, at);
   }
 
   private honest(sn: SimNode): boolean {
@@ -175,7 +183,10 @@ export class Simulation {
     this.cfg.trace?.(`${this.now.toFixed(1).padStart(9)} ${line}`);
   }
 
-  private schedule(e: { kind: 'tick'; node: number } | { kind: 'fault'; action: FaultAction } | { kind: 'deliver'; to: number; from: number; message: unknown }, at: number): void {
+  private schedule(
+    e: { kind: 'tick'; node: number } | { kind: 'fault'; action: FaultAction } | { kind: 'deliver'; to: number; from: number; message: unknown } | { kind: 'probe' },
+    at: number,
+  ): void {
     this.heap.push({ ...e, time: at, seq: this.seq++ } as SimEvent);
   }
 
@@ -290,8 +301,16 @@ export class Simulation {
         this.groupOf = undefined;
         break;
       case 'crash': {
-        const sn = this.nodes[a.node];
+        const sn = this.nodes[a.node === 'leader' ? this.leaderIndex() : a.node];
         if (sn) sn.node = undefined;
+        break;
+      }
+      case 'isolate-leader': {
+        const leader = this.leaderIndex();
+        const g = this.nodes.map(() => 1);
+        g[leader] = 0;
+        for (let i = 0, k = 0; i < g.length && k < a.others; i++) if (i !== leader) (g[i] = 0), k++;
+        this.groupOf = g;
         break;
       }
       case 'restart': {
@@ -312,6 +331,19 @@ export class Simulation {
     this.groupOf = undefined;
     this.loss = 0;
     for (const sn of this.nodes) if (!sn.node) this.start(sn, this.rng.fork());
+  }
+
+  /** The node leading now: the CFT leader, or the BFT leader of the highest live term. */
+  private leaderIndex(): number {
+    let best = 0;
+    let bestTerm = -1;
+    for (const sn of this.nodes) {
+      const n = sn.node;
+      if (!n) continue;
+      const leads = n.consensusMode === 'cft' ? n.role === 'leader' : n.head.header.producer === n.name;
+      if (leads && n.term > bestTerm) (best = sn.index), (bestTerm = n.term);
+    }
+    return best;
   }
 
   private minHonestIrreversible(): number {
@@ -339,6 +371,12 @@ export class Simulation {
       this.now = e.time;
       if (e.kind === 'fault') {
         if (e.time < healAt) this.apply(e.action);
+        continue;
+      }
+      if (e.kind === 'probe') {
+        let min = Infinity;
+        for (const sn of this.nodes) if (this.honest(sn) && sn.node) min = Math.min(min, sn.lastNum);
+        this.probes.push({ at: e.time, irreversible: min });
         continue;
       }
       if (e.kind === 'tick') {
@@ -378,6 +416,7 @@ export class Simulation {
       dropped: this.droppedCount,
       evidence: this.evidenceCount,
       finalMode: first?.node?.consensusMode ?? this.cfg.mode,
+      probes: this.probes,
     };
   }
 
