@@ -123,15 +123,20 @@ export class ExecutionContext {
     return f as (...args: bigint[]) => unknown;
   }
 
-  /** Runs `called(service, sender)` for the action, after `start` on first use. */
-  execCalled(ac: ActionContext): void {
+  /**
+   * Runs `called(service, sender)` for the action, after `start` on first use. Native
+   * code enters some services through another export taking no arguments (psibase's
+   * ExecutionContext::exec: `processTransaction` on transact); `entry` names it.
+   */
+  execCalled(ac: ActionContext, entry = 'called'): void {
     this.actions.push(ac);
     try {
       if (!this.initialized) {
         this.initialized = true;
         this.export('start')(BigInt.asIntN(64, this.service));
       }
-      this.export('called')(BigInt.asIntN(64, ac.action.service), BigInt.asIntN(64, ac.action.sender));
+      if (entry === 'called') this.export('called')(BigInt.asIntN(64, ac.action.service), BigInt.asIntN(64, ac.action.sender));
+      else this.export(entry)();
     } finally {
       for (const sp of ac.checkouts.reverse()) this.tx.abortSubjective(sp);
       this.actions.pop();

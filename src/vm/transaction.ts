@@ -166,12 +166,15 @@ export class TransactionContext {
     return this.cpuLimit - (this.budget.value as bigint);
   }
 
-  /** Runs a top-level action and returns its trace; a failed action has `error` set. */
-  runAction(action: Action): { trace: ActionTrace; error?: VmError } {
+  /**
+   * Runs a top-level action and returns its trace; a failed action has `error` set.
+   * `entry` is the export to enter the service through (see ExecutionContext.execCalled).
+   */
+  runAction(action: Action, entry = 'called'): { trace: ActionTrace; error?: VmError } {
     const trace: ActionTrace = { action, rawRetval: new Uint8Array(0), innerTraces: [], totalTime: 0n };
     this.remainingStack = this.limits.maxStackBytes;
     try {
-      this.execAction({ sudo: false, isLocal: false }, action, trace);
+      this.execAction({ sudo: false, isLocal: false }, action, trace, entry);
       return { trace };
     } catch (e) {
       // The instances saw their action fail part-way, as psibase's do when the
@@ -224,7 +227,7 @@ export class TransactionContext {
     }
   }
 
-  private execAction(caller: CallerInfo, action: Action, trace: ActionTrace): void {
+  private execAction(caller: CallerInfo, action: Action, trace: ActionTrace, entry = 'called'): void {
     const state = this.options.state;
     const savepoint = state.savepoint();
     const started = performance.now();
@@ -237,7 +240,7 @@ export class TransactionContext {
       try {
         if (caller.sudo && !caller.isLocal && ec.isLocal && !ec.isReplacement)
           throw new ServiceError('on-chain service cannot sudo when calling a node-local service');
-        ec.execCalled(ac);
+        ec.execCalled(ac, entry);
       } finally {
         this.transferControl();
       }
