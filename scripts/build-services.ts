@@ -86,10 +86,16 @@ function moveStartIntoExport(wasm: Uint8Array, source: string): Uint8Array {
     if (!mod.getExport('called')) throw new ServiceBuildError(`${source} does not export called(receiver: u64, sender: u64)`);
     const init = mod.getStart();
     if (init) {
+      // New `start(thisService)`: run the module's initialiser, then the service's own start.
       const initName = binaryen.getFunctionInfo(init).name;
-      const start = mod.getFunction(binaryen.getExportInfo(startExport).value);
-      const body = binaryen.getFunctionInfo(start).body;
-      binaryen.Function.setBody(start, mod.block(null, [mod.call(initName, [], binaryen.none), body], binaryen.none));
+      const original = binaryen.getFunctionInfo(mod.getFunction(binaryen.getExportInfo(startExport).value));
+      const body = mod.block(null, [
+        mod.call(initName, [], binaryen.none),
+        mod.call(original.name, [mod.local.get(0, binaryen.i64)], binaryen.none),
+      ]);
+      mod.addFunction('psibase:start', binaryen.i64, binaryen.none, [], body);
+      mod.removeExport('start');
+      mod.addFunctionExport('psibase:start', 'start');
       mod.setStart(0);
     }
     if (!mod.validate()) throw new ServiceBuildError(`${source}: invalid module after moving the start function`);

@@ -9,5 +9,6 @@ export default defineConfig({
     include: ['services/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });

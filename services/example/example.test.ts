@@ -5,6 +5,9 @@ import { accountNumber } from '../../src/protocol/names.ts';
 import { packProtocol, protocolSchema, unpackProtocol } from '../../src/protocol/types.ts';
 import { TestChain } from '../sdk/testing/host.ts';
 
+// Compiling a service takes seconds, more when other test files compile alongside.
+const COMPILE_TIMEOUT_MS = 120_000;
+
 const schema = new FracSchema(
   {
     ...protocolSchema,
@@ -26,7 +29,7 @@ let chain: TestChain;
 beforeAll(async () => {
   chain = new TestChain();
   chain.deploy('example', await compileService('services/example/example.ts'));
-});
+}, COMPILE_TIMEOUT_MS);
 
 const inc = (sender: string, by: number): bigint =>
   u64Of(chain.push(sender, 'example', 'inc', schema.type('IncArgs').encode({ by })));

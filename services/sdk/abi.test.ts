@@ -6,6 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileService } from '../../scripts/build-services.ts';
 import { TestChain } from './testing/host.ts';
 
+// Compiling a service takes seconds, more when other test files compile alongside.
+const COMPILE_TIMEOUT_MS = 120_000;
+
 type Sig = [params: string[], results: string[]];
 const i32 = 'i32';
 const i64 = 'i64';
@@ -83,7 +86,7 @@ beforeAll(async () => {
   example = inspect(exampleWasm);
   probeWasm = await compileService('services/sdk/testing/probe.ts');
   probe = inspect(probeWasm);
-});
+}, COMPILE_TIMEOUT_MS);
 
 describe('service ABI', () => {
   it('binds every psibase native function with its exact signature', () => {

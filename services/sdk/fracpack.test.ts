@@ -3,6 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileService } from '../../scripts/build-services.ts';
 import { TestChain } from './testing/host.ts';
 
+// Compiling a service takes seconds, more when other test files compile alongside.
+const COMPILE_TIMEOUT_MS = 120_000;
+
 interface Vector {
   type: string;
   json?: unknown;
@@ -36,7 +39,7 @@ let chain: TestChain;
 beforeAll(async () => {
   chain = new TestChain();
   chain.deploy('probe', await compileService('services/sdk/testing/probe.ts'));
-});
+}, COMPILE_TIMEOUT_MS);
 
 const probe = (action: string, data: Uint8Array): Uint8Array => chain.push('alice', 'probe', action, data);
 

@@ -5,6 +5,9 @@ import { FracSchema } from '../../src/protocol/fracpack/index.ts';
 import { protocolSchema } from '../../src/protocol/types.ts';
 import { TestChain } from './testing/host.ts';
 
+// Compiling a service takes seconds, more when other test files compile alongside.
+const COMPILE_TIMEOUT_MS = 120_000;
+
 const names = JSON.parse(readFileSync(new URL('../../../shared/conformance/names.json', import.meta.url), 'utf8')) as Record<
   'accounts' | 'accounts_parse_only' | 'methods' | 'methods_parse_only',
   [string, string][]
@@ -27,7 +30,7 @@ let chain: TestChain;
 beforeAll(async () => {
   chain = new TestChain();
   chain.deploy('probe', await compileService('services/sdk/testing/probe.ts'));
-});
+}, COMPILE_TIMEOUT_MS);
 
 const u64Of = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset).getBigUint64(0, true);
 const strOf = (b: Uint8Array): string => schema.type('string').decode(b) as string;
