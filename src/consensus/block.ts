@@ -27,7 +27,21 @@ export const defaultCodec: BlockCodec = {
 export const NULL_ID: BlockId = '0'.repeat(64);
 
 /** psibase: block id = sha256 of the header with the first 4 bytes replaced by the big-endian block number. */
+/**
+ * Ids of header objects already hashed. Headers are immutable values, and one decoded
+ * block reaches several code paths (and, in the simulator, several nodes).
+ */
+const idCache = new WeakMap<BlockHeader, { codec: BlockCodec; id: BlockId }>();
+
 export function blockId(header: BlockHeader, codec: BlockCodec = defaultCodec): BlockId {
+  const cached = idCache.get(header);
+  if (cached && cached.codec === codec) return cached.id;
+  const id = hashHeader(header, codec);
+  idCache.set(header, { codec, id });
+  return id;
+}
+
+function hashHeader(header: BlockHeader, codec: BlockCodec): BlockId {
   const hash = sha256(codec.encodeHeader(header));
   const view = new DataView(hash.buffer, hash.byteOffset, hash.byteLength);
   view.setUint32(0, header.num >>> 0, false);

@@ -68,7 +68,8 @@ export interface SimResult {
   readonly dropped: number;
   readonly evidence: number;
   readonly finalMode: ConsensusMode;
-  readonly probes: readonly { readonly at: number; readonly irreversible: number }[];
+  /** Lowest and highest irreversible number over running honest nodes at each probe time. */
+  readonly probes: readonly { readonly at: number; readonly min: number; readonly max: number }[];
 }
 
 interface Storage {
@@ -124,7 +125,7 @@ export class Simulation {
   private readonly genesis: SignedBlock;
   private readonly canonical = new Map<number, BlockId>();
   private readonly violations: string[] = [];
-  private readonly probes: { at: number; irreversible: number }[] = [];
+  private readonly probes: { at: number; min: number; max: number }[] = [];
   private seq = 0;
   private now = 0;
   private groupOf: number[] | undefined;
@@ -374,9 +375,8 @@ export class Simulation {
         continue;
       }
       if (e.kind === 'probe') {
-        let min = Infinity;
-        for (const sn of this.nodes) if (this.honest(sn) && sn.node) min = Math.min(min, sn.lastNum);
-        this.probes.push({ at: e.time, irreversible: min });
+        const live = this.nodes.filter((sn) => this.honest(sn) && sn.node).map((sn) => sn.lastNum);
+        this.probes.push({ at: e.time, min: Math.min(...live), max: Math.max(...live) });
         continue;
       }
       if (e.kind === 'tick') {

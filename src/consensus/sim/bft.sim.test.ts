@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { BYZANTINE_BEHAVIOURS } from './byzantine.ts';
+import { failLine, runSeeds } from './run.ts';
+import { Simulation, simulate } from './simulator.ts';
+
+describe('BFT under random faults', () => {
+  it('keeps safety and liveness on 2,000 seeds with f = 1 Byzantine out of 4', () => {
+    const { failed } = runSeeds({ mode: 'bft', nodes: 4, byzantine: 1 }, 1, 2000);
+    expect(failed.map(failLine)).toEqual([]);
+  });
+});
+
+describe('BFT scenarios', () => {
+  for (const behaviour of BYZANTINE_BEHAVIOURS) {
+    it(`f = 1 of 4 Byzantine (${behaviour}) cannot break safety or stop progress`, () => {
+      const { failed } = runSeeds({ mode: 'bft', nodes: 4, byzantine: 1, behaviour }, 500, 20);
+      expect(failed.map(failLine)).toEqual([]);
+    });
+  }
+
+  it('f = 2 of 7 Byzantine cannot break safety or stop progress', () => {
+    const { failed } = runSeeds({ mode: 'bft', nodes: 7, byzantine: 2 }, 700, 60);
+    expect(failed.map(failLine)).toEqual([]);
+  });
+
+  it('honest nodes keep evidence of an equivocating leader', () => {
+    // p3, the Byzantine node, leads term 0.
+    const sim = new Simulation({ seed: 9, mode: 'bft', nodes: 4, producers: [3, 0, 1, 2], byzantine: 1, byzantineBehaviour: 'equivocate', chaosMs: 1000 });
+    const r = sim.run();
+    expect(r.violations).toEqual([]);
+    const evidence = sim.honestNodes().flatMap((n) => n.evidence);
+    expect(evidence.length).toBeGreaterThan(0);
+    expect(evidence.every((e) => e.producer === 'p3' && e.kind === 'block')).toBe(true);
+  });
+
+  it('honest nodes keep evidence of double votes', () => {
+    const sim = new Simulation({ seed: 10, mode: 'bft', nodes: 4, byzantine: 1, byzantineBehaviour: 'double-vote', chaosMs: 2000 });
+    expect(sim.run().violations).toEqual([]);
+    const kinds = new Set(sim.honestNodes().flatMap((n) => n.evidence.map((e) => `${e.producer}:${e.kind}`)));
+    expect([...kinds].sort()).toEqual(['p3:commit', 'p3:prepare']);
+  });
+
+  it('a minority partition does not stop the other 3 of 4; the cut-off node catches up', () => {
+    const r = simulate({ seed: 11, mode: 'bft', nodes: 4, chaosMs: 4000, schedule: [{ at: 500, kind: 'isolate-leader', others: 0 }], probes: [500, 3900] });
+    expect(r.violations).toEqual([]);
+    expect(r.probes[1]!.max).toBeGreaterThan(r.probes[0]!.max + 5);
+  });
+
+  it('a 2–2 partition stops finality; after healing it resumes (growing view-change timeout)', () => {
+    const r = simulate({ seed: 12, mode: 'bft', nodes: 4, chaosMs: 5000, schedule: [{ at: 500, kind: 'partition', groups: [[0, 1], [2, 3]] }], probes: [1000, 4900] });
+    expect(r.violations).toEqual([]);
+    expect(r.probes[1]!.max).toBe(r.probes[0]!.max);
+    expect(r.irreversible).toBeGreaterThan(r.probes[1]!.max);
+  });
+
+  it('the checker catches a broken rule: a quorum of f instead of 2f+1 lets an equivocating leader split the chain', () => {
+    const { failed } = runSeeds({ mode: 'bft', nodes: 4, byzantine: 1, behaviour: 'equivocate', unsafeQuorum: () => 1 }, 1, 40);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.some((r) => r.violations.some((v) => v.startsWith('conflicting irreversible blocks')))).toBe(true);
+  });
+});
