@@ -8,7 +8,7 @@ export { abortWith, check, log } from "./check";
 export { Action, CallFlags, callAction, currentAction, resultBytes, resultKey } from "./action";
 export { Bytes, Layout, ObjectReader, ObjectWriter, packBytes, packString, readBytes, readString } from "./fracpack";
 export { Key } from "./key";
-export { DbId, KvEntry, KvHandle, KvMode, Row, Table, TableCursor } from "./kv";
+export { DbId, exportKvHandles, KvEntry, KvHandle, KvMode, Row, Table, TableCursor } from "./kv";
 export { HttpHeader, HttpHandler, HttpReply, HttpRequest, jsonString, percentDecode, serveHttp } from "./http";
 export { accountName, accountNumber, methodName, methodNumber } from "./names";
 export { action, ActionHandler, Call, called, receiver, sender, start } from "./service";

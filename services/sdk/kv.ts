@@ -4,7 +4,7 @@
 // exactly as psibase's own SDKs do.
 
 import { abortWith, check } from "./check";
-import { importHandles, kvClose, kvGet, kvGreaterEqual, kvLessThan, kvMax, kvOpen, kvOpenAt, kvPut, kvRemove, NOT_FOUND } from "./env";
+import { exportHandles, importHandles, kvClose, kvGet, kvGreaterEqual, kvLessThan, kvMax, kvOpen, kvOpenAt, kvPut, kvRemove, NOT_FOUND } from "./env";
 import { Action, callAction, optionalResult, resultBytes, resultKey } from "./action";
 import { ObjectReader, ObjectWriter } from "./fracpack";
 import { accountNumber, methodNumber } from "./names";
@@ -107,6 +107,17 @@ export class KvHandle {
   max(prefix: Uint8Array): KvEntry | null {
     return found(kvMax(this.handle, prefix.dataStart, <u32>prefix.length));
   }
+}
+
+/**
+ * Hand copies of `handles` to whoever receives this service's next call or its
+ * return, as psibase's `exportHandles` does; they stay valid after closing ours.
+ */
+export function exportKvHandles(handles: KvHandle[]): void {
+  const list = ObjectWriter.vector();
+  for (let i = 0; i < handles.length; i++) list.u32(handles[i].handle);
+  const packed = list.finish();
+  exportHandles(packed.dataStart, <u32>packed.length);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
