@@ -11,7 +11,7 @@ describe('CFT under random faults', () => {
       failed.push(...f.map(failLine));
     }
     expect(failed).toEqual([]);
-  });
+  }, 60_000);
 });
 
 describe('CFT scenarios', () => {

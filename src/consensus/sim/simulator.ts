@@ -56,6 +56,8 @@ export interface SimConfig {
   /** Stop once this many blocks are irreversible on every honest node (benchmarks). */
   readonly stopAtIrreversible?: number;
   readonly trace?: (line: string) => void;
+  /** Called for every block an honest node reports irreversible, with the virtual time. */
+  readonly onIrreversible?: (node: ProducerName, header: BlockHeader, now: number) => void;
 }
 
 export interface SimResult {
@@ -272,6 +274,7 @@ export class Simulation {
     const other = this.canonical.get(h.num);
     if (other === undefined) this.canonical.set(h.num, id);
     else if (other !== id) this.violate(`conflicting irreversible blocks at height ${h.num} (${sn.name}: ${id.slice(8, 16)} vs ${other.slice(8, 16)})`);
+    this.cfg.onIrreversible?.(sn.name, h, this.now);
     if (this.cfg.trace) this.log(`${sn.name} irreversible ${h.num} term ${h.term} by ${h.producer}`);
   }
 

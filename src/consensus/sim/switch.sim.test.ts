@@ -6,7 +6,7 @@ describe('joint consensus', () => {
   it('CFT→BFT under random faults keeps safety and liveness (500 seeds)', () => {
     const { failed } = runSeeds({ mode: 'switch', nodes: 4, byzantine: 0 }, 1, 500);
     expect(failed.map(failLine)).toEqual([]);
-  });
+  }, 60_000);
 
   it('CFT→BFT switch during a partition completes after healing', () => {
     const r = simulate({
