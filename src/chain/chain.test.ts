@@ -1,0 +1,347 @@
+import 'fake-indexeddb/auto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { blockId } from '../protocol/ids.ts';
+import { accountNumber } from '../protocol/names.ts';
+import { packSignedBlock, unpackSignedBlock, type SignedTransaction } from '../protocol/types.ts';
+import { toHex } from '../state/bytes.ts';
+import { IdbStore } from '../state/idb-store.ts';
+import { LmdbStore } from '../state/lmdb-store.ts';
+import { MemoryStore } from '../state/memory-store.ts';
+import { StateDb } from '../state/state-db.ts';
+import type { KvStore } from '../state/store.ts';
+import { DbId, dbKey } from '../vm/dbs.ts';
+import { transactionMerkleRoot } from './block-context.ts';
+import { ONE_SECOND_US, TRANSACT } from './constants.ts';
+import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
+import { Chain, traceJson } from './executor.ts';
+import { NativeTables, blockLogKey, checkNativeWrite, codeByHashKey, codeKey, pack, type GenesisService } from './native-tables.ts';
+import { CodeFlags } from '../vm/execution.ts';
+import { KvMode } from '../vm/dbs.ts';
+import { SCRIPT_SERVICE_WAT, Script, scriptAction, wat2wasm } from '../vm/test-kit.ts';
+import {
+  BANK,
+  INITIAL_BALANCE,
+  VERIFIER,
+  balanceKey,
+  hashLockVerifier,
+  signedTransaction,
+  testServices,
+  transferAction,
+} from './test-kit.ts';
+
+const ALICE = accountNumber('alice');
+const BOB = accountNumber('bob');
+const PRODUCER = accountNumber('prod');
+const T0 = 1_700_000_000_000_000n;
+const EXPIRES = T0 / ONE_SECOND_US + 600n;
+
+let services: GenesisService[];
+beforeAll(async () => {
+  services = await testServices();
+});
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function memoryChain(init: Partial<Parameters<typeof Chain.open>[0]> = {}): Promise<Chain> {
+  return Chain.open({ state: new StateDb(new MemoryStore()), ...init });
+}
+
+async function bootedChain(store: KvStore = new MemoryStore()): Promise<Chain> {
+  const chain = await Chain.open({ state: new StateDb(store) });
+  await chain.boot({ services, producer: PRODUCER, time: T0 });
+  return chain;
+}
+
+function balance(chain: Chain, account: bigint): bigint {
+  const raw = chain.state.reader.get(balanceKey(account));
+  return raw ? new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0, true) : INITIAL_BALANCE;
+}
+
+const transfer = (amount: bigint, options: { expiration?: bigint; from?: bigint } = {}) =>
+  signedTransaction([transferAction(options.from ?? ALICE, BOB, amount)], { expiration: options.expiration ?? EXPIRES });
+
+describe('genesis', () => {
+  it('boots with the genesis transaction: code rows, status row, chain id', async () => {
+    const chain = await memoryChain();
+    const produced = await chain.boot({ services, producer: PRODUCER, time: T0 });
+    expect(produced.block.block.header.blockNum).toBe(2);
+    expect(chain.head?.num).toBe(2);
+    expect(chain.chainId).toEqual(produced.id);
+    expect(produced.block.block.header.previous).toEqual(new Uint8Array(32));
+    const tables = new NativeTables(chain.state.reader);
+    const transact = tables.code(TRANSACT);
+    expect(transact?.codeHash).toEqual(sha256(services[0]!.code));
+    expect(tables.codeByHash(transact!.codeHash, 0, 0)?.code).toEqual(services[0]!.code);
+    // The verify service becomes part of the next consensus, and its code rides in the header.
+    const header = produced.block.block.header;
+    expect(header.newConsensus?.services.map((s) => s.codeNum)).toEqual([VERIFIER]);
+    expect(header.authCode?.map((c) => c.code)).toEqual([services[1]!.code]);
+    expect(header.newConsensus && 'CftConsensus' in header.newConsensus.data && header.newConsensus.data.CftConsensus.producers[0]?.name).toBe(PRODUCER);
+    expect(blockId(header)).toEqual(produced.id);
+    const status = tables.status()!;
+    expect(status.head?.blockId).toEqual(produced.id);
+    expect(status.current.blockNum).toBe(3);
+    expect(status.current.time).toBe(T0 + ONE_SECOND_US);
+  });
+
+  it('refuses a genesis action that reuses an account, and commits nothing', async () => {
+    const chain = await memoryChain();
+    await expect(chain.boot({ services: [services[0]!, services[0]!], producer: PRODUCER, time: T0 })).rejects.toThrow(
+      /account already created/,
+    );
+    expect(chain.head).toBeUndefined();
+    expect(await chain.state.store.head()).toBeUndefined();
+  });
+
+  it('runs init transactions after the genesis transaction in the genesis block', async () => {
+    const chain = await memoryChain();
+    const init = signedTransaction([transferAction(ALICE, BOB, 5n)], { expiration: EXPIRES, claims: [] });
+    const produced = await chain.boot({ services, producer: PRODUCER, time: T0, initTransactions: [init] });
+    expect(produced.block.block.transactions).toHaveLength(2);
+    expect(balance(chain, BOB)).toBe(INITIAL_BALANCE + 5n);
+  });
+});
+
+describe('transactions', () => {
+  it('applies a transfer through transact.processTransaction; trace in psibase JSON', async () => {
+    const chain = await bootedChain();
+    const produced = await chain.produceBlock({ producer: PRODUCER, transactions: [transfer(100n)] });
+    expect(produced.rejected).toEqual([]);
+    expect(balance(chain, ALICE)).toBe(INITIAL_BALANCE - 100n);
+    expect(balance(chain, BOB)).toBe(INITIAL_BALANCE + 100n);
+    // startBlock transaction first, then the transfer.
+    expect(produced.block.block.transactions).toHaveLength(2);
+    const json = traceJson(produced.traces[1]!) as { actionTraces: { action: { service: string; method: string }; innerTraces: { inner: unknown }[] }[] };
+    expect(json.actionTraces[0]!.action.service).toBe('transact');
+    expect(JSON.stringify(json.actionTraces[0]!.innerTraces)).toContain('"method":"transfer"');
+  });
+
+  it('rolls back a failing transaction and leaves it out of the block', async () => {
+    const chain = await bootedChain();
+    const ok = transfer(10n);
+    const bad = transfer(INITIAL_BALANCE * 10n);
+    const produced = await chain.produceBlock({ producer: PRODUCER, transactions: [bad, ok] });
+    expect(produced.rejected).toHaveLength(1);
+    expect(produced.rejected[0]!.error.reason).toBe('failed');
+    expect(produced.rejected[0]!.error.trace?.error).toMatch(/insufficient balance/);
+    expect(produced.block.block.transactions).toHaveLength(2);
+    expect(balance(chain, ALICE)).toBe(INITIAL_BALANCE - 10n);
+  });
+
+  it('rolls back every action of a transaction when a later one fails', async () => {
+    const chain = await bootedChain();
+    const trx = signedTransaction([transferAction(ALICE, BOB, 7n), transferAction(BOB, ALICE, INITIAL_BALANCE * 5n)], {
+      expiration: EXPIRES,
+    });
+    const produced = await chain.produceBlock({ producer: PRODUCER, transactions: [trx] });
+    expect(produced.rejected).toHaveLength(1);
+    expect(chain.state.reader.get(balanceKey(ALICE))).toBeUndefined();
+  });
+
+  it('rejects a transaction whose proof does not verify (wasm verifier)', async () => {
+    const chain = await bootedChain();
+    const forged = signedTransaction([transferAction(ALICE, BOB, 1n)], { expiration: EXPIRES, proofs: () => [new Uint8Array(32)] });
+    const produced = await chain.produceBlock({ producer: PRODUCER, transactions: [forged] });
+    expect(produced.rejected[0]?.error.reason).toBe('signature');
+    expect(produced.rejected[0]?.error.message).toMatch(/signature invalid/);
+  });
+
+  it('gives the same verdicts through a native verifier as through the wasm', async () => {
+    const wasm = await bootedChain();
+    const native = await Chain.open({
+      state: new StateDb(new MemoryStore()),
+      nativeVerifiers: [hashLockVerifier(services[1]!.code)],
+    });
+    await native.boot({ services, producer: PRODUCER, time: T0 });
+    const cases: SignedTransaction[] = [
+      transfer(1n),
+      signedTransaction([transferAction(ALICE, BOB, 2n)], { expiration: EXPIRES, proofs: () => [new Uint8Array(32)] }),
+      signedTransaction([transferAction(ALICE, BOB, 3n)], { expiration: EXPIRES, proofs: (p) => [sha256(p).subarray(0, 31)] }),
+      signedTransaction([transferAction(ALICE, BOB, 4n)], { expiration: EXPIRES, proofs: () => [] }),
+    ];
+    const opened = await Promise.all(cases.map(async (c) => (await import('./executor.ts')).openTransaction(c)));
+    const a = await wasm.verifyTransactions(opened);
+    const b = await native.verifyTransactions(opened);
+    expect(a.map((r) => r === undefined)).toEqual([true, false, false, false]);
+    expect(b.map((r) => r === undefined)).toEqual(a.map((r) => r === undefined));
+  });
+});
+
+describe('blocks', () => {
+  it('a second executor applies the produced blocks to identical state and ids', async () => {
+    const producerStore = new MemoryStore();
+    const producer = await Chain.open({ state: new StateDb(producerStore) });
+    const validator = await memoryChain();
+    const genesis = await producer.boot({ services, producer: PRODUCER, time: T0 });
+    await validator.applyBlock(genesis.bytes);
+    for (let i = 0; i < 3; i++) {
+      const b = await producer.produceBlock({ producer: PRODUCER, transactions: [transfer(BigInt(i + 1)), transfer(BigInt(i + 10))] });
+      const applied = await validator.applyBlock(b.bytes);
+      expect(applied.id).toEqual(b.id);
+    }
+    expect(validator.head).toEqual(producer.head);
+    const dump = async (s: KvStore) => (await s.getRange(new Uint8Array(0), undefined)).map((e) => [toHex(e.key), toHex(e.value)]);
+    const validatorStore = validator.state.store;
+    expect(await dump(validatorStore)).toEqual(await dump(producerStore));
+    // startBlock ran once per block after genesis.
+    expect(balance(validator, BOB)).toBe(INITIAL_BALANCE + 1n + 2n + 3n + 10n + 11n + 12n);
+  });
+
+  it('the merkle root covers TransactionInfo of every transaction in the block', async () => {
+    const chain = await bootedChain();
+    const b = await chain.produceBlock({ producer: PRODUCER, transactions: [transfer(1n), transfer(2n)] });
+    expect(b.block.block.header.trxMerkleRoot).toEqual(transactionMerkleRoot(b.block.block.transactions));
+    expect(b.block.block.header.trxMerkleRoot).not.toEqual(new Uint8Array(32));
+  });
+
+  it('rejects blocks that do not follow the head or do not re-execute the same', async () => {
+    const producer = await bootedChain();
+    const validator = await memoryChain();
+    await validator.applyBlock((await producer.blockByNum(2))!);
+    const good = await producer.produceBlock({ producer: PRODUCER, transactions: [transfer(1n)] });
+    const tamper = (f: (b: ReturnType<typeof unpackSignedBlock>) => void) => {
+      const copy = unpackSignedBlock(good.bytes);
+      f(copy);
+      return packSignedBlock(copy);
+    };
+    const cases: [RegExp, Uint8Array][] = [
+      [/malformed/, good.bytes.subarray(0, 20)],
+      [/previous does not match/, tamper((b) => (b.block.header.previous = new Uint8Array(32).fill(1)))],
+      [/block num does not match/, tamper((b) => (b.block.header.blockNum += 1))],
+      [/in the past/, tamper((b) => (b.block.header.time = T0 - 1n))],
+      [/trxMerkleRoot/, tamper((b) => (b.block.header.trxMerkleRoot = new Uint8Array(32).fill(2)))],
+      [/Invalid producer/, tamper((b) => (b.block.header.producer = accountNumber('mallory')))],
+      [/trxMerkleRoot/, tamper((b) => b.block.transactions.push({ ...transfer(2n), subjectiveData: [] }))],
+      [/failed on replay: .*insufficient balance/, tamper((b) => (b.block.transactions[1] = { ...transfer(INITIAL_BALANCE * 9n), subjectiveData: [] }))],
+      [/Missing subjective data/, tamper((b) => (b.block.transactions[1] = transfer(1n)))],
+      [/transaction 1: .*signature invalid/, tamper((b) => (b.block.transactions[1] = { ...b.block.transactions[1]!, proofs: [new Uint8Array(32)] }))],
+      [/blockId does not match/, tamper((b) => (b.block.header.consensusState = new Uint8Array(32)))],
+    ];
+    for (const [message, bytes] of cases) {
+      const name = message.source;
+      const error = await validator.applyBlock(bytes).then(() => undefined, (e: unknown) => e);
+      expect(error, name).toBeInstanceOf(BlockValidationError);
+      expect((error as Error).message, name).toMatch(message);
+      expect(validator.head?.num, name).toBe(2);
+    }
+    expect((await validator.applyBlock(good.bytes)).id).toEqual(good.id);
+  });
+
+  it('keeps the block log in the store and in DbId.blockLog', async () => {
+    const chain = await bootedChain();
+    const b = await chain.produceBlock({ producer: PRODUCER, transactions: [transfer(1n)] });
+    expect(packSignedBlock((await chain.blockByNum(3))!)).toEqual(b.bytes);
+    expect(packSignedBlock((await chain.blockById(b.id))!)).toEqual(b.bytes);
+    const wrongId = b.id.slice();
+    wrongId[31]! ^= 1;
+    expect(await chain.blockById(wrongId)).toBeUndefined();
+    expect(chain.state.reader.get(dbKey(DbId.blockLog, blockLogKey(3)))).toBeDefined();
+  });
+
+  it('refuses to boot twice and to produce before boot', async () => {
+    const chain = await bootedChain();
+    await expect(chain.boot({ services, producer: PRODUCER, time: T0 })).rejects.toBeInstanceOf(ChainHaltError);
+    const fresh = await memoryChain();
+    await expect(fresh.produceBlock({ producer: PRODUCER })).rejects.toBeInstanceOf(TransactionRejectedError);
+  });
+
+  it('halts block production when transact cannot run startBlock', async () => {
+    const broken = services.map((s) => (s.service === TRANSACT ? { ...s, service: accountNumber('other') } : s));
+    const chain = await memoryChain();
+    await chain.boot({ services: broken, producer: PRODUCER, time: T0 });
+    await expect(chain.produceBlock({ producer: PRODUCER })).rejects.toBeInstanceOf(ChainHaltError);
+    expect(chain.head?.num).toBe(2);
+  });
+
+  it('checks service writes to the native db: malformed rows fail the transaction, good ones land', async () => {
+    const script: GenesisService = { service: accountNumber('script'), flags: CodeFlags.isPrivileged, vmType: 0, vmVersion: 0, code: await wat2wasm(SCRIPT_SERVICE_WAT) };
+    const chain = await memoryChain();
+    await chain.boot({ services: [...services, script], producer: PRODUCER, time: T0 });
+    const write = (key: Uint8Array, value: Uint8Array) =>
+      signedTransaction([scriptAction(ALICE, 'script', new Script().open(DbId.native, new Uint8Array(0), KvMode.readWrite).put(0, key, value))], {
+        expiration: EXPIRES,
+      });
+    const goodRow = pack.codeRow({ codeNum: ALICE, flags: 0n, codeHash: new Uint8Array(32), vmType: 0, vmVersion: 0 });
+    const produced = await chain.produceBlock({
+      producer: PRODUCER,
+      transactions: [
+        write(codeKey(ALICE), new Uint8Array([1, 2, 3])),
+        write(codeKey(BOB), goodRow),
+        write(Uint8Array.of(0, 99, 0), new Uint8Array(4)),
+        write(codeKey(ALICE), goodRow),
+      ],
+    });
+    expect(produced.rejected.map((r) => r.error.trace?.error)).toEqual([
+      expect.stringMatching(/CodeRow has invalid format/),
+      expect.stringMatching(/CodeRow has incorrect key/),
+      expect.stringMatching(/Unrecognized key in nativeConstrained/),
+    ]);
+    expect(new NativeTables(chain.state.reader).code(ALICE)?.codeNum).toBe(ALICE);
+  });
+
+  it('tracks verify services a service installs into the next consensus', () => {
+    const effects = { modifiedAuthAccounts: new Set<bigint>(), removedCode: new Set<string>() };
+    const row = { codeNum: BOB, flags: CodeFlags.isVerify, codeHash: sha256(services[1]!.code), vmType: 0, vmVersion: 0 };
+    checkNativeWrite(effects, codeKey(BOB), pack.codeRow(row), undefined);
+    expect([...effects.modifiedAuthAccounts]).toEqual([BOB]);
+    const code = { codeHash: new Uint8Array(32), vmType: 0, vmVersion: 0, code: services[1]!.code };
+    expect(() => checkNativeWrite(effects, codeByHashKey(code.codeHash, 0, 0), pack.codeByHashRow(code), undefined)).toThrow(/incorrect codeHash/);
+  });
+});
+
+describe('persistence', () => {
+  const lmdb = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psiweb-chain-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return { dir, open: () => LmdbStore.open(dir) };
+  };
+
+  it('commits and reopens with the memory store and with lmdb', async () => {
+    const mem = new MemoryStore();
+    const a = await bootedChain(mem);
+    await a.produceBlock({ producer: PRODUCER, transactions: [transfer(3n)] });
+    const reopened = await Chain.open({ state: new StateDb(mem) });
+    expect(reopened.head).toEqual(a.head);
+    expect(balance(reopened, BOB)).toBe(INITIAL_BALANCE + 3n);
+
+    const { open } = lmdb();
+    const store = open();
+    const b = await bootedChain(store);
+    const produced = await b.produceBlock({ producer: PRODUCER, transactions: [transfer(4n)] });
+    await store.close();
+    const store2 = open();
+    cleanups.unshift(() => store2.close());
+    const c = await Chain.open({ state: new StateDb(store2) });
+    expect(c.head?.id).toEqual(produced.id);
+    expect(balance(c, BOB)).toBe(INITIAL_BALANCE + 4n);
+    const next = await c.produceBlock({ producer: PRODUCER, transactions: [transfer(5n)] });
+    expect(next.block.block.header.blockNum).toBe(4);
+    expect(balance(c, BOB)).toBe(INITIAL_BALANCE + 9n);
+  });
+
+  it('re-runs transactions after cache misses over IndexedDB and ends in the same state', async () => {
+    let n = 0;
+    const idb = await IdbStore.open(`psiweb-chain-${n++}-${Date.now()}`);
+    cleanups.push(() => idb.close());
+    const state = new StateDb(idb);
+    expect(state.cache).toBeDefined();
+    const chain = await Chain.open({ state });
+    await chain.boot({ services, producer: PRODUCER, time: T0 });
+    const reference = await bootedChain();
+    state.invalidate();
+    const missesBefore = state.cache!.stats.misses;
+    const txs = [transfer(1n), transfer(2n, { from: BOB })];
+    const a = await chain.produceBlock({ producer: PRODUCER, transactions: txs });
+    const b = await reference.produceBlock({ producer: PRODUCER, transactions: txs });
+    expect(state.cache!.stats.misses).toBeGreaterThan(missesBefore);
+    expect(a.id).toEqual(b.id);
+    expect(balance(chain, BOB)).toBe(balance(reference, BOB));
+  });
+});

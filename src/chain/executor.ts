@@ -1,0 +1,404 @@
+/**
+ * The block executor: boots a chain, produces blocks, applies received ones and commits
+ * each through the state engine's atomic commitBlock (write set, block and head in one
+ * store transaction). It owns the retry protocol: every synchronous step runs through
+ * StateDb.run, so on the browser a read that misses the range cache loads the range and
+ * re-runs the step from its start; lmdb and memory stores never miss.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { DecodeError } from '../errors.ts';
+import { blockId, blockNumFromId } from '../protocol/ids.ts';
+import {
+  openSignedTransaction,
+  packSignedBlock,
+  packSignedTransaction,
+  packTransaction,
+  toJson,
+  unpackSignedBlock,
+  type SignedBlock,
+  type SignedTransaction,
+  type Transaction,
+  type TransactionTrace,
+} from '../protocol/types.ts';
+import { bytesEqual, toHex } from '../state/bytes.ts';
+import { WriteOverlay } from '../state/overlay.ts';
+import type { StateDb } from '../state/state-db.ts';
+import type { KvReader } from '../state/types.ts';
+import { ServiceHost, type Limits, type ServiceCode } from '../vm/index.ts';
+import { ServiceError } from '../vm/errors.ts';
+import { BlockContext, blockSignatureData, producersOf } from './block-context.ts';
+import { ONE_SECOND_US } from './constants.ts';
+import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
+import { NativeTables, pack, type GenesisService, type StatusRow } from './native-tables.ts';
+import { startProof, transactionProofs, type NativeVerifier, type PendingProof, type ProofResult, type VerifierDeps } from './verify.ts';
+
+/** Signs BlockSignatureInfo with the producer's claim (psibase's Prover). */
+export type BlockProver = (data: Uint8Array, claim: { service: bigint; rawData: Uint8Array }) => Promise<Uint8Array>;
+
+export interface ChainInit {
+  state: StateDb;
+  host?: ServiceHost;
+  /** Host implementations of verify services, used where the service's code hash matches. */
+  nativeVerifiers?: readonly NativeVerifier[];
+  limits?: Partial<Limits>;
+}
+
+/** A transaction decoded once: its bytes, inner Transaction and id. */
+export interface OpenedTransaction {
+  signed: SignedTransaction;
+  transaction: Transaction;
+  id: Uint8Array;
+}
+
+export function openTransaction(input: Uint8Array | SignedTransaction): OpenedTransaction {
+  let signed: SignedTransaction;
+  let transaction: Transaction;
+  try {
+    if (input instanceof Uint8Array) ({ signed, transaction } = openSignedTransaction(input));
+    else ({ signed, transaction } = openSignedTransaction(packSignedTransaction(input)));
+  } catch (e) {
+    throw new TransactionRejectedError('malformed', `transaction is malformed: ${(e as Error).message}`, undefined, { cause: e });
+  }
+  return { signed, transaction, id: sha256(signed.transaction) };
+}
+
+export interface ProduceOptions {
+  producer: bigint;
+  /** Microseconds; defaults to one second after the head. */
+  time?: bigint;
+  term?: number;
+  irreversible?: number;
+  transactions?: readonly (Uint8Array | SignedTransaction | OpenedTransaction)[];
+  prover?: BlockProver;
+}
+
+export interface ProducedBlock {
+  block: SignedBlock;
+  id: Uint8Array;
+  bytes: Uint8Array;
+  /** Traces of the transactions in the block, in order (the startBlock one first). */
+  traces: TransactionTrace[];
+  /** Candidates left out, with why. */
+  rejected: { id: Uint8Array; error: TransactionRejectedError }[];
+}
+
+export interface BootOptions {
+  services: GenesisService[];
+  producer: bigint;
+  time?: bigint;
+  memo?: string;
+  /** Transactions that init the services, in the genesis block after the genesis transaction. */
+  initTransactions?: readonly (Uint8Array | SignedTransaction)[];
+  prover?: BlockProver;
+}
+
+export class Chain {
+  readonly state: StateDb;
+  readonly host: ServiceHost;
+  private readonly limits: Partial<Limits> | undefined;
+  private readonly verifiers: Map<string, NativeVerifier>;
+  private readonly codeCache = new Map<string, Uint8Array>();
+  private statusRow: StatusRow | undefined;
+  /** Ids of transactions in recent blocks, until they expire (hex id → expiration seconds). */
+  private readonly recent = new Map<string, bigint>();
+
+  private constructor(init: ChainInit) {
+    this.state = init.state;
+    this.host = init.host ?? new ServiceHost();
+    this.limits = init.limits;
+    this.verifiers = new Map((init.nativeVerifiers ?? []).map((v) => [toHex(v.codeHash), v]));
+  }
+
+  static async open(init: ChainInit): Promise<Chain> {
+    const chain = new Chain(init);
+    await chain.reloadStatus();
+    return chain;
+  }
+
+  private async reloadStatus(): Promise<void> {
+    this.statusRow = await this.state.run(() => new NativeTables(this.state.reader).status());
+  }
+
+  /** The status row at the head (chain id, head block, consensus). */
+  get status(): StatusRow | undefined {
+    return this.statusRow;
+  }
+
+  get head(): { num: number; id: Uint8Array; time: bigint } | undefined {
+    const h = this.statusRow?.head;
+    return h ? { num: h.header.blockNum, id: h.blockId, time: h.header.time } : undefined;
+  }
+
+  get chainId(): Uint8Array | undefined {
+    return this.statusRow?.head ? this.statusRow.chainId : undefined;
+  }
+
+  /** A service's code at `state` (ExecutionContextImpl::getCode), code bytes cached by hash. */
+  readonly codeFor = (state: KvReader, service: bigint): ServiceCode | undefined => {
+    const tables = new NativeTables(state);
+    const row = tables.code(service);
+    if (!row) return undefined;
+    if (row.codeHash.every((b) => b === 0)) throw new ServiceError('service account has no code');
+    const key = `${toHex(row.codeHash)}:${row.vmType}:${row.vmVersion}`;
+    let code = this.codeCache.get(key);
+    if (!code) {
+      const c = tables.codeByHash(row.codeHash, row.vmType, row.vmVersion);
+      if (!c) throw new ServiceError('service code record is missing');
+      code = c.code;
+      this.codeCache.set(key, code);
+    }
+    if (row.vmType !== 0) throw new ServiceError('vmType is not 0');
+    if (row.vmVersion !== 0) throw new ServiceError('vmVersion is not 0');
+    return { code, codeHash: row.codeHash, flags: row.flags & 3n };
+  };
+
+  private get verifierDeps(): VerifierDeps {
+    return { host: this.host, codeFor: this.codeFor, nativeVerifiers: this.verifiers, limits: this.limits };
+  }
+
+  private blockContext(producing: boolean): BlockContext {
+    return new BlockContext({ host: this.host, codeFor: this.codeFor, limits: this.limits }, new WriteOverlay(this.state.reader), producing);
+  }
+
+  /**
+   * Checks every proof of the given transactions against the head state, all native
+   * checks at once. Returns, per transaction, undefined or the first failure.
+   */
+  async verifyTransactions(trxs: readonly OpenedTransaction[]): Promise<ProofResult[]> {
+    const reader = this.state.reader;
+    const pending = await this.state.run(() =>
+      trxs.map((t): PendingProof[] => {
+        try {
+          return transactionProofs(t.signed.transaction, t.transaction, t.signed.proofs, t.id).map((p) =>
+            startProof(this.verifierDeps, reader, p),
+          );
+        } catch (e) {
+          if (e instanceof ServiceError) return [e.message];
+          throw e;
+        }
+      }),
+    );
+    return Promise.all(pending.map(async (proofs) => (await Promise.all(proofs)).find((r) => r !== undefined)));
+  }
+
+  /** Verifies a block signature with the producer's claim (VerifyProver over BlockSignatureInfo). */
+  private async verifyBlockSignature(claim: { service: bigint; rawData: Uint8Array }, id: Uint8Array, signature: Uint8Array): Promise<ProofResult> {
+    if (claim.service === 0n) return signature.length === 0 ? undefined : 'unexpected block signature';
+    const data = blockSignatureData(id);
+    const p = { hash: sha256(data), data, claim, proof: signature };
+    const reader = this.state.reader;
+    return this.state.run(() => startProof(this.verifierDeps, reader, p));
+  }
+
+  /** Boots a new chain: the genesis block holds the genesis transaction, then `initTransactions`. */
+  async boot(options: BootOptions): Promise<ProducedBlock> {
+    if (this.statusRow?.head) throw new ChainHaltError('chain is already booted');
+    const genesis = genesisTransaction(options.services, options.memo ?? '', options.time ?? 0n);
+    const produced = await this.produce({
+      producer: options.producer,
+      ...(options.time !== undefined && { time: options.time }),
+      ...(options.prover && { prover: options.prover }),
+      transactions: [genesis, ...(options.initTransactions ?? [])],
+      strict: true,
+    });
+    return produced;
+  }
+
+  /** Produces, signs and commits the next block from candidate transactions. */
+  async produceBlock(options: ProduceOptions): Promise<ProducedBlock> {
+    if (!this.statusRow?.head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    return this.produce(options);
+  }
+
+  private async produce(options: ProduceOptions & { strict?: boolean }): Promise<ProducedBlock> {
+    const bc = this.blockContext(true);
+    const status = await this.state.run(() =>
+      bc.start(options.time, options.producer, options.term ?? 0, options.irreversible ?? 0),
+    );
+    const traces: TransactionTrace[] = [];
+    const startTrx = bc.startBlockTransaction();
+    if (startTrx) {
+      const opened = openTransaction(startTrx);
+      const r = await this.state.run(() => bc.exec(opened.signed, opened.transaction));
+      // Transact relies on startBlock; if it fails no block can be built (psibase halts).
+      if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
+      traces.push(r.trace);
+    }
+    const rejected: ProducedBlock['rejected'] = [];
+    const candidates: OpenedTransaction[] = [];
+    for (const t of options.transactions ?? []) {
+      try {
+        candidates.push(isOpened(t) ? t : openTransaction(t));
+      } catch (e) {
+        if (options.strict) throw e;
+        rejected.push({ id: new Uint8Array(32), error: e as TransactionRejectedError });
+      }
+    }
+    // Genesis installs the verify services, so a genesis block's proofs cannot be
+    // checked against the state before it; psibase's boot transactions carry none.
+    const checks = bc.isGenesisBlock ? candidates.map(() => undefined) : await this.verifyTransactions(candidates);
+    for (const [i, t] of candidates.entries()) {
+      const failed = checks[i];
+      let error: TransactionRejectedError | undefined;
+      if (failed !== undefined) {
+        error = new TransactionRejectedError('signature', failed);
+      } else {
+        const r = await this.state.run(() => bc.exec(t.signed, t.transaction));
+        if (r.trace.error == null) traces.push(r.trace);
+        else error = new TransactionRejectedError('failed', r.trace.error, r.trace);
+      }
+      if (error) {
+        if (options.strict) throw error;
+        rejected.push({ id: t.id, error });
+      }
+    }
+    const { block, id } = await this.state.run(() => bc.finish());
+    const claim = producersOf(status.consensus.current).find((p) => p.name === options.producer)?.auth ?? {
+      service: 0n,
+      rawData: new Uint8Array(0),
+    };
+    const signature = claim.service === 0n || !options.prover ? new Uint8Array(0) : await options.prover(blockSignatureData(id), claim);
+    bc.putProof(signature);
+    const signed: SignedBlock = { block, signature, auxConsensusData: null };
+    const bytes = packSignedBlock(signed);
+    await this.commit(bc, id, bytes);
+    return { block: signed, id, bytes, traces, rejected };
+  }
+
+  /** Validates and applies a block received from a peer on top of the head. */
+  async applyBlock(input: Uint8Array | SignedBlock): Promise<{ id: Uint8Array; traces: TransactionTrace[] }> {
+    let signed: SignedBlock;
+    try {
+      signed = input instanceof Uint8Array ? unpackSignedBlock(input) : input;
+    } catch (e) {
+      throw new BlockValidationError(`block is malformed: ${(e as Error).message}`, { cause: e });
+    }
+    const { header, transactions } = signed.block;
+    const expectedId = blockId(header);
+    const bc = this.blockContext(false);
+    let status: StatusRow;
+    try {
+      status = await this.state.run(() => bc.startFrom(header));
+    } catch (e) {
+      if (e instanceof ChainHaltError) throw new BlockValidationError(e.message, { details: { blockNum: header.blockNum } });
+      throw e;
+    }
+    const producers = producersOf(status.consensus.current);
+    const producer = producers.find((p) => p.name === header.producer);
+    if (producers.length > 0 && !producer) throw new BlockValidationError('Invalid producer for block');
+    const sigError = await this.verifyBlockSignature(producer?.auth ?? { service: 0n, rawData: new Uint8Array(0) }, expectedId, signed.signature);
+    if (sigError !== undefined) throw new BlockValidationError(`block signature: ${sigError}`);
+
+    let opened: OpenedTransaction[];
+    try {
+      opened = transactions.map((t) => openTransaction(t));
+    } catch (e) {
+      throw new BlockValidationError('block contains a malformed transaction', { cause: e });
+    }
+    if (!bc.isGenesisBlock) {
+      const checks = await this.verifyTransactions(opened);
+      const bad = checks.findIndex((c) => c !== undefined);
+      if (bad >= 0) throw new BlockValidationError(`transaction ${bad}: ${checks[bad]}`);
+    }
+    const traces: TransactionTrace[] = [];
+    for (const [i, t] of opened.entries()) {
+      const r = await this.state.run(() => bc.exec(t.signed, t.transaction));
+      if (r.trace.error != null) throw new BlockValidationError(`transaction ${i} failed on replay: ${r.trace.error}`, { details: { trace: r.trace } });
+      traces.push(r.trace);
+    }
+    let finished: { id: Uint8Array };
+    try {
+      finished = await this.state.run(() => bc.finish());
+    } catch (e) {
+      if (e instanceof ChainHaltError) throw new BlockValidationError(e.message);
+      throw e;
+    }
+    if (!bytesEqual(bc.header.trxMerkleRoot, header.trxMerkleRoot)) throw new BlockValidationError('trxMerkleRoot does not match');
+    if (!bytesEqual(finished.id, expectedId)) throw new BlockValidationError('blockId does not match');
+    if (JSON.stringify(toJsonHeaderCode(bc.header.authCode)) !== JSON.stringify(toJsonHeaderCode(header.authCode)))
+      throw new BlockValidationError('authCode does not match');
+    bc.putProof(signed.signature);
+    await this.commit(bc, finished.id, input instanceof Uint8Array ? input : packSignedBlock(signed));
+    return { id: finished.id, traces };
+  }
+
+  private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
+    const num = bc.header.blockNum;
+    await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id } });
+    await this.reloadStatus();
+    const nowSec = bc.header.time / ONE_SECOND_US;
+    for (const [k, exp] of this.recent) if (exp <= nowSec) this.recent.delete(k);
+    for (const t of bc.transactions) {
+      const o = openTransaction(t);
+      this.recent.set(toHex(o.id), o.transaction.tapos.expiration);
+    }
+  }
+
+  /** Whether a transaction with this id is in a recent (unexpired) block. */
+  isRecentlyIncluded(id: Uint8Array): boolean {
+    return this.recent.has(toHex(id));
+  }
+
+  /**
+   * Runs a transaction against the head state as the next block would (startBlock,
+   * then the transaction) and throws all of it away: the mempool's admission check.
+   */
+  async speculate(t: OpenedTransaction): Promise<TransactionTrace> {
+    if (!this.head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    return this.state.run(() => {
+      const ctx = this.blockContext(true);
+      ctx.start(undefined, this.statusRow?.head?.header.producer ?? 0n, 0, 0);
+      const startTrx = ctx.startBlockTransaction();
+      if (startTrx) {
+        const o = openTransaction(startTrx);
+        ctx.exec(o.signed, o.transaction);
+      }
+      return ctx.exec(t.signed, t.transaction, 'speculative').trace;
+    });
+  }
+
+  /** The block log: a committed block by number. */
+  async blockByNum(num: number): Promise<SignedBlock | undefined> {
+    const rec = await this.state.store.block(num);
+    return rec && unpackSignedBlock(rec.bytes);
+  }
+
+  /** A committed block by id (its number is in the id; the id must match). */
+  async blockById(id: Uint8Array): Promise<SignedBlock | undefined> {
+    let num: number;
+    try {
+      num = blockNumFromId(id);
+    } catch (e) {
+      if (e instanceof DecodeError) return undefined;
+      throw e;
+    }
+    const rec = await this.state.store.block(num);
+    return rec && bytesEqual(rec.id, id) ? unpackSignedBlock(rec.bytes) : undefined;
+  }
+}
+
+function isOpened(t: Uint8Array | SignedTransaction | OpenedTransaction): t is OpenedTransaction {
+  return !(t instanceof Uint8Array) && 'signed' in t;
+}
+
+function toJsonHeaderCode(code: readonly { vmType: number; vmVersion: number; code: Uint8Array }[] | null | undefined): unknown {
+  return code?.map((c) => [c.vmType, c.vmVersion, toHex(c.code)]) ?? null;
+}
+
+/**
+ * psibase's genesis transaction: one action whose rawData is GenesisActionData; native
+ * ignores the action's other fields.
+ */
+export function genesisTransaction(services: GenesisService[], memo: string, time: bigint): SignedTransaction {
+  const transaction = packTransaction({
+    tapos: { expiration: time / ONE_SECOND_US + 1n, refBlockSuffix: 0, flags: 0, refBlockIndex: 0 },
+    actions: [{ sender: 0n, service: 0n, method: 0n, rawData: pack.genesisActionData({ memo, services }) }],
+    claims: [],
+  });
+  return { transaction, proofs: [], subjectiveData: null };
+}
+
+/** A trace in psibase's JSON form (what push_transaction returns). */
+export function traceJson(trace: TransactionTrace): unknown {
+  return toJson('TransactionTrace', trace);
+}

@@ -1,0 +1,327 @@
+/**
+ * psibase's native tables (nativeTables.hpp): the rows native code and privileged
+ * services share in DbId.native, with psibase's keys and fracpack row formats, and the
+ * checks native code applies to every service write there (NativeFunctions.cpp
+ * verifyWriteConstrained).
+ *
+ * Keys are psio::convert_to_key tuples: integers big-endian, checksums as raw bytes.
+ * Every native key starts with (u16 table, u8 index = 0).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { FracSchema } from '../protocol/fracpack/index.ts';
+import { protocolSchema } from '../protocol/schema.ts';
+import type { Action, BlockHeader, Claim, JointConsensus } from '../protocol/types.ts';
+import { bytesEqual } from '../state/bytes.ts';
+import type { KvReader, KvWriter } from '../state/types.ts';
+import { DbId, dbKey } from '../vm/dbs.ts';
+import { ServiceError } from '../vm/errors.ts';
+import { CodeFlags } from '../vm/execution.ts';
+
+export const NativeTable = {
+  status: 1,
+  code: 2,
+  codeByHash: 3,
+  transactionWasmConfig: 5,
+  proofWasmConfig: 6,
+  config: 7,
+  notify: 8,
+  scheduledSnapshot: 12,
+} as const;
+
+/** NotifyType (nativeTables.hpp): which NotifyRow a callback list lives in. */
+export const NotifyType = {
+  acceptBlock: 0,
+  acceptTransaction: 1,
+  rejectTransaction: 2,
+  nextTransaction: 3,
+  preverifyTransaction: 4,
+} as const;
+
+export const nativeSchema = new FracSchema(
+  {
+    ...protocolSchema,
+    BlockInfo: { Object: { header: 'BlockHeader', blockId: 'Checksum256' } },
+    StatusRow: {
+      Object: { chainId: 'Checksum256', current: 'BlockHeader', head: { Option: 'BlockInfo' }, consensus: 'JointConsensus' },
+    },
+    ConfigRow: { Object: { maxKeySize: 'u32', maxValueSize: 'u32' } },
+    // maxHandles is not reflected in psibase, so it is not part of the row.
+    WasmConfigRow: { Object: { numExecutionMemories: 'u32', vmOptions: 'VMOptions' } },
+    CodeRow: { Object: { codeNum: 'AccountNumber', flags: 'u64', codeHash: 'Checksum256', vmType: 'u8', vmVersion: 'u8' } },
+    CodeByHashRow: { Object: { codeHash: 'Checksum256', vmType: 'u8', vmVersion: 'u8', code: 'hex' } },
+    NotifyRow: { Object: { type: 'u32', actions: { List: 'Action' } } },
+    ScheduledSnapshotRow: { Object: { blockNum: 'u32' } },
+    GenesisService: { Object: { service: 'AccountNumber', flags: 'u64', vmType: 'u8', vmVersion: 'u8', code: 'hex' } },
+    GenesisActionData: { Object: { memo: 'string', services: { List: 'GenesisService' } } },
+    // shared_view_ptr<Transaction> has the wire layout of a byte list.
+    ProcessTransactionArgs: { Object: { transaction: 'hex' } },
+    VerifyArgs: { Object: { transactionHash: 'Checksum256', claim: 'Claim', proof: 'hex' } },
+    '@proofs': { List: 'hex' },
+    '@emptyTuple': { Tuple: [] },
+  },
+  { mode: 'native' },
+);
+
+export interface BlockInfo {
+  header: BlockHeader;
+  blockId: Uint8Array;
+}
+
+export interface StatusRow {
+  chainId: Uint8Array;
+  current: BlockHeader;
+  head: BlockInfo | null;
+  consensus: JointConsensus;
+}
+
+export interface CodeRow {
+  codeNum: bigint;
+  flags: bigint;
+  codeHash: Uint8Array;
+  vmType: number;
+  vmVersion: number;
+}
+
+export interface CodeByHashRow {
+  codeHash: Uint8Array;
+  vmType: number;
+  vmVersion: number;
+  code: Uint8Array;
+}
+
+export interface WasmConfigRow {
+  numExecutionMemories: number;
+  vmOptions: { max_mutable_global_bytes: number; max_pages: number; max_table_elements: number; max_stack_bytes: number };
+}
+
+export interface NotifyRow {
+  type: number;
+  actions: Action[];
+}
+
+/** One service installed by the genesis action (block.hpp GenesisService). */
+export interface GenesisService {
+  service: bigint;
+  flags: bigint;
+  vmType: number;
+  vmVersion: number;
+  code: Uint8Array;
+}
+
+export interface GenesisActionData {
+  memo: string;
+  services: GenesisService[];
+}
+
+export interface VerifyArgs {
+  transactionHash: Uint8Array;
+  claim: Claim;
+  proof: Uint8Array;
+}
+
+const type = (name: string) => nativeSchema.type(name);
+
+export const pack = {
+  statusRow: (v: StatusRow) => type('StatusRow').encode(v),
+  codeRow: (v: CodeRow) => type('CodeRow').encode(v),
+  codeByHashRow: (v: CodeByHashRow) => type('CodeByHashRow').encode(v),
+  genesisActionData: (v: GenesisActionData) => type('GenesisActionData').encode(v),
+  processTransactionArgs: (transaction: Uint8Array) => type('ProcessTransactionArgs').encode({ transaction }),
+  verifyArgs: (v: VerifyArgs) => type('VerifyArgs').encode(v),
+  proofs: (v: readonly Uint8Array[]) => type('@proofs').encode(v),
+  emptyTuple: () => type('@emptyTuple').encode([]),
+  jointConsensus: (v: JointConsensus) => type('JointConsensus').encode(v),
+};
+
+/** Decodes a row strictly (psio::fracpack_validate_strict: no unknown fields). */
+export function decodeStrict<T>(name: string, bytes: Uint8Array): T {
+  const { value, hasUnknown } = type(name).decodeWithInfo(bytes);
+  if (hasUnknown) throw new ServiceError(`${name} has unknown fields`);
+  return value as T;
+}
+
+function prefix(table: number, extra: number): { key: Uint8Array; view: DataView } {
+  const key = new Uint8Array(3 + extra);
+  const view = new DataView(key.buffer);
+  view.setUint16(0, table, false);
+  return { key, view };
+}
+
+export function statusKey(): Uint8Array {
+  return prefix(NativeTable.status, 0).key;
+}
+
+export function configKey(): Uint8Array {
+  return prefix(NativeTable.config, 0).key;
+}
+
+export function wasmConfigKey(table: typeof NativeTable.transactionWasmConfig | typeof NativeTable.proofWasmConfig): Uint8Array {
+  return prefix(table, 0).key;
+}
+
+export function codeKey(account: bigint): Uint8Array {
+  const { key, view } = prefix(NativeTable.code, 8);
+  view.setBigUint64(3, account, false);
+  return key;
+}
+
+export function codeByHashKey(codeHash: Uint8Array, vmType: number, vmVersion: number): Uint8Array {
+  const { key } = prefix(NativeTable.codeByHash, 34);
+  key.set(codeHash, 3);
+  key[35] = vmType;
+  key[36] = vmVersion;
+  return key;
+}
+
+export function notifyKey(type: number): Uint8Array {
+  const { key, view } = prefix(NativeTable.notify, 4);
+  view.setUint32(3, type, false);
+  return key;
+}
+
+/** The block log's key (db.kvPut(DbId::blockLog, blockNum, block)): the big-endian number. */
+export function blockLogKey(blockNum: number): Uint8Array {
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setUint32(0, blockNum, false);
+  return key;
+}
+
+/** Typed reads and writes of the native tables over chain state (DbId-prefixed keys). */
+export class NativeTables {
+  constructor(private readonly state: KvReader) {}
+
+  private get(key: Uint8Array): Uint8Array | undefined {
+    return this.state.get(dbKey(DbId.native, key));
+  }
+
+  status(): StatusRow | undefined {
+    const raw = this.get(statusKey());
+    return raw && (type('StatusRow').decode(raw) as StatusRow);
+  }
+
+  code(account: bigint): CodeRow | undefined {
+    const raw = this.get(codeKey(account));
+    return raw && (type('CodeRow').decode(raw) as CodeRow);
+  }
+
+  codeByHash(codeHash: Uint8Array, vmType: number, vmVersion: number): CodeByHashRow | undefined {
+    const raw = this.get(codeByHashKey(codeHash, vmType, vmVersion));
+    return raw && (type('CodeByHashRow').decode(raw) as CodeByHashRow);
+  }
+
+  /** WasmConfigRow of a table, or psibase's defaults when the row is absent. */
+  wasmConfig(table: typeof NativeTable.transactionWasmConfig | typeof NativeTable.proofWasmConfig): WasmConfigRow {
+    const raw = this.get(wasmConfigKey(table));
+    if (raw) return type('WasmConfigRow').decode(raw) as WasmConfigRow;
+    return {
+      numExecutionMemories: 32,
+      vmOptions: { max_mutable_global_bytes: 1024, max_pages: 512, max_table_elements: 8192, max_stack_bytes: 1024 * 1024 },
+    };
+  }
+
+  /** ConfigRow, or psibase's defaults. */
+  config(): { maxKeySize: number; maxValueSize: number } {
+    const raw = this.get(configKey());
+    if (raw) return type('ConfigRow').decode(raw) as { maxKeySize: number; maxValueSize: number };
+    return { maxKeySize: 128, maxValueSize: 8 << 20 };
+  }
+
+  static put(state: KvWriter, key: Uint8Array, value: Uint8Array): void {
+    state.put(dbKey(DbId.native, key), value);
+  }
+}
+
+/** What native writes by services did that the block must know about. */
+export interface NativeWriteEffects {
+  /** Accounts whose CodeRow changed to or from a verify service. */
+  modifiedAuthAccounts: Set<bigint>;
+  /** codeByHash keys (hex) that were removed. */
+  removedCode: Set<string>;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+export function codeByHashKeyHex(codeHash: Uint8Array, vmType: number, vmVersion: number): string {
+  return hex(codeByHashKey(codeHash, vmType, vmVersion));
+}
+
+function expectKey(key: Uint8Array, expected: Uint8Array, row: string): void {
+  if (!bytesEqual(key, expected)) throw new ServiceError(`${row} has incorrect key`);
+}
+
+function strict<T>(name: string, bytes: Uint8Array): T {
+  try {
+    return decodeStrict<T>(name, bytes);
+  } catch {
+    throw new ServiceError(`${name} has invalid format`);
+  }
+}
+
+/**
+ * verifyWriteConstrained / verifyRemoveConstrained: a service's write to the native
+ * db must be a well-formed row under its own key. Returns nothing; throws a
+ * ServiceError (failing the action) with psibase's message otherwise.
+ */
+export function checkNativeWrite(
+  effects: NativeWriteEffects,
+  key: Uint8Array,
+  value: Uint8Array | undefined,
+  existing: Uint8Array | undefined,
+): void {
+  if (key.length < 2) throw new ServiceError('Unrecognized key in nativeConstrained');
+  const table = (key[0]! << 8) | key[1]!;
+  if (value === undefined) {
+    if (existing === undefined) return;
+    if (table === NativeTable.code) {
+      const old = type('CodeRow').decode(existing) as CodeRow;
+      if (old.flags & CodeFlags.isVerify) effects.modifiedAuthAccounts.add(old.codeNum);
+    } else if (table === NativeTable.codeByHash) {
+      const old = type('CodeByHashRow').decode(existing) as CodeByHashRow;
+      effects.removedCode.add(codeByHashKeyHex(old.codeHash, old.vmType, old.vmVersion));
+    }
+    return;
+  }
+  switch (table) {
+    case NativeTable.status:
+      strict('StatusRow', value);
+      expectKey(key, statusKey(), 'StatusRow');
+      return;
+    case NativeTable.code: {
+      const row = strict<CodeRow>('CodeRow', value);
+      const old = existing && (type('CodeRow').decode(existing) as CodeRow);
+      if ((old && old.flags & CodeFlags.isVerify) || row.flags & CodeFlags.isVerify) effects.modifiedAuthAccounts.add(row.codeNum);
+      expectKey(key, codeKey(row.codeNum), 'CodeRow');
+      return;
+    }
+    case NativeTable.codeByHash: {
+      const row = strict<CodeByHashRow>('CodeByHashRow', value);
+      if (!bytesEqual(sha256(row.code), row.codeHash)) throw new ServiceError('CodeByHashRow has incorrect codeHash');
+      expectKey(key, codeByHashKey(row.codeHash, row.vmType, row.vmVersion), 'CodeByHashRow');
+      return;
+    }
+    case NativeTable.config: {
+      const row = strict<{ maxKeySize: number; maxValueSize: number }>('ConfigRow', value);
+      expectKey(key, configKey(), 'ConfigRow');
+      if (row.maxKeySize > 128) throw new ServiceError('maxKeySize too big for triedent');
+      if (row.maxValueSize > 15 << 20) throw new ServiceError('maxValueSize too big for triedent');
+      return;
+    }
+    case NativeTable.transactionWasmConfig:
+    case NativeTable.proofWasmConfig:
+      strict('WasmConfigRow', value);
+      expectKey(key, wasmConfigKey(table), 'WasmConfigRow');
+      return;
+    case NativeTable.notify:
+      // Processed only subjectively, so any bytes are acceptable (as in psibase).
+      return;
+    case NativeTable.scheduledSnapshot: {
+      const row = strict<{ blockNum: number }>('ScheduledSnapshotRow', value);
+      const expected = prefix(NativeTable.scheduledSnapshot, 4);
+      expected.view.setUint32(3, row.blockNum, false);
+      expectKey(key, expected.key, 'ScheduledSnapshotRow');
+      return;
+    }
+    default:
+      throw new ServiceError('Unrecognized key in nativeConstrained');
+  }
+}
