@@ -20,6 +20,8 @@ function run(mode: ConsensusMode, nodes: number, blocks: number, onIrreversible?
     minDelayMs: LINK_MS,
     maxDelayMs: LINK_MS,
     stopAtIrreversible: blocks,
+    // Nodes only need a tick per block interval: production and timeouts, no polling.
+    tickMs: 100,
     ...(onIrreversible ? { onIrreversible } : {}),
   });
 }

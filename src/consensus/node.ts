@@ -339,12 +339,13 @@ export class ConsensusNode {
     }
   }
 
-  private requestBlock(from: string, id: BlockId): void {
+  private requestBlock(from: string, id: BlockId, num?: number): void {
     const last = this.requested.get(id);
     if (last !== undefined && this.now - last < 2 * this.blockIntervalMs) return;
     if (this.requested.size > MAX_PENDING) this.requested.clear();
     this.requested.set(id, this.now);
-    this.send(from, { type: 'requestBlocks', id, count: SYNC_BATCH });
+    const missing = num === undefined ? SYNC_BATCH : num - this._irreversible.header.num;
+    this.send(from, { type: 'requestBlocks', id, count: Math.max(1, Math.min(SYNC_BATCH, missing)) });
   }
 
   private onRequestBlocks(from: string, id: BlockId, count: number): void {
@@ -397,7 +398,7 @@ export class ConsensusNode {
     const parent = this.blocks.get(h.previous);
     if (!parent) {
       this.hold(this.orphans, h.previous, b);
-      this.requestBlock(from, h.previous);
+      this.requestBlock(from, h.previous, h.num - 1);
       return undefined;
     }
     if (!this.c.verifier.verify(h.producer, blockSigningBytes(id), b.signature)) {
@@ -669,8 +670,10 @@ export class ConsensusNode {
     const id = blockId(header, this.codec);
     const proof = viewChanges || commits ? { ...(viewChanges ? { viewChanges } : {}), ...(commits ? { commits } : {}) } : undefined;
     const block: SignedBlock = { header, signature: this.c.signer.sign(blockSigningBytes(id)), ...(proof ? { proof } : {}) };
+    // The block goes out before the votes that accepting it produces, so peers never see a vote for a block still in flight.
+    const mark = this.out.length;
     if (this.acceptBlock(this.name, block) === undefined) return undefined;
-    this.send('*', { type: 'block', block });
+    this.out.splice(mark, 0, { to: '*', message: { type: 'block', block } });
     return this.blocks.get(id);
   }
 
@@ -984,8 +987,8 @@ export class ConsensusNode {
       const list = this.earlyVotes.get(v.subject);
       if (list) list.push(v);
       else this.earlyVotes.set(v.subject, [v]);
+      // No fetch here: the block is usually in flight, and a lost one shows up as an orphan parent.
       this.pendingCount++;
-      this.requestBlock(from, v.subject);
       return;
     }
     this.countVote(e, v);
