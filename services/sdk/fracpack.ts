@@ -287,14 +287,12 @@ export class ObjectReader {
     }
   }
 
-  /** Reads the offset in the next slot; returns its target, -1 for offset 0, -2 for an empty optional. */
+  /**
+   * Reads the offset in the next slot; returns its target, -1 for offset 0, -2 for an
+   * empty optional. Optionals the writer left out (older writer, or trailing empties)
+   * never get here: isNone() consumes them.
+   */
   private slot(): i32 {
-    if (this.layout == Layout.Extensible && this.pos >= this.fixedEnd) {
-      // Fields past the fixed area were added after the writer's version: they read as empty optionals.
-      if (this.finished) fail("object already finished");
-      this.pos += 4;
-      return -2;
-    }
     const at = this.pos;
     const offset = load<u32>(this.fixedField(4));
     if (offset == OFFSET_EMPTY) return -1;

@@ -147,6 +147,8 @@ export abstract class Row {
   secondaryKeys(): Uint8Array[] { return []; }
 }
 
+const tableHandles = new Map<string, KvHandle>();
+
 /**
  * A psibase table: the handle's prefix is the service account (8 bytes, big-endian)
  * and the table number (u16, big-endian). Inside it, index 0 maps
@@ -170,10 +172,18 @@ export class Table<T extends Row> {
       const prefix = new Uint8Array(10);
       store<u64>(prefix.dataStart, bswap<u64>(this.service));
       store<u16>(prefix.dataStart + 8, bswap<u16>(this.table));
-      kv = KvHandle.open(this.db, prefix, this.mode);
+      // One handle per table for the life of the instance: every Table object for the
+      // same table shares it, so a service never runs into psibase's handle limit.
+      const cacheKey = (<u32>this.db).toString() + ":" + (<u32>this.mode).toString() + ":" + this.service.toString() + ":" + this.table.toString();
+      if (tableHandles.has(cacheKey)) {
+        kv = tableHandles.get(cacheKey);
+      } else {
+        kv = KvHandle.open(this.db, prefix, this.mode);
+        tableHandles.set(cacheKey, kv);
+      }
       this.kv = kv;
     }
-    return kv;
+    return kv!;
   }
 
   /** Look a row up by primary key. */

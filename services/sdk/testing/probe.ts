@@ -2,7 +2,7 @@
 // after a type of psibase's conformance vectors) and returns it re-encoded, or
 // exposes a name or key helper, so vitest can drive the SDK through the ABI.
 
-import { accountName, accountNumber, action, Call, Key, methodName, methodNumber, ObjectReader, ObjectWriter, packBytes, packString, readBytes, readString } from "..";
+import { accountName, accountNumber, action, Call, Key, methodName, methodNumber, ObjectReader, ObjectWriter, packBytes, packString, readBytes, readString, receiver, Row, Table } from "..";
 import * as env from "../env";
 export { start, called } from "..";
 
@@ -210,4 +210,41 @@ action("linkall", (c: Call): void => {
 action("trap", (c: Call): void => {
   const items = new Array<i32>(1);
   c.retI32(items[c.args.i32()]);
+});
+
+// A table with a unique secondary index, for the Table tests.
+class Person extends Row {
+  constructor(public id: u64, public name: string) {
+    super();
+  }
+  pack(): Uint8Array { return ObjectWriter.struct().u64(this.id).str(this.name).finish(); }
+  primaryKey(): Uint8Array { return new Key().u64(this.id).finish(); }
+  secondaryKeys(): Uint8Array[] { return [new Key().str(this.name).finish()]; }
+  static unpack(data: Uint8Array): Person {
+    const r = ObjectReader.struct(data);
+    const p = new Person(r.u64(), r.str());
+    r.done();
+    return p;
+  }
+}
+
+function people(): Table<Person> {
+  return new Table<Person>(receiver(), 1, Person.unpack);
+}
+
+action("tabput", (c: Call): void => { people().put(new Person(c.args.u64(), c.args.str())); });
+action("tabdel", (c: Call): void => { people().erase(new Key().u64(c.args.u64()).finish()); });
+action("tabbyname", (c: Call): void => {
+  const p = people().getBy(1, new Key().str(c.args.str()).finish());
+  c.ret(ObjectWriter.fixed().optObject(p === null ? null : ObjectWriter.fixed().u64(p.id).finish()).finish());
+});
+// Names in primary-key order, then in name order.
+action("tablist", (c: Call): void => {
+  const byId = ObjectWriter.vector();
+  const rows = people().rows();
+  for (let p = rows.next(); p !== null; p = rows.next()) byId.str(p.name);
+  const byName = ObjectWriter.vector();
+  const names = people().rows(1);
+  for (let p = names.next(); p !== null; p = names.next()) byName.str(p.name);
+  c.retStruct(ObjectWriter.struct().vec(byId).vec(byName));
 });
