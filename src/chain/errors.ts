@@ -8,14 +8,18 @@ import type { TransactionTrace } from '../protocol/types.ts';
 export type RejectReason =
   /** The bytes are not a SignedTransaction. */
   | 'malformed'
-  /** tapos.expiration is not after the next block's time (or too far after it). */
+  /** tapos.expiration is not after the next block's time. */
   | 'expired'
+  /** TaPoS the chain cannot accept yet: unsupported flags, or an expiration too far ahead. */
+  | 'tapos'
   /** The same transaction id is already pending or in a recent block. */
   | 'duplicate'
   /** A proof did not verify, or proofs and claims do not pair up. */
   | 'signature'
   /** The speculative run against head state failed (see `trace`). */
   | 'failed'
+  /** The mempool is full. */
+  | 'full'
   /** The chain has not been booted yet. */
   | 'notBooted';
 

@@ -101,6 +101,8 @@ export class Chain {
   private statusRow: StatusRow | undefined;
   /** Ids of transactions in recent blocks, until they expire (hex id → expiration seconds). */
   private readonly recent = new Map<string, bigint>();
+  /** A block started on the head, for speculative runs (see speculate). */
+  private speculative: { headId: Uint8Array; ctx: BlockContext } | undefined;
 
   private constructor(init: ChainInit) {
     this.state = init.state;
@@ -237,15 +239,23 @@ export class Chain {
     // Genesis installs the verify services, so a genesis block's proofs cannot be
     // checked against the state before it; psibase's boot transactions carry none.
     const checks = bc.isGenesisBlock ? candidates.map(() => undefined) : await this.verifyTransactions(candidates);
+    const inBlock = new Set<string>();
     for (const [i, t] of candidates.entries()) {
       const failed = checks[i];
+      const key = toHex(t.id);
       let error: TransactionRejectedError | undefined;
-      if (failed !== undefined) {
+      if (inBlock.has(key) || this.recent.has(key)) {
+        error = new TransactionRejectedError('duplicate', 'duplicate transaction');
+      } else if (failed !== undefined) {
         error = new TransactionRejectedError('signature', failed);
       } else {
         const r = await this.state.run(() => bc.exec(t.signed, t.transaction));
-        if (r.trace.error == null) traces.push(r.trace);
-        else error = new TransactionRejectedError('failed', r.trace.error, r.trace);
+        if (r.trace.error == null) {
+          traces.push(r.trace);
+          inBlock.add(key);
+        } else {
+          error = new TransactionRejectedError('failed', r.trace.error, r.trace);
+        }
       }
       if (error) {
         if (options.strict) throw error;
@@ -325,6 +335,7 @@ export class Chain {
   private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
     const num = bc.header.blockNum;
     await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id } });
+    this.speculative = undefined;
     await this.reloadStatus();
     const nowSec = bc.header.time / ONE_SECOND_US;
     for (const [k, exp] of this.recent) if (exp <= nowSec) this.recent.delete(k);
@@ -340,20 +351,35 @@ export class Chain {
   }
 
   /**
-   * Runs a transaction against the head state as the next block would (startBlock,
-   * then the transaction) and throws all of it away: the mempool's admission check.
+   * Runs a transaction against the head state as the next block would (after its
+   * startBlock) and throws its effects away: the mempool's admission check. The
+   * started block is kept until the head moves, so each check runs one transaction.
    */
   async speculate(t: OpenedTransaction): Promise<TransactionTrace> {
-    if (!this.head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    const head = this.head;
+    if (!head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    if (!this.speculative || !bytesEqual(this.speculative.headId, head.id)) {
+      const ctx = await this.state.run(() => {
+        const c = this.blockContext(true);
+        c.start(undefined, this.statusRow?.head?.header.producer ?? 0n, 0, 0);
+        const startTrx = c.startBlockTransaction();
+        if (startTrx) {
+          const o = openTransaction(startTrx);
+          const r = c.exec(o.signed, o.transaction);
+          if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`);
+        }
+        return c;
+      });
+      this.speculative = { headId: head.id, ctx };
+    }
+    const ctx = this.speculative.ctx;
     return this.state.run(() => {
-      const ctx = this.blockContext(true);
-      ctx.start(undefined, this.statusRow?.head?.header.producer ?? 0n, 0, 0);
-      const startTrx = ctx.startBlockTransaction();
-      if (startTrx) {
-        const o = openTransaction(startTrx);
-        ctx.exec(o.signed, o.transaction);
+      const sp = ctx.state.savepoint();
+      try {
+        return ctx.exec(t.signed, t.transaction, 'speculative').trace;
+      } finally {
+        ctx.state.rollback(sp);
       }
-      return ctx.exec(t.signed, t.transaction, 'speculative').trace;
     });
   }
 

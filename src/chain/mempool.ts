@@ -1,0 +1,99 @@
+/**
+ * Pending transactions. A transaction is admitted only if it decodes, is not a
+ * duplicate, is within its expiration window for the next block, its proofs verify and
+ * a speculative run against head state succeeds (what psibase's Transact checks then
+ * decides: TaPoS, auth, the actions themselves). Refusals are TransactionRejectedErrors
+ * and change nothing. Block production takes the pending transactions in arrival order.
+ */
+import { toHex } from '../state/bytes.ts';
+import type { SignedTransaction, TransactionTrace } from '../protocol/types.ts';
+import { DEFAULT_MEMPOOL_SIZE, MAX_TRX_LIFETIME_SEC, ONE_SECOND_US, TAPOS_VALID_FLAGS } from './constants.ts';
+import { TransactionRejectedError } from './errors.ts';
+import { openTransaction, type Chain, type OpenedTransaction, type ProduceOptions, type ProducedBlock } from './executor.ts';
+
+export interface MempoolInit {
+  /** Most transactions held (see DEFAULT_MEMPOOL_SIZE). */
+  maxSize?: number;
+}
+
+export interface Admitted {
+  id: Uint8Array;
+  /** The speculative run's trace. */
+  trace: TransactionTrace;
+}
+
+export class Mempool {
+  private readonly pending = new Map<string, OpenedTransaction>();
+  private readonly maxSize: number;
+
+  constructor(
+    private readonly chain: Chain,
+    init: MempoolInit = {},
+  ) {
+    this.maxSize = init.maxSize ?? DEFAULT_MEMPOOL_SIZE;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  has(id: Uint8Array): boolean {
+    return this.pending.has(toHex(id));
+  }
+
+  /** Seconds of the next block's time: what Transact compares expirations with. */
+  private nextBlockSeconds(): bigint {
+    const head = this.chain.head;
+    if (!head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    return (head.time + ONE_SECOND_US) / ONE_SECOND_US;
+  }
+
+  /** Validates and admits a transaction (packed SignedTransaction bytes or decoded). */
+  async add(input: Uint8Array | SignedTransaction): Promise<Admitted> {
+    const t = openTransaction(input);
+    if (t.signed.subjectiveData != null)
+      throw new TransactionRejectedError('malformed', 'Subjective data should be set by the block producer');
+    const key = toHex(t.id);
+    if (this.pending.has(key) || this.chain.isRecentlyIncluded(t.id))
+      throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
+    const { tapos } = t.transaction;
+    const now = this.nextBlockSeconds();
+    if (tapos.flags & ~TAPOS_VALID_FLAGS) throw new TransactionRejectedError('tapos', 'unsupported flags on transaction');
+    if (tapos.expiration <= now) throw new TransactionRejectedError('expired', 'transaction has expired');
+    if (tapos.expiration >= now + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
+    if (this.pending.size >= this.maxSize) throw new TransactionRejectedError('full', 'too many pending transactions');
+    const [proofError] = await this.chain.verifyTransactions([t]);
+    if (proofError !== undefined) throw new TransactionRejectedError('signature', proofError);
+    const trace = await this.chain.speculate(t);
+    if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
+    // Another add of the same transaction may have finished while this one awaited.
+    if (this.pending.has(key)) throw new TransactionRejectedError('duplicate', 'duplicate transaction');
+    this.pending.set(key, t);
+    return { id: t.id, trace };
+  }
+
+  /** Pending transactions in arrival order, at most `max`. */
+  take(max = Infinity): OpenedTransaction[] {
+    const out: OpenedTransaction[] = [];
+    for (const t of this.pending.values()) {
+      if (out.length >= max) break;
+      out.push(t);
+    }
+    return out;
+  }
+
+  /** Drops what a new head included, rejected or let expire. */
+  update(included: Iterable<Uint8Array>): void {
+    for (const id of included) this.pending.delete(toHex(id));
+    if (!this.chain.head) return;
+    const now = this.nextBlockSeconds();
+    for (const [k, t] of this.pending) if (t.transaction.tapos.expiration <= now) this.pending.delete(k);
+  }
+
+  /** Produces a block from the pending transactions and forgets those it consumed. */
+  async produceBlock(options: Omit<ProduceOptions, 'transactions'> & { maxTransactions?: number }): Promise<ProducedBlock> {
+    const produced = await this.chain.produceBlock({ ...options, transactions: this.take(options.maxTransactions) });
+    this.update([...produced.block.block.transactions.map((t) => openTransaction(t).id), ...produced.rejected.map((r) => r.id)]);
+    return produced;
+  }
+}
