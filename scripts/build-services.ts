@@ -60,7 +60,7 @@ export function listServices(): { name: string; entry: string }[] {
 }
 
 /** Compile one AssemblyScript entry file (absolute or relative to the repository root) to a psibase service module. */
-export async function compileService(entry: string): Promise<Uint8Array> {
+export async function compileService(entry: string): Promise<Uint8Array<ArrayBuffer>> {
   const source = relative(ROOT, resolve(ROOT, entry));
   let wasm: Uint8Array | undefined;
   const stderr = asc.createMemoryStream();
@@ -77,7 +77,7 @@ export async function compileService(entry: string): Promise<Uint8Array> {
   return moveStartIntoExport(wasm, source);
 }
 
-function moveStartIntoExport(wasm: Uint8Array, source: string): Uint8Array {
+function moveStartIntoExport(wasm: Uint8Array, source: string): Uint8Array<ArrayBuffer> {
   const mod = binaryen.readBinary(wasm);
   try {
     mod.setFeatures(PSIBASE_FEATURES);
@@ -99,7 +99,7 @@ function moveStartIntoExport(wasm: Uint8Array, source: string): Uint8Array {
       mod.setStart(0);
     }
     if (!mod.validate()) throw new ServiceBuildError(`${source}: invalid module after moving the start function`);
-    return mod.emitBinary();
+    return new Uint8Array(mod.emitBinary());
   } finally {
     mod.dispose();
   }

@@ -79,8 +79,8 @@ function inspect(wasm: Uint8Array): { imports: Map<string, Sig>; exports: Map<st
 
 let example: ReturnType<typeof inspect>;
 let probe: ReturnType<typeof inspect>;
-let exampleWasm: Uint8Array;
-let probeWasm: Uint8Array;
+let exampleWasm: Uint8Array<ArrayBuffer>;
+let probeWasm: Uint8Array<ArrayBuffer>;
 beforeAll(async () => {
   exampleWasm = await compileService('services/example/example.ts');
   example = inspect(exampleWasm);

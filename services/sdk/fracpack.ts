@@ -332,8 +332,7 @@ export class ObjectReader {
     if (target == -1) {
       if (layout != Layout.Vector) fail("offset 0 is only for empty containers");
       // An empty vector occupies no heap; hand out a reader over zero elements.
-      const empty = new ObjectReader(EMPTY_VECTOR, 0, Layout.Vector, false);
-      return empty;
+      return new ObjectReader(EMPTY_VECTOR, 0, Layout.Vector, false);
     }
     this.claim(target, -1);
     const child = new ObjectReader(this.data, target, layout, false, fixedSize);

@@ -46,8 +46,8 @@ interface Handle {
 class Context {
   readonly handles: (Handle | undefined)[] = [];
   readonly actions: Uint8Array[] = [];
-  result = new Uint8Array(0);
-  key = new Uint8Array(0);
+  result: Uint8Array = new Uint8Array(0);
+  key: Uint8Array = new Uint8Array(0);
   imports: number[] = [];
   exports: number[] = [];
   retval: Uint8Array | undefined;
@@ -61,7 +61,7 @@ class Context {
   read(ptr: number, len: number): Uint8Array {
     return this.memory().slice(ptr, ptr + len);
   }
-  setResult(value: Uint8Array, key = new Uint8Array(0)): number {
+  setResult(value: Uint8Array, key: Uint8Array = new Uint8Array(0)): number {
     this.result = value;
     this.key = key;
     return value.length;
@@ -77,7 +77,7 @@ export class TestChain {
   private readonly code = new Map<bigint, WebAssembly.Module>();
   private contexts = new Map<bigint, Context>();
 
-  deploy(account: string, wasm: Uint8Array): void {
+  deploy(account: string, wasm: Uint8Array<ArrayBuffer>): void {
     this.code.set(accountNumber(account), new WebAssembly.Module(wasm));
   }
 
