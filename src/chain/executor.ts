@@ -212,7 +212,7 @@ export class Chain {
     return this.produce(options);
   }
 
-  private async produce(options: ProduceOptions & { strict?: boolean }): Promise<ProducedBlock> {
+  private async produce(options: ProduceOptions & { strict?: boolean }, known?: ProofResult[]): Promise<ProducedBlock> {
     const bc = this.blockContext(true);
     const status = await this.state.run(() =>
       bc.start(options.time, options.producer, options.term ?? 0, options.irreversible ?? 0),
@@ -238,10 +238,18 @@ export class Chain {
     }
     // Genesis installs the verify services, so a genesis block's proofs cannot be
     // checked against the state before it; psibase's boot transactions carry none.
-    const checks = bc.isGenesisBlock ? candidates.map(() => undefined) : await this.verifyTransactions(candidates);
+    // Native proof checks run on WebCrypto's threads while the transactions execute.
+    // psibase checks proofs first; the block comes out the same because, if any proof
+    // failed, the block is built again with that verdict known up front.
+    const verification: Promise<ProofResult[]> = known
+      ? Promise.resolve(known)
+      : bc.isGenesisBlock
+        ? Promise.resolve(candidates.map(() => undefined))
+        : this.verifyTransactions(candidates);
+    verification.catch(() => undefined);
     const inBlock = new Set<string>();
     for (const [i, t] of candidates.entries()) {
-      const failed = checks[i];
+      const failed = known?.[i];
       const key = toHex(t.id);
       let error: TransactionRejectedError | undefined;
       if (inBlock.has(key) || this.recent.has(key)) {
@@ -261,6 +269,12 @@ export class Chain {
         if (options.strict) throw error;
         rejected.push({ id: t.id, error });
       }
+    }
+    const checks = await verification;
+    if (!known && checks.some((c) => c !== undefined)) {
+      const again = await this.produce({ ...options, transactions: candidates }, checks);
+      again.rejected.unshift(...rejected.filter((r) => r.error.reason === 'malformed'));
+      return again;
     }
     const { block, id } = await this.state.run(() => bc.finish());
     const claim = producersOf(status.consensus.current).find((p) => p.name === options.producer)?.auth ?? {
@@ -305,17 +319,19 @@ export class Chain {
     } catch (e) {
       throw new BlockValidationError('block contains a malformed transaction', { cause: e });
     }
-    if (!bc.isGenesisBlock) {
-      const checks = await this.verifyTransactions(opened);
-      const bad = checks.findIndex((c) => c !== undefined);
-      if (bad >= 0) throw new BlockValidationError(`transaction ${bad}: ${checks[bad]}`);
-    }
+    // The proofs are checked against the state before the block (as psibase does), the
+    // native ones on WebCrypto's threads while the transactions re-execute.
+    const verification = bc.isGenesisBlock ? Promise.resolve([]) : this.verifyTransactions(opened);
+    verification.catch(() => undefined);
     const traces: TransactionTrace[] = [];
     for (const [i, t] of opened.entries()) {
       const r = await this.state.run(() => bc.exec(t.signed, t.transaction));
       if (r.trace.error != null) throw new BlockValidationError(`transaction ${i} failed on replay: ${r.trace.error}`, { details: { trace: r.trace } });
       traces.push(r.trace);
     }
+    const checks = await verification;
+    const bad = checks.findIndex((c) => c !== undefined);
+    if (bad >= 0) throw new BlockValidationError(`transaction ${bad}: ${checks[bad]}`);
     let finished: { id: Uint8Array };
     try {
       finished = await this.state.run(() => bc.finish());

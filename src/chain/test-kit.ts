@@ -48,7 +48,7 @@ export const TRANSACT_WAT = `
   (import "env" "kvOpen" (func $kvOpen (param i32 i32 i32 i32) (result i32)))
   (import "env" "kvGet" (func $kvGet (param i32 i32 i32) (result i32)))
   (import "env" "kvPut" (func $kvPut (param i32 i32 i32 i32 i32)))
-  (memory (export "memory") 16)
+  (memory (export "memory") 2)
   (data (i32.const 16) "transaction has no actions")
   (data (i32.const 48) "blocks")
   (global $self (mut i64) (i64.const 0))

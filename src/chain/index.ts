@@ -1,0 +1,23 @@
+/** The block executor's public surface (psibase's native layer). */
+export { Chain, genesisTransaction, openTransaction, traceJson } from './executor.ts';
+export type { BlockProver, BootOptions, ChainInit, OpenedTransaction, ProduceOptions, ProducedBlock } from './executor.ts';
+export { Mempool, type Admitted, type MempoolInit } from './mempool.ts';
+export { BlockContext, blockSignatureData, transactionInfo, transactionMerkleRoot } from './block-context.ts';
+export { BlockValidationError, ChainHaltError, TransactionRejectedError, type RejectReason } from './errors.ts';
+export {
+  NativeTable,
+  NativeTables,
+  NotifyType,
+  blockLogKey,
+  codeByHashKey,
+  codeKey,
+  configKey,
+  nativeSchema,
+  notifyKey,
+  statusKey,
+  wasmConfigKey,
+} from './native-tables.ts';
+export type { BlockInfo, CodeByHashRow, CodeRow, GenesisActionData, GenesisService, StatusRow } from './native-tables.ts';
+export { sigVerifier } from './sig-verifier.ts';
+export type { NativeVerifier, ProofToCheck } from './verify.ts';
+export * as chainConstants from './constants.ts';
