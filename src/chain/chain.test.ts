@@ -17,7 +17,9 @@ import { DbId, dbKey } from '../vm/dbs.ts';
 import { transactionMerkleRoot } from './block-context.ts';
 import { ONE_SECOND_US, TRANSACT } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
-import { Chain, traceJson } from './executor.ts';
+import { Chain, openTransaction, traceJson } from './executor.ts';
+import { sigVerifier } from './sig-verifier.ts';
+import { generateKeyPair, sign } from '../crypto/keys.ts';
 import { NativeTables, blockLogKey, checkNativeWrite, codeByHashKey, codeKey, pack, type GenesisService } from './native-tables.ts';
 import { CodeFlags } from '../vm/execution.ts';
 import { KvMode } from '../vm/dbs.ts';
@@ -26,6 +28,7 @@ import {
   BANK,
   INITIAL_BALANCE,
   VERIFIER,
+  VERIFIER_WAT,
   balanceKey,
   hashLockVerifier,
   signedTransaction,
@@ -166,11 +169,34 @@ describe('transactions', () => {
       signedTransaction([transferAction(ALICE, BOB, 3n)], { expiration: EXPIRES, proofs: (p) => [sha256(p).subarray(0, 31)] }),
       signedTransaction([transferAction(ALICE, BOB, 4n)], { expiration: EXPIRES, proofs: () => [] }),
     ];
-    const opened = await Promise.all(cases.map(async (c) => (await import('./executor.ts')).openTransaction(c)));
+    const opened = cases.map((c) => openTransaction(c));
     const a = await wasm.verifyTransactions(opened);
     const b = await native.verifyTransactions(opened);
     expect(a.map((r) => r === undefined)).toEqual([true, false, false, false]);
     expect(b.map((r) => r === undefined)).toEqual(a.map((r) => r === undefined));
+  });
+});
+
+describe('verify-sig native twin', () => {
+  it('accepts P-256 proofs over the packed transaction and refuses forged ones and bad keys', async () => {
+    const standIn = { ...services[1]!, service: accountNumber('verify-sig'), code: await wat2wasm(VERIFIER_WAT.replace('(memory (export "memory") 1)', '(memory (export "memory") 2)')) };
+    const chain = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: [sigVerifier(sha256(standIn.code))] });
+    await chain.boot({ services: [...services, standIn], producer: PRODUCER, time: T0 });
+    const key = await generateKeyPair('p256');
+    const other = await generateKeyPair('p256');
+    const make = async (signer: typeof key, claimKey: Uint8Array, amount = 1n) => {
+      const claims = [{ service: standIn.service, rawData: claimKey }];
+      const unsigned = signedTransaction([transferAction(ALICE, BOB, amount)], { expiration: EXPIRES, claims, proofs: () => [] });
+      return { ...unsigned, proofs: [await sign(signer, unsigned.transaction)] };
+    };
+    const cases = [await make(key, key.publicKeyDer), await make(other, key.publicKeyDer, 2n), await make(key, new Uint8Array([1, 2, 3]))];
+    const results = await chain.verifyTransactions(cases.map((c) => openTransaction(c)));
+    expect(results[0]).toBeUndefined();
+    expect(results[1]).toMatch(/signature invalid/);
+    expect(results[2]).toMatch(/aborted/);
+    const produced = await chain.produceBlock({ producer: PRODUCER, transactions: cases });
+    expect(produced.block.block.transactions).toHaveLength(2);
+    expect(produced.rejected.map((r) => r.error.reason)).toEqual(['signature', 'signature']);
   });
 });
 
