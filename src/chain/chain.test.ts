@@ -14,13 +14,14 @@ import { MemoryStore } from '../state/memory-store.ts';
 import { StateDb } from '../state/state-db.ts';
 import type { KvStore } from '../state/store.ts';
 import { DbId, dbKey } from '../vm/dbs.ts';
-import { transactionMerkleRoot } from './block-context.ts';
+import { BlockContext, blockSignatureData, producersOf, transactionMerkleRoot } from './block-context.ts';
+import { WriteOverlay } from '../state/overlay.ts';
 import { ONE_SECOND_US, TRANSACT } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
 import { Chain, openTransaction, traceJson } from './executor.ts';
 import { sigVerifier } from './sig-verifier.ts';
 import { generateKeyPair, sign } from '../crypto/keys.ts';
-import { NativeTables, blockLogKey, checkNativeWrite, codeByHashKey, codeKey, pack, type GenesisService } from './native-tables.ts';
+import { NativeTables, blockLogKey, checkNativeWrite, codeByHashKey, codeKey, pack, statusKey, type GenesisService } from './native-tables.ts';
 import { CodeFlags } from '../vm/execution.ts';
 import { KvMode } from '../vm/dbs.ts';
 import { SCRIPT_SERVICE_WAT, Script, scriptAction, wat2wasm } from '../vm/test-kit.ts';
@@ -319,6 +320,44 @@ describe('blocks', () => {
     expect([...effects.modifiedAuthAccounts]).toEqual([BOB]);
     const code = { codeHash: new Uint8Array(32), vmType: 0, vmVersion: 0, code: services[1]!.code };
     expect(() => checkNativeWrite(effects, codeByHashKey(code.codeHash, 0, 0), pack.codeByHashRow(code), undefined)).toThrow(/incorrect codeHash/);
+  });
+});
+
+describe('producer schedule and block signatures', () => {
+  it('switches to a signed producer through joint consensus; validators check the signature', async () => {
+    const script: GenesisService = { service: accountNumber('script'), flags: CodeFlags.isPrivileged, vmType: 0, vmVersion: 0, code: await wat2wasm(SCRIPT_SERVICE_WAT) };
+    const producer = await memoryChain();
+    const validator = await memoryChain();
+    await validator.applyBlock((await producer.boot({ services: [...services, script], producer: PRODUCER, time: T0 })).bytes);
+
+    // The status row block 3 starts with, plus a pending schedule whose producer signs
+    // with the hash-lock verifier (what the producers service would write).
+    const probe = new BlockContext({ host: producer.host, codeFor: producer.codeFor }, new WriteOverlay(producer.state.reader), true);
+    const status = probe.start(undefined, PRODUCER, 0, 0);
+    const signedBy = { name: PRODUCER, auth: { service: VERIFIER, rawData: new Uint8Array(0) } };
+    status.consensus.next = { consensus: { ...status.consensus.current, data: { CftConsensus: { producers: [signedBy] } } }, blockNum: 3 };
+    const setProducers = signedTransaction(
+      [scriptAction(ALICE, 'script', new Script().open(DbId.native, new Uint8Array(0), KvMode.readWrite).put(0, statusKey(), pack.statusRow(status)))],
+      { expiration: EXPIRES },
+    );
+    const b3 = await producer.produceBlock({ producer: PRODUCER, transactions: [setProducers] });
+    expect(b3.rejected).toEqual([]);
+    expect(b3.block.block.header.newConsensus && producersOf(b3.block.block.header.newConsensus)).toEqual([signedBy]);
+    await validator.applyBlock(b3.bytes);
+    // Block 4 makes block 3 irreversible, so block 5 is under the new schedule.
+    await validator.applyBlock((await producer.produceBlock({ producer: PRODUCER, irreversible: 3 })).bytes);
+
+    const prover = async (data: Uint8Array) => sha256(data);
+    await expect(producer.produceBlock({ producer: PRODUCER })).resolves.toBeDefined();
+    const unsigned = (await producer.blockByNum(5))!;
+    expect(unsigned.signature).toHaveLength(0);
+    await expect(validator.applyBlock(unsigned)).rejects.toThrow(/block signature/);
+
+    const signer = await memoryChain();
+    for (let n = 2; n <= 4; n++) await signer.applyBlock((await producer.blockByNum(n))!);
+    const b5 = await signer.produceBlock({ producer: PRODUCER, prover });
+    expect(b5.block.signature).toEqual(sha256(blockSignatureData(b5.id)));
+    expect((await validator.applyBlock(b5.bytes)).id).toEqual(b5.id);
   });
 });
 
