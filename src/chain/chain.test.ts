@@ -104,6 +104,15 @@ describe('genesis', () => {
     expect(await chain.state.store.head()).toBeUndefined();
   });
 
+  it('cannot verify claims in the genesis block: no verify service exists before it', async () => {
+    const chain = await memoryChain();
+    const claimed = signedTransaction([transferAction(ALICE, BOB, 5n)], { expiration: EXPIRES });
+    const e = await chain.boot({ services, producer: PRODUCER, time: T0, initTransactions: [claimed] }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(TransactionRejectedError);
+    expect((e as TransactionRejectedError).message).toMatch(/unknown service account: verifier/);
+    expect(chain.head).toBeUndefined();
+  });
+
   it('runs init transactions after the genesis transaction in the genesis block', async () => {
     const chain = await memoryChain();
     const init = signedTransaction([transferAction(ALICE, BOB, 5n)], { expiration: EXPIRES, claims: [] });

@@ -236,16 +236,12 @@ export class Chain {
         rejected.push({ id: new Uint8Array(32), error: e as TransactionRejectedError });
       }
     }
-    // Genesis installs the verify services, so a genesis block's proofs cannot be
-    // checked against the state before it; psibase's boot transactions carry none.
     // Native proof checks run on WebCrypto's threads while the transactions execute.
     // psibase checks proofs first; the block comes out the same because, if any proof
     // failed, the block is built again with that verdict known up front.
-    const verification: Promise<ProofResult[]> = known
-      ? Promise.resolve(known)
-      : bc.isGenesisBlock
-        ? Promise.resolve(candidates.map(() => undefined))
-        : this.verifyTransactions(candidates);
+    // In the genesis block no verify service exists yet, so (as in psibase) only
+    // transactions without claims can be in it.
+    const verification: Promise<ProofResult[]> = known ? Promise.resolve(known) : this.verifyTransactions(candidates);
     verification.catch(() => undefined);
     const inBlock = new Set<string>();
     for (const [i, t] of candidates.entries()) {
@@ -321,7 +317,7 @@ export class Chain {
     }
     // The proofs are checked against the state before the block (as psibase does), the
     // native ones on WebCrypto's threads while the transactions re-execute.
-    const verification = bc.isGenesisBlock ? Promise.resolve([]) : this.verifyTransactions(opened);
+    const verification = this.verifyTransactions(opened);
     verification.catch(() => undefined);
     const traces: TransactionTrace[] = [];
     for (const [i, t] of opened.entries()) {

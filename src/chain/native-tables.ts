@@ -147,16 +147,25 @@ function prefix(table: number, extra: number): { key: Uint8Array; view: DataView
   return { key, view };
 }
 
+// Singleton rows' keys never change; stores do not mutate the keys they are given.
+const STATUS_KEY = prefix(NativeTable.status, 0).key;
+const CONFIG_KEY = prefix(NativeTable.config, 0).key;
+const WASM_CONFIG_KEYS = {
+  [NativeTable.transactionWasmConfig]: prefix(NativeTable.transactionWasmConfig, 0).key,
+  [NativeTable.proofWasmConfig]: prefix(NativeTable.proofWasmConfig, 0).key,
+};
+const STORED_STATUS_KEY = dbKey(DbId.native, STATUS_KEY);
+
 export function statusKey(): Uint8Array {
-  return prefix(NativeTable.status, 0).key;
+  return STATUS_KEY;
 }
 
 export function configKey(): Uint8Array {
-  return prefix(NativeTable.config, 0).key;
+  return CONFIG_KEY;
 }
 
 export function wasmConfigKey(table: typeof NativeTable.transactionWasmConfig | typeof NativeTable.proofWasmConfig): Uint8Array {
-  return prefix(table, 0).key;
+  return WASM_CONFIG_KEYS[table];
 }
 
 export function codeKey(account: bigint): Uint8Array {
@@ -195,7 +204,7 @@ export class NativeTables {
   }
 
   status(): StatusRow | undefined {
-    const raw = this.get(statusKey());
+    const raw = this.state.get(STORED_STATUS_KEY);
     return raw && (type('StatusRow').decode(raw) as StatusRow);
   }
 
