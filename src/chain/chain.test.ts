@@ -18,7 +18,7 @@ import { BlockContext, blockSignatureData, producersOf, transactionMerkleRoot } 
 import { WriteOverlay } from '../state/overlay.ts';
 import { ONE_SECOND_US, TRANSACT } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
-import { Chain, openTransaction, traceJson } from './executor.ts';
+import { Chain, bootChain, openTransaction, traceJson } from './executor.ts';
 import { sigVerifier } from './sig-verifier.ts';
 import { generateKeyPair, sign } from '../crypto/keys.ts';
 import { NativeTables, blockLogKey, checkNativeWrite, codeByHashKey, codeKey, pack, statusKey, type GenesisService } from './native-tables.ts';
@@ -114,9 +114,14 @@ describe('genesis', () => {
   });
 
   it('runs init transactions after the genesis transaction in the genesis block', async () => {
-    const chain = await memoryChain();
     const init = signedTransaction([transferAction(ALICE, BOB, 5n)], { expiration: EXPIRES, claims: [] });
-    const produced = await chain.boot({ services, producer: PRODUCER, time: T0, initTransactions: [init] });
+    const { chain, genesis: produced } = await bootChain({
+      state: new StateDb(new MemoryStore()),
+      services,
+      producer: PRODUCER,
+      time: T0,
+      initTransactions: async () => [init],
+    });
     expect(produced.block.block.transactions).toHaveLength(2);
     expect(balance(chain, BOB)).toBe(INITIAL_BALANCE + 5n);
   });

@@ -78,17 +78,22 @@ export interface ProducedBlock {
   bytes: Uint8Array;
   /** Traces of the transactions in the block, in order (the startBlock one first). */
   traces: TransactionTrace[];
-  /** Candidates left out, with why. */
+  /** Candidates left out, with why (a candidate that did not decode has an all-zero id). */
   rejected: { id: Uint8Array; error: TransactionRejectedError }[];
 }
+
+export type InitTransactions = readonly (Uint8Array | SignedTransaction)[];
 
 export interface BootOptions {
   services: GenesisService[];
   producer: bigint;
   time?: bigint;
   memo?: string;
-  /** Transactions that init the services, in the genesis block after the genesis transaction. */
-  initTransactions?: readonly (Uint8Array | SignedTransaction)[];
+  /**
+   * Transactions that init the services, in the genesis block after the genesis
+   * transaction; or a function building them (called once, before the block starts).
+   */
+  initTransactions?: InitTransactions | (() => InitTransactions | Promise<InitTransactions>);
   prover?: BlockProver;
 }
 
@@ -99,7 +104,11 @@ export class Chain {
   private readonly verifiers: Map<string, NativeVerifier>;
   private readonly codeCache = new Map<string, Uint8Array>();
   private statusRow: StatusRow | undefined;
-  /** Ids of transactions in recent blocks, until they expire (hex id → expiration seconds). */
+  /**
+   * Ids of transactions in blocks this executor committed, until they expire (hex id →
+   * expiration seconds): a cheap duplicate check ahead of Transact's own, which also
+   * covers blocks from before a restart.
+   */
   private readonly recent = new Map<string, bigint>();
   /** A block started on the head, for speculative runs (see speculate). */
   private speculative: { headId: Uint8Array; ctx: BlockContext } | undefined;
@@ -196,14 +205,14 @@ export class Chain {
   async boot(options: BootOptions): Promise<ProducedBlock> {
     if (this.statusRow?.head) throw new ChainHaltError('chain is already booted');
     const genesis = genesisTransaction(options.services, options.memo ?? '', options.time ?? 0n);
-    const produced = await this.produce({
+    const init = typeof options.initTransactions === 'function' ? await options.initTransactions() : (options.initTransactions ?? []);
+    return this.produce({
       producer: options.producer,
       ...(options.time !== undefined && { time: options.time }),
       ...(options.prover && { prover: options.prover }),
-      transactions: [genesis, ...(options.initTransactions ?? [])],
+      transactions: [genesis, ...init],
       strict: true,
     });
-    return produced;
   }
 
   /** Produces, signs and commits the next block from candidate transactions. */
@@ -421,6 +430,12 @@ function isOpened(t: Uint8Array | SignedTransaction | OpenedTransaction): t is O
 
 function toJsonHeaderCode(code: readonly { vmType: number; vmVersion: number; code: Uint8Array }[] | null | undefined): unknown {
   return code?.map((c) => [c.vmType, c.vmVersion, toHex(c.code)]) ?? null;
+}
+
+/** Opens a chain on empty state and boots it: the genesis block, committed. */
+export async function bootChain(options: ChainInit & BootOptions): Promise<{ chain: Chain; genesis: ProducedBlock }> {
+  const chain = await Chain.open(options);
+  return { chain, genesis: await chain.boot(options) };
 }
 
 /**
