@@ -148,6 +148,16 @@ export class HttpReply {
     return new HttpReply(status, "application/json", Uint8Array.wrap(String.UTF8.encode(body)));
   }
 
+  static read(r: ObjectReader): HttpReply {
+    const reply = new HttpReply(r.u16(), r.str(), r.bytes(), readHeaders(r));
+    r.done();
+    return reply;
+  }
+
+  static unpack(data: Uint8Array): HttpReply {
+    return HttpReply.read(ObjectReader.struct(data));
+  }
+
   withHeader(name: string, value: string): HttpReply {
     this.headers.push(new HttpHeader(name, value));
     return this;
@@ -162,6 +172,15 @@ export class HttpReply {
       .u16(this.status).str(this.contentType).bytes(this.body).vec(writeHeaders(this.headers))
       .finish();
   }
+}
+
+/** psibase's `allowCors()` (Rpc.cpp): any origin may read the reply. */
+export function allowCors(): HttpHeader[] {
+  return [
+    new HttpHeader("Access-Control-Allow-Origin", "*"),
+    new HttpHeader("Access-Control-Allow-Methods", "POST, GET, OPTIONS, HEAD, PUT, DELETE"),
+    new HttpHeader("Access-Control-Allow-Headers", "*"),
+  ];
 }
 
 /** Quote `s` as a JSON string. */

@@ -9,6 +9,10 @@ export { Action, CallFlags, callAction, currentAction, resultBytes, resultKey } 
 export { Bytes, Layout, ObjectReader, ObjectWriter, packBytes, packString, readBytes, readString } from "./fracpack";
 export { Key } from "./key";
 export { DbId, exportKvHandles, KvEntry, KvHandle, KvMode, Row, Table, TableCursor } from "./kv";
-export { HttpHeader, HttpHandler, HttpReply, HttpRequest, jsonString, percentDecode, serveHttp } from "./http";
+export { allowCors, HttpHeader, HttpHandler, HttpReply, HttpRequest, jsonString, percentDecode, serveHttp } from "./http";
+export { fromHex, toHex } from "./hex";
+export { sha256 } from "./sha256";
 export { accountName, accountNumber, methodName, methodNumber } from "./names";
 export { action, ActionHandler, Call, called, receiver, sender, start } from "./service";
+export { CODE_IS_PRIVILEGED, CODE_IS_VERIFY, CodeRow, nativeDb, nativeKey, NativeTableNum, PackedStruct, StatusView } from "./native";
+export { sha256 } from "./sha256";
