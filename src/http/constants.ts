@@ -1,0 +1,27 @@
+/** The HTTP layer's fixed numbers, each with why it has that value. */
+
+/**
+ * Largest request body accepted (413 above it). A transaction carrying a service's
+ * code is the biggest thing a client sends: psibase's default ConfigRow allows 8 MiB
+ * values, and a little more covers the SignedTransaction around such a value.
+ */
+export const MAX_BODY_BYTES = 9 * 1024 * 1024;
+
+/** Longest Host header honoured; DNS names stop at 253 characters, plus a port. */
+export const MAX_HOST_LENGTH = 260;
+
+/** The root host a node serves unless told otherwise (ARCHITECTURE.md §1). */
+export const DEFAULT_ROOT_HOST = 'psiweb.localhost';
+
+/** psibase's `/native/` prefix: requests the node answers itself, never a service. */
+export const NATIVE_PREFIX = '/native/';
+
+/** psibase's HttpServer::commonApiPrefix: paths every app origin routes to common-api. */
+export const COMMON_API_PREFIX = '/common/';
+
+/**
+ * The socket number queries pass to `serve`. psinode numbers real sockets; psiweb
+ * answers every query synchronously through the return value, so services only ever
+ * see this one, and never a socket they could reply on later.
+ */
+export const QUERY_SOCKET = 0;

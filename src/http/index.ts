@@ -1,0 +1,8 @@
+/** src/http's public surface: the router the Node server and the service workers share. */
+export { Router, toHttpRequest, type RouterInit, type StaticSite } from './router.ts';
+export { ServiceQuery, type QueryChain, type QueryResult } from './query.ts';
+export { pushTransaction, acceptsJson, rejectionTrace, type TransactionSubmitter, type WaitFor } from './push.ts';
+export { routeHost, normalizeRootHost, type HostRoute } from './hosts.ts';
+export { xHttpModule, xHttpService } from './x-http.ts';
+export { HttpError, QueryReplyError } from './errors.ts';
+export * as httpConstants from './constants.ts';

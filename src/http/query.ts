@@ -1,0 +1,139 @@
+/**
+ * Queries: one action run read-only against the head state, as psinode runs HTTP
+ * requests (handle_request.cpp: a BlockContext on the head, a TransactionContext in
+ * DbMode::rpc, `x-http` entering the http service). Writes go to an overlay that is
+ * dropped; node-local databases get a fresh overlay per query too, so a query never
+ * changes anything. Every run goes through StateDb.run, so over IndexedDB a read that
+ * misses the range cache loads the range and runs the query again from the start.
+ */
+import { FracSchema } from '../protocol/fracpack/index.ts';
+import { accountNumber, methodNumber } from '../protocol/names.ts';
+import { protocolSchema, type Action, type ActionTrace, type HttpReply, type HttpRequest } from '../protocol/types.ts';
+import { MemoryKv, WriteOverlay, type KvReader, type StateDb } from '../state/index.ts';
+import type { Limits, ServiceCode, ServiceHost } from '../vm/index.ts';
+import { QUERY_SOCKET } from './constants.ts';
+import { QueryReplyError } from './errors.ts';
+import { xHttpService } from './x-http.ts';
+
+/** What a query needs from the chain: the executor's Chain has exactly this. */
+export interface QueryChain {
+  readonly state: StateDb;
+  readonly host: ServiceHost;
+  readonly codeFor: (state: KvReader, service: bigint) => ServiceCode | undefined;
+}
+
+export interface QueryResult {
+  trace: ActionTrace;
+  retval: Uint8Array;
+  /** The message psibase would report when the action failed. */
+  error?: string;
+}
+
+export const X_HTTP = accountNumber('x-http');
+export const HTTP = accountNumber('http');
+const SERVE = methodNumber('serve');
+const SERVE_SYS = methodNumber('serveSys');
+
+const schema = new FracSchema(
+  {
+    ...protocolSchema,
+    i32: { Int: { bits: 32, isSigned: true } },
+    // HttpServer::serve(std::int32_t socket, HttpRequest req)
+    ServeArgs: { Object: { socket: 'i32', req: 'HttpRequest' } },
+    // serveSys(HttpRequest request, optional<int32_t> socket, optional<AccountNumber> user)
+    ServeSysArgs: { Object: { request: 'HttpRequest', socket: { Option: 'i32' }, user: { Option: 'AccountNumber' } } },
+    OptionalReply: { Option: 'HttpReply' },
+  },
+  { mode: 'native' },
+);
+
+export class ServiceQuery {
+  private readonly xHttp: ServiceCode;
+  private readonly limits: Partial<Limits> | undefined;
+
+  constructor(
+    private readonly chain: QueryChain,
+    init: { rootHost: string; limits?: Partial<Limits> },
+  ) {
+    this.xHttp = xHttpService(init.rootHost);
+    this.limits = init.limits;
+  }
+
+  /** Whether `service` has code at the head. */
+  async hasCode(service: bigint): Promise<boolean> {
+    const state = this.chain.state;
+    return state.run(() => this.codeOrNone(state.reader, service));
+  }
+
+  private codeOrNone(reader: KvReader, service: bigint): boolean {
+    try {
+      return this.chain.codeFor(reader, service) !== undefined;
+    } catch (e) {
+      // An account whose code was cleared is "no code", not a broken request.
+      if ((e as Error).name === 'ServiceError') return false;
+      throw e;
+    }
+  }
+
+  /** Runs `action` against the head state; its effects are thrown away. */
+  async run(action: Action): Promise<QueryResult> {
+    const state = this.chain.state;
+    return state.run(() => {
+      const reader = state.reader;
+      const tx = this.chain.host.transaction({
+        state: new WriteOverlay(reader),
+        subjective: new WriteOverlay(new MemoryKv()),
+        codeFor: (s) => (s === X_HTTP ? this.xHttp : this.chain.codeFor(reader, s)),
+        mode: 'rpc',
+        producing: true,
+        ...(this.limits && { limits: this.limits }),
+      });
+      try {
+        const { trace, error } = tx.runAction(action);
+        const result: QueryResult = { trace, retval: trace.rawRetval };
+        if (error) result.error = error.message;
+        return result;
+      } finally {
+        tx.close();
+      }
+    });
+  }
+
+  /**
+   * psibase's route for every HTTP request: `x-http` hands it to the http service's
+   * `serve(socket, req)`, which picks the server (registered one, then sites,
+   * common-api for `/common/…`, a redirect for the root host) and returns its reply.
+   */
+  async serve(request: HttpRequest): Promise<{ reply?: HttpReply; error?: string; trace: ActionTrace }> {
+    const rawData = schema.type('ServeArgs').encode({ socket: QUERY_SOCKET, req: request });
+    const r = await this.run({ sender: X_HTTP, service: HTTP, method: SERVE, rawData });
+    if (r.error !== undefined) return { error: r.error, trace: r.trace };
+    return { reply: decodeReply('HttpReply', r.retval) as HttpReply, trace: r.trace };
+  }
+
+  /**
+   * A service's own `serveSys(request, socket, user)`, sent by `sender` (psibase's http
+   * service sends it). No reply (null) means the service does not handle the request.
+   */
+  async serveSys(
+    service: bigint,
+    request: HttpRequest,
+    sender = HTTP,
+  ): Promise<{ reply?: HttpReply | null; error?: string; trace: ActionTrace }> {
+    const rawData = schema.type('ServeSysArgs').encode({ request, socket: QUERY_SOCKET, user: null });
+    const r = await this.run({ sender, service, method: SERVE_SYS, rawData });
+    if (r.error !== undefined) return { error: r.error, trace: r.trace };
+    return { reply: decodeReply('OptionalReply', r.retval) as HttpReply | null, trace: r.trace };
+  }
+}
+
+/** A reply that does not decode is the service's fault, reported like an abort. */
+function decodeReply(type: 'HttpReply' | 'OptionalReply', bytes: Uint8Array): unknown {
+  try {
+    return schema.type(type).decode(bytes);
+  } catch (e) {
+    throw new QueryReplyError(`service returned a malformed ${type === 'HttpReply' ? 'HttpReply' : 'optional<HttpReply>'}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Building fetch Responses: from a service's HttpReply, from an HttpError, and the
+ * small JSON/text/bytes helpers the native handlers use.
+ */
+import type { HttpReply } from '../protocol/types.ts';
+import { HttpError } from './errors.ts';
+
+/** psibase's allowCors() (Rpc.cpp): any origin may read the reply. */
+export function corsHeaders(): Record<string, string> {
+  return {
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Methods': 'POST, GET, OPTIONS, HEAD, PUT, DELETE',
+    'Access-Control-Allow-Headers': '*',
+  };
+}
+
+/** Statuses whose responses carry no body (fetch refuses one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function body(status: number, bytes: Uint8Array | string): BodyInit | null {
+  if (NULL_BODY.has(status)) return null;
+  return typeof bytes === 'string' ? bytes : (bytes as Uint8Array<ArrayBuffer>);
+}
+
+export function bytesResponse(bytes: Uint8Array, contentType: string, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(body(status, bytes), { status, headers: { ...headers, 'Content-Type': contentType } });
+}
+
+export function textResponse(text: string, status: number, headers: Record<string, string> = {}, contentType = 'text/plain; charset=utf-8'): Response {
+  return new Response(body(status, text), { status, headers: { ...headers, 'Content-Type': contentType } });
+}
+
+export function jsonResponse(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return textResponse(JSON.stringify(value), status, headers, 'application/json');
+}
+
+/** An HttpError as the response it stands for (psibase's error pages are text/html). */
+export function errorResponse(e: HttpError): Response {
+  return textResponse(e.message, e.status, e.headers, 'text/html; charset=utf-8');
+}
+
+/**
+ * A service's HttpReply as a Response. psinode refuses statuses outside 200..599 and
+ * replies it cannot send; those become a 500 naming the fault instead of a crash.
+ */
+export function replyToResponse(reply: HttpReply): Response {
+  const { status } = reply;
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new HttpError(500, `service replied with invalid status code ${status}`);
+  }
+  const headers = new Headers();
+  try {
+    for (const h of reply.headers) headers.set(h.name, h.value);
+    if (reply.contentType !== '') headers.set('Content-Type', reply.contentType);
+  } catch (e) {
+    throw new HttpError(500, `service replied with an invalid header: ${(e as Error).message}`, { cause: e });
+  }
+  return new Response(body(status, reply.body), { status, headers });
+}

@@ -1,0 +1,203 @@
+/**
+ * Host/path → service routing, shared by the Node server (src/node/http-server.ts) and
+ * the service workers: a fetch Request in, a fetch Response out, no platform I/O.
+ *
+ * Order, as psinode's handle_request and psibase's http service decide it:
+ *  1. `localhost` and loopback addresses redirect to the root host; other hosts are
+ *     not ours (421).
+ *  2. `/native/…` on any of our hosts is answered by the node itself.
+ *  3. `transact.<root>/push_transaction` goes to the node's mempool (push.ts).
+ *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
+ *     head, which routes to the service's registered server, sites or common-api.
+ *  5. The root host is the PWA (node dashboard and supervisor): psibase's http service
+ *     would redirect it to `homepage`, which in psiweb is the PWA itself, so root
+ *     requests serve the PWA build, except `/common/…`, which common-api answers on
+ *     every origin.
+ */
+import { accountNumber } from '../protocol/names.ts';
+import type { HttpHeader, HttpRequest } from '../protocol/types.ts';
+import { COMMON_API_PREFIX, MAX_BODY_BYTES, MAX_HOST_LENGTH, NATIVE_PREFIX } from './constants.ts';
+import { HttpError, QueryReplyError } from './errors.ts';
+import { normalizeRootHost, routeHost } from './hosts.ts';
+import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
+import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
+import { errorResponse, jsonResponse, replyToResponse, textResponse } from './responses.ts';
+
+const TRANSACT = accountNumber('transact');
+const COMMON_API = accountNumber('common-api');
+
+/** The methods psinode passes to services (handle_request.cpp); others are 405. */
+const METHODS = new Set(['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** Headers never shown to services (psinode's private_headers). */
+const PRIVATE_HEADERS = new Set(['proxy-authorization']);
+
+/** The PWA build (dist/): a file, or the app shell for paths that are not files. */
+export interface StaticSite {
+  /** Undefined when there is no build to serve. */
+  fetch(path: string, request: Request): Promise<Response | undefined>;
+}
+
+export interface RouterInit {
+  /** The root host name, e.g. psiweb.localhost (no port). */
+  rootHost: string;
+  /** The chain state queries run against (the executor's Chain). */
+  chain: QueryChain;
+  /** Where push_transaction submits; without it the endpoint answers 503. */
+  submitter?: TransactionSubmitter;
+  /** `/native/status`: the node's status as JSON. */
+  nativeStatus?: () => Promise<unknown>;
+  /** The PWA build served on the root host. */
+  site?: StaticSite;
+  maxBodyBytes?: number;
+  /** Told about failures that are not the client's fault (a 500 is sent regardless). */
+  onError?: (error: unknown, request: Request) => void;
+}
+
+export class Router {
+  readonly rootHost: string;
+  readonly query: ServiceQuery;
+  private readonly maxBodyBytes: number;
+
+  constructor(private readonly init: RouterInit) {
+    this.rootHost = normalizeRootHost(init.rootHost);
+    this.query = new ServiceQuery(init.chain, { rootHost: this.rootHost });
+    this.maxBodyBytes = init.maxBodyBytes ?? MAX_BODY_BYTES;
+  }
+
+  /** Answers one request; never throws (every failure is a response). */
+  async handle(request: Request): Promise<Response> {
+    try {
+      return await this.route(request);
+    } catch (e) {
+      if (e instanceof HttpError) return errorResponse(e);
+      if (e instanceof QueryReplyError) return errorResponse(new HttpError(500, e.message));
+      this.init.onError?.(e, request);
+      return errorResponse(new HttpError(500, `internal error: ${(e as Error).message ?? String(e)}`));
+    }
+  }
+
+  private async route(request: Request): Promise<Response> {
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch (e) {
+      throw new HttpError(400, 'invalid request URL', { cause: e });
+    }
+    const hostHeader = request.headers.get('host') ?? url.host;
+    if (hostHeader.length > MAX_HOST_LENGTH) throw new HttpError(400, 'Host header is too long');
+    const route = routeHost(url.hostname, this.rootHost);
+    if (route.kind === 'alias') {
+      const location = `${url.protocol}//${this.rootHost}${url.port ? `:${url.port}` : ''}${url.pathname}${url.search}`;
+      return new Response(null, { status: 308, headers: { Location: location } });
+    }
+    if (route.kind === 'foreign') {
+      throw new HttpError(421, `this node serves ${this.rootHost} and its subdomains, not ${url.hostname}`);
+    }
+    if (!METHODS.has(request.method)) {
+      throw new HttpError(405, `the method ${request.method} is not supported`, { headers: { Allow: 'GET, POST, OPTIONS' } });
+    }
+    const body = await this.readBody(request);
+
+    if (url.pathname.startsWith(NATIVE_PREFIX)) return this.native(request, url);
+    if (route.kind === 'badService') throw new HttpError(404, `"${route.name}" is not an account name, so no service answers on ${url.hostname}`);
+
+    if (route.kind === 'service' && route.service === TRANSACT && url.pathname === PUSH_TRANSACTION_PATH) {
+      if (!this.init.submitter) throw new HttpError(503, 'this node does not accept transactions');
+      return pushTransaction(request, url, this.init.submitter, body);
+    }
+
+    const httpRequest = toHttpRequest(request, url, hostHeader, body);
+    if (route.kind === 'root') return this.root(request, url, httpRequest);
+    return this.service(route.service, httpRequest);
+  }
+
+  /** The body, at most maxBodyBytes (413 beyond, told before reading when the length is declared). */
+  private async readBody(request: Request): Promise<Uint8Array> {
+    const declared = request.headers.get('content-length');
+    if (declared !== null && Number(declared) > this.maxBodyBytes) throw tooLarge(this.maxBodyBytes);
+    if (request.body === null) return new Uint8Array(0);
+    const reader = request.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > this.maxBodyBytes) {
+        await reader.cancel();
+        throw tooLarge(this.maxBodyBytes);
+      }
+      chunks.push(value);
+    }
+    if (chunks.length === 1) return chunks[0]!;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  private async native(request: Request, url: URL): Promise<Response> {
+    if (url.pathname === '/native/status' && this.init.nativeStatus) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        throw new HttpError(405, `/native/status does not accept the method ${request.method}`, { headers: { Allow: 'GET' } });
+      }
+      return jsonResponse(await this.init.nativeStatus());
+    }
+    throw new HttpError(404, `the resource '${url.pathname}' was not found`);
+  }
+
+  private async root(request: Request, url: URL, httpRequest: HttpRequest): Promise<Response> {
+    if (url.pathname.startsWith(COMMON_API_PREFIX) && (await this.query.hasCode(COMMON_API))) {
+      const r = await this.query.serveSys(COMMON_API, httpRequest);
+      if (r.error !== undefined) throw new HttpError(500, r.error);
+      if (r.reply) return replyToResponse(r.reply);
+    }
+    const page = await this.init.site?.fetch(url.pathname, request);
+    if (page) return page;
+    throw new HttpError(404, `the resource '${url.pathname}' was not found (this node has no PWA build to serve)`);
+  }
+
+  private async service(service: bigint, httpRequest: HttpRequest): Promise<Response> {
+    // A chain without the http service (a bare test chain) still serves each service's
+    // own serveSys on its subdomain; with it, psibase's routing applies.
+    if (!(await this.query.hasCode(HTTP))) {
+      if (!(await this.query.hasCode(service))) throw new HttpError(404, `no service is deployed on ${httpRequest.host}`);
+      const r = await this.query.serveSys(service, httpRequest);
+      if (r.error !== undefined) throw new HttpError(500, r.error);
+      if (!r.reply) throw new HttpError(404, `the resource '${httpRequest.target}' was not found`);
+      return replyToResponse(r.reply);
+    }
+    const r = await this.query.serve(httpRequest);
+    if (r.error !== undefined) throw new HttpError(500, r.error);
+    return replyToResponse(r.reply!);
+  }
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, `request body is larger than the ${max}-byte limit`);
+}
+
+/** psibase's HttpRequest for a fetch Request (handle_request.cpp builds the same). */
+export function toHttpRequest(request: Request, url: URL, hostHeader: string, body: Uint8Array): HttpRequest {
+  const headers: HttpHeader[] = [];
+  let sawHost = false;
+  for (const [name, value] of request.headers) {
+    if (PRIVATE_HEADERS.has(name)) continue;
+    if (name === 'host') sawHost = true;
+    headers.push({ name, value });
+  }
+  // Service workers never see Host; services read the port from it (getSiblingUrl).
+  if (!sawHost) headers.push({ name: 'host', value: hostHeader });
+  return {
+    host: url.hostname,
+    method: request.method,
+    target: url.pathname + url.search,
+    contentType: request.headers.get('content-type') ?? '',
+    headers,
+    body,
+  };
+}
