@@ -11,6 +11,7 @@ export { Key } from "./key";
 export { DbId, exportKvHandles, KvEntry, KvHandle, KvMode, Row, Table, TableCursor } from "./kv";
 export { allowCors, HttpHeader, HttpHandler, HttpReply, HttpRequest, jsonString, percentDecode, serveHttp } from "./http";
 export { fromHex, toHex } from "./hex";
+export { jsonStr, jsonU64, JsonKind, JsonValue, parseJson } from "./json";
 export { sha256 } from "./sha256";
 export { accountName, accountNumber, methodName, methodNumber } from "./names";
 export { action, ActionHandler, Call, called, receiver, sender, start } from "./service";

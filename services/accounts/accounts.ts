@@ -1,0 +1,164 @@
+// psibase's `accounts` system service (packages/system/Accounts): the account table
+// and each account's auth service, which transact asks to authorize the account's
+// transactions.
+//
+// Tables (psibase's numbering): 0 AccountsStatus {totalAccounts}, 1 Account
+// {accountNum, authService, authSequence} keyed by accountNum.
+
+import {
+  abortWith, accountName, accountNumber, Action, action, Call, callAction, check, CodeRow, Key, nativeDb,
+  methodNumber, nativeKey, NativeTableNum, ObjectReader, ObjectWriter, receiver, Row, Table,
+} from "../sdk";
+export { start, called } from "../sdk";
+
+/** Accounts.cpp MIN_ALLOWED_ACCOUNT_LENGTH. */
+const MIN_ALLOWED_ACCOUNT_LENGTH = 8;
+/** Accounts::init gives the genesis accounts this auth service (AuthDelegate::service). */
+const AUTH_DELEGATE = accountNumber("auth-delegate");
+const NAME_MARKET = accountNumber("namemarket");
+
+class AccountsStatus extends Row {
+  constructor(public totalAccounts: u32) { super(); }
+  primaryKey(): Uint8Array { return new Uint8Array(0); }
+  pack(): Uint8Array { return ObjectWriter.struct().u32(this.totalAccounts).finish(); }
+  static unpack(data: Uint8Array): AccountsStatus {
+    const r = ObjectReader.struct(data);
+    const row = new AccountsStatus(r.u32());
+    r.done();
+    return row;
+  }
+}
+
+class Account extends Row {
+  constructor(public accountNum: u64, public authService: u64, public authSequence: u64) { super(); }
+  static key(account: u64): Uint8Array { return new Key().name(account).finish(); }
+  primaryKey(): Uint8Array { return Account.key(this.accountNum); }
+  pack(): Uint8Array { return ObjectWriter.struct().u64(this.accountNum).u64(this.authService).u64(this.authSequence).finish(); }
+  static unpack(data: Uint8Array): Account {
+    const r = ObjectReader.struct(data);
+    const row = new Account(r.u64(), r.u64(), r.u64());
+    r.done();
+    return row;
+  }
+}
+
+const EMPTY_KEY = new Uint8Array(0);
+const statusTable = (): Table<AccountsStatus> => new Table<AccountsStatus>(receiver(), 0, AccountsStatus.unpack);
+const accountTable = (): Table<Account> => new Table<Account>(receiver(), 1, Account.unpack);
+
+function subaccount(name: u64): u64 { return name & 0xff; }
+function base(name: u64): u64 { return name & ~(<u64>0xff); }
+
+action("init", (c: Call): void => {
+  const status = statusTable();
+  if (status.get(EMPTY_KEY) !== null) return;
+  const accounts = accountTable();
+  // Every service installed at genesis becomes an account.
+  const codeIndex = nativeKey(NativeTableNum.code).finish();
+  const native = nativeDb();
+  let from = codeIndex;
+  let total: u32 = 0;
+  for (;;) {
+    const entry = native.greaterEqual(from, codeIndex.length);
+    if (entry === null) break;
+    const row = CodeRow.unpack(entry.value);
+    accounts.put(new Account(row.codeNum, AUTH_DELEGATE, 0));
+    total++;
+    const next = new Uint8Array(entry.key.length + 1);
+    next.set(entry.key);
+    from = next;
+  }
+  status.put(new AccountsStatus(total));
+});
+
+// Names approved for creation during this transaction (Accounts::preapproveAcc).
+const preapproved = new Array<u64>();
+
+action("preapproveAcc", (c: Call): void => {
+  const name = c.args.u64();
+  const sender = c.sender;
+  if (subaccount(name) != 0) {
+    if (sender != base(name)) abortWith("subaccount " + accountName(name) + " can only be created by " + accountName(base(name)));
+  } else if (accountName(name).startsWith("x-")) {
+    check(sender == receiver(), "The 'x-' account prefix is reserved for infrastructure providers");
+  } else {
+    check(sender == receiver() || sender == NAME_MARKET, "unauthorized");
+  }
+  preapproved.push(name);
+});
+
+action("newAccount", (c: Call): void => {
+  const args = c.args;
+  const name = args.u64();
+  const authService = args.u64();
+  const requireMatch = args.bool();
+  const statusRows = statusTable();
+  const accounts = accountTable();
+  const status = statusRows.get(EMPTY_KEY);
+  check(status !== null, "not started");
+  check(name != 0, "invalid account name");
+  const str = accountName(name);
+  check(!str.endsWith("-"), "account name must not end in a hyphen");
+  if (!preapproved.includes(name)) {
+    if (subaccount(name) != 0) {
+      check(c.sender == base(name), "Subaccounts can only be created by the primary account");
+    } else if (c.sender != receiver()) {
+      check(!str.startsWith("x-"), "The 'x-' account prefix is reserved for infrastructure providers");
+      check(str.length >= MIN_ALLOWED_ACCOUNT_LENGTH, "account name must be at least " + MIN_ALLOWED_ACCOUNT_LENGTH.toString() + " characters: " + str);
+    }
+  }
+  // The name must survive a round trip through its string form.
+  check(accountNumber(str) != 0, "invalid account name");
+  const existing = accounts.get(Account.key(name));
+  if (existing !== null) {
+    if (requireMatch && existing.authService != authService) abortWith("account already exists");
+    c.retBool(false);
+    return;
+  }
+  check(accounts.get(Account.key(authService)) !== null, "unknown auth service");
+  accounts.put(new Account(name, authService, 0));
+  status!.totalAccounts++;
+  statusRows.put(status!);
+  c.retBool(true);
+});
+
+action("setAuthServ", (c: Call): void => {
+  const authService = c.args.u64();
+  const accounts = accountTable();
+  const account = accounts.get(Account.key(c.sender));
+  check(account !== null, "account " + accountName(c.sender) + " does not exist");
+  // The auth service may refuse users it cannot authorize (AuthInterface::canAuthUserSys).
+  callAction(new Action(receiver(), authService, methodNumber("canAuthUserSys"), ObjectWriter.struct().u64(c.sender).finish()));
+  account!.authService = authService;
+  account!.authSequence++;
+  accounts.put(account!);
+});
+
+action("getAccount", (c: Call): void => {
+  const name = c.args.u64();
+  const account = accountTable().get(Account.key(name));
+  // std::optional<Account> packed on its own: an offset to the row, or 1 for none.
+  c.ret(ObjectWriter.fixed().optObject(account === null ? null : account.pack()).finish());
+});
+
+action("getAuthOf", (c: Call): void => {
+  const name = c.args.u64();
+  const account = accountTable().get(Account.key(name));
+  check(account !== null, "account " + accountName(name) + " does not exist");
+  c.retU64(account!.authService);
+});
+
+action("exists", (c: Call): void => {
+  const name = c.args.u64();
+  c.retBool(accountTable().get(Account.key(name)) !== null);
+});
+
+action("incAuthSeq", (c: Call): void => {
+  const name = c.args.u64();
+  const accounts = accountTable();
+  const account = accounts.get(Account.key(name));
+  if (account !== null && account.authService == c.sender) {
+    account.authSequence++;
+    accounts.put(account);
+  }
+});
