@@ -1,6 +1,6 @@
-// Lower-case hex, the way psio writes byte strings and checksums in JSON.
+// Upper-case hex, as psio writes byte strings and checksums (JSON, ETags).
 
-const DIGITS = "0123456789abcdef";
+const DIGITS = "0123456789ABCDEF";
 
 export function toHex(data: Uint8Array): string {
   let out = "";
