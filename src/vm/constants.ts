@@ -22,19 +22,36 @@ export const MAX_KEY_SIZE = 128;
 export const MAX_VALUE_SIZE = 8 << 20;
 
 /**
- * Default CPU budget of a transaction, in meter units: one unit per function entry,
- * function exit and loop iteration (see meter.ts). About a second of tight looping in
- * V8 on this machine, well above any honest service's need, and the same verdict on
- * every node because it counts work instead of time.
+ * Default CPU budget of a transaction, in meter units: roughly one unit per wasm
+ * instruction executed (meter.ts charges each loop iteration and call the length of the
+ * basic block it starts, and bulk memory operations their size). About a second of
+ * typical service code in V8 on this machine (see METER_UNITS_PER_NS), far above any
+ * honest service's need, and the same verdict on every node because it counts work
+ * instead of time.
  */
-export const DEFAULT_CPU_BUDGET = 300_000_000n;
+export const DEFAULT_CPU_BUDGET = 5_000_000_000n;
 
 /**
- * setMaxCpuTime(ns) converts nanoseconds into meter units at this rate. psibase applies
- * that timer only on the producer (NativeFunctions::setMaxCpuTime), so the factor only
- * shapes what a producer accepts, never a validator's verdict.
+ * setMaxCpuTime(ns) converts nanoseconds into meter units at this rate, and the CPU
+ * clocks services read convert back: optimized code with loads, stores and branches
+ * runs about 5 units per ns here (the tightest register-only loops reach 25). psibase
+ * applies that timer only on the producer (NativeFunctions::setMaxCpuTime), so the
+ * factor only shapes what a producer accepts, never a validator's verdict.
  */
-export const METER_UNITS_PER_NS = 0.3;
+export const METER_UNITS_PER_NS = 5;
+
+/**
+ * What the host keeps of closed transactions for later ones: idle instances (see
+ * instance.ts) and the memories of instances that cannot be reused. V8 takes longer to
+ * instantiate a module, or even to allocate its memory, than to zero a used memory of
+ * a few MiB; psibase likewise keeps its executionMemories across transactions.
+ * Larger memories are left to the garbage collector, and the total is capped so that
+ * an idle node holds at most 64 MiB this way.
+ */
+export const MAX_POOLED_PAGES = 64;
+export const MAX_POOL_PAGES = 1024;
+/** Idle instances over all services: enough for the services of a few transactions in flight. */
+export const MAX_POOLED_INSTANCES = 64;
 
 /** psibase's KvHandle::invalid. */
 export const INVALID_HANDLE = 0xffffffff;

@@ -4,16 +4,20 @@
  * failed checks are psibase's, so traces read the same on both implementations.
  */
 import { accountName, methodNumber } from '../protocol/names.ts';
-import { packAction, protocolType } from '../protocol/types.ts';
+import { protocolType } from '../protocol/types.ts';
 import type { Action, ActionTrace } from '../protocol/types.ts';
 import type { Bytes, KvEntry, KvWriter } from '../state/types.ts';
+import { decodeCanonicalAction, packCanonicalAction } from './action.ts';
 import { BucketSet, canRead, canWrite, describeBucket } from './buckets.ts';
 import type { Bucket } from './buckets.ts';
 import { NO_RESULT, STACK_USAGE_FOR_CALL } from './constants.ts';
 import { DbId, KvMode, dbKey } from './dbs.ts';
 import { LimitError, ModuleError, ServiceError } from './errors.ts';
 import { GuestMemory } from './memory.ts';
-import { HOST_MEMORY_EXPORT, METER_BUDGET, METER_EXHAUSTED, METER_MODULE } from './meter.ts';
+import type { LoadedService } from './host.ts';
+import { ServiceInstance } from './instance.ts';
+import type { Binding, WasmFunction } from './instance.ts';
+import { HOST_MODULE, MEMORY_IMPORT } from './meter.ts';
 import type { TransactionContext } from './transaction.ts';
 import { wasiImports } from './wasi.ts';
 
@@ -38,6 +42,7 @@ export interface ServiceCode {
 export interface ActionContext {
   action: Action;
   trace: ActionTrace;
+  /** The action's canonical fracpack, once known (getCurrentAction's result). */
   packed?: Uint8Array;
   /** Subjective checkouts this action opened and has not committed or aborted. */
   checkouts: number[];
@@ -50,6 +55,25 @@ const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 const KV_NOTIFY = methodNumber('kvNotify');
 
+/** psibase's ExecutionContext caller flags, as execCalledAction receives them. */
+export const CallerFlags = {
+  /** The caller called as another sender (privileged). */
+  sudo: 1,
+  /** The caller is a node-local service. */
+  isLocal: 2,
+} as const;
+
+/** An Action in any encoding psibase accepts from `call` (fracpack_validate_strict: no unknown fields). */
+function decodeAction(data: Uint8Array): Action {
+  try {
+    const decoded = protocolType('Action').decodeWithInfo(data);
+    if (decoded.hasUnknown) throw new ServiceError('unknown fields');
+    return decoded.value as Action;
+  } catch (e) {
+    throw new ServiceError('call: invalid data format', { cause: e });
+  }
+}
+
 function concat(a: Bytes, b: Bytes): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -61,7 +85,9 @@ export class ExecutionContext {
   readonly flags: bigint;
   readonly isLocal: boolean;
   readonly isReplacement: boolean;
-  private readonly instance: WebAssembly.Instance;
+  /** The instance's meter (see meter.ts): holds the transaction's budget while it runs. */
+  readonly budget: WebAssembly.Global;
+  private readonly wasm: ServiceInstance;
   private readonly guest: GuestMemory;
   private readonly buckets: BucketSet;
   private resultKey: Uint8Array = EMPTY;
@@ -72,7 +98,7 @@ export class ExecutionContext {
   constructor(
     private readonly tx: TransactionContext,
     readonly service: bigint,
-    module: WebAssembly.Module,
+    loaded: LoadedService,
     code: ServiceCode,
     flags: bigint,
   ) {
@@ -80,23 +106,25 @@ export class ExecutionContext {
     this.isLocal = code.isLocal === true;
     this.isReplacement = (flags & CodeFlags.isReplacement) !== 0n;
     this.buckets = new BucketSet(tx.limits.maxHandles);
-    const imports: WebAssembly.Imports = {
-      env: this.env() as unknown as WebAssembly.ModuleImports,
-      wasi_snapshot_preview1: wasiImports({
-        memory: () => this.guest,
-        writeConsole: (bytes) => this.writeConsole(bytes),
-        abort: (message) => this.abort(message),
-        clockTimeGet: (id, ptr) => this.clockTimeGet(id, ptr),
-      }) as unknown as WebAssembly.ModuleImports,
-      [METER_MODULE]: { [METER_BUDGET]: tx.budget, [METER_EXHAUSTED]: () => tx.exhausted() },
-    };
+    this.wasm = tx.takeInstance(loaded) ?? this.instantiate(loaded);
+    this.wasm.binding.ec = this;
+    this.guest = this.wasm.guest;
+    this.budget = this.wasm.budget;
+  }
+
+  private instantiate(loaded: LoadedService): ServiceInstance {
+    const memory = loaded.memory && this.tx.takeMemory(loaded.memory);
+    const guest = new GuestMemory(memory);
+    const binding: Binding = { ec: undefined };
+    const imports = ExecutionContext.hostImports(binding, guest);
+    if (memory) imports[HOST_MODULE] = { [MEMORY_IMPORT]: memory };
     try {
-      this.instance = new WebAssembly.Instance(module, imports);
+      return new ServiceInstance(loaded, binding, memory, guest, imports);
     } catch (e) {
+      if (memory) this.tx.returnMemory(memory, loaded.memory!.maximum);
       if (e instanceof WebAssembly.LinkError) throw new ModuleError(`service ${this.name} cannot be linked: ${e.message}`, { cause: e });
       throw e;
     }
-    this.guest = new GuestMemory(this.instance.exports[HOST_MEMORY_EXPORT] as WebAssembly.Memory | undefined ?? this.exportedMemory());
   }
 
   get name(): string {
@@ -107,8 +135,10 @@ export class ExecutionContext {
     return (this.flags & CodeFlags.isPrivileged) !== 0n;
   }
 
-  private exportedMemory(): WebAssembly.Memory | undefined {
-    return Object.values(this.instance.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+  /** Gives the instance back to the host; this context must never run again. */
+  release(): void {
+    this.wasm.binding.ec = undefined;
+    this.tx.returnInstance(this.wasm);
   }
 
   private current(): ActionContext {
@@ -117,10 +147,10 @@ export class ExecutionContext {
     return ac;
   }
 
-  private export(name: string): (...args: bigint[]) => unknown {
-    const f = this.instance.exports[name];
+  private export(name: string): WasmFunction {
+    const f = this.wasm.instance.exports[name];
     if (typeof f !== 'function') throw new ModuleError(`service ${this.name} does not export ${name}`);
-    return f as (...args: bigint[]) => unknown;
+    return f as WasmFunction;
   }
 
   /**
@@ -130,15 +160,24 @@ export class ExecutionContext {
    */
   execCalled(ac: ActionContext, entry = 'called'): void {
     this.actions.push(ac);
+    const meter = this.tx.enterMeter(this.budget);
     try {
       if (!this.initialized) {
         this.initialized = true;
-        this.export('start')(BigInt.asIntN(64, this.service));
+        // The module's own wasm start function, then the service's `start`, as
+        // psibase's ExecutionContextImpl::init does on first entry.
+        this.wasm.wasmStart?.();
+        this.export('start')(this.service);
       }
-      if (entry === 'called') this.export('called')(BigInt.asIntN(64, ac.action.service), BigInt.asIntN(64, ac.action.sender));
-      else this.export(entry)();
+      // i64 arguments wrap to signed as the JS API converts them (ToBigInt64).
+      const called = this.wasm.called;
+      if (entry !== 'called') this.export(entry)();
+      else if (called) called(ac.action.service, ac.action.sender);
+      else this.export('called');
     } finally {
-      for (const sp of ac.checkouts.reverse()) this.tx.abortSubjective(sp);
+      this.tx.leaveMeter(this.budget, meter);
+      const checkouts = ac.checkouts;
+      while (checkouts.length > 0) this.tx.abortSubjective(checkouts.pop()!);
       this.actions.pop();
     }
   }
@@ -333,19 +372,6 @@ export class ExecutionContext {
     }
   }
 
-  /** Runs `f` one call deeper on psibase's shared stack budget. */
-  private deeper<R>(f: () => R): R {
-    const tx = this.tx;
-    if (tx.remainingStack < STACK_USAGE_FOR_CALL) throw new LimitError('callDepth', 'stack overflow');
-    const saved = tx.remainingStack;
-    tx.remainingStack -= STACK_USAGE_FOR_CALL;
-    try {
-      return f();
-    } finally {
-      tx.remainingStack = saved;
-    }
-  }
-
   /**
    * notifyKvMut (psibase NativeFunctions.cpp): a billable write calls transact's
    * kvNotify(service, db, keyLen, oldValueLen, newValueLen), -1 standing for "none",
@@ -366,41 +392,57 @@ export class ExecutionContext {
     const action: Action = { sender: 0n, service, method: KV_NOTIFY, rawData };
     const trace: ActionTrace = { action, rawRetval: EMPTY, innerTraces: [], totalTime: 0n };
     this.current().trace.innerTraces.push({ inner: { ActionTrace: trace } });
-    const { importedHandles, exportedHandles } = this.tx;
-    this.deeper(() => {
-      try {
-        this.tx.execCalledAction({ sudo: false, isLocal: this.isLocal }, action, trace, 0n);
-      } finally {
-        this.tx.importedHandles = importedHandles;
-        this.tx.exportedHandles = exportedHandles;
-      }
-    });
+    const tx = this.tx;
+    const { importedHandles, exportedHandles } = tx;
+    const saved = this.deeper();
+    try {
+      tx.execCalledAction(this.isLocal ? CallerFlags.isLocal : 0, action, trace, 0n);
+    } finally {
+      tx.importedHandles = importedHandles;
+      tx.exportedHandles = exportedHandles;
+      tx.remainingStack = saved;
+    }
   }
 
-  private call(data: Uint8Array, flagsRaw: bigint): number {
+  /** Takes one call's share of psibase's shared stack budget; returns what to restore. */
+  private deeper(): number {
     const tx = this.tx;
-    return this.deeper(() => {
-      let action: Action;
-      try {
-        const decoded = protocolType('Action').decodeWithInfo(data);
-        if (decoded.hasUnknown) throw new ServiceError('unknown fields');
-        action = decoded.value as Action;
-      } catch (e) {
-        throw new ServiceError('call: invalid data format', { cause: e });
-      }
-      const flags = BigInt.asUintN(64, flagsRaw);
+    const saved = tx.remainingStack;
+    if (saved < STACK_USAGE_FOR_CALL) throw new LimitError('callDepth', 'stack overflow');
+    tx.remainingStack = saved - STACK_USAGE_FOR_CALL;
+    return saved;
+  }
+
+  /** NativeFunctions::call. */
+  private call(ptr: number, len: number, flagsRaw: bigint): number {
+    const tx = this.tx;
+    const guest = this.guest;
+    const p = guest.span(ptr, len);
+    const n = len >>> 0;
+    const saved = this.deeper();
+    try {
+      let action = decodeCanonicalAction(guest.u8, guest.view, p, n);
+      let packed: Uint8Array | undefined;
+      if (action) packed = guest.u8.slice(p, p + n);
+      else action = decodeAction(guest.read(ptr, len));
+      const flags = flagsRaw === 0n ? 0n : BigInt.asUintN(64, flagsRaw);
       if (flags === 1n || flags === 2n) {
         if (!tx.dbMode.isSync || tx.dbMode.isSubjective) this.fail('Can only change run mode in a transaction');
       } else if (flags !== 0n) {
         this.abort(`Invalid call flags: ${flags}`);
       }
-      const sudo = action.sender !== this.service;
-      if (sudo && !this.privileged) this.fail('service is not authorized to call as another sender');
+      let callerFlags = this.isLocal ? CallerFlags.isLocal : 0;
+      if (action.sender !== this.service) {
+        if (!this.privileged) this.fail('service is not authorized to call as another sender');
+        callerFlags |= CallerFlags.sudo;
+      }
       const trace: ActionTrace = { action, rawRetval: EMPTY, innerTraces: [], totalTime: 0n };
       this.current().trace.innerTraces.push({ inner: { ActionTrace: trace } });
-      tx.execCalledAction({ sudo, isLocal: this.isLocal }, action, trace, flags);
+      tx.execCalledAction(callerFlags, action, trace, flags, packed);
       return this.setResult(trace.rawRetval);
-    });
+    } finally {
+      tx.remainingStack = saved;
+    }
   }
 
   private exportHandles(data: Uint8Array): void {
@@ -428,94 +470,111 @@ export class ExecutionContext {
     if (!this.privileged || !this.isLocal) this.fail(`Service is not allowed to ${what}`);
   }
 
-  private env(): Record<string, (...args: never[]) => unknown> {
-    const mem = () => this.guest;
-    return {
+  /**
+   * The host functions of one instance, which serve the ExecutionContext bound to it
+   * (`binding.ec`, set whenever the instance is in use).
+   */
+  private static hostImports(binding: Binding, mem: GuestMemory): WebAssembly.Imports {
+    const b: { ec: ExecutionContext } = binding as { ec: ExecutionContext };
+    const env: Record<string, (...args: never[]) => unknown> = {
       getResult: (dest: number, size: number, offset: number): number => {
-        const out = mem().bytes(dest, size);
+        const value = b.ec.resultValue;
+        const at = mem.span(dest, size);
+        const n = size >>> 0;
         const off = offset >>> 0;
-        if (off < this.resultValue.length && out.length > 0)
-          out.set(this.resultValue.subarray(off, off + Math.min(this.resultValue.length - off, out.length)));
-        return this.resultValue.length;
+        if (off < value.length && n > 0) {
+          const end = Math.min(value.length, off + n);
+          mem.u8.set(off === 0 && end === value.length ? value : value.subarray(off, end), at);
+        }
+        return value.length;
       },
       getKey: (dest: number, size: number): number => {
-        const out = mem().bytes(dest, size);
-        out.set(this.resultKey.subarray(0, Math.min(this.resultKey.length, out.length)));
-        return this.resultKey.length;
+        const key = b.ec.resultKey;
+        const at = mem.span(dest, size);
+        const n = Math.min(key.length, size >>> 0);
+        if (n > 0) mem.u8.set(n === key.length ? key : key.subarray(0, n), at);
+        return key.length;
       },
-      writeConsole: (ptr: number, len: number) => this.writeConsole(mem().read(ptr, len)),
-      abortMessage: (ptr: number, len: number) => this.abort(decoder.decode(mem().bytes(ptr, len))),
-      clockTimeGet: (id: number, ptr: number) => this.clockTimeGet(id >>> 0, ptr),
+      writeConsole: (ptr: number, len: number) => b.ec.writeConsole(mem.read(ptr, len)),
+      abortMessage: (ptr: number, len: number) => b.ec.abort(decoder.decode(mem.bytes(ptr, len))),
+      clockTimeGet: (id: number, ptr: number) => b.ec.clockTimeGet(id >>> 0, ptr),
       getRandom: (ptr: number, len: number): void => {
-        if (!this.tx.dbMode.isSubjective) this.fail('getRandom cannot be called in a deterministic context');
-        this.tx.random(mem().bytes(ptr, len));
+        if (!b.ec.tx.dbMode.isSubjective) b.ec.fail('getRandom cannot be called in a deterministic context');
+        b.ec.tx.random(mem.bytes(ptr, len));
       },
       setMaxCpuTime: (ns: bigint): void => {
-        if (!this.privileged) this.fail('setMaxCpuTime requires privileges');
-        this.clearResult();
-        this.tx.setMaxCpuTime(BigInt.asUintN(64, ns));
+        if (!b.ec.privileged) b.ec.fail('setMaxCpuTime requires privileges');
+        b.ec.clearResult();
+        b.ec.tx.setMaxCpuTime(BigInt.asUintN(64, ns));
       },
       getCurrentAction: (): number => {
-        const ac = this.current();
-        ac.packed ??= packAction(ac.action);
-        return this.setResult(ac.packed);
+        const ac = b.ec.current();
+        ac.packed ??= packCanonicalAction(ac.action);
+        return b.ec.setResult(ac.packed);
       },
-      call: (ptr: number, len: number, flags: bigint) => this.call(mem().read(ptr, len), flags),
+      call: (ptr: number, len: number, flags: bigint) => b.ec.call(ptr, len, flags),
       setRetval: (ptr: number, len: number): void => {
-        this.current().trace.rawRetval = mem().read(ptr, len);
-        this.clearResult();
+        b.ec.current().trace.rawRetval = mem.read(ptr, len);
+        b.ec.clearResult();
       },
-      kvOpen: (db: number, ptr: number, len: number, mode: number) => this.kvOpen(db, mem().read(ptr, len), mode),
-      kvOpenAt: (h: number, ptr: number, len: number, mode: number) => this.kvOpenAt(h, mem().read(ptr, len), mode),
-      kvClose: (h: number) => this.buckets.close(h),
-      exportHandles: (ptr: number, len: number) => this.exportHandles(mem().read(ptr, len)),
-      importHandles: () => this.importHandles(),
-      kvPut: (h: number, k: number, kl: number, v: number, vl: number) => this.kvPut(h, mem().read(k, kl), mem().read(v, vl)),
-      kvRemove: (h: number, k: number, kl: number) => this.kvRemove(h, mem().read(k, kl)),
-      kvGet: (h: number, k: number, kl: number) => this.lookup(h, mem().read(k, kl), undefined, 'get'),
-      kvGreaterEqual: (h: number, k: number, kl: number, m: number) => this.lookup(h, mem().read(k, kl), m, 'ge'),
-      kvLessThan: (h: number, k: number, kl: number, m: number) => this.lookup(h, mem().read(k, kl), m, 'lt'),
-      kvMax: (h: number, k: number, kl: number) => this.lookup(h, mem().read(k, kl), undefined, 'max'),
+      kvOpen: (db: number, ptr: number, len: number, mode: number) => b.ec.kvOpen(db, mem.read(ptr, len), mode),
+      kvOpenAt: (h: number, ptr: number, len: number, mode: number) => b.ec.kvOpenAt(h, mem.read(ptr, len), mode),
+      kvClose: (h: number) => b.ec.buckets.close(h),
+      exportHandles: (ptr: number, len: number) => b.ec.exportHandles(mem.read(ptr, len)),
+      importHandles: () => b.ec.importHandles(),
+      kvPut: (h: number, k: number, kl: number, v: number, vl: number) => b.ec.kvPut(h, mem.read(k, kl), mem.read(v, vl)),
+      kvRemove: (h: number, k: number, kl: number) => b.ec.kvRemove(h, mem.read(k, kl)),
+      kvGet: (h: number, k: number, kl: number) => b.ec.lookup(h, mem.read(k, kl), undefined, 'get'),
+      kvGreaterEqual: (h: number, k: number, kl: number, m: number) => b.ec.lookup(h, mem.read(k, kl), m, 'ge'),
+      kvLessThan: (h: number, k: number, kl: number, m: number) => b.ec.lookup(h, mem.read(k, kl), m, 'lt'),
+      kvMax: (h: number, k: number, kl: number) => b.ec.lookup(h, mem.read(k, kl), undefined, 'max'),
       checkoutSubjective: (): void => {
-        this.current().checkouts.push(this.tx.checkoutSubjective());
+        b.ec.current().checkouts.push(b.ec.tx.checkoutSubjective());
       },
       commitSubjective: (): number => {
-        const sp = this.current().checkouts.pop();
-        if (sp === undefined) this.fail('commitSubjective requires a checkout by the current action');
+        const sp = b.ec.current().checkouts.pop();
+        if (sp === undefined) b.ec.fail('commitSubjective requires a checkout by the current action');
         // One thread runs everything here, so no other checkout can conflict: a
         // commit always succeeds (psibase retries only on conflicts).
-        this.tx.commitSubjective(sp);
+        b.ec.tx.commitSubjective(sp);
         return 1;
       },
       abortSubjective: (): void => {
-        const sp = this.current().checkouts.pop();
-        if (sp === undefined) this.fail('abortSubjective requires a checkout by the current action');
-        this.tx.abortSubjective(sp);
+        const sp = b.ec.current().checkouts.pop();
+        if (sp === undefined) b.ec.fail('abortSubjective requires a checkout by the current action');
+        b.ec.tx.abortSubjective(sp);
       },
       // psiweb's hosts have no outgoing sockets or mounted files yet; these answer as
       // psinode does when the host provides none.
       socketOpen: (): number => {
-        if (!this.tx.dbMode.isSubjective) this.fail('Sockets are only available during subjective execution');
-        this.requireLocalPrivileged('open sockets');
+        if (!b.ec.tx.dbMode.isSubjective) b.ec.fail('Sockets are only available during subjective execution');
+        b.ec.requireLocalPrivileged('open sockets');
         return -WASI_ERRNO_NOSYS;
       },
       socketSend: (): number => {
-        if (!this.tx.dbMode.isSubjective) this.fail('Sockets are only available during subjective execution');
-        this.requireLocalPrivileged('write to socket');
-        if (!this.tx.dbMode.sockets) this.fail('Sockets disabled during speculative execution');
+        if (!b.ec.tx.dbMode.isSubjective) b.ec.fail('Sockets are only available during subjective execution');
+        b.ec.requireLocalPrivileged('write to socket');
+        if (!b.ec.tx.dbMode.sockets) b.ec.fail('Sockets disabled during speculative execution');
         return WASI_ERRNO_BADF;
       },
       socketSetFlags: (): number => {
-        if (!this.tx.dbMode.isSubjective) this.fail('Sockets are only available during subjective execution');
-        this.requireLocalPrivileged('write to socket');
-        if (!this.tx.dbMode.sockets) this.fail('Sockets disabled during speculative execution');
+        if (!b.ec.tx.dbMode.isSubjective) b.ec.fail('Sockets are only available during subjective execution');
+        b.ec.requireLocalPrivileged('write to socket');
+        if (!b.ec.tx.dbMode.sockets) b.ec.fail('Sockets disabled during speculative execution');
         return WASI_ERRNO_BADF;
       },
       readFile: (): number => {
-        if (!this.tx.dbMode.isSubjective) this.fail('Files are only available during subjective execution');
-        this.requireLocalPrivileged('read files');
-        return this.clearResult();
+        if (!b.ec.tx.dbMode.isSubjective) b.ec.fail('Files are only available during subjective execution');
+        b.ec.requireLocalPrivileged('read files');
+        return b.ec.clearResult();
       },
     };
+    const wasi = wasiImports({
+      memory: () => mem,
+      writeConsole: (bytes) => b.ec.writeConsole(bytes),
+      abort: (message) => b.ec.abort(message),
+      clockTimeGet: (id, ptr) => b.ec.clockTimeGet(id, ptr),
+    });
+    return { env: env as WebAssembly.ModuleImports, wasi_snapshot_preview1: wasi as WebAssembly.ModuleImports };
   }
 }

@@ -2,13 +2,21 @@
  * The service host: loads service code once per code hash (validated, metered and
  * memory-capped, then compiled) and opens transaction contexts that run actions
  * against the state. This is the chain executor's entry point into src/vm.
+ *
+ * It also keeps what closed transactions (TransactionContext.close) leave behind: idle
+ * instances, reset to a fresh instance's state when the next transaction takes one,
+ * and memories of instances that cannot be reused. A transaction that is never closed
+ * simply leaves its instances to the garbage collector.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../state/bytes.ts';
 import type { Action, ActionTrace } from '../protocol/types.ts';
 import { IMPORTS } from './abi.ts';
+import { MAX_POOLED_INSTANCES, MAX_POOLED_PAGES, MAX_POOL_PAGES } from './constants.ts';
 import { LimitError, ModuleError } from './errors.ts';
-import { METER_MODULE, instrument } from './meter.ts';
+import type { ServiceInstance } from './instance.ts';
+import { instrument } from './meter.ts';
+import type { MemoryLimits, ResetInfo } from './meter.ts';
 import { TransactionContext } from './transaction.ts';
 import type { TransactionOptions, VmError } from './transaction.ts';
 
@@ -27,10 +35,27 @@ export interface ActionResult {
   cpuUsed: bigint;
 }
 
+/** Service code ready to instantiate: the compiled, instrumented module and the memory it imports. */
+export interface LoadedService {
+  module: WebAssembly.Module;
+  memory: MemoryLimits | undefined;
+  /** How to make a used instance fresh again, if that is possible (meter.ts). */
+  reset: ResetInfo | undefined;
+  /** Instances closed transactions left, waiting for the next one. */
+  idle: ServiceInstance[];
+  /** The host's cache key (the code hash). */
+  key: string;
+}
+
 export class ServiceHost {
   private readonly cacheSize: number;
-  private readonly modules = new Map<string, WebAssembly.Module | ModuleError | LimitError>();
+  private readonly modules = new Map<string, LoadedService | ModuleError | LimitError>();
   private readonly hashes = new WeakMap<Uint8Array, string>();
+  /** Memories of closed transactions by "pages/maximum", zeroed again before reuse. */
+  private readonly memories = new Map<string, WebAssembly.Memory[]>();
+  private idleInstances = 0;
+  /** Pages of memory held by idle instances and pooled memories. */
+  private pooledPages = 0;
 
   constructor(init: ServiceHostInit = {}) {
     this.cacheSize = init.cacheSize ?? 256;
@@ -42,6 +67,11 @@ export class ServiceHost {
    * CodeRow::codeHash).
    */
   module(code: Uint8Array, codeHash?: Uint8Array): WebAssembly.Module {
+    return this.load(code, codeHash).module;
+  }
+
+  /** As `module`, with what an instance of it needs besides the host functions. */
+  load(code: Uint8Array, codeHash?: Uint8Array): LoadedService {
     let key = codeHash ? toHex(codeHash) : this.hashes.get(code);
     if (key === undefined) {
       key = toHex(sha256(code));
@@ -49,14 +79,79 @@ export class ServiceHost {
     }
     let entry = this.modules.get(key);
     if (entry === undefined) {
-      entry = load(code);
-      if (this.modules.size >= this.cacheSize) this.modules.delete(this.modules.keys().next().value as string);
+      entry = load(code, key);
+      if (this.modules.size >= this.cacheSize) {
+        const oldest = this.modules.keys().next().value as string;
+        const evicted = this.modules.get(oldest);
+        if (evicted && !(evicted instanceof Error)) for (const instance of evicted.idle) this.unpool(instance);
+        this.modules.delete(oldest);
+      }
     } else {
       this.modules.delete(key);
     }
     this.modules.set(key, entry);
-    if (!(entry instanceof WebAssembly.Module)) throw entry;
+    if (entry instanceof ModuleError || entry instanceof LimitError) throw entry;
     return entry;
+  }
+
+  /** An idle instance of `loaded`, reset to the state of a fresh one; undefined if there is none. */
+  takeInstance(loaded: LoadedService): ServiceInstance | undefined {
+    const instance = loaded.idle.pop();
+    if (instance === undefined) return undefined;
+    this.unpool(instance);
+    instance.reset();
+    return instance;
+  }
+
+  /** Takes back an instance whose transaction is closed; it is reused, or its memory is. */
+  returnInstance(instance: ServiceInstance): void {
+    const pages = pagesOf(instance.memory);
+    if (
+      instance.reusable &&
+      this.idleInstances < MAX_POOLED_INSTANCES &&
+      this.fits(pages) &&
+      this.modules.get(instance.loaded.key) === instance.loaded
+    ) {
+      instance.loaded.idle.push(instance);
+      this.idleInstances++;
+      this.pooledPages += pages;
+    } else if (instance.memory) {
+      this.returnMemory(instance.memory, instance.loaded.memory!.maximum);
+    }
+  }
+
+  private unpool(instance: ServiceInstance): void {
+    this.idleInstances--;
+    this.pooledPages -= pagesOf(instance.memory);
+  }
+
+  private fits(pages: number): boolean {
+    return pages <= MAX_POOLED_PAGES && this.pooledPages + pages <= MAX_POOL_PAGES;
+  }
+
+  /**
+   * A memory for a new instance: fresh from V8, or a closed transaction's returned
+   * with every byte zeroed, which is what a fresh one holds (psibase likewise reuses
+   * its executionMemories across transactions). Allocating one costs V8 more than
+   * instantiating the module.
+   */
+  takeMemory(limits: MemoryLimits): WebAssembly.Memory {
+    const pooled = this.memories.get(`${limits.initial}/${limits.maximum}`)?.pop();
+    if (pooled === undefined) return new WebAssembly.Memory(limits);
+    this.pooledPages -= limits.initial;
+    new Uint8Array(pooled.buffer).fill(0);
+    return pooled;
+  }
+
+  /** Takes back the memory of an instance that will never run again. */
+  returnMemory(memory: WebAssembly.Memory, maximum: number): void {
+    const pages = pagesOf(memory);
+    if (!this.fits(pages)) return;
+    const key = `${pages}/${maximum}`;
+    let list = this.memories.get(key);
+    if (list === undefined) this.memories.set(key, (list = []));
+    list.push(memory);
+    this.pooledPages += pages;
   }
 
   /** Opens a transaction (or query) context; run its actions with `runAction`. */
@@ -67,14 +162,18 @@ export class ServiceHost {
   /** Runs one action in a fresh transaction context. */
   runAction(options: TransactionOptions & { action: Action }): ActionResult {
     const tx = this.transaction(options);
-    const { trace, error } = tx.runAction(options.action);
-    const result: ActionResult = { trace, retval: trace.rawRetval, cpuUsed: tx.cpuUsed };
-    if (error) result.error = error;
-    return result;
+    try {
+      const { trace, error } = tx.runAction(options.action);
+      const result: ActionResult = { trace, retval: trace.rawRetval, cpuUsed: tx.cpuUsed };
+      if (error) result.error = error;
+      return result;
+    } finally {
+      tx.close();
+    }
   }
 }
 
-function load(code: Uint8Array): WebAssembly.Module | ModuleError | LimitError {
+function load(code: Uint8Array, key: string): LoadedService | ModuleError | LimitError {
   try {
     let original: WebAssembly.Module;
     try {
@@ -83,12 +182,17 @@ function load(code: Uint8Array): WebAssembly.Module | ModuleError | LimitError {
       return new ModuleError(`service code is not valid wasm: ${(e as Error).message}`, { cause: e });
     }
     for (const imp of WebAssembly.Module.imports(original)) {
-      if (imp.module === METER_MODULE || imp.kind !== 'function' || !IMPORTS[imp.module]?.[imp.name])
+      if (imp.kind !== 'function' || !IMPORTS[imp.module]?.[imp.name])
         return new ModuleError(`service imports unknown ${imp.kind} ${imp.module}.${imp.name}`);
     }
-    return new WebAssembly.Module(instrument(code, IMPORTS) as Uint8Array<ArrayBuffer>);
+    const { code: metered, memory, reset } = instrument(code, IMPORTS);
+    return { module: new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>), memory, reset, idle: [], key };
   } catch (e) {
     if (e instanceof ModuleError || e instanceof LimitError) return e;
     throw e;
   }
+}
+
+function pagesOf(memory: WebAssembly.Memory | undefined): number {
+  return memory ? memory.buffer.byteLength / 65536 : 0;
 }

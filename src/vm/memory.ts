@@ -1,45 +1,72 @@
 /**
  * Bounds-checked access to a service's linear memory. Pointers arrive as signed i32;
  * eos-vm rejects a span that does not lie inside memory, and so do we.
+ *
+ * The views over the memory's buffer are kept between host calls: asking V8 for
+ * `memory.buffer` and building views on every call costs more than most host
+ * functions. memory.grow detaches the old buffer (its views then read as empty), and
+ * an access beyond the views' end takes fresh ones before it gives up.
  */
 import { ServiceError } from './errors.ts';
 
+const NO_BYTES = new Uint8Array(0);
+
 export class GuestMemory {
-  constructor(private readonly memory: WebAssembly.Memory | undefined) {}
+  /** The whole memory; refreshed by `span` after a grow. */
+  u8: Uint8Array = NO_BYTES;
+  view: DataView = new DataView(NO_BYTES.buffer);
+
+  constructor(private readonly memory: WebAssembly.Memory | undefined) {
+    this.refresh();
+  }
+
+  private refresh(): void {
+    if (this.memory === undefined) return;
+    const buffer = this.memory.buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.view = new DataView(buffer);
+  }
+
+  /** Checks that `len` bytes at `ptr` lie in memory and returns `ptr` as an offset. */
+  span(ptr: number, len: number): number {
+    const p = ptr >>> 0;
+    const n = len >>> 0;
+    if (p + n > this.u8.length) {
+      this.refresh();
+      if (p + n > this.u8.length) {
+        if (n === 0 && p === 0) return 0;
+        throw new ServiceError(`out-of-bounds memory access: ${n} bytes at ${p}`);
+      }
+    }
+    return p;
+  }
 
   /** A live view of `len` bytes at `ptr` (valid until memory grows). */
   bytes(ptr: number, len: number): Uint8Array {
-    const p = ptr >>> 0;
-    const n = len >>> 0;
-    const buffer = this.memory?.buffer;
-    if (buffer === undefined || p + n > buffer.byteLength) {
-      if (n === 0 && p === 0) return new Uint8Array(0);
-      throw new ServiceError(`out-of-bounds memory access: ${n} bytes at ${p}`);
-    }
-    return new Uint8Array(buffer, p, n);
+    const p = this.span(ptr, len);
+    return this.u8.subarray(p, p + (len >>> 0));
   }
 
-  /** A copy of `len` bytes at `ptr`. */
+  /** A copy of `len` bytes at `ptr`; zero bytes give one shared empty array (V8 makes each new one slowly). */
   read(ptr: number, len: number): Uint8Array {
-    return this.bytes(ptr, len).slice();
+    const p = this.span(ptr, len);
+    const n = len >>> 0;
+    return n === 0 ? NO_BYTES : this.u8.slice(p, p + n);
   }
 
   write(ptr: number, data: Uint8Array): void {
-    this.bytes(ptr, data.length).set(data);
+    this.u8.set(data, this.span(ptr, data.length));
   }
 
   u32(ptr: number): number {
-    const b = this.bytes(ptr, 4);
-    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+    return this.view.getUint32(this.span(ptr, 4), true);
   }
 
   setU32(ptr: number, value: number): void {
-    const b = this.bytes(ptr, 4);
-    new DataView(b.buffer, b.byteOffset, 4).setUint32(0, value >>> 0, true);
+    this.view.setUint32(this.span(ptr, 4), value >>> 0, true);
   }
 
   setU64(ptr: number, value: bigint): void {
-    const b = this.bytes(ptr, 8);
-    new DataView(b.buffer, b.byteOffset, 8).setBigUint64(0, BigInt.asUintN(64, value), true);
+    this.view.setBigUint64(this.span(ptr, 8), BigInt.asUintN(64, value), true);
   }
 }

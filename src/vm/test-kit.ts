@@ -11,7 +11,8 @@ import { WriteOverlay } from '../state/overlay.ts';
 
 let wabtModule: Awaited<ReturnType<typeof wabt>> | undefined;
 
-export async function wat2wasm(source: string): Promise<Uint8Array> {
+/** `features` adds wabt feature flags (e.g. `exceptions`, `tail_call`) to psibase's set. */
+export async function wat2wasm(source: string, features: Record<string, boolean> = {}): Promise<Uint8Array> {
   wabtModule ??= await wabt();
   const parsed = wabtModule.parseWat('service.wat', source, {
     bulk_memory: true,
@@ -19,6 +20,8 @@ export async function wat2wasm(source: string): Promise<Uint8Array> {
     sign_extension: true,
     simd: true,
     reference_types: true,
+    multi_value: true,
+    ...features,
   });
   try {
     return parsed.toBinary({}).buffer;

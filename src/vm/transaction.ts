@@ -18,9 +18,13 @@ import {
 } from './constants.ts';
 import { isChainDb } from './dbs.ts';
 import { LimitError, ModuleError, ServiceError } from './errors.ts';
-import { CodeFlags, ExecutionContext } from './execution.ts';
+import { CallerFlags, CodeFlags, ExecutionContext } from './execution.ts';
 import type { ActionContext, ServiceCode } from './execution.ts';
-import type { ServiceHost } from './host.ts';
+import type { LoadedService, ServiceHost } from './host.ts';
+import type { ServiceInstance } from './instance.ts';
+import type { MemoryLimits } from './meter.ts';
+
+const NO_BYTES = new Uint8Array(0);
 
 /** psibase's run modes (ExecutionContext.hpp DbMode). */
 export type RunMode = 'transaction' | 'speculative' | 'verify' | 'callback' | 'rpc';
@@ -107,6 +111,7 @@ export interface TransactionOptions {
 /** Errors that fail an action; anything else is a host bug or a CacheMissError. */
 export type VmError = ServiceError | LimitError | ModuleError;
 
+/** Who made a call, as execCalledAction also accepts it besides CallerFlags bits. */
 export interface CallerInfo {
   sudo: boolean;
   isLocal: boolean;
@@ -116,11 +121,18 @@ function defaultRandom(out: Uint8Array): void {
   for (let i = 0; i < out.length; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(out.length, i + 65536)) as Uint8Array<ArrayBuffer>);
 }
 
-/** Turns what a failed action threw into a VmError; rethrows misses and host bugs. */
-export function toVmError(e: unknown): VmError {
+/**
+ * Turns what a failed action threw into a VmError; rethrows misses and host bugs.
+ * `budgetSpent`: the meter's trap (see meter.ts) is a wasm trap taken with the budget
+ * below zero.
+ */
+export function toVmError(e: unknown, budgetSpent = false): VmError {
   if (e instanceof ServiceError || e instanceof LimitError || e instanceof ModuleError) return e;
   if (e instanceof CacheMissError) throw e;
-  if (e instanceof WebAssembly.RuntimeError) return new ServiceError(`wasm trap: ${e.message}`, { cause: e });
+  if (e instanceof WebAssembly.RuntimeError) {
+    if (budgetSpent) return new LimitError('cpu', 'CPU budget exhausted');
+    return new ServiceError(`wasm trap: ${e.message}`, { cause: e });
+  }
   if (e instanceof RangeError && /call stack/i.test(e.message)) return new LimitError('stack', 'wasm stack overflow');
   if (e instanceof PsiwebError && e.name === 'DecodeError') return new ServiceError(e.message, { cause: e });
   throw e;
@@ -128,7 +140,11 @@ export function toVmError(e: unknown): VmError {
 
 export class TransactionContext {
   readonly limits: Limits;
-  readonly budget: WebAssembly.Global;
+  /** The meter of the instance running now, which holds the budget; undefined between actions. */
+  private meter: WebAssembly.Global | undefined;
+  /** The budget while no service runs: a number, or the global `budget` once asked for. */
+  private idleBudget: bigint;
+  private idleGlobal: WebAssembly.Global | undefined;
   dbMode: DbMode;
   remainingStack: number;
   exportedHandles: Bucket[] = [];
@@ -143,6 +159,7 @@ export class TransactionContext {
   private contexts = new Map<bigint, ExecutionContext>();
   private altContexts = new Map<bigint, ExecutionContext>();
   private altMode = false;
+  private closed = false;
   private cpuLimit: bigint;
   private readonly subjectiveCheckouts: number[] = [];
 
@@ -152,7 +169,7 @@ export class TransactionContext {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.cpuLimit = this.limits.cpuBudget;
-    this.budget = new WebAssembly.Global({ value: 'i64', mutable: true }, this.cpuLimit);
+    this.idleBudget = this.cpuLimit;
     this.dbMode = { ...DB_MODES[options.mode ?? 'transaction'] };
     this.remainingStack = this.limits.maxStackBytes;
     this.clock = options.clock ?? systemClock;
@@ -163,7 +180,86 @@ export class TransactionContext {
 
   /** Meter units spent so far. */
   get cpuUsed(): bigint {
-    return this.cpuLimit - (this.budget.value as bigint);
+    return this.cpuLimit - this.budgetLeft;
+  }
+
+  /**
+   * The remaining budget while no service runs, as a wasm global (made on first use:
+   * creating one costs more than a small action). A running instance holds the budget
+   * in its own meter instead (enterMeter); `cpuUsed` is always current.
+   */
+  get budget(): WebAssembly.Global {
+    this.idleGlobal ??= new WebAssembly.Global({ value: 'i64', mutable: true }, this.idleBudget);
+    return this.idleGlobal;
+  }
+
+  private get idle(): bigint {
+    return this.idleGlobal ? (this.idleGlobal.value as bigint) : this.idleBudget;
+  }
+
+  private set idle(units: bigint) {
+    if (this.idleGlobal) this.idleGlobal.value = units;
+    else this.idleBudget = units;
+  }
+
+  private get budgetLeft(): bigint {
+    return this.meter ? (this.meter.value as bigint) : this.idle;
+  }
+
+  private set budgetLeft(units: bigint) {
+    if (this.meter) this.meter.value = units;
+    else this.idle = units;
+  }
+
+  /** Hands the budget to an instance about to run; returns what to pass to leaveMeter. */
+  enterMeter(meter: WebAssembly.Global): WebAssembly.Global | undefined {
+    const outer = this.meter;
+    meter.value = outer ? outer.value : this.idle;
+    this.meter = meter;
+    return outer;
+  }
+
+  /** Takes what is left of the budget back from an instance that stopped running. */
+  leaveMeter(meter: WebAssembly.Global, outer: WebAssembly.Global | undefined): void {
+    if (outer) outer.value = meter.value;
+    else this.idle = meter.value as bigint;
+    this.meter = outer;
+  }
+
+  /**
+   * Ends the transaction context: its instances' memories go back to the host for
+   * later transactions. Nothing may run in it afterwards.
+   */
+  close(): void {
+    if (this.closed) return;
+    if (this.meter !== undefined) throw new PsiwebError('a transaction context cannot close while an action runs');
+    this.closed = true;
+    this.dropContexts(this.contexts);
+    this.dropContexts(this.altContexts);
+  }
+
+  /** Forgets instances that are not running (psibase clears contexts the same way). */
+  private dropContexts(contexts: Map<bigint, ExecutionContext>): void {
+    for (const ec of contexts.values()) ec.release();
+    contexts.clear();
+  }
+
+  // The host's pools, for this transaction's ExecutionContexts.
+
+  takeInstance(loaded: LoadedService): ServiceInstance | undefined {
+    return this.host.takeInstance(loaded);
+  }
+
+  returnInstance(instance: ServiceInstance): void {
+    this.host.returnInstance(instance);
+  }
+
+  takeMemory(limits: MemoryLimits): WebAssembly.Memory {
+    return this.host.takeMemory(limits);
+  }
+
+  returnMemory(memory: WebAssembly.Memory, maximum: number): void {
+    this.host.returnMemory(memory, maximum);
   }
 
   /**
@@ -171,41 +267,47 @@ export class TransactionContext {
    * `entry` is the export to enter the service through (see ExecutionContext.execCalled).
    */
   runAction(action: Action, entry = 'called'): { trace: ActionTrace; error?: VmError } {
-    const trace: ActionTrace = { action, rawRetval: new Uint8Array(0), innerTraces: [], totalTime: 0n };
+    if (this.closed) throw new PsiwebError('transaction context is closed');
+    const trace: ActionTrace = { action, rawRetval: NO_BYTES, innerTraces: [], totalTime: 0n };
     this.remainingStack = this.limits.maxStackBytes;
     try {
-      this.execAction({ sudo: false, isLocal: false }, action, trace, entry);
+      this.execAction(0, action, trace, entry, undefined, true);
       return { trace };
     } catch (e) {
       // The instances saw their action fail part-way, as psibase's do when the
       // transaction aborts; later actions get fresh ones.
-      this.contexts.clear();
-      this.altContexts.clear();
+      this.dropContexts(this.contexts);
+      this.dropContexts(this.altContexts);
       this.exportedHandles = [];
       this.importedHandles = [];
       return { trace, error: toVmError(e) };
     }
   }
 
-  /** TransactionContext::execCalledAction with call flags (psibase TransactionContext.cpp). */
-  execCalledAction(caller: CallerInfo, action: Action, trace: ActionTrace, flags: bigint): void {
+  /**
+   * TransactionContext::execCalledAction with call flags (psibase TransactionContext.cpp).
+   * `caller` is CallerFlags bits; `packed` is the action's canonical fracpack if known.
+   */
+  execCalledAction(caller: number | CallerInfo, action: Action, trace: ActionTrace, flags: bigint, packed?: Uint8Array): void {
+    const callerFlags =
+      typeof caller === 'number' ? caller : (caller.sudo ? CallerFlags.sudo : 0) | (caller.isLocal ? CallerFlags.isLocal : 0);
     if (flags === 0n) {
-      this.execAction(caller, action, trace);
+      this.execAction(callerFlags, action, trace, 'called', packed, false);
       return;
     }
-    const sudoCaller = { ...caller, sudo: true };
+    const sudoCaller = callerFlags | CallerFlags.sudo;
     this.exportedHandles = [];
     if (this.options.producing ?? true) {
-      this.inAltMode(flags, () => this.execAction(sudoCaller, action, trace));
+      this.inAltMode(flags, () => this.execAction(sudoCaller, action, trace, 'called', packed, true));
       this.subjectiveDataOut.push(trace.rawRetval);
     } else {
       if (flags === 2n) {
         try {
-          this.inAltMode(flags, () => this.execAction(sudoCaller, action, trace));
+          this.inAltMode(flags, () => this.execAction(sudoCaller, action, trace, 'called', packed, true));
         } catch (e) {
           // Callbacks' failures are the producer's business; on replay they are ignored.
           toVmError(e);
-          this.altContexts.clear();
+          this.dropContexts(this.altContexts);
         }
       }
       const recorded = this.options.subjectiveData?.[this.nextSubjectiveRead++];
@@ -227,27 +329,40 @@ export class TransactionContext {
     }
   }
 
-  private execAction(caller: CallerInfo, action: Action, trace: ActionTrace, entry = 'called'): void {
+  /**
+   * Runs one action. Only where a failure is caught and execution goes on (the top
+   * level, and a callback on replay) does it need its own savepoint: psibase keeps
+   * none per action, and a failed nested call fails its caller too, whose rollback
+   * undoes both.
+   */
+  private execAction(
+    callerFlags: number,
+    action: Action,
+    trace: ActionTrace,
+    entry: string,
+    packed: Uint8Array | undefined,
+    boundary: boolean,
+  ): void {
     const state = this.options.state;
-    const savepoint = state.savepoint();
+    const savepoint = boundary ? state.savepoint() : -1;
     const started = performance.now();
-    const ac: ActionContext = { action, trace, checkouts: [] };
+    const ac: ActionContext = { action, trace, packed, checkouts: [] };
     try {
       const ec = this.executionContext(action.service);
       // ExecutionContext::execCalled: handles exported by the caller become the
       // callee's imports, and the callee's exports go back to the caller on return.
       this.transferControl();
       try {
-        if (caller.sudo && !caller.isLocal && ec.isLocal && !ec.isReplacement)
+        if ((callerFlags & (CallerFlags.sudo | CallerFlags.isLocal)) === CallerFlags.sudo && ec.isLocal && !ec.isReplacement)
           throw new ServiceError('on-chain service cannot sudo when calling a node-local service');
         ec.execCalled(ac, entry);
       } finally {
         this.transferControl();
       }
-      state.release(savepoint);
+      if (boundary) state.release(savepoint);
     } catch (e) {
-      state.rollback(savepoint);
-      const error = toVmError(e);
+      if (boundary) state.rollback(savepoint);
+      const error = toVmError(e, this.budgetLeft < 0n);
       trace.error = error.message;
       throw error;
     } finally {
@@ -274,12 +389,12 @@ export class TransactionContext {
         throw new ServiceError(`service account ${accountName(service)} cannot be used in verify mode`);
       flags &= CodeFlags.isVerify;
     }
-    const ec = new ExecutionContext(this, service, this.host.module(code.code, code.codeHash), code, flags);
+    const ec = new ExecutionContext(this, service, this.host.load(code.code, code.codeHash), code, flags);
     contexts.set(service, ec);
     return ec;
   }
 
-  /** The metering import: the budget is spent. */
+  /** The CPU budget is spent. */
   exhausted(): never {
     throw new LimitError('cpu', 'CPU budget exhausted');
   }
@@ -293,7 +408,7 @@ export class TransactionContext {
     const units = BigInt(Math.floor(Number(ns) * METER_UNITS_PER_NS));
     const used = this.cpuUsed;
     this.cpuLimit = units;
-    this.budget.value = units - used;
+    this.budgetLeft = units - used;
   }
 
   billableNs(): bigint {
