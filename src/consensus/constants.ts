@@ -31,3 +31,9 @@ export const SYNC_BATCH = 64;
 
 /** Orphans and early votes kept per node; a flooding peer cannot grow memory without bound. */
 export const MAX_PENDING = 4096;
+
+/**
+ * Checked signatures remembered per node. A vote comes back inside certificates for a
+ * few blocks after it arrives; a few thousand covers that for large producer sets.
+ */
+export const MAX_VERIFIED = 8192;

@@ -7,11 +7,12 @@
  * `messages`. No clocks, timers, sockets or storage in here.
  */
 import { ConsensusError } from '../errors.ts';
-import { blockId, blockSigningBytes, messageSigningBytes, NULL_ID, defaultCodec, type BlockCodec } from './block.ts';
+import { blockId, blockSigningText, lentTextBytes, messageSigningText, NULL_ID, defaultCodec, type BlockCodec } from './block.ts';
 import {
   BLOCK_INTERVAL_MS,
   ELECTION_TIMEOUT_MS,
   MAX_PENDING,
+  MAX_VERIFIED,
   MAX_VIEW_CHANGE_TIMEOUT_MS,
   SYNC_BATCH,
   VIEW_CHANGE_BACKOFF,
@@ -25,6 +26,7 @@ import {
   hasQuorum,
   isProducer,
   mayStandForElection,
+  QuorumTally,
   sets,
   settle,
   threshold,
@@ -89,6 +91,11 @@ export function makeGenesis(set: ProducerSet, time = 0): SignedBlock {
 
 type Role = 'nonvoting' | 'follower' | 'candidate' | 'leader';
 type CertCheck = { ok: true; entry: BlockEntry } | { ok: false; missing?: BlockId; reason: string };
+/** The messages a producer signs. */
+type SignedMessage = Exclude<ConsensusMessage, { type: 'block' | 'requestBlocks' }>;
+
+/** What `ready()` hands out for an empty list: most steps change only one or two of them. */
+const NONE: readonly never[] = Object.freeze([]);
 
 export class ConsensusNode {
   readonly name: ProducerName;
@@ -123,8 +130,8 @@ export class ConsensusNode {
   private lastPrepared: { term: number; id: BlockId } | undefined;
   private lastCommitted: { term: number; id: BlockId } | undefined;
   private bestPrepared: PreparedCertificate | undefined;
-  private readonly prepares = new Map<BlockId, Map<ProducerName, VoteMessage>>();
-  private readonly commits = new Map<BlockId, Map<ProducerName, VoteMessage>>();
+  private readonly prepares = new Map<BlockId, QuorumTally<VoteMessage>>();
+  private readonly commits = new Map<BlockId, QuorumTally<VoteMessage>>();
   private readonly earlyVotes = new Map<BlockId, VoteMessage[]>();
   private readonly viewChanges = new Map<ProducerName, ViewChangeMessage>();
   private viewActive = false;
@@ -135,6 +142,12 @@ export class ConsensusNode {
   private readonly seenBlocks = new Map<string, SignedBlock>();
   private readonly seenVotes = new Map<string, VoteMessage>();
   private readonly _evidence: Evidence[] = [];
+  /**
+   * Signatures already checked: signature → the signing text it covers. One vote is
+   * checked on arrival and again in every commit certificate and prepared certificate
+   * that carries it; with real keys each check is a P-256 verify.
+   */
+  private readonly verified = new Map<string, string>();
 
   private out: Outbound[] = [];
   private newBlocks: SignedBlock[] = [];
@@ -232,20 +245,20 @@ export class ConsensusNode {
   ready(): Ready {
     const r: Ready = {
       hardState: this.hardDirty ? this.hardState() : undefined,
-      blocks: this.newBlocks,
-      messages: this.out,
-      irreversible: this.newIrreversible,
+      blocks: this.newBlocks.length > 0 ? this.newBlocks : NONE,
+      messages: this.out.length > 0 ? this.out : NONE,
+      irreversible: this.newIrreversible.length > 0 ? this.newIrreversible : NONE,
       head: this.headChanged ? this._head.id : undefined,
-      dropped: this.dropped,
-      evidence: this.newEvidence,
+      dropped: this.dropped.length > 0 ? this.dropped : NONE,
+      evidence: this.newEvidence.length > 0 ? this.newEvidence : NONE,
     };
     this.hardDirty = false;
     this.headChanged = false;
-    this.out = [];
-    this.newBlocks = [];
-    this.newIrreversible = [];
-    this.dropped = [];
-    this.newEvidence = [];
+    if (this.out.length > 0) this.out = [];
+    if (this.newBlocks.length > 0) this.newBlocks = [];
+    if (this.newIrreversible.length > 0) this.newIrreversible = [];
+    if (this.dropped.length > 0) this.dropped = [];
+    if (this.newEvidence.length > 0) this.newEvidence = [];
     return r;
   }
 
@@ -261,8 +274,7 @@ export class ConsensusNode {
         this.onRequestBlocks(from, m.id, m.count);
         break;
       default:
-        if (!this.c.verifier.verify(m.producer, messageSigningBytes(m), m.signature))
-          return this.drop(from, `bad signature on ${m.type} from ${m.producer}`);
+        if (!this.verifySigned(m)) return this.drop(from, `bad signature on ${m.type} from ${m.producer}`);
         this.onSigned(from, m);
     }
     this.checkMode();
@@ -285,9 +297,27 @@ export class ConsensusNode {
     this.out.push({ to, message });
   }
 
-  private sign<M extends ConsensusMessage>(m: Omit<M, 'signature'>): M {
-    const unsigned = { ...m, signature: '' } as unknown as M;
-    return { ...unsigned, signature: this.c.signer.sign(messageSigningBytes(unsigned)) };
+  private sign<M extends SignedMessage>(m: Omit<M, 'signature'>): M {
+    // The signing text never reads the signature field.
+    const text = messageSigningText(m as M);
+    const signature = this.c.signer.sign(lentTextBytes(text));
+    if (m.type === 'prepare' || m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(signature, text);
+    return { ...m, signature } as M;
+  }
+
+  private verifySigned(m: SignedMessage): boolean {
+    const text = messageSigningText(m);
+    if (this.verified.get(m.signature) === text) return true;
+    if (!this.c.verifier.verify(m.producer, lentTextBytes(text), m.signature)) return false;
+    if (m.type === 'prepare' || m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(m.signature, text);
+    return true;
+  }
+
+  /** Only votes and view changes come back inside certificates; nothing else is worth remembering. */
+  private rememberVerified(signature: string, text: string): void {
+    // Only a cache: dropping it all at once bounds memory without bookkeeping.
+    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+    this.verified.set(signature, text);
   }
 
   private hardState(): HardState {
@@ -401,7 +431,7 @@ export class ConsensusNode {
       this.requestBlock(from, h.previous, h.num - 1);
       return undefined;
     }
-    if (!this.c.verifier.verify(h.producer, blockSigningBytes(id), b.signature)) {
+    if (!this.c.verifier.verify(h.producer, lentTextBytes(blockSigningText(id)), b.signature)) {
       this.drop(from, `bad block signature from ${h.producer}`);
       return undefined;
     }
@@ -472,7 +502,7 @@ export class ConsensusNode {
     for (const vc of vcs) {
       if (vc.term !== e.header.term) return 'view change for another term';
       if (!isProducer(e.gov, vc.producer) || voters.has(vc.producer)) return 'view change from a non-producer or twice';
-      if (!this.c.verifier.verify(vc.producer, messageSigningBytes(vc), vc.signature)) return 'forged view change';
+      if (!this.verifySigned(vc)) return 'forged view change';
       voters.add(vc.producer);
       if (vc.prepared) {
         const r = this.checkPrepared(vc.prepared);
@@ -509,7 +539,7 @@ export class ConsensusNode {
     for (const v of votes) {
       if (v.type !== type || v.subject !== e.id || v.term !== e.header.term || v.value !== e.header.num) return false;
       if (!isProducer(e.gov, v.producer) || voters.has(v.producer)) return false;
-      if (!this.c.verifier.verify(v.producer, messageSigningBytes(v), v.signature)) return false;
+      if (!this.verifySigned(v)) return false;
       voters.add(v.producer);
     }
     return this.quorum(e.gov, voters);
@@ -564,14 +594,17 @@ export class ConsensusNode {
 
   private pruneVotes(): void {
     const floor = this._irreversible.header.num;
-    for (const map of [this.prepares, this.commits]) {
-      for (const id of map.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) map.delete(id);
-    }
+    for (const id of this.prepares.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) this.prepares.delete(id);
+    for (const id of this.commits.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) this.commits.delete(id);
     if (this.seenVotes.size > MAX_PENDING) {
-      for (const [k, v] of this.seenVotes) if (v.value <= floor) this.seenVotes.delete(k);
+      this.seenVotes.forEach((v, k, map) => {
+        if (v.value <= floor) map.delete(k);
+      });
     }
     if (this.seenBlocks.size > MAX_PENDING) {
-      for (const [k, b] of this.seenBlocks) if (b.header.num <= floor) this.seenBlocks.delete(k);
+      this.seenBlocks.forEach((b, k, map) => {
+        if (b.header.num <= floor) map.delete(k);
+      });
     }
   }
 
@@ -669,7 +702,7 @@ export class ConsensusNode {
     };
     const id = blockId(header, this.codec);
     const proof = viewChanges || commits ? { ...(viewChanges ? { viewChanges } : {}), ...(commits ? { commits } : {}) } : undefined;
-    const block: SignedBlock = { header, signature: this.c.signer.sign(blockSigningBytes(id)), ...(proof ? { proof } : {}) };
+    const block: SignedBlock = { header, signature: this.c.signer.sign(lentTextBytes(blockSigningText(id))), ...(proof ? { proof } : {}) };
     // The block goes out before the votes that accepting it produces, so peers never see a vote for a block still in flight.
     const mark = this.out.length;
     if (this.acceptBlock(this.name, block) === undefined) return undefined;
@@ -1000,24 +1033,26 @@ export class ConsensusNode {
     }
     if (e.header.num <= this._irreversible.header.num) return;
     const map = v.type === 'prepare' ? this.prepares : this.commits;
-    let votes = map.get(e.id);
-    if (!votes) map.set(e.id, (votes = new Map()));
-    if (votes.has(v.producer)) return;
-    votes.set(v.producer, v);
-    const voters = new Set(votes.keys());
-    if (!this.quorum(e.gov, voters)) return;
+    let tally = map.get(e.id);
+    if (!tally) map.set(e.id, (tally = new QuorumTally(sets(e.gov), this.unsafeQuorum)));
+    if (!tally.add(v.producer, v) || !tally.reached) return;
+    const h = e.header;
     if (v.type === 'prepare') {
-      this.notePrepared({ blockId: e.id, term: e.header.term, num: e.header.num, prepares: [...votes.values()] });
+      if (this.improvesPrepared(h.term, h.num)) this.notePrepared({ blockId: e.id, term: h.term, num: h.num, prepares: [...tally.votes.values()] });
       this.maybeCommit(e);
     } else {
       // bft.md: irreversible once committed by 2f+1 (of both sets while joint).
-      this.markIrreversible(e, [...votes.values()]);
+      this.markIrreversible(e, [...tally.votes.values()]);
     }
   }
 
-  private notePrepared(cert: PreparedCertificate): void {
+  private improvesPrepared(term: number, num: number): boolean {
     const b = this.bestPrepared;
-    if (b && (b.term > cert.term || (b.term === cert.term && b.num >= cert.num))) return;
+    return !b || b.term < term || (b.term === term && b.num < num);
+  }
+
+  private notePrepared(cert: PreparedCertificate): void {
+    if (!this.improvesPrepared(cert.term, cert.num)) return;
     this.bestPrepared = cert;
     this.hardDirty = true;
   }

@@ -27,18 +27,76 @@ export function sets(joint: JointConsensus): ProducerSet[] {
   return joint.next ? [joint.current, joint.next.set] : [joint.current];
 }
 
+/**
+ * Producer name → position, per set object. Sets are immutable and shared by every
+ * block they govern, so each is indexed once; membership is asked for every message.
+ */
+const indexes = new WeakMap<ProducerSet, ReadonlyMap<ProducerName, number>>();
+
+export function producerIndex(set: ProducerSet): ReadonlyMap<ProducerName, number> {
+  let index = indexes.get(set);
+  if (!index) {
+    index = new Map(set.producers.map((p, i) => [p, i]));
+    indexes.set(set, index);
+  }
+  return index;
+}
+
+export function inSet(set: ProducerSet, name: ProducerName): boolean {
+  return producerIndex(set).has(name);
+}
+
 export function isProducer(joint: JointConsensus, name: ProducerName): boolean {
-  return joint.current.producers.includes(name) || (joint.next?.set.producers.includes(name) ?? false);
+  return inSet(joint.current, name) || (joint.next !== undefined && inSet(joint.next.set, name));
 }
 
 /** Whether `voters` hold a quorum of every set in force. */
 export function hasQuorum(joint: JointConsensus, voters: ReadonlySet<ProducerName>, override?: QuorumOverride): boolean {
-  for (const set of sets(joint)) {
+  return hasQuorumOf(sets(joint), voters, override);
+}
+
+/** Whether `voters` hold a quorum of each of `counted`. */
+export function hasQuorumOf(counted: readonly ProducerSet[], voters: ReadonlySet<ProducerName> | ReadonlyMap<ProducerName, unknown>, override?: QuorumOverride): boolean {
+  for (const set of counted) {
     let n = 0;
     for (const p of set.producers) if (voters.has(p)) n++;
     if (n < threshold(set, override)) return false;
   }
   return true;
+}
+
+/**
+ * Votes of one kind for one subject, with a running count per set (psibase keeps a
+ * bitset and its count per producer set): adding a vote and asking whether a quorum
+ * is reached cost O(1), where recounting every set on every vote cost O(n) and made
+ * a block's votes O(n²) per node.
+ */
+export class QuorumTally<V> {
+  /** Voters in arrival order, with their votes. */
+  readonly votes = new Map<ProducerName, V>();
+  private readonly need: number[];
+  private readonly have: number[];
+
+  constructor(
+    private readonly counted: readonly ProducerSet[],
+    override?: QuorumOverride,
+  ) {
+    this.need = counted.map((s) => threshold(s, override));
+    this.have = counted.map(() => 0);
+  }
+
+  /** Records `name`'s vote; false if it had already voted. */
+  add(name: ProducerName, vote: V): boolean {
+    if (this.votes.has(name)) return false;
+    this.votes.set(name, vote);
+    for (let i = 0; i < this.counted.length; i++) if (inSet(this.counted[i]!, name)) this.have[i]!++;
+    return true;
+  }
+
+  get reached(): boolean {
+    for (let i = 0; i < this.need.length; i++) if (this.have[i]! < this.need[i]!) return false;
+    return true;
+  }
 }
 
 /**
@@ -61,8 +119,8 @@ export function bftLeader(joint: JointConsensus, term: number): ProducerName | u
  * CFT→BFT only the old producers ("the new producers cannot advance the current term").
  */
 export function mayStandForElection(joint: JointConsensus, name: ProducerName): boolean {
-  if (joint.current.producers.includes(name)) return true;
-  return joint.next !== undefined && joint.next.set.mode === 'cft' && joint.next.set.producers.includes(name);
+  if (inSet(joint.current, name)) return true;
+  return joint.next !== undefined && joint.next.set.mode === 'cft' && inSet(joint.next.set, name);
 }
 
 export function sameSet(a: ProducerSet, b: ProducerSet): boolean {

@@ -128,12 +128,15 @@ export type ConsensusMessage =
 
 // ------------------------------------------------------------ components
 
-/** Signs the canonical bytes of a message or block id with this node's key. */
+/**
+ * Signs the canonical bytes of a message or block id with this node's key. `data` is
+ * lent for the call (the node reuses its buffer): copy it to keep it.
+ */
 export interface Signer {
   sign(data: Uint8Array): string;
 }
 
-/** Checks a producer's signature; must reject signatures made with any other key. */
+/** Checks a producer's signature; must reject signatures made with any other key. `data` is lent for the call, as for `Signer`. */
 export interface Verifier {
   verify(producer: ProducerName, data: Uint8Array, signature: string): boolean;
 }

@@ -85,17 +85,36 @@ interface SimNode {
   node: ConsensusNode | undefined;
   readonly storage: Storage;
   readonly adversary: ByzantineAdversary | undefined;
-  /** Irreversible chain this node reported: block number → id. */
-  readonly chain: Map<number, BlockId>;
+  /** Every other node, in index order: names for the adversary, indexes for delivery. */
+  readonly peerNames: readonly ProducerName[];
+  readonly peers: readonly number[];
+  /** The last block this node reported irreversible (honest nodes only). */
   lastNum: number;
   lastId: BlockId;
 }
 
-type SimEvent =
-  | { readonly time: number; readonly seq: number; readonly kind: 'deliver'; readonly to: number; readonly from: number; readonly message: unknown }
-  | { readonly time: number; readonly seq: number; readonly kind: 'tick'; readonly node: number }
-  | { readonly time: number; readonly seq: number; readonly kind: 'fault'; readonly action: FaultAction }
-  | { readonly time: number; readonly seq: number; readonly kind: 'probe' };
+const DELIVER = 0;
+const TICK = 1;
+const FAULT = 2;
+const PROBE = 3;
+type EventKind = typeof DELIVER | typeof TICK | typeof FAULT | typeof PROBE;
+
+/**
+ * One class for every event, so the heap compares objects of a single shape: a union
+ * of object literals spread together made event scheduling the simulator's top cost.
+ */
+class SimEvent {
+  constructor(
+    readonly time: number,
+    readonly seq: number,
+    readonly kind: EventKind,
+    /** deliver: the receiver; tick: the node. */
+    readonly node: number,
+    readonly from: number,
+    readonly message: unknown,
+    readonly action: FaultAction | undefined,
+  ) {}
+}
 
 export const nodeName = (i: number): ProducerName => `p${i}`;
 
@@ -124,6 +143,7 @@ export class Simulation {
   private readonly keys: SimKeyring;
   private readonly heap = new EventHeap<SimEvent>();
   private readonly nodes: SimNode[] = [];
+  private readonly indexOf = new Map<ProducerName, number>();
   private readonly genesis: SignedBlock;
   private readonly canonical = new Map<number, BlockId>();
   private readonly violations: string[] = [];
@@ -142,6 +162,10 @@ export class Simulation {
   private readonly maxDelay: number;
   private readonly tickMs: number;
   private readonly blockIntervalMs: number;
+  /** Honest nodes whose last irreversible block is at or above `target`: the run's stop test without a scan per event. */
+  private target = Infinity;
+  private reached = 0;
+  private honestCount = 0;
 
   constructor(cfg: SimConfig) {
     this.cfg = cfg;
@@ -159,23 +183,38 @@ export class Simulation {
     const producers = (cfg.producers ?? range(cfg.nodes)).map(nodeName);
     this.genesis = makeGenesis({ mode: cfg.mode, producers });
     const byz = cfg.byzantine ?? 0;
+    const all = range(cfg.nodes);
     for (let i = 0; i < cfg.nodes; i++) {
       const name = nodeName(i);
       const isByz = i >= cfg.nodes - byz;
       const behaviour = cfg.byzantineBehaviour ?? nodeRng.pick(BYZANTINE_BEHAVIOURS);
       const adversary = isByz ? new ByzantineAdversary(name, this.keys.signerFor(name), behaviour, nodeRng.fork()) : undefined;
-      const sn: SimNode = { index: i, name, node: undefined, storage: { hardState: undefined, blocks: [] }, adversary, chain: new Map(), lastNum: 1, lastId: '' };
+      const peers = all.filter((p) => p !== i);
+      const sn: SimNode = {
+        index: i,
+        name,
+        node: undefined,
+        storage: { hardState: undefined, blocks: [] },
+        adversary,
+        peerNames: peers.map(nodeName),
+        peers,
+        lastNum: 1,
+        lastId: '',
+      };
       this.nodes.push(sn);
+      this.indexOf.set(name, i);
+      if (!isByz) this.honestCount++;
     }
+    this.setTarget(cfg.stopAtIrreversible ?? Infinity);
     for (const sn of this.nodes) {
       this.start(sn, nodeRng.fork());
       sn.lastId = sn.node!.irreversible.id;
       this.canonical.set(1, sn.lastId);
-      this.schedule({ kind: 'tick', node: sn.index }, nodeRng.range(0, this.tickMs));
+      this.schedule(nodeRng.range(0, this.tickMs), TICK, sn.index);
     }
     const schedule = [...(cfg.faults ? randomSchedule(faultRng, cfg.nodes, this.chaosMs, cfg.nodes - byz) : []), ...(cfg.schedule ?? [])];
-    for (const action of schedule) this.schedule({ kind: 'fault', action }, action.at);
-    for (const at of cfg.probes ?? []) this.schedule({ kind: 'probe' }, at);
+    for (const action of schedule) this.schedule(action.at, FAULT, -1, -1, undefined, action);
+    for (const at of cfg.probes ?? []) this.schedule(at, PROBE);
   }
 
   private honest(sn: SimNode): boolean {
@@ -186,11 +225,15 @@ export class Simulation {
     this.cfg.trace?.(`${this.now.toFixed(1).padStart(9)} ${line}`);
   }
 
-  private schedule(
-    e: { kind: 'tick'; node: number } | { kind: 'fault'; action: FaultAction } | { kind: 'deliver'; to: number; from: number; message: unknown } | { kind: 'probe' },
-    at: number,
-  ): void {
-    this.heap.push({ ...e, time: at, seq: this.seq++ } as SimEvent);
+  private schedule(at: number, kind: EventKind, node = -1, from = -1, message: unknown = undefined, action: FaultAction | undefined = undefined): void {
+    this.heap.push(new SimEvent(at, this.seq++, kind, node, from, message, action));
+  }
+
+  /** Starts counting honest nodes at or above `target` irreversible blocks (one scan, then incremental). */
+  private setTarget(target: number): void {
+    this.target = target;
+    this.reached = 0;
+    for (const sn of this.nodes) if (this.honest(sn) && sn.lastNum >= target) this.reached++;
   }
 
   private start(sn: SimNode, rng: Prng): void {
@@ -247,14 +290,17 @@ export class Simulation {
         for (const e of r.evidence) this.log(`${sn.name} evidence: ${e.producer} ${e.kind} term ${e.term}`);
       }
       if (this.honest(sn)) for (const b of r.irreversible) this.checkIrreversible(sn, b);
-      const peers = this.nodes.filter((p) => p !== sn).map((p) => p.name);
       for (const out of r.messages) {
-        const deliveries = sn.adversary
-          ? sn.adversary.rewrite(out, peers)
-          : (out.to === '*' ? peers : [out.to]).map((to) => ({ to, message: out.message as unknown }));
-        for (const d of deliveries) {
-          const to = this.nodes.findIndex((p) => p.name === d.to);
-          if (to >= 0) this.send(sn.index, to, d.message);
+        if (sn.adversary) {
+          for (const d of sn.adversary.rewrite(out, sn.peerNames)) {
+            const to = this.indexOf.get(d.to);
+            if (to !== undefined) this.send(sn.index, to, d.message);
+          }
+        } else if (out.to === '*') {
+          for (const to of sn.peers) this.send(sn.index, to, out.message);
+        } else {
+          const to = this.indexOf.get(out.to);
+          if (to !== undefined) this.send(sn.index, to, out.message);
         }
       }
     }
@@ -267,7 +313,7 @@ export class Simulation {
     // Invariant: an irreversible block never rolls back — each new one extends the last.
     if (h.num !== sn.lastNum + 1 || h.previous !== sn.lastId)
       this.violate(`irreversible chain of ${sn.name} broken at ${h.num}: does not extend ${sn.lastNum}`);
-    sn.chain.set(h.num, id);
+    if (sn.lastNum < this.target && h.num >= this.target) this.reached++;
     sn.lastNum = h.num;
     sn.lastId = id;
     // Invariant: no two different irreversible blocks at one height across honest nodes.
@@ -288,7 +334,7 @@ export class Simulation {
     if (this.partitioned(from, to) || this.netRng.chance(this.loss)) return;
     const copies = this.netRng.chance(this.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      this.schedule({ kind: 'deliver', to, from, message }, this.now + this.netRng.range(this.minDelay, this.maxDelay));
+      this.schedule(this.now + this.netRng.range(this.minDelay, this.maxDelay), DELIVER, to, from, message);
     }
   }
 
@@ -359,8 +405,8 @@ export class Simulation {
   run(): SimResult {
     const healAt = this.chaosMs;
     let healed = false;
-    let base = 0;
     const deadline = healAt + this.livenessMs;
+    const stop = this.cfg.stopAtIrreversible;
     let live = false;
     for (;;) {
       const e = this.heap.pop();
@@ -369,40 +415,39 @@ export class Simulation {
         this.now = healAt;
         this.healAll();
         healed = true;
-        base = Math.max(...this.nodes.filter((n) => this.honest(n)).map((n) => n.lastNum), 1);
+        // Liveness: after healing, every honest node sees a block beyond anything irreversible at heal time.
+        if (stop === undefined) this.setTarget(Math.max(...this.nodes.filter((n) => this.honest(n)).map((n) => n.lastNum), 1) + 1);
       }
       if (e.time > deadline) break;
       this.now = e.time;
-      if (e.kind === 'fault') {
-        if (e.time < healAt) this.apply(e.action);
-        continue;
-      }
-      if (e.kind === 'probe') {
-        const live = this.nodes.filter((sn) => this.honest(sn) && sn.node).map((sn) => sn.lastNum);
-        this.probes.push({ at: e.time, min: Math.min(...live), max: Math.max(...live) });
-        continue;
-      }
-      if (e.kind === 'tick') {
-        const sn = this.nodes[e.node]!;
-        if (sn.node) {
-          sn.node.tick(this.now);
-          this.drain(sn);
+      switch (e.kind) {
+        case FAULT:
+          if (e.time < healAt) this.apply(e.action!);
+          continue;
+        case PROBE: {
+          const live = this.nodes.filter((sn) => this.honest(sn) && sn.node).map((sn) => sn.lastNum);
+          this.probes.push({ at: e.time, min: Math.min(...live), max: Math.max(...live) });
+          continue;
         }
-        this.schedule({ kind: 'tick', node: e.node }, this.now + this.tickMs);
-      } else {
-        const sn = this.nodes[e.to]!;
-        if (!sn.node || this.partitioned(e.from, e.to)) continue;
-        sn.node.step(this.nodes[e.from]!.name, e.message);
-        this.drain(sn);
+        case TICK: {
+          const sn = this.nodes[e.node]!;
+          if (sn.node) {
+            sn.node.tick(this.now);
+            this.drain(sn);
+          }
+          this.schedule(this.now + this.tickMs, TICK, e.node);
+          break;
+        }
+        case DELIVER: {
+          const sn = this.nodes[e.node]!;
+          if (!sn.node || this.partitioned(e.from, e.node)) continue;
+          sn.node.step(this.nodes[e.from]!.name, e.message);
+          this.drain(sn);
+          break;
+        }
       }
       if (this.violations.length > 0) break;
-      const stop = this.cfg.stopAtIrreversible;
-      if (stop !== undefined && this.minHonestIrreversible() >= stop) {
-        live = true;
-        break;
-      }
-      // Liveness: after healing, every honest node sees a block beyond anything irreversible at heal time.
-      if (healed && stop === undefined && this.minHonestIrreversible() > base) {
+      if (this.honestCount > 0 && this.reached === this.honestCount && (stop !== undefined || healed)) {
         live = true;
         break;
       }
