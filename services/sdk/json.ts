@@ -56,8 +56,13 @@ class Parser {
       }
       const e = this.s.charCodeAt(this.pos++);
       if (e == 0x75) {
-        const code = I32.parseInt(this.s.substr(this.pos, 4), 16);
-        if (this.pos + 4 > this.s.length || isNaN(<f64>code)) this.fail("bad \\u escape");
+        if (this.pos + 4 > this.s.length) this.fail("bad \\u escape");
+        let code = 0;
+        for (let i = 0; i < 4; i++) {
+          const h = "0123456789abcdef".indexOf(this.s.charAt(this.pos + i).toLowerCase());
+          if (h < 0) this.fail("bad \\u escape");
+          code = code * 16 + h;
+        }
         out += String.fromCharCode(code);
         this.pos += 4;
       } else {

@@ -104,6 +104,8 @@ describe('tokens', () => {
     expect(reply.contentType).toBe('application/octet-stream');
     expect(schema.type('TransferArgs').decode(reply.body)).toEqual({ to: accountNumber('bob'), amount: (1n << 64n) - 1n, memo: 'hi' });
     expect(schema.type('TransferArgs').decode(pack('{"to":"bob","amount":7}').body)).toEqual({ to: accountNumber('bob'), amount: 7n, memo: '' });
+    expect(schema.type('TransferArgs').decode(pack('{"to":"bob","amount":1,"memo":"caf\\u00E9 \\"x\\""}').body)).toMatchObject({ memo: 'café "x"' });
+    expect(() => pack('{"to":"bob","amount":1,"memo":"\\u00zz"}')).toThrow('json: bad \\u escape');
     expect(() => pack('{"to":"bob","amount":"18446744073709551616"}')).toThrow('json: amount is out of range');
     expect(() => pack('{"to":"Bob!","amount":1}')).toThrow('json: to is not an account name');
     expect(() => pack('{"to":"bob","amount":-1}')).toThrow('json: amount must be a non-negative integer');
