@@ -186,7 +186,15 @@ function load(code: Uint8Array, key: string): LoadedService | ModuleError | Limi
         return new ModuleError(`service imports unknown ${imp.kind} ${imp.module}.${imp.name}`);
     }
     const { code: metered, memory, reset } = instrument(code, IMPORTS);
-    return { module: new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>), memory, reset, idle: [], key };
+    let module: WebAssembly.Module;
+    try {
+      module = new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      // Metering adds code and a local; a module already at the JS API's limits
+      // (e.g. 50000 locals in a function) can be valid without room for them.
+      return new ModuleError(`service code cannot be metered: ${(e as Error).message}`, { cause: e });
+    }
+    return { module, memory, reset, idle: [], key };
   } catch (e) {
     if (e instanceof ModuleError || e instanceof LimitError) return e;
     throw e;

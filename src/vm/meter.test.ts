@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IMPORTS } from './abi.ts';
 import { LimitError, ModuleError } from './errors.ts';
+import { ServiceHost } from './host.ts';
 import { BUDGET_EXPORT, GLOBAL_EXPORT_PREFIX, HOST_MODULE, START_EXPORT, instrument, meterImports } from './meter.ts';
 import { wat2wasm } from './test-kit.ts';
 
@@ -202,5 +203,11 @@ describe('metering instrumentation', () => {
     expect(await refused('(module (memory 600))')).toBeInstanceOf(LimitError);
     expect(await refused('(module (import "env" "kvGet" (func (param i32))))')).toMatchObject({ message: 'service imports env.kvGet with the wrong signature' });
     expect(await refused('(module (import "env" "nope" (func)))')).toMatchObject({ message: 'service imports unknown function env.nope' });
+  });
+
+  it('refuses valid code with no room left for metering as a ModuleError, the same on every node', async () => {
+    // 50000 locals is the JS API's limit; a bulk operation's charge needs one more.
+    const full = await wat2wasm(`(module (memory 1) (func (local ${'i32 '.repeat(50000)}) (memory.fill (i32.const 0) (i32.const 0) (i32.const 1))))`);
+    expect(() => new ServiceHost().load(full)).toThrow(ModuleError);
   });
 });

@@ -26,6 +26,8 @@ export interface Section {
   end: number;
 }
 
+const utf8 = new TextDecoder();
+
 /** A cursor over the module's bytes. */
 export class Reader {
   constructor(
@@ -70,7 +72,7 @@ export class Reader {
 
   name(): string {
     const n = this.u32();
-    const s = new TextDecoder().decode(this.bytes.subarray(this.pos, this.pos + n));
+    const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + n));
     this.pos += n;
     return s;
   }
