@@ -1,65 +1,54 @@
 #!/usr/bin/env -S npx tsx
 /**
- * The `psiweb` command for Node. `psiweb start` serves the PWA build on the root host.
- * The chain, producer and the other sub-commands (exec, push, boot, deploy) come with
- * the services work (issue 3).
+ * The `psiweb` command for Node:
+ *   start  run a producing node with the PWA and the chain's web services
+ *   exec   run one action or HTTP request of a service module on a scratch chain
+ *   push   sign and push one action to a node
+ * Exit codes: 0 done, 1 the operation failed, 2 bad usage.
  */
-import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
-import { staticHandler } from '../src/node/static-server.ts';
+import { PsiwebError } from '../src/errors.ts';
+import { EXEC_USAGE, runExec } from '../src/node/cli/exec.ts';
+import { EXIT_FAILED, EXIT_USAGE, UsageError, processIo, type CliIo } from '../src/node/cli/io.ts';
+import { PUSH_USAGE, runPush } from '../src/node/cli/push.ts';
+import { START_USAGE, runStart } from '../src/node/cli/start.ts';
 
-const USAGE = `usage: psiweb start [--port 8080] [--host psiweb.localhost] [--listen 127.0.0.1]`;
+const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
+  start: { usage: START_USAGE, run: runStart },
+  exec: { usage: EXEC_USAGE, run: runExec },
+  push: { usage: PUSH_USAGE, run: runPush },
+};
 
-function fail(message: string): never {
-  console.error(`psiweb: ${message}\n${USAGE}`);
-  process.exit(2);
-}
+const USAGE = `usage: psiweb <command> [options]\n\n${Object.values(COMMANDS)
+  .map((c) => c.usage)
+  .join('\n\n')}`;
 
-async function start(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: 'psiweb.localhost' },
-        listen: { type: 'string', default: '127.0.0.1' },
-        dist: { type: 'string', default: 'dist' },
-      },
-    }));
-  } catch (err) {
-    fail((err as Error).message);
+async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(`${USAGE}\n`);
+    return name === undefined ? EXIT_USAGE : 0;
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be 0..65535, got ${values.port}`);
-  const rootHost = values.host;
-  const serveStatic = staticHandler(values.dist);
-  const server = createServer((req, res) => {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (host === 'localhost' || host === '127.0.0.1') {
-      res.writeHead(301, { location: `http://${rootHost}:${port}${req.url ?? '/'}` }).end();
-      return;
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`psiweb: unknown command '${name}'\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`psiweb ${name}: ${e.message}\n\n${command.usage}\n`);
+      return EXIT_USAGE;
     }
-    serveStatic(req, res);
-  });
-  server.on('error', (err) => fail(`cannot listen on ${values.listen}:${port}: ${err.message}`));
-  server.listen(port, values.listen, () => {
-    const addr = server.address();
-    const actual = typeof addr === 'object' && addr ? addr.port : port;
-    console.log(`psiweb: serving http://${rootHost}:${actual}/ (listening on ${values.listen}:${actual})`);
-  });
+    // Our own errors carry a message meant for people; anything else is a bug: show the stack.
+    io.stderr(`psiweb ${name}: ${e instanceof PsiwebError ? `${e.message}` : ((e as Error).stack ?? String(e))}\n`);
+    return EXIT_FAILED;
+  }
 }
 
-const [command, ...rest] = process.argv.slice(2);
-switch (command) {
-  case 'start':
-    await start(rest);
-    break;
-  case undefined:
-  case '--help':
-  case '-h':
-    console.log(USAGE);
-    break;
-  default:
-    fail(`unknown command '${command}'`);
-}
+// Exit explicitly: a CLI run must not linger on sockets or timers left open by libraries.
+process.exit(await main(process.argv.slice(2), processIo));

@@ -1,10 +1,11 @@
 /**
- * Serves the built PWA (dist/) for the Node peer. Requests for the bare `localhost`
- * host are redirected to the root host, so root and apps share a site (ARCHITECTURE §1).
+ * The built PWA (dist/) as the router's StaticSite for the Node peer: a file when the
+ * path names one, else the app shell (index.html), which routes on the client side.
+ * Paths are confined to the build directory.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,31 +26,35 @@ export function contentTypeFor(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 }
 
-/** Returns a handler that serves files under `root`, falling back to index.html. */
-export function staticHandler(root: string) {
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Serves the build under `root`; undefined for every path when there is no build. */
+export function distSite(root: string): { fetch(path: string): Promise<Response | undefined> } {
   const base = resolve(root);
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    let pathname: string;
-    try {
-      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request path\n');
-      return;
-    }
-    let file = normalize(join(base, pathname));
-    if (!file.startsWith(base)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden\n');
-      return;
-    }
-    if (!existsSync(file) || statSync(file).isDirectory()) {
-      const index = join(file, 'index.html');
-      file = existsSync(index) ? index : join(base, 'index.html');
-    }
-    if (!existsSync(file)) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found (run `npm run build` first)\n');
-      return;
-    }
-    res.writeHead(200, { 'content-type': contentTypeFor(file) });
-    createReadStream(file).pipe(res);
+  return {
+    async fetch(pathname: string): Promise<Response | undefined> {
+      if (!existsSync(join(base, 'index.html'))) return undefined;
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(pathname);
+      } catch {
+        return new Response('bad request path\n', { status: 400, headers: { 'Content-Type': 'text/plain' } });
+      }
+      let file = normalize(join(base, decoded));
+      if (file !== base && !file.startsWith(base + sep)) {
+        return new Response('forbidden\n', { status: 403, headers: { 'Content-Type': 'text/plain' } });
+      }
+      if (!(await isFile(file))) file = join(base, 'index.html');
+      const headers: Record<string, string> = { 'Content-Type': contentTypeFor(file) };
+      // The service worker script must never be served stale, or updates stall.
+      if (file.endsWith('-sw.js')) headers['Cache-Control'] = 'no-cache';
+      return new Response(await readFile(file), { status: 200, headers });
+    },
   };
 }

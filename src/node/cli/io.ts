@@ -1,0 +1,25 @@
+/**
+ * What a `psiweb` sub-command talks to: its output streams and how it ends. Commands
+ * take it as a parameter, so tests run them in-process and read what they printed.
+ */
+import { PsiwebError } from '../../errors.ts';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+/** Bad command-line arguments: the command prints the message and its usage, exit 2. */
+export class UsageError extends PsiwebError {
+  override name = 'UsageError';
+}
+
+/** Exit codes: 0 done, 1 the operation failed (abort, refused transaction), 2 bad usage. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
