@@ -1,0 +1,63 @@
+// psibase's `auth-any` system service (packages/system/AuthAny): every transaction
+// from an account using it is authorized, with or without claims. Meant for test
+// chains and accounts nobody needs to protect. No tables.
+
+import { action, Call, ObjectReader, ObjectWriter } from "../sdk";
+export { start, called } from "../sdk";
+
+action("checkAuthSys", (c: Call): void => {
+  // The arguments are still read in full: dispatch must refuse malformed ones.
+  const args = c.args;
+  args.u32();
+  args.u64();
+  args.u64();
+  skipServiceMethod(args.struct());
+  const allowed = args.vector();
+  while (allowed.more()) skipServiceMethod(allowed.struct());
+  allowed.done();
+  const claims = args.vector();
+  while (claims.more()) {
+    const claim = claims.struct();
+    claim.u64();
+    claim.bytes();
+    claim.done();
+  }
+  claims.done();
+  c.retBool(true);
+});
+
+function skipServiceMethod(r: ObjectReader): void {
+  r.u64();
+  r.u64();
+  r.done();
+}
+
+action("canAuthUserSys", (c: Call): void => {
+  c.args.u64();
+});
+
+action("getDlgsSys", (c: Call): void => {
+  c.args.u64();
+  c.retStruct(ObjectWriter.vector());
+});
+
+// Only the sender itself can approve or reject on its own behalf; the optional
+// method AuthInterface callers append is an unknown trailing field, as in psibase.
+function senderAmong(c: Call): bool {
+  const args = c.args;
+  const sender = args.u64();
+  const list = args.vector();
+  const n = list.count(8);
+  let found = false;
+  for (let i = 0; i < n; i++) if (list.u64() == sender) found = true;
+  list.done();
+  return found;
+}
+
+action("isAuthSys", (c: Call): void => {
+  c.retBool(senderAmong(c));
+});
+
+action("isRejectSys", (c: Call): void => {
+  c.retBool(senderAmong(c));
+});
