@@ -14,7 +14,8 @@ export { start, called } from "../sdk";
 /** Accounts.cpp MIN_ALLOWED_ACCOUNT_LENGTH. */
 const MIN_ALLOWED_ACCOUNT_LENGTH = 8;
 /** Accounts::init gives the genesis accounts this auth service (AuthDelegate::service). */
-const AUTH_DELEGATE = accountNumber("auth-delegate");
+// psibase runs auth-delegate as the account `auth-delg` (names are at most 10 characters).
+const AUTH_DELEGATE = accountNumber("auth-delg");
 const NAME_MARKET = accountNumber("namemarket");
 
 class AccountsStatus extends Row {

@@ -77,7 +77,7 @@ beforeAll(async () => {
     await svc('transact', CodeFlags.isPrivileged),
     await svc('accounts', 0n),
     await svc('auth-sig', 0n),
-    await svc('auth-delegate', 0n, DELG),
+    await svc('auth-delg', 0n),
     await svc('setcode', CodeFlags.isPrivileged),
     await svc('producers', CodeFlags.isPrivileged),
     { service: VERIFY_SIG, flags: CodeFlags.isVerify, vmType: 0, vmVersion: 0, code: await wat2wasm(VERIFIER_WAT) },
