@@ -67,10 +67,14 @@ export function verifyInWasm(deps: VerifierDeps, state: KvReader, p: ProofToChec
     producing: true,
     limits: { ...deps.limits, maxServices: wasm.numExecutionMemories },
   });
-  const { error } = tx.runAction(action);
-  if (error) return error.message;
-  if (tx.subjectiveDataOut.length > 0) return 'proof called a subjective service';
-  return undefined;
+  try {
+    const { error } = tx.runAction(action);
+    if (error) return error.message;
+    if (tx.subjectiveDataOut.length > 0) return 'proof called a subjective service';
+    return undefined;
+  } finally {
+    tx.close();
+  }
 }
 
 /** A prepared check: either settled synchronously or a promise from a native verifier. */
