@@ -126,6 +126,7 @@ describe('PsiwebNode', () => {
     expect(s.irreversible).toEqual({ num: 3, id: s.head!.id });
     expect(s.consensus).toBe('cft');
     expect(s.producers).toEqual(['prod']);
+    expect(s.nextProducers).toBeNull();
     expect(s).toMatchObject({ producer: 'prod', producing: false, pendingTransactions: 0, peers: [] });
     expect(chain.chainId).toBeDefined();
   });

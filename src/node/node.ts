@@ -54,6 +54,8 @@ export interface NodeStatus {
   irreversible: { num: number; id: string } | null;
   consensus: 'cft' | 'bft' | null;
   producers: string[];
+  /** The producer set taking over once the pending consensus change commits; null when none is pending. */
+  nextProducers: string[] | null;
   producer: string;
   producing: boolean;
   pendingTransactions: number;
@@ -88,6 +90,8 @@ export class PsiwebNode {
   private readonly applied = new Map<string, Applied>();
   private timer: unknown;
   private running = false;
+  /** The boundary the last timer was set for: the next one is always a later one. */
+  private lastBoundary = 0;
   /** The block being produced, so production never overlaps and stop() can wait for it. */
   private inFlight: Promise<unknown> = Promise.resolve();
 
@@ -123,13 +127,15 @@ export class PsiwebNode {
   private schedule(): void {
     if (!this.running) return;
     const now = this.clock.now();
-    const next = (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
+    // Timers and the wall clock drift apart; never aim at a boundary already used.
+    const next = Math.max((Math.floor(now / this.intervalMs) + 1) * this.intervalMs, this.lastBoundary + this.intervalMs);
+    this.lastBoundary = next;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.produceBlock()
         .catch((e: unknown) => this.log(`block production failed: ${(e as Error).message}`))
         .finally(() => this.schedule());
-    }, next - now);
+    }, Math.max(0, next - now));
   }
 
   /**
@@ -241,6 +247,7 @@ export class PsiwebNode {
       irreversible,
       consensus: current ? ('CftConsensus' in current.data ? 'cft' : 'bft') : null,
       producers: current ? producersOf(current).map((p) => accountName(p.name)) : [],
+      nextProducers: status?.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => accountName(p.name)) : null,
       producer: accountName(this.producer),
       producing: this.running,
       pendingTransactions: this.mempool.size,

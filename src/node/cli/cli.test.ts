@@ -51,6 +51,7 @@ let dir: string;
 let watFile: string;
 beforeAll(async () => {
   await serviceWasm('db');
+  await serviceWasm('example');
   dir = mkdtempSync(join(tmpdir(), 'psiweb-cli-'));
   watFile = join(dir, 'echo.wat');
 }, BUILD_TIMEOUT_MS);
