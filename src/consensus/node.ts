@@ -24,8 +24,11 @@ import { parseMessage } from './messages.ts';
 import {
   bftLeader,
   hasQuorum,
+  hasQuorumOf,
   isProducer,
+  mayPrepare,
   mayStandForElection,
+  prepareSets,
   QuorumTally,
   sets,
   settle,
@@ -90,7 +93,12 @@ export function makeGenesis(set: ProducerSet, time = 0): SignedBlock {
 }
 
 type Role = 'nonvoting' | 'follower' | 'candidate' | 'leader';
-type CertCheck = { ok: true; entry: BlockEntry } | { ok: false; missing?: BlockId; reason: string };
+/**
+ * A prepared certificate is valid, names a block still to fetch, names a block below
+ * our irreversible one that we no longer have (`stale`: it cannot be checked, and as
+ * it lost to the irreversible block it can only rank below it), or is invalid.
+ */
+type CertCheck = { ok: true; entry: BlockEntry } | { ok: false; missing?: BlockId; stale?: true; reason: string };
 /** The messages a producer signs. */
 type SignedMessage = Exclude<ConsensusMessage, { type: 'block' | 'requestBlocks' }>;
 
@@ -297,12 +305,17 @@ export class ConsensusNode {
     this.out.push({ to, message });
   }
 
-  private sign<M extends SignedMessage>(m: Omit<M, 'signature'>): M {
-    // The signing text never reads the signature field.
-    const text = messageSigningText(m as M);
+  /**
+   * Signs a message built with an empty `signature`, in place: it is fresh and not yet
+   * shared. (Copying it with a spread here, one site for every message type, was a
+   * megamorphic clone on every vote.)
+   */
+  private sign<M extends SignedMessage>(m: M): M {
+    const text = messageSigningText(m);
     const signature = this.c.signer.sign(lentTextBytes(text));
+    (m as { signature: string }).signature = signature;
     if (m.type === 'prepare' || m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(signature, text);
-    return { ...m, signature } as M;
+    return m;
   }
 
   private verifySigned(m: SignedMessage): boolean {
@@ -380,7 +393,7 @@ export class ConsensusNode {
 
   private onRequestBlocks(from: string, id: BlockId, count: number): void {
     const chain: SignedBlock[] = [];
-    let e = this.blocks.get(id);
+    let e = id === NULL_ID ? this._head : this.blocks.get(id);
     while (e && e.parent && chain.length < Math.min(count, SYNC_BATCH)) {
       chain.push(e.block);
       e = e.parent;
@@ -491,41 +504,43 @@ export class ConsensusNode {
   }
 
   /**
-   * bft.md rule 4: the first block of a term must descend from the best prepared
-   * block named by a quorum of view changes for that term.
+   * bft.md rule 4: the first block of a term carries a quorum of view changes for the
+   * term, the leader's among them naming a block no worse than any other's, and
+   * descends from the block the leader's names. Only that block's prepared certificate
+   * matters (psibase `get_subtree_from_leader` checks the leader's alone, and
+   * `is_term_ready` only compares the others with it): what another view change names
+   * can only lower the bar, which is why it must rank no higher than the leader's.
    */
   private checkViewCertificate(from: string, e: BlockEntry): string | 'wait' | undefined {
     const vcs = e.block.proof?.viewChanges;
     if (!vcs) return 'first block of a term without a view-change certificate';
+    const leaderVc = vcs.find((vc) => vc.producer === e.header.producer);
+    if (!leaderVc) return "view-change certificate lacks the leader's view change";
     const voters = new Set<ProducerName>();
-    let best: BlockEntry | undefined;
     for (const vc of vcs) {
       if (vc.term !== e.header.term) return 'view change for another term';
       if (!isProducer(e.gov, vc.producer) || voters.has(vc.producer)) return 'view change from a non-producer or twice';
+      if (compareNamed(vc.prepared, leaderVc.prepared) > 0) return "a view change names a better block than the leader's";
       if (!this.verifySigned(vc)) return 'forged view change';
       voters.add(vc.producer);
-      if (vc.prepared) {
-        const r = this.checkPrepared(vc.prepared);
-        if (!r.ok) {
-          if (r.missing) {
-            this.hold(this.waiting, r.missing, e.block);
-            this.requestBlock(from, r.missing);
-            return 'wait';
-          }
-          return r.reason;
-        }
-        if (!best || isBetter(r.entry.header, r.entry.id, best.header, best.id)) best = r.entry;
-      }
     }
     if (!this.quorum(e.gov, voters)) return 'view-change certificate lacks a quorum';
-    if (best && !descendsFrom(e.parent!, best)) return 'does not descend from the best prepared block';
+    if (!leaderVc.prepared) return undefined;
+    const r = this.checkPrepared(leaderVc.prepared);
+    if (!r.ok) {
+      if (!r.missing) return `leader's view change: ${r.reason}`;
+      this.hold(this.waiting, r.missing, e.block);
+      this.requestBlock(from, r.missing);
+      return 'wait';
+    }
+    if (!descendsFrom(e.parent!, r.entry)) return "does not descend from the block named by the leader's view change";
     return undefined;
   }
 
   private checkPrepared(cert: PreparedCertificate): CertCheck {
     const entry = this.blocks.get(cert.blockId);
     if (!entry) {
-      if (cert.num <= this._irreversible.header.num) return { ok: false, reason: 'prepared block below irreversible is unknown' };
+      if (cert.num <= this._irreversible.header.num) return { ok: false, stale: true, reason: 'prepared block below irreversible is unknown' };
       return { ok: false, missing: cert.blockId, reason: 'unknown prepared block' };
     }
     if (entry.header.term !== cert.term || entry.header.num !== cert.num) return { ok: false, reason: 'prepared certificate mislabels its block' };
@@ -533,16 +548,23 @@ export class ConsensusNode {
     return { ok: true, entry };
   }
 
-  /** A quorum of distinct, correctly signed votes of one kind for `e`, from the producers that govern it. */
+  /**
+   * A quorum of distinct, correctly signed votes of one kind for `e`: commits from the
+   * producers that govern it, prepares from those of them that prepare (`prepareSets`).
+   */
   private isCertificate(e: BlockEntry, type: 'prepare' | 'commit', votes: readonly VoteMessage[]): boolean {
     const voters = new Set<ProducerName>();
     for (const v of votes) {
       if (v.type !== type || v.subject !== e.id || v.term !== e.header.term || v.value !== e.header.num) return false;
-      if (!isProducer(e.gov, v.producer) || voters.has(v.producer)) return false;
+      if (!this.mayCast(e, type, v.producer) || voters.has(v.producer)) return false;
       if (!this.verifySigned(v)) return false;
       voters.add(v.producer);
     }
-    return this.quorum(e.gov, voters);
+    return hasQuorumOf(type === 'prepare' ? prepareSets(e.gov) : sets(e.gov), voters, this.unsafeQuorum);
+  }
+
+  private mayCast(e: BlockEntry, type: 'prepare' | 'commit', producer: ProducerName): boolean {
+    return type === 'prepare' ? mayPrepare(e.gov, producer) : isProducer(e.gov, producer);
   }
 
   private noteBlockEquivocation(e: BlockEntry): void {
@@ -612,7 +634,7 @@ export class ConsensusNode {
     // cft.md: followers confirm after applying a block of the current term.
     const h = this._head.header;
     if (this.mode === 'cft' && this._role === 'follower' && h.term === this._term && h.producer !== this.name && isProducer(this._head.gov, this.name)) {
-      this.send(h.producer, this.sign<ConfirmMessage>({ type: 'confirm', term: this._term, producer: this.name, blockNum: h.num, blockId: this._head.id }));
+      this.send(h.producer, this.sign<ConfirmMessage>({ type: 'confirm', term: this._term, producer: this.name, blockNum: h.num, blockId: this._head.id, signature: '' }));
     }
   }
 
@@ -753,7 +775,7 @@ export class ConsensusNode {
     this.votes.add(this.name);
     this.resetElectionTimer();
     const h = this._head.header;
-    this.send('*', this.sign<RequestVoteMessage>({ type: 'requestVote', term: this._term, producer: this.name, lastTerm: h.term, lastNum: h.num }));
+    this.send('*', this.sign<RequestVoteMessage>({ type: 'requestVote', term: this._term, producer: this.name, lastTerm: h.term, lastNum: h.num, signature: '' }));
     this.checkVotes();
   }
 
@@ -762,6 +784,10 @@ export class ConsensusNode {
     // A candidate behind our head (or still in CFT after the chain moved to BFT) is
     // missing blocks: hand it our head, whose ancestors it then fetches.
     if (m.lastTerm < h0.term || (m.lastTerm === h0.term && m.lastNum < h0.num)) this.send(from, { type: 'block', block: this._head.block });
+    // A candidate ahead of us means we are the one missing blocks, and with no leader
+    // nobody will broadcast them (say, we missed a BFT→CFT switch that made us a
+    // producer, and the election needs our vote): ask it for its head.
+    else if (m.lastTerm > h0.term || (m.lastTerm === h0.term && m.lastNum > h0.num)) this.requestBlock(from, NULL_ID, m.lastNum);
     if (this.mode !== 'cft') return;
     const joint = this.activeJoint();
     if (!mayStandForElection(joint, m.producer)) return this.drop(from, `vote request from ${m.producer}, who may not stand`);
@@ -776,7 +802,7 @@ export class ConsensusNode {
       this.hardDirty = true;
       this.resetElectionTimer();
     }
-    this.send(m.producer, this.sign<VoteMessage>({ type: 'vote', term: this._term, producer: this.name, subject: m.producer, value: granted ? 1 : 0 }));
+    this.send(m.producer, this.sign<VoteMessage>({ type: 'vote', term: this._term, producer: this.name, subject: m.producer, value: granted ? 1 : 0, signature: '' }));
   }
 
   private onVote(from: string, m: VoteMessage): void {
@@ -877,7 +903,7 @@ export class ConsensusNode {
     // bft.md: the timer does not restart until 2f+1 producers are in this term or later.
     this.vcDeadline = Infinity;
     this.vcResendAt = this.now + VIEW_CHANGE_RESEND_MS;
-    const vc = this.sign<ViewChangeMessage>({ type: 'viewChange', term, producer: this.name, ...(this.bestPrepared ? { prepared: this.bestPrepared } : {}) });
+    const vc = this.sign<ViewChangeMessage>({ type: 'viewChange', term, producer: this.name, ...(this.bestPrepared ? { prepared: this.bestPrepared } : {}), signature: '' });
     this.viewChanges.set(this.name, vc);
     this.send('*', vc);
     this.afterViewChanges();
@@ -894,19 +920,41 @@ export class ConsensusNode {
   }
 
   private onViewChange(from: string, m: ViewChangeMessage): void {
-    if (this.mode !== 'bft') return;
+    if (this.mode !== 'bft') return this.syncWithOtherMode(from);
     if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `view change from non-producer ${m.producer}`);
     const known = this.viewChanges.get(m.producer);
-    if (known && known.term >= m.term) return;
+    if (known && !this.betterViewChange(m, known)) return;
     if (m.prepared) {
       const r = this.checkPrepared(m.prepared);
-      if (!r.ok) {
-        if (!r.missing) return this.drop(from, `view change from ${m.producer}: ${r.reason}`);
-        this.requestBlock(from, r.missing);
-      } else this.notePrepared(m.prepared);
+      if (r.ok) this.notePrepared(m.prepared);
+      else if (r.missing) this.requestBlock(from, r.missing);
+      else if (!r.stale) return this.drop(from, `view change from ${m.producer}: ${r.reason}`);
     }
     this.viewChanges.set(m.producer, m);
     this.afterViewChanges();
+  }
+
+  /**
+   * A view change while the chain here runs CFT means one of us missed a switch of
+   * consensus (say, it was down): the sender a BFT→CFT one, or we a CFT→BFT one. Send
+   * our head and ask for the sender's; whoever is behind fetches the ancestors. No
+   * leader broadcasts blocks until the one behind takes part again, so nothing else
+   * would reach it.
+   */
+  private syncWithOtherMode(from: string): void {
+    this.send(from, { type: 'block', block: this._head.block });
+    this.requestBlock(from, NULL_ID);
+  }
+
+  /**
+   * bft.md "The ordering of view change messages from a single node": a later term is
+   * better; in one term the leader's view change is better when it names a newer
+   * block (its second view change), anyone else's when it names an older one.
+   */
+  private betterViewChange(m: ViewChangeMessage, known: ViewChangeMessage): boolean {
+    if (m.term !== known.term) return m.term > known.term;
+    const c = compareNamed(m.prepared, known.prepared);
+    return bftLeader(this.activeJoint(), m.term) === m.producer ? c > 0 : c < 0;
   }
 
   private afterViewChanges(): void {
@@ -935,27 +983,45 @@ export class ConsensusNode {
     if (!this.viewActive && leader === this.name) this.tryActivate();
   }
 
-  /** bft.md rule 4: the leader opens its term on the best block prepared per a quorum of view changes. */
+  /**
+   * bft.md rule 4: the first block of a term descends from the block named by the
+   * leader's view change, and that block is the best named by a quorum of view changes
+   * of the term. psibase (bft.hpp `get_subtree_from_leader`, `set_root`): the quorum
+   * counts view changes naming a block no better than the leader's; a leader whose
+   * view change names too old a block takes the best prepared certificate it has
+   * seen and issues a second view change for the same term naming it.
+   */
   private tryActivate(): void {
-    const joint = this.activeJoint();
+    let own = this.viewChanges.get(this.name);
+    if (!own || own.term !== this._term) return;
+    // Certificates that named blocks still in flight when they arrived count once the blocks are here.
+    for (const vc of this.viewChanges.values()) {
+      if (vc.term === this._term && vc.prepared && this.improvesPrepared(vc.prepared.term, vc.prepared.num) && this.checkPrepared(vc.prepared).ok)
+        this.notePrepared(vc.prepared);
+    }
+    if (compareNamed(this.bestPrepared, own.prepared) > 0) {
+      own = this.sign<ViewChangeMessage>({ type: 'viewChange', term: this._term, producer: this.name, prepared: this.bestPrepared, signature: '' });
+      this.viewChanges.set(this.name, own);
+      this.send('*', own);
+    }
+    let parent = this._head;
+    if (own.prepared) {
+      const named = this.checkPrepared(own.prepared);
+      if (!named.ok) return;
+      if (!descendsFrom(parent, named.entry)) parent = named.entry;
+    }
+    if (!descendsFrom(parent, this._irreversible)) return;
+    // The producers that govern the new block are those its parent leaves, as peers check.
+    const gov = parent.state;
+    if (bftLeader(gov, this._term) !== this.name) return;
     const vcs: ViewChangeMessage[] = [];
     const voters = new Set<ProducerName>();
-    let best: BlockEntry | undefined;
     for (const vc of this.viewChanges.values()) {
-      if (vc.term !== this._term) continue;
-      if (vc.prepared) {
-        const r = this.checkPrepared(vc.prepared);
-        if (!r.ok) continue;
-        if (!best || isBetter(r.entry.header, r.entry.id, best.header, best.id)) best = r.entry;
-      }
+      if (vc.term !== this._term || !isProducer(gov, vc.producer) || compareNamed(vc.prepared, own.prepared) > 0) continue;
       vcs.push(vc);
       voters.add(vc.producer);
     }
-    if (!this.quorum(joint, voters)) return;
-    let parent = this._head;
-    if (best && !descendsFrom(parent, best)) parent = best;
-    if (!descendsFrom(parent, this._irreversible)) return;
-    if (bftLeader(parent.state, this._term) !== this.name) return;
+    if (!this.quorum(gov, voters)) return;
     const e = this.produce(parent, vcs);
     if (!e) return;
     this.viewActive = true;
@@ -978,28 +1044,28 @@ export class ConsensusNode {
   }
 
   /** bft.md rule 2: never prepare (or commit) conflicting blocks in one term. */
-  private mayVote(e: BlockEntry, last: { term: number; id: BlockId } | undefined): boolean {
-    if (e.header.term !== this._term || !isProducer(e.gov, this.name) || !this.viable(e)) return false;
+  private mayVote(e: BlockEntry, type: 'prepare' | 'commit', last: { term: number; id: BlockId } | undefined): boolean {
+    if (e.header.term !== this._term || !this.mayCast(e, type, this.name) || !this.viable(e)) return false;
     if (!last || last.term !== this._term) return true;
     const prev = this.blocks.get(last.id);
     return prev !== undefined && e.header.num > prev.header.num && descendsFrom(e, prev);
   }
 
   private maybePrepare(e: BlockEntry): void {
-    if (!this.mayVote(e, this.lastPrepared)) return;
+    if (!this.mayVote(e, 'prepare', this.lastPrepared)) return;
     this.lastPrepared = { term: this._term, id: e.id };
     this.hardDirty = true;
-    const v = this.sign<VoteMessage>({ type: 'prepare', term: this._term, producer: this.name, subject: e.id, value: e.header.num });
+    const v = this.sign<VoteMessage>({ type: 'prepare', term: this._term, producer: this.name, subject: e.id, value: e.header.num, signature: '' });
     this.send('*', v);
     this.countVote(e, v);
   }
 
   private maybeCommit(e: BlockEntry): void {
     // bft.md rule 1: only commit a block prepared by a quorum.
-    if (!this.mayVote(e, this.lastCommitted)) return;
+    if (!this.mayVote(e, 'commit', this.lastCommitted)) return;
     this.lastCommitted = { term: this._term, id: e.id };
     this.hardDirty = true;
-    const v = this.sign<VoteMessage>({ type: 'commit', term: this._term, producer: this.name, subject: e.id, value: e.header.num });
+    const v = this.sign<VoteMessage>({ type: 'commit', term: this._term, producer: this.name, subject: e.id, value: e.header.num, signature: '' });
     this.send('*', v);
     this.countVote(e, v);
   }
@@ -1028,13 +1094,14 @@ export class ConsensusNode {
   }
 
   private countVote(e: BlockEntry, v: VoteMessage): void {
-    if (v.term !== e.header.term || v.value !== e.header.num || !isProducer(e.gov, v.producer)) {
-      return this.drop(v.producer, `${v.type} does not match block ${e.header.num} or its producers`);
+    const type = v.type as 'prepare' | 'commit';
+    if (v.term !== e.header.term || v.value !== e.header.num || !this.mayCast(e, type, v.producer)) {
+      return this.drop(v.producer, `${v.type} does not match block ${e.header.num} or the producers that ${v.type} it`);
     }
     if (e.header.num <= this._irreversible.header.num) return;
-    const map = v.type === 'prepare' ? this.prepares : this.commits;
+    const map = type === 'prepare' ? this.prepares : this.commits;
     let tally = map.get(e.id);
-    if (!tally) map.set(e.id, (tally = new QuorumTally(sets(e.gov), this.unsafeQuorum)));
+    if (!tally) map.set(e.id, (tally = new QuorumTally(type === 'prepare' ? prepareSets(e.gov) : sets(e.gov), this.unsafeQuorum)));
     if (!tally.add(v.producer, v) || !tally.reached) return;
     const h = e.header;
     if (v.type === 'prepare') {
@@ -1056,6 +1123,16 @@ export class ConsensusNode {
     this.bestPrepared = cert;
     this.hardDirty = true;
   }
+}
+
+/**
+ * Orders the blocks two view changes name as psibase's `by_best_prepared`: by term,
+ * then id (whose first bytes are the block number); naming none comes first.
+ */
+function compareNamed(a: PreparedCertificate | undefined, b: PreparedCertificate | undefined): number {
+  if (!a || !b) return (a ? 1 : 0) - (b ? 1 : 0);
+  if (a.term !== b.term) return a.term - b.term;
+  return a.blockId < b.blockId ? -1 : a.blockId > b.blockId ? 1 : 0;
 }
 
 function hasViewChanges(b: SignedBlock): boolean {

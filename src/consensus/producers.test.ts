@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bftLeader, hasQuorum, mayStandForElection, settle, threshold, weakThreshold } from './producers.ts';
+import { bftLeader, hasQuorum, hasQuorumOf, mayPrepare, mayStandForElection, prepareSets, settle, threshold, weakThreshold } from './producers.ts';
 import type { JointConsensus, ProducerSet } from './types.ts';
 
 const set = (mode: 'cft' | 'bft', n: number): ProducerSet => ({ mode, producers: Array.from({ length: n }, (_, i) => `p${i}`) });
@@ -32,5 +32,20 @@ describe('producer sets', () => {
     const toCft: JointConsensus = { current: set('cft', 2), next: { set: set('cft', 4), blockNum: 3 } };
     expect(mayStandForElection(toCft, 'p3')).toBe(true);
     expect([0, 1, 4, 5].map((t) => bftLeader({ current: set('bft', 4) }, t))).toEqual(['p0', 'p1', 'p0', 'p1']);
+  });
+
+  it('BFT→CFT: new producers commit but do not prepare; prepares need the old set only (joint-consensus.md)', () => {
+    const toCft: JointConsensus = { current: set('bft', 4), next: { set: { mode: 'cft', producers: ['p3', 'p4', 'p5'] }, blockNum: 5 } };
+    expect(prepareSets(toCft)).toEqual([toCft.current]);
+    expect(['p0', 'p3', 'p4'].map((p) => mayPrepare(toCft, p))).toEqual([true, true, false]);
+    // Three old producers prepare: enough, though no new producer does.
+    expect(hasQuorumOf(prepareSets(toCft), new Set(['p0', 'p1', 'p2']))).toBe(true);
+    // Commits need a quorum of the old set and a majority of the new one.
+    expect(hasQuorum(toCft, new Set(['p0', 'p1', 'p2']))).toBe(false);
+    expect(hasQuorum(toCft, new Set(['p0', 'p1', 'p2', 'p4', 'p5']))).toBe(true);
+    // BFT→BFT: both sets prepare.
+    const toBft: JointConsensus = { current: set('bft', 4), next: { set: { mode: 'bft', producers: ['p3', 'p4', 'p5', 'p6'] }, blockNum: 5 } };
+    expect(prepareSets(toBft)).toEqual([toBft.current, toBft.next!.set]);
+    expect(mayPrepare(toBft, 'p4')).toBe(true);
   });
 });

@@ -50,6 +50,21 @@ export function isProducer(joint: JointConsensus, name: ProducerName): boolean {
   return inSet(joint.current, name) || (joint.next !== undefined && inSet(joint.next.set, name));
 }
 
+/**
+ * The sets whose quorum a BFT prepare needs. joint-consensus.md, BFT→CFT: "The new
+ * producers commit, but do not prepare blocks. Commit require prepares by a quorum of
+ * the old producers." psibase counts a next set's prepares only when that set is BFT
+ * (bft.hpp `block_info::confirm`); commits always need both sets.
+ */
+export function prepareSets(joint: JointConsensus): ProducerSet[] {
+  return joint.next && joint.next.set.mode === 'bft' ? [joint.current, joint.next.set] : [joint.current];
+}
+
+/** Whether `name` prepares blocks governed by `joint` (psibase `can_prepare`: CFT joint producers do not). */
+export function mayPrepare(joint: JointConsensus, name: ProducerName): boolean {
+  return inSet(joint.current, name) || (joint.next !== undefined && joint.next.set.mode === 'bft' && inSet(joint.next.set, name));
+}
+
 /** Whether `voters` hold a quorum of every set in force. */
 export function hasQuorum(joint: JointConsensus, voters: ReadonlySet<ProducerName>, override?: QuorumOverride): boolean {
   return hasQuorumOf(sets(joint), voters, override);

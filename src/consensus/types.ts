@@ -111,7 +111,10 @@ export interface ViewChangeMessage {
   readonly signature: string;
 }
 
-/** Ask a peer for block `id` and up to `count - 1` of its ancestors. */
+/**
+ * Ask a peer for block `id` and up to `count - 1` of its ancestors; `id` = NULL_ID
+ * (all zeros) asks for the peer's head, when all we know is that it is ahead of us.
+ */
 export interface RequestBlocksMessage {
   readonly type: 'requestBlocks';
   readonly id: BlockId;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BYZANTINE_BEHAVIOURS } from './byzantine.ts';
 import { failLine, runSeeds } from './run.ts';
+import type { SignedBlock, ViewChangeMessage } from '../types.ts';
 import { Simulation, simulate } from './simulator.ts';
 
 describe('BFT under random faults', () => {
@@ -53,6 +54,46 @@ describe('BFT scenarios', () => {
     expect(r.violations).toEqual([]);
     expect(r.probes[1]!.max).toBe(r.probes[0]!.max);
     expect(r.irreversible).toBeGreaterThan(r.probes[1]!.max);
+  });
+
+  it('a leader whose view change names too old a block issues a second one naming the best prepared block (bft.md rule 4)', () => {
+    // p1, leader of term 1, is cut off while p0, p2 and p3 prepare blocks in term 0. p0
+    // then crashes; p2 and p3 move to term 1 naming a block p1 never saw prepared. Only
+    // a view change from p1 naming that block completes a quorum of view changes no
+    // better than the leader's (p0 stays down).
+    const vcs: ViewChangeMessage[] = [];
+    const opening: SignedBlock[] = [];
+    const finalInTerm1 = new Set<string>();
+    const r = simulate({
+      seed: 31,
+      mode: 'bft',
+      nodes: 4,
+      chaosMs: 3000,
+      schedule: [
+        { at: 300, kind: 'partition', groups: [[1], [0, 2, 3]] },
+        { at: 1000, kind: 'crash', node: 0 },
+        { at: 1200, kind: 'heal' },
+      ],
+      onSend: (from, m) => {
+        if (m.type === 'viewChange') vcs.push(m);
+        if (m.type === 'block' && m.block.header.producer === from && m.block.proof?.viewChanges && opening.length === 0) opening.push(m.block);
+      },
+      onIrreversible: (node, h) => {
+        if (h.term === 1) finalInTerm1.add(node);
+      },
+    });
+    expect(r.violations).toEqual([]);
+    const named = (p: string) => vcs.filter((v) => v.producer === p && v.term === 1).map((v) => v.prepared?.num ?? 0);
+    const [first, second] = [...new Set(named('p1'))];
+    const others = Math.max(...named('p2'), ...named('p3'));
+    expect(first).toBeLessThan(others);
+    expect(second).toBe(others);
+    // The term opens on the second view change, and no further view change is needed.
+    const cert = opening[0]!.proof!.viewChanges!;
+    expect(opening[0]!.header.term).toBe(1);
+    expect(cert.find((v) => v.producer === 'p1')!.prepared!.num).toBe(second);
+    expect(vcs.every((v) => v.term <= 1)).toBe(true);
+    expect([...finalInTerm1].sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
   });
 
   it('the checker catches a broken rule: a quorum of f instead of 2f+1 lets an equivocating leader split the chain', () => {

@@ -76,8 +76,15 @@ export class ByzantineAdversary {
     return { ...m, signature: this.signer.sign(messageSigningBytes(m)) };
   }
 
-  /** One of many ways to be wrong: every one must be dropped by honest nodes. */
+  /** One of many ways to be wrong: every one must be dropped or outvoted by honest nodes. */
   private invalid(m: ConsensusMessage): unknown {
+    if (m.type === 'viewChange' && m.producer === this.name && this.rng.chance(0.5)) {
+      // A second view change for the same term naming no block: well-formed and signed,
+      // but it hides what this node prepared (bft.md rule 3), and as a non-leader's it
+      // replaces the first wherever it arrives later.
+      const { prepared: _hidden, ...rest } = m;
+      return { ...rest, signature: this.signer.sign(messageSigningBytes({ ...rest, signature: '' })) };
+    }
     const h: BlockHeader | undefined = m.type === 'block' ? m.block.header : undefined;
     const choice = this.rng.int(h ? 9 : 4);
     switch (choice) {

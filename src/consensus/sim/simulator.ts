@@ -6,7 +6,7 @@
  */
 import { ConsensusNode, makeGenesis } from '../node.ts';
 import { sameSet, type QuorumOverride } from '../producers.ts';
-import type { BlockHeader, BlockId, ConsensusMode, HardState, JointConsensus, ProducerName, ProducerSet, SignedBlock } from '../types.ts';
+import type { BlockHeader, BlockId, ConsensusMessage, ConsensusMode, HardState, JointConsensus, ProducerName, ProducerSet, SignedBlock } from '../types.ts';
 import { ByzantineAdversary, BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from './byzantine.ts';
 import { EventHeap } from './heap.ts';
 import { SimKeyring } from './keys.ts';
@@ -58,6 +58,8 @@ export interface SimConfig {
   readonly trace?: (line: string) => void;
   /** Called for every block an honest node reports irreversible, with the virtual time. */
   readonly onIrreversible?: (node: ProducerName, header: BlockHeader, now: number) => void;
+  /** Called for every message a node's state machine sends (before a Byzantine node rewrites it), with the virtual time. */
+  readonly onSend?: (from: ProducerName, message: ConsensusMessage, now: number) => void;
 }
 
 export interface SimResult {
@@ -291,6 +293,7 @@ export class Simulation {
       }
       if (this.honest(sn)) for (const b of r.irreversible) this.checkIrreversible(sn, b);
       for (const out of r.messages) {
+        this.cfg.onSend?.(sn.name, out.message, this.now);
         if (sn.adversary) {
           for (const d of sn.adversary.rewrite(out, sn.peerNames)) {
             const to = this.indexOf.get(d.to);
