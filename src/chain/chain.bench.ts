@@ -26,6 +26,7 @@ import type { GenesisService } from './native-tables.ts';
 import { sigVerifier } from './sig-verifier.ts';
 import { VERIFIER_WAT, testServices, transferAction, wat2wasm } from './test-kit.ts';
 import type { NativeVerifier } from './verify.ts';
+import { devnetTransferSetup } from '../node/devnet-transfers.ts';
 
 const BLOCK_SIZE = 1000;
 const BLOCKS = 4;
@@ -71,7 +72,12 @@ function watSetup(): ChainBenchSetup {
   };
 }
 
-const SETUPS: Record<string, () => ChainBenchSetup> = { wat: watSetup };
+const SETUPS: Record<string, () => ChainBenchSetup> = {
+  wat: watSetup,
+  // The devnet's AssemblyScript services (src/node/devnet-transfers.ts): tokens transfers
+  // through transact, auth-sig and verify-sig.
+  as: () => devnetTransferSetup(T0, PRODUCER),
+};
 
 const bench: BenchFile = async () => {
   const choice = process.env.PSIWEB_CHAIN_BENCH ?? 'wat';

@@ -106,16 +106,20 @@ async function tokensUiActions(): Promise<Action[]> {
   return ui.tokensUiActions('tokens');
 }
 
+export interface BootOptions {
+  /**
+   * Whether the producer signs blocks (default true). Without, its claim is empty, as
+   * psibase boots a chain given no block signing key.
+   */
+  signBlocks?: boolean;
+}
+
 /** The boot transactions after the genesis transaction, in psibase's order. */
-export async function devnetBootTransactions(devnet: Devnet, expiration: bigint): Promise<SignedTransaction[]> {
+export async function devnetBootTransactions(devnet: Devnet, expiration: bigint, options: BootOptions = {}): Promise<SignedTransaction[]> {
   const groups: Action[][] = [];
-  const verifySig = 'verify-sig';
+  const auth = options.signBlocks === false ? { service: '', rawData: '' } : { service: 'verify-sig', rawData: toHexString(devnet.producerKey.publicKeyDer) };
   // Genesis block actions: the producer set.
-  groups.push([
-    action('producers', 'producers', 'setProducers', {
-      prods: [{ name: DEVNET_PRODUCER, auth: { service: verifySig, rawData: toHexString(devnet.producerKey.publicKeyDer) } }],
-    }),
-  ]);
+  groups.push([action('producers', 'producers', 'setProducers', { prods: [{ name: DEVNET_PRODUCER, auth }] })]);
   // Package installs: init actions, HTTP servers, UI files.
   groups.push([action('accounts', 'accounts', 'init', {}), action('setcode', 'setcode', 'init', {})]);
   groups.push(DEVNET_SERVICES.filter((s) => s.server).map((s) => action(s.name, 'http', 'registerServer', { server: s.name })));
