@@ -131,3 +131,31 @@ describe('PsiwebNode', () => {
     expect(chain.chainId).toBeDefined();
   });
 });
+
+describe('PsiwebNode when blocks cannot be produced', () => {
+  it('rejects waiting clients once their transactions expire', async () => {
+    const clock = new FakeClock(T0_MS + 100);
+    const { node, chain, lines } = await bootNode(clock);
+    const exp = BigInt(T0_MS / 1000 + 3);
+    const pending = node.submit(transfer(9n, exp));
+    const settled = pending.then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    // From here on every block fails.
+    const realProduce = chain.produceBlock.bind(chain);
+    chain.produceBlock = async () => {
+      throw new Error('disk on fire');
+    };
+    node.start();
+    clock.advance(900);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lines.at(-1)).toBe('block production failed: disk on fire');
+    clock.advance(3000);
+    await new Promise((r) => setTimeout(r, 20));
+    await node.stop();
+    chain.produceBlock = realProduce;
+    expect(await settled).toBe('transaction has expired');
+  });
+});

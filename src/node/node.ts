@@ -66,6 +66,8 @@ interface Waiter {
   waitFor: WaitFor;
   /** Set once the mempool took the transaction; before that it cannot have expired. */
   admitted: boolean;
+  /** TaPoS expiration, seconds: past it, no block can take the transaction. */
+  expiration: bigint;
   resolve(trace: TransactionTrace): void;
   reject(error: Error): void;
 }
@@ -133,7 +135,11 @@ export class PsiwebNode {
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.produceBlock()
-        .catch((e: unknown) => this.log(`block production failed: ${(e as Error).message}`))
+        .catch((e: unknown) => {
+          this.log(`block production failed: ${(e as Error).message}`);
+          // Without blocks the mempool never drops anything: settle who waits in vain.
+          this.expireWaiters(BigInt(Math.floor(this.clock.now() / 1000)));
+        })
         .finally(() => this.schedule());
     }, Math.max(0, next - now));
   }
@@ -158,6 +164,17 @@ export class PsiwebNode {
     const produced = await this.mempool.produceBlock({ producer: this.producer, time, ...(this.prover && { prover: this.prover }) });
     this.announce(produced);
     return produced;
+  }
+
+  /** Rejects the clients of admitted transactions that expired by `nowSec`. */
+  private expireWaiters(nowSec: bigint): void {
+    for (const [key, entry] of this.waiting) {
+      const expired = entry.waiters.filter((w) => w.admitted && w.expiration <= nowSec);
+      if (expired.length === 0) continue;
+      entry.waiters = entry.waiters.filter((w) => !expired.includes(w));
+      if (entry.waiters.length === 0) this.waiting.delete(key);
+      for (const w of expired) w.reject(new TransactionRejectedError('expired', 'transaction has expired'));
+    }
   }
 
   /** Settles the clients of what the block applied or refused, and logs one line. */
@@ -206,11 +223,11 @@ export class PsiwebNode {
    * TransactionRejectedError when it is refused or expires first.
    */
   async submit(packed: Uint8Array, options: { waitFor: WaitFor } = { waitFor: 'final' }): Promise<TransactionTrace> {
-    const id = openTransaction(packed).id;
+    const { id, transaction } = openTransaction(packed);
     const key = toHex(id);
     let waiter!: Waiter;
     const settled = new Promise<TransactionTrace>((resolve, reject) => {
-      waiter = { waitFor: options.waitFor, admitted: false, resolve, reject };
+      waiter = { waitFor: options.waitFor, admitted: false, expiration: transaction.tapos.expiration, resolve, reject };
     });
     // Registered before admission, so no block can take it before anyone listens.
     const entry = this.waiting.get(key) ?? { id, waiters: [] };
