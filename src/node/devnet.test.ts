@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Chain } from '../chain/executor.ts';
+import { sign } from '../crypto/keys.ts';
+import { FracSchema } from '../protocol/fracpack/index.ts';
+import { accountNumber, methodNumber } from '../protocol/names.ts';
+import { taposRef } from '../protocol/tapos.ts';
+import { packSignedTransaction, packTransaction, protocolSchema } from '../protocol/types.ts';
+import { MemoryStore, StateDb, WriteOverlay } from '../state/index.ts';
+import { bootDevnet, DEVNET_SERVICES, DEVNET_TOKEN_SUPPLY, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
+import { PsiwebNode } from './node.ts';
+import { packActionArgs } from './schemas.ts';
+
+// A cold services/build compiles every service first.
+const BUILD_TIMEOUT_MS = 300_000;
+const T0 = 1_700_000_000_000_000n;
+
+const schema = new FracSchema({ ...protocolSchema, GetData: { Object: { site: 'AccountNumber', path: 'string', decompress: 'bool' } } }, { mode: 'native' });
+
+let devnet: Devnet;
+let chain: Chain;
+let node: PsiwebNode;
+
+beforeAll(async () => {
+  devnet = await loadDevnet();
+  chain = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+  const genesis = await bootDevnet(chain, devnet, T0);
+  expect(genesis.rejected).toEqual([]);
+  node = new PsiwebNode({ chain, producer: devnet.producer, prover: devnet.prover, clock: { now: () => Number(T0 / 1000n) + 10_000, setTimeout: () => 0, clearTimeout: () => undefined } });
+}, BUILD_TIMEOUT_MS);
+
+/** Runs an action against the head as a transaction would, without committing it. */
+function call(service: string, method: string, rawData: Uint8Array): Uint8Array {
+  const reader = chain.state.reader;
+  const tx = chain.host.transaction({ state: new WriteOverlay(reader), codeFor: (s) => chain.codeFor(reader, s), mode: 'transaction' });
+  try {
+    const { trace, error } = tx.runAction({ sender: accountNumber('alice'), service: accountNumber(service), method: methodNumber(method), rawData });
+    if (error) throw error;
+    return trace.rawRetval;
+  } finally {
+    tx.close();
+  }
+}
+
+const balance = (account: string) => schema.type('u64').decode(call('tokens', 'balance', packActionArgs('tokens', 'balance', { account }))) as bigint;
+
+function transfer(sender: string, signer: string, amount: bigint) {
+  return (async () => {
+    const key = await devnetKey(signer);
+    const head = chain.head!;
+    const transaction = packTransaction({
+      tapos: { expiration: head.time / 1_000_000n + 30n, flags: 0, ...taposRef(head.num, head.id) },
+      actions: [
+        { sender: accountNumber(sender), service: accountNumber('tokens'), method: methodNumber('transfer'), rawData: packActionArgs('tokens', 'transfer', { to: 'bob', amount: amount.toString(), memo: '' }) },
+      ],
+      claims: [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }],
+    });
+    return packSignedTransaction({ transaction, proofs: [await sign(key, transaction)], subjectiveData: null });
+  })();
+}
+
+describe('devnet', () => {
+  it('installs every service with its flags and splits the token supply between alice and bob', () => {
+    const names = DEVNET_SERVICES.map((s) => s.name);
+    for (const name of names) expect(chain.codeFor(chain.state.reader, accountNumber(name)), name).toBeDefined();
+    expect(chain.codeFor(chain.state.reader, accountNumber('db'))!.flags).toBe(1n);
+    expect(chain.codeFor(chain.state.reader, accountNumber('verify-sig'))!.flags).toBe(2n);
+    expect(balance('alice')).toBe(DEVNET_TOKEN_SUPPLY / 2n);
+    expect(balance('bob')).toBe(DEVNET_TOKEN_SUPPLY / 2n);
+  });
+
+  it('has the tokens UI on sites', () => {
+    const page = call('sites', 'getData', schema.type('GetData').encode({ site: accountNumber('tokens'), path: '/index.html', decompress: false }));
+    expect(new TextDecoder().decode(page.subarray(4))).toContain('<script type="module" src="/app.js">');
+  });
+
+  it('produces blocks signed by prod that another node validates', async () => {
+    const validator = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+    await validator.applyBlock((await chain.blockByNum(2))!);
+    const produced = await node.produceBlock();
+    expect(produced.block.signature.length).toBeGreaterThan(0);
+    await validator.applyBlock(produced.bytes);
+    expect(validator.head!.id).toEqual(chain.head!.id);
+    // A block signed by anyone else is refused.
+    const forged = await chain.produceBlock({ producer: devnet.producer, prover: async (data) => sign(await devnetKey('mallory'), data) });
+    const other = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+    for (let n = 2; n < forged.block.block.header.blockNum; n++) await other.applyBlock((await chain.blockByNum(n))!);
+    await expect(other.applyBlock(forged.bytes)).rejects.toThrow(/block signature/);
+  });
+
+  it("enforces auth after boot: alice's key moves alice's tokens, bob's key cannot", async () => {
+    const ok = node.submit(await transfer('alice', 'alice', 7n), { waitFor: 'applied' });
+    await new Promise((r) => setTimeout(r, 50));
+    await node.produceBlock();
+    expect((await ok).error ?? null).toBeNull();
+    expect(balance('bob')).toBe(DEVNET_TOKEN_SUPPLY / 2n + 7n);
+    await expect(node.submit(await transfer('alice', 'bob', 1n))).rejects.toThrow(/Authorization for alice -> tokens::transfer failed/);
+  });
+});
