@@ -9,6 +9,7 @@
  * queries too and has no compiler, and the whole service is one constant. It imports
  * only psibase's `env` ABI, so it runs on the real service host like any service.
  */
+import { DecodeError } from '../errors.ts';
 import { methodNumber } from '../protocol/names.ts';
 import type { ServiceCode } from '../vm/index.ts';
 
@@ -57,11 +58,7 @@ const name = (s: string): number[] => {
 };
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const funcType = (params: number[], results: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
-const i32Const = (n: number): number[] => [0x41, ...sleb32(n)];
-
-function sleb32(n: number): number[] {
-  return sleb64(BigInt(n));
-}
+const i32Const = (n: number): number[] => [0x41, ...sleb64(BigInt(n))];
 
 /** fracpack of a std::string: u32 length, then the UTF-8 bytes. */
 function packString(s: string): Uint8Array {
@@ -77,7 +74,7 @@ export function xHttpModule(rootHost: string): Uint8Array {
   const reply = packString(rootHost);
   const error = new TextEncoder().encode('x-http: only rootHost is available to on-chain services');
   const errorAt = DATA_START + reply.length;
-  if (errorAt + error.length > ACTION_BUF) throw new RangeError('root host name is too long');
+  if (errorAt + error.length > ACTION_BUF) throw new DecodeError('root host name is too long');
 
   // Types: 0 start(i64), 1 called(i64, i64), 2 () -> i32, 3 (i32, i32, i32) -> i32, 4 (i32, i32).
   const types = vec([funcType([I64], []), funcType([I64, I64], []), funcType([], [I32]), funcType([I32, I32, I32], [I32]), funcType([I32, I32], [])]);
