@@ -1,7 +1,8 @@
 /**
- * HTTP for Node clients of a psiweb (or psinode) node: the CLI and the tests. Node's
- * resolver does not resolve `*.localhost` (ENOTFOUND), so those names are dialled on
- * 127.0.0.1 with the name kept in the Host header, which is what browsers and curl do.
+ * HTTP for Node clients of a psiweb (or psinode) node on this machine: the CLI and the
+ * tests. Node's resolver does not resolve `*.localhost` (ENOTFOUND), so those names
+ * are dialled on 127.0.0.1 with the name kept in the Host header, which is what
+ * browsers and curl do. Nothing else is dialled.
  */
 import { request as httpRequest, type Agent } from 'node:http';
 import { PsiwebError } from '../errors.ts';
@@ -52,13 +53,17 @@ export function fetchNode(url: string, init: ClientRequest = {}): Promise<Client
     return Promise.reject(new ClientError(`invalid URL ${url}`, { cause: e }));
   }
   if (u.protocol !== 'http:') return Promise.reject(new ClientError(`only http: URLs are supported, got ${u.protocol}`));
+  // This client only talks to nodes on this machine, and dials nothing else.
+  if (!isLocalhostName(u.hostname) && u.hostname !== LOOPBACK) {
+    return Promise.reject(new ClientError(`only nodes on this machine (localhost names or ${LOOPBACK}) can be reached, not ${u.hostname}`));
+  }
   const body = typeof init.body === 'string' ? new TextEncoder().encode(init.body) : init.body;
   const headers: Record<string, string> = { host: u.host, ...init.headers };
   if (body) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        host: isLocalhostName(u.hostname) ? LOOPBACK : u.hostname,
+        host: LOOPBACK,
         port: u.port || 80,
         path: u.pathname + u.search,
         method: init.method ?? 'GET',

@@ -132,6 +132,12 @@ describe('psiweb push (arguments)', () => {
     await bad(['alice', 'tokens', 'transfer', '{}', '--bogus'], /Unknown option '--bogus'/);
   });
 
+  it('dials only this machine', async () => {
+    await expect(runPush(['alice', 'tokens', 'transfer', '{"to":"bob","amount":"1","memo":""}', '--url', 'http://example.com'], capture())).rejects.toThrow(
+      /only nodes on this machine .* can be reached, not example.com/,
+    );
+  });
+
   it('reports an unreachable node as a failure', async () => {
     await expect(runPush(['alice', 'tokens', 'transfer', '{"to":"bob","amount":"1","memo":""}', '--url', 'http://psiweb.localhost:1'], capture())).rejects.toThrow(
       /cannot reach http:\/\/psiweb.localhost:1/,
