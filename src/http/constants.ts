@@ -25,3 +25,13 @@ export const COMMON_API_PREFIX = '/common/';
  * see this one, and never a socket they could reply on later.
  */
 export const QUERY_SOCKET = 0;
+
+/**
+ * Most blocks one `/native/blocks` reply carries: enough that a syncing browser spends
+ * its time applying blocks rather than waiting on round trips, few enough that one
+ * reply of busy blocks stays a few MB.
+ */
+export const MAX_BLOCK_RANGE_COUNT = 500;
+
+/** Size cap of one `/native/blocks` reply (a larger first block still goes alone). */
+export const MAX_BLOCK_RANGE_BYTES = 8 * 1024 * 1024;

@@ -6,3 +6,4 @@ export { routeHost, normalizeRootHost, type HostRoute } from './hosts.ts';
 export { xHttpModule, xHttpService } from './x-http.ts';
 export { HttpError, QueryReplyError } from './errors.ts';
 export * as httpConstants from './constants.ts';
+export { BLOCKS_PATH, blockRangeResponse, decodeBlockFrames, encodeBlockFrames, type BlockSource } from './blocks.ts';

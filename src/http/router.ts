@@ -5,7 +5,8 @@
  * Order, as psinode's handle_request and psibase's http service decide it:
  *  1. `localhost` and loopback addresses redirect to the root host; other hosts are
  *     not ours (421).
- *  2. `/native/…` on any of our hosts is answered by the node itself.
+ *  2. `/native/…` on any of our hosts is answered by the node itself (status, and the
+ *     block ranges other nodes sync from: blocks.ts).
  *  3. `transact.<root>/push_transaction` goes to the node's mempool (push.ts).
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
@@ -17,11 +18,12 @@
 import { accountNumber } from '../protocol/names.ts';
 import type { HttpHeader, HttpRequest } from '../protocol/types.ts';
 import { COMMON_API_PREFIX, MAX_BODY_BYTES, MAX_HOST_LENGTH, NATIVE_PREFIX } from './constants.ts';
+import { BLOCKS_PATH, blockRangeResponse } from './blocks.ts';
 import { HttpError, QueryReplyError } from './errors.ts';
 import { normalizeRootHost, routeHost } from './hosts.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
-import { errorResponse, jsonResponse, replyToResponse, textResponse } from './responses.ts';
+import { corsHeaders, errorResponse, jsonResponse, replyToResponse, textResponse } from './responses.ts';
 
 const TRANSACT = accountNumber('transact');
 const COMMON_API = accountNumber('common-api');
@@ -145,8 +147,10 @@ export class Router {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         throw new HttpError(405, `/native/status does not accept the method ${request.method}`, { headers: { Allow: 'GET' } });
       }
-      return jsonResponse(await this.init.nativeStatus());
+      // CORS-open like /native/blocks: a node on another origin may sync from this one.
+      return jsonResponse(await this.init.nativeStatus(), 200, corsHeaders());
     }
+    if (url.pathname === BLOCKS_PATH) return blockRangeResponse(request, url, this.init.chain.state.store);
     throw new HttpError(404, `the resource '${url.pathname}' was not found`);
   }
 
