@@ -33,7 +33,7 @@ export const SYNC_BATCH = 64;
 export const MAX_PENDING = 4096;
 
 /**
- * Checked signatures remembered per node. A vote comes back inside certificates for a
- * few blocks after it arrives; a few thousand covers that for large producer sets.
+ * Checked signatures remembered per node. A commit comes back in the certificate of
+ * the next block or two: this covers a dozen blocks of 64 producers.
  */
-export const MAX_VERIFIED = 8192;
+export const MAX_VERIFIED = 2048;

@@ -148,12 +148,18 @@ export class ConsensusNode {
   private vcResendAt = Infinity;
 
   private readonly seenBlocks = new Map<string, SignedBlock>();
-  private readonly seenVotes = new Map<string, VoteMessage>();
+  /**
+   * Per producer, block number → the prepares and commits it signed at that height, to
+   * catch one signing two blocks in a term. Keyed by name, then number, so no key
+   * string is built per vote.
+   */
+  private readonly seenVotes = new Map<ProducerName, Map<number, VoteMessage[]>>();
+  private seenVoteCount = 0;
   private readonly _evidence: Evidence[] = [];
   /**
-   * Signatures already checked: signature → the signing text it covers. One vote is
-   * checked on arrival and again in every commit certificate and prepared certificate
-   * that carries it; with real keys each check is a P-256 verify.
+   * Signatures already checked: signature → the signing text it covers. A commit is
+   * checked on arrival and again in the commit certificate that carries it; with real
+   * keys each check is a P-256 verify.
    */
   private readonly verified = new Map<string, string>();
 
@@ -314,19 +320,24 @@ export class ConsensusNode {
     const text = messageSigningText(m);
     const signature = this.c.signer.sign(lentTextBytes(text));
     (m as { signature: string }).signature = signature;
-    if (m.type === 'prepare' || m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(signature, text);
+    if (m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(signature, text);
     return m;
   }
 
   private verifySigned(m: SignedMessage): boolean {
     const text = messageSigningText(m);
-    if (this.verified.get(m.signature) === text) return true;
+    const remembered = m.type === 'commit' || m.type === 'viewChange';
+    if (remembered && this.verified.get(m.signature) === text) return true;
     if (!this.c.verifier.verify(m.producer, lentTextBytes(text), m.signature)) return false;
-    if (m.type === 'prepare' || m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(m.signature, text);
+    if (remembered) this.rememberVerified(m.signature, text);
     return true;
   }
 
-  /** Only votes and view changes come back inside certificates; nothing else is worth remembering. */
+  /**
+   * Commits come back in the commit certificate of a later block, checked by every
+   * node; view changes in the certificate of a term's first block. Prepares come back
+   * only in view changes, which are rare: not worth the churn of remembering each.
+   */
   private rememberVerified(signature: string, text: string): void {
     // Only a cache: dropping it all at once bounds memory without bookkeeping.
     if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
@@ -618,10 +629,15 @@ export class ConsensusNode {
     const floor = this._irreversible.header.num;
     for (const id of this.prepares.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) this.prepares.delete(id);
     for (const id of this.commits.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) this.commits.delete(id);
-    if (this.seenVotes.size > MAX_PENDING) {
-      this.seenVotes.forEach((v, k, map) => {
-        if (v.value <= floor) map.delete(k);
-      });
+    // Kept past irreversibility up to a bound, so late equivocation still yields evidence.
+    if (this.seenVoteCount > MAX_PENDING) {
+      for (const byNum of this.seenVotes.values()) {
+        byNum.forEach((votes, num) => {
+          if (num > floor) return;
+          byNum.delete(num);
+          this.seenVoteCount -= votes.length;
+        });
+      }
     }
     if (this.seenBlocks.size > MAX_PENDING) {
       this.seenBlocks.forEach((b, k, map) => {
@@ -1071,15 +1087,22 @@ export class ConsensusNode {
   }
 
   private onBftVote(from: string, v: VoteMessage): void {
-    const key = `${v.type}|${v.producer}|${v.term}|${v.value}`;
-    const first = this.seenVotes.get(key);
-    if (first && first.subject !== v.subject) {
-      this.recordEvidence({ producer: v.producer, kind: v.type as 'prepare' | 'commit', term: v.term, first, second: v });
-      return;
+    let byNum = this.seenVotes.get(v.producer);
+    const seen = byNum?.get(v.value);
+    if (seen) {
+      for (const first of seen) {
+        if (first.type !== v.type || first.term !== v.term) continue;
+        if (first.subject !== v.subject) this.recordEvidence({ producer: v.producer, kind: v.type as 'prepare' | 'commit', term: v.term, first, second: v });
+        return;
+      }
     }
-    if (first) return;
     if (v.value <= this._irreversible.header.num) return;
-    this.seenVotes.set(key, v);
+    if (seen) seen.push(v);
+    else {
+      if (!byNum) this.seenVotes.set(v.producer, (byNum = new Map()));
+      byNum.set(v.value, [v]);
+    }
+    this.seenVoteCount++;
     const e = this.blocks.get(v.subject);
     if (!e) {
       if (this.pendingCount >= MAX_PENDING) return;

@@ -89,13 +89,12 @@ export function hasQuorumOf(counted: readonly ProducerSet[], voters: ReadonlySet
 export class QuorumTally<V> {
   /** Voters in arrival order, with their votes. */
   readonly votes = new Map<ProducerName, V>();
+  private readonly members: ReadonlyMap<ProducerName, number>[];
   private readonly need: number[];
   private readonly have: number[];
 
-  constructor(
-    private readonly counted: readonly ProducerSet[],
-    override?: QuorumOverride,
-  ) {
+  constructor(counted: readonly ProducerSet[], override?: QuorumOverride) {
+    this.members = counted.map(producerIndex);
     this.need = counted.map((s) => threshold(s, override));
     this.have = counted.map(() => 0);
   }
@@ -104,7 +103,7 @@ export class QuorumTally<V> {
   add(name: ProducerName, vote: V): boolean {
     if (this.votes.has(name)) return false;
     this.votes.set(name, vote);
-    for (let i = 0; i < this.counted.length; i++) if (inSet(this.counted[i]!, name)) this.have[i]!++;
+    for (let i = 0; i < this.members.length; i++) if (this.members[i]!.has(name)) this.have[i]!++;
     return true;
   }
 
