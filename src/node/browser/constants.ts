@@ -1,0 +1,38 @@
+/** The browser node's fixed numbers and names, each with why it has that value. */
+
+/** The IndexedDB database holding chain state, blocks and head (IdbStore). */
+export const CHAIN_DB = 'psiweb-chain';
+
+/** The IndexedDB database of transactions pushed through the service worker (outbox.ts). */
+export const OUTBOX_DB = 'psiweb-outbox';
+
+/** The Web Lock whose holder is this profile's node: one node per browser profile. */
+export const NODE_LOCK = 'psiweb-node';
+
+/** The BroadcastChannel between the node, the service worker and every tab. */
+export const NODE_CHANNEL = 'psiweb-node';
+
+/** localStorage key of the Node peer URL setting (default: the origin that served the page). */
+export const PEER_URL_SETTING = 'psiweb.peerUrl';
+
+/** Blocks asked for per /native/blocks request while catching up. */
+export const SYNC_BATCH_BLOCKS = 200;
+
+/** Pause between polls of the peer once caught up: half psibase's 1 s block interval. */
+export const SYNC_POLL_MS = 500;
+
+/** Back-off after a failed request to the peer (offline, peer down). */
+export const SYNC_RETRY_MS = 1_000;
+
+/** How often the node tells the tabs its status even when nothing changes. */
+export const STATUS_INTERVAL_MS = 1_000;
+
+/** Window over which blocks/s and transfers/s are averaged on the dashboard. */
+export const RATE_WINDOW_MS = 3_000;
+
+/**
+ * How long a push through the service worker waits for the node's verdict before
+ * answering 202 with the transaction's status: psibase's push_transaction answers once
+ * the transaction is in a block, which normally takes a block interval or two.
+ */
+export const PUSH_WAIT_MS = 15_000;
