@@ -1,19 +1,107 @@
 /// <reference lib="webworker" />
 /**
  * The root origin's service worker. It precaches the shell so the node and every
- * installed app open offline; answering service HTTP from chain state joins it with
- * the browser-node work (issue 4).
+ * installed app open offline, and it answers service HTTP from the chain state in
+ * this browser's IndexedDB (ARCHITECTURE.md §1, §4):
+ *
+ *  - `/_svc/<service>/<path>?<query>` on the root origin (any method, body passed
+ *    through) runs exactly as a request to `http://<service>.<root>/<path>` would: the
+ *    app origins' bridge frame uses only this;
+ *  - `/common/*` on the root origin, and requests from root pages to
+ *    `<service>.<root>` URLs, are answered the same way;
+ *  - `/native/*` and requests marked with the upstream header (the node forwarding a
+ *    transaction to its peer) go to the network;
+ *  - push_transaction and push_status on transact go to the outbox (root-push.ts).
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { routeHost } from '../src/http/hosts.ts';
+import { NODE_CHANNEL } from '../src/node/browser/constants.ts';
+import type { NodeMessage } from '../src/node/browser/messages.ts';
+import { UPSTREAM_HEADER } from '../src/node/browser/node.ts';
+import { Outbox } from '../src/node/browser/outbox.ts';
+import { PUSH_STATUS_PREFIX, PushService } from './root-push.ts';
+import { ChainView } from './root-state.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
 
+const SVC_PREFIX = '/_svc/';
+const rootHost = self.location.hostname;
+
+let view: Promise<ChainView> | undefined;
+const chainView = () =>
+  (view ??= ChainView.open(rootHost).catch((e: unknown) => {
+    view = undefined;
+    throw e;
+  }));
+let outbox: Promise<Outbox> | undefined;
+const openOutbox = () =>
+  (outbox ??= Outbox.open().catch((e: unknown) => {
+    outbox = undefined;
+    throw e;
+  }));
+
+const channel = new BroadcastChannel(NODE_CHANNEL);
+const pushes = new PushService(openOutbox, (m) => channel.postMessage(m));
+channel.onmessage = (e: MessageEvent<NodeMessage>) => {
+  const m = e.data;
+  if (m.type === 'block') void view?.then((v) => v.onBlock(m), () => undefined);
+  else if (m.type === 'tx') pushes.onTx(m.record);
+};
+
+/** The service URL a request stands for, or undefined when this worker does not answer it. */
+function serviceTarget(request: Request): URL | undefined {
+  const url = new URL(request.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.pathname.startsWith('/native/') || request.headers.has(UPSTREAM_HEADER)) return undefined;
+  const route = routeHost(url.hostname, rootHost);
+  if (route.kind === 'service') return url;
+  if (route.kind !== 'root' || url.port !== self.location.port) return undefined;
+  if (url.pathname.startsWith('/common/')) return url;
+  if (!url.pathname.startsWith(SVC_PREFIX)) return undefined;
+  const rest = url.pathname.slice(SVC_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const service = slash < 0 ? rest : rest.slice(0, slash);
+  if (service === '') return undefined;
+  const target = new URL(url);
+  target.hostname = `${service}.${rootHost}`;
+  target.pathname = slash < 0 ? '/' : rest.slice(slash);
+  return target;
+}
+
+async function answer(request: Request, target: URL): Promise<Response> {
+  const isTransact = target.hostname === `transact.${rootHost}`;
+  if (isTransact && target.pathname === '/push_transaction') return pushes.push(request);
+  if (isTransact && target.pathname.startsWith(PUSH_STATUS_PREFIX) && request.method === 'GET') {
+    return pushes.status(decodeURIComponent(target.pathname.slice(PUSH_STATUS_PREFIX.length)));
+  }
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  // No Host header reaches a service worker; the router takes it from the URL (with the
+  // port, which services read through getSiblingUrl).
+  const forwarded = new Request(target, {
+    method: request.method,
+    headers: request.headers,
+    ...(hasBody && { body: await request.arrayBuffer() }),
+  });
+  try {
+    return await (await chainView()).handle(forwarded);
+  } catch (e) {
+    return new Response(`psiweb service worker: ${(e as Error).message ?? String(e)}`, { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  }
+}
+
+// Before workbox's listener: the first respondWith wins.
+self.addEventListener('fetch', (event) => {
+  const target = serviceTarget(event.request);
+  if (target) event.respondWith(answer(event.request, target));
+});
+
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
-registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html')));
+registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: [/^\/_svc\//, /^\/native\//, /^\/common\//] }));
 
 self.addEventListener('message', (event) => {
-  // Sent by the page when the user accepts "update available".
+  // Sent by the page when the user accepts "update available", after the node paused
+  // at a block boundary (src/ui/update-prompt.ts), so no block is cut in half.
   if (event.data?.type === 'SKIP_WAITING') void self.skipWaiting();
 });

@@ -1,6 +1,8 @@
 import { LitElement, css, html } from 'lit';
+import './chain-status.ts';
 import './offline-banner.ts';
 import './storage-persist.ts';
+import './sync-progress.ts';
 import './update-prompt.ts';
 
 /** The node dashboard's frame. */
@@ -18,6 +20,8 @@ export class PsiwebApp extends LitElement {
       <main>
         <h1>psiweb</h1>
         <p>A browser-native psibase node.</p>
+        <psiweb-sync-progress></psiweb-sync-progress>
+        <psiweb-chain-status></psiweb-chain-status>
         <psiweb-storage-persist></psiweb-storage-persist>
       </main>
     `;

@@ -1,6 +1,12 @@
 import { Workbox } from 'workbox-window';
+import { startNode } from '../node/browser/leader.ts';
 import './app.ts';
+import { provideNode } from './node-context.ts';
 import type { UpdatePrompt } from './update-prompt.ts';
+
+// One node per browser profile: this tab's worker runs it if it wins the Web Lock.
+const node = startNode();
+provideNode(node);
 
 // The dev server has no built worker; production builds register it.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
@@ -8,6 +14,6 @@ if ('serviceWorker' in navigator && import.meta.env.PROD) {
   const app = document.querySelector<import('./app.ts').PsiwebApp>('psiweb-app');
   await app?.updateComplete;
   const prompt = app?.shadowRoot?.querySelector<UpdatePrompt>('psiweb-update-prompt');
-  prompt?.attach(workbox);
+  prompt?.attach(workbox, () => node.pauseForUpdate());
   void workbox.register();
 }

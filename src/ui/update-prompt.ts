@@ -15,15 +15,20 @@ export class UpdatePrompt extends LitElement {
     button { margin-left: 1em; }
   `;
 
-  attach(workbox: Workbox): void {
+  /** Resolves once the node stands at a block boundary, so the new worker never cuts one. */
+  private beforeUpdate: () => Promise<void> = async () => undefined;
+
+  attach(workbox: Workbox, beforeUpdate?: () => Promise<void>): void {
     this.workbox = workbox;
+    if (beforeUpdate) this.beforeUpdate = beforeUpdate;
     workbox.addEventListener('waiting', () => {
       this.waiting = true;
     });
     workbox.addEventListener('controlling', () => location.reload());
   }
 
-  private apply() {
+  private async apply() {
+    await this.beforeUpdate();
     this.workbox?.messageSkipWaiting();
   }
 

@@ -1,0 +1,42 @@
+/**
+ * What the node, the root service worker and the tabs say to each other on the
+ * BroadcastChannel NODE_CHANNEL. Everything is structured-clone data.
+ */
+import type { OutboxRecord } from './outbox.ts';
+
+/** The node's view for dashboards (every tab), sent by the leader. */
+export interface NodeStatusView {
+  peerUrl: string;
+  /** Whether the last request to the peer succeeded. */
+  peerOnline: boolean;
+  peerHead: number | null;
+  peerIrreversible: number | null;
+  head: { num: number; id: string } | null;
+  irreversible: number | null;
+  /** Blocks the peer has that this node has not applied yet. */
+  behind: number;
+  blocksPerSec: number;
+  transfersPerSec: number;
+  /** Transactions in the outbox without a verdict. */
+  pendingTransactions: number;
+  /** Why sync stopped (a block that failed validation, another chain), or null. */
+  error: string | null;
+  /** Sync stopped at a block boundary so a new service worker can take over. */
+  paused: boolean;
+  updatedAt: number;
+}
+
+export type NodeMessage =
+  /** A block was committed: its state write set, so other contexts' caches stay warm. */
+  | { type: 'block'; num: number; id: string; writes: [Uint8Array, Uint8Array | undefined][] }
+  | { type: 'status'; status: NodeStatusView }
+  /** An outbox record changed (final verdicts, so waiting pushes can answer). */
+  | { type: 'tx'; record: Omit<OutboxRecord, 'packed'> }
+  /** The service worker queued transactions: submit them now. */
+  | { type: 'outbox' }
+  /** A tab asks the leader for its status now. */
+  | { type: 'status?' }
+  /** Stop at the next block boundary (an update is about to take over); answered by paused. */
+  | { type: 'pause'; nonce: string }
+  | { type: 'paused'; nonce: string }
+  | { type: 'resume' };

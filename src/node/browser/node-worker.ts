@@ -1,0 +1,48 @@
+/// <reference lib="webworker" />
+/**
+ * The node's dedicated worker, one per tab. Each asks for the NODE_LOCK Web Lock; the
+ * one holding it is this profile's node, the others wait, and when the leader's tab
+ * closes its worker dies with it, the lock is released and the next tab's worker takes
+ * over. Block execution runs here, off the tab's main thread (ARCHITECTURE.md §5).
+ *
+ * Messages from the tab: { type: 'init', peerUrl }. To the tab: { type: 'role', role }.
+ */
+import { Chain } from '../../chain/executor.ts';
+import { IdbStore } from '../../state/idb-store.ts';
+import { BroadcastingStateDb } from './broadcasting-state.ts';
+import { CHAIN_DB, NODE_CHANNEL, NODE_LOCK } from './constants.ts';
+import type { NodeMessage } from './messages.ts';
+import { BrowserNode } from './node.ts';
+import { Outbox } from './outbox.ts';
+import { browserNativeVerifiers } from './verifiers.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+export type WorkerRole = 'waiting' | 'leader' | 'failed';
+export type FromWorker = { type: 'role'; role: WorkerRole; error?: string };
+export type ToWorker = { type: 'init'; peerUrl: string };
+
+const tell = (m: FromWorker) => self.postMessage(m);
+
+async function lead(peerUrl: string): Promise<void> {
+  const channel = new BroadcastChannel(NODE_CHANNEL);
+  const post = (m: NodeMessage) => channel.postMessage(m);
+  const store = await IdbStore.open(CHAIN_DB);
+  const chain = await Chain.open({ state: new BroadcastingStateDb(store, post), nativeVerifiers: await browserNativeVerifiers() });
+  const outbox = await Outbox.open();
+  const node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine });
+  channel.onmessage = (e: MessageEvent<NodeMessage>) => node.onMessage(e.data);
+  self.addEventListener('online', () => void node.pumpOutbox());
+  tell({ type: 'role', role: 'leader' });
+  await node.run();
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  if (e.data?.type !== 'init') return;
+  const { peerUrl } = e.data;
+  tell({ type: 'role', role: 'waiting' });
+  // Held for as long as this worker lives: the lock is the node's identity.
+  void navigator.locks
+    .request(NODE_LOCK, () => lead(peerUrl))
+    .catch((err: unknown) => tell({ type: 'role', role: 'failed', error: (err as Error).message ?? String(err) }));
+};

@@ -1,0 +1,292 @@
+/**
+ * The browser node (the leader of this browser profile): syncs blocks from its peer
+ * into IndexedDB, submits the transactions the service worker queued, and tells every
+ * tab its status. Its dependencies come in through the constructor, so a Node test can
+ * drive it against an in-process peer.
+ */
+import type { Chain } from '../../chain/executor.ts';
+import { traceJson } from '../../chain/executor.ts';
+import { ONE_SECOND_US } from '../../chain/constants.ts';
+import { toHex } from '../../state/bytes.ts';
+import { RATE_WINDOW_MS, STATUS_INTERVAL_MS, SYNC_POLL_MS, SYNC_RETRY_MS } from './constants.ts';
+import { SyncError } from './errors.ts';
+import type { NodeMessage, NodeStatusView } from './messages.ts';
+import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
+import { BlockSync, type AppliedBlock, type PeerStatus } from './sync.ts';
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface BrowserNodeInit {
+  chain: Chain;
+  outbox: Outbox;
+  peerUrl: string;
+  post: (m: NodeMessage) => void;
+  fetch?: Fetch;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Whether the platform believes it is online (navigator.onLine). */
+  online?: () => boolean;
+}
+
+/** The peer's transact subdomain URL of a root URL. */
+function transactUrl(peerUrl: string, path: string): string {
+  const u = new URL(peerUrl);
+  u.hostname = `transact.${u.hostname}`;
+  u.pathname = path;
+  return u.toString();
+}
+
+/**
+ * Marks requests the root service worker must send to the network rather than answer
+ * from local state (the node's own forwarding of a transaction to its peer).
+ */
+export const UPSTREAM_HEADER = 'x-psiweb-upstream';
+
+export class BrowserNode {
+  readonly sync: BlockSync;
+  private readonly chain: Chain;
+  private readonly outbox: Outbox;
+  private readonly fetch: Fetch;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly online: () => boolean;
+  private peer: PeerStatus | undefined;
+  private peerOnline = false;
+  private error: string | null = null;
+  private paused = false;
+  private stopped = false;
+  private applying = false;
+  private readonly pauseWaiters: (() => void)[] = [];
+  private readonly rate: { at: number; blocks: number; transfers: number }[] = [];
+  /** Transactions without a verdict, by id: matched against every applied block. */
+  private readonly pending = new Map<string, { expiration: number; submitting: boolean }>();
+  private wake: (() => void) | undefined;
+  private lastStatusAt = 0;
+
+  constructor(private readonly init: BrowserNodeInit) {
+    this.chain = init.chain;
+    this.outbox = init.outbox;
+    this.fetch = init.fetch ?? ((i, r) => fetch(i, r));
+    this.now = init.now ?? (() => Date.now());
+    this.sleep = init.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.online = init.online ?? (() => true);
+    this.sync = new BlockSync({
+      chain: init.chain,
+      peerUrl: init.peerUrl,
+      fetch: this.fetch,
+      onApplied: (b) => this.onApplied(b),
+      shouldPause: () => this.paused || this.stopped,
+    });
+  }
+
+  /** Handles a message from the channel (the service worker, other tabs). */
+  onMessage(m: NodeMessage): void {
+    switch (m.type) {
+      case 'outbox':
+        void this.pumpOutbox();
+        break;
+      case 'status?':
+        this.postStatus();
+        break;
+      case 'pause':
+        void this.pause().then(() => this.init.post({ type: 'paused', nonce: m.nonce }));
+        break;
+      case 'resume':
+        this.paused = false;
+        this.poke();
+        break;
+    }
+  }
+
+  /** Stops at the next block boundary; resolves once no block is being applied. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    this.postStatus();
+    if (!this.applying) return;
+    await new Promise<void>((r) => this.pauseWaiters.push(r));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.poke();
+  }
+
+  /** Runs until stop(): sync, then wait for new blocks; submit queued transactions. */
+  async run(): Promise<void> {
+    await this.loadPending();
+    void this.pumpOutbox();
+    while (!this.stopped) {
+      let delay = SYNC_POLL_MS;
+      if (!this.paused) {
+        try {
+          this.applying = true;
+          this.peer = await this.sync.peerStatus();
+          this.peerOnline = true;
+          const n = await this.sync.step(this.peer);
+          if (n > 0) delay = 0;
+          if (this.error !== null) this.error = null;
+        } catch (e) {
+          if (e instanceof SyncError) {
+            this.error = e.message;
+            delay = SYNC_RETRY_MS * 5;
+          } else if (e instanceof TypeError) {
+            // fetch's network failure: offline, or the peer is down.
+            this.peerOnline = false;
+            delay = SYNC_RETRY_MS;
+          } else {
+            this.error = (e as Error).message ?? String(e);
+            delay = SYNC_RETRY_MS * 5;
+          }
+        } finally {
+          this.applying = false;
+          for (const w of this.pauseWaiters.splice(0)) w();
+        }
+      }
+      if (delay > 0 || this.now() - this.lastStatusAt >= STATUS_INTERVAL_MS) this.postStatus();
+      if (this.pending.size > 0 && this.peerOnline) void this.pumpOutbox();
+      if (delay > 0) await this.wait(delay);
+    }
+  }
+
+  private poke(): void {
+    this.wake?.();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = done;
+      void this.sleep(ms).then(done);
+    });
+  }
+
+  status(): NodeStatusView {
+    const head = this.chain.head;
+    const cutoff = this.now() - RATE_WINDOW_MS;
+    while (this.rate.length > 0 && this.rate[0]!.at < cutoff) this.rate.shift();
+    const span = Math.max(1, this.rate.length > 0 ? this.now() - Math.min(this.rate[0]!.at, this.now() - 1000) : RATE_WINDOW_MS) / 1000;
+    const blocks = this.rate.reduce((n, r) => n + r.blocks, 0);
+    const transfers = this.rate.reduce((n, r) => n + r.transfers, 0);
+    const peerHead = this.peer?.head?.num ?? null;
+    return {
+      peerUrl: this.sync.peerUrl,
+      peerOnline: this.peerOnline,
+      peerHead,
+      peerIrreversible: this.peer?.irreversible?.num ?? null,
+      head: head ? { num: head.num, id: toHex(head.id) } : null,
+      irreversible: this.chain.status?.head?.header.commitNum ?? null,
+      behind: peerHead === null ? 0 : Math.max(0, peerHead - (head?.num ?? 1)),
+      blocksPerSec: blocks / span,
+      transfersPerSec: transfers / span,
+      pendingTransactions: this.pending.size,
+      error: this.error,
+      paused: this.paused,
+      updatedAt: this.now(),
+    };
+  }
+
+  private postStatus(): void {
+    this.lastStatusAt = this.now();
+    this.init.post({ type: 'status', status: this.status() });
+  }
+
+  private async onApplied(block: AppliedBlock): Promise<void> {
+    let transfers = 0;
+    for (const t of block.transactions) if (t.trace.error == null && t.trace.actionTraces.length > 0) transfers++;
+    this.rate.push({ at: this.now(), blocks: 1, transfers });
+    if (this.now() - this.lastStatusAt >= STATUS_INTERVAL_MS / 4) this.postStatus();
+    if (this.pending.size === 0) return;
+    for (const t of block.transactions) {
+      if (!this.pending.has(t.id)) continue;
+      this.pending.delete(t.id);
+      const patch =
+        t.trace.error == null
+          ? { status: 'applied' as const, blockNum: block.num, trace: traceJson(t.trace) }
+          : { status: 'failed' as const, blockNum: block.num, trace: traceJson(t.trace), error: t.trace.error };
+      this.announce(await this.outbox.update(t.id, patch));
+    }
+    // Whatever expired without getting into a block never will.
+    const headSec = Number((this.chain.head?.time ?? 0n) / ONE_SECOND_US);
+    for (const [id, p] of this.pending) {
+      if (p.expiration < headSec) {
+        this.pending.delete(id);
+        this.announce(await this.outbox.update(id, { status: 'failed', error: 'transaction expired before it got into a block' }));
+      }
+    }
+  }
+
+  private announce(rec: OutboxRecord | undefined): void {
+    if (!rec) return;
+    const { packed: _, ...rest } = rec;
+    this.init.post({ type: 'tx', record: rest });
+  }
+
+  private async loadPending(): Promise<void> {
+    for (const r of await this.outbox.pending()) {
+      if (!this.pending.has(r.id)) this.pending.set(r.id, { expiration: r.expiration, submitting: false });
+    }
+  }
+
+  private pumping = false;
+
+  /** Submits every queued transaction to the peer (each once at a time). */
+  async pumpOutbox(): Promise<void> {
+    if (this.pumping || this.stopped) return;
+    this.pumping = true;
+    try {
+      if (!this.online()) return;
+      const records = await this.outbox.pending();
+      const submits: Promise<void>[] = [];
+      for (const r of records) {
+        let p = this.pending.get(r.id);
+        if (!p) this.pending.set(r.id, (p = { expiration: r.expiration, submitting: false }));
+        if (r.status !== 'queued' || p.submitting) continue;
+        p.submitting = true;
+        submits.push(this.submit(r).finally(() => (p.submitting = false)));
+      }
+      await Promise.all(submits);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async submit(r: OutboxRecord): Promise<void> {
+    let res: Response;
+    try {
+      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction?wait_for=applied'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', accept: 'application/json', [UPSTREAM_HEADER]: '1' },
+        body: r.packed as Uint8Array<ArrayBuffer>,
+      });
+    } catch {
+      // Offline or the peer is down: it stays queued for the next attempt.
+      return;
+    }
+    if (res.status === 200) {
+      const trace = (await res.json()) as { error?: string | null };
+      if (trace.error && !/duplicate/i.test(trace.error)) {
+        this.pending.delete(r.id);
+        this.announce(await this.outbox.update(r.id, { status: 'failed', trace, error: trace.error }));
+      } else if (this.pending.has(r.id)) {
+        // In a block at the producer: applied here once that block is synced.
+        this.announce(await this.outbox.update(r.id, { status: 'submitted' }));
+        this.poke();
+      }
+      return;
+    }
+    if (res.status === 400) {
+      this.pending.delete(r.id);
+      this.announce(await this.outbox.update(r.id, { status: 'failed', error: `the producer refused the transaction: ${await res.text()}` }));
+    }
+    // Anything else (503, 5xx) is the peer's trouble: try again later.
+  }
+
+  /** Whether `id` has a final verdict recorded. */
+  async verdict(id: string): Promise<OutboxRecord | undefined> {
+    const r = await this.outbox.get(id);
+    return r && isFinal(r.status) ? r : undefined;
+  }
+}

@@ -1,0 +1,31 @@
+import { LitElement } from 'lit';
+import type { NodeHandle } from '../node/browser/leader.ts';
+import type { NodeStatusView } from '../node/browser/messages.ts';
+import { withNode } from './node-context.ts';
+
+/** Base of the dashboard elements that show the node's status: re-renders on every change. */
+export class NodeElement extends LitElement {
+  static override properties = { status: { state: true }, nodeRole: { state: true } };
+  status: NodeStatusView | undefined;
+  nodeRole: NodeHandle['role'] = 'starting';
+  private unsubscribe: (() => void) | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    withNode((node) => {
+      const update = () => {
+        this.status = node.status;
+        this.nodeRole = node.role;
+      };
+      this.unsubscribe?.();
+      this.unsubscribe = node.subscribe(update);
+      update();
+    });
+  }
+
+  override disconnectedCallback(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    super.disconnectedCallback();
+  }
+}

@@ -1,0 +1,29 @@
+import { css, html } from 'lit';
+import { NodeElement } from './node-element.ts';
+
+/** Sync progress: blocks behind the peer, blocks/s and transfers/s applied. */
+export class SyncProgress extends NodeElement {
+  static override styles = css`
+    :host { display: block; font: 14px system-ui, sans-serif; }
+    progress { width: 100%; max-width: 30em; }
+    span { margin-right: 1.5em; font-variant-numeric: tabular-nums; }
+  `;
+
+  override render() {
+    const s = this.status;
+    if (!s) return html`<span>Sync: waiting for the node…</span>`;
+    const head = s.head?.num ?? 0;
+    const target = s.peerHead ?? head;
+    return html`
+      <progress max=${Math.max(1, target)} value=${head}></progress>
+      <div>
+        <span data-field="behind">${s.behind === 0 ? 'in sync' : `${s.behind} blocks behind`}</span>
+        <span data-field="blocks-per-sec">${s.blocksPerSec.toFixed(1)} blocks/s</span>
+        <span data-field="transfers-per-sec">${s.transfersPerSec.toFixed(0)} transfers/s</span>
+        ${s.pendingTransactions > 0 ? html`<span data-field="pending">${s.pendingTransactions} transactions waiting</span>` : ''}
+        ${s.paused ? html`<span data-field="paused">paused for an update</span>` : ''}
+      </div>
+    `;
+  }
+}
+customElements.define('psiweb-sync-progress', SyncProgress);
