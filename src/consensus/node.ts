@@ -1049,7 +1049,13 @@ export class ConsensusNode {
     if (this.mode !== 'bft') return;
     const h = e.header;
     if (h.term > this._term) this.enterActiveTerm(h.term);
-    else if (h.term === this._term && !this.viewActive && h.producer !== this.name) this.viewActive = true;
+    else if (h.term === this._term && !this.viewActive && h.producer !== this.name) {
+      this.viewActive = true;
+      // Its view-change certificate shows a quorum in this term, so the view-change timer
+      // runs again (bft.md): without it, a term whose leader then cannot produce (the
+      // producer set changed under it) would never be left.
+      if (this.vcDeadline === Infinity) this.vcDeadline = this.now + this.vcTimeout;
+    }
     this.maybePrepare(e);
     const early = this.earlyVotes.get(e.id);
     if (early) {
