@@ -11,8 +11,8 @@
 // constant time; the code takes whatever branch is fastest.
 
 import {
-  add, addRaw, copy, equal, fromBytes, fromHex, fromMont, isOdd, isZero, less,
-  Modulus, mul, pow, setSmall, sqr, sub, subRaw, toMont, ZERO,
+  add, addRaw, copy, equal, fromBytes, fromHex, fromMont, invert, isOdd, isZero, K1_PRIME, less,
+  Modulus, mul, P256_PRIME, pow, setSmall, sqr, sub, subRaw, toMont, ZERO,
 } from "./field";
 
 /** A curve's constants, in Montgomery form where they are field elements. */
@@ -32,9 +32,9 @@ export class Curve {
   /** "P-256" or "secp256k1", for messages. */
   name: string;
 
-  constructor(name: string, p: string, n: string, aIsZero: bool, b: string, gx: string, gy: string) {
+  constructor(name: string, p: string, pKind: i32, n: string, aIsZero: bool, b: string, gx: string, gy: string) {
     this.name = name;
-    this.p = new Modulus(p);
+    this.p = new Modulus(p, pKind);
     this.n = new Modulus(n);
     this.aIsZero = aIsZero;
     const t = T0;
@@ -91,6 +91,7 @@ export function curveP256(): Curve {
     p256 = new Curve(
       "P-256",
       "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+      P256_PRIME,
       "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
       false,
       "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
@@ -107,6 +108,7 @@ export function curveK1(): Curve {
     k1 = new Curve(
       "secp256k1",
       "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+      K1_PRIME,
       "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
       true,
       "0000000000000000000000000000000000000000000000000000000000000007",
@@ -358,10 +360,10 @@ export function verify(c: Curve, q: usize, hash: usize, sig: usize): bool {
   // Steps 2-3: e = hash mod n; hash < 2^256 < 2n, so one subtraction reduces it.
   fromBytes(e, hash);
   if (!less(e, n.m)) subRaw(e, e, n.m);
-  // Step 4: w = s⁻¹ mod n (Fermat: s^(n-2)), kept in Montgomery form, so that the
-  // Montgomery products with the plain e and r give the plain u1 = e·w, u2 = r·w.
-  toMont(w, s, n);
-  pow(w, w, n.mMinus2, n);
+  // Step 4: w = s⁻¹ mod n, taken into Montgomery form so that the Montgomery products
+  // with the plain e and r give the plain u1 = e·w, u2 = r·w.
+  invert(w, s, n);
+  toMont(w, w, n);
   mul(u1, e, w, n);
   mul(u2, r, w, n);
   // Step 5: R = u1·G + u2·Q.

@@ -4,8 +4,8 @@
 //
 // What is accepted, and every abort message, is exactly what psiweb's native twin of
 // this service accepts and says (src/crypto/der.ts `decodeSpki`), so the two give the
-// same verdicts and the same traces. See the README note in verify-sig.ts on where
-// that is narrower than Botan, which psibase's VerifySig loads keys with.
+// same verdicts and the same traces. verify-sig.ts says where that is narrower than
+// Botan, which psibase's VerifySig loads keys with.
 
 import { abortWith } from "../sdk";
 

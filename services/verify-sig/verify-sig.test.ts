@@ -393,6 +393,11 @@ describe('verify-sig in wasm', () => {
     expect(await twin({ label: 'long form', der: longForm, data, hash, proof })).toBeUndefined();
   });
 
+  it('imports only what a verify service may use: no database, no calls', () => {
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(new Uint8Array(service.code))).map((i) => `${i.module}.${i.name}`);
+    expect(imports.sort()).toEqual(['env.abortMessage', 'env.getCurrentAction', 'env.getResult']);
+  });
+
   it('answers only verifySys, and checks its arguments', () => {
     const run = (method: string, rawData: Uint8Array) =>
       host.runAction({
@@ -460,4 +465,55 @@ function derSignature(r: bigint, s: bigint): Uint8Array {
     return tlv(0x02, b);
   };
   return seq(int(r), int(s));
+}
+
+describe('verify-sig field arithmetic', () => {
+  it('matches BigInt on edge and random operands for both primes and both orders', async () => {
+    const probe: ServiceCode = { code: await compileService('services/verify-sig/testing/field-probe.ts') };
+    const PROBE = accountNumber('fieldprobe');
+    const moduli = [prime(p256), order(p256), prime(secp256k1), order(secp256k1)];
+    const R = 2n ** 256n;
+    const r = rng(4);
+    for (const [id, m] of moduli.entries()) {
+      const rInv = modInverse(R % m, m);
+      // Values whose words sit at 0 or 2^32 - 1, around m, and around the powers of two
+      // where P-256's and secp256k1's primes have their ±1 words.
+      const edges = [0n, 1n, 2n, 3n, m - 1n, m - 2n, m - 3n, (m - 1n) / 2n, (m + 1n) / 2n, R % m, (R * R) % m, 2n ** 255n];
+      for (const k of [32n, 64n, 96n, 128n, 192n, 224n]) edges.push(2n ** k - 1n, 2n ** k, 2n ** k + 1n, m - 2n ** k, m - 2n ** k + 1n);
+      for (let w = 0; w < 8; w++) edges.push((2n ** 32n - 1n) << BigInt(32 * w), m - ((2n ** 32n - 1n) << BigInt(32 * w)));
+      const operands = edges.filter((v) => v >= 0n && v < m);
+      for (let i = 0; i < 40; i++) operands.push(num(r.bytes(32)) % m);
+      const ops: [number, bigint, bigint, bigint][] = [];
+      for (const a of operands) {
+        for (const b of operands) {
+          ops.push([0, a, b, (a * b * rInv) % m], [2, a, b, (a + b) % m], [3, a, b, mod(a - b, m)]);
+        }
+        ops.push([1, a, 0n, (a * a * rInv) % m], [5, a, 0n, (a * R) % m], [6, a, 0n, (a * rInv) % m]);
+        if (a !== 0n) ops.push([4, a, 0n, modInverse(a, m)]);
+      }
+      for (let start = 0; start < ops.length; start += 2000) {
+        const batch = ops.slice(start, start + 2000);
+        const rawData = concat(...batch.map(([op, a, b]) => concat(Uint8Array.of(id, op), be32(a), be32(b))));
+        const result = host.runAction({
+          state,
+          codeFor: (s) => (s === PROBE ? probe : undefined),
+          action: { sender: 0n, service: PROBE, method: methodNumber('field'), rawData },
+        });
+        expect(result.error).toBeUndefined();
+        batch.forEach(([op, a, b, want], i) => {
+          const got = num(result.retval.subarray(32 * i, 32 * i + 32));
+          if (got !== want) expect.fail(`modulus ${id} op ${op}(${a.toString(16)}, ${b.toString(16)}) = ${got.toString(16)}, want ${want.toString(16)}`);
+        });
+      }
+    }
+  }, COMPILE_TIMEOUT_MS);
+});
+
+function modInverse(a: bigint, m: bigint): bigint {
+  let [r0, r1, s0, s1] = [mod(a, m), m, 1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+  }
+  return mod(s0, m);
 }
