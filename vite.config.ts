@@ -1,10 +1,81 @@
-import { defineConfig } from 'vite';
+import { build, defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+
+/** One self-contained classic script (no imports, no chunks) from a TypeScript entry. */
+async function bundle(entry: string, define: Record<string, string> = {}): Promise<string> {
+  const result = await build({
+    configFile: false,
+    logLevel: 'warn',
+    publicDir: false,
+    define,
+    build: {
+      write: false,
+      target: 'es2022',
+      minify: true,
+      lib: { entry, formats: ['iife'], name: 'psiweb' },
+    },
+  });
+  const outputs = Array.isArray(result) ? result : [result];
+  for (const out of outputs) {
+    if (!('output' in out)) continue;
+    for (const file of out.output) if (file.type === 'chunk') return file.code;
+  }
+  throw new Error(`bundling ${entry} produced no script`);
+}
+
+/** A script that is safe inside an inline <script> element. */
+const inlineScript = (code: string) => code.replace(/<\/(script)/gi, '<\\/$1');
+
+function page(title: string, body: string, script: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+</head>
+<body>
+${body}
+<script>${inlineScript(script)}</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * The app-origin side (ARCHITECTURE.md §1): `bridge.html` for the root origin (so the
+ * root service worker precaches it), and for app origins `app-sw.js` with the loader
+ * page and the bridge client compiled into it, plus `app-loader.html`, which the Node
+ * peer serves for a first visit. Each is one file with no imports, so an app origin
+ * needs nothing from the build's shared `/assets/` path, which belongs to the app.
+ */
+function appOrigin(): Plugin {
+  return {
+    name: 'psiweb-app-origin',
+    apply: 'build',
+    async generateBundle() {
+      const [bridge, loader, client] = await Promise.all([
+        bundle('src/ui/loader-bridge.ts'),
+        bundle('src/ui/loader-main.ts'),
+        bundle('src/ui/loader-app-client.ts'),
+      ]);
+      const loaderPage = page('Loading…', '<p id="psiweb-loader-status" style="font:16px system-ui,sans-serif;padding:1em">Loading…</p>', loader);
+      const appSw = await bundle('sw/app-sw.ts', {
+        __PSIWEB_APP_CLIENT__: JSON.stringify(client),
+        __PSIWEB_APP_LOADER__: JSON.stringify(loaderPage),
+      });
+      this.emitFile({ type: 'asset', fileName: 'bridge.html', source: page('psiweb bridge', '', bridge) });
+      this.emitFile({ type: 'asset', fileName: 'app-loader.html', source: loaderPage });
+      this.emitFile({ type: 'asset', fileName: 'app-sw.js', source: appSw });
+    },
+  };
+}
 
 export default defineConfig({
   build: { outDir: 'dist', target: 'es2022', sourcemap: true },
   server: { host: '127.0.0.1', port: 5173 },
   plugins: [
+    appOrigin(),
     VitePWA({
       // Our own service worker (sw/root-sw.ts): it will answer service HTTP from chain
       // state, which a generated worker cannot do. Workbox injects the precache list.
@@ -17,6 +88,8 @@ export default defineConfig({
       injectRegister: false,
       injectManifest: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,wasm}'],
+        // The app origins' worker and loader are of no use on the root origin.
+        globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html'],
       },
       includeAssets: ['icons/icon.svg'],
       manifest: {

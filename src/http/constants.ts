@@ -35,3 +35,16 @@ export const MAX_BLOCK_RANGE_COUNT = 500;
 
 /** Size cap of one `/native/blocks` reply (a larger first block still goes alone). */
 export const MAX_BLOCK_RANGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The app origins' service worker script, served from the PWA build on every
+ * `<service>.<root>` host (sw/app-sw.ts): the path is reserved on app origins.
+ */
+export const APP_SW_PATH = '/app-sw.js';
+
+/**
+ * The app loader page in the PWA build: the answer to a browser's navigation to an
+ * app host that no app service worker controls yet (a first visit). It installs the
+ * worker, which from then on serves the app from the browser's own chain state.
+ */
+export const APP_LOADER_FILE = '/app-loader.html';

@@ -10,6 +10,10 @@
  *  3. `transact.<root>/push_transaction` goes to the node's mempool (push.ts).
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
+ *  4a. On `<service>.<root>`, with a PWA build to serve: `/app-sw.js` is the app
+ *     origins' service worker, and a browser's top-level navigation gets the app
+ *     loader, which installs that worker (a first visit: once it runs, navigations
+ *     never reach the server). Other clients (curl, the CLI) get the service's content.
  *  5. The root host is the PWA (node dashboard and supervisor): psibase's http service
  *     would redirect it to `homepage`, which in psiweb is the PWA itself, so root
  *     requests serve the PWA build, except `/common/…`, which common-api answers on
@@ -17,7 +21,7 @@
  */
 import { accountNumber } from '../protocol/names.ts';
 import type { HttpHeader, HttpRequest } from '../protocol/types.ts';
-import { COMMON_API_PREFIX, MAX_BODY_BYTES, MAX_HOST_LENGTH, NATIVE_PREFIX } from './constants.ts';
+import { APP_LOADER_FILE, APP_SW_PATH, COMMON_API_PREFIX, MAX_BODY_BYTES, MAX_HOST_LENGTH, NATIVE_PREFIX } from './constants.ts';
 import { BLOCKS_PATH, blockRangeResponse } from './blocks.ts';
 import { HttpError, QueryReplyError } from './errors.ts';
 import { normalizeRootHost, routeHost } from './hosts.ts';
@@ -109,6 +113,11 @@ export class Router {
       return pushTransaction(request, url, this.init.submitter, body);
     }
 
+    if (route.kind === 'service') {
+      const shell = await this.appShell(request, url);
+      if (shell) return shell;
+    }
+
     const httpRequest = toHttpRequest(request, url, hostHeader, body);
     if (route.kind === 'root') return this.root(request, url, httpRequest);
     return this.service(route.service, httpRequest);
@@ -140,6 +149,18 @@ export class Router {
       at += c.length;
     }
     return out;
+  }
+
+  /** The app origin's worker and first-visit loader from the PWA build (step 4a). */
+  private async appShell(request: Request, url: URL): Promise<Response | undefined> {
+    if (!this.init.site || (request.method !== 'GET' && request.method !== 'HEAD')) return undefined;
+    if (url.pathname === APP_SW_PATH) return this.init.site.fetch(APP_SW_PATH, request);
+    // Sec-Fetch-* are set by browsers only and cannot be forged by page scripts; a
+    // service worker's own fetch of a navigation goes out as "same-origin", so the
+    // app worker's network fallback gets the app's real page.
+    const navigation = request.headers.get('sec-fetch-mode') === 'navigate' && request.headers.get('sec-fetch-dest') === 'document';
+    if (navigation) return this.init.site.fetch(APP_LOADER_FILE, request);
+    return undefined;
   }
 
   private async native(request: Request, url: URL): Promise<Response> {

@@ -1,0 +1,119 @@
+/**
+ * Browser tests of the app origins (sw/app-sw.ts, the bridge, the loader) against the
+ * production build served by a devnet Node peer.
+ *
+ * `fakeRoot: true` replaces the root service worker with a stand-in that keeps the
+ * contract the app side relies on — `fetch('/_svc/<service>/<target>')` on the root
+ * origin answers as `http://<service>.<root>/<target>` would — by asking the Node peer
+ * (through a `/_svc/` rewrite in front of its router, which the real peer does not
+ * have) and remembering GET answers for offline use. It lets the app side be tested
+ * alone; `fakeRoot: false` runs against the real root service worker.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_ROOT_HOST, MAX_BODY_BYTES } from '../../src/http/constants.ts';
+import { createHttpServer } from '../../src/node/http-server.ts';
+import { startPeer, type Peer } from '../../src/node/peer.ts';
+import { DIST_DIR, ensureProductionBuild } from './devnet.ts';
+
+export interface AppPeer {
+  /** The root origin, `http://psiweb.localhost:<port>`. */
+  url: string;
+  port: number;
+  rootHost: string;
+  /** `http://<service>.psiweb.localhost:<port>`. */
+  appUrl(service: string): string;
+  peer: Peer;
+  /** Stops serving (the peer and its HTTP); the data stays until dispose. */
+  stop(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** The stand-in root service worker (plain JS, served as /root-sw.js). */
+const FAKE_ROOT_SW = `
+const CACHE = 'fake-root';
+self.addEventListener('install', (e) => { e.waitUntil(caches.open(CACHE).then((c) => c.addAll(['/bridge.html']))); self.skipWaiting(); });
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', (e) => {
+  const url = new URL(e.request.url);
+  if (url.origin !== location.origin) return;
+  if (url.pathname === '/bridge.html') {
+    e.respondWith(caches.match('/bridge.html').then((r) => r ?? fetch(e.request)));
+    return;
+  }
+  if (!url.pathname.startsWith('/_svc/')) return;
+  e.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const r = await fetch(e.request);
+      if (e.request.method === 'GET' && r.ok) await cache.put(e.request, r.clone());
+      return r;
+    } catch (err) {
+      const hit = e.request.method === 'GET' ? await cache.match(e.request) : undefined;
+      if (hit) return hit;
+      throw err;
+    }
+  })());
+});
+`;
+
+/** `/_svc/<service>/<target>` on the root host → `<service>.<root>/<target>` (the fake's backend). */
+function svcRewrite(request: Request, rootHost: string): Request {
+  const url = new URL(request.url);
+  const m = /^\/_svc\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  if (url.hostname !== rootHost || !m) return request;
+  const target = new URL(`${url.protocol}//${m[1]}.${rootHost}${url.port ? `:${url.port}` : ''}${m[2] ?? '/'}${url.search}`);
+  const headers = new Headers(request.headers);
+  headers.set('host', target.host);
+  // What the fake answers is the service's content, never the first-visit loader.
+  headers.delete('sec-fetch-mode');
+  headers.delete('sec-fetch-dest');
+  return new Request(target, { method: request.method, headers, body: request.body, duplex: 'half' } as RequestInit);
+}
+
+export async function startAppPeer(options: { fakeRoot: boolean; port?: number }): Promise<AppPeer> {
+  await ensureProductionBuild();
+  const rootHost = DEFAULT_ROOT_HOST;
+  const dataDir = mkdtempSync(join(tmpdir(), 'psiweb-app-'));
+  let distDir = DIST_DIR;
+  if (options.fakeRoot) {
+    distDir = join(dataDir, 'dist');
+    cpSync(DIST_DIR, distDir, { recursive: true });
+    writeFileSync(join(distDir, 'root-sw.js'), FAKE_ROOT_SW);
+  }
+  // The peer's own listener is not used by the pages; this one (with the fake's
+  // rewrite when asked for) is.
+  const peer = await startPeer({ dataDir: join(dataDir, 'chain'), port: 0, rootHost, distDir, log: () => undefined });
+  const server: Server = createHttpServer(
+    (r) => peer.router.handle(options.fakeRoot ? svcRewrite(r, rootHost) : r),
+    { maxBodyBytes: MAX_BODY_BYTES },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await peer.close();
+    })());
+  return {
+    url: `http://${rootHost}:${port}`,
+    port,
+    rootHost,
+    appUrl: (service) => `http://${service}.${rootHost}:${port}`,
+    peer,
+    stop,
+    async dispose() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
