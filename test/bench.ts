@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: runs every `*.bench.ts` under src/ (default export: BenchFile) and
+ * `npm run bench`: runs every `*.bench.ts` under src/ and services/ (default export:
+ * BenchFile) and
  * prints the figures as a table, then as JSON (also written to bench-results.json).
  * `npm run bench -- state` runs only bench files whose path contains "state".
  */
@@ -21,7 +22,7 @@ function findBenchFiles(dir: string): string[] {
 }
 
 const filters = process.argv.slice(2);
-const files = findBenchFiles('src').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+const files = [...findBenchFiles('src'), ...findBenchFiles('services')].filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 let testPage: TestPage | undefined;
 const ctx: BenchContext = {
   async page(): Promise<Page> {
