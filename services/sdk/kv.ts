@@ -157,6 +157,7 @@ const tableHandles = new Map<string, KvHandle>();
  */
 export class Table<T extends Row> {
   private kv: KvHandle | null = null;
+  private readKv: KvHandle | null = null;
 
   constructor(
     public service: u64,
@@ -166,36 +167,43 @@ export class Table<T extends Row> {
     public db: DbId = DbId.service,
   ) {}
 
-  handle(): KvHandle {
-    let kv = this.kv;
+  /**
+   * The handle for this table. Reads go through a read-only handle: psibase refuses a
+   * writable handle on objective state in a subjective context (queries, serveSys), so
+   * a table that is only read must never ask for one.
+   */
+  handle(forWrite: bool = true): KvHandle {
+    const mode = forWrite ? this.mode : KvMode.read;
+    let kv = forWrite ? this.kv : this.readKv;
     if (kv === null) {
       const prefix = new Uint8Array(10);
       store<u64>(prefix.dataStart, bswap<u64>(this.service));
       store<u16>(prefix.dataStart + 8, bswap<u16>(this.table));
       // One handle per table for the life of the instance: every Table object for the
       // same table shares it, so a service never runs into psibase's handle limit.
-      const cacheKey = (<u32>this.db).toString() + ":" + (<u32>this.mode).toString() + ":" + this.service.toString() + ":" + this.table.toString();
+      const cacheKey = (<u32>this.db).toString() + ":" + (<u32>mode).toString() + ":" + this.service.toString() + ":" + this.table.toString();
       if (tableHandles.has(cacheKey)) {
         kv = tableHandles.get(cacheKey);
       } else {
-        kv = KvHandle.open(this.db, prefix, this.mode);
+        kv = KvHandle.open(this.db, prefix, mode);
         tableHandles.set(cacheKey, kv);
       }
-      this.kv = kv;
+      if (forWrite) this.kv = kv;
+      else this.readKv = kv;
     }
     return kv!;
   }
 
   /** Look a row up by primary key. */
   get(primaryKey: Uint8Array): T | null {
-    const data = this.handle().get(indexKey(0, primaryKey));
+    const data = this.handle(false).get(indexKey(0, primaryKey));
     return data === null ? null : this.unpackRow(data);
   }
 
   /** Look a row up by the key of secondary index `index` (1-based). */
   getBy(index: u8, key: Uint8Array): T | null {
     check(index > 0, "getBy takes a secondary index; use get for the primary key");
-    const kv = this.handle();
+    const kv = this.handle(false);
     const primary = kv.get(indexKey(index, key));
     if (primary === null) return null;
     const data = kv.get(primary);
@@ -239,7 +247,7 @@ export class Table<T extends Row> {
 
   /** Rows of index `index` (0 = primary) whose key starts with `prefix`, in key order. */
   rows(index: u8 = 0, prefix: Uint8Array = new Uint8Array(0)): TableCursor<T> {
-    return new TableCursor<T>(this.handle(), indexKey(index, prefix), index > 0, this.unpackRow);
+    return new TableCursor<T>(this.handle(false), indexKey(index, prefix), index > 0, this.unpackRow);
   }
 }
 
