@@ -3,11 +3,11 @@
  * `/_svc/transact/push_transaction` or transact.<root> directly). The transaction is
  * stored in the outbox first (src/node/browser/outbox.ts), so it is never lost; then:
  *
- *  - a node runs (some tab holds the node lock) and the browser is online: the node is
+ *  - a node runs (some tab holds the node lock), online, reaching its peer: the node is
  *    told, and the reply waits up to PUSH_WAIT_MS for its verdict. A verdict answers
  *    200 with the transaction's trace JSON, as psibase's push_transaction does (a
  *    failed one's trace has `error`); no verdict in time answers 202 with the status.
- *  - otherwise: 202 `{"status":"queued","id":…}` at once; the first node that runs
+ *  - otherwise (no node, offline, or the peer is down): 202 `{"status":"queued","id":…}` at once; the first node that runs
  *    online submits it.
  *
  * `GET /push_status/<id>` on transact answers the status JSON (404 for an unknown id).
@@ -31,6 +31,8 @@ export class PushService {
   constructor(
     private readonly outbox: () => Promise<Outbox>,
     private readonly post: (m: NodeMessage) => void,
+    /** Whether the node can reach its peer now, as its latest status says (undefined: not heard). */
+    private readonly peerReachable: () => Promise<boolean | undefined>,
   ) {}
 
   /** A record changed (told by the node on the channel). */
@@ -78,7 +80,7 @@ export class PushService {
     const id = toHex(opened.id);
     const outbox = await this.outbox();
     let rec: Verdict = await outbox.enqueue(id, body, Number(opened.transaction.tapos.expiration));
-    if (!isFinal(rec.status) && (await nodeRunning()) && navigator.onLine) {
+    if (!isFinal(rec.status) && (await nodeRunning()) && navigator.onLine && (await this.peerReachable()) !== false) {
       const verdict = new Promise<Verdict>((resolve) => {
         const ws = this.waiters.get(id) ?? [];
         ws.push(resolve);

@@ -17,7 +17,7 @@ import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { routeHost } from '../src/http/hosts.ts';
 import { NODE_CHANNEL } from '../src/node/browser/constants.ts';
-import type { NodeMessage } from '../src/node/browser/messages.ts';
+import type { NodeMessage, NodeStatusView } from '../src/node/browser/messages.ts';
 import { UPSTREAM_HEADER } from '../src/node/browser/node.ts';
 import { Outbox } from '../src/node/browser/outbox.ts';
 import { PUSH_STATUS_PREFIX, PushService } from './root-push.ts';
@@ -26,6 +26,12 @@ import { ChainView } from './root-state.ts';
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
 
 const SVC_PREFIX = '/_svc/';
+
+/** A node status older than this is asked for again (the node sends one every second). */
+const STATUS_STALE_MS = 3_000;
+
+/** How long a push waits to hear the node's status before deciding without it. */
+const STATUS_ASK_MS = 500;
 const rootHost = self.location.hostname;
 
 let view: Promise<ChainView> | undefined;
@@ -42,11 +48,28 @@ const openOutbox = () =>
   }));
 
 const channel = new BroadcastChannel(NODE_CHANNEL);
-const pushes = new PushService(openOutbox, (m) => channel.postMessage(m));
+let nodeStatus: NodeStatusView | undefined;
+let statusHeard: (() => void) | undefined;
+
+/** Whether the node reaches its peer, per its latest status (asked for if none was heard). */
+async function peerReachable(): Promise<boolean | undefined> {
+  if (!nodeStatus || Date.now() - nodeStatus.updatedAt > STATUS_STALE_MS) {
+    const heard = new Promise<void>((r) => (statusHeard = r));
+    channel.postMessage({ type: 'status?' } satisfies NodeMessage);
+    await Promise.race([heard, new Promise((r) => setTimeout(r, STATUS_ASK_MS))]);
+  }
+  return nodeStatus?.peerOnline;
+}
+
+const pushes = new PushService(openOutbox, (m) => channel.postMessage(m), peerReachable);
 channel.onmessage = (e: MessageEvent<NodeMessage>) => {
   const m = e.data;
   if (m.type === 'block') void view?.then((v) => v.onBlock(m), () => undefined);
   else if (m.type === 'tx') pushes.onTx(m.record);
+  else if (m.type === 'status') {
+    nodeStatus = m.status;
+    statusHeard?.();
+  }
 };
 
 /** The service URL a request stands for, or undefined when this worker does not answer it. */
@@ -99,6 +122,10 @@ self.addEventListener('fetch', (event) => {
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: [/^\/_svc\//, /^\/native\//, /^\/common\//] }));
+
+// A first visit: the page that installed this worker gets service HTTP at once. Later
+// workers only activate when the user accepts the update, so claiming is safe then too.
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
 self.addEventListener('message', (event) => {
   // Sent by the page when the user accepts "update available", after the node paused

@@ -6,9 +6,15 @@ import { withNode } from './node-context.ts';
 /** Base of the dashboard elements that show the node's status: re-renders on every change. */
 export class NodeElement extends LitElement {
   static override properties = { status: { state: true }, nodeRole: { state: true } };
-  status: NodeStatusView | undefined;
-  nodeRole: NodeHandle['role'] = 'starting';
+  // Declared, not initialised: a class field would shadow lit's reactive accessor.
+  declare status: NodeStatusView | undefined;
+  declare nodeRole: NodeHandle['role'];
   private unsubscribe: (() => void) | undefined;
+
+  constructor() {
+    super();
+    this.nodeRole = 'starting';
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
