@@ -11,7 +11,7 @@
  *   await peer.dispose();                     // stops and removes the data dir
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,7 @@ function newestMtime(path: string): number {
 /** Whether dist/ holds a build at least as new as every input. */
 export function isBuildFresh(): boolean {
   const built = join(DIST_DIR, 'index.html');
+  if (!existsSync(join(DIST_DIR, '.production'))) return false;
   const sw = join(DIST_DIR, 'root-sw.js');
   if (!existsSync(built) || !existsSync(sw)) return false;
   const builtAt = Math.min(statSync(built).mtimeMs, statSync(sw).mtimeMs);
@@ -81,8 +82,13 @@ export function ensureProductionBuild(): Promise<void> {
     if (isBuildFresh()) return;
     await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], {
       cwd: ROOT,
+      // vitest sets NODE_ENV=test, which vite would honour: a build with dev-mode lit and
+      // import.meta.env.PROD false (no service worker registered).
+      env: { ...process.env, NODE_ENV: 'production' },
       maxBuffer: 64 * 1024 * 1024,
     });
+    // Marks a build made here as a production one (a dev-mode build must not pass as fresh).
+    writeFileSync(join(DIST_DIR, '.production'), new Date().toISOString());
   }).catch((e: unknown) => {
     building = undefined;
     throw e;
