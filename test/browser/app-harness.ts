@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { DEFAULT_ROOT_HOST, MAX_BODY_BYTES } from '../../src/http/constants.ts';
 import { createHttpServer } from '../../src/node/http-server.ts';
 import { startPeer, type Peer } from '../../src/node/peer.ts';
+import type { BrowserContext, Page } from 'playwright-core';
 import { DIST_DIR, ensureProductionBuild } from './devnet.ts';
 
 export interface AppPeer {
@@ -27,6 +28,8 @@ export interface AppPeer {
   /** `http://<service>.psiweb.localhost:<port>`. */
   appUrl(service: string): string;
   peer: Peer;
+  /** `host path` of every request the pages sent to the server, oldest first. */
+  requests: string[];
   /** Stops serving (the peer and its HTTP); the data stays until dispose. */
   stop(): Promise<void>;
   dispose(): Promise<void>;
@@ -87,8 +90,13 @@ export async function startAppPeer(options: { fakeRoot: boolean; port?: number }
   // The peer's own listener is not used by the pages; this one (with the fake's
   // rewrite when asked for) is.
   const peer = await startPeer({ dataDir: join(dataDir, 'chain'), port: 0, rootHost, distDir, log: () => undefined });
+  const requests: string[] = [];
   const server: Server = createHttpServer(
-    (r) => peer.router.handle(options.fakeRoot ? svcRewrite(r, rootHost) : r),
+    (r) => {
+      const url = new URL(r.url);
+      requests.push(`${url.host} ${url.pathname}`);
+      return peer.router.handle(options.fakeRoot ? svcRewrite(r, rootHost) : r);
+    },
     { maxBodyBytes: MAX_BODY_BYTES },
   );
   await new Promise<void>((resolve, reject) => {
@@ -110,10 +118,50 @@ export async function startAppPeer(options: { fakeRoot: boolean; port?: number }
     rootHost,
     appUrl: (service) => `http://${service}.${rootHost}:${port}`,
     peer,
+    requests,
     stop,
     async dispose() {
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Opens the root origin once in `context` (installing the root service worker and, with
+ * the real one, starting the in-page node) and waits until the root origin answers
+ * `service`'s `probe` from local state. Returns the root page, left open: with the real
+ * root, it is the tab that runs the node.
+ */
+export async function primeRoot(context: BrowserContext, peer: AppPeer, probe = '/_svc/tokens/balances/alice'): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(peer.url);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const state = await page.evaluate(async (path) => {
+        // The root worker controls pages loaded after it activated.
+        if (!navigator.serviceWorker.controller) return (await navigator.serviceWorker.ready, 'uncontrolled');
+        const r = await fetch(path).catch(() => undefined);
+        return r?.ok === true && (r.headers.get('content-type') ?? '').includes('json') ? 'ready' : 'syncing';
+      }, probe);
+      if (state === 'ready') break;
+      if (state === 'uncontrolled' && !(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
+    } catch (e) {
+      // The dashboard reloads itself when a new root worker takes over.
+      if (!/destroyed|navigat/i.test((e as Error).message)) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`the root origin did not answer ${probe} from local state within 60 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return page;
+}
+
+/** Asks the tokens UI for an account's balance and returns what it shows. */
+export async function showBalance(page: Page, account: string): Promise<string> {
+  await page.fill('#lookup input[name=account]', account);
+  await page.click('#lookup button');
+  const shown = page.locator('#balance');
+  await shown.filter({ hasText: /./ }).waitFor();
+  return (await shown.textContent()) ?? '';
 }
