@@ -3,7 +3,12 @@ import { LitElement, css, html } from 'lit';
 /** Shows a banner while the browser is offline; the node keeps working from local state. */
 export class OfflineBanner extends LitElement {
   static override properties = { online: { state: true } };
-  online = navigator.onLine;
+  declare online: boolean;
+
+  constructor() {
+    super();
+    this.online = navigator.onLine;
+  }
 
   static override styles = css`
     div { background: #7a4b00; color: #fff; padding: 0.4em 1em; font: 14px system-ui, sans-serif; }

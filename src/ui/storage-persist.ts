@@ -6,7 +6,12 @@ import { LitElement, css, html } from 'lit';
  */
 export class StoragePersist extends LitElement {
   static override properties = { state: { state: true } };
-  state: 'unknown' | 'persisted' | 'not-persisted' | 'unsupported' = 'unknown';
+  declare state: 'unknown' | 'persisted' | 'not-persisted' | 'unsupported';
+
+  constructor() {
+    super();
+    this.state = 'unknown';
+  }
 
   static override styles = css`
     :host { font: 14px system-ui, sans-serif; }

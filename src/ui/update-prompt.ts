@@ -7,7 +7,7 @@ import type { Workbox } from 'workbox-window';
  */
 export class UpdatePrompt extends LitElement {
   static override properties = { waiting: { state: true } };
-  waiting = false;
+  declare waiting: boolean;
   workbox: Workbox | undefined;
 
   static override styles = css`
@@ -17,6 +17,11 @@ export class UpdatePrompt extends LitElement {
 
   /** Resolves once the node stands at a block boundary, so the new worker never cuts one. */
   private beforeUpdate: () => Promise<void> = async () => undefined;
+
+  constructor() {
+    super();
+    this.waiting = false;
+  }
 
   attach(workbox: Workbox, beforeUpdate?: () => Promise<void>): void {
     this.workbox = workbox;

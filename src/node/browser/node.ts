@@ -29,10 +29,11 @@ export interface BrowserNodeInit {
 }
 
 /** The peer's transact subdomain URL of a root URL. */
-function transactUrl(peerUrl: string, path: string): string {
+function transactUrl(peerUrl: string, path: string, search: string): string {
   const u = new URL(peerUrl);
   u.hostname = `transact.${u.hostname}`;
   u.pathname = path;
+  u.search = search;
   return u.toString();
 }
 
@@ -256,7 +257,7 @@ export class BrowserNode {
   private async submit(r: OutboxRecord): Promise<void> {
     let res: Response;
     try {
-      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction?wait_for=applied'), {
+      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction', '?wait_for=applied'), {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream', accept: 'application/json', [UPSTREAM_HEADER]: '1' },
         body: r.packed as Uint8Array<ArrayBuffer>,

@@ -1,0 +1,184 @@
+/**
+ * The browser node end to end, against a production build served by the Node peer
+ * (`psiweb start`'s startPeer with a devnet): sync into IndexedDB, service HTTP from
+ * the root service worker, writes queued with no node or no peer, a tab closed in the
+ * middle of applying blocks, and one node for two tabs.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchNode } from '../client.ts';
+import { launchChromium } from '../../../test/browser/chromium.ts';
+import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
+import { dashboardHead, nodeRole, openApp, peerTapos, produceTransferBlocks, svc, until } from './testing.ts';
+import { signedTransfer } from './tx.ts';
+
+const balanceAtPeer = async (peer: DevnetPeer, account: string) =>
+  (await fetchNode(`http://tokens.${peer.rootHost}:${peer.port}/balances/${account}`)).json() as { balance: string };
+
+describe('browser node', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    await ensureProductionBuild();
+    browser = await launchChromium();
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('syncs the devnet and answers /_svc/tokens/balances from local state, also with the peer stopped', async () => {
+    const peer = await startDevnetPeer();
+    const context = await browser.newContext();
+    try {
+      const page = await openApp(context, peer.url);
+      const peerHead = peer.peer.node.chain.head!.num;
+      await until(async () => ((await dashboardHead(page)) ?? 0) >= peerHead, 60_000, 'sync');
+      const r = await svc(page, 'tokens/balances/alice');
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body)).toEqual(await balanceAtPeer(peer, 'alice'));
+      expect(r.block).toBeGreaterThanOrEqual(peerHead);
+      // /common/* on the root origin comes from local state too.
+      const chainId = await page.evaluate(async () => (await fetch('/common/chainid')).text());
+      expect(JSON.parse(chainId)).toMatch(/^[0-9a-f]{64}$/i);
+
+      await peer.stop();
+      for (let i = 0; i < 3; i++) {
+        const again = await svc(page, 'tokens/balances/alice');
+        expect(again.status).toBe(200);
+        expect(JSON.parse(again.body).balance).toBe('500000');
+      }
+      // A cold worker rebuilds its view from IndexedDB.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      expect(JSON.parse((await svc(page, 'tokens/balances/bob')).body).balance).toBe('500000');
+    } finally {
+      await context.close();
+      await peer.dispose();
+    }
+  });
+
+  it('queues a transfer with no node running, then applies it once a node runs', async () => {
+    const peer = await startDevnetPeer();
+    const context = await browser.newContext();
+    try {
+      const page = await openApp(context, peer.url);
+      await until(async () => ((await dashboardHead(page)) ?? 0) >= 2, 60_000, 'first blocks');
+      const tapos = await peerTapos(peer.peer);
+      const expiration = BigInt(Math.floor(Date.now() / 1000) + 120);
+      const packed = await signedTransfer({ from: 'alice', to: 'bob', amount: '25', memo: 'while no node ran', tapos, expiration });
+      // No tab with the dashboard: a document on the root origin that runs no node.
+      await page.goto(`${peer.url}/icons/icon.svg`);
+      expect(await page.evaluate(async () => (await navigator.locks.query()).held?.length ?? 0)).toBe(0);
+      const queued = await svc(page, 'transact/push_transaction', { method: 'POST', body: [...packed] });
+      expect(queued.status).toBe(202);
+      const status = JSON.parse(queued.body) as { status: string; id: string };
+      expect(status.status).toBe('queued');
+      expect(status.id).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.parse((await svc(page, `transact/push_status/${status.id}`)).body).status).toBe('queued');
+
+      await page.goto(peer.url);
+      const applied = await until(async () => {
+        const s = JSON.parse((await svc(page, `transact/push_status/${status.id}`)).body) as { status: string; blockNum?: number; trace?: unknown };
+        return s.status === 'applied' ? s : undefined;
+      }, 30_000, 'the queued transfer to be applied');
+      expect(applied.blockNum).toBeGreaterThan(2);
+      expect(applied.trace).toMatchObject({ error: null });
+      expect((await balanceAtPeer(peer, 'bob')).balance).toBe('500025');
+      await until(async () => JSON.parse((await svc(page, 'tokens/balances/bob')).body).balance === '500025', 10_000, 'local balance');
+      expect((await svc(page, 'transact/push_status/' + '0'.repeat(64))).status).toBe(404);
+    } finally {
+      await context.close();
+      await peer.dispose();
+    }
+  });
+
+  it('queues a transfer while offline with the peer down, and applies it once both are back', async () => {
+    const peer = await startDevnetPeer();
+    const context = await browser.newContext();
+    let restarted: DevnetPeer | undefined;
+    try {
+      const page = await openApp(context, peer.url);
+      await until(async () => ((await dashboardHead(page)) ?? 0) >= 2, 60_000, 'first blocks');
+      const tapos = await peerTapos(peer.peer);
+      const packed = await signedTransfer({ from: 'bob', to: 'alice', amount: '3', memo: 'offline', tapos, expiration: BigInt(Math.floor(Date.now() / 1000) + 120) });
+      await peer.stop();
+      await context.setOffline(true);
+      await until(async () => (await page.evaluate(() => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-chain-status')?.shadowRoot?.textContent ?? '')).includes('unreachable'), 10_000, 'the node to see its peer down');
+      const started = Date.now();
+      const queued = await svc(page, 'transact/push_transaction', { method: 'POST', body: [...packed] });
+      expect(queued.status).toBe(202);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const { id } = JSON.parse(queued.body) as { id: string };
+
+      restarted = await startDevnetPeer({ dataDir: peer.dataDir, port: peer.port });
+      await context.setOffline(false);
+      const final = await until(async () => {
+        const s = JSON.parse((await svc(page, `transact/push_status/${id}`)).body) as { status: string };
+        return s.status === 'applied' || s.status === 'failed' ? s : undefined;
+      }, 30_000, 'a verdict');
+      expect(final.status).toBe('applied');
+      expect((await balanceAtPeer(restarted, 'alice')).balance).toBe('500003');
+    } finally {
+      await context.close();
+      await restarted?.stop();
+      await peer.dispose();
+    }
+  });
+
+  it('a tab closed in the middle of applying blocks leaves a consistent state', async () => {
+    const peer = await startDevnetPeer({ produce: false });
+    const context = await browser.newContext();
+    try {
+      const transfers = await produceTransferBlocks(peer.peer, 60, 20);
+      const target = peer.peer.node.chain.head!.num;
+      let page = await openApp(context, peer.url);
+      const closedAt = await until(async () => {
+        const h = (await dashboardHead(page)) ?? 0;
+        return h > 10 ? h : undefined;
+      }, 60_000, 'sync to start');
+      expect(closedAt).toBeLessThan(target);
+      await page.close();
+
+      page = await openApp(context, peer.url);
+      await until(async () => (await dashboardHead(page)) === target, 120_000, 'sync to finish after reopening');
+      expect(await dashboardField(page)).toBeUndefined();
+      const bob = JSON.parse((await svc(page, 'tokens/balances/bob')).body) as { balance: string };
+      expect(bob.balance).toBe(String(500000 + transfers));
+      expect(bob).toEqual(await balanceAtPeer(peer, 'bob'));
+    } finally {
+      await context.close();
+      await peer.dispose();
+    }
+  });
+
+  it('two tabs run one node, and the other takes over when the leader closes', async () => {
+    const peer = await startDevnetPeer();
+    const context = await browser.newContext();
+    try {
+      const a = await openApp(context, peer.url);
+      await until(async () => (await nodeRole(a)) === 'this tab runs the node', 30_000, 'tab A to lead');
+      const b = await openApp(context, peer.url);
+      await until(async () => (await nodeRole(b)) === 'another tab runs the node', 30_000, 'tab B to wait');
+      const locks = await b.evaluate(async () => {
+        const q = await navigator.locks.query();
+        return { held: q.held?.filter((l) => l.name === 'psiweb-node').length, pending: q.pending?.filter((l) => l.name === 'psiweb-node').length };
+      });
+      expect(locks).toEqual({ held: 1, pending: 1 });
+      // B follows the node's status even though A runs it.
+      await until(async () => ((await dashboardHead(b)) ?? 0) >= 2, 30_000, 'B to show the head');
+
+      await a.close();
+      await until(async () => (await nodeRole(b)) === 'this tab runs the node', 30_000, 'tab B to take over');
+      const before = (await dashboardHead(b)) ?? 0;
+      await until(async () => ((await dashboardHead(b)) ?? 0) > before, 30_000, 'B to sync new blocks');
+    } finally {
+      await context.close();
+      await peer.dispose();
+    }
+  });
+});
+
+async function dashboardField(page: import('playwright-core').Page): Promise<string | undefined> {
+  const { dashboardField: field } = await import('./testing.ts');
+  return field(page, 'psiweb-chain-status', 'error');
+}

@@ -1,0 +1,105 @@
+/**
+ * Node-side helpers for browser tests and benches of the browser node: open the PWA
+ * from the Node peer, read the dashboard, ask the root service worker for service
+ * HTTP, and build a busy devnet (many blocks of signed transfers) to sync.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { loadDevnet } from '../devnet.ts';
+import type { Peer } from '../peer.ts';
+import { signedTransfer } from './tx.ts';
+
+/** Opens the dashboard and waits until the root service worker controls the page. */
+export async function openApp(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e));
+  await page.goto(url);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  return page;
+}
+
+/** The dashboard's text of a data-field inside one of its elements. */
+export async function dashboardField(page: Page, element: string, field: string): Promise<string | undefined> {
+  return page.evaluate(
+    ([el, f]) =>
+      document
+        .querySelector('psiweb-app')
+        ?.shadowRoot?.querySelector(el!)
+        ?.shadowRoot?.querySelector(`[data-field="${f}"]`)
+        ?.textContent?.replace(/\s+/g, ' ')
+        .trim(),
+    [element, field],
+  );
+}
+
+export async function nodeRole(page: Page): Promise<string | undefined> {
+  return dashboardField(page, 'psiweb-chain-status', 'role');
+}
+
+/** The local head number as the dashboard shows it. */
+export async function dashboardHead(page: Page): Promise<number | undefined> {
+  const t = await dashboardField(page, 'psiweb-chain-status', 'head');
+  const n = Number(t?.split(' ')[0]);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+export interface SvcReply {
+  status: number;
+  body: string;
+  /** The block the answer came from (x-psiweb-block). */
+  block: number | undefined;
+}
+
+/** `fetch('/_svc/<path>')` from the page, answered by the root service worker. */
+export async function svc(page: Page, path: string, init?: { method?: string; body?: number[]; contentType?: string }): Promise<SvcReply> {
+  return page.evaluate(
+    async ([p, i]) => {
+      const r = await fetch(`/_svc/${p}`, {
+        method: i?.method ?? 'GET',
+        ...(i?.body && { body: new Uint8Array(i.body), headers: { 'content-type': i.contentType ?? 'application/octet-stream' } }),
+      });
+      const b = r.headers.get('x-psiweb-block');
+      return { status: r.status, body: await r.text(), block: b === null ? undefined : Number(b) };
+    },
+    [path, init] as const,
+  );
+}
+
+/** Polls `fn` until it returns a truthy value. */
+export async function until<T>(fn: () => Promise<T>, timeoutMs = 60_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The peer's TaPoS reference to its head, for transactions built on the Node side. */
+export async function peerTapos(peer: Peer): Promise<{ refBlockIndex: number; refBlockSuffix: number }> {
+  const r = await peer.router.handle(new Request(`http://${peer.router.rootHost}/common/tapos/head`));
+  return (await r.json()) as { refBlockIndex: number; refBlockSuffix: number };
+}
+
+/**
+ * Makes the peer's chain busy: `blocks` blocks of `perBlock` alice → bob transfers of
+ * one token each, produced back to back (the peer must not produce on its timer).
+ */
+export async function produceTransferBlocks(peer: Peer, blocks: number, perBlock: number): Promise<number> {
+  const tapos = await peerTapos(peer);
+  const expiration = BigInt(Math.floor(Date.now() / 1000) + 600);
+  const { prover } = await loadDevnet();
+  const chain = peer.node.chain;
+  let n = 0;
+  for (let b = 0; b < blocks; b++) {
+    const transactions: Uint8Array[] = [];
+    for (let i = 0; i < perBlock; i++) {
+      transactions.push(await signedTransfer({ from: 'alice', to: 'bob', amount: '1', memo: `bulk ${b}.${i}`, tapos, expiration }));
+    }
+    const head = chain.head!;
+    const produced = await chain.produceBlock({ producer: peer.node.producer, time: head.time + 1_000_000n, transactions, prover });
+    if (produced.rejected.length > 0) throw new Error(`transfer rejected: ${produced.rejected[0]!.error.message}`);
+    n += transactions.length;
+  }
+  return n;
+}
