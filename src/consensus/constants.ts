@@ -37,3 +37,9 @@ export const MAX_PENDING = 4096;
  * the next block or two: this covers a dozen blocks of 64 producers.
  */
 export const MAX_VERIFIED = 2048;
+
+/**
+ * Irreversible blocks a node keeps in its block tree (the executor's block log keeps
+ * them all): a peer up to several sync batches behind is served from memory.
+ */
+export const RETAINED_IRREVERSIBLE_BLOCKS = 4 * SYNC_BATCH;

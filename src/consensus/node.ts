@@ -14,12 +14,13 @@ import {
   MAX_PENDING,
   MAX_VERIFIED,
   MAX_VIEW_CHANGE_TIMEOUT_MS,
+  RETAINED_IRREVERSIBLE_BLOCKS,
   SYNC_BATCH,
   VIEW_CHANGE_BACKOFF,
   VIEW_CHANGE_RESEND_MS,
   VIEW_CHANGE_TIMEOUT_MS,
 } from './constants.ts';
-import { ancestorAt, descendsFrom, isBetter, type BlockEntry } from './fork-db.ts';
+import { ancestorAt, descendsFrom, isBetter, survivors, type BlockEntry } from './fork-db.ts';
 import { parseMessage } from './messages.ts';
 import {
   bftLeader,
@@ -68,6 +69,8 @@ export interface ConsensusInit {
   readonly electionTimeoutMs?: number;
   readonly viewChangeTimeoutMs?: number;
   readonly codec?: BlockCodec;
+  /** Irreversible blocks kept in memory (default RETAINED_IRREVERSIBLE_BLOCKS). */
+  readonly retainBlocks?: number;
   /** Test-only: a deliberately wrong quorum size, to prove the simulator catches unsafe rules. */
   readonly unsafeQuorum?: QuorumOverride;
 }
@@ -115,6 +118,9 @@ export class ConsensusNode {
   private readonly viewChangeTimeoutMs: number;
 
   private readonly blocks = new Map<BlockId, BlockEntry>();
+  private readonly retainBlocks: number;
+  /** Tree size at which to prune next: twice what the last pruning kept, so pruning costs O(1) a block. */
+  private pruneAt: number;
   private readonly orphans = new Map<BlockId, SignedBlock[]>();
   /** Blocks waiting for a block named by their view-change certificate. */
   private readonly waiting = new Map<BlockId, SignedBlock[]>();
@@ -181,6 +187,8 @@ export class ConsensusNode {
     this.viewChangeTimeoutMs = init.viewChangeTimeoutMs ?? VIEW_CHANGE_TIMEOUT_MS;
     this.vcTimeout = this.viewChangeTimeoutMs;
     this.now = init.now;
+    this.retainBlocks = Math.max(1, init.retainBlocks ?? RETAINED_IRREVERSIBLE_BLOCKS);
+    this.pruneAt = 2 * this.retainBlocks;
 
     const g = init.genesis;
     if (!g.header.newConsensus) throw new ConsensusError('genesis must carry the initial producer set');
@@ -240,6 +248,21 @@ export class ConsensusNode {
   }
   getBlock(id: BlockId): SignedBlock | undefined {
     return this.blocks.get(id)?.block;
+  }
+  /** Blocks held in the block tree (bounded by pruning). */
+  get blockCount(): number {
+    return this.blocks.size;
+  }
+
+  /**
+   * A connection to `peer` opened (or reopened after a partition or restart). As
+   * psibase's blocknet does on a new connection, tell the peer our head: a peer that
+   * is behind finds the block's parent unknown and requests the missing ancestors,
+   * which nothing else would send it when no leader is broadcasting to it (say, it
+   * missed a switch to a producer set it is not in).
+   */
+  connected(peer: string): void {
+    if (this._head.parent) this.send(peer, { type: 'block', block: this._head.block });
   }
 
   // ------------------------------------------------------------ driving
@@ -618,11 +641,32 @@ export class ConsensusNode {
     this.hardDirty = true;
     if (!this.viable(this._head)) this.recomputeHead();
     this.pruneVotes();
+    this.pruneBlocks();
     if (this.mode === 'bft') {
       // bft.md: "The view change timer is restarted whenever irreversibility advances."
       this.vcTimeout = this.viewChangeTimeoutMs;
       this.vcDeadline = this.now + this.vcTimeout;
     }
+  }
+
+  /**
+   * Drops blocks that lost to the irreversible chain and irreversible blocks beyond the
+   * retention window, and cuts the parent link of the oldest block kept so the dropped
+   * ones can be collected. Runs when the tree has doubled since the last pruning.
+   */
+  private pruneBlocks(): void {
+    if (this.blocks.size < this.pruneAt) return;
+    const keep = survivors(this.blocks.values(), this._irreversible, this.retainBlocks);
+    for (const [id, e] of this.blocks) if (!keep.has(e)) this.blocks.delete(id);
+    for (const e of keep) if (e.parent && !keep.has(e.parent)) e.parent = undefined;
+    if (this.lastProduced && !keep.has(this.lastProduced)) this.lastProduced = undefined;
+    const floor = this._irreversible.header.num;
+    for (const map of [this.orphans, this.waiting]) {
+      for (const [key, list] of map) {
+        if (list.every((b) => b.header.num <= floor)) this.release(map, key);
+      }
+    }
+    this.pruneAt = Math.max(2 * this.retainBlocks, 2 * this.blocks.size);
   }
 
   private pruneVotes(): void {

@@ -53,6 +53,8 @@ export interface SimConfig {
   readonly unsafeQuorum?: QuorumOverride;
   /** Times at which to record the lowest irreversible number over running honest nodes. */
   readonly probes?: readonly number[];
+  /** Irreversible blocks each node keeps in memory (ConsensusInit.retainBlocks). */
+  readonly retainBlocks?: number;
   /** Stop once this many blocks are irreversible on every honest node (benchmarks). */
   readonly stopAtIrreversible?: number;
   readonly trace?: (line: string) => void;
@@ -263,6 +265,7 @@ export class Simulation {
         electionTimeoutMs: 3 * this.blockIntervalMs,
         viewChangeTimeoutMs: 4 * this.blockIntervalMs,
         ...(this.cfg.unsafeQuorum ? { unsafeQuorum: this.cfg.unsafeQuorum } : {}),
+        ...(this.cfg.retainBlocks !== undefined ? { retainBlocks: this.cfg.retainBlocks } : {}),
       },
     );
     if (restore && this.honest(sn)) {
@@ -341,17 +344,46 @@ export class Simulation {
     }
   }
 
+  /**
+   * The link between two running nodes opened: each tells the other its head, as
+   * psibase's blocknet does when a connection opens (ConsensusNode.connected).
+   */
+  private linkUp(a: SimNode, b: SimNode): void {
+    if (!a.node || !b.node || this.partitioned(a.index, b.index)) return;
+    a.node.connected(b.name);
+    b.node.connected(a.name);
+    this.drain(a);
+    this.drain(b);
+  }
+
+  /** After the partition changed: every pair cut off before and reachable now reconnects. */
+  private reconnect(before: number[] | undefined): void {
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a.index < b.index && before !== undefined && before[a.index] !== before[b.index]) this.linkUp(a, b);
+      }
+    }
+  }
+
+  /** A node (re)started: it connects to every peer it can reach. */
+  private connectAll(sn: SimNode): void {
+    for (const other of this.nodes) if (other !== sn) this.linkUp(sn, other);
+  }
+
   private apply(a: FaultAction): void {
     this.log(`fault ${JSON.stringify(a)}`);
+    const before = this.groupOf;
     switch (a.kind) {
       case 'partition': {
         const g = new Array<number>(this.cfg.nodes).fill(-1);
         a.groups.forEach((members, gi) => members.forEach((n) => (g[n] = gi)));
         this.groupOf = g;
+        this.reconnect(before);
         break;
       }
       case 'heal':
         this.groupOf = undefined;
+        this.reconnect(before);
         break;
       case 'crash': {
         const sn = this.nodes[a.node === 'leader' ? this.leaderIndex() : a.node];
@@ -364,11 +396,15 @@ export class Simulation {
         g[leader] = 0;
         for (let i = 0, k = 0; i < g.length && k < a.others; i++) if (i !== leader) (g[i] = 0), k++;
         this.groupOf = g;
+        this.reconnect(before);
         break;
       }
       case 'restart': {
         const sn = this.nodes[a.node];
-        if (sn && !sn.node) this.start(sn, this.rng.fork());
+        if (sn && !sn.node) {
+          this.start(sn, this.rng.fork());
+          this.connectAll(sn);
+        }
         break;
       }
       case 'link':
@@ -381,9 +417,15 @@ export class Simulation {
   /** After chaos: heal every partition, restart every crashed node, stop losing messages. */
   private healAll(): void {
     this.log('heal all');
+    const before = this.groupOf;
     this.groupOf = undefined;
     this.loss = 0;
-    for (const sn of this.nodes) if (!sn.node) this.start(sn, this.rng.fork());
+    this.reconnect(before);
+    for (const sn of this.nodes) {
+      if (sn.node) continue;
+      this.start(sn, this.rng.fork());
+      this.connectAll(sn);
+    }
   }
 
   /** The node leading now: the CFT leader, or the BFT leader of the highest live term. */

@@ -15,6 +15,9 @@ describe('joint consensus', () => {
   // candidate ahead of it, fetches the other's head.
   const handovers = [
     { name: 'BFT→CFT, four producers to three, two of them old', mode: 'bft', nodes: 5, producers: [0, 1, 2, 3], to: { mode: 'cft', nodes: [2, 3, 4] } },
+    // Stalled 13 seeds in 1,000 before nodes exchanged heads on (re)connecting: a new
+    // producer cut off during the switch heard from no one (no old producer leads it).
+    { name: 'BFT→CFT, four producers to three, none of them old', mode: 'bft', nodes: 7, producers: [0, 1, 2, 3], to: { mode: 'cft', nodes: [4, 5, 6] }, seeds: 1000 },
     { name: 'CFT→BFT, three producers to four, three of them new', mode: 'cft', nodes: 6, producers: [0, 1, 2], to: { mode: 'bft', nodes: [2, 3, 4, 5] } },
     // Seed 774 once stalled: the old set's leader opened a term whose next block only the new set's could make.
     { name: 'BFT→BFT, four producers to four, two of them new', mode: 'bft', nodes: 6, producers: [0, 1, 2, 3], to: { mode: 'bft', nodes: [2, 3, 4, 5] }, seeds: 1000 },
