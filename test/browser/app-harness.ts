@@ -28,6 +28,8 @@ export interface AppPeer {
   /** `http://<service>.psiweb.localhost:<port>`. */
   appUrl(service: string): string;
   peer: Peer;
+  /** The build being served (a private copy with ownDist or fakeRoot). */
+  distDir: string;
   /** `host path` of every request the pages sent to the server, oldest first. */
   requests: string[];
   /** Stops serving (the peer and its HTTP); the data stays until dispose. */
@@ -77,15 +79,22 @@ function svcRewrite(request: Request, rootHost: string): Request {
   return new Request(target, { method: request.method, headers, body: request.body, duplex: 'half' } as RequestInit);
 }
 
-export async function startAppPeer(options: { fakeRoot: boolean; port?: number }): Promise<AppPeer> {
+export interface AppPeerOptions {
+  fakeRoot: boolean;
+  /** Serve a copy of dist/ (AppPeer.distDir) that the test may change, e.g. to ship an update. */
+  ownDist?: boolean;
+  port?: number;
+}
+
+export async function startAppPeer(options: AppPeerOptions): Promise<AppPeer> {
   await ensureProductionBuild();
   const rootHost = DEFAULT_ROOT_HOST;
   const dataDir = mkdtempSync(join(tmpdir(), 'psiweb-app-'));
   let distDir = DIST_DIR;
-  if (options.fakeRoot) {
+  if (options.fakeRoot || options.ownDist) {
     distDir = join(dataDir, 'dist');
     cpSync(DIST_DIR, distDir, { recursive: true });
-    writeFileSync(join(distDir, 'root-sw.js'), FAKE_ROOT_SW);
+    if (options.fakeRoot) writeFileSync(join(distDir, 'root-sw.js'), FAKE_ROOT_SW);
   }
   // The peer's own listener is not used by the pages; this one (with the fake's
   // rewrite when asked for) is.
@@ -118,6 +127,7 @@ export async function startAppPeer(options: { fakeRoot: boolean; port?: number }
     rootHost,
     appUrl: (service) => `http://${service}.${rootHost}:${port}`,
     peer,
+    distDir,
     requests,
     stop,
     async dispose() {
