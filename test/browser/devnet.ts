@@ -20,7 +20,13 @@ import { DEFAULT_ROOT_HOST } from '../../src/http/constants.ts';
 import { startPeer, type Peer } from '../../src/node/peer.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const DIST_DIR = join(ROOT, 'dist');
+/**
+ * This process's own production build, apart from dist/ and from other test processes:
+ * a `vite build` elsewhere (by hand, or another test file rebuilding after a source
+ * changed) must never swap files under a page a test is loading.
+ */
+export const DIST_DIR = join(ROOT, 'node_modules', '.psiweb-test-dist', String(process.pid));
+process.once('exit', () => rmSync(DIST_DIR, { recursive: true, force: true }));
 
 /** What a build depends on: a change in any of these makes dist/ stale. */
 const BUILD_INPUTS = ['src', 'sw', 'public', 'index.html', 'vite.config.ts', 'package.json'];
@@ -76,11 +82,11 @@ async function withBuildLock(fn: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Builds the PWA (`vite build`) once per test run, unless dist/ is already fresh. */
+/** Builds the PWA (`vite build`) once per test process, unless its build is already fresh. */
 export function ensureProductionBuild(): Promise<void> {
   return (building ??= withBuildLock(async () => {
     if (isBuildFresh()) return;
-    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], {
+    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', DIST_DIR, '--emptyOutDir', '--logLevel', 'error'], {
       cwd: ROOT,
       // vitest sets NODE_ENV=test, which vite would honour: a build with dev-mode lit and
       // import.meta.env.PROD false (no service worker registered).

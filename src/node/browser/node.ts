@@ -238,7 +238,9 @@ export class BrowserNode {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
     try {
-      if (!this.online()) return;
+      // The peer's reachability is the signal (a failed fetch leaves records queued);
+      // navigator.onLine only saves attempts that cannot work.
+      if (!this.online() && !this.peerOnline) return;
       const records = await this.outbox.pending();
       const submits: Promise<void>[] = [];
       for (const r of records) {
