@@ -46,6 +46,9 @@ export const DEVNET_SERVICES: readonly DevnetService[] = [
   { name: 'transact', flags: CodeFlags.isPrivileged },
   { name: 'accounts', flags: 0n },
   { name: 'auth-sig', flags: 0n },
+  // accounts.init gives every genesis account auth-delegate (psibase's account auth-delg).
+  { name: 'auth-delg', flags: 0n },
+  { name: 'auth-any', flags: 0n },
   { name: 'verify-sig', flags: CodeFlags.isVerify },
   { name: 'setcode', flags: CodeFlags.isPrivileged },
   { name: 'producers', flags: CodeFlags.isPrivileged },

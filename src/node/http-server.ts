@@ -13,6 +13,11 @@ export interface NodeHttpOptions {
   onError?: (error: unknown) => void;
 }
 
+/** How long a refused upload may go on being discarded before the socket is cut. */
+const LINGER_MS = 5_000;
+/** How much of a refused upload is discarded before the socket is cut. */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
 function plainError(res: ServerResponse, status: number, message: string, close = false): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', ...(close && { Connection: 'close' }) });
@@ -24,9 +29,20 @@ async function readBody(req: IncomingMessage, res: ServerResponse, max: number):
   const declared = req.headers['content-length'];
   const tooLarge = () => {
     plainError(res, 413, `request body is larger than the ${max}-byte limit`, true);
-    // Stop reading: the connection closes after the reply instead of draining the upload.
-    req.pause();
-    res.on('finish', () => req.socket.destroy());
+    // A lingering close, as web servers do: discard the rest of the upload (memory stays
+    // flat) so the client can finish writing and read the 413. Destroying the socket at
+    // once makes the client fail its write with ECONNRESET before it sees the reply.
+    // An upload that goes on too long, or too far, is cut off.
+    let discarded = 0;
+    const cutOff = () => req.socket.destroy();
+    const timer = setTimeout(cutOff, LINGER_MS);
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > LINGER_MAX_BYTES) cutOff();
+    });
+    req.on('end', () => clearTimeout(timer));
+    req.on('close', () => clearTimeout(timer));
+    req.resume();
   };
   if (declared !== undefined && Number(declared) > max) {
     tooLarge();
