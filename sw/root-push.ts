@@ -80,13 +80,15 @@ export class PushService {
     const id = toHex(opened.id);
     const outbox = await this.outbox();
     let rec: Verdict = await outbox.enqueue(id, body, Number(opened.transaction.tapos.expiration));
+    // Whatever happens next, a running node learns of the record (and keeps it in mind
+    // until its peer is reachable).
+    this.post({ type: 'outbox' });
     if (!isFinal(rec.status) && (await nodeRunning()) && navigator.onLine && (await this.peerReachable()) !== false) {
       const verdict = new Promise<Verdict>((resolve) => {
         const ws = this.waiters.get(id) ?? [];
         ws.push(resolve);
         this.waiters.set(id, ws);
       });
-      this.post({ type: 'outbox' });
       // The verdict may have landed between enqueue and listening.
       const again = await outbox.get(id);
       if (again && isFinal(again.status)) rec = again;

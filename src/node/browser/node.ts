@@ -238,14 +238,14 @@ export class BrowserNode {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
     try {
-      // The peer's reachability is the signal (a failed fetch leaves records queued);
-      // navigator.onLine only saves attempts that cannot work.
-      if (!this.online() && !this.peerOnline) return;
       const records = await this.outbox.pending();
+      for (const r of records) if (!this.pending.has(r.id)) this.pending.set(r.id, { expiration: r.expiration, submitting: false });
+      // The peer's reachability is the signal (a failed fetch leaves records queued, and
+      // the run loop pumps again); navigator.onLine only saves attempts that cannot work.
+      if (!this.online() && !this.peerOnline) return;
       const submits: Promise<void>[] = [];
       for (const r of records) {
-        let p = this.pending.get(r.id);
-        if (!p) this.pending.set(r.id, (p = { expiration: r.expiration, submitting: false }));
+        const p = this.pending.get(r.id)!;
         if (r.status !== 'queued' || p.submitting) continue;
         p.submitting = true;
         submits.push(this.submit(r).finally(() => (p.submitting = false)));
