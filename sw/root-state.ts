@@ -15,6 +15,7 @@ import { Chain } from '../src/chain/executor.ts';
 import { Router } from '../src/http/router.ts';
 import { CHAIN_DB } from '../src/node/browser/constants.ts';
 import type { NodeMessage } from '../src/node/browser/messages.ts';
+import { BrowserServiceHost } from '../src/node/browser/service-host.ts';
 import { fromHex } from '../src/protocol/fracpack/hex.ts';
 import { bytesEqual } from '../src/state/bytes.ts';
 import { IdbStore } from '../src/state/idb-store.ts';
@@ -47,7 +48,8 @@ export class ChainView {
   static async open(rootHost: string): Promise<ChainView> {
     const store = await IdbStore.open(CHAIN_DB);
     const state = new StateDb(store);
-    const view = new ChainView(state, await Chain.open({ state }), rootHost);
+    // One host for the worker's lifetime, counting its pooled wasm memories (service-host.ts).
+    const view = new ChainView(state, await Chain.open({ state, host: new BrowserServiceHost() }), rootHost);
     await view.recheck();
     return view;
   }

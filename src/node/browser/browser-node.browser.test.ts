@@ -57,6 +57,41 @@ describe('browser node', () => {
     }
   });
 
+  it('answers 200 queries in one root worker lifetime, serving files that grow a service memory', async () => {
+    const peer = await startDevnetPeer();
+    const context = await browser.newContext();
+    try {
+      const page = await openApp(context, peer.url);
+      await until(async () => ((await dashboardHead(page)) ?? 0) >= 2, 60_000, 'first blocks');
+      const cdp = await context.newCDPSession(page);
+      const states: string[] = [];
+      cdp.on('ServiceWorker.workerVersionUpdated', (e) => {
+        for (const v of e.versions) states.push(v.runningStatus);
+      });
+      await cdp.send('ServiceWorker.enable');
+      // sites serving the app's page grows its memory on every request: before the root
+      // worker's host counted its memories, each one stayed pooled and Chromium refused
+      // new memories after about a hundred.
+      const targets = ['tokens/', 'tokens/balances/alice', 'tokens/', 'tokens/common/tapos/head'];
+      const statuses = await page.evaluate(async (paths) => {
+        const out: number[] = [];
+        for (let i = 0; i < 200; i++) {
+          const r = await fetch(`/_svc/${paths[i % paths.length]}`);
+          await r.arrayBuffer();
+          out.push(r.status);
+        }
+        return out;
+      }, targets);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(statuses).toHaveLength(200);
+      // One lifetime: the worker never stopped in between.
+      expect(states.filter((s) => s === 'stopping' || s === 'stopped')).toEqual([]);
+    } finally {
+      await context.close();
+      await peer.dispose();
+    }
+  });
+
   it('queues a transfer with no node running, then applies it once a node runs', async () => {
     const peer = await startDevnetPeer();
     const context = await browser.newContext();

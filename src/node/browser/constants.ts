@@ -36,3 +36,18 @@ export const RATE_WINDOW_MS = 3_000;
  * the transaction is in a block, which normally takes a block interval or two.
  */
 export const PUSH_WAIT_MS = 15_000;
+
+/**
+ * Wasm memories a browser ServiceHost keeps between transactions (service-host.ts).
+ * Chromium holds ~124 live memories per renderer process, shared by the root worker,
+ * the node's worker and the pages' plugins: two hosts at these caps keep 64 of them,
+ * and a transaction of the devnet's services runs on fewer than ten idle instances.
+ */
+export const MAX_IDLE_INSTANCES = 24;
+export const MAX_POOLED_MEMORIES = 8;
+
+/** A spare memory larger than this (in 64 KiB pages) is left to the garbage collector. */
+export const MAX_SPARE_MEMORY_PAGES = 64;
+
+/** Compiled service modules a browser host keeps: compiling is slow, holding them is cheap. */
+export const BROWSER_MODULE_CACHE = 64;

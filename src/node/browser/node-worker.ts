@@ -14,6 +14,7 @@ import { CHAIN_DB, NODE_CHANNEL, NODE_LOCK } from './constants.ts';
 import type { NodeMessage } from './messages.ts';
 import { BrowserNode } from './node.ts';
 import { Outbox } from './outbox.ts';
+import { BrowserServiceHost } from './service-host.ts';
 import { browserNativeVerifiers } from './verifiers.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -28,7 +29,11 @@ async function lead(peerUrl: string): Promise<void> {
   const channel = new BroadcastChannel(NODE_CHANNEL);
   const post = (m: NodeMessage) => channel.postMessage(m);
   const store = await IdbStore.open(CHAIN_DB);
-  const chain = await Chain.open({ state: new BroadcastingStateDb(store, post), nativeVerifiers: await browserNativeVerifiers() });
+  const chain = await Chain.open({
+    state: new BroadcastingStateDb(store, post),
+    host: new BrowserServiceHost(),
+    nativeVerifiers: await browserNativeVerifiers(),
+  });
   const outbox = await Outbox.open();
   const node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine });
   channel.onmessage = (e: MessageEvent<NodeMessage>) => node.onMessage(e.data);
