@@ -8,6 +8,9 @@ import { request as httpRequest, type Agent } from 'node:http';
 import { PsiwebError } from '../errors.ts';
 import { LOOPBACK } from './constants.ts';
 
+/** Bodies larger than this ask the server first (`Expect: 100-continue`). */
+const EXPECT_CONTINUE_BYTES = 1024 * 1024;
+
 export class ClientError extends PsiwebError {
   override name = 'ClientError';
 }
@@ -60,6 +63,10 @@ export function fetchNode(url: string, init: ClientRequest = {}): Promise<Client
   const body = typeof init.body === 'string' ? new TextEncoder().encode(init.body) : init.body;
   const headers: Record<string, string> = { host: u.host, ...init.headers };
   if (body) headers['content-length'] = String(body.length);
+  // A large body waits for the server's go-ahead, so a refusal (413) is read, not lost
+  // in a connection closed mid-upload.
+  const expectContinue = body !== undefined && body.length > EXPECT_CONTINUE_BYTES;
+  if (expectContinue) headers['expect'] = '100-continue';
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -96,6 +103,7 @@ export function fetchNode(url: string, init: ClientRequest = {}): Promise<Client
     );
     req.on('timeout', () => req.destroy(new ClientError(`no answer from ${url} within ${init.timeoutMs ?? 30_000} ms`)));
     req.on('error', (e) => reject(e instanceof ClientError ? e : new ClientError(`cannot reach ${url}: ${e.message}`, { cause: e })));
-    req.end(body);
+    if (expectContinue) req.on('continue', () => req.end(body));
+    else req.end(body);
   });
 }

@@ -18,9 +18,9 @@ const LINGER_MS = 5_000;
 /** How much of a refused upload is discarded before the socket is cut. */
 const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 
-function plainError(res: ServerResponse, status: number, message: string, close = false): void {
+function plainError(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', ...(close && { Connection: 'close' }) });
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' });
   res.end(message);
 }
 
@@ -28,10 +28,11 @@ function plainError(res: ServerResponse, status: number, message: string, close 
 async function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promise<Buffer | undefined> {
   const declared = req.headers['content-length'];
   const tooLarge = () => {
-    plainError(res, 413, `request body is larger than the ${max}-byte limit`, true);
+    plainError(res, 413, `request body is larger than the ${max}-byte limit`);
     // A lingering close, as web servers do: discard the rest of the upload (memory stays
-    // flat) so the client can finish writing and read the 413. Destroying the socket at
-    // once makes the client fail its write with ECONNRESET before it sees the reply.
+    // flat) so the client can finish writing and read the 413. Closing the socket at once
+    // (or with `Connection: close`, which Node honours as soon as the reply ends) makes
+    // the client fail its write with ECONNRESET/EPIPE before it sees the reply.
     // An upload that goes on too long, or too far, is cut off.
     let discarded = 0;
     const cutOff = () => req.socket.destroy();
@@ -86,7 +87,7 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
 
 /** An http.Server answering every request through `handler`. */
 export function createHttpServer(handler: FetchHandler, options: NodeHttpOptions): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req, res, options.maxBodyBytes);
       if (body === undefined) return;
@@ -104,4 +105,16 @@ export function createHttpServer(handler: FetchHandler, options: NodeHttpOptions
       if (!res.writableEnded) res.end();
     });
   });
+  // `Expect: 100-continue` (RFC 9110 §10.1.1): refuse a declared oversized body before
+  // the client sends it, so the client reads the 413 instead of failing mid-upload.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) {
+      res.shouldKeepAlive = false;
+      plainError(res, 413, `request body is larger than the ${options.maxBodyBytes}-byte limit`);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+  return server;
 }
