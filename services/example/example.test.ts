@@ -66,8 +66,11 @@ describe('example counter service', () => {
     const row = chain.kv.get(key);
     expect(row).toBeDefined();
     expect(schema.type('Counter').decode(row!)).toEqual({ account: accountNumber('alice'), value: 8n });
-    expect(chain.opens.at(-1)).toMatchObject({ sender: accountNumber('example'), db: 0, mode: 3 });
-    expect(Buffer.from(chain.opens.at(-1)!.prefix).toString('hex')).toBe(service + '0000');
+    // Writes go through a read-write handle; reads (as in queries) through a read-only one.
+    const writeOpen = chain.opens.find((o) => o.mode === 3);
+    expect(writeOpen).toMatchObject({ sender: accountNumber('example'), db: 0, mode: 3 });
+    expect(Buffer.from(writeOpen!.prefix).toString('hex')).toBe(service + '0000');
+    expect(chain.opens.at(-1)).toMatchObject({ sender: accountNumber('example'), db: 0, mode: 1 });
   });
 
   it('serves JSON from serveSys, with or without the socket and user arguments', () => {

@@ -3,6 +3,7 @@
  * exactly is rejected with a reason before the state machine looks at it, so a
  * malformed message can never throw inside `step` or change state.
  */
+import { MAX_BLOCK_PAYLOAD_CHARS } from './constants.ts';
 import type {
   BlockProof,
   ConsensusMessage,
@@ -67,7 +68,7 @@ function checkHeader(x: unknown): string | undefined {
   if (!isTime(x.time)) return 'bad time';
   if (!isCount(x.commitNum)) return 'bad commitNum';
   if (x.newConsensus !== undefined && !checkSet(x.newConsensus)) return 'bad newConsensus';
-  if (!isText(x.payload, 256)) return 'bad payload';
+  if (!isText(x.payload, MAX_BLOCK_PAYLOAD_CHARS)) return 'bad payload';
   return undefined;
 }
 
