@@ -164,9 +164,12 @@ describe('method numbers: properties', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[etaoinsrl]{1,9}$/), (s) => {
         const n = methodNumber(s);
-        expect(methodName(n)).toBe((n & (1n << 56n)) === 0n ? s : expect.stringMatching(/^#/));
+        // A compressed code that happens to set the hash flag (bit 56) prints in the
+        // '#' form, which still parses back to the same number.
+        if ((n & (1n << 56n)) === 0n) expect(methodName(n)).toBe(s);
+        else expect(methodNumber(methodName(n))).toBe(n);
       }),
-      { numRuns: 3000 },
+      { numRuns: 3000, examples: [['snaaoaoaa']] },
     );
   });
   it('hashes names whose code needs more than 64 bits (psibase Rust rule)', () => {
