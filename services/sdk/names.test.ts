@@ -89,3 +89,25 @@ describe('to_key encoding', () => {
     );
   });
 });
+
+describe('method numbers written out in service sources', () => {
+  it('match methodNumber of the name beside them', async () => {
+    const { methodNumber } = await import('../../src/protocol/names.ts');
+    const { readdirSync } = await import('node:fs');
+    const root = new URL('../', import.meta.url);
+    const written = /: u64 = (0x[0-9a-f]+); \/\/ = methodNumber\("([^"]+)"\)/g;
+    let checked = 0;
+    for (const dir of readdirSync(root, { withFileTypes: true })) {
+      if (!dir.isDirectory()) continue;
+      for (const file of readdirSync(new URL(`${dir.name}/`, root))) {
+        if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+        const source = readFileSync(new URL(`${dir.name}/${file}`, root), 'utf8');
+        for (const [, value, name] of source.matchAll(written)) {
+          expect(`${name} = ${value}`).toBe(`${name} = 0x${methodNumber(name!).toString(16)}`);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(6);
+  });
+});

@@ -66,15 +66,34 @@ export class Call {
 
 export type ActionHandler = (call: Call) => void;
 
+const names = new Array<string>();
+/** Each name's method number once dispatch has needed it; 0 until then. */
 const methods = new Array<u64>();
 const handlers = new Array<ActionHandler>();
 
-/** Register the handler of the action `name`. */
+/**
+ * Register the handler of the action `name`. The module's top level runs again for every
+ * transaction (each starts from a fresh instance), so the method number, which takes a
+ * while to compute, waits until dispatch needs it.
+ */
 export function action(name: string, handler: ActionHandler): void {
-  const number = methodNumber(name);
-  if (methods.includes(number)) abortWith("action registered twice: " + name);
-  methods.push(number);
+  if (names.includes(name)) abortWith("action registered twice: " + name);
+  names.push(name);
+  methods.push(0);
   handlers.push(handler);
+}
+
+/** The index of the handler of `method`, or -1; computes method numbers in registration order as needed. */
+function handlerIndex(method: u64): i32 {
+  for (let i = 0; i < names.length; i++) {
+    let number = methods[i];
+    if (number == 0) {
+      number = methodNumber(names[i]);
+      methods[i] = number;
+    }
+    if (number == method) return i;
+  }
+  return -1;
 }
 
 export function start(thisService: u64): void {
@@ -86,7 +105,7 @@ export function called(receiverArg: u64, senderArg: u64): void {
   receiverAccount = receiverArg;
   senderAccount = senderArg;
   const act = currentAction();
-  const index = methods.indexOf(act.method);
+  const index = handlerIndex(act.method);
   if (index < 0) abortWith("unknown service action: " + methodName(act.method));
   const c = new Call(act);
   handlers[index](c);

@@ -114,18 +114,30 @@ export function blockSignatureData(id: Uint8Array): Uint8Array {
   return out;
 }
 
-/** TransactionInfo (block.hpp): the merkle leaf of a transaction in its block. */
-export function transactionInfo(trx: SignedTransaction): Uint8Array {
+/** sha256 of an empty list of proofs: most transactions' subjectiveDataHash. */
+let emptyProofsHash: Uint8Array | undefined;
+
+function proofsHash(proofs: readonly Uint8Array[]): Uint8Array {
+  if (proofs.length > 0) return sha256(pack.proofs(proofs));
+  return (emptyProofsHash ??= sha256(pack.proofs([])));
+}
+
+/**
+ * TransactionInfo (block.hpp): the merkle leaf of a transaction in its block. `id`, when
+ * the caller has it, must be the transaction's id (sha256 of `trx.transaction`).
+ */
+export function transactionInfo(trx: SignedTransaction, id?: Uint8Array): Uint8Array {
   return packTransactionInfo({
-    transactionId: sha256(trx.transaction),
-    signatureHash: sha256(pack.proofs(trx.proofs)),
-    subjectiveDataHash: sha256(pack.proofs(trx.subjectiveData ?? [])),
+    transactionId: id ?? sha256(trx.transaction),
+    signatureHash: proofsHash(trx.proofs),
+    subjectiveDataHash: proofsHash(trx.subjectiveData ?? []),
   });
 }
 
-export function transactionMerkleRoot(trxs: readonly SignedTransaction[]): Uint8Array {
+/** `ids`, where given, are the transactions' ids, as for transactionInfo. */
+export function transactionMerkleRoot(trxs: readonly SignedTransaction[], ids?: readonly (Uint8Array | undefined)[]): Uint8Array {
   const m = new Merkle();
-  for (const t of trxs) m.push(transactionInfo(t));
+  for (let i = 0; i < trxs.length; i++) m.push(transactionInfo(trxs[i]!, ids?.[i]));
   return m.root();
 }
 
@@ -139,6 +151,9 @@ export interface ExecResult {
 export class BlockContext {
   readonly header: BlockHeader = emptyHeader();
   readonly transactions: SignedTransaction[] = [];
+  /** Per transaction in the block: its id if exec was given it (computed when needed otherwise), and its expiration. */
+  private readonly ids: (Uint8Array | undefined)[] = [];
+  private readonly expirations: bigint[] = [];
   isGenesisBlock = false;
   needGenesisAction = false;
   private started = false;
@@ -222,8 +237,10 @@ export class BlockContext {
    * Runs one transaction in a savepoint (BlockContext::exec with undo): on success its
    * writes stay and it joins the block; on failure everything it did is undone and the
    * trace carries the error. Throws only CacheMissError (after undoing its writes).
+   * `id`, if the caller has it, is the transaction's id (sha256 of signed.transaction),
+   * which the block then need not compute again.
    */
-  exec(signed: SignedTransaction, trx: Transaction, mode: 'transaction' | 'speculative' = 'transaction'): ExecResult {
+  exec(signed: SignedTransaction, trx: Transaction, mode: 'transaction' | 'speculative' = 'transaction', id?: Uint8Array): ExecResult {
     const sp = this.state.savepoint();
     const effects: NativeWriteEffects = { modifiedAuthAccounts: new Set(), removedCode: new Set() };
     let result: ExecResult;
@@ -243,6 +260,8 @@ export class BlockContext {
       for (const k of effects.removedCode) this.effects.removedCode.add(k);
       if (this.needGenesisAction) this.needGenesisAction = false;
       this.transactions.push(this.producing ? { ...signed, subjectiveData: result.subjectiveData } : signed);
+      this.ids.push(id);
+      this.expirations.push(trx.tapos.expiration);
     }
     return result;
   }
@@ -427,7 +446,7 @@ export class BlockContext {
       status.current.commitNum = h.commitNum = h.blockNum;
     }
     status.current.consensusState = h.consensusState = sha256(pack.jointConsensus(status.consensus));
-    status.current.trxMerkleRoot = h.trxMerkleRoot = transactionMerkleRoot(this.transactions);
+    status.current.trxMerkleRoot = h.trxMerkleRoot = transactionMerkleRoot(this.transactions, this.transactionIds());
     h.eventMerkleRoot = status.current.eventMerkleRoot;
     const id = blockId(h);
     status.head = { header: { ...h, authCode: null }, blockId: id };
@@ -437,6 +456,19 @@ export class BlockContext {
     const block: Block = { header: h, transactions: this.transactions };
     this.state.put(dbKey(DbId.blockLog, blockLogKey(h.blockNum)), nativeSchema.type('Block').encode(block));
     return { block, id };
+  }
+
+  /** The ids of the block's transactions, in order. */
+  transactionIds(): Uint8Array[] {
+    const ids = this.ids;
+    for (let i = 0; i < ids.length; i++) ids[i] ??= sha256(this.transactions[i]!.transaction);
+    return ids as Uint8Array[];
+  }
+
+  /** The block's transactions' ids with their expirations (seconds), in order. */
+  included(): { id: Uint8Array; expiration: bigint }[] {
+    const ids = this.transactionIds();
+    return ids.map((id, i) => ({ id, expiration: this.expirations[i]! }));
   }
 
   /** Records the block's signature as psibase does (DbId.blockProof). */

@@ -25,11 +25,12 @@ import { WriteOverlay } from '../state/overlay.ts';
 import type { StateDb } from '../state/state-db.ts';
 import type { KvReader } from '../state/types.ts';
 import { ServiceHost, type Limits, type ServiceCode } from '../vm/index.ts';
+import { DbId, dbKey } from '../vm/dbs.ts';
 import { ServiceError } from '../vm/errors.ts';
 import { BlockContext, blockSignatureData, producersOf } from './block-context.ts';
 import { ONE_SECOND_US } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
-import { NativeTables, pack, type GenesisService, type StatusRow } from './native-tables.ts';
+import { NativeTables, codeKey, nativeSchema, pack, type CodeRow, type GenesisService, type StatusRow } from './native-tables.ts';
 import { startProof, transactionProofs, type NativeVerifier, type PendingProof, type ProofResult, type VerifierDeps } from './verify.ts';
 
 /** Signs BlockSignatureInfo with the producer's claim (psibase's Prover). */
@@ -103,6 +104,7 @@ export class Chain {
   private readonly limits: Partial<Limits> | undefined;
   private readonly verifiers: Map<string, NativeVerifier>;
   private readonly codeCache = new Map<string, Uint8Array>();
+  private readonly codeRows = new Map<bigint, { raw: Uint8Array; code: ServiceCode }>();
   private statusRow: StatusRow | undefined;
   /**
    * Ids of transactions in blocks this executor committed, until they expire (hex id →
@@ -144,23 +146,32 @@ export class Chain {
     return this.statusRow?.head ? this.statusRow.chainId : undefined;
   }
 
-  /** A service's code at `state` (ExecutionContextImpl::getCode), code bytes cached by hash. */
+  /**
+   * A service's code at `state` (ExecutionContextImpl::getCode), code bytes cached by
+   * hash. Every transaction asks this for each service it runs, so the answer is also
+   * kept per service with the CodeRow bytes it came from: while the stored row is the
+   * same, so is the answer (one object, whose codeHash the host's module cache knows).
+   */
   readonly codeFor = (state: KvReader, service: bigint): ServiceCode | undefined => {
-    const tables = new NativeTables(state);
-    const row = tables.code(service);
-    if (!row) return undefined;
+    const raw = state.get(dbKey(DbId.native, codeKey(service)));
+    if (!raw) return undefined;
+    const known = this.codeRows.get(service);
+    if (known && bytesEqual(known.raw, raw)) return known.code;
+    const row = nativeSchema.type('CodeRow').decode(raw) as CodeRow;
     if (row.codeHash.every((b) => b === 0)) throw new ServiceError('service account has no code');
     const key = `${toHex(row.codeHash)}:${row.vmType}:${row.vmVersion}`;
     let code = this.codeCache.get(key);
     if (!code) {
-      const c = tables.codeByHash(row.codeHash, row.vmType, row.vmVersion);
+      const c = new NativeTables(state).codeByHash(row.codeHash, row.vmType, row.vmVersion);
       if (!c) throw new ServiceError('service code record is missing');
       code = c.code;
       this.codeCache.set(key, code);
     }
     if (row.vmType !== 0) throw new ServiceError('vmType is not 0');
     if (row.vmVersion !== 0) throw new ServiceError('vmVersion is not 0');
-    return { code, codeHash: row.codeHash, flags: row.flags & 3n };
+    const result: ServiceCode = { code, codeHash: row.codeHash, flags: row.flags & 3n };
+    this.codeRows.set(service, { raw, code: result });
+    return result;
   };
 
   private get verifierDeps(): VerifierDeps {
@@ -262,7 +273,7 @@ export class Chain {
       } else if (failed !== undefined) {
         error = new TransactionRejectedError('signature', failed);
       } else {
-        const r = await this.state.run(() => bc.exec(t.signed, t.transaction));
+        const r = await this.state.run(() => bc.exec(t.signed, t.transaction, 'transaction', t.id));
         if (r.trace.error == null) {
           traces.push(r.trace);
           inBlock.add(key);
@@ -330,7 +341,7 @@ export class Chain {
     verification.catch(() => undefined);
     const traces: TransactionTrace[] = [];
     for (const [i, t] of opened.entries()) {
-      const r = await this.state.run(() => bc.exec(t.signed, t.transaction));
+      const r = await this.state.run(() => bc.exec(t.signed, t.transaction, 'transaction', t.id));
       if (r.trace.error != null) throw new BlockValidationError(`transaction ${i} failed on replay: ${r.trace.error}`, { details: { trace: r.trace } });
       traces.push(r.trace);
     }
@@ -360,10 +371,7 @@ export class Chain {
     await this.reloadStatus();
     const nowSec = bc.header.time / ONE_SECOND_US;
     for (const [k, exp] of this.recent) if (exp <= nowSec) this.recent.delete(k);
-    for (const t of bc.transactions) {
-      const o = openTransaction(t);
-      this.recent.set(toHex(o.id), o.transaction.tapos.expiration);
-    }
+    for (const t of bc.included()) this.recent.set(toHex(t.id), t.expiration);
   }
 
   /** Whether a transaction with this id is in a recent (unexpired) block. */

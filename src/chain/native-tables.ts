@@ -126,12 +126,32 @@ export const pack = {
   codeRow: (v: CodeRow) => type('CodeRow').encode(v),
   codeByHashRow: (v: CodeByHashRow) => type('CodeByHashRow').encode(v),
   genesisActionData: (v: GenesisActionData) => type('GenesisActionData').encode(v),
-  processTransactionArgs: (transaction: Uint8Array) => type('ProcessTransactionArgs').encode({ transaction }),
+  processTransactionArgs: packProcessTransactionArgs,
   verifyArgs: (v: VerifyArgs) => type('VerifyArgs').encode(v),
   proofs: (v: readonly Uint8Array[]) => type('@proofs').encode(v),
   emptyTuple: () => type('@emptyTuple').encode([]),
   jointConsensus: (v: JointConsensus) => type('JointConsensus').encode(v),
 };
+
+/**
+ * ProcessTransactionArgs, written directly (every transaction packs one): u16 fixed
+ * size 4, the u32 offset of `transaction` (0 when empty, else 4), then its u32 length
+ * and bytes.
+ */
+function packProcessTransactionArgs(transaction: Uint8Array): Uint8Array {
+  const n = transaction.length;
+  const out = new Uint8Array(n === 0 ? 6 : 10 + n);
+  out[0] = 4;
+  if (n > 0) {
+    out[2] = 4;
+    out[6] = n & 0xff;
+    out[7] = (n >>> 8) & 0xff;
+    out[8] = (n >>> 16) & 0xff;
+    out[9] = n >>> 24;
+    out.set(transaction, 10);
+  }
+  return out;
+}
 
 /** Decodes a row strictly (psio::fracpack_validate_strict: no unknown fields). */
 export function decodeStrict<T>(name: string, bytes: Uint8Array): T {

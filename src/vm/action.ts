@@ -16,6 +16,8 @@ const FIXED_SIZE = 28;
 const EMPTY_SIZE = 2 + FIXED_SIZE;
 const HEAP = EMPTY_SIZE + 4;
 const NO_DATA = new Uint8Array(0);
+/** V8 keeps typed arrays of up to this many bytes on its heap (typed_array_max_size_in_heap). */
+const ON_HEAP_MAX = 64;
 
 /**
  * Decodes the `n` bytes at `p` of `u8` (viewed by `view`) when they are an Action in
@@ -35,6 +37,28 @@ export function decodeCanonicalAction(u8: Uint8Array, view: DataView, p: number,
     method: view.getBigUint64(p + 18, true),
     rawData,
   };
+}
+
+/**
+ * As decodeCanonicalAction, with a copy of the packed action (getCurrentAction's
+ * result) taken at the same time: rawData is a view into that one copy.
+ */
+export function copyCanonicalAction(u8: Uint8Array, view: DataView, p: number, n: number): { action: Action; packed: Uint8Array } | undefined {
+  if (n < EMPTY_SIZE || view.getUint16(p, true) !== FIXED_SIZE) return undefined;
+  const offset = view.getUint32(p + 26, true);
+  if (!((offset === 0 && n === EMPTY_SIZE) || (offset === 4 && n > HEAP && view.getUint32(p + EMPTY_SIZE, true) === n - HEAP))) return undefined;
+  const packed = u8.slice(p, p + n);
+  // A view into the copy saves copying rawData twice, except where the copy is small
+  // enough to live on V8's heap: a view would make V8 move it off the heap first,
+  // which costs more than a second small copy.
+  const rawData = offset === 0 ? NO_DATA : n > ON_HEAP_MAX ? packed.subarray(HEAP) : u8.slice(p + HEAP, p + n);
+  const action: Action = {
+    sender: view.getBigUint64(p + 2, true),
+    service: view.getBigUint64(p + 10, true),
+    method: view.getBigUint64(p + 18, true),
+    rawData,
+  };
+  return { action, packed };
 }
 
 const isU64 = (v: bigint) => BigInt.asUintN(64, v) === v;

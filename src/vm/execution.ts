@@ -7,7 +7,7 @@ import { accountName, methodNumber } from '../protocol/names.ts';
 import { protocolType } from '../protocol/types.ts';
 import type { Action, ActionTrace } from '../protocol/types.ts';
 import type { Bytes, KvEntry, KvWriter } from '../state/types.ts';
-import { decodeCanonicalAction, packCanonicalAction } from './action.ts';
+import { copyCanonicalAction, packCanonicalAction } from './action.ts';
 import { BucketSet, canRead, canWrite, describeBucket } from './buckets.ts';
 import type { Bucket } from './buckets.ts';
 import { NO_RESULT, STACK_USAGE_FOR_CALL } from './constants.ts';
@@ -72,6 +72,24 @@ function decodeAction(data: Uint8Array): Action {
   } catch (e) {
     throw new ServiceError('call: invalid data format', { cause: e });
   }
+}
+
+/**
+ * Small byte writers for the arrays host calls build. Those arrays are small and
+ * short-lived; a DataView over one would make V8 move it out of its heap first.
+ */
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = v >>> 24;
+}
+
+const scratch64 = new DataView(new ArrayBuffer(8));
+
+function putU64(out: Uint8Array, at: number, v: bigint): void {
+  scratch64.setBigUint64(0, v, true);
+  for (let i = 0; i < 8; i++) out[at + i] = scratch64.getUint8(i);
 }
 
 function concat(a: Bytes, b: Bytes): Uint8Array {
@@ -319,45 +337,61 @@ export class ExecutionContext {
     return this.buckets.open({ db: b.db, prefix: full, mode: mode as KvMode });
   }
 
-  private kvPut(handle: number, key: Uint8Array, value: Uint8Array): void {
+  /**
+   * The key as the store holds it (dbKey of the bucket's prefix and the key): the db
+   * byte, the prefix, then the `n` guest bytes at offset `p` (checked by `span`), built
+   * in one array. Its subarray from 1 is the key within the database.
+   */
+  private storedKey(b: Bucket, p: number, n: number): Uint8Array {
+    const prefix = b.prefix;
+    const at = 1 + prefix.length;
+    const out = new Uint8Array(at + n);
+    out[0] = b.db;
+    out.set(prefix, 1);
+    const u8 = this.guest.u8;
+    for (let i = 0; i < n; i++) out[at + i] = u8[p + i]!;
+    return out;
+  }
+
+  /** kvPut of the key at guest offset `kp` (`kn` bytes, checked by `span`). */
+  private kvPut(handle: number, kp: number, kn: number, value: Uint8Array): void {
     this.clearResult();
     const b = this.writable(handle);
-    const full = concat(b.prefix, key);
-    this.checkKeySize(full.length);
+    const stored = this.storedKey(b, kp, kn);
+    const fullLength = stored.length - 1;
+    this.checkKeySize(fullLength);
     if (value.length > this.tx.limits.maxValueSize) throw new LimitError('valueSize', 'value is too big');
     const store = this.store(b.db);
     const chargeable = this.chargeable(b.db);
-    const stored = dbKey(b.db, full);
     if (chargeable) {
       const refundable = b.db !== DbId.writeOnly;
       const existing = refundable ? store.get(stored) : undefined;
-      if (b.db === DbId.native) this.tx.onNativeWrite?.(full, value, existing);
-      this.notifyKvWrite(b.db, full.length, existing?.length ?? -1, value.length);
+      if (b.db === DbId.native) this.tx.onNativeWrite?.(stored.subarray(1), value, existing);
+      this.notifyKvWrite(b.db, fullLength, existing?.length ?? -1, value.length);
     }
     store.put(stored, value);
   }
 
-  private kvRemove(handle: number, key: Uint8Array): void {
+  private kvRemove(handle: number, kp: number, kn: number): void {
     this.clearResult();
     const b = this.writable(handle);
-    const full = concat(b.prefix, key);
+    const stored = this.storedKey(b, kp, kn);
     const store = this.store(b.db);
-    const stored = dbKey(b.db, full);
     if (this.chargeable(b.db) && b.db !== DbId.writeOnly) {
       const existing = store.get(stored);
       if (existing !== undefined) {
-        if (b.db === DbId.native) this.tx.onNativeWrite?.(full, undefined, existing);
-        this.notifyKvWrite(b.db, full.length, existing.length, -1);
+        if (b.db === DbId.native) this.tx.onNativeWrite?.(stored.subarray(1), undefined, existing);
+        this.notifyKvWrite(b.db, stored.length - 1, existing.length, -1);
       }
     }
     store.remove(stored);
   }
 
-  private lookup(handle: number, key: Uint8Array, matchKeySize: number | undefined, op: 'get' | 'ge' | 'lt' | 'max'): number {
+  private lookup(handle: number, kp: number, kn: number, matchKeySize: number | undefined, op: 'get' | 'ge' | 'lt' | 'max'): number {
     const match = matchKeySize === undefined ? 0 : matchKeySize >>> 0;
-    if (match > key.length) this.fail('matchKeySize is larger than key');
+    if (match > kn) this.fail('matchKeySize is larger than key');
     const b = this.readable(handle);
-    const stored = dbKey(b.db, concat(b.prefix, key));
+    const stored = this.storedKey(b, kp, kn);
     const store = this.store(b.db);
     const fixed = 1 + b.prefix.length;
     switch (op) {
@@ -382,13 +416,12 @@ export class ExecutionContext {
     if (service === undefined) return;
     // The arguments are a fracpack tuple: u16 fixed size, then the five fixed fields.
     const rawData = new Uint8Array(2 + 24);
-    const view = new DataView(rawData.buffer);
-    view.setUint16(0, 24, true);
-    view.setBigUint64(2, this.service, true);
-    view.setUint32(10, db, true);
-    view.setUint32(14, keyLen, true);
-    view.setUint32(18, oldLen >>> 0, true);
-    view.setUint32(22, newLen >>> 0, true);
+    rawData[0] = 24;
+    putU64(rawData, 2, this.service);
+    putU32(rawData, 10, db);
+    putU32(rawData, 14, keyLen);
+    putU32(rawData, 18, oldLen >>> 0);
+    putU32(rawData, 22, newLen >>> 0);
     const action: Action = { sender: 0n, service, method: KV_NOTIFY, rawData };
     const trace: ActionTrace = { action, rawRetval: EMPTY, innerTraces: [], totalTime: 0n };
     this.current().trace.innerTraces.push({ inner: { ActionTrace: trace } });
@@ -421,9 +454,10 @@ export class ExecutionContext {
     const n = len >>> 0;
     const saved = this.deeper();
     try {
-      let action = decodeCanonicalAction(guest.u8, guest.view, p, n);
+      const canonical = copyCanonicalAction(guest.u8, guest.view, p, n);
+      let action: Action;
       let packed: Uint8Array | undefined;
-      if (action) packed = guest.u8.slice(p, p + n);
+      if (canonical) ({ action, packed } = canonical);
       else action = decodeAction(guest.read(ptr, len));
       const flags = flagsRaw === 0n ? 0n : BigInt.asUintN(64, flagsRaw);
       if (flags === 1n || flags === 2n) {
@@ -445,14 +479,15 @@ export class ExecutionContext {
     }
   }
 
-  private exportHandles(data: Uint8Array): void {
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const size = data.length >= 4 ? view.getUint32(0, true) : -1;
-    if (size < 0 || size % 4 !== 0 || size + 4 !== data.length) this.fail('Expected list of handles');
+  /** exportHandles of the `n` guest bytes at offset `p` (checked by `span`), read in place. */
+  private exportHandles(p: number, n: number): void {
+    const view = this.guest.view;
+    const size = n >= 4 ? view.getUint32(p, true) : -1;
+    if (size < 0 || size % 4 !== 0 || size + 4 !== n) this.fail('Expected list of handles');
     const count = size / 4;
     if (count > this.tx.limits.maxHandles) this.fail('Too many handles exported');
     const handles: Bucket[] = [];
-    for (let i = 0; i < count; i++) handles.push(this.buckets.get(view.getUint32(4 + i * 4, true)));
+    for (let i = 0; i < count; i++) handles.push(this.buckets.get(view.getUint32(p + 4 + i * 4, true)));
     this.tx.exportedHandles = handles;
   }
 
@@ -460,9 +495,8 @@ export class ExecutionContext {
     const handles = this.buckets.add(this.tx.importedHandles);
     this.tx.importedHandles = [];
     const out = new Uint8Array(4 + handles.length * 4);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, handles.length * 4, true);
-    handles.forEach((h, i) => view.setUint32(4 + i * 4, h, true));
+    putU32(out, 0, handles.length * 4);
+    for (let i = 0; i < handles.length; i++) putU32(out, 4 + i * 4, handles[i]!);
     return this.setResult(out);
   }
 
@@ -520,14 +554,16 @@ export class ExecutionContext {
       kvOpen: (db: number, ptr: number, len: number, mode: number) => b.ec.kvOpen(db, mem.read(ptr, len), mode),
       kvOpenAt: (h: number, ptr: number, len: number, mode: number) => b.ec.kvOpenAt(h, mem.read(ptr, len), mode),
       kvClose: (h: number) => b.ec.buckets.close(h),
-      exportHandles: (ptr: number, len: number) => b.ec.exportHandles(mem.read(ptr, len)),
+      exportHandles: (ptr: number, len: number) => b.ec.exportHandles(mem.span(ptr, len), len >>> 0),
       importHandles: () => b.ec.importHandles(),
-      kvPut: (h: number, k: number, kl: number, v: number, vl: number) => b.ec.kvPut(h, mem.read(k, kl), mem.read(v, vl)),
-      kvRemove: (h: number, k: number, kl: number) => b.ec.kvRemove(h, mem.read(k, kl)),
-      kvGet: (h: number, k: number, kl: number) => b.ec.lookup(h, mem.read(k, kl), undefined, 'get'),
-      kvGreaterEqual: (h: number, k: number, kl: number, m: number) => b.ec.lookup(h, mem.read(k, kl), m, 'ge'),
-      kvLessThan: (h: number, k: number, kl: number, m: number) => b.ec.lookup(h, mem.read(k, kl), m, 'lt'),
-      kvMax: (h: number, k: number, kl: number) => b.ec.lookup(h, mem.read(k, kl), undefined, 'max'),
+      // Keys are checked here, in argument order as before, and copied once, straight
+      // into the stored key (ExecutionContext.storedKey).
+      kvPut: (h: number, k: number, kl: number, v: number, vl: number) => b.ec.kvPut(h, mem.span(k, kl), kl >>> 0, mem.read(v, vl)),
+      kvRemove: (h: number, k: number, kl: number) => b.ec.kvRemove(h, mem.span(k, kl), kl >>> 0),
+      kvGet: (h: number, k: number, kl: number) => b.ec.lookup(h, mem.span(k, kl), kl >>> 0, undefined, 'get'),
+      kvGreaterEqual: (h: number, k: number, kl: number, m: number) => b.ec.lookup(h, mem.span(k, kl), kl >>> 0, m, 'ge'),
+      kvLessThan: (h: number, k: number, kl: number, m: number) => b.ec.lookup(h, mem.span(k, kl), kl >>> 0, m, 'lt'),
+      kvMax: (h: number, k: number, kl: number) => b.ec.lookup(h, mem.span(k, kl), kl >>> 0, undefined, 'max'),
       checkoutSubjective: (): void => {
         b.ec.current().checkouts.push(b.ec.tx.checkoutSubjective());
       },

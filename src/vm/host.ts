@@ -51,6 +51,8 @@ export class ServiceHost {
   private readonly cacheSize: number;
   private readonly modules = new Map<string, LoadedService | ModuleError | LimitError>();
   private readonly hashes = new WeakMap<Uint8Array, string>();
+  /** Cache keys of code hashes callers passed. */
+  private readonly hashKeys = new WeakMap<Uint8Array, string>();
   /** Memories of closed transactions by "pages/maximum", zeroed again before reuse. */
   private readonly memories = new Map<string, WebAssembly.Memory[]>();
   private idleInstances = 0;
@@ -72,10 +74,13 @@ export class ServiceHost {
 
   /** As `module`, with what an instance of it needs besides the host functions. */
   load(code: Uint8Array, codeHash?: Uint8Array): LoadedService {
-    let key = codeHash ? toHex(codeHash) : this.hashes.get(code);
+    // Both maps go by identity: callers hand the same arrays again and again (the chain
+    // keeps one ServiceCode per service), and building the hex key each time is not free.
+    let key = codeHash ? this.hashKeys.get(codeHash) : this.hashes.get(code);
     if (key === undefined) {
-      key = toHex(sha256(code));
-      this.hashes.set(code, key);
+      key = toHex(codeHash ?? sha256(code));
+      if (codeHash) this.hashKeys.set(codeHash, key);
+      else this.hashes.set(code, key);
     }
     let entry = this.modules.get(key);
     if (entry === undefined) {

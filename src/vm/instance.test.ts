@@ -180,6 +180,44 @@ describe('service instances', () => {
   });
 });
 
+/**
+ * A service that returns the whole of its memory as it finds it, then scribbles over
+ * all of it: overlapping data segments, one far from the others, and two pages.
+ */
+const SNAPSHOT_WAT = `
+(module
+  (import "env" "setRetval" (func $setRetval (param i32 i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 100) "abcdef")
+  (data (i32.const 102) "XY")
+  (data (i32.const 70000) "z")
+  (global $g (mut i64) (i64.const 7))
+  (func (export "start") (param i64))
+  (func (export "called") (param i64 i64)
+    (i64.store (i32.const 0) (global.get $g))
+    (call $setRetval (i32.const 0) (i32.const 131072))
+    (global.set $g (i64.const 9))
+    (memory.fill (i32.const 0) (i32.const 0xab) (i32.const 131072))))`;
+
+describe('instance reset', () => {
+  it('gives a reused instance exactly a fresh instance’s memory and globals', async () => {
+    const snapshot = await wat2wasm(SNAPSHOT_WAT);
+    const codeFor = (): ServiceCode => ({ code: snapshot });
+    const action: Action = { sender: 0n, service: accountNumber('dave'), method: 0n, rawData: new Uint8Array(0) };
+    const expected = new Uint8Array(131072);
+    expected[0] = 7;
+    expected.set(new TextEncoder().encode('abXYef'), 100);
+    expected[70000] = 'z'.charCodeAt(0);
+    const reused = new ServiceHost();
+    for (let i = 0; i < 3; i++) {
+      const r = reused.runAction({ state: newState(), codeFor, action });
+      expect(r.error).toBeUndefined();
+      expect(r.retval).toEqual(expected);
+      expect(reused.load(snapshot).idle).toHaveLength(1);
+    }
+  });
+});
+
 describe('nested calls', () => {
   beforeAll(() => {
     host = new ServiceHost();
