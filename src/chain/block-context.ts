@@ -157,6 +157,8 @@ export class BlockContext {
   isGenesisBlock = false;
   needGenesisAction = false;
   private started = false;
+  /** The limits transactions run with, until a native write may have changed them (readTxLimits). */
+  private txLimits: Partial<Limits> | undefined;
   private readonly effects: NativeWriteEffects = { modifiedAuthAccounts: new Set(), removedCode: new Set() };
 
   constructor(
@@ -292,8 +294,7 @@ export class BlockContext {
       }
       return { trace, subjectiveData: [] };
     }
-    const wasm = this.tables.wasmConfig(NativeTable.transactionWasmConfig);
-    const config = this.tables.config();
+    const limits = (this.txLimits ??= this.readTxLimits());
     const state = this.state;
     const tx = this.deps.host.transaction({
       state,
@@ -302,14 +303,12 @@ export class BlockContext {
       producing: this.producing,
       subjectiveData: signed.subjectiveData ?? [],
       kvNotifyService: TRANSACT,
-      onNativeWrite: (key, value, existing) => checkNativeWrite(effects, key, value, existing),
-      limits: {
-        ...this.deps.limits,
-        maxServices: wasm.numExecutionMemories,
-        maxStackBytes: wasm.vmOptions.max_stack_bytes,
-        maxKeySize: config.maxKeySize,
-        maxValueSize: config.maxValueSize,
+      onNativeWrite: (key, value, existing) => {
+        // The limits may come from the rows being written; read them again next time.
+        this.txLimits = undefined;
+        checkNativeWrite(effects, key, value, existing);
       },
+      limits,
     });
     const action: Action = { sender: 0n, service: TRANSACT, method: 0n, rawData: pack.processTransactionArgs(signed.transaction) };
     // Closing hands the instances back to the host, so the next transaction reuses
@@ -324,8 +323,26 @@ export class BlockContext {
     }
   }
 
+  /**
+   * A transaction's limits from the WasmConfigRow and ConfigRow. Each transaction of the
+   * block uses them; they are read again after any native write (see execInner), which
+   * is the only way a transaction changes them.
+   */
+  private readTxLimits(): Partial<Limits> {
+    const wasm = this.tables.wasmConfig(NativeTable.transactionWasmConfig);
+    const config = this.tables.config();
+    return {
+      ...this.deps.limits,
+      maxServices: wasm.numExecutionMemories,
+      maxStackBytes: wasm.vmOptions.max_stack_bytes,
+      maxKeySize: config.maxKeySize,
+      maxValueSize: config.maxValueSize,
+    };
+  }
+
   /** execGenesisAction: install each GenesisService's CodeRow and code (native setCode). */
   private execGenesisAction(action: Action, effects: NativeWriteEffects): void {
+    this.txLimits = undefined;
     let data: GenesisActionData;
     try {
       const decoded = nativeSchema.type('GenesisActionData').decodeWithInfo(action.rawData);

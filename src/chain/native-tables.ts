@@ -160,11 +160,23 @@ export function decodeStrict<T>(name: string, bytes: Uint8Array): T {
   return value as T;
 }
 
-function prefix(table: number, extra: number): { key: Uint8Array; view: DataView } {
+// Keys are built byte by byte: they are small enough to live on V8's heap, and a
+// DataView over one would make V8 move it off the heap first (codeKey is built for
+// every service every transaction runs).
+const scratch = new DataView(new ArrayBuffer(8));
+
+function putU32BE(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+}
+
+function prefix(table: number, extra: number): { key: Uint8Array } {
   const key = new Uint8Array(3 + extra);
-  const view = new DataView(key.buffer);
-  view.setUint16(0, table, false);
-  return { key, view };
+  key[0] = table >>> 8;
+  key[1] = table & 0xff;
+  return { key };
 }
 
 // Singleton rows' keys never change; stores do not mutate the keys they are given.
@@ -189,8 +201,9 @@ export function wasmConfigKey(table: typeof NativeTable.transactionWasmConfig | 
 }
 
 export function codeKey(account: bigint): Uint8Array {
-  const { key, view } = prefix(NativeTable.code, 8);
-  view.setBigUint64(3, account, false);
+  const { key } = prefix(NativeTable.code, 8);
+  scratch.setBigUint64(0, account, false);
+  for (let i = 0; i < 8; i++) key[3 + i] = scratch.getUint8(i);
   return key;
 }
 
@@ -203,8 +216,8 @@ export function codeByHashKey(codeHash: Uint8Array, vmType: number, vmVersion: n
 }
 
 export function notifyKey(type: number): Uint8Array {
-  const { key, view } = prefix(NativeTable.notify, 4);
-  view.setUint32(3, type, false);
+  const { key } = prefix(NativeTable.notify, 4);
+  putU32BE(key, 3, type);
   return key;
 }
 
@@ -346,7 +359,7 @@ export function checkNativeWrite(
     case NativeTable.scheduledSnapshot: {
       const row = strict<{ blockNum: number }>('ScheduledSnapshotRow', value);
       const expected = prefix(NativeTable.scheduledSnapshot, 4);
-      expected.view.setUint32(3, row.blockNum, false);
+      putU32BE(expected.key, 3, row.blockNum);
       expectKey(key, expected.key, 'ScheduledSnapshotRow');
       return;
     }
