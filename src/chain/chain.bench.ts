@@ -6,8 +6,9 @@
  * The services come from a ChainBenchSetup. `watSetup` uses the hand-written WAT
  * stand-ins (test-kit.ts) with a `verify-sig` account whose proofs are checked by the
  * native P-256 verifier; a setup built on the AssemblyScript system services (transact,
- * accounts, auth-sig, verify-sig, tokens) plugs in the same way: add it to SETUPS and
- * pick it with PSIWEB_CHAIN_BENCH=<name>.
+ * accounts, auth-sig, verify-sig, tokens) is `as`. Both run by default; pick one with
+ * PSIWEB_CHAIN_BENCH=<name>. The issue's target (≥ 3,000 signed transfers/s) is about
+ * real token transfers, so it is checked on `as` only.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,10 +81,17 @@ const SETUPS: Record<string, () => ChainBenchSetup> = {
 };
 
 const bench: BenchFile = async () => {
-  const choice = process.env.PSIWEB_CHAIN_BENCH ?? 'wat';
-  const make = SETUPS[choice];
-  if (!make) throw new Error(`unknown PSIWEB_CHAIN_BENCH setup ${choice}; have ${Object.keys(SETUPS).join(', ')}`);
-  const setup = make();
+  const choices = process.env.PSIWEB_CHAIN_BENCH ? [process.env.PSIWEB_CHAIN_BENCH] : ['as', 'wat'];
+  const figures: Figure[] = [];
+  for (const choice of choices) {
+    const make = SETUPS[choice];
+    if (!make) throw new Error(`unknown PSIWEB_CHAIN_BENCH setup ${choice}; have ${Object.keys(SETUPS).join(', ')}`);
+    figures.push(...(await runSetup(make(), choice === 'as')));
+  }
+  return figures;
+};
+
+async function runSetup(setup: ChainBenchSetup, withTarget: boolean): Promise<Figure[]> {
   const services = await setup.services();
   const dirs: string[] = [];
   const open = async () => {
@@ -123,7 +131,7 @@ const bench: BenchFile = async () => {
         'node',
         (BLOCK_SIZE / applyBest) * 1000,
         '/s',
-        TRANSFER_TARGET,
+        withTarget ? TRANSFER_TARGET : undefined,
       ),
     ];
     return figures;
@@ -132,6 +140,6 @@ const bench: BenchFile = async () => {
     await validator.store.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
-};
+}
 
 export default bench;
