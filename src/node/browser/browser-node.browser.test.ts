@@ -164,13 +164,19 @@ describe('browser node', () => {
     const peer = await startDevnetPeer({ produce: false });
     const context = await browser.newContext();
     try {
-      const transfers = await produceTransferBlocks(peer.peer, 60, 20);
+      const transfers = await produceTransferBlocks(peer.peer, 100, 20);
       const target = peer.peer.node.chain.head!.num;
       let page = await openApp(context, peer.url);
-      const closedAt = await until(async () => {
-        const h = (await dashboardHead(page)) ?? 0;
-        return h > 10 ? h : undefined;
-      }, 60_000, 'sync to start');
+      // Watched from inside the page: the whole sync takes well under a second now.
+      const closedAt = await page.waitForFunction(
+        () => {
+          const el = document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-chain-status')?.shadowRoot?.querySelector('[data-field="head"]');
+          const h = Number(el?.textContent?.trim().split(' ')[0]);
+          return h > 10 ? h : undefined;
+        },
+        null,
+        { timeout: 60_000, polling: 10 },
+      ).then((h) => h.jsonValue() as Promise<number>);
       expect(closedAt).toBeLessThan(target);
       await page.close();
 

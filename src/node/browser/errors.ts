@@ -1,7 +1,15 @@
 /** The browser node's errors. */
-import { PsiwebError } from '../../errors.ts';
+import { PsiwebError, StateError } from '../../errors.ts';
 
 /** The peer answered something this node cannot sync from (another chain, a bad reply). */
 export class SyncError extends PsiwebError {
   override name = 'SyncError';
+}
+
+/**
+ * A block commit failed after the node had already moved on from it (see
+ * broadcasting-state.ts): the node's view is ahead of IndexedDB and must be reopened.
+ */
+export class StateLostError extends StateError {
+  override name = 'StateLostError';
 }

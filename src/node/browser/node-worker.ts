@@ -10,7 +10,8 @@
 import { Chain } from '../../chain/executor.ts';
 import { IdbStore } from '../../state/idb-store.ts';
 import { BroadcastingStateDb } from './broadcasting-state.ts';
-import { CHAIN_DB, NODE_CHANNEL, NODE_LOCK } from './constants.ts';
+import { CHAIN_DB, NODE_CHANNEL, NODE_LOCK, SYNC_RETRY_MS } from './constants.ts';
+import { StateLostError } from './errors.ts';
 import type { NodeMessage } from './messages.ts';
 import { BrowserNode } from './node.ts';
 import { Outbox } from './outbox.ts';
@@ -28,18 +29,30 @@ const tell = (m: FromWorker) => self.postMessage(m);
 async function lead(peerUrl: string): Promise<void> {
   const channel = new BroadcastChannel(NODE_CHANNEL);
   const post = (m: NodeMessage) => channel.postMessage(m);
-  const store = await IdbStore.open(CHAIN_DB);
-  const chain = await Chain.open({
-    state: new BroadcastingStateDb(store, post),
-    host: new BrowserServiceHost(),
-    nativeVerifiers: await browserNativeVerifiers(),
-  });
   const outbox = await Outbox.open();
-  const node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine });
-  channel.onmessage = (e: MessageEvent<NodeMessage>) => node.onMessage(e.data);
-  self.addEventListener('online', () => void node.pumpOutbox());
-  tell({ type: 'role', role: 'leader' });
-  await node.run();
+  let node: BrowserNode | undefined;
+  channel.onmessage = (e: MessageEvent<NodeMessage>) => node?.onMessage(e.data);
+  self.addEventListener('online', () => void node?.pumpOutbox());
+  // Outside the loop: it starts the signature checker's worker, which outlives a reopen.
+  const nativeVerifiers = await browserNativeVerifiers();
+  for (;;) {
+    const store = await IdbStore.open(CHAIN_DB);
+    const state = new BroadcastingStateDb(store, post);
+    const chain = await Chain.open({ state, host: new BrowserServiceHost(), nativeVerifiers });
+    node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled() });
+    tell({ type: 'role', role: 'leader' });
+    try {
+      await node.run();
+      return;
+    } catch (e) {
+      if (!(e instanceof StateLostError)) throw e;
+      // A block commit failed after execution moved on: start again from what
+      // IndexedDB holds (the node told the tabs why), after a pause in case storage
+      // is full and stays so.
+      await store.close();
+      await new Promise((r) => setTimeout(r, SYNC_RETRY_MS * 5));
+    }
+  }
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {

@@ -9,7 +9,7 @@ import { traceJson } from '../../chain/executor.ts';
 import { ONE_SECOND_US } from '../../chain/constants.ts';
 import { toHex } from '../../state/bytes.ts';
 import { RATE_WINDOW_MS, STATUS_INTERVAL_MS, SYNC_POLL_MS, SYNC_RETRY_MS } from './constants.ts';
-import { SyncError } from './errors.ts';
+import { StateLostError, SyncError } from './errors.ts';
 import type { NodeMessage, NodeStatusView } from './messages.ts';
 import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
 import { BlockSync, type AppliedBlock, type PeerStatus } from './sync.ts';
@@ -26,6 +26,8 @@ export interface BrowserNodeInit {
   sleep?: (ms: number) => Promise<void>;
   /** Whether the platform believes it is online (navigator.onLine). */
   online?: () => boolean;
+  /** Resolves once every block applied so far is stored (BroadcastingStateDb.settled). */
+  settled?: () => Promise<void>;
 }
 
 /** The peer's transact subdomain URL of a root URL. */
@@ -99,12 +101,13 @@ export class BrowserNode {
     }
   }
 
-  /** Stops at the next block boundary; resolves once no block is being applied. */
+  /** Stops at the next block boundary; resolves once no block is being applied and every applied one is stored. */
   async pause(): Promise<void> {
     this.paused = true;
     this.postStatus();
-    if (!this.applying) return;
-    await new Promise<void>((r) => this.pauseWaiters.push(r));
+    if (this.applying) await new Promise<void>((r) => this.pauseWaiters.push(r));
+    // A failed commit is the run loop's to report; paused is paused either way.
+    await this.init.settled?.().catch(() => undefined);
   }
 
   stop(): void {
@@ -112,7 +115,11 @@ export class BrowserNode {
     this.poke();
   }
 
-  /** Runs until stop(): sync, then wait for new blocks; submit queued transactions. */
+  /**
+   * Runs until stop(): sync, then wait for new blocks; submit queued transactions.
+   * Throws a StateLostError when a block commit failed after the node moved on: only a
+   * node opened again from IndexedDB can go on.
+   */
   async run(): Promise<void> {
     await this.loadPending();
     void this.pumpOutbox();
@@ -124,9 +131,16 @@ export class BrowserNode {
           this.peer = await this.sync.peerStatus();
           this.peerOnline = true;
           const n = await this.sync.step(this.peer);
+          // The batch's last commits may still be in flight; a failure among them ends the run.
+          await this.init.settled?.();
           if (n > 0) delay = 0;
           if (this.error !== null) this.error = null;
         } catch (e) {
+          if (e instanceof StateLostError) {
+            this.error = e.message;
+            this.postStatus();
+            throw e;
+          }
           if (e instanceof SyncError) {
             this.error = e.message;
             delay = SYNC_RETRY_MS * 5;

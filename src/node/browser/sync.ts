@@ -25,8 +25,23 @@ export interface PeerStatus {
 export interface AppliedBlock {
   num: number;
   id: Uint8Array;
-  /** Ids (hex) of the block's transactions, in order, with their local traces. */
-  transactions: { id: string; trace: TransactionTrace }[];
+  /** The block's transactions, in order, with their local traces. */
+  transactions: AppliedTransaction[];
+}
+
+/** A transaction of an applied block; its id (hex) is hashed when first asked for. */
+export class AppliedTransaction {
+  #id: string | undefined;
+
+  constructor(
+    private readonly packed: Uint8Array,
+    readonly trace: TransactionTrace,
+  ) {}
+
+  /** Only transactions the node waits for need it, so most are never hashed again. */
+  get id(): string {
+    return (this.#id ??= toHex(sha256(this.packed)));
+  }
 }
 
 export interface BlockSyncInit {
@@ -109,7 +124,7 @@ export class BlockSync {
       }
       throw e;
     }
-    const transactions = signed.block.transactions.map((t, i) => ({ id: toHex(sha256(t.transaction)), trace: result.traces[i]! }));
+    const transactions = signed.block.transactions.map((t, i) => new AppliedTransaction(t.transaction, result.traces[i]!));
     await this.init.onApplied?.({ num, id: result.id, transactions });
   }
 }
