@@ -2,114 +2,68 @@
 // services the way services/transact/transact.test.ts boots them: owned accounts are
 // authorized by their owner's auth service, through real blocks. The service runs
 // as psibase's account `auth-delg` ("auth-delegate" is too long for an account name).
-import { sha256 } from '@noble/hashes/sha2.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileService } from '../../scripts/build-services.ts';
-import { Chain, type GenesisService, type ProducedBlock } from '../../src/chain/index.ts';
-import { VERIFIER_WAT, wat2wasm } from '../../src/chain/test-kit.ts';
+import type { Chain, ProducedBlock } from '../../src/chain/index.ts';
 import { FracSchema } from '../../src/protocol/fracpack/index.ts';
 import { accountNumber, methodNumber } from '../../src/protocol/names.ts';
-import { packTransaction, protocolSchema, type Action, type ActionTrace, type Claim, type SignedTransaction } from '../../src/protocol/types.ts';
-import { MemoryStore } from '../../src/state/memory-store.ts';
-import { StateDb } from '../../src/state/state-db.ts';
-import { CodeFlags, DbId, dbKey } from '../../src/vm/index.ts';
-
-// Compiling eight services takes a while, longer when other suites compile alongside.
-const COMPILE_TIMEOUT_MS = 300_000;
+import { protocolSchema, type Action, type SignedTransaction } from '../../src/protocol/types.ts';
+import { DbId, dbKey } from '../../src/vm/index.ts';
+import {
+  bootCoreChain,
+  COMPILE_TIMEOUT_MS,
+  compileCoreServices,
+  headTrx,
+  makeAct,
+  nameKey,
+  newAccount,
+  PROD,
+  retval,
+  spki,
+  VERIFY_SIG,
+  withKey,
+} from '../testing/chain-kit.ts';
 
 const schema = new FracSchema(
   {
     ...protocolSchema,
     ServiceMethod: { Object: { service: 'AccountNumber', method: 'MethodNumber' } },
-    AccountsNewAccount: { Object: { name: 'AccountNumber', authService: 'AccountNumber', requireMatch: 'bool' } },
     DelegateNewAccount: { Object: { name: 'AccountNumber', owner: 'AccountNumber', requireMatch: 'bool' } },
     SetOwner: { Object: { owner: 'AccountNumber' } },
-    SetKey: { Object: { key: 'hex' } },
     SetAuthServ: { Object: { authService: 'AccountNumber' } },
-    SetProducers: { Object: { producers: { List: 'Producer' } } },
     Account: { Object: { account: 'AccountNumber' } },
     IsAuthSys: { Object: { sender: 'AccountNumber', authorizers: { List: 'AccountNumber' }, method: { Option: 'ServiceMethod' } } },
     RunAs: { Object: { action: 'Action', allowedActions: { List: 'ServiceMethod' } } },
     Owners: { List: 'AccountNumber' },
     Row: { Object: { account: 'AccountNumber', owner: 'AccountNumber' } },
     AccountRow: { Object: { accountNum: 'AccountNumber', authService: 'AccountNumber', authSequence: 'u64' } },
-    Empty: { Tuple: [] },
   },
   { mode: 'native' },
 );
 
-const PROD = accountNumber('prod');
-const VERIFY_SIG = accountNumber('verify-sig');
 const DELG = 'auth-delg';
 const AUTH_DELEGATE = accountNumber(DELG);
-const T0 = 1_700_000_000_000_000n;
-const EMPTY_CLAIM = { service: 0n, rawData: new Uint8Array(0) };
-
-function act(sender: string, service: string, method: string, type: string, value: unknown): Action {
-  return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: schema.type(type).encode(value) };
-}
-
-/** A transaction; each claim gets the hash-lock proof the stand-in verify-sig accepts. */
-function trx(actions: Action[], expiration: bigint, claims: Claim[] = [], tapos = { refBlockIndex: 0, refBlockSuffix: 0 }): SignedTransaction {
-  const transaction = packTransaction({ tapos: { expiration, flags: 0, ...tapos }, actions, claims });
-  return { transaction, proofs: claims.map(() => sha256(transaction)), subjectiveData: null };
-}
-
-async function spki(): Promise<Uint8Array> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
-}
+const act = makeAct(schema);
 
 let chain: Chain;
 let genesis: ProducedBlock;
 const keys: Record<string, Uint8Array> = {};
 
 beforeAll(async () => {
-  const svc = async (name: string, flags: bigint, account = name): Promise<GenesisService> => ({
-    service: accountNumber(account),
-    flags,
-    vmType: 0,
-    vmVersion: 0,
-    code: await compileService(`services/${name}/${name}.ts`),
-  });
-  const services = [
-    await svc('db', CodeFlags.isPrivileged),
-    await svc('transact', CodeFlags.isPrivileged),
-    await svc('accounts', 0n),
-    await svc('auth-sig', 0n),
-    await svc('auth-delg', 0n),
-    await svc('setcode', CodeFlags.isPrivileged),
-    await svc('producers', CodeFlags.isPrivileged),
-    { service: VERIFY_SIG, flags: CodeFlags.isVerify, vmType: 0, vmVersion: 0, code: await wat2wasm(VERIFIER_WAT) },
-  ];
-  const e = T0 / 1_000_000n + 60n;
-  const withKey = (name: string): Action[] => [
-    act('accounts', 'accounts', 'newAccount', 'AccountsNewAccount', { name: accountNumber(name), authService: accountNumber('auth-sig'), requireMatch: true }),
-    act(name, 'auth-sig', 'setKey', 'SetKey', { key: keys[name] }),
-  ];
+  const services = await compileCoreServices(['auth-delg']);
   for (const name of ['alice', 'bob']) keys[name] = await spki();
-  chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
-  genesis = await chain.boot({
+  ({ chain, genesis } = await bootCoreChain({
     services,
-    producer: PROD,
-    time: T0,
-    initTransactions: [
-      trx([act('accounts', 'accounts', 'init', 'Empty', []), act('setcode', 'setcode', 'init', 'Empty', [])], e),
-      trx([...withKey('alice'), ...withKey('bob')], e),
+    setup: [
+      [...withKey('alice', keys.alice!), ...withKey('bob', keys.bob!)],
       // An account given auth-delg directly, without an owner, as accounts.init does for services.
-      trx([act('accounts', 'accounts', 'newAccount', 'AccountsNewAccount', { name: accountNumber('orphan'), authService: AUTH_DELEGATE, requireMatch: true })], e),
-      trx([act('producers', 'producers', 'setProducers', 'SetProducers', { producers: [{ name: PROD, auth: EMPTY_CLAIM }] })], e),
-      trx([act('transact', 'transact', 'finishBoot', 'Empty', [])], e),
+      [newAccount('orphan', DELG)],
     ],
-  });
+  }));
 }, COMPILE_TIMEOUT_MS);
 
 /** A transaction against the head, carrying a claim for each account named in `signers`. */
 function signed(actions: Action[], signers: string[]): SignedTransaction {
-  const head = chain.head!;
-  const tapos = { refBlockIndex: head.num & 0x7f, refBlockSuffix: new DataView(head.id.buffer, head.id.byteOffset).getUint32(28, true) };
-  const claims = signers.map((s) => ({ service: VERIFY_SIG, rawData: keys[s]! }));
-  return trx(actions, head.time / 1_000_000n + 600n, claims, tapos);
+  return headTrx(chain, actions, signers.map((s) => ({ service: VERIFY_SIG, rawData: keys[s]! })));
 }
 
 async function run(actions: Action[], signers: string[]): Promise<ProducedBlock> {
@@ -128,41 +82,10 @@ async function refused(actions: Action[], signers: string[]): Promise<string> {
   return block.rejected[0]!.error.message;
 }
 
-/** The return value of the (first) call to `service::method` anywhere in the block. */
-function retval(block: ProducedBlock, service: string, method: string): Uint8Array {
-  const find = (t: ActionTrace): ActionTrace | undefined => {
-    if (t.action.service === accountNumber(service) && t.action.method === methodNumber(method)) return t;
-    for (const inner of t.innerTraces) {
-      if ('ActionTrace' in inner.inner) {
-        const found = find(inner.inner.ActionTrace);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  };
-  for (const trace of block.traces) {
-    for (const t of trace.actionTraces) {
-      const found = find(t);
-      if (found) return found.rawRetval;
-    }
-  }
-  throw new Error(`no call to ${service}::${method}`);
-}
-
 const exists = (sender: string) => act(sender, 'accounts', 'exists', 'Account', { account: PROD });
 const newOwned = (sender: string, name: string, owner: string, requireMatch = true) =>
   act(sender, DELG, 'newAccount', 'DelegateNewAccount', { name: accountNumber(name), owner: accountNumber(owner), requireMatch });
 const setOwner = (sender: string, owner: string) => act(sender, DELG, 'setOwner', 'SetOwner', { owner: accountNumber(owner) });
-
-function nameKey(service: bigint, table: number, ...names: bigint[]): Uint8Array {
-  const key = new Uint8Array(11 + 8 * names.length);
-  const view = new DataView(key.buffer);
-  view.setBigUint64(0, service);
-  view.setUint16(8, table);
-  key[10] = 0;
-  names.forEach((n, i) => view.setBigUint64(11 + 8 * i, n));
-  return key;
-}
 
 function ownerRow(account: string): unknown {
   const value = chain.state.reader.get(dbKey(DbId.service, nameKey(AUTH_DELEGATE, 0, accountNumber(account))));

@@ -5,25 +5,32 @@
 // services is the slow part).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileService } from '../../scripts/build-services.ts';
-import { Chain, type GenesisService, type ProducedBlock } from '../../src/chain/index.ts';
+import type { Chain, ProducedBlock } from '../../src/chain/index.ts';
 import { NativeTables } from '../../src/chain/native-tables.ts';
-import { VERIFIER_WAT, wat2wasm } from '../../src/chain/test-kit.ts';
+import { wat2wasm } from '../../src/chain/test-kit.ts';
 import { FracSchema } from '../../src/protocol/fracpack/index.ts';
-import { accountNumber, methodNumber } from '../../src/protocol/names.ts';
-import { packBlockHeader, packTransaction, protocolSchema, type Action, type ActionTrace, type Claim, type SignedTransaction } from '../../src/protocol/types.ts';
-import { MemoryStore } from '../../src/state/memory-store.ts';
-import { StateDb } from '../../src/state/state-db.ts';
-import { CodeFlags, DbId, dbKey } from '../../src/vm/index.ts';
-
-const COMPILE_TIMEOUT_MS = 300_000;
+import { accountNumber } from '../../src/protocol/names.ts';
+import { packBlockHeader, protocolSchema, type Action, type SignedTransaction } from '../../src/protocol/types.ts';
+import { DbId, dbKey } from '../../src/vm/index.ts';
+import {
+  bootCoreChain,
+  COMPILE_TIMEOUT_MS,
+  compileCoreServices,
+  headTrx,
+  makeAct,
+  nameKey,
+  PROD,
+  retval,
+  retvals,
+  spki,
+  VERIFY_SIG,
+  withKey,
+} from '../testing/chain-kit.ts';
 
 const schema = new FracSchema(
   {
     ...protocolSchema,
     AccountsNewAccount: { Object: { name: 'AccountNumber', authService: 'AccountNumber', requireMatch: 'bool' } },
-    SetKey: { Object: { key: 'hex' } },
-    SetProducers: { Object: { producers: { List: 'Producer' } } },
     Account: { Object: { account: 'AccountNumber' } },
     AccountRow: { Object: { accountNum: 'AccountNumber', authService: 'AccountNumber', authSequence: 'u64' } },
     OptAccountRow: { Option: 'AccountRow' },
@@ -36,24 +43,7 @@ const schema = new FracSchema(
   { mode: 'native' },
 );
 
-const PROD = accountNumber('prod');
-const VERIFY_SIG = accountNumber('verify-sig');
-const T0 = 1_700_000_000_000_000n;
-const EMPTY_CLAIM = { service: 0n, rawData: new Uint8Array(0) };
-
-function act(sender: string, service: string, method: string, type: string, value: unknown): Action {
-  return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: schema.type(type).encode(value) };
-}
-
-function trx(actions: Action[], expiration: bigint, claims: Claim[] = [], tapos = { refBlockIndex: 0, refBlockSuffix: 0 }): SignedTransaction {
-  const transaction = packTransaction({ tapos: { expiration, flags: 0, ...tapos }, actions, claims });
-  return { transaction, proofs: claims.map(() => sha256(transaction)), subjectiveData: null };
-}
-
-async function spki(): Promise<Uint8Array> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
-}
+const act = makeAct(schema);
 
 let chain: Chain;
 let genesis: ProducedBlock;
@@ -61,47 +51,13 @@ const keys: Record<string, Uint8Array> = {};
 const USERS = ['alice', 'bob', 'carolxyz', 'namemarket'];
 
 beforeAll(async () => {
-  const svc = async (name: string, flags: bigint): Promise<GenesisService> => ({
-    service: accountNumber(name),
-    flags,
-    vmType: 0,
-    vmVersion: 0,
-    code: await compileService(`services/${name}/${name}.ts`),
-  });
-  const services = [
-    await svc('db', CodeFlags.isPrivileged),
-    await svc('transact', CodeFlags.isPrivileged),
-    await svc('accounts', 0n),
-    await svc('auth-sig', 0n),
-    await svc('setcode', CodeFlags.isPrivileged),
-    await svc('producers', CodeFlags.isPrivileged),
-    { service: VERIFY_SIG, flags: CodeFlags.isVerify, vmType: 0, vmVersion: 0, code: await wat2wasm(VERIFIER_WAT) },
-  ];
-  const e = T0 / 1_000_000n + 60n;
-  const withKey = (name: string): Action[] => [
-    act('accounts', 'accounts', 'newAccount', 'AccountsNewAccount', { name: accountNumber(name), authService: accountNumber('auth-sig'), requireMatch: true }),
-    act(name, 'auth-sig', 'setKey', 'SetKey', { key: keys[name] }),
-  ];
+  const services = await compileCoreServices();
   for (const name of USERS) keys[name] = await spki();
-  chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
-  genesis = await chain.boot({
-    services,
-    producer: PROD,
-    time: T0,
-    initTransactions: [
-      trx([act('accounts', 'accounts', 'init', 'Empty', []), act('setcode', 'setcode', 'init', 'Empty', [])], e),
-      trx(USERS.flatMap(withKey), e),
-      trx([act('producers', 'producers', 'setProducers', 'SetProducers', { producers: [{ name: PROD, auth: EMPTY_CLAIM }] })], e),
-      trx([act('transact', 'transact', 'finishBoot', 'Empty', [])], e),
-    ],
-  });
+  ({ chain, genesis } = await bootCoreChain({ services, setup: [USERS.flatMap((name) => withKey(name, keys[name]!))] }));
 }, COMPILE_TIMEOUT_MS);
 
 function signed(actions: Action[], signers: string[]): SignedTransaction {
-  const head = chain.head!;
-  const tapos = { refBlockIndex: head.num & 0x7f, refBlockSuffix: new DataView(head.id.buffer, head.id.byteOffset).getUint32(28, true) };
-  const claims = signers.map((s) => ({ service: VERIFY_SIG, rawData: keys[s]! }));
-  return trx(actions, head.time / 1_000_000n + 600n, claims, tapos);
+  return headTrx(chain, actions, signers.map((s) => ({ service: VERIFY_SIG, rawData: keys[s]! })));
 }
 
 async function accepted(actions: Action[], signers: string[]): Promise<ProducedBlock> {
@@ -114,31 +70,6 @@ async function refused(actions: Action[], signers: string[]): Promise<string> {
   const block = await chain.produceBlock({ producer: PROD, transactions: [signed(actions, signers)] });
   expect(block.rejected).toHaveLength(1);
   return block.rejected[0]!.error.message;
-}
-
-/** Return values of the calls to `service::method` in the block, in order (top-level actions only). */
-function retvals(block: ProducedBlock, service: string, method: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const visit = (t: ActionTrace): void => {
-    if (t.action.service === accountNumber(service) && t.action.method === methodNumber(method)) out.push(t.rawRetval);
-    for (const inner of t.innerTraces) if ('ActionTrace' in inner.inner) visit(inner.inner.ActionTrace);
-  };
-  for (const trace of block.traces) for (const t of trace.actionTraces) visit(t);
-  return out;
-}
-const retval = (block: ProducedBlock, service: string, method: string): Uint8Array => {
-  const all = retvals(block, service, method);
-  if (all.length === 0) throw new Error(`no call to ${service}::${method}`);
-  return all[0]!;
-};
-
-function nameKey(service: bigint, table: number, ...names: bigint[]): Uint8Array {
-  const key = new Uint8Array(11 + 8 * names.length);
-  const view = new DataView(key.buffer);
-  view.setBigUint64(0, service);
-  view.setUint16(8, table);
-  names.forEach((n, i) => view.setBigUint64(11 + 8 * i, n));
-  return key;
 }
 
 function accountRow(account: string): { accountNum: bigint; authService: bigint; authSequence: bigint } | undefined {

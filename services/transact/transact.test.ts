@@ -3,18 +3,25 @@
 // and auth checks in transact, accounts, auth-sig, setcode and producers.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileService } from '../../scripts/build-services.ts';
 import { Chain, codeByHashKey, codeKey, NativeTables, type GenesisService, type ProducedBlock } from '../../src/chain/index.ts';
 import { VERIFIER_WAT, wat2wasm } from '../../src/chain/test-kit.ts';
 import { FracSchema } from '../../src/protocol/fracpack/index.ts';
-import { accountNumber, methodNumber } from '../../src/protocol/names.ts';
-import { packTransaction, protocolSchema, type Action, type Claim, type SignedTransaction } from '../../src/protocol/types.ts';
-import { MemoryStore } from '../../src/state/memory-store.ts';
-import { StateDb } from '../../src/state/state-db.ts';
-import { CodeFlags, DbId, dbKey } from '../../src/vm/index.ts';
-
-// Compiling six services takes a while, longer when other suites compile alongside.
-const COMPILE_TIMEOUT_MS = 300_000;
+import { accountNumber } from '../../src/protocol/names.ts';
+import { protocolSchema, type Action, type Claim, type SignedTransaction } from '../../src/protocol/types.ts';
+import { DbId, dbKey } from '../../src/vm/index.ts';
+import {
+  bootCoreChain,
+  COMPILE_TIMEOUT_MS,
+  compileCoreServices,
+  EMPTY_CLAIM,
+  headTapos,
+  makeAct,
+  PROD,
+  spki,
+  trx,
+  VERIFY_SIG,
+  withKey,
+} from '../testing/chain-kit.ts';
 
 const schema = new FracSchema(
   {
@@ -26,106 +33,46 @@ const schema = new FracSchema(
     SetCode: { Object: { service: 'AccountNumber', vmType: 'u8', vmVersion: 'u8', code: 'hex' } },
     SetFlags: { Object: { service: 'AccountNumber', flags: 'u64' } },
     Account: { Object: { name: 'AccountNumber' } },
-    Empty: { Tuple: [] },
     CodeRow: { Object: { codeNum: 'AccountNumber', flags: 'u64', codeHash: 'Checksum256', vmType: 'u8', vmVersion: 'u8' } },
   },
   { mode: 'native' },
 );
 
-const PROD = accountNumber('prod');
-const VERIFY_SIG = accountNumber('verify-sig');
-const T0 = 1_700_000_000_000_000n;
-const EMPTY_CLAIM = { service: 0n, rawData: new Uint8Array(0) };
-
-function act(sender: string, service: string, method: string, type: string, value: unknown): Action {
-  return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: schema.type(type).encode(value) };
-}
-
-interface TrxOptions {
-  expiration: bigint;
-  claims?: Claim[];
-  refBlockIndex?: number;
-  refBlockSuffix?: number;
-}
-
-/** A transaction; each claim gets the hash-lock proof the stand-in verify-sig accepts. */
-function trx(actions: Action[], o: TrxOptions): SignedTransaction {
-  const claims = o.claims ?? [];
-  const transaction = packTransaction({
-    tapos: { expiration: o.expiration, refBlockSuffix: o.refBlockSuffix ?? 0, flags: 0, refBlockIndex: o.refBlockIndex ?? 0 },
-    actions,
-    claims,
-  });
-  return { transaction, proofs: claims.map(() => sha256(transaction)), subjectiveData: null };
-}
-
-async function spki(): Promise<Uint8Array> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
-}
+const act = makeAct(schema);
 
 let services: GenesisService[];
 let aliceKey: Uint8Array;
 let otherKey: Uint8Array;
 
 beforeAll(async () => {
-  const svc = async (name: string, flags: bigint): Promise<GenesisService> => ({
-    service: accountNumber(name),
-    flags,
-    vmType: 0,
-    vmVersion: 0,
-    code: await compileService(`services/${name}/${name}.ts`),
-  });
-  services = [
-    await svc('db', CodeFlags.isPrivileged),
-    await svc('transact', CodeFlags.isPrivileged),
-    await svc('accounts', 0n),
-    await svc('auth-sig', 0n),
-    await svc('setcode', CodeFlags.isPrivileged),
-    await svc('producers', CodeFlags.isPrivileged),
-    { service: VERIFY_SIG, flags: CodeFlags.isVerify, vmType: 0, vmVersion: 0, code: await wat2wasm(VERIFIER_WAT) },
-  ];
+  services = await compileCoreServices();
   aliceKey = await spki();
   otherKey = await spki();
 }, COMPILE_TIMEOUT_MS);
 
-const bootExpiration = T0 / 1_000_000n + 60n;
-
-/** psibase's boot order: init, accounts and keys, producers, then finishBoot. */
-function bootTransactions(consensus?: Action): SignedTransaction[] {
-  const e = { expiration: bootExpiration };
-  return [
-    trx([act('accounts', 'accounts', 'init', 'Empty', []), act('setcode', 'setcode', 'init', 'Empty', [])], e),
-    trx(
-      [
-        act('accounts', 'accounts', 'newAccount', 'NewAccount', { name: accountNumber('alice'), authService: accountNumber('auth-sig'), requireMatch: true }),
-        act('alice', 'auth-sig', 'setKey', 'SetKey', { key: aliceKey }),
-      ],
-      e,
-    ),
-    trx([consensus ?? act('producers', 'producers', 'setProducers', 'SetProducers', { producers: [{ name: PROD, auth: EMPTY_CLAIM }] })], e),
-    trx([act('transact', 'transact', 'finishBoot', 'Empty', [])], e),
-  ];
-}
-
+/** psibase's boot order: init, accounts and keys, producers (or `consensus`), then finishBoot. */
 async function bootedChain(consensus?: Action): Promise<{ chain: Chain; genesis: ProducedBlock }> {
-  const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
-  const genesis = await chain.boot({ services, producer: PROD, time: T0, initTransactions: bootTransactions(consensus) });
-  return { chain, genesis };
-}
-
-/** TaPoS of the chain's head: index = blockNum & 0x7f, suffix = the id's last 4 bytes, little-endian. */
-function headTapos(chain: Chain): { refBlockIndex: number; refBlockSuffix: number } {
-  const head = chain.head!;
-  return { refBlockIndex: head.num & 0x7f, refBlockSuffix: new DataView(head.id.buffer, head.id.byteOffset).getUint32(28, true) };
+  return bootCoreChain({ services, setup: [withKey('alice', aliceKey)], consensus });
 }
 
 function nowSec(chain: Chain): bigint {
   return chain.head!.time / 1_000_000n + 1n;
 }
 
+interface TrxOptions {
+  expiration: bigint;
+  claims: Claim[];
+  refBlockIndex: number;
+  refBlockSuffix: number;
+}
+
+/** A transaction signed by alice against the head; `o` overrides its expiration, claims or TaPoS. */
 function aliceTrx(chain: Chain, actions: Action[], o: Partial<TrxOptions> = {}): SignedTransaction {
-  return trx(actions, { expiration: nowSec(chain) + 600n, claims: [{ service: VERIFY_SIG, rawData: aliceKey }], ...headTapos(chain), ...o });
+  const tapos = headTapos(chain);
+  return trx(actions, o.expiration ?? nowSec(chain) + 600n, o.claims ?? [{ service: VERIFY_SIG, rawData: aliceKey }], {
+    refBlockIndex: o.refBlockIndex ?? tapos.refBlockIndex,
+    refBlockSuffix: o.refBlockSuffix ?? tapos.refBlockSuffix,
+  });
 }
 
 function rejection(block: ProducedBlock): string {
