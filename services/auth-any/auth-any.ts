@@ -2,19 +2,13 @@
 // from an account using it is authorized, with or without claims. Meant for test
 // chains and accounts nobody needs to protect. No tables.
 
-import { action, Call, ObjectReader, ObjectWriter } from "../sdk";
+import { action, Call, ObjectWriter, readAuthRequest } from "../sdk";
 export { start, called } from "../sdk";
 
 action("checkAuthSys", (c: Call): void => {
   // The arguments are still read in full: dispatch must refuse malformed ones.
   const args = c.args;
-  args.u32();
-  args.u64();
-  args.u64();
-  skipServiceMethod(args.struct());
-  const allowed = args.vector();
-  while (allowed.more()) skipServiceMethod(allowed.struct());
-  allowed.done();
+  readAuthRequest(args);
   const claims = args.vector();
   while (claims.more()) {
     const claim = claims.struct();
@@ -25,12 +19,6 @@ action("checkAuthSys", (c: Call): void => {
   claims.done();
   c.retBool(true);
 });
-
-function skipServiceMethod(r: ObjectReader): void {
-  r.u64();
-  r.u64();
-  r.done();
-}
 
 action("canAuthUserSys", (c: Call): void => {
   c.args.u64();

@@ -9,13 +9,10 @@ import {
   abortWith, accountName, accountNumber, Action, action, Call, callAction, check, Key, methodNumber,
   ObjectReader, ObjectWriter, receiver, Row, Table,
 } from "../sdk";
+import { REQUEST_MASK, RUN_AS_REQUESTER_REQ } from "../sdk";
 export { start, called } from "../sdk";
 
 const ACCOUNTS = accountNumber("accounts");
-
-// AuthInterface: the request kind sits in the low byte of the flags.
-const REQUEST_MASK: u32 = 0xff;
-const RUN_AS_REQUESTER_REQ: u32 = 0x02;
 
 class AuthDelegateRecord extends Row {
   constructor(public account: u64, public owner: u64) { super(); }

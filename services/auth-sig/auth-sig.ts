@@ -10,19 +10,12 @@ import {
   abortWith, accountNumber, Action, action, Call, callAction, check, Key, methodNumber, ObjectReader,
   ObjectWriter, receiver, Row, sha256, Table,
 } from "../sdk";
+import { FIRST_AUTH_FLAG, readAuthRequest, REQUEST_MASK, RUN_AS_MATCHED_EXPANDED_REQ, RUN_AS_MATCHED_REQ, RUN_AS_OTHER_REQ, RUN_AS_REQUESTER_REQ, TOP_ACTION_REQ } from "../sdk";
 export { start, called } from "../sdk";
 
 const VERIFY_SIG = accountNumber("verify-sig");
 const ACCOUNTS = accountNumber("accounts");
 
-// AuthInterface request kinds and flags.
-const REQUEST_MASK: u32 = 0xff;
-const TOP_ACTION_REQ: u32 = 0x01;
-const RUN_AS_REQUESTER_REQ: u32 = 0x02;
-const RUN_AS_MATCHED_REQ: u32 = 0x03;
-const RUN_AS_MATCHED_EXPANDED_REQ: u32 = 0x04;
-const RUN_AS_OTHER_REQ: u32 = 0x05;
-const FIRST_AUTH_FLAG: u32 = 0x4000_0000;
 
 class AuthRecord extends Row {
   constructor(public account: u64, public pubkey: Uint8Array) { super(); }
@@ -96,21 +89,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): bool {
 
 action("checkAuthSys", (c: Call): void => {
   const args = c.args;
-  const flags = args.u32();
-  args.u64();
-  const sender = args.u64();
-  const sm = args.struct();
-  sm.u64();
-  sm.u64();
-  sm.done();
-  const allowed = args.vector();
-  while (allowed.more()) {
-    const a = allowed.struct();
-    a.u64();
-    a.u64();
-    a.done();
-  }
-  allowed.done();
+  const req = readAuthRequest(args);
+  const flags = req.flags;
+  const sender = req.sender;
   const claims = readClaims(args.vector());
   const type = flags & REQUEST_MASK;
   if (type == RUN_AS_REQUESTER_REQ || type == RUN_AS_MATCHED_REQ) {

@@ -11,6 +11,7 @@ import {
   abortWith, accountName, accountNumber, action, Call, check, CODE_IS_VERIFY, CodeRow, Key, KvMode, nativeDb,
   ObjectReader, ObjectWriter, PackedStruct, receiver, Row, StatusView, Table,
 } from "../sdk";
+import { readAuthRequest, REQUEST_MASK, RUN_AS_MATCHED_EXPANDED_REQ, RUN_AS_MATCHED_REQ, RUN_AS_OTHER_REQ, RUN_AS_REQUESTER_REQ, TOP_ACTION_REQ } from "../sdk";
 export { start, called } from "../sdk";
 
 const DEFAULT_MAX_PRODS: u8 = 13;
@@ -21,13 +22,6 @@ const PRODUCER_ACCOUNT_STRONG = accountNumber("producers+3");
 const CFT: u8 = 0;
 const BFT: u8 = 1;
 
-// AuthInterface request kinds.
-const REQUEST_MASK: u32 = 0xff;
-const TOP_ACTION_REQ: u32 = 0x01;
-const RUN_AS_REQUESTER_REQ: u32 = 0x02;
-const RUN_AS_MATCHED_REQ: u32 = 0x03;
-const RUN_AS_MATCHED_EXPANDED_REQ: u32 = 0x04;
-const RUN_AS_OTHER_REQ: u32 = 0x05;
 
 class Claim {
   constructor(public service: u64, public rawData: Uint8Array) {}
@@ -265,21 +259,9 @@ action("antiThreshold", (c: Call): void => {
 
 action("checkAuthSys", (c: Call): void => {
   const args = c.args;
-  const flags = args.u32();
-  args.u64();
-  const sender = args.u64();
-  const sm = args.struct();
-  sm.u64();
-  sm.u64();
-  sm.done();
-  const allowed = args.vector();
-  while (allowed.more()) {
-    const a = allowed.struct();
-    a.u64();
-    a.u64();
-    a.done();
-  }
-  allowed.done();
+  const req = readAuthRequest(args);
+  const flags = req.flags;
+  const sender = req.sender;
   const cv = args.vector();
   const n = cv.count(4);
   const claims = new Array<Claim>();

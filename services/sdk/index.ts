@@ -12,8 +12,19 @@ export { DbId, exportKvHandles, KvEntry, KvHandle, KvMode, Row, Table, TableCurs
 export { allowCors, HttpHeader, HttpHandler, HttpReply, HttpRequest, jsonString, percentDecode, serveHttp } from "./http";
 export { fromHex, toHex } from "./hex";
 export { jsonStr, jsonU64, JsonKind, JsonValue, parseJson } from "./json";
-export { sha256 } from "./sha256";
 export { accountName, accountNumber, methodName, methodNumber } from "./names";
 export { action, ActionHandler, Call, called, receiver, sender, start } from "./service";
 export { CODE_IS_PRIVILEGED, CODE_IS_VERIFY, CodeRow, nativeDb, nativeKey, NativeTableNum, PackedStruct, StatusView } from "./native";
 export { sha256 } from "./sha256";
+export {
+  AuthRequest,
+  FIRST_AUTH_FLAG,
+  READ_ONLY_FLAG,
+  readAuthRequest,
+  REQUEST_MASK,
+  RUN_AS_MATCHED_EXPANDED_REQ,
+  RUN_AS_MATCHED_REQ,
+  RUN_AS_OTHER_REQ,
+  RUN_AS_REQUESTER_REQ,
+  TOP_ACTION_REQ,
+} from "./auth";

@@ -12,6 +12,7 @@ import {
   methodName, methodNumber, nativeDb, nativeKey, NativeTableNum, ObjectReader, ObjectWriter,
   PackedStruct, readBytes, receiver, Row, sha256, StatusView, Table,
 } from "../sdk";
+import { FIRST_AUTH_FLAG, READ_ONLY_FLAG, RUN_AS_MATCHED_EXPANDED_REQ, RUN_AS_MATCHED_REQ, RUN_AS_OTHER_REQ, RUN_AS_REQUESTER_REQ, TOP_ACTION_REQ } from "../sdk";
 import { currentAction } from "../sdk/action";
 
 // Method numbers called on every transaction, written out: computing one costs more
@@ -31,14 +32,6 @@ const US_PER_SEC: i64 = 1_000_000;
 /** block.hpp Tapos::valid_flags. */
 const TAPOS_VALID_FLAGS: u16 = 0x0001;
 
-// AuthInterface request kinds and flags.
-const TOP_ACTION_REQ: u32 = 0x01;
-const RUN_AS_REQUESTER_REQ: u32 = 0x02;
-const RUN_AS_MATCHED_REQ: u32 = 0x03;
-const RUN_AS_MATCHED_EXPANDED_REQ: u32 = 0x04;
-const RUN_AS_OTHER_REQ: u32 = 0x05;
-const FIRST_AUTH_FLAG: u32 = 0x4000_0000;
-const READ_ONLY_FLAG: u32 = 0x8000_0000;
 
 const KV_NOTIFY_NONE: u32 = 0xffff_ffff;
 
