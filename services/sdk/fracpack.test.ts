@@ -29,7 +29,7 @@ const PROBES: Record<string, string> = {
 };
 
 const vectors = (
-  JSON.parse(readFileSync(new URL('../../../shared/conformance/fracpack-tests.json', import.meta.url), 'utf8')) as { values: Vector[] }[]
+  JSON.parse(readFileSync(new URL('../../test/vectors/psibase/fracpack-tests.json', import.meta.url), 'utf8')) as { values: Vector[] }[]
 ).flatMap((f) => f.values);
 
 const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'));

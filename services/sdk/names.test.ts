@@ -8,7 +8,7 @@ import { TestChain } from './testing/host.ts';
 // Compiling a service takes seconds, more when other test files compile alongside.
 const COMPILE_TIMEOUT_MS = 120_000;
 
-const names = JSON.parse(readFileSync(new URL('../../../shared/conformance/names.json', import.meta.url), 'utf8')) as Record<
+const names = JSON.parse(readFileSync(new URL('../../test/vectors/psibase/names.json', import.meta.url), 'utf8')) as Record<
   'accounts' | 'accounts_parse_only' | 'methods' | 'methods_parse_only',
   [string, string][]
 >;

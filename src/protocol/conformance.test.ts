@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runConformance, USAGE } from './conformance.ts';
 
-const shared = join(process.cwd(), '../shared/conformance');
+const shared = join(process.cwd(), 'test/vectors/psibase');
 const read = (p: string) => readFileSync(p, 'utf8');
 const files = new Map<string, string>();
 const fake = (p: string) => {

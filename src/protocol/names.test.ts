@@ -13,7 +13,7 @@ import {
 } from './names.ts';
 
 type Pairs = [string, string][];
-const vectors = JSON.parse(readFileSync(join(process.cwd(), '../shared/conformance/names.json'), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/vectors/psibase/names.json'), 'utf8')) as {
   accounts: Pairs;
   accounts_parse_only: Pairs;
   methods: Pairs;

@@ -19,7 +19,7 @@ interface VectorFile {
   values: Vector[];
 }
 
-const file = join(process.cwd(), '../shared/conformance/fracpack-tests.json');
+const file = join(process.cwd(), 'test/vectors/psibase/fracpack-tests.json');
 const groups = JSON.parse(readFileSync(file, 'utf8')) as VectorFile[];
 
 describe('psibase fracpack vectors', () => {
