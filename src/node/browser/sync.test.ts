@@ -6,6 +6,9 @@ import { Chain } from '../../chain/executor.ts';
 import { encodeBlockFrames } from '../../http/blocks.ts';
 import { MemoryStore, StateDb } from '../../state/index.ts';
 import { toHex } from '../../state/bytes.ts';
+import { Router } from '../../http/router.ts';
+import { accountNumber, methodNumber } from '../../protocol/names.ts';
+import type { ActionTrace } from '../../protocol/types.ts';
 import { loadDevnet, type Devnet } from '../devnet.ts';
 import { startPeer, type Peer } from '../peer.ts';
 import { SyncError } from './errors.ts';
@@ -24,11 +27,14 @@ describe('BlockSync against the Node peer', () => {
     devnet = await loadDevnet();
     const tapos = (await (await fetchPeer('http://psiweb.localhost/common/tapos/head')).json()) as TransferTapos;
     const expiration = BigInt(Math.floor(Date.now() / 1000) + 60);
-    for (let i = 0; i < 3; i++) {
-      const packed = await signedTransfer({ from: 'alice', to: 'bob', amount: '7', memo: `t${i}`, tapos, expiration });
-      void peer.node.submit(packed, { waitFor: 'applied' });
+    const submitted: Promise<unknown>[] = [];
+    for (let i = 0; i < TRANSFERS; i++) {
+      const packed = await signedTransfer({ from: 'alice', to: 'bob', amount: String(AMOUNT), memo: `t${i}`, tapos, expiration });
+      submitted.push(peer.node.submit(packed, { waitFor: 'applied' }));
     }
     for (let i = 0; i < 4; i++) await peer.node.produceBlock();
+    // Every transfer is in a block before the tests count them.
+    await Promise.all(submitted);
   });
   afterAll(async () => {
     await peer?.close();
@@ -36,6 +42,20 @@ describe('BlockSync against the Node peer', () => {
   });
 
   type TransferTapos = { refBlockIndex: number; refBlockSuffix: number };
+  const TRANSFERS = 3;
+  const AMOUNT = 7;
+  /** The devnet splits its supply between alice and bob. */
+  const START_BALANCE = 500_000;
+  const TOKENS = accountNumber('tokens');
+  const TRANSFER = methodNumber('transfer');
+  /** Whether the action, or any call it made, is tokens::transfer. */
+  const callsTransfer = (t: ActionTrace): boolean =>
+    (t.action.service === TOKENS && t.action.method === TRANSFER) || t.innerTraces.some((i) => 'ActionTrace' in i.inner && callsTransfer(i.inner.ActionTrace));
+  const balance = async (chain: Chain, account: string) => {
+    const res = await new Router({ rootHost: 'psiweb.localhost', chain }).handle(new Request(`http://tokens.psiweb.localhost/balances/${account}`));
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { balance: string }).balance;
+  };
   const validator = async () => Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
 
   it('applies every block up to the peer head, reporting each block with its transactions', async () => {
@@ -47,8 +67,16 @@ describe('BlockSync against the Node peer', () => {
     expect(chain.head?.num).toBe(status.head!.num);
     expect(toHex(chain.head!.id)).toBe(status.head!.id);
     expect(applied.map((b) => b.num)).toEqual(Array.from({ length: status.head!.num - 1 }, (_, i) => i + 2));
-    const transfers = applied.flatMap((b) => b.transactions).filter((t) => t.trace.error == null && t.trace.actionTraces.length > 0);
-    expect(transfers.length).toBeGreaterThanOrEqual(3);
+    // Exactly the transfers submitted above, each applied once, with their effect on
+    // the synced state (genesis has its own transfer, in the boot transactions).
+    const transfers = applied
+      .filter((b) => b.num > 2)
+      .flatMap((b) => b.transactions)
+      .filter((t) => t.trace.actionTraces.some(callsTransfer));
+    expect(transfers).toHaveLength(TRANSFERS);
+    for (const t of transfers) expect(t.trace.error).toBeNull();
+    expect(await balance(chain, 'bob')).toBe(String(START_BALANCE + TRANSFERS * AMOUNT));
+    expect(await balance(chain, 'alice')).toBe(String(START_BALANCE - TRANSFERS * AMOUNT));
     expect(await sync.step(status)).toBe(0);
   });
 
