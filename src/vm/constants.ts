@@ -2,6 +2,9 @@
  * The host's limits and fixed numbers, each with the psibase rule it mirrors.
  */
 
+/** The wasm page: memories grow and are sized in these. */
+export const WASM_PAGE_BYTES = 65536;
+
 /** VMOptions::max_pages (psibase block.hpp): 32 MiB of linear memory per service. */
 export const MAX_PAGES = 512;
 
@@ -46,7 +49,8 @@ export const METER_UNITS_PER_NS = 5;
  * instantiate a module, or even to allocate its memory, than to zero a used memory of
  * a few MiB; psibase likewise keeps its executionMemories across transactions.
  * Larger memories are left to the garbage collector, and the total is capped so that
- * an idle node holds at most 64 MiB this way.
+ * an idle node holds at most 64 MiB this way (host.ts: the least recently returned
+ * entries make room for new ones, so the pool serves whatever runs now).
  */
 export const MAX_POOLED_PAGES = 64;
 export const MAX_POOL_PAGES = 1024;

@@ -311,3 +311,74 @@ describe('ServiceHost: limits and bad code', () => {
     expect(() => run(state, new Script().open(DbId.service, alice, KvMode.read).get(0, 'k'))).toThrow(miss);
   });
 });
+
+describe('ServiceHost: the pool of idle instances and spare memories', () => {
+  const plain = () => scriptAction('alice', 'alice', new Script().console('x'));
+  const growing = (pages: number) => scriptAction('alice', 'alice', new Script().grow(pages));
+  const runOn = (h: ServiceHost, action = plain(), code = codeFor()) => {
+    const r = h.runAction({ state: newState(), codeFor: code, action });
+    expect(r.error).toBeUndefined();
+    return r;
+  };
+
+  it('stays within its budget whatever grows, and later calls still reuse what it keeps', () => {
+    const pooled = new ServiceHost();
+    const { budgetBytes } = pooled.poolStats;
+    // Memories grown by different amounts, as queries with larger requests grow them,
+    // between ordinary calls.
+    for (let i = 0; i < 120; i++) {
+      runOn(pooled, growing(1 + ((i * 7) % 60)));
+      if (i % 10 === 0) runOn(pooled);
+      expect(pooled.poolStats.bytes).toBeLessThanOrEqual(budgetBytes);
+    }
+    // A grown memory serves no fresh instance: none is kept.
+    expect(pooled.poolStats.spareMemories).toBe(0);
+    const before = pooled.poolStats;
+    for (let i = 0; i < 20; i++) runOn(pooled);
+    const after = pooled.poolStats;
+    // The first may instantiate (the grown instance was not kept); the rest reuse it.
+    expect(after.instancesCreated - before.instancesCreated).toBeLessThanOrEqual(1);
+    expect(after.memoriesCreated - before.memoriesCreated).toBeLessThanOrEqual(1);
+    expect(after.instancesReused - before.instancesReused).toBeGreaterThanOrEqual(19);
+    expect(after.memoriesDropped).toBeGreaterThanOrEqual(120);
+  });
+
+  it('makes room for what runs now: older entries go first, within the page budget and the instance cap', async () => {
+    const other = await wat2wasm('(module (memory (export "memory") 3) (func (export "start") (param i64)) (func (export "called") (param i64 i64)))');
+    const otherCode = (): ServiceCode => ({ code: other });
+    // Room for two of the script's 4-page instances, or one and a 3-page one.
+    const small = new ServiceHost({ maxPoolPages: 10 });
+    const txs = [0, 1].map(() => small.transaction({ state: newState(), codeFor: codeFor() }));
+    for (const tx of txs) expect(tx.runAction(plain()).error).toBeUndefined();
+    for (const tx of txs) tx.close();
+    expect(small.poolStats).toMatchObject({ idleInstances: 2, bytes: 8 * 65536 });
+    const before = small.poolStats;
+    for (let i = 0; i < 10; i++) {
+      runOn(small, plain(), otherCode);
+      expect(small.poolStats.bytes).toBeLessThanOrEqual(small.poolStats.budgetBytes);
+    }
+    runOn(small);
+    const after = small.poolStats;
+    expect(after.instancesCreated - before.instancesCreated).toBe(1);
+    expect(after.evicted - before.evicted).toBe(1);
+    expect(after).toMatchObject({ idleInstances: 2, bytes: 7 * 65536 });
+
+    // Idle instances of one service fill the instance cap; another's still get pooled.
+    const capped = new ServiceHost({ maxPooledInstances: 3 });
+    const open = [0, 1, 2].map(() => capped.transaction({ state: newState(), codeFor: codeFor() }));
+    for (const tx of open) expect(tx.runAction(plain()).error).toBeUndefined();
+    for (const tx of open) tx.close();
+    const full = capped.poolStats;
+    for (let i = 0; i < 10; i++) runOn(capped, plain(), otherCode);
+    expect(capped.poolStats.instancesCreated - full.instancesCreated).toBe(1);
+    expect(capped.poolStats.idleInstances).toBe(3);
+  });
+
+  it('leaves memories larger than it keeps to the garbage collector', () => {
+    const pooled = new ServiceHost({ maxPooledPages: 4 });
+    runOn(pooled, growing(1));
+    expect(pooled.poolStats).toMatchObject({ idleInstances: 0, spareMemories: 0, bytes: 0, memoriesDropped: 1 });
+    runOn(pooled);
+    expect(pooled.poolStats).toMatchObject({ idleInstances: 1, bytes: 4 * 65536 });
+  });
+});

@@ -7,12 +7,20 @@
  * instances, reset to a fresh instance's state when the next transaction takes one,
  * and memories of instances that cannot be reused. A transaction that is never closed
  * simply leaves its instances to the garbage collector.
+ *
+ * That pool has a budget of pages and keeps only what a later transaction can take:
+ * a memory is kept only at a size some module starts with. One that grew (a query with
+ * a large request grows its service's memory) can never serve a fresh instance, since
+ * wasm memory cannot shrink and a service sees its memory's size (memory.size, the
+ * result of memory.grow); it is left to the garbage collector. When something new
+ * does not fit, the least recently returned entries make room, so whatever ran
+ * before, what runs now gets pooled.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../state/bytes.ts';
 import type { Action, ActionTrace } from '../protocol/types.ts';
 import { IMPORTS } from './abi.ts';
-import { MAX_POOLED_INSTANCES, MAX_POOLED_PAGES, MAX_POOL_PAGES } from './constants.ts';
+import { MAX_POOLED_INSTANCES, MAX_POOLED_PAGES, MAX_POOL_PAGES, WASM_PAGE_BYTES } from './constants.ts';
 import { LimitError, ModuleError } from './errors.ts';
 import type { ServiceInstance } from './instance.ts';
 import { instrument } from './meter.ts';
@@ -23,6 +31,39 @@ import type { TransactionOptions, VmError } from './transaction.ts';
 export interface ServiceHostInit {
   /** Compiled modules kept (least recently used are dropped first). */
   cacheSize?: number;
+  /** The pool's budget in 64 KiB pages (MAX_POOL_PAGES). */
+  maxPoolPages?: number;
+  /** The largest memory the pool keeps, in pages (MAX_POOLED_PAGES). */
+  maxPooledPages?: number;
+  /** Idle instances kept over all services (MAX_POOLED_INSTANCES). */
+  maxPooledInstances?: number;
+}
+
+/** What the pool holds now and how often it served (counts since the host was made). */
+export interface PoolStats {
+  idleInstances: number;
+  spareMemories: number;
+  /** Bytes of memory held by idle instances and spare memories. */
+  bytes: number;
+  /** The most `bytes` may ever be. */
+  budgetBytes: number;
+  /** Transactions' services that got an idle instance, and those that had to instantiate. */
+  instancesReused: number;
+  instancesCreated: number;
+  /** New instances' memories taken from the pool, and those allocated. */
+  memoriesReused: number;
+  memoriesCreated: number;
+  /** Returned memories left to the garbage collector: grown, or larger than the pool keeps. */
+  memoriesDropped: number;
+  /** Pooled entries dropped to make room for newer ones. */
+  evicted: number;
+}
+
+/** A pool entry: its size and the list (a module's idle instances, or spare memories of one size) it sits in. */
+interface Pooled {
+  pages: number;
+  list: unknown[];
+  instance: boolean;
 }
 
 export interface ActionResult {
@@ -53,14 +94,36 @@ export class ServiceHost {
   private readonly hashes = new WeakMap<Uint8Array, string>();
   /** Cache keys of code hashes callers passed. */
   private readonly hashKeys = new WeakMap<Uint8Array, string>();
+  private readonly maxPoolPages: number;
+  private readonly maxPooledPages: number;
+  private readonly maxPooledInstances: number;
   /** Memories of closed transactions by "pages/maximum", zeroed again before reuse. */
   private readonly memories = new Map<string, WebAssembly.Memory[]>();
+  /** The "initial/maximum" sizes modules asked takeMemory for: the only memories worth keeping. */
+  private readonly wanted = new Set<string>();
+  /** Idle instances and spare memories, least recently returned first. */
+  private readonly pooled = new Map<ServiceInstance | WebAssembly.Memory, Pooled>();
   private idleInstances = 0;
   /** Pages of memory held by idle instances and pooled memories. */
   private pooledPages = 0;
+  private readonly counts = { instancesReused: 0, instancesCreated: 0, memoriesReused: 0, memoriesCreated: 0, memoriesDropped: 0, evicted: 0 };
 
   constructor(init: ServiceHostInit = {}) {
     this.cacheSize = init.cacheSize ?? 256;
+    this.maxPoolPages = init.maxPoolPages ?? MAX_POOL_PAGES;
+    this.maxPooledPages = Math.min(init.maxPooledPages ?? MAX_POOLED_PAGES, this.maxPoolPages);
+    this.maxPooledInstances = init.maxPooledInstances ?? MAX_POOLED_INSTANCES;
+  }
+
+  /** The pool of idle instances and spare memories, and how well it has served. */
+  get poolStats(): PoolStats {
+    return {
+      idleInstances: this.idleInstances,
+      spareMemories: this.pooled.size - this.idleInstances,
+      bytes: this.pooledPages * WASM_PAGE_BYTES,
+      budgetBytes: this.maxPoolPages * WASM_PAGE_BYTES,
+      ...this.counts,
+    };
   }
 
   /**
@@ -102,7 +165,11 @@ export class ServiceHost {
   /** An idle instance of `loaded`, reset to the state of a fresh one; undefined if there is none. */
   takeInstance(loaded: LoadedService): ServiceInstance | undefined {
     const instance = loaded.idle.pop();
-    if (instance === undefined) return undefined;
+    if (instance === undefined) {
+      this.counts.instancesCreated++;
+      return undefined;
+    }
+    this.counts.instancesReused++;
     this.unpool(instance);
     instance.reset();
     return instance;
@@ -110,28 +177,50 @@ export class ServiceHost {
 
   /** Takes back an instance whose transaction is closed; it is reused, or its memory is. */
   returnInstance(instance: ServiceInstance): void {
-    const pages = pagesOf(instance.memory);
     if (
       instance.reusable &&
-      this.idleInstances < MAX_POOLED_INSTANCES &&
-      this.fits(pages) &&
-      this.modules.get(instance.loaded.key) === instance.loaded
+      this.modules.get(instance.loaded.key) === instance.loaded &&
+      this.admit(instance, pagesOf(instance.memory), instance.loaded.idle, true)
     ) {
       instance.loaded.idle.push(instance);
-      this.idleInstances++;
-      this.pooledPages += pages;
     } else if (instance.memory) {
       this.returnMemory(instance.memory, instance.loaded.memory!.maximum);
     }
   }
 
-  private unpool(instance: ServiceInstance): void {
-    this.idleInstances--;
-    this.pooledPages -= pagesOf(instance.memory);
+  /**
+   * Makes room for an entry of `pages` (dropping the least recently returned ones) and
+   * counts it in; false if it is larger than the pool keeps.
+   */
+  private admit(item: ServiceInstance | WebAssembly.Memory, pages: number, list: unknown[], instance: boolean): boolean {
+    if (pages > this.maxPooledPages) return false;
+    const fits = () => this.pooledPages + pages <= this.maxPoolPages && (!instance || this.idleInstances < this.maxPooledInstances);
+    for (const [old, entry] of this.pooled) {
+      if (fits()) break;
+      // Past the instance cap only instances need to go; past the page budget anything does.
+      if (this.pooledPages + pages > this.maxPoolPages || entry.instance) this.evict(old, entry);
+    }
+    if (!fits()) return false;
+    this.pooled.set(item, { pages, list, instance });
+    this.pooledPages += pages;
+    if (instance) this.idleInstances++;
+    return true;
   }
 
-  private fits(pages: number): boolean {
-    return pages <= MAX_POOLED_PAGES && this.pooledPages + pages <= MAX_POOL_PAGES;
+  private evict(item: ServiceInstance | WebAssembly.Memory, entry: Pooled): void {
+    const i = entry.list.indexOf(item);
+    if (i >= 0) entry.list.splice(i, 1);
+    this.unpool(item);
+    this.counts.evicted++;
+  }
+
+  /** Counts out a pooled entry that was taken or dropped. */
+  private unpool(item: ServiceInstance | WebAssembly.Memory): void {
+    const entry = this.pooled.get(item);
+    if (entry === undefined) return;
+    this.pooled.delete(item);
+    this.pooledPages -= entry.pages;
+    if (entry.instance) this.idleInstances--;
   }
 
   /**
@@ -141,22 +230,33 @@ export class ServiceHost {
    * instantiating the module.
    */
   takeMemory(limits: MemoryLimits): WebAssembly.Memory {
-    const pooled = this.memories.get(`${limits.initial}/${limits.maximum}`)?.pop();
-    if (pooled === undefined) return new WebAssembly.Memory(limits);
-    this.pooledPages -= limits.initial;
+    const key = `${limits.initial}/${limits.maximum}`;
+    this.wanted.add(key);
+    const pooled = this.memories.get(key)?.pop();
+    if (pooled === undefined) {
+      this.counts.memoriesCreated++;
+      return new WebAssembly.Memory(limits);
+    }
+    this.counts.memoriesReused++;
+    this.unpool(pooled);
     new Uint8Array(pooled.buffer).fill(0);
     return pooled;
   }
 
-  /** Takes back the memory of an instance that will never run again. */
+  /**
+   * Takes back the memory of an instance that will never run again. Only a memory of a
+   * size some module starts with is kept: nothing asks for any other size.
+   */
   returnMemory(memory: WebAssembly.Memory, maximum: number): void {
     const pages = pagesOf(memory);
-    if (!this.fits(pages)) return;
     const key = `${pages}/${maximum}`;
-    let list = this.memories.get(key);
-    if (list === undefined) this.memories.set(key, (list = []));
+    const list = this.memories.get(key) ?? [];
+    if (!this.wanted.has(key) || !this.admit(memory, pages, list, false)) {
+      this.counts.memoriesDropped++;
+      return;
+    }
+    this.memories.set(key, list);
     list.push(memory);
-    this.pooledPages += pages;
   }
 
   /** Opens a transaction (or query) context; run its actions with `runAction`. */
@@ -207,5 +307,5 @@ function load(code: Uint8Array, key: string): LoadedService | ModuleError | Limi
 }
 
 function pagesOf(memory: WebAssembly.Memory | undefined): number {
-  return memory ? memory.buffer.byteLength / 65536 : 0;
+  return memory ? memory.buffer.byteLength / WASM_PAGE_BYTES : 0;
 }

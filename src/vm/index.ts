@@ -1,6 +1,6 @@
 /** src/vm's public surface for the chain executor and the HTTP layer. */
 export { ServiceHost } from './host.ts';
-export type { ActionResult, ServiceHostInit } from './host.ts';
+export type { ActionResult, PoolStats, ServiceHostInit } from './host.ts';
 export { TransactionContext, DB_MODES, DEFAULT_LIMITS } from './transaction.ts';
 export type { Clock, DbMode, Limits, RunMode, TransactionOptions, VmError } from './transaction.ts';
 export { CodeFlags } from './execution.ts';
