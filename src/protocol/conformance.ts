@@ -130,15 +130,23 @@ export function checkNameVectors(data: unknown): CheckResult {
   return result;
 }
 
-export const USAGE = 'usage: conformance fracpack|names FILE';
+export const USAGE = 'usage: conformance fracpack|names|p2p FILE';
+
+/** Checkers of other layers (e.g. `p2p` from src/net/wire), passed in by the command line. */
+export type ExtraCheckers = Readonly<Record<string, (data: unknown) => CheckResult>>;
 
 /**
  * The command line: returns the lines to print and the exit code (0 all passed,
  * 1 some failed, 2 bad arguments or an unreadable or malformed file).
  */
-export function runConformance(args: string[], readFile: (path: string) => string): { code: number; lines: string[] } {
+export function runConformance(
+  args: string[],
+  readFile: (path: string) => string,
+  extra: ExtraCheckers = {},
+): { code: number; lines: string[] } {
   const [kind, path, ...rest] = args;
-  if ((kind !== 'fracpack' && kind !== 'names') || path === undefined || rest.length > 0) return { code: 2, lines: [USAGE] };
+  const known = kind === 'fracpack' || kind === 'names' || (kind !== undefined && Object.hasOwn(extra, kind));
+  if (!known || path === undefined || rest.length > 0) return { code: 2, lines: [USAGE] };
   let data: unknown;
   try {
     data = JSON.parse(readFile(path));
@@ -147,7 +155,7 @@ export function runConformance(args: string[], readFile: (path: string) => strin
   }
   let result: CheckResult;
   try {
-    result = kind === 'fracpack' ? checkFracpackVectors(data) : checkNameVectors(data);
+    result = kind === 'fracpack' ? checkFracpackVectors(data) : kind === 'names' ? checkNameVectors(data) : extra[kind]!(data);
   } catch (e) {
     if (e instanceof VectorFileError) return { code: 2, lines: [`malformed ${kind} file ${path}: ${e.message}`, USAGE] };
     throw e;
