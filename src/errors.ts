@@ -40,6 +40,21 @@ export class StateError extends PsiwebError {
 }
 
 /**
+ * The store on disk is damaged: a record fails its checksum, the block log's ids do not
+ * chain, a file is shorter than its own header says, or a data directory that held a
+ * chain has lost its store. Nothing read from it is trusted; the node stops rather than
+ * serve or build on it (run `psiweb check --data DIR` for a full report).
+ */
+export class StoreDamagedError extends StateError {
+  override name = 'StoreDamagedError';
+}
+
+/** A store written in a format this psiweb cannot read (older without a migration, or newer). */
+export class StoreFormatError extends StateError {
+  override name = 'StoreFormatError';
+}
+
+/**
  * A read reached a key range that the range cache has not loaded yet. Execution is
  * abandoned, the range is loaded from the backing store, and the work runs again
  * (ARCHITECTURE.md §4). Not a failure: callers of the executor never see it.

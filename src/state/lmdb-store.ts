@@ -4,11 +4,21 @@
  * through it and never needs the range cache. A block commits in one lmdb write
  * transaction over the state, blocks and meta databases; lmdb's copy-on-write pages
  * make a killed process leave either the old or the new head, never a mix.
+ *
+ * lmdb keeps no checksums, so every record carries its own (store format 1): a state
+ * value is stored as `value ‖ crc32(key ‖ value)`, a block record and the head record
+ * end in the crc32 of what precedes. Every read checks it: a record damaged on disk
+ * raises StoreDamagedError instead of being served or built on. Before lmdb maps the
+ * file, lmdb-file.ts checks its header, so a truncated or garbled file is refused with
+ * a message instead of crashing the process.
  */
+import { crc32 } from 'node:zlib';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { hasPrefix, prefixEnd } from './bytes.ts';
+import { checkLmdbFile } from './lmdb-file.ts';
 import { checkPrefixLen } from './memory-kv.ts';
-import { StateError } from '../errors.ts';
+import { StateError, StoreDamagedError, StoreFormatError } from '../errors.ts';
 import type { BlockCommit, BlockRecord, HeadRecord, KvStore, RangeOptions } from './store.ts';
 import type { Bytes, KvEntry, KvReader } from './types.ts';
 
@@ -19,6 +29,51 @@ import type { Bytes, KvEntry, KvReader } from './types.ts';
  */
 const KEY_TAG = 0x01;
 const HEAD_KEY = 'head';
+const FORMAT_KEY = 'format';
+
+/**
+ * The layout of this store's records. 0: psiweb before checksums (no format record);
+ * 1: every record sealed with a crc32. Older formats are migrated on open, newer ones
+ * refused.
+ */
+export const LMDB_STORE_FORMAT = 1;
+const CRC_BYTES = 4;
+
+/** `value ‖ crc32(key ‖ value)`, little-endian. */
+function sealValue(key: Bytes, value: Bytes): Buffer {
+  const out = Buffer.allocUnsafe(value.length + CRC_BYTES);
+  out.set(value, 0);
+  out.writeUInt32LE(crc32(value, crc32(key)), value.length);
+  return out;
+}
+
+function damaged(what: string, details: Record<string, unknown> = {}): StoreDamagedError {
+  return new StoreDamagedError(`the store is damaged: ${what} fails its checksum (run psiweb check)`, { details });
+}
+
+/** The value of a sealed state record, after checking its checksum. */
+function openValue(key: Bytes, stored: Uint8Array): Uint8Array {
+  const n = stored.length - CRC_BYTES;
+  if (n < 0) throw damaged('a state record is too short', { key: Buffer.from(key).toString('hex') });
+  const value = new Uint8Array(stored.buffer, stored.byteOffset, n);
+  const want = stored[n]! | (stored[n + 1]! << 8) | (stored[n + 2]! << 16) | (stored[n + 3]! << 24);
+  if (crc32(value, crc32(key)) !== want >>> 0) throw damaged('a state record', { key: Buffer.from(key).toString('hex') });
+  return value;
+}
+
+/** Appends crc32 of `b[0 .. b.length - 4)` in its last four bytes. */
+function sealRecord(b: Buffer): Buffer {
+  b.writeUInt32LE(crc32(b.subarray(0, b.length - CRC_BYTES)), b.length - CRC_BYTES);
+  return b;
+}
+
+/** The record without its checksum, after checking it. */
+function openRecord(b: Buffer, what: string, details: Record<string, unknown>): Buffer {
+  if (b.length < CRC_BYTES) throw damaged(what, details);
+  const body = b.subarray(0, b.length - CRC_BYTES);
+  if (crc32(body) !== b.readUInt32LE(body.length)) throw damaged(what, details);
+  return body;
+}
 
 function tag(key: Bytes): Buffer {
   const t = Buffer.allocUnsafe(key.length + 1);
@@ -33,24 +88,36 @@ function view(b: Uint8Array, from = 0): Uint8Array {
 }
 
 function entry(e: { key: Buffer; value: Buffer }): KvEntry {
-  return { key: view(e.key, 1), value: view(e.value) };
+  const key = view(e.key, 1);
+  return { key, value: openValue(key, e.value) };
 }
 
-/** head: u32 num (big-endian) then the id. */
+/** head: u32 num (big-endian), the id, crc32. */
 function encodeHead(h: HeadRecord): Buffer {
-  const b = Buffer.allocUnsafe(4 + h.id.length);
+  const b = Buffer.allocUnsafe(4 + h.id.length + CRC_BYTES);
   b.writeUInt32BE(h.num, 0);
   b.set(h.id, 4);
-  return b;
+  return sealRecord(b);
 }
 
-/** block: u32 id length (big-endian), the id, then the block bytes. */
+/** block: u32 id length (big-endian), the id, the block bytes, crc32. */
 function encodeBlock(r: BlockRecord): Buffer {
-  const b = Buffer.allocUnsafe(4 + r.id.length + r.bytes.length);
+  const b = Buffer.allocUnsafe(4 + r.id.length + r.bytes.length + CRC_BYTES);
   b.writeUInt32BE(r.id.length, 0);
   b.set(r.id, 4);
   b.set(r.bytes, 4 + r.id.length);
-  return b;
+  return sealRecord(b);
+}
+
+function decodeBlock(num: number, body: Buffer): BlockRecord {
+  const idLen = body.length >= 4 ? body.readUInt32BE(0) : -1;
+  if (idLen < 0 || 4 + idLen > body.length) throw new StoreDamagedError(`the store is damaged: block ${num}'s record is malformed`, { details: { block: num } });
+  return { num, id: view(body.subarray(4, 4 + idLen)), bytes: view(body, 4 + idLen) };
+}
+
+export interface LmdbOpenOptions {
+  /** Told about what opening did beyond opening (a format migration). */
+  log?: (line: string) => void;
 }
 
 /** Synchronous reads of committed state, straight from lmdb's memory map. */
@@ -66,7 +133,7 @@ class LmdbReader implements KvReader {
   get(key: Bytes): Bytes | undefined {
     this.#open();
     const v = this.#state.get(tag(key));
-    return v && view(v);
+    return v && openValue(key, v);
   }
 
   greaterEqual(key: Bytes, prefixLen: number): KvEntry | undefined {
@@ -121,13 +188,70 @@ export class LmdbStore implements KvStore {
     this.syncReader = new LmdbReader(this.#state, () => this.#open());
   }
 
-  /** Opens (creating if needed) the lmdb environment at `path` (a directory). */
-  static open(path: string): LmdbStore {
+  /**
+   * Opens (creating if needed) the lmdb environment at `path` (a directory). Refuses a
+   * damaged data file (StoreDamagedError) or a format from a newer psiweb
+   * (StoreFormatError); migrates an older format in one transaction.
+   */
+  static open(path: string, options: LmdbOpenOptions = {}): LmdbStore {
+    checkLmdbFile(join(path, 'data.mdb'));
+    let store: LmdbStore;
     try {
-      return new LmdbStore(path);
+      store = new LmdbStore(path);
     } catch (cause) {
       throw new StateError(`cannot open lmdb store at ${path}`, { cause });
     }
+    try {
+      store.#checkFormat(path, options.log ?? (() => undefined));
+    } catch (e) {
+      void store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** The store's format: written on a new store, migrated from older ones. */
+  #checkFormat(path: string, log: (line: string) => void): void {
+    const raw = this.#meta.get(FORMAT_KEY);
+    if (raw !== undefined) {
+      const format = raw.length === 4 ? raw.readUInt32LE(0) : -1;
+      if (format === LMDB_STORE_FORMAT) return;
+      if (format > LMDB_STORE_FORMAT)
+        throw new StoreFormatError(`${path} was written by a newer psiweb (store format ${format}; this psiweb reads format ${LMDB_STORE_FORMAT}): use that psiweb, or another --data directory`, { details: { format } });
+      throw new StoreDamagedError(`the store is damaged: its format record is unreadable`, { details: { path } });
+    }
+    const hasHead = this.#meta.get(HEAD_KEY) !== undefined;
+    this.#root.transactionSync(() => {
+      if (hasHead) {
+        // Format 0: the same records without checksums. Seal each one as it is.
+        for (const { key, value } of this.#state.getRange({})) this.#state.putSync(key, sealValue(view(key, 1), value));
+        for (const { key, value } of this.#blocks.getRange({})) {
+          const b = Buffer.allocUnsafe(value.length + CRC_BYTES);
+          value.copy(b);
+          this.#blocks.putSync(key, sealRecord(b));
+        }
+        const head = this.#meta.get(HEAD_KEY)!;
+        const b = Buffer.allocUnsafe(head.length + CRC_BYTES);
+        head.copy(b);
+        this.#meta.putSync(HEAD_KEY, sealRecord(b));
+      }
+      const f = Buffer.alloc(4);
+      f.writeUInt32LE(LMDB_STORE_FORMAT, 0);
+      this.#meta.putSync(FORMAT_KEY, f);
+    });
+    if (hasHead) log(`migrated the store at ${path} from format 0 to format ${LMDB_STORE_FORMAT} (checksums added to every record)`);
+  }
+
+  /** Every state entry, checked (for psiweb check); throws on the first damaged one. */
+  *allState(): Generator<KvEntry> {
+    this.#open();
+    for (const e of this.#state.getRange({})) yield entry(e);
+  }
+
+  /** The numbers of all stored blocks, ascending. */
+  *blockNums(): Generator<number> {
+    this.#open();
+    for (const key of this.#blocks.getKeys({})) yield key;
   }
 
   async get(key: Bytes): Promise<Bytes | undefined> {
@@ -156,16 +280,18 @@ export class LmdbStore implements KvStore {
 
   async head(): Promise<HeadRecord | undefined> {
     this.#open();
-    const b = this.#meta.get(HEAD_KEY);
-    return b && { num: b.readUInt32BE(0), id: view(b, 4) };
+    const stored = this.#meta.get(HEAD_KEY);
+    if (!stored) return undefined;
+    const b = openRecord(stored, 'the head record', {});
+    if (b.length < 4) throw damaged('the head record');
+    return { num: b.readUInt32BE(0), id: view(b, 4) };
   }
 
   async block(num: number): Promise<BlockRecord | undefined> {
     this.#open();
     const b = this.#blocks.get(num);
     if (!b) return undefined;
-    const idLen = b.readUInt32BE(0);
-    return { num, id: view(b.subarray(4, 4 + idLen)), bytes: view(b, 4 + idLen) };
+    return decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num }));
   }
 
   async commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
@@ -178,7 +304,7 @@ export class LmdbStore implements KvStore {
         try {
           for (const [k, v] of writes) {
             if (v === undefined) this.#state.removeSync(tag(k));
-            else this.#state.putSync(tag(k), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+            else this.#state.putSync(tag(k), sealValue(k, v));
           }
         } catch (e) {
           failure = e;
