@@ -11,7 +11,7 @@ import { DecodeError } from '../errors.ts';
 import type { BlockRecord } from '../state/store.ts';
 import { MAX_BLOCK_RANGE_BYTES, MAX_BLOCK_RANGE_COUNT } from './constants.ts';
 import { HttpError } from './errors.ts';
-import { bytesResponse, corsHeaders } from './responses.ts';
+import { bytesResponse, corsHeaders, preflightResponse } from './responses.ts';
 
 export const BLOCKS_PATH = '/native/blocks';
 
@@ -34,9 +34,9 @@ function intParam(url: URL, name: string, fallback?: number): number {
 
 export async function blockRangeResponse(request: Request, url: URL, source: BlockSource): Promise<Response> {
   const cors = corsHeaders();
-  if (request.method === 'OPTIONS') return new Response(null, { status: 200, headers: cors });
+  if (request.method === 'OPTIONS') return preflightResponse('GET, HEAD, OPTIONS');
   if (request.method !== 'GET' && request.method !== 'HEAD') {
-    throw new HttpError(405, `${BLOCKS_PATH} does not accept the method ${request.method}`, { headers: { ...cors, Allow: 'GET, OPTIONS' } });
+    throw new HttpError(405, `${BLOCKS_PATH} does not accept the method ${request.method}`, { headers: { ...cors, Allow: 'GET, HEAD, OPTIONS' } });
   }
   const from = intParam(url, 'from');
   const count = Math.min(intParam(url, 'count', MAX_BLOCK_RANGE_COUNT), MAX_BLOCK_RANGE_COUNT);

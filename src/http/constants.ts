@@ -19,6 +19,15 @@ export const NATIVE_PREFIX = '/native/';
 /** psibase's HttpServer::commonApiPrefix: paths every app origin routes to common-api. */
 export const COMMON_API_PREFIX = '/common/';
 
+/** common-api's JSON → fracpack endpoints (`/common/pack/Transaction`, …). */
+export const COMMON_API_PACK_PREFIX = '/common/pack/';
+
+/**
+ * How long a browser may cache a CORS preflight's answer (Access-Control-Max-Age):
+ * Chromium caps it at 2 hours, so a longer value would only be cut down.
+ */
+export const PREFLIGHT_MAX_AGE_SECONDS = 7200;
+
 /**
  * The socket number queries pass to `serve`. psinode numbers real sockets; psiweb
  * answers every query synchronously through the return value, so services only ever

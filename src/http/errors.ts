@@ -30,3 +30,15 @@ export class HttpError extends PsiwebError {
 export class QueryReplyError extends PsiwebError {
   override name = 'QueryReplyError';
 }
+
+/**
+ * A request whose Host header or request target is malformed (RFC 9112 §3.2): answered
+ * with 400 before anything routes it, so the Host header can never change the path.
+ */
+export class BadRequestTargetError extends HttpError {
+  override name = 'BadRequestTargetError';
+
+  constructor(message: string, options: HttpErrorOptions = {}) {
+    super(400, message, options);
+  }
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accountNumber } from '../protocol/names.ts';
-import { normalizeRootHost, routeHost } from './hosts.ts';
+import { BadRequestTargetError } from './errors.ts';
+import { normalizeRootHost, parseAuthority, routeHost } from './hosts.ts';
 
 const ROOT = 'psiweb.localhost';
 
@@ -30,5 +31,20 @@ describe('normalizeRootHost', () => {
   it('lower-cases DNS names and refuses anything else', () => {
     expect(normalizeRootHost(' Psiweb.Localhost ')).toBe(ROOT);
     for (const bad of ['', 'a..b', 'http://x', 'x:8080', '-a.b', 'a/b']) expect(() => normalizeRootHost(bad)).toThrow(/root host must be a DNS name/);
+  });
+});
+
+describe('parseAuthority', () => {
+  it('takes a host name, IPv4 address or bracketed IPv6 literal with an optional port', () => {
+    expect(parseAuthority(`Tokens.${ROOT}:8080`)).toEqual({ hostname: `tokens.${ROOT}`, port: '8080', host: `tokens.${ROOT}:8080` });
+    expect(parseAuthority('127.0.0.1')).toEqual({ hostname: '127.0.0.1', port: '', host: '127.0.0.1' });
+    expect(parseAuthority('[::1]:65535')).toEqual({ hostname: '[::1]', port: '65535', host: '[::1]:65535' });
+  });
+
+  it('refuses anything that could add a path, query, user info or another host', () => {
+    for (const bad of ['', `${ROOT}/x`, `${ROOT}?`, `${ROOT}#`, `u@${ROOT}`, `${ROOT}:1:2`, `${ROOT}:65536`, `${ROOT}:-1`, `${ROOT}:`, `${ROOT}\\x`, 'a b', '%41', '[::1', '[::1]:', '[zz]', '0x7f.1', '1.2.3.256', '08.1.1.1', `a.${'b'.repeat(64)}`]) {
+      expect(() => parseAuthority(bad), bad).toThrow(BadRequestTargetError);
+    }
+    expect(() => parseAuthority(`${ROOT}/push_transaction`)).toThrow(/the Host header must be a host name with an optional port/);
   });
 });

@@ -7,6 +7,8 @@
  */
 import { DecodeError } from '../errors.ts';
 import { accountNumber, isValidAccountName } from '../protocol/names.ts';
+import { MAX_HOST_LENGTH } from './constants.ts';
+import { BadRequestTargetError } from './errors.ts';
 
 export type HostRoute =
   | { kind: 'root' }
@@ -40,4 +42,68 @@ export function routeHost(hostname: string, rootHost: string): HostRoute {
   }
   if (LOOPBACK.has(host)) return { kind: 'alias' };
   return { kind: 'foreign' };
+}
+
+/** A Host header (or an absolute-form target's authority) that passed `parseAuthority`. */
+export interface Authority {
+  /** Lower-cased; an IPv6 literal keeps its brackets, as URL.hostname does. */
+  hostname: string;
+  /** The port's digits, or '' when none was given. */
+  port: string;
+  /** `hostname[:port]`: the only form a URL is ever built from. */
+  host: string;
+}
+
+/** DNS-style labels: letters, digits, '-' and '_' (which psibase subdomains may hold), at most 63 each. */
+const REG_NAME = /^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*$/;
+const DEC_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4 = new RegExp(`^${DEC_OCTET}(\\.${DEC_OCTET}){3}$`);
+/** The characters of an IPv6 address (with an embedded IPv4 tail); URL checks the rest. */
+const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
+
+/**
+ * Checks a Host header value (RFC 9110 §7.2: uri-host [":" port]) strictly: a host
+ * name, an IPv4 address or a bracketed IPv6 literal, then an optional numeric port.
+ * Anything else (a path, a query, user info, a second port, spaces, percent-escapes)
+ * is refused, so a URL built from the result has exactly this authority.
+ */
+export function parseAuthority(value: string, what = 'the Host header'): Authority {
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  const bad = (why: string) => new BadRequestTargetError(`${what} must be a host name with an optional port, like psiweb.localhost:8080; ${shown} ${why}`);
+  if (value.length === 0) throw bad('is empty');
+  if (value.length > MAX_HOST_LENGTH) throw bad(`is longer than ${MAX_HOST_LENGTH} characters`);
+  const lower = value.toLowerCase();
+  let hostname: string;
+  let rest: string;
+  if (lower.startsWith('[')) {
+    const close = lower.indexOf(']');
+    if (close < 0) throw bad('has an unclosed IPv6 literal');
+    hostname = lower.slice(0, close + 1);
+    rest = lower.slice(close + 1);
+    if (!IPV6_LITERAL.test(hostname) || !validUrlHost(hostname)) throw bad('is not a valid IPv6 literal');
+  } else {
+    const colon = lower.indexOf(':');
+    hostname = colon < 0 ? lower : lower.slice(0, colon);
+    rest = colon < 0 ? '' : lower.slice(colon);
+    if (!REG_NAME.test(hostname) || hostname.length > 253) throw bad('is not a host name');
+    // A name whose last label is a number is an IPv4 address to a URL parser, which
+    // would also read "0x7f.1" or "2130706433" as 127.0.0.1: only dotted quads pass.
+    const last = hostname.slice(hostname.lastIndexOf('.') + 1);
+    if ((/^[0-9]+$/.test(last) || /^0x[0-9a-f]*$/.test(last)) && !IPV4.test(hostname)) throw bad('is not a valid IPv4 address');
+  }
+  let port = '';
+  if (rest !== '') {
+    if (!/^:[0-9]{1,5}$/.test(rest) || Number(rest.slice(1)) > 65535) throw bad('has a port that is not a number from 0 to 65535');
+    port = rest.slice(1);
+  }
+  return { hostname, port, host: port === '' ? hostname : `${hostname}:${port}` };
+}
+
+function validUrlHost(hostname: string): boolean {
+  try {
+    new URL(`http://${hostname}/`);
+    return true;
+  } catch {
+    return false;
+  }
 }

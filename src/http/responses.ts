@@ -3,6 +3,7 @@
  * small JSON/text/bytes helpers the native handlers use.
  */
 import type { HttpReply } from '../protocol/types.ts';
+import { PREFLIGHT_MAX_AGE_SECONDS } from './constants.ts';
 import { HttpError } from './errors.ts';
 
 /** psibase's allowCors() (Rpc.cpp): any origin may read the reply. */
@@ -12,6 +13,23 @@ export function corsHeaders(): Record<string, string> {
     'Access-Control-Allow-Methods': 'POST, GET, OPTIONS, HEAD, PUT, DELETE',
     'Access-Control-Allow-Headers': '*',
   };
+}
+
+/**
+ * The answer to a CORS preflight (an OPTIONS request) for a CORS-open resource that
+ * takes `methods`: 204, any origin, any request headers, cached for a while.
+ */
+export function preflightResponse(methods: string): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Methods': methods,
+      'Access-Control-Allow-Headers': '*',
+      'Access-Control-Max-Age': String(PREFLIGHT_MAX_AGE_SECONDS),
+      Allow: methods,
+    },
+  });
 }
 
 /** Statuses whose responses carry no body (fetch refuses one). */

@@ -13,6 +13,10 @@ const ROOT = 'psiweb.localhost';
 let bare: Chain;
 /** The same, plus an `http` service (which answers everything) and common-api. */
 let routed: Chain;
+/** A common-api whose every call aborts as its JSON decoder does on bad input. */
+let badJson: Chain;
+/** A common-api whose every call aborts with some other message. */
+let broken: Chain;
 
 async function chainWith(services: Record<string, Uint8Array>): Promise<Chain> {
   const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
@@ -37,6 +41,8 @@ beforeAll(async () => {
     http: await constantService({ retval: packReply(textReply(200, 'routed by http')) }),
     'common-api': await constantService({ retval: packOptionalReply(textReply(200, 'common')) }),
   });
+  badJson = await chainWith({ 'common-api': await constantService({ abort: 'json: unexpected end at 9' }) });
+  broken = await chainWith({ 'common-api': await constantService({ abort: 'out of order' }) });
 });
 
 class FakeSubmitter implements TransactionSubmitter {
@@ -152,6 +158,19 @@ describe('router: hosts', () => {
     expect(await odd.text()).toContain('invalid status code 42');
   });
 
+  it('refuses a Host header that is not a plain authority, or names another host than the URL', async () => {
+    const r = router();
+    for (const host of [`transact.${ROOT}/push_transaction`, `${ROOT}, transact.${ROOT}`, `evil@${ROOT}`, `${ROOT}:1:2`, `transact.${ROOT}`, `${ROOT}:81`]) {
+      const res = await r.handle(new Request(`http://${ROOT}/push_transaction`, { headers: { host } }));
+      expect(res.status, host).toBe(400);
+      expect(await res.text(), host).toMatch(/the Host header/);
+    }
+    // The same host, spelled differently, is the same host.
+    for (const host of [`PSIWEB.localhost`, `${ROOT}:80`]) {
+      expect((await r.handle(new Request(`http://${ROOT}/x`, { headers: { host } }))).status, host).toBe(200);
+    }
+  });
+
   it('refuses methods psinode does not pass to services', async () => {
     const res = await router().handle(req(`http://hello.${ROOT}/`, { method: 'PATCH' }));
     expect(res.status).toBe(405);
@@ -168,11 +187,43 @@ describe('router: /native', () => {
     }
   });
 
+  it('answers CORS preflights for its resources, and 404 for others', async () => {
+    for (const path of ['/native/status', '/native/blocks']) {
+      const res = await router().handle(req(`http://hello.${ROOT}${path}`, { method: 'OPTIONS', headers: { origin: 'http://other.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-custom' } }));
+      expect(res.status, path).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-methods')).toBe('GET, HEAD, OPTIONS');
+      expect(res.headers.get('access-control-allow-headers')).toBe('*');
+      expect(res.headers.get('access-control-max-age')).toBe('7200');
+      expect(await res.text()).toBe('');
+    }
+    expect((await router().handle(req(`http://${ROOT}/native/nope`, { method: 'OPTIONS' }))).status).toBe(404);
+    // Without a status source there is no /native/status to ask about.
+    expect((await router({ nativeStatus: undefined }).handle(req(`http://${ROOT}/native/status`, { method: 'OPTIONS' }))).status).toBe(404);
+  });
+
   it('refuses other methods and unknown native paths', async () => {
     const post = await router().handle(req(`http://${ROOT}/native/status`, { method: 'POST', body: 'x' }));
     expect(post.status).toBe(405);
-    expect(post.headers.get('allow')).toBe('GET');
+    expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
     expect((await router().handle(req(`http://${ROOT}/native/nope`))).status).toBe(404);
+  });
+});
+
+describe('router: /common/pack', () => {
+  const pack = (chain: Chain, host = ROOT, path = '/common/pack/Transaction') =>
+    router({ chain }).handle(req(`http://${host}${path}`, { method: 'POST', body: '{"tapos":', headers: { 'content-type': 'application/json' } }));
+
+  it("answers common-api's refusal of the JSON with 400 and its message", async () => {
+    const res = await pack(badJson);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await res.text()).toBe('/common/pack/Transaction could not pack the request body: json: unexpected end at 9');
+  });
+
+  it('keeps 500 for other aborts and other paths', async () => {
+    expect((await pack(broken)).status).toBe(500);
+    expect((await pack(badJson, ROOT, '/common/chainid')).status).toBe(500);
   });
 });
 

@@ -21,16 +21,22 @@
  */
 import { accountNumber } from '../protocol/names.ts';
 import type { HttpHeader, HttpRequest } from '../protocol/types.ts';
-import { APP_LOADER_FILE, APP_SW_PATH, COMMON_API_PREFIX, MAX_BODY_BYTES, MAX_HOST_LENGTH, NATIVE_PREFIX } from './constants.ts';
+import { APP_LOADER_FILE, APP_SW_PATH, COMMON_API_PACK_PREFIX, COMMON_API_PREFIX, MAX_BODY_BYTES, NATIVE_PREFIX } from './constants.ts';
 import { BLOCKS_PATH, blockRangeResponse } from './blocks.ts';
-import { HttpError, QueryReplyError } from './errors.ts';
-import { normalizeRootHost, routeHost } from './hosts.ts';
+import { BadRequestTargetError, HttpError, QueryReplyError } from './errors.ts';
+import { normalizeRootHost, parseAuthority, routeHost } from './hosts.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
-import { corsHeaders, errorResponse, jsonResponse, replyToResponse, textResponse } from './responses.ts';
+import { corsHeaders, errorResponse, jsonResponse, preflightResponse, replyToResponse } from './responses.ts';
 
 const TRANSACT = accountNumber('transact');
 const COMMON_API = accountNumber('common-api');
+
+/** How the VM reports common-api's aborts; its JSON decoders abort with `json: …`. */
+const COMMON_API_ABORT = "service 'common-api' aborted with message: ";
+
+/** The methods the node's own /native/ resources answer. */
+const NATIVE_METHODS = 'GET, HEAD, OPTIONS';
 
 /** The methods psinode passes to services (handle_request.cpp); others are 405. */
 const METHODS = new Set(['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
@@ -90,8 +96,7 @@ export class Router {
     } catch (e) {
       throw new HttpError(400, 'invalid request URL', { cause: e });
     }
-    const hostHeader = request.headers.get('host') ?? url.host;
-    if (hostHeader.length > MAX_HOST_LENGTH) throw new HttpError(400, 'Host header is too long');
+    const hostHeader = checkedHost(request, url);
     const route = routeHost(url.hostname, this.rootHost);
     if (route.kind === 'alias') {
       const location = `${url.protocol}//${this.rootHost}${url.port ? `:${url.port}` : ''}${url.pathname}${url.search}`;
@@ -120,7 +125,7 @@ export class Router {
 
     const httpRequest = toHttpRequest(request, url, hostHeader, body);
     if (route.kind === 'root') return this.root(request, url, httpRequest);
-    return this.service(route.service, httpRequest);
+    return this.service(route.service, httpRequest, url);
   }
 
   /** The body, at most maxBodyBytes (413 beyond, told before reading when the length is declared). */
@@ -164,21 +169,22 @@ export class Router {
   }
 
   private async native(request: Request, url: URL): Promise<Response> {
-    if (url.pathname === '/native/status' && this.init.nativeStatus) {
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        throw new HttpError(405, `/native/status does not accept the method ${request.method}`, { headers: { Allow: 'GET' } });
-      }
-      // CORS-open like /native/blocks: a node on another origin may sync from this one.
-      return jsonResponse(await this.init.nativeStatus(), 200, corsHeaders());
-    }
+    const status = url.pathname === '/native/status' && this.init.nativeStatus !== undefined;
+    if (!status && url.pathname !== BLOCKS_PATH) throw new HttpError(404, `the resource '${url.pathname}' was not found`);
+    // CORS-open, so a node on another origin may sync from this one: a preflight
+    // (sent for any request a page adds headers to) is answered for every resource.
+    if (request.method === 'OPTIONS') return preflightResponse(NATIVE_METHODS);
     if (url.pathname === BLOCKS_PATH) return blockRangeResponse(request, url, this.init.chain.state.store);
-    throw new HttpError(404, `the resource '${url.pathname}' was not found`);
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HttpError(405, `/native/status does not accept the method ${request.method}`, { headers: { ...corsHeaders(), Allow: NATIVE_METHODS } });
+    }
+    return jsonResponse(await this.init.nativeStatus!(), 200, corsHeaders());
   }
 
   private async root(request: Request, url: URL, httpRequest: HttpRequest): Promise<Response> {
     if (url.pathname.startsWith(COMMON_API_PREFIX) && (await this.query.hasCode(COMMON_API))) {
       const r = await this.query.serveSys(COMMON_API, httpRequest);
-      if (r.error !== undefined) throw new HttpError(500, r.error);
+      if (r.error !== undefined) throw serviceFailure(r.error, url);
       if (r.reply) return replyToResponse(r.reply);
     }
     const page = await this.init.site?.fetch(url.pathname, request);
@@ -186,7 +192,7 @@ export class Router {
     throw new HttpError(404, `the resource '${url.pathname}' was not found (this node has no PWA build to serve)`);
   }
 
-  private async service(service: bigint, httpRequest: HttpRequest): Promise<Response> {
+  private async service(service: bigint, httpRequest: HttpRequest, url: URL): Promise<Response> {
     // A chain without the http service (a bare test chain) still serves each service's
     // own serveSys on its subdomain; with it, psibase's routing applies.
     if (!(await this.query.hasCode(HTTP))) {
@@ -197,9 +203,42 @@ export class Router {
       return replyToResponse(r.reply);
     }
     const r = await this.query.serve(httpRequest);
-    if (r.error !== undefined) throw new HttpError(500, r.error);
+    if (r.error !== undefined) throw serviceFailure(r.error, url);
     return replyToResponse(r.reply!);
   }
+}
+
+/**
+ * A service abort as the error it answers with: 500 (psinode's answer), except for
+ * common-api's pack endpoints refusing the JSON they were sent, which is the client's
+ * bad input (400; psinode answers 500 there too).
+ */
+function serviceFailure(error: string, url: URL): HttpError {
+  if (url.pathname.startsWith(COMMON_API_PACK_PREFIX) && error.startsWith(`${COMMON_API_ABORT}json: `)) {
+    const why = error.slice(COMMON_API_ABORT.length);
+    return new HttpError(400, `${url.pathname} could not pack the request body: ${why}`, { headers: corsHeaders() });
+  }
+  return new HttpError(500, error);
+}
+
+/**
+ * The Host header a request carries, if any, checked against the URL the router
+ * routes (the Node adapter builds that URL from the same checked header; service
+ * workers never see a Host header): one plain authority, naming the URL's host.
+ */
+function checkedHost(request: Request, url: URL): string {
+  const value = request.headers.get('host');
+  if (value === null) return url.host;
+  // Repeated Host headers arrive joined by ", ", which parseAuthority refuses.
+  const authority = parseAuthority(value.trim());
+  let same = false;
+  try {
+    same = new URL(`${url.protocol}//${authority.host}/`).host === url.host;
+  } catch {
+    same = false;
+  }
+  if (!same) throw new BadRequestTargetError(`the Host header "${authority.host}" does not name the request's host "${url.host}"`);
+  return value.trim();
 }
 
 function tooLarge(max: number): HttpError {
