@@ -114,8 +114,7 @@ export interface BlockConfirm {
   nextCommits?: ProducerConfirm[] | null;
 }
 
-/** SignedMessage<T>: the packed T exactly as signed, and the signature over it. */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
+/** SignedMessage<T>: the packed T exactly as signed, and the signature over it (T only names what `data` holds). */
 export interface SignedMessage<T> {
   data: Uint8Array;
   signature: Uint8Array;
