@@ -1,5 +1,23 @@
-import { build, defineConfig, type Plugin } from 'vite';
-import { VitePWA } from 'vite-plugin-pwa';
+import { build, defineConfig, type BuildOptions, type Plugin } from 'vite';
+import { VitePWA, type VitePWAOptions } from 'vite-plugin-pwa';
+
+/**
+ * No build ships source maps: a .map file publishes the TypeScript sources next to
+ * the minified code (and the root service worker would precache it). Every build this
+ * file configures uses this value; test/vite-config.test.ts checks that they do.
+ */
+export const SOURCEMAP = false;
+
+/** The build options of one self-contained script (see `bundle`). */
+export function bundleBuildOptions(entry: string): BuildOptions {
+  return {
+    write: false,
+    target: 'es2022',
+    minify: true,
+    sourcemap: SOURCEMAP,
+    lib: { entry, formats: ['iife'], name: 'psiweb' },
+  };
+}
 
 /** One self-contained classic script (no imports, no chunks) from a TypeScript entry. */
 async function bundle(entry: string, define: Record<string, string> = {}): Promise<string> {
@@ -8,12 +26,7 @@ async function bundle(entry: string, define: Record<string, string> = {}): Promi
     logLevel: 'warn',
     publicDir: false,
     define,
-    build: {
-      write: false,
-      target: 'es2022',
-      minify: true,
-      lib: { entry, formats: ['iife'], name: 'psiweb' },
-    },
+    build: bundleBuildOptions(entry),
   });
   const outputs = Array.isArray(result) ? result : [result];
   for (const out of outputs) {
@@ -71,43 +84,45 @@ function appOrigin(): Plugin {
   };
 }
 
+/** The root service worker's build (vite-plugin-pwa). */
+export const pwaOptions: Partial<VitePWAOptions> = {
+  // Our own service worker (sw/root-sw.ts): it will answer service HTTP from chain
+  // state, which a generated worker cannot do. Workbox injects the precache list.
+  strategies: 'injectManifest',
+  srcDir: 'sw',
+  filename: 'root-sw.ts',
+  // The page decides when a waiting worker takes over ("update available"), so an
+  // update never swaps code under a running node.
+  registerType: 'prompt',
+  injectRegister: false,
+  injectManifest: {
+    // The worker's own build; it would otherwise follow build.sourcemap.
+    sourcemap: SOURCEMAP,
+    globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,wasm}'],
+    // The app origins' worker and loader are of no use on the root origin.
+    globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html'],
+  },
+  includeAssets: ['icons/icon.svg'],
+  manifest: {
+    name: 'psiweb — psibase node',
+    short_name: 'psiweb',
+    description: 'A browser-native full node of the psibase protocol',
+    id: '/',
+    start_url: '/',
+    scope: '/',
+    display: 'standalone',
+    background_color: '#f4f1e8',
+    theme_color: '#1f3b73',
+    icons: [
+      { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+      { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+      { src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+    ],
+  },
+};
+
 export default defineConfig({
-  build: { outDir: 'dist', target: 'es2022', sourcemap: true },
+  build: { outDir: 'dist', target: 'es2022', sourcemap: SOURCEMAP },
   server: { host: '127.0.0.1', port: 5173 },
-  plugins: [
-    appOrigin(),
-    VitePWA({
-      // Our own service worker (sw/root-sw.ts): it will answer service HTTP from chain
-      // state, which a generated worker cannot do. Workbox injects the precache list.
-      strategies: 'injectManifest',
-      srcDir: 'sw',
-      filename: 'root-sw.ts',
-      // The page decides when a waiting worker takes over ("update available"), so an
-      // update never swaps code under a running node.
-      registerType: 'prompt',
-      injectRegister: false,
-      injectManifest: {
-        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,wasm}'],
-        // The app origins' worker and loader are of no use on the root origin.
-        globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html'],
-      },
-      includeAssets: ['icons/icon.svg'],
-      manifest: {
-        name: 'psiweb — psibase node',
-        short_name: 'psiweb',
-        description: 'A browser-native full node of the psibase protocol',
-        id: '/',
-        start_url: '/',
-        scope: '/',
-        display: 'standalone',
-        background_color: '#f4f1e8',
-        theme_color: '#1f3b73',
-        icons: [
-          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
-          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png' },
-          { src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
-        ],
-      },
-    }),
-  ],
+  plugins: [appOrigin(), VitePWA(pwaOptions)],
 });
