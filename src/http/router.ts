@@ -3,10 +3,12 @@
  * the service workers: a fetch Request in, a fetch Response out, no platform I/O.
  *
  * Order, as psinode's handle_request and psibase's http service decide it:
+ *  0. A Host header, when the request has one (the Node adapter's do; a service
+ *     worker's never), must be a plain authority naming the URL's host (400).
  *  1. `localhost` and loopback addresses redirect to the root host; other hosts are
  *     not ours (421).
  *  2. `/native/…` on any of our hosts is answered by the node itself (status, and the
- *     block ranges other nodes sync from: blocks.ts).
+ *     block ranges other nodes sync from: blocks.ts), CORS-open with preflights.
  *  3. `transact.<root>/push_transaction` goes to the node's mempool (push.ts).
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
@@ -17,7 +19,7 @@
  *  5. The root host is the PWA (node dashboard and supervisor): psibase's http service
  *     would redirect it to `homepage`, which in psiweb is the PWA itself, so root
  *     requests serve the PWA build, except `/common/…`, which common-api answers on
- *     every origin.
+ *     every origin. Its `/common/pack/…` refusing the JSON it was sent is a 400.
  */
 import { accountNumber } from '../protocol/names.ts';
 import type { HttpHeader, HttpRequest } from '../protocol/types.ts';
