@@ -46,5 +46,7 @@ describe('parseAuthority', () => {
       expect(() => parseAuthority(bad), bad).toThrow(BadRequestTargetError);
     }
     expect(() => parseAuthority(`${ROOT}/push_transaction`)).toThrow(/the Host header must be a host name with an optional port/);
+    // Error pages are text/html: the value is quoted with markup escaped.
+    expect(() => parseAuthority('<b>x</b>')).toThrow('"\\u003cb\\u003ex\\u003c/b\\u003e" is not a host name');
   });
 });

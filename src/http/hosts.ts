@@ -68,7 +68,7 @@ const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
  * is refused, so a URL built from the result has exactly this authority.
  */
 export function parseAuthority(value: string, what = 'the Host header'): Authority {
-  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  const shown = quoted(value);
   const bad = (why: string) => new BadRequestTargetError(`${what} must be a host name with an optional port, like psiweb.localhost:8080; ${shown} ${why}`);
   if (value.length === 0) throw bad('is empty');
   if (value.length > MAX_HOST_LENGTH) throw bad(`is longer than ${MAX_HOST_LENGTH} characters`);
@@ -97,6 +97,15 @@ export function parseAuthority(value: string, what = 'the Host header'): Authori
     port = rest.slice(1);
   }
   return { hostname, port, host: port === '' ? hostname : `${hostname}:${port}` };
+}
+
+/**
+ * A value from the request, quoted for an error message: cut to 80 characters, with
+ * markup and non-ASCII characters escaped, as error pages are text/html.
+ */
+export function quoted(value: string): string {
+  const cut = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  return JSON.stringify(cut).replace(/[<>&'\u007f-\uffff]/g, (c) => (c === '…' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 function validUrlHost(hostname: string): boolean {

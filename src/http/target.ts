@@ -7,7 +7,7 @@
  * move a request to another path or host.
  */
 import { BadRequestTargetError } from './errors.ts';
-import { parseAuthority, type Authority } from './hosts.ts';
+import { parseAuthority, quoted, type Authority } from './hosts.ts';
 
 export type RequestTarget =
   /** `OPTIONS *`: a question about the server, not about a resource. */
@@ -17,9 +17,7 @@ export type RequestTarget =
 
 const ABSOLUTE = /^https?:\/\//i;
 
-function shown(target: string): string {
-  return JSON.stringify(target.length > 80 ? `${target.slice(0, 80)}…` : target);
-}
+const shown = quoted;
 
 /**
  * Checks `target` (the request line's target) and the request's Host header values
