@@ -10,11 +10,13 @@ import { MESSAGE_TYPES, SIGNED_MESSAGE_NAMES } from './messages.ts';
 const dir = join(process.cwd(), 'test/vectors/p2p');
 const messagesFile = join(dir, 'psibase-messages.json');
 const confirmFile = join(dir, 'psibase-block-confirm.json');
+const edgeFile = join(dir, 'psibase-edge-cases.json');
 interface Vector {
   type: string;
   json?: unknown;
   hex: string;
   error?: boolean;
+  extended?: boolean;
 }
 const load = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Vector[];
 const extra = { p2p: checkP2pVectors };
@@ -44,6 +46,20 @@ describe('p2p conformance vectors (from psibase C++)', () => {
     expect(m.code).toBe(0);
     const c = runConformance(['p2p', confirmFile], read, extra);
     expect(c.lines).toEqual(['4 passed, 0 failed']);
+    const e = runConformance(['p2p', edgeFile], read, extra);
+    expect(e.lines).toEqual([`${load(edgeFile).length} passed, 0 failed`]);
+  });
+
+  it('psio refuses what we refuse: the edge-case file has truncations and extra bytes of every kind of message', () => {
+    const edge = load(edgeFile);
+    const errors = edge.filter((v) => v.error);
+    expect(errors.length).toBeGreaterThanOrEqual(30);
+    for (const t of ['InitMessage', 'HelloRequest', 'BlockMessage', 'CommitMessage', 'SignedMessage<PrepareMessage>'])
+      expect(errors.filter((v) => v.type === t).length, t).toBeGreaterThanOrEqual(2);
+    // an extended message decodes, but is not what its JSON encodes to
+    const ext = edge.find((v) => v.extended)!;
+    expect(checkP2pVectors([{ ...ext, extended: false }]).failures).toHaveLength(1);
+    expect(checkP2pVectors([ext]).passed).toBe(1);
   });
 
   it('fails a vector whose hex, json or type is corrupted', () => {
