@@ -4,9 +4,11 @@
  *   start  run a producing node with the PWA and the chain's web services
  *   exec   run one action or HTTP request of a service module on a scratch chain
  *   push   sign and push one action to a node
+ *   check  re-verify a stopped node's data directory (checksums, block log, replay)
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage.
  */
 import { PsiwebError } from '../src/errors.ts';
+import { CHECK_USAGE, runCheck } from '../src/node/cli/check.ts';
 import { EXEC_USAGE, runExec } from '../src/node/cli/exec.ts';
 import { EXIT_FAILED, EXIT_USAGE, UsageError, processIo, type CliIo } from '../src/node/cli/io.ts';
 import { PUSH_USAGE, runPush } from '../src/node/cli/push.ts';
@@ -16,6 +18,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo)
   start: { usage: START_USAGE, run: runStart },
   exec: { usage: EXEC_USAGE, run: runExec },
   push: { usage: PUSH_USAGE, run: runPush },
+  check: { usage: CHECK_USAGE, run: runCheck },
 };
 
 const USAGE = `usage: psiweb <command> [options]\n\n${Object.values(COMMANDS)

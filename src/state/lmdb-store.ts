@@ -242,10 +242,20 @@ export class LmdbStore implements KvStore {
     if (hasHead) log(`migrated the store at ${path} from format 0 to format ${LMDB_STORE_FORMAT} (checksums added to every record)`);
   }
 
-  /** Every state entry, checked (for psiweb check); throws on the first damaged one. */
-  *allState(): Generator<KvEntry> {
+  /**
+   * Every state entry in key order, each checked (for psiweb check). Throws on the
+   * first damaged one, or with `onDamaged`, reports it there and goes on.
+   */
+  *allState(onDamaged?: (key: Uint8Array, error: StoreDamagedError) => void): Generator<KvEntry> {
     this.#open();
-    for (const e of this.#state.getRange({})) yield entry(e);
+    for (const e of this.#state.getRange({})) {
+      try {
+        yield entry(e);
+      } catch (err) {
+        if (!onDamaged || !(err instanceof StoreDamagedError)) throw err;
+        onDamaged(view(e.key, 1), err);
+      }
+    }
   }
 
   /** The numbers of all stored blocks, ascending. */
