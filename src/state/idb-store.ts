@@ -8,15 +8,25 @@
  */
 import { openDB, unwrap, type IDBPDatabase } from 'idb';
 import { compact, compareBytes } from './bytes.ts';
-import { StateError } from '../errors.ts';
+import { StateError, StoreFormatError } from '../errors.ts';
 import type { BlockCommit, BlockRecord, HeadRecord, KvStore, RangeOptions } from './store.ts';
 import type { Bytes, KvEntry } from './types.ts';
 
+/** IndexedDB's own schema version: the object stores. */
 const VERSION = 1;
 const STATE = 'state';
 const BLOCKS = 'blocks';
 const META = 'meta';
 const HEAD_KEY = 'head';
+const FORMAT_KEY = 'format';
+
+/**
+ * The layout of the records inside the object stores, kept in meta under `format`.
+ * 0: psiweb before the record existed (the same layout as 1, stamped on open);
+ * 1: state keys as binary keys, blocks `{num, id, bytes}`, head `{num, id}`. A newer
+ * format (or a newer schema VERSION) is refused, never misread.
+ */
+export const IDB_STORE_FORMAT = 1;
 
 export interface IdbStoreOptions {
   /**
@@ -66,11 +76,15 @@ export class IdbStore implements KvStore {
     this.#durability = options.durability ?? 'relaxed';
   }
 
-  /** Opens (creating if needed) the database `name` of this origin. */
+  /**
+   * Opens (creating if needed) the database `name` of this origin. A database written
+   * by a newer psiweb (schema or record format) is refused with StoreFormatError.
+   */
   static async open(name: string, options: IdbStoreOptions = {}): Promise<IdbStore> {
     let store: IdbStore | undefined;
+    let db: IDBPDatabase;
     try {
-      const db = await openDB(name, VERSION, {
+      db = await openDB(name, VERSION, {
         upgrade(db) {
           db.createObjectStore(STATE);
           db.createObjectStore(BLOCKS);
@@ -81,11 +95,34 @@ export class IdbStore implements KvStore {
           if (store) store.#closeNow();
         },
       });
-      store = new IdbStore(db, options);
-      return store;
     } catch (cause) {
+      if ((cause as DOMException | undefined)?.name === 'VersionError')
+        throw new StoreFormatError(`the chain database ${name} was written by a newer psiweb (schema newer than ${VERSION}): reload to run the newer psiweb`, { cause });
       throw new StateError(`cannot open IndexedDB database ${name}`, { cause });
     }
+    try {
+      const tx = db.transaction(META, 'readwrite');
+      const format = (await tx.store.get(FORMAT_KEY)) as unknown;
+      if (typeof format === 'number' && format > IDB_STORE_FORMAT) {
+        await tx.done; // nothing written: let the transaction end
+        throw new StoreFormatError(`the chain database ${name} was written by a newer psiweb (record format ${format}; this psiweb reads ${IDB_STORE_FORMAT}): reload to run the newer psiweb`, {
+          details: { format },
+        });
+      }
+      if (format !== IDB_STORE_FORMAT) await tx.store.put(IDB_STORE_FORMAT, FORMAT_KEY);
+      await tx.done;
+    } catch (e) {
+      db.close();
+      if (e instanceof StoreFormatError) throw e;
+      throw new StateError(`cannot open IndexedDB database ${name}`, { cause: e });
+    }
+    store = new IdbStore(db, options);
+    return store;
+  }
+
+  /** The record format this database holds (for tests and diagnostics). */
+  async format(): Promise<number | undefined> {
+    return (await this.#read(() => this.#db.get(META, FORMAT_KEY))) as number | undefined;
   }
 
   async get(key: Bytes): Promise<Bytes | undefined> {

@@ -3,13 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IdbStore } from './idb-store.ts';
+import { openDB } from 'idb';
+import { IDB_STORE_FORMAT, IdbStore } from './idb-store.ts';
 import { LmdbStore } from './lmdb-store.ts';
 import { MemoryStore } from './memory-store.ts';
 import { commitOf, storeCases } from './testing/store-suite.ts';
 import { b } from './testing/reference.ts';
 import type { KvStore } from './store.ts';
-import { StateError } from '../errors.ts';
+import { StateError, StoreFormatError } from '../errors.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -77,5 +78,42 @@ describe('persistence across reopen', () => {
       { key: b(), value: b(1) },
       { key: b(0xff), value: b(2) },
     ]);
+  });
+});
+
+describe('IndexedDB store format', () => {
+  it('a new database is stamped with the current format; an unstamped (format 0) one is stamped on open', async () => {
+    const s = await IdbStore.open('psiweb-format-new');
+    expect(await s.format()).toBe(IDB_STORE_FORMAT);
+    await s.close();
+    // Format 0: the same object stores without the record.
+    const raw = await openDB('psiweb-format-0', 1, {
+      upgrade(db) {
+        for (const n of ['state', 'blocks', 'meta']) db.createObjectStore(n);
+      },
+    });
+    await raw.put('meta', { num: 7, id: new Uint8Array(32) }, 'head');
+    raw.close();
+    const old = await IdbStore.open('psiweb-format-0');
+    expect(await old.format()).toBe(IDB_STORE_FORMAT);
+    expect((await old.head())?.num).toBe(7);
+    await old.close();
+  });
+
+  it('a database from a newer psiweb (record format or schema) is refused, not misread', async () => {
+    const s = await IdbStore.open('psiweb-format-newer');
+    await s.close();
+    const raw = await openDB('psiweb-format-newer', 1);
+    await raw.put('meta', IDB_STORE_FORMAT + 1, 'format');
+    raw.close();
+    await expect(IdbStore.open('psiweb-format-newer')).rejects.toBeInstanceOf(StoreFormatError);
+    await expect(IdbStore.open('psiweb-format-newer')).rejects.toThrow(/newer psiweb \(record format 2/);
+    const upgraded = await openDB('psiweb-schema-newer', 5, {
+      upgrade(db) {
+        for (const n of ['state', 'blocks', 'meta']) db.createObjectStore(n);
+      },
+    });
+    upgraded.close();
+    await expect(IdbStore.open('psiweb-schema-newer')).rejects.toThrow(/newer psiweb \(schema newer than 1\)/);
   });
 });
