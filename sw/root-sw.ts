@@ -16,6 +16,7 @@
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { routeHost } from '../src/http/hosts.ts';
+import { isValidAccountName } from '../src/protocol/names.ts';
 import { NODE_CHANNEL } from '../src/node/browser/constants.ts';
 import type { NodeMessage, NodeStatusView } from '../src/node/browser/messages.ts';
 import { UPSTREAM_HEADER } from '../src/node/browser/node.ts';
@@ -73,7 +74,7 @@ channel.onmessage = (e: MessageEvent<NodeMessage>) => {
 };
 
 /** The service URL a request stands for, or undefined when this worker does not answer it. */
-function serviceTarget(request: Request): URL | undefined {
+function serviceTarget(request: Request): URL | Response | undefined {
   const url = new URL(request.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (url.pathname.startsWith('/native/') || request.headers.has(UPSTREAM_HEADER)) return undefined;
@@ -86,6 +87,9 @@ function serviceTarget(request: Request): URL | undefined {
   const slash = rest.indexOf('/');
   const service = slash < 0 ? rest : rest.slice(0, slash);
   if (service === '') return undefined;
+  // Not an account name: the URL's hostname setter would silently refuse it and leave
+  // the root host, routing the rest of the path there.
+  if (!isValidAccountName(service)) return new Response(`no such service: ${JSON.stringify(service)}`, { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
   const target = new URL(url);
   target.hostname = `${service}.${rootHost}`;
   target.pathname = slash < 0 ? '/' : rest.slice(slash);
@@ -116,7 +120,8 @@ async function answer(request: Request, target: URL): Promise<Response> {
 // Before workbox's listener: the first respondWith wins.
 self.addEventListener('fetch', (event) => {
   const target = serviceTarget(event.request);
-  if (target) event.respondWith(answer(event.request, target));
+  if (target instanceof Response) event.respondWith(target);
+  else if (target) event.respondWith(answer(event.request, target));
 });
 
 precacheAndRoute(self.__WB_MANIFEST);
