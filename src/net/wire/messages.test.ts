@@ -246,6 +246,18 @@ describe('p2p wire codec: rejects malformed input', () => {
     refused(() => decodeMessage(bytesOf('SignedMessage<CommitMessage>').slice(0, -1)), 'truncated');
   });
 
+  it("everything psio refuses in the edge-case vectors, the wire decoder refuses too; psio's extended message is read", () => {
+    const edge = JSON.parse(readFileSync(join(dir, 'psibase-edge-cases.json'), 'utf8')) as Array<Vector & { error?: boolean }>;
+    for (const v of edge) {
+      if (v.error) refused(() => decodeMessage(fromHex(v.hex)));
+      else if (v.type.startsWith('SignedMessage<')) {
+        const m = decodeMessage(fromHex(v.hex));
+        expect(m.kind).toBe(v.type);
+        expect(toHex((m.value as { data: Uint8Array }).data)).toBe((v.json as { data: string }).data);
+      }
+    }
+  });
+
   it('extra data after the message', () => {
     for (const v of vectors) {
       const b = concat(fromHex(v.hex), new Uint8Array([0]));

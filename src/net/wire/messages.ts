@@ -193,7 +193,16 @@ export function parseKind(kind: string): { name: MessageName; signed: boolean } 
 // ---------------------------------------------------------------------------------------
 // Codecs
 
-const native = new FracSchema(netSchema, { mode: 'native' });
+const native = new FracSchema(
+  {
+    ...netSchema,
+    // SignedMessage<T> with `data` as plain bytes: the wire decoder checks them once, by
+    // decoding T from them strictly (what psio's shared_view_ptr check amounts to: T
+    // unpacks and uses every byte), instead of once for the wrapper and again for T.
+    ...Object.fromEntries(SIGNED_MESSAGE_NAMES.map((n) => [`@SignedRaw<${n}>`, { Struct: { data: 'hex', signature: 'hex' } }])),
+  },
+  { mode: 'native' },
+);
 const json = new FracSchema(netSchema);
 
 /** Names of the non-message types with codecs here (no type byte). */
@@ -265,8 +274,15 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   const name = typeByteOf(bytes);
   if (!signedNames.has(name)) return { kind: name, value: decodeBody(native.type(name), bytes, name) } as WireMessage;
   const kind = `SignedMessage<${name}>`;
-  const value = decodeBody(native.type(kind), bytes, kind) as SignedMessage<unknown>;
-  const message = native.type(name).decode(value.data); // already checked while decoding the wrapper
+  const value = decodeBody(native.type(`@SignedRaw<${name}>`), bytes, kind) as SignedMessage<unknown>;
+  let message: unknown;
+  try {
+    message = native.type(name).decode(value.data);
+  } catch (e) {
+    // the framing was fine: what is inside `data` is not a valid T
+    const inner = classify(e, `${kind} data`);
+    throw inner.reason === 'malformed' ? inner : new MessageDecodeError('malformed', inner.message, { cause: e });
+  }
   return { kind, value, message } as WireMessage;
 }
 
