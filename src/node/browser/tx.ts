@@ -16,6 +16,11 @@ export interface TransferArgs {
   tapos: { refBlockIndex: number; refBlockSuffix: number };
   /** Seconds since the epoch. */
   expiration: bigint;
+  /**
+   * Whose dev key signs (default: `from`, whose key the transaction claims). Another
+   * account's key makes a forged proof: the claim is `from`'s key, the signature not.
+   */
+  signer?: string;
 }
 
 export async function signedTransfer(a: TransferArgs): Promise<Uint8Array> {
@@ -32,5 +37,6 @@ export async function signedTransfer(a: TransferArgs): Promise<Uint8Array> {
     ],
     claims: [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }],
   });
-  return packSignedTransaction({ transaction, proofs: [await sign(key, transaction)], subjectiveData: null });
+  const signingKey = a.signer === undefined ? key : await devnetKey(a.signer);
+  return packSignedTransaction({ transaction, proofs: [await sign(signingKey, transaction)], subjectiveData: null });
 }
