@@ -4,20 +4,27 @@
  *   start  run a producing node with the PWA and the chain's web services
  *   exec   run one action or HTTP request of a service module on a scratch chain
  *   push   sign and push one action to a node
+ *   create, deploy, upload  psibase's commands: an account, a service, a site's files
  *   check  re-verify a stopped node's data directory (checksums, block log, replay)
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage.
  */
 import { PsiwebError } from '../src/errors.ts';
 import { CHECK_USAGE, runCheck } from '../src/node/cli/check.ts';
+import { CREATE_USAGE, runCreate } from '../src/node/cli/create.ts';
+import { DEPLOY_USAGE, runDeploy } from '../src/node/cli/deploy.ts';
 import { EXEC_USAGE, runExec } from '../src/node/cli/exec.ts';
 import { EXIT_FAILED, EXIT_USAGE, UsageError, processIo, type CliIo } from '../src/node/cli/io.ts';
 import { PUSH_USAGE, runPush } from '../src/node/cli/push.ts';
 import { START_USAGE, runStart } from '../src/node/cli/start.ts';
+import { UPLOAD_USAGE, runUpload } from '../src/node/cli/upload.ts';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
   start: { usage: START_USAGE, run: runStart },
   exec: { usage: EXEC_USAGE, run: runExec },
   push: { usage: PUSH_USAGE, run: runPush },
+  create: { usage: CREATE_USAGE, run: runCreate },
+  deploy: { usage: DEPLOY_USAGE, run: runDeploy },
+  upload: { usage: UPLOAD_USAGE, run: runUpload },
   check: { usage: CHECK_USAGE, run: runCheck },
 };
 

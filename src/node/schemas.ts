@@ -92,6 +92,14 @@ export const SERVICE_SCHEMAS: Record<string, ServiceSchema> = {
       newAccount: { params: obj({ name: 'AccountNumber', key: 'PublicKey' }) },
     },
   },
+  'auth-delg': {
+    service: 'auth-delg',
+    types: {},
+    actions: {
+      setOwner: { params: obj({ owner: 'AccountNumber' }) },
+      newAccount: { params: obj({ name: 'AccountNumber', owner: 'AccountNumber', requireMatch: 'bool' }) },
+    },
+  },
   setcode: {
     service: 'setcode',
     types: {},

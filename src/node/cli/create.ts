@@ -1,0 +1,92 @@
+/**
+ * `psiweb create ACCOUNT [-k PUBKEY | -i] [-S SENDER]`: psibase's `create`
+ * (rust/psibase main.rs create, actions.rs), one transaction sent by SENDER:
+ *
+ *  - `-k KEY` (PEM text or a PEM file): auth-sig::newAccount(ACCOUNT, KEY);
+ *  - `-i` (insecure): accounts::newAccount(ACCOUNT, auth-any, false): anyone may act as it;
+ *  - neither, in devnet mode (no -s): auth-sig::newAccount with ACCOUNT's devnet key
+ *    (src/node/devnet.ts devnetKey), so later commands sign for it with no key file;
+ *  - neither, with -s: psibase's default, auth-delg::newAccount(ACCOUNT, owner SENDER).
+ *
+ * SENDER defaults to psibase's `root` when signing with -s (a real chain's operator),
+ * and to the devnet's producer `prod` in devnet mode (psiweb's devnets have no root;
+ * any account may create names of 8 or more characters, shorter names need the
+ * accounts service's preapproval, as in psibase).
+ */
+import { parseArgs } from 'node:util';
+import { accountNumber, methodNumber } from '../../protocol/names.ts';
+import type { Action } from '../../protocol/types.ts';
+import { DEVNET_PRODUCER } from '../constants.ts';
+import { devnetKey } from '../devnet.ts';
+import { packActionArgs } from '../schemas.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { accountArg, isDevnetMode, loadPublicKey, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom, type Signers } from './tx.ts';
+
+export const CREATE_USAGE = `usage: psiweb create ACCOUNT [-k PUBKEY | -i] [-S SENDER] [-s FILE] [--url URL]
+  -k, --key PUBKEY: the account signs with this key (PEM text or a PEM file; auth-sig)
+  -i, --insecure:   anyone may act as the account without signing (auth-any; devnets only!)
+                    neither: on a devnet (no -s), the account gets its devnet key;
+                    with -s, it is owned by SENDER (auth-delg), as psibase does
+  -S, --sender SENDER: who creates it (default: root with -s, the devnet's producer ${DEVNET_PRODUCER} without)
+${NODE_USAGE}`;
+
+function action(sender: string, service: string, method: string, args: unknown): Action {
+  return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: packActionArgs(service, method, args) };
+}
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export interface AccountChoice {
+  key?: string;
+  insecure?: boolean;
+}
+
+/** The actions that create `account` (psibase's AccountArgs::create). */
+export async function createAccountActions(sender: string, account: string, choice: AccountChoice, signers: Signers): Promise<Action[]> {
+  if (choice.key !== undefined && choice.insecure) throw new UsageError('give -k or -i, not both');
+  if (choice.key !== undefined) return [action(sender, 'auth-sig', 'newAccount', { name: account, key: hex(await loadPublicKey(choice.key)) })];
+  if (choice.insecure) return [action(sender, 'accounts', 'newAccount', { name: account, authService: 'auth-any', requireMatch: false })];
+  if (isDevnetMode(signers)) {
+    const key = await devnetKey(account);
+    return [action(sender, 'auth-sig', 'newAccount', { name: account, key: hex(key.publicKeyDer) })];
+  }
+  return [action(sender, 'auth-delg', 'newAccount', { name: account, owner: sender, requireMatch: true })];
+}
+
+export function defaultCreator(signers: Signers): string {
+  return isDevnetMode(signers) ? DEVNET_PRODUCER : 'root';
+}
+
+export async function runCreate(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ...NODE_OPTIONS,
+        key: { type: 'string', short: 'k' },
+        insecure: { type: 'boolean', short: 'i' },
+        sender: { type: 'string', short: 'S' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`expected ACCOUNT, got ${positionals.length} argument(s)`);
+  const account = accountArg(positionals[0], 'ACCOUNT');
+  const root = nodeUrl(values);
+  const signers = await signersFrom(values.sign);
+  const sender = values.sender === undefined ? defaultCreator(signers) : accountArg(values.sender, '-S SENDER');
+  const actions = await createAccountActions(sender, account, { key: values.key, insecure: values.insecure }, signers);
+  const trace = await pushActions(root, actions, signers);
+  if (trace.error) {
+    io.stderr(`transaction failed: ${trace.error}\n`);
+    return EXIT_FAILED;
+  }
+  io.stdout(`created ${account}${values.key !== undefined ? ' (auth-sig, the given key)' : values.insecure ? ' (auth-any: insecure)' : isDevnetMode(signers) ? ' (auth-sig, its devnet key)' : ` (auth-delg, owned by ${sender})`}\n`);
+  return EXIT_OK;
+}
