@@ -6,7 +6,7 @@ import { MemoryStore } from '../state/memory-store.ts';
 import { StateDb } from '../state/state-db.ts';
 import { MAX_TRX_LIFETIME_SEC, ONE_SECOND_US } from './constants.ts';
 import { TransactionRejectedError, type RejectReason } from './errors.ts';
-import { Chain } from './executor.ts';
+import { Chain, openTransaction } from './executor.ts';
 import { Mempool } from './mempool.ts';
 import type { GenesisService } from './native-tables.ts';
 import { INITIAL_BALANCE, balanceKey, signedTransaction, testServices, transferAction } from './test-kit.ts';
@@ -86,6 +86,26 @@ describe('Mempool', () => {
     expect(pool.size).toBe(0);
     expect(await rejection(pool.add(transfer(1n)))).toBe('duplicate');
     expect(chain.head?.num).toBe(3);
+  });
+
+  it('takes opened transactions and hands back every block transaction’s id without hashing them again', async () => {
+    const { pool } = await setup();
+    const opened = openTransaction(transfer(3n));
+    expect((await pool.add(opened)).id).toBe(opened.id);
+    await pool.add(packSignedTransaction(transfer(4n)));
+    const produced = await pool.produceBlock({ producer: PRODUCER });
+    const { transactions } = produced.block.block;
+    expect(transactions).toHaveLength(3); // startBlock, then the two transfers
+    expect(produced.ids).toEqual(transactions.map((t) => sha256(t.transaction)));
+    // The pending transaction's own id, not a new hash of the same bytes.
+    expect(produced.ids[1]).toBe(opened.id);
+  });
+
+  it('gives a bad proof as the verdict even when the run fails too', async () => {
+    const { pool } = await setup();
+    const both = signedTransaction([transferAction(ALICE, BOB, INITIAL_BALANCE + 1n)], { expiration: NOW + 60n, proofs: () => [] });
+    expect(await rejection(pool.add(both))).toBe('signature');
+    expect(pool.size).toBe(0);
   });
 
   it('refuses more than maxSize pending transactions', async () => {

@@ -11,9 +11,8 @@
 import { ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US } from '../chain/constants.ts';
 import { openTransaction, type BlockProver, type Chain, type ProducedBlock } from '../chain/executor.ts';
-import { Mempool } from '../chain/mempool.ts';
+import { Mempool, type MempoolBlock } from '../chain/mempool.ts';
 import { producersOf } from '../chain/block-context.ts';
-import { transactionId } from '../protocol/ids.ts';
 import { accountName } from '../protocol/names.ts';
 import type { TransactionTrace } from '../protocol/types.ts';
 import { toHex } from '../state/bytes.ts';
@@ -178,10 +177,10 @@ export class PsiwebNode {
   }
 
   /** Settles the clients of what the block applied or refused, and logs one line. */
-  private announce(produced: ProducedBlock): void {
+  private announce(produced: MempoolBlock): void {
     const { header, transactions } = produced.block.block;
-    transactions.forEach((t, i) => {
-      const key = toHex(transactionId(t));
+    produced.ids.forEach((id, i) => {
+      const key = toHex(id);
       const waiters = this.waiting.get(key)?.waiters;
       if (!waiters) return;
       this.waiting.delete(key);
@@ -199,7 +198,7 @@ export class PsiwebNode {
     }
     // Whatever the mempool dropped without a block taking it has expired.
     for (const [key, { id, waiters }] of this.waiting) {
-      if (this.mempool.has(id)) continue;
+      if (this.mempool.has(key)) continue;
       const expired = waiters.filter((w) => w.admitted);
       if (expired.length === waiters.length) this.waiting.delete(key);
       else this.waiting.set(key, { id, waiters: waiters.filter((w) => !w.admitted) });
@@ -223,7 +222,8 @@ export class PsiwebNode {
    * TransactionRejectedError when it is refused or expires first.
    */
   async submit(packed: Uint8Array, options: { waitFor: WaitFor } = { waitFor: 'final' }): Promise<TransactionTrace> {
-    const { id, transaction } = openTransaction(packed);
+    const opened = openTransaction(packed);
+    const { id, transaction } = opened;
     const key = toHex(id);
     let waiter!: Waiter;
     const settled = new Promise<TransactionTrace>((resolve, reject) => {
@@ -234,7 +234,7 @@ export class PsiwebNode {
     entry.waiters.push(waiter);
     this.waiting.set(key, entry);
     try {
-      await this.mempool.add(packed);
+      await this.mempool.add(opened);
     } catch (e) {
       const current = this.waiting.get(key);
       if (current) {
