@@ -212,6 +212,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<AppDevne
   };
   try {
     const launching = options.browser ? Promise.resolve(options.browser) : chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, ...options.launchOptions, args: [...CHROMIUM_ARGS, ...(options.launchOptions?.args ?? [])] });
+    launching.catch(() => undefined);
     // Closed on failure too, once launched.
     if (!options.browser) cleanups.push(async () => (await launching.catch(() => undefined))?.close());
     const peer = await startPeer({ dataDir, port: 0, rootHost, distDir, log: options.log ?? (() => undefined) });
@@ -231,6 +232,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<AppDevne
       return result;
     };
     const deploying = options.app ? deploy(options.app) : Promise.resolve(undefined);
+    // Awaited below; until then a failure must not count as unhandled.
+    deploying.catch(() => undefined);
 
     // The browser's way in: a front server of our own, so offline() can cut it.
     const front = createHttpServer((r) => peer.router.handle(r), { maxBodyBytes: MAX_BODY_BYTES });
@@ -253,10 +256,11 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<AppDevne
     const browser = await launching;
     const context = await browser.newContext();
     cleanups.push(() => context.close());
-    await deploying;
+    // The root origin installs its service worker while the app is being deployed.
     const rootPage = await context.newPage();
     await rootPage.goto(url);
     await rootPage.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: timeoutMs });
+    await deploying;
 
     /** The block the root service worker answers from (its in-browser node's head). */
     const browserHead = () =>
