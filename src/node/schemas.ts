@@ -178,3 +178,20 @@ export function packActionArgs(service: string, method: string, args: unknown): 
   if (!action) throw new SchemaLookupError(`service "${service}" has no action "${method}"; it has: ${Object.keys(schema.actions).join(', ')}`);
   return codec.typeOf(action.params).encode(args);
 }
+
+/**
+ * Packs an action's JSON arguments with a schema the caller has (psibase's
+ * ServiceSchema JSON, e.g. the file given to `psiweb deploy` or `push --schema`); and,
+ * when the action declares a result type, a decoder for its return value.
+ */
+export function packWithSchema(schema: ServiceSchema, method: string, args: unknown): { rawData: Uint8Array; decodeResult?: (bytes: Uint8Array) => unknown } {
+  if (typeof schema !== 'object' || schema === null || typeof schema.actions !== 'object' || schema.actions === null) {
+    throw new SchemaLookupError('not a service schema: a JSON object with an "actions" object');
+  }
+  const action = schema.actions[method];
+  if (!action) throw new SchemaLookupError(`the schema of "${schema.service}" has no action "${method}"; it has: ${Object.keys(schema.actions).join(', ')}`);
+  const codec = new FracSchema({ ...sharedTypes, ...(schema.types ?? {}) }, { mode: 'json', customTypes });
+  const rawData = codec.typeOf(action.params).encode(args);
+  const result = action.result;
+  return result === undefined ? { rawData } : { rawData, decodeResult: (bytes) => codec.typeOf(result).decode(bytes) };
+}

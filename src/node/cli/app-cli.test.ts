@@ -37,7 +37,7 @@ function capture(): CliIo & { out: string; err: string } {
 
 interface Trace {
   error: string | null;
-  actions: { sender: string; service: string; method: string; rawRetval: string; console: string }[];
+  actions: { sender: string; service: string; method: string; rawRetval: string; console: string; result?: unknown }[];
   actionTraces: unknown[];
 }
 
@@ -91,6 +91,30 @@ describe('psiweb deploy and push --hex', () => {
       expect(trace.actionTraces.length).toBeGreaterThan(0);
       const times = await cli(runPush, ['alice', 'simpleapp', 'multiply', '--hex', '08000600000007000000']);
       expect((JSON.parse(times.out) as Trace).actions[0]?.rawRetval).toBe('2a000000');
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'packs JSON arguments with the schema given to deploy (push --schema) and decodes the result',
+    async () => {
+      const schema = join(dir, 'simple.schema.json');
+      writeFileSync(
+        schema,
+        JSON.stringify({
+          service: 'simpleapp',
+          types: { i32: { Int: { bits: 32, isSigned: true } } },
+          actions: { add: { params: { Object: { a: 'i32', b: 'i32' } }, result: 'i32' }, multiply: { params: { Object: { a: 'i32', b: 'i32' } }, result: 'i32' } },
+        }),
+      );
+      expect((await cli(runDeploy, ['simpleapp', SIMPLE_WASM, schema])).code).toBe(0);
+      const pushed = await cli(runPush, ['alice', 'simpleapp', 'multiply', '{"a":-6,"b":7}', '--schema', schema]);
+      expect(pushed.err).toBe('');
+      expect((JSON.parse(pushed.out) as Trace).actions).toEqual([{ sender: 'alice', service: 'simpleapp', method: 'multiply', rawRetval: 'd6ffffff', console: '', result: -42 }]);
+      await expect(cli(runPush, ['alice', 'simpleapp', 'divide', '{"a":1,"b":1}', '--schema', schema])).rejects.toThrow(/cannot pack simpleapp::divide arguments: .*has no action "divide"; it has: add, multiply/);
+      await expect(cli(runPush, ['alice', 'simpleapp', 'add', '{"a":"x","b":1}', '--schema', schema])).rejects.toThrow(/cannot pack simpleapp::add arguments/);
+      writeFileSync(join(dir, 'bad.schema.json'), '{"service":"x"}');
+      await expect(cli(runDeploy, ['simpleapp', SIMPLE_WASM, join(dir, 'bad.schema.json')])).rejects.toThrow(/is not a service schema/);
     },
     STEP_TIMEOUT_MS,
   );

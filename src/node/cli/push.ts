@@ -11,18 +11,21 @@
  */
 import { parseArgs } from 'node:util';
 import { isValidAccountName, accountNumber, methodNumber } from '../../protocol/names.ts';
-import { packActionArgs } from '../schemas.ts';
+import { packActionArgs, packWithSchema, type ServiceSchema } from '../schemas.ts';
+import { readSchemaFile } from './deploy.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
-import { actionResults, DEFAULT_URL, hexBytes, methodArg, NODE_OPTIONS, nodeUrl, pushActions, signersFrom } from './tx.ts';
+import { actionResults, type ActionResult, DEFAULT_URL, hexBytes, methodArg, NODE_OPTIONS, nodeUrl, pushActions, signersFrom } from './tx.ts';
 
 export const PUSH_USAGE = `usage: psiweb push SENDER SERVICE METHOD ('JSON-ARGS' | --hex ARGS) [-s FILE] [--url URL] [--wait final|applied]
   JSON-ARGS: the action's arguments as a JSON object, e.g. '{"to":"bob","amount":"5","memo":"hi"}'
              (packed from the schemas of psiweb's system services)
   --hex ARGS: the action's fracpacked arguments as hex, for any service
              (e.g. add(2,40) of a (i32,i32) action: 08000200000028000000)
+  --schema FILE: pack JSON-ARGS with this service schema (psibase's schema JSON, as given
+             to psiweb deploy), for any service; the result is decoded too
   -s, --sign FILE: a PEM private key to sign with (default: SENDER's devnet key; --key FILE also works)
   --url URL: the node's root URL (default ${DEFAULT_URL})
-  Prints JSON: {error, actions: [{sender, service, method, rawRetval, console}], actionTraces}:
+  Prints JSON: {error, actions: [{sender, service, method, rawRetval, console, result?}], actionTraces}:
   rawRetval is the action's return value (fracpacked, hex), console what it printed;
   actionTraces is psibase's full trace.`;
 
@@ -41,6 +44,7 @@ export async function runPush(argv: string[], io: CliIo): Promise<number> {
         ...NODE_OPTIONS,
         key: { type: 'string' },
         hex: { type: 'string' },
+        schema: { type: 'string' },
         wait: { type: 'string', default: 'final' },
       },
     });
@@ -60,6 +64,8 @@ export async function runPush(argv: string[], io: CliIo): Promise<number> {
   if (values.wait !== 'final' && values.wait !== 'applied') throw new UsageError(`--wait must be final or applied, got "${values.wait}"`);
   const root = nodeUrl(values);
   let rawData: Uint8Array;
+  let decodeResult: ((bytes: Uint8Array) => unknown) | undefined;
+  if (hexMode && values.schema !== undefined) throw new UsageError('--schema packs JSON-ARGS; --hex needs none');
   if (hexMode) {
     try {
       rawData = hexBytes(values.hex!, '--hex');
@@ -74,9 +80,14 @@ export async function runPush(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`JSON-ARGS is not JSON: ${(e as Error).message}`);
     }
     try {
-      rawData = packActionArgs(service, method, args);
+      if (values.schema !== undefined) {
+        const packed = packWithSchema((await readSchemaFile(values.schema)) as unknown as ServiceSchema, method, args);
+        rawData = packed.rawData;
+        decodeResult = packed.decodeResult;
+      } else rawData = packActionArgs(service, method, args);
     } catch (e) {
-      throw new UsageError(`cannot pack ${service}::${method} arguments: ${(e as Error).message}${/no schema for service/.test((e as Error).message) ? ' (pass its packed arguments with --hex)' : ''}`);
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`cannot pack ${service}::${method} arguments: ${(e as Error).message}${/no schema for service/.test((e as Error).message) ? ' (give its schema with --schema FILE, or its packed arguments with --hex)' : ''}`);
     }
   }
   if (values.key !== undefined && values.sign !== undefined) throw new UsageError('give --key or -s/--sign, not both');
@@ -91,7 +102,17 @@ export async function runPush(argv: string[], io: CliIo): Promise<number> {
   const actions = [{ sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData }];
   const trace = await pushActions(root, actions, signers, values.wait);
   // The action's own result first, then psibase's full trace.
-  io.stdout(`${JSON.stringify({ error: trace.error ?? null, actions: actionResults(trace, actions), actionTraces: trace.actionTraces }, null, 2)}\n`);
+  const results: (ActionResult & { result?: unknown })[] = actionResults(trace, actions);
+  if (decodeResult) {
+    for (const r of results) {
+      try {
+        r.result = decodeResult(hexBytes(r.rawRetval, 'rawRetval'));
+      } catch {
+        // A return value that does not fit its schema stays hex only.
+      }
+    }
+  }
+  io.stdout(`${JSON.stringify({ error: trace.error ?? null, actions: results, actionTraces: trace.actionTraces }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
   if (trace.error) {
     io.stderr(`transaction failed: ${trace.error}\n`);
     return EXIT_FAILED;
