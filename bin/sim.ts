@@ -2,20 +2,30 @@
  * Consensus simulator. `npm run sim -- --mode bft --nodes 4 --byzantine 1 --seeds 1000`
  * runs seeds 1..1000 and prints one line per failing seed, then `N passed, M failed`.
  * `--seed N --trace` replays one seed with a trace of every fault, drop and finality.
+ * `--behaviour collude --byzantine 2 --nodes 4` (f+1) must fail; `--unsafe-quorum 2f`
+ * with f colluders too: those runs show the simulator catches a real attack.
  * Exit 0 when all pass, 1 on any violation, 2 on bad flags.
  */
-import { BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from '../src/consensus/sim/byzantine.ts';
-import { failLine, runSeed, runSeeds, type SimMode } from '../src/consensus/sim/run.ts';
+import { BYZANTINE_BEHAVIOURS } from '../src/consensus/sim/byzantine.ts';
+import { failLine, runSeed, runSeeds, UNSAFE_QUORUMS, unsafeQuorum, type SimMode, type UnsafeQuorumName } from '../src/consensus/sim/run.ts';
+import type { ByzantineMode } from '../src/consensus/sim/simulator.ts';
+
+const BEHAVIOURS: readonly ByzantineMode[] = [...BYZANTINE_BEHAVIOURS, 'collude'];
 
 const USAGE = `usage: npm run sim -- [--mode cft|bft|switch] [--nodes N] [--byzantine K]
-                      [--behaviour ${BYZANTINE_BEHAVIOURS.join('|')}]
+                      [--behaviour ${BEHAVIOURS.join('|')}] [--unsafe-quorum ${UNSAFE_QUORUMS.join('|')}]
                       [--seeds COUNT [--start FIRST]] | [--seed N [--trace]]
-  --mode       consensus under test; switch = CFT→BFT change during faults (default cft)
-  --nodes      producers (default 4)
-  --byzantine  Byzantine producers, BFT only, at most (nodes-1)/3 (default 0)
-  --behaviour  what Byzantine nodes do (default: random per node)
-  --seeds      number of seeds to run (default 100), starting at --start (default 1)
-  --seed       replay one seed; --trace prints its events`;
+  --mode           consensus under test; switch = CFT→BFT change during faults (default cft)
+  --nodes          producers (default 4)
+  --byzantine      Byzantine producers, BFT only, fewer than nodes (default 0); more
+                   than f = (nodes-1)/3 of them may break safety, and a run says so
+  --behaviour      what Byzantine nodes do (default: random per node); collude: one
+                   controller for all of them: equivocating leaders, double votes on
+                   both sides of every fork
+  --unsafe-quorum  a broken quorum, to check the checker: 2f = BFT quorum 2f instead
+                   of 2f+1, n/2 = CFT quorum n/2 instead of a majority
+  --seeds          number of seeds to run (default 100), starting at --start (default 1)
+  --seed           replay one seed; --trace prints its events`;
 
 function fail(msg: string): never {
   process.stderr.write(`${msg}\n${USAGE}\n`);
@@ -33,7 +43,8 @@ const args = process.argv.slice(2);
 let mode: SimMode = 'cft';
 let nodes = 4;
 let byzantine = 0;
-let behaviour: ByzantineBehaviour | undefined;
+let behaviour: ByzantineMode | undefined;
+let unsafe: UnsafeQuorumName | undefined;
 let seeds = 100;
 let start = 1;
 let seed: number | undefined;
@@ -56,8 +67,13 @@ for (let i = 0; i < args.length; i++) {
       i++;
       break;
     case '--behaviour':
-      if (!BYZANTINE_BEHAVIOURS.includes(v as ByzantineBehaviour)) fail(`--behaviour must be one of ${BYZANTINE_BEHAVIOURS.join(', ')}`);
-      behaviour = v as ByzantineBehaviour;
+      if (!BEHAVIOURS.includes(v as ByzantineMode)) fail(`--behaviour must be one of ${BEHAVIOURS.join(', ')}`);
+      behaviour = v as ByzantineMode;
+      i++;
+      break;
+    case '--unsafe-quorum':
+      if (!UNSAFE_QUORUMS.includes(v as UnsafeQuorumName)) fail(`--unsafe-quorum must be one of ${UNSAFE_QUORUMS.join(', ')}`);
+      unsafe = v as UnsafeQuorumName;
       i++;
       break;
     case '--seeds':
@@ -86,10 +102,22 @@ for (let i = 0; i < args.length; i++) {
 }
 if (nodes > 64) fail('--nodes must be at most 64');
 if (byzantine > 0 && mode !== 'bft') fail('--byzantine needs --mode bft (CFT assumes no Byzantine producers)');
-if (byzantine * 3 >= nodes && byzantine > 0) fail('--byzantine must satisfy 3f+1 <= nodes');
+if (byzantine >= nodes && byzantine > 0) fail('--byzantine must leave at least one honest producer');
+if (behaviour !== undefined && byzantine === 0) fail('--behaviour needs --byzantine');
+if (unsafe === '2f' && mode === 'cft') fail('--unsafe-quorum 2f is a BFT quorum: use --mode bft or switch (n/2 for CFT)');
+if (unsafe === 'n/2' && mode === 'bft') fail('--unsafe-quorum n/2 is a CFT quorum: use --mode cft or switch (2f for BFT)');
 if (trace && seed === undefined) fail('--trace needs --seed');
+const f = Math.floor((nodes - 1) / 3);
+if (byzantine > f) process.stderr.write(`note: ${byzantine} Byzantine of ${nodes} producers exceed f = ${f}: BFT does not promise safety or liveness\n`);
 
-const opts = { mode, nodes, byzantine, behaviour, trace: trace ? (l: string) => process.stdout.write(`${l}\n`) : undefined };
+const opts = {
+  mode,
+  nodes,
+  byzantine,
+  behaviour,
+  ...(unsafe ? { unsafeQuorum: unsafeQuorum(unsafe) } : {}),
+  trace: trace ? (l: string) => process.stdout.write(`${l}\n`) : undefined,
+};
 if (seed !== undefined) {
   const r = runSeed(opts, seed);
   const ok = r.violations.length === 0;

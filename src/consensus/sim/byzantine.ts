@@ -12,10 +12,27 @@ export type ByzantineBehaviour = (typeof BYZANTINE_BEHAVIOURS)[number];
 
 export interface Delivery {
   readonly to: ProducerName;
+  /** The node it leaves from, when not the one whose output is rewritten (colluders send for each other). */
+  readonly from?: ProducerName;
   readonly message: unknown;
 }
 
-export class ByzantineAdversary {
+/** What a Byzantine node does with a message for it: pass it to its state machine or not, and send more. */
+export interface Received {
+  readonly pass: boolean;
+  readonly deliveries: readonly Delivery[];
+}
+
+/** Stands between a Byzantine node's honest state machine and the network. */
+export interface Adversary {
+  /** What actually leaves the node for `out`, given the peers it would reach. */
+  rewrite(out: Outbound, peers: readonly ProducerName[]): Delivery[];
+  /** Sees a message before the node's state machine does. */
+  receive?(from: ProducerName, message: unknown): Received;
+}
+
+/** A lone Byzantine node: it rewrites only its own output. (collusion.ts: nodes that act together.) */
+export class ByzantineAdversary implements Adversary {
   constructor(
     readonly name: ProducerName,
     private readonly signer: Signer,

@@ -1,16 +1,22 @@
 /**
  * Deterministic consensus simulator: N nodes, one seeded PRNG, virtual time. The
  * network delays, loses, duplicates and reorders messages, partitions and heals;
- * nodes crash and restart from what they asked to persist; Byzantine nodes lie.
+ * nodes crash and restart from what they asked to persist; Byzantine nodes lie, alone
+ * (byzantine.ts) or together (collusion.ts). Every message crosses a codec (wire.ts).
  * Safety invariants are checked on every irreversible block, liveness after healing.
  */
 import { ConsensusNode, makeGenesis } from '../node.ts';
 import { sameSet, type QuorumOverride } from '../producers.ts';
 import type { BlockHeader, BlockId, ConsensusMessage, ConsensusMode, HardState, JointConsensus, ProducerName, ProducerSet, SignedBlock } from '../types.ts';
-import { ByzantineAdversary, BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from './byzantine.ts';
+import { ByzantineAdversary, BYZANTINE_BEHAVIOURS, type Adversary, type ByzantineBehaviour, type Delivery } from './byzantine.ts';
+import { Collusion, type CollusionStats } from './collusion.ts';
 import { EventHeap } from './heap.ts';
 import { SimKeyring } from './keys.ts';
 import { Prng } from './prng.ts';
+import { jsonWire, type SimWire } from './wire.ts';
+
+/** A behaviour for each Byzantine node on its own, or `collude`: all of them under one controller. */
+export type ByzantineMode = ByzantineBehaviour | 'collude';
 
 export type FaultAction =
   | { readonly at: number; readonly kind: 'partition'; readonly groups: readonly (readonly number[])[] }
@@ -33,7 +39,7 @@ export interface SimConfig {
   readonly nodes: number;
   /** The last `byzantine` nodes are Byzantine. */
   readonly byzantine?: number;
-  readonly byzantineBehaviour?: ByzantineBehaviour;
+  readonly byzantineBehaviour?: ByzantineMode;
   /** Producers of the genesis set (node indexes); default all. */
   readonly producers?: readonly number[];
   /** Random delays, loss, duplication, partitions and crashes drawn from the seed. */
@@ -49,6 +55,11 @@ export interface SimConfig {
   readonly maxDelayMs?: number;
   readonly blockIntervalMs?: number;
   readonly tickMs?: number;
+  /**
+   * How messages cross the network (default JSON). `null`: the sender's objects reach
+   * the receivers as they are, for figures of the state machines alone.
+   */
+  readonly wire?: SimWire | null;
   /** Test-only: a broken quorum rule for every node, to show the checker catches it. */
   readonly unsafeQuorum?: QuorumOverride;
   /** Times at which to record the lowest irreversible number over running honest nodes. */
@@ -76,6 +87,8 @@ export interface SimResult {
   readonly finalMode: ConsensusMode;
   /** Lowest and highest irreversible number over running honest nodes at each probe time. */
   readonly probes: readonly { readonly at: number; readonly min: number; readonly max: number }[];
+  /** What the colluding controller did (`byzantineBehaviour: 'collude'` only). */
+  readonly collusion?: CollusionStats | undefined;
 }
 
 interface Storage {
@@ -88,7 +101,7 @@ interface SimNode {
   readonly name: ProducerName;
   node: ConsensusNode | undefined;
   readonly storage: Storage;
-  readonly adversary: ByzantineAdversary | undefined;
+  readonly adversary: Adversary | undefined;
   /** Every other node, in index order: names for the adversary, indexes for delivery. */
   readonly peerNames: readonly ProducerName[];
   readonly peers: readonly number[];
@@ -166,6 +179,10 @@ export class Simulation {
   private readonly maxDelay: number;
   private readonly tickMs: number;
   private readonly blockIntervalMs: number;
+  private readonly wire: SimWire | null;
+  /** Encoded form of each message object sent, so a broadcast is encoded once. */
+  private readonly encoded = new WeakMap<object, Uint8Array>();
+  private collusion: Collusion | undefined;
   /** Honest nodes whose last irreversible block is at or above `target`: the run's stop test without a scan per event. */
   private target = Infinity;
   private reached = 0;
@@ -184,6 +201,7 @@ export class Simulation {
     this.maxDelay = cfg.maxDelayMs ?? (cfg.faults ? 40 : 10);
     this.blockIntervalMs = cfg.blockIntervalMs ?? 100;
     this.tickMs = cfg.tickMs ?? 20;
+    this.wire = cfg.wire === undefined ? jsonWire : cfg.wire;
     const producers = (cfg.producers ?? range(cfg.nodes)).map(nodeName);
     this.genesis = makeGenesis({ mode: cfg.mode, producers });
     const byz = cfg.byzantine ?? 0;
@@ -192,7 +210,9 @@ export class Simulation {
       const name = nodeName(i);
       const isByz = i >= cfg.nodes - byz;
       const behaviour = cfg.byzantineBehaviour ?? nodeRng.pick(BYZANTINE_BEHAVIOURS);
-      const adversary = isByz ? new ByzantineAdversary(name, this.keys.signerFor(name), behaviour, nodeRng.fork()) : undefined;
+      let adversary: Adversary | undefined;
+      if (isByz && behaviour === 'collude') adversary = this.colluders(byz, nodeRng.fork()).member(name);
+      else if (isByz && behaviour !== 'collude') adversary = new ByzantineAdversary(name, this.keys.signerFor(name), behaviour, nodeRng.fork());
       const peers = all.filter((p) => p !== i);
       const sn: SimNode = {
         index: i,
@@ -219,6 +239,20 @@ export class Simulation {
     const schedule = [...(cfg.faults ? randomSchedule(faultRng, cfg.nodes, this.chaosMs, cfg.nodes - byz) : []), ...(cfg.schedule ?? [])];
     for (const action of schedule) this.schedule(action.at, FAULT, -1, -1, undefined, action);
     for (const at of cfg.probes ?? []) this.schedule(at, PROBE);
+  }
+
+  /** The one controller of every Byzantine node (the last `byz` of them), made on first use. */
+  private colluders(byz: number, rng: Prng): Collusion {
+    if (!this.collusion) {
+      const n = this.cfg.nodes;
+      const members = range(n).slice(n - byz).map((i) => ({ name: nodeName(i), signer: this.keys.signerFor(nodeName(i)) }));
+      const honest = range(n - byz).map(nodeName);
+      this.collusion = new Collusion(members, honest, rng, (name) => {
+        const i = this.indexOf.get(name);
+        return i !== undefined && this.nodes[i]?.node?.consensusMode === 'bft';
+      });
+    }
+    return this.collusion;
   }
 
   private honest(sn: SimNode): boolean {
@@ -297,18 +331,22 @@ export class Simulation {
       if (this.honest(sn)) for (const b of r.irreversible) this.checkIrreversible(sn, b);
       for (const out of r.messages) {
         this.cfg.onSend?.(sn.name, out.message, this.now);
-        if (sn.adversary) {
-          for (const d of sn.adversary.rewrite(out, sn.peerNames)) {
-            const to = this.indexOf.get(d.to);
-            if (to !== undefined) this.send(sn.index, to, d.message);
-          }
-        } else if (out.to === '*') {
+        if (sn.adversary) this.deliver(sn, sn.adversary.rewrite(out, sn.peerNames));
+        else if (out.to === '*') {
           for (const to of sn.peers) this.send(sn.index, to, out.message);
         } else {
           const to = this.indexOf.get(out.to);
           if (to !== undefined) this.send(sn.index, to, out.message);
         }
       }
+    }
+  }
+
+  private deliver(sn: SimNode, deliveries: readonly Delivery[]): void {
+    for (const d of deliveries) {
+      const to = this.indexOf.get(d.to);
+      const from = d.from === undefined ? sn.index : this.indexOf.get(d.from);
+      if (to !== undefined && from !== undefined && from !== to) this.send(from, to, d.message);
     }
   }
 
@@ -339,9 +377,28 @@ export class Simulation {
     this.messages++;
     if (this.partitioned(from, to) || this.netRng.chance(this.loss)) return;
     const copies = this.netRng.chance(this.duplicate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      this.schedule(this.now + this.netRng.range(this.minDelay, this.maxDelay), DELIVER, to, from, message);
+    let bytes = message;
+    if (this.wire) {
+      try {
+        bytes = this.encode(this.wire, message);
+      } catch (err) {
+        return this.violate(`${this.wire.name} wire could not encode a message: ${(err as Error).message}`);
+      }
     }
+    for (let i = 0; i < copies; i++) {
+      this.schedule(this.now + this.netRng.range(this.minDelay, this.maxDelay), DELIVER, to, from, bytes);
+    }
+  }
+
+  /** The bytes of a message; one object broadcast to every peer is encoded once. */
+  private encode(wire: SimWire, message: unknown): Uint8Array {
+    if (typeof message !== 'object' || message === null) return wire.encode(message);
+    let bytes = this.encoded.get(message);
+    if (!bytes) {
+      bytes = wire.encode(message);
+      this.encoded.set(message, bytes);
+    }
+    return bytes;
   }
 
   /**
@@ -486,7 +543,20 @@ export class Simulation {
         case DELIVER: {
           const sn = this.nodes[e.node]!;
           if (!sn.node || this.partitioned(e.from, e.node)) continue;
-          sn.node.step(this.nodes[e.from]!.name, e.message);
+          let message = e.message;
+          if (this.wire) {
+            try {
+              message = this.wire.decode(e.message as Uint8Array);
+            } catch (err) {
+              this.violate(`${this.wire.name} wire could not decode a message it encoded: ${(err as Error).message}`);
+              break;
+            }
+          }
+          const fromName = this.nodes[e.from]!.name;
+          const seen = sn.adversary?.receive?.(fromName, message);
+          if (seen) this.deliver(sn, seen.deliveries);
+          if (seen && !seen.pass) break;
+          sn.node.step(fromName, message);
           this.drain(sn);
           break;
         }
@@ -510,6 +580,7 @@ export class Simulation {
       evidence: this.evidenceCount,
       finalMode: first?.node?.consensusMode ?? this.cfg.mode,
       probes: this.probes,
+      collusion: this.collusion?.stats,
     };
   }
 

@@ -1,0 +1,185 @@
+/**
+ * Colluding Byzantine producers: one controller for all of them, which sees every
+ * message any of them receives or sends and holds every one of their keys. Each still
+ * runs the honest state machine (so what it sends is well-formed and timely); the
+ * controller attacks around it:
+ *
+ * - Equivocating leader: each block a member produces in BFT goes to the members and
+ *   to one half of the honest producers; the other half gets a twin, a different block
+ *   at the same height, correctly signed, and the twin chain continues with the
+ *   member's later blocks of the term (each twin's parent is the previous twin).
+ * - Double votes on both sides: for every BFT block any member sees or makes, every
+ *   member prepares and commits it at once, rules 1 and 2 of bft.md ignored. Votes for
+ *   a block that has a twin go only to the half that holds it, and votes for the twin
+ *   to the other half: an honest node counts the first vote of a producer at a height
+ *   and keeps a second one only as evidence, so each half sees a clean quorum.
+ * - The twin chain is served: block requests for a twin id are answered by the
+ *   controller (the member's machine never saw the twin).
+ *
+ * With f colluders of 3f+1 the smaller half of the 2f+1 honest producers has f, so
+ * f + f < 2f+1 and only one twin can reach a quorum. With f+1 colluders each half of
+ * the 2f honest producers has f, and f + (f+1) = 2f+1 on both sides: the simulator must
+ * then see conflicting irreversible blocks. A quorum of 2f falls the same way to f.
+ */
+import { blockId, blockSigningBytes, messageSigningBytes } from '../block.ts';
+import type { BlockId, ConsensusMessage, Outbound, ProducerName, SignedBlock, Signer, VoteMessage } from '../types.ts';
+import type { Adversary, Delivery, Received } from './byzantine.ts';
+import type { Prng } from './prng.ts';
+
+type Side = 0 | 1;
+
+export interface CollusionStats {
+  /** Blocks sent to one half with a twin to the other. */
+  readonly twins: number;
+  /** Votes the controller signed for members (both sides counted). */
+  readonly votes: number;
+}
+
+export class Collusion {
+  private readonly signers = new Map<ProducerName, Signer>();
+  private readonly side = new Map<ProducerName, Side>();
+  /** Original block id → its twin. */
+  private readonly twinOf = new Map<BlockId, SignedBlock>();
+  /** Twin id → twin, to serve requests for it. */
+  private readonly twins = new Map<BlockId, SignedBlock>();
+  /** Blocks every member has already prepared and committed. */
+  private readonly voted = new Set<BlockId>();
+  private twinCount = 0;
+  private voteCount = 0;
+
+  /**
+   * `honest` are split at random into two halves (sizes differ by at most one);
+   * `isBft(member)` says whether that member's chain runs BFT now (the attack is BFT's).
+   */
+  constructor(
+    members: readonly { readonly name: ProducerName; readonly signer: Signer }[],
+    honest: readonly ProducerName[],
+    rng: Prng,
+    private readonly isBft: (member: ProducerName) => boolean,
+  ) {
+    for (const m of members) this.signers.set(m.name, m.signer);
+    const order = [...honest];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const half = Math.floor(order.length / 2);
+    order.forEach((p, i) => this.side.set(p, i < half ? 0 : 1));
+  }
+
+  get stats(): CollusionStats {
+    return { twins: this.twinCount, votes: this.voteCount };
+  }
+
+  /** The adversary one member's node runs behind. */
+  member(name: ProducerName): Adversary {
+    if (!this.signers.has(name)) throw new RangeError(`${name} is not a colluding member`);
+    return {
+      rewrite: (out, peers) => this.outgoing(name, out, peers),
+      receive: (from, message) => this.incoming(name, from, message),
+    };
+  }
+
+  private isMember(p: ProducerName): boolean {
+    return this.signers.has(p);
+  }
+
+  /** Where a message about the original of a twinned block may go: members and half 0. */
+  private seesOriginal(p: ProducerName): boolean {
+    return this.isMember(p) || this.side.get(p) !== 1;
+  }
+
+  private outgoing(member: ProducerName, out: Outbound, peers: readonly ProducerName[]): Delivery[] {
+    const m = out.message;
+    const targets = out.to === '*' ? peers : [out.to];
+    const bft = this.isBft(member);
+    if (bft && m.type === 'block' && out.to === '*' && m.block.header.producer === member) {
+      const b = m.block;
+      const id = blockId(b.header);
+      const twin = this.makeTwin(member, id, b);
+      const d: Delivery[] = [];
+      for (const to of targets) d.push({ to, message: twin && !this.seesOriginal(to) ? { type: 'block', block: twin } : m });
+      d.push(...this.voteFor(id, b), ...(twin ? this.voteFor(blockId(twin.header), twin) : []));
+      return d;
+    }
+    if (bft && (m.type === 'prepare' || m.type === 'commit') && m.producer === member) {
+      const twin = this.twinOf.get(m.subject);
+      if (twin) {
+        // The member's own vote for an original goes only where the original went; its twin vote to the rest.
+        const other = this.sign(member, { ...m, subject: blockId(twin.header) });
+        return targets.map((to) => ({ to, message: this.seesOriginal(to) ? m : other }));
+      }
+    }
+    return targets.map((to) => ({ to, message: m }));
+  }
+
+  private incoming(member: ProducerName, from: ProducerName, message: unknown): Received {
+    const m = message as ConsensusMessage;
+    if (typeof m !== 'object' || m === null) return PASS;
+    if (m.type === 'requestBlocks') {
+      const twin = this.twins.get(m.id);
+      if (!twin) return PASS;
+      // The member's machine never held the twin chain: the controller serves it, oldest first.
+      const chain: SignedBlock[] = [];
+      for (let b: SignedBlock | undefined = twin; b && chain.length < m.count; b = this.twins.get(b.header.previous)) chain.push(b);
+      chain.reverse();
+      return { pass: false, deliveries: chain.map((block) => ({ to: from, from: member, message: { type: 'block', block } })) };
+    }
+    if (m.type === 'block' && this.isBft(member) && m.block?.header) {
+      // Any BFT block a member sees, honest or not: every member votes for it, both phases at once.
+      const deliveries = this.voteFor(blockId(m.block.header), m.block);
+      return deliveries.length > 0 ? { pass: true, deliveries } : PASS;
+    }
+    return PASS;
+  }
+
+  /**
+   * A twin for a member's new block, or none: a block that opens a term on top of a
+   * twin cannot have one (its view-change certificate names the original side).
+   */
+  private makeTwin(member: ProducerName, id: BlockId, b: SignedBlock): SignedBlock | undefined {
+    const known = this.twinOf.get(id);
+    if (known) return known;
+    const parentTwin = this.twinOf.get(b.header.previous);
+    if (parentTwin && b.proof?.viewChanges) return undefined;
+    const header = parentTwin
+      ? { ...b.header, previous: blockId(parentTwin.header), commitNum: parentTwin.header.commitNum, payload: `${b.header.payload}t` }
+      : { ...b.header, payload: `${b.header.payload}t` };
+    // On the twin chain the original's commit certificate names the wrong blocks; keep only a view-change one.
+    const proof = parentTwin ? (b.proof?.viewChanges ? { viewChanges: b.proof.viewChanges } : undefined) : b.proof;
+    const twinId = blockId(header);
+    const twin: SignedBlock = { header, signature: this.signers.get(member)!.sign(blockSigningBytes(twinId)), ...(proof ? { proof } : {}) };
+    this.twinOf.set(id, twin);
+    this.twins.set(twinId, twin);
+    this.twinCount++;
+    return twin;
+  }
+
+  /** Every member's prepare and commit for block `id`, once, to the honest nodes that hold it. */
+  private voteFor(id: BlockId, b: SignedBlock): Delivery[] {
+    if (this.voted.has(id)) return [];
+    this.voted.add(id);
+    const isTwin = this.twins.has(id);
+    const hasTwin = this.twinOf.has(id);
+    const h = b.header;
+    const out: Delivery[] = [];
+    for (const member of this.signers.keys()) {
+      for (const type of ['prepare', 'commit'] as const) {
+        const v = this.sign(member, { type, term: h.term, producer: member, subject: id, value: h.num, signature: '' });
+        for (const [to, s] of this.side) {
+          if ((isTwin && s !== 1) || (hasTwin && s === 1)) continue;
+          out.push({ to, from: member, message: v });
+        }
+      }
+    }
+    return out;
+  }
+
+  private sign(member: ProducerName, v: VoteMessage): VoteMessage {
+    this.voteCount++;
+    return { ...v, signature: this.signers.get(member)!.sign(messageSigningBytes({ ...v, signature: '' })) };
+  }
+}
+
+const NONE: readonly Delivery[] = [];
+const PASS: Received = { pass: true, deliveries: NONE };
