@@ -5,15 +5,18 @@
  *   exec   run one action or HTTP request of a service module on a scratch chain
  *   push   sign and push one action to a node
  *   create, deploy, upload  psibase's commands: an account, a service, a site's files
+ *   new, build  a new app project; compile its AssemblyScript service
  *   check  re-verify a stopped node's data directory (checksums, block log, replay)
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage.
  */
 import { PsiwebError } from '../src/errors.ts';
+import { BUILD_USAGE, runBuild } from '../src/node/cli/build.ts';
 import { CHECK_USAGE, runCheck } from '../src/node/cli/check.ts';
 import { CREATE_USAGE, runCreate } from '../src/node/cli/create.ts';
 import { DEPLOY_USAGE, runDeploy } from '../src/node/cli/deploy.ts';
 import { EXEC_USAGE, runExec } from '../src/node/cli/exec.ts';
 import { EXIT_FAILED, EXIT_USAGE, UsageError, processIo, type CliIo } from '../src/node/cli/io.ts';
+import { NEW_USAGE, runNew } from '../src/node/cli/new.ts';
 import { PUSH_USAGE, runPush } from '../src/node/cli/push.ts';
 import { START_USAGE, runStart } from '../src/node/cli/start.ts';
 import { UPLOAD_USAGE, runUpload } from '../src/node/cli/upload.ts';
@@ -25,6 +28,8 @@ const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo)
   create: { usage: CREATE_USAGE, run: runCreate },
   deploy: { usage: DEPLOY_USAGE, run: runDeploy },
   upload: { usage: UPLOAD_USAGE, run: runUpload },
+  new: { usage: NEW_USAGE, run: runNew },
+  build: { usage: BUILD_USAGE, run: runBuild },
   check: { usage: CHECK_USAGE, run: runCheck },
 };
 

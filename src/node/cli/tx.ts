@@ -2,8 +2,8 @@
  * What every transaction-sending `psiweb` command shares (create, deploy, upload, push),
  * following psibase's CLI (rust/psibase/src/main.rs NodeArgs, SigArgs):
  *
- *  - the node: `--url URL` (psibase's `-a/--api`, also accepted), default the local
- *    devnet http://psiweb.localhost:8080;
+ *  - the node: `--url URL` (psibase's `-a/--api`, also accepted), default $PSIWEB_URL
+ *    (as psibase's PSINODE_URL), else the local devnet http://psiweb.localhost:8080;
  *  - the signers: `-s/--sign FILE` (repeatable; a PEM private key, as psibase's --sign)
  *    or, with no -s, "devnet mode": each action's sender signs with its devnet key
  *    (src/node/devnet.ts devnetKey), so a devnet's accounts need no key files;
@@ -34,7 +34,7 @@ export const NODE_OPTIONS = {
   sign: { type: 'string', short: 's', multiple: true },
 } as const;
 
-export const NODE_USAGE = `  --url URL:     the node's root URL (default ${DEFAULT_URL}; psibase's -a/--api also works)
+export const NODE_USAGE = `  --url URL:     the node's root URL (default $PSIWEB_URL, else ${DEFAULT_URL}; psibase's -a/--api also works)
   -s, --sign FILE: sign with this PEM private key (repeatable); without -s each sender
                  signs with its devnet key (a devnet's accounts need no key files)`;
 
@@ -59,7 +59,7 @@ export function methodArg(value: string, what: string): string {
 /** The node's root origin from --url / --api. */
 export function nodeUrl(values: { url?: string; api?: string }): string {
   if (values.url !== undefined && values.api !== undefined) throw new UsageError('give --url or --api, not both');
-  const raw = values.url ?? values.api ?? DEFAULT_URL;
+  const raw = values.url ?? values.api ?? process.env.PSIWEB_URL ?? DEFAULT_URL;
   let url: URL;
   try {
     url = new URL(raw);
