@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runSeeds, failLine } from './run.ts';
+import { runSeeds, failLine, unsafeQuorum } from './run.ts';
 import { simulate } from './simulator.ts';
 
 describe('CFT under random faults', () => {
@@ -55,7 +55,7 @@ describe('CFT scenarios', () => {
   });
 
   it('the checker catches a broken rule: a quorum of n/2 instead of a majority splits the chain', () => {
-    const { failed } = runSeeds({ mode: 'cft', nodes: 4, byzantine: 0, unsafeQuorum: (s) => Math.floor(s.producers.length / 2) }, 1, 60);
+    const { failed } = runSeeds({ mode: 'cft', nodes: 4, byzantine: 0, unsafeQuorum: unsafeQuorum('n/2') }, 1, 60);
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.some((r) => r.violations.some((v) => v.startsWith('conflicting irreversible blocks')))).toBe(true);
   });
