@@ -8,8 +8,6 @@
  * for the abort handler, so the compiler sees one SDK. Skips the compile when OUT is
  * newer than every .ts file beside ENTRY and in the SDK.
  */
-import asc from 'assemblyscript/asc';
-import binaryen from 'binaryen';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,9 +31,6 @@ export class ServiceCompileError extends PsiwebError {
 /** The flags psiweb's own services are built with (scripts/build-services.ts ASC_FLAGS), minus the abort path. */
 const FLAGS = ['--runtime', 'stub', '--optimizeLevel', '3', '--shrinkLevel', '1', '--noColors'];
 
-/** The wasm features AssemblyScript emits and psibase's VM accepts. */
-const FEATURES =
-  binaryen.Features.MutableGlobals | binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt;
 
 function newestTs(dir: string): number {
   let newest = 0;
@@ -57,6 +52,12 @@ function projectOf(entry: string): string | undefined {
 
 /** Compiles `entry` (an absolute path) into a psibase service module. */
 export async function compileApp(entry: string): Promise<Uint8Array> {
+  // The compiler and binaryen take seconds to load: only when something is compiled.
+  const { default: asc } = await import('assemblyscript/asc');
+  const { default: binaryen } = await import('binaryen');
+  /** The wasm features AssemblyScript emits and psibase's VM accepts. */
+  const features =
+    binaryen.Features.MutableGlobals | binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt;
   const project = projectOf(entry);
   // Inside psiweb itself the SDK is services/sdk; in an app, node_modules/psiweb/services/sdk.
   const base = project ?? PSIWEB_ROOT;
@@ -73,7 +74,7 @@ export async function compileApp(entry: string): Promise<Uint8Array> {
   if (error || !wasm) throw new ServiceCompileError(`compiling ${entry} failed: ${error?.message ?? 'no output'}\n${stderr.toString()}`);
   const mod = binaryen.readBinary(wasm);
   try {
-    mod.setFeatures(FEATURES);
+    mod.setFeatures(features);
     const startExport = mod.getExport('start');
     if (!startExport) throw new ServiceCompileError(`${entry} does not export start (add: export { start, called } from ".../services/sdk")`);
     if (!mod.getExport('called')) throw new ServiceCompileError(`${entry} does not export called (add: export { start, called } from ".../services/sdk")`);
