@@ -56,6 +56,7 @@ export class Collusion {
     honest: readonly ProducerName[],
     rng: Prng,
     private readonly isBft: (member: ProducerName) => boolean,
+    private readonly trace?: (line: string) => void,
   ) {
     for (const m of members) this.signers.set(m.name, m.signer);
     const order = [...honest];
@@ -65,6 +66,7 @@ export class Collusion {
     }
     const half = Math.floor(order.length / 2);
     order.forEach((p, i) => this.side.set(p, i < half ? 0 : 1));
+    this.trace?.(`colluders ${[...this.signers.keys()].join(',')}; honest halves ${order.slice(0, half).join(',')} | ${order.slice(half).join(',')}`);
   }
 
   get stats(): CollusionStats {
@@ -152,6 +154,7 @@ export class Collusion {
     this.twinOf.set(id, twin);
     this.twins.set(twinId, twin);
     this.twinCount++;
+    this.trace?.(`colluders: ${member} equivocates at ${header.num} term ${header.term}: ${id.slice(8, 16)} to one half, twin ${twinId.slice(8, 16)} to the other`);
     return twin;
   }
 

@@ -250,7 +250,7 @@ export class Simulation {
       this.collusion = new Collusion(members, honest, rng, (name) => {
         const i = this.indexOf.get(name);
         return i !== undefined && this.nodes[i]?.node?.consensusMode === 'bft';
-      });
+      }, this.cfg.trace ? (line) => this.log(line) : undefined);
     }
     return this.collusion;
   }
