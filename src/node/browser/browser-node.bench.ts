@@ -58,6 +58,8 @@ const bench: BenchFile = async () => {
     const page = await openApp(context, peer.url);
     await page.waitForFunction((t) => (window as any).__psiwebStored?.some((b: { num: number }) => b.num === t), target, { timeout: 300_000, polling: 100 });
     const stored = await page.evaluate(() => (window as any).__psiwebStored as { num: number; at: number }[]);
+    // The figure says the proofs were checked by the node's verify worker: it must be running.
+    if (!page.workers().some((w) => /verify-worker/.test(w.url()))) throw new Error(`no verify worker runs: ${page.workers().map((w) => w.url()).join(', ')}`);
     // From the first block this document's node stored to the last (page load,
     // compiling and genesis are not in it; the page may have reloaded once as its
     // service worker took control, and the node of the first load stored the first
