@@ -20,7 +20,7 @@ import { DEVNET_PRODUCER } from '../constants.ts';
 import { devnetKey } from '../devnet.ts';
 import { packActionArgs } from '../schemas.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
-import { accountArg, isDevnetMode, loadPublicKey, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom, type Signers } from './tx.ts';
+import { accountArg, isDevnetMode, loadPublicKey, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom, type Signers, type TraceJson } from './tx.ts';
 
 export const CREATE_USAGE = `usage: psiweb create ACCOUNT [-k PUBKEY | -i] [-S SENDER] [-s FILE] [--url URL]
   -k, --key PUBKEY: the account signs with this key (PEM text or a PEM file; auth-sig)
@@ -55,6 +55,24 @@ export async function createAccountActions(sender: string, account: string, choi
   return [action(sender, 'auth-delg', 'newAccount', { name: account, owner: sender, requireMatch: true })];
 }
 
+interface TraceNode {
+  action?: { service: string; method: string; rawData: string };
+  rawRetval?: string;
+  innerTraces?: { inner: { ActionTrace?: TraceNode } }[];
+}
+
+/** Whether accounts::newAccount for `account` answered false (it existed) in the trace. */
+export function accountExisted(trace: TraceJson, account: string): boolean {
+  const name = accountNumber(account);
+  const nameHex = Buffer.from(new BigUint64Array([name]).buffer).toString('hex');
+  const visit = (t: TraceNode): boolean => {
+    // newAccount's data: u16 fixed size, then the name (u64 little-endian).
+    if (t.action?.service === 'accounts' && t.action.method.toLowerCase() === 'newaccount' && t.action.rawData.toLowerCase().slice(4, 20) === nameHex) return t.rawRetval === '00';
+    return (t.innerTraces ?? []).some(({ inner }) => inner.ActionTrace !== undefined && visit(inner.ActionTrace));
+  };
+  return (trace.actionTraces as TraceNode[]).some(visit);
+}
+
 export function defaultCreator(signers: Signers): string {
   return isDevnetMode(signers) ? DEVNET_PRODUCER : 'root';
 }
@@ -86,6 +104,12 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
   if (trace.error) {
     io.stderr(`transaction failed: ${trace.error}\n`);
     return EXIT_FAILED;
+  }
+  if (accountExisted(trace, account)) {
+    // psibase's AuthSig::newAccount (and psiweb's) stores the key before accounts
+    // finds the account exists: an existing auth-sig account now has this key.
+    io.stderr(`${account} already existed: no account was created${values.insecure ? '' : "; if it uses auth-sig, its key is now the one given here (auth-sig's newAccount sets it, as in psibase)"}\n`);
+    return EXIT_OK;
   }
   io.stdout(`created ${account}${values.key !== undefined ? ' (auth-sig, the given key)' : values.insecure ? ' (auth-any: insecure)' : isDevnetMode(signers) ? ' (auth-sig, its devnet key)' : ` (auth-delg, owned by ${sender})`}\n`);
   return EXIT_OK;
