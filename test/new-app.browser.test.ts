@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBuild } from '../src/node/cli/build.ts';
 import { UsageError, type CliIo } from '../src/node/cli/io.ts';
 import { runNew } from '../src/node/cli/new.ts';
 import { fetchNode } from '../src/node/client.ts';
@@ -60,6 +61,9 @@ describe('psiweb new', () => {
     await expect(runNew(['My App', '--dir', dir], capture())).rejects.toThrow(UsageError);
     await expect(runNew(['fine-name', '--account', 'Bad!', '--dir', dir], capture())).rejects.toThrow(/must be an account name/);
     expect(existsSync(join(dir, 'short'))).toBe(false);
+    await expect(runBuild([join(dir, 'missing.ts')], capture())).rejects.toThrow(/cannot read .*missing\.ts/);
+    await expect(runBuild([join(dir, 'service.wasm')], capture())).rejects.toThrow(/ENTRY must be an AssemblyScript \.ts file/);
+    await expect(runBuild([], capture())).rejects.toThrow(/expected ENTRY\.ts, got 0/);
   });
 
   it(
