@@ -165,6 +165,10 @@ action("newAccount", (c: Call): void => {
   const key = args.bytes();
   validateSpki(key);
   authTable().put(new AuthRecord(name, key));
-  callAction(new Action(receiver(), ACCOUNTS, methodNumber("newAccount"),
+  // accounts.newAccount returns false for an account that already exists with this
+  // auth service (psibase's Accounts too); the key written above would then take it
+  // over, so refuse (psibase's AuthSig does not check this).
+  const created = callAction(new Action(receiver(), ACCOUNTS, methodNumber("newAccount"),
     ObjectWriter.struct().u64(name).u64(receiver()).bool(true).finish()));
+  check(created.length == 1 && created[0] == 1, "account already exists");
 });

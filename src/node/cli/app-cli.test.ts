@@ -270,10 +270,11 @@ describe('bad input: a clear message, exit 1 or 2, nothing changed', () => {
       expect(noAccount.code).toBe(1);
       expect(noAccount.err).toBe("transaction failed: service 'accounts' aborted with message: account ghostsvc does not exist\n");
       expect((await cli(runPush, ['alice', 'ghostsvc', 'add', '--hex', '08000100000001000000'])).code).toBe(1);
+      // Re-creating an auth-sig account would replace its key: the chain refuses.
       const again = await cli(runCreate, ['carolinea']);
-      expect(again.code).toBe(0);
+      expect(again.code).toBe(1);
       expect(again.out).toBe('');
-      expect(again.err).toMatch(/^carolinea already existed: no account was created; if it uses auth-sig, its key is now the one given here/);
+      expect(again.err).toMatch(/^transaction failed: .*account already exists\n$/);
       const short = await cli(runCreate, ['shorty']);
       expect(short.code).toBe(1);
       expect(short.err).toMatch(/^transaction failed: .*account name must be at least 8 characters: shorty\n$/);

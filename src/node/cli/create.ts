@@ -106,9 +106,9 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
     return EXIT_FAILED;
   }
   if (accountExisted(trace, account)) {
-    // psibase's AuthSig::newAccount (and psiweb's) stores the key before accounts
-    // finds the account exists: an existing auth-sig account now has this key.
-    io.stderr(`${account} already existed: no account was created${values.insecure ? '' : "; if it uses auth-sig, its key is now the one given here (auth-sig's newAccount sets it, as in psibase)"}\n`);
+    // accounts.newAccount leaves an existing account as it is (psiweb's auth-sig refuses
+    // to re-create one, so this is the auth-any or auth-delg path).
+    io.stderr(`${account} already existed: no account was created\n`);
     return EXIT_OK;
   }
   io.stdout(`created ${account}${values.key !== undefined ? ' (auth-sig, the given key)' : values.insecure ? ' (auth-any: insecure)' : isDevnetMode(signers) ? ' (auth-sig, its devnet key)' : ` (auth-delg, owned by ${sender})`}\n`);
