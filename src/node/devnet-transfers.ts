@@ -1,6 +1,6 @@
 /**
  * Signed token transfers on a devnet's real AssemblyScript services, for the chain
- * benchmark (src/chain/chain.bench.ts, setup `as`): the devnet's services and boot
+ * benchmark (src/node/chain.bench.ts, setup `as`): the devnet's services and boot
  * (without block signing, so any producer name can build the bench's blocks), then
  * alice → bob transfers of one token, each signed with alice's dev key through
  * verify-sig (its native twin checks them) and referencing the genesis block by TaPoS,

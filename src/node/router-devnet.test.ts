@@ -4,9 +4,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../chain/executor.ts';
-import { bootDevnet, loadDevnet } from '../node/devnet.ts';
+import { bootDevnet, loadDevnet } from './devnet.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
-import { Router } from './router.ts';
+import { Router } from '../http/router.ts';
 
 // A cold services/build compiles every service first.
 const BUILD_TIMEOUT_MS = 300_000;
