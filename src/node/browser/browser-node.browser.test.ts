@@ -39,6 +39,15 @@ describe('browser node', () => {
       // /common/* on the root origin comes from local state too.
       const chainId = await page.evaluate(async () => (await fetch('/common/chainid')).text());
       expect(JSON.parse(chainId)).toMatch(/^[0-9a-f]{64}$/i);
+      // A /_svc/ name that is not an account name is no service (it must not fall back to the root host).
+      for (const bad of ['transact:1/push_transaction', 'a%2Fb/x', 'x@y/balances/alice']) {
+        const r = await page.evaluate(async (p) => {
+          const res = await fetch(`/_svc/${p}`);
+          return { status: res.status, body: await res.text() };
+        }, bad);
+        expect(r.status, bad).toBe(404);
+        expect(r.body, bad).toContain('no such service');
+      }
 
       await peer.stop();
       for (let i = 0; i < 3; i++) {
