@@ -15,5 +15,7 @@ if ('serviceWorker' in navigator && import.meta.env.PROD) {
   await app?.updateComplete;
   const prompt = app?.shadowRoot?.querySelector<UpdatePrompt>('psiweb-update-prompt');
   prompt?.attach(workbox, () => node.pauseForUpdate());
-  void workbox.register();
+  // At once, not after the window's load event (workbox's default): the root worker is
+  // what answers service HTTP, so every app waits for it on a first visit.
+  void workbox.register({ immediate: true });
 }
