@@ -11,7 +11,7 @@ import { startPeer } from '../peer.ts';
 import { EXIT_OK, UsageError, type CliIo } from './io.ts';
 
 export const START_USAGE = `usage: psiweb start [--port ${DEFAULT_PORT}] [--data DIR] [--host ${DEFAULT_ROOT_HOST}] [--dist dist]
-  --data: where the chain is kept (default ./${DEFAULT_DATA_DIR}); an empty one gets a new devnet
+  --data: where the chain is kept (default ./${DEFAULT_DATA_DIR}); a directory that never held a chain gets a new devnet
   --host: the root host; apps are served on <service>.<host>
   --dist: the PWA build served on the root host`;
 
