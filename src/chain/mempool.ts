@@ -77,7 +77,9 @@ export class Mempool {
     if (tapos.expiration <= now) throw new TransactionRejectedError('expired', 'transaction has expired');
     if (tapos.expiration >= now + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
     if (this.pending.size >= this.maxSize) throw new TransactionRejectedError('full', 'too many pending transactions');
-    // The native proof checks run on WebCrypto's threads while the speculative run executes.
+    // The proof checks start first: where WebCrypto works off the main thread (browsers)
+    // they overlap the speculative run. (Node's WebCrypto verifies ECDSA on the calling
+    // thread, about 0.15 ms a signature here, so in Node they simply run first.)
     const proofs = this.chain.verifyTransactions([t]);
     proofs.catch(() => undefined);
     const run = this.chain.speculate(t).then(
