@@ -9,7 +9,7 @@
  *    ~16 KB, bodies): a node must serve as fast after any request mix as before it
  *    (issue 8: grown wasm memories once filled the host's pool for good);
  *  - signed alice → bob transfers pushed to `transact.<root>/push_transaction`, 2,000 in
- *    flight (16,000 in all, each answer letting the next one go), each answered with its
+ *    flight (2,000 warm-up and 16,000 measured, each answer letting the next one go), each answered with its
  *    trace once applied; every one must succeed and the balances must move by exactly
  *    the amount sent.
  *
@@ -43,7 +43,7 @@ const SOAK_REQUESTS = 10_000;
 const SOAK_MAX_HEADER = 15_500;
 const SOAK_MAX_BODY = 64 * 1024;
 const PUSH_IN_FLIGHT = 2000;
-/** Five rounds of what is in flight, so the figure covers block cadence rather than one block's wait. */
+/** Eight rounds of what is in flight, so the figure covers block cadence rather than one block's wait. */
 const PUSH_TOTAL = 16_000;
 const PUSH_WARMUP = 2000;
 /** New push connections waiting for their first answer at any time (see push). */
