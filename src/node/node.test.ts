@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TransactionRejectedError } from '../chain/errors.ts';
+import { StoreDamagedError } from '../errors.ts';
 import { Chain } from '../chain/executor.ts';
 import { INITIAL_BALANCE, signedTransaction, testServices, transferAction } from '../chain/test-kit.ts';
 import { accountNumber } from '../protocol/names.ts';
@@ -117,11 +118,34 @@ describe('PsiwebNode', () => {
     expect(lines.filter((l) => l.startsWith('block '))).toHaveLength(3);
   });
 
+  it('halts production once on a damaged store, says why in its status, and does not restart', async () => {
+    const clock = new FakeClock(T0_MS + 100);
+    const { node, chain, lines } = await bootNode(clock);
+    let attempts = 0;
+    node.mempool.produceBlock = async () => {
+      attempts++;
+      throw new StoreDamagedError('the store is damaged: a state record fails its checksum (run psiweb check)');
+    };
+    node.start();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(attempts).toBe(1);
+    expect(node.producing).toBe(false);
+    expect(clock.pending).toBe(0);
+    expect(lines.filter((l) => l.startsWith('block production halted: the store is damaged'))).toHaveLength(1);
+    expect((await node.status()).halted).toMatch(/store is damaged/);
+    node.start();
+    expect(clock.pending).toBe(0);
+    expect(chain.head!.num).toBe(2);
+  });
+
   it('reports status: chain id, head, irreversible, consensus, producers', async () => {
     const { node, chain } = await bootNode();
     await node.produceBlock();
     const s = await node.status();
-    expect(s.chainId).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.chainId).toMatch(/^[0-9A-F]{64}$/);
     expect(s.head).toEqual({ num: 3, id: expect.stringMatching(/^00000003/), time: new Date(T0_MS).toISOString() });
     expect(s.irreversible).toEqual({ num: 3, id: s.head!.id });
     expect(s.consensus).toBe('cft');

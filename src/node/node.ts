@@ -9,6 +9,7 @@
  * block by block with `produceBlock()` and a start/stop that owns the only timer.
  */
 import { ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
+import { StoreDamagedError } from '../errors.ts';
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US } from '../chain/constants.ts';
 import { openTransaction, type BlockProver, type Chain, type ProducedBlock } from '../chain/executor.ts';
 import { Mempool, type MempoolBlock } from '../chain/mempool.ts';
@@ -47,6 +48,11 @@ export interface NodeInit {
 }
 
 /** What `/native/status` reports. */
+/** Checksums as psibase's JSON writes them (psio: upper-case hex), like /common/chainid. */
+function hexId(bytes: Uint8Array): string {
+  return toHex(bytes).toUpperCase();
+}
+
 export interface NodeStatus {
   chainId: string | null;
   head: { num: number; id: string; time: string } | null;
@@ -57,6 +63,8 @@ export interface NodeStatus {
   nextProducers: string[] | null;
   producer: string;
   producing: boolean;
+  /** Why production stopped for good (a damaged store), else null. */
+  halted: string | null;
   pendingTransactions: number;
   peers: string[];
 }
@@ -106,13 +114,16 @@ export class PsiwebNode {
     this.log = init.log ?? (() => undefined);
   }
 
+  /** Set when production stopped for good (a damaged store); start() does not resume it. */
+  private halted: string | null = null;
+
   get producing(): boolean {
     return this.running;
   }
 
   /** Starts producing a block on every interval boundary. */
   start(): void {
-    if (this.running) return;
+    if (this.running || this.halted !== null) return;
     this.running = true;
     this.schedule();
   }
@@ -135,9 +146,16 @@ export class PsiwebNode {
       this.timer = undefined;
       this.produceBlock()
         .catch((e: unknown) => {
-          this.log(`block production failed: ${(e as Error).message}`);
           // Without blocks the mempool never drops anything: settle who waits in vain.
           this.expireWaiters(BigInt(Math.floor(this.clock.now() / 1000)));
+          if (e instanceof StoreDamagedError) {
+            // Nothing built on a damaged store can be trusted: stop, once, and say why.
+            this.running = false;
+            this.halted = e.message;
+            this.log(`block production halted: ${e.message}`);
+            return;
+          }
+          this.log(`block production failed: ${(e as Error).message}`);
         })
         .finally(() => this.schedule());
     }, Math.max(0, next - now));
@@ -256,17 +274,18 @@ export class PsiwebNode {
     if (head) {
       const num = head.header.commitNum;
       const rec = num === head.header.blockNum ? { id: head.blockId } : await this.chain.state.store.block(num);
-      if (rec) irreversible = { num, id: toHex(rec.id) };
+      if (rec) irreversible = { num, id: hexId(rec.id) };
     }
     return {
-      chainId: head ? toHex(status.chainId) : null,
-      head: head ? { num: head.header.blockNum, id: toHex(head.blockId), time: new Date(Number(head.header.time / 1000n)).toISOString() } : null,
+      chainId: head ? hexId(status.chainId) : null,
+      head: head ? { num: head.header.blockNum, id: hexId(head.blockId), time: new Date(Number(head.header.time / 1000n)).toISOString() } : null,
       irreversible,
       consensus: current ? ('CftConsensus' in current.data ? 'cft' : 'bft') : null,
       producers: current ? producersOf(current).map((p) => accountName(p.name)) : [],
       nextProducers: status?.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => accountName(p.name)) : null,
       producer: accountName(this.producer),
       producing: this.running,
+      halted: this.halted,
       pendingTransactions: this.mempool.size,
       // No network yet: this node has no peers to report.
       peers: [],
