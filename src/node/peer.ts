@@ -60,7 +60,9 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EADDRINUSE' ? new PortInUseError(`port ${options.port} on ${LOOPBACK} is in use: stop what uses it, or pick another --port`, { details: { port: options.port } }) : e),
     );
-    server.listen(options.port, LOOPBACK, () => {
+    // A deep accept queue: block production holds the event loop for a while, and a burst
+    // of new connections past the default 511 would be reset by the kernel.
+    server.listen({ port: options.port, host: LOOPBACK, backlog: 4096 }, () => {
       server.removeAllListeners('error');
       resolve();
     });
