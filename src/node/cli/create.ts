@@ -13,13 +13,12 @@
  * any account may create names of 8 or more characters, shorter names need the
  * accounts service's preapproval, as in psibase).
  */
-import { parseArgs } from 'node:util';
 import { accountNumber, methodNumber } from '../../protocol/names.ts';
 import type { Action } from '../../protocol/types.ts';
 import { DEVNET_PRODUCER } from '../constants.ts';
 import { devnetKey } from '../devnet.ts';
 import { packActionArgs } from '../schemas.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo, parseCommandLine } from './io.ts';
 import { accountArg, isDevnetMode, loadPublicKey, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom, type Signers, type TraceJson } from './tx.ts';
 
 export const CREATE_USAGE = `usage: psiweb create ACCOUNT [-k PUBKEY | -i] [-S SENDER] [-s FILE] [--url URL]
@@ -78,21 +77,12 @@ export function defaultCreator(signers: Signers): string {
 }
 
 export async function runCreate(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        ...NODE_OPTIONS,
-        key: { type: 'string', short: 'k' },
-        insecure: { type: 'boolean', short: 'i' },
-        sender: { type: 'string', short: 'S' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    ...NODE_OPTIONS,
+    key: { type: 'string', short: 'k' },
+    insecure: { type: 'boolean', short: 'i' },
+    sender: { type: 'string', short: 'S' },
+  });
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`expected ACCOUNT, got ${positionals.length} argument(s)`);
   const account = accountArg(positionals[0], 'ACCOUNT');

@@ -14,12 +14,11 @@
  * JSON arguments.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { accountNumber, methodNumber } from '../../protocol/names.ts';
 import type { Action } from '../../protocol/types.ts';
 import { packActionArgs } from '../schemas.ts';
 import { createAccountActions, defaultCreator } from './create.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo, parseCommandLine } from './io.ts';
 import { accountArg, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom } from './tx.ts';
 
 export const DEPLOY_USAGE = `usage: psiweb deploy ACCOUNT FILE.wasm [SCHEMA] [-c] [-p] [-S SENDER] [-k PUBKEY | -i] [-s FILE] [--url URL]
@@ -74,23 +73,14 @@ export async function readSchemaFile(file: string): Promise<{ actions: Record<st
 }
 
 export async function runDeploy(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        ...NODE_OPTIONS,
-        create: { type: 'boolean', short: 'c' },
-        'register-proxy': { type: 'boolean', short: 'p' },
-        sender: { type: 'string', short: 'S' },
-        key: { type: 'string', short: 'k' },
-        insecure: { type: 'boolean', short: 'i' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    ...NODE_OPTIONS,
+    create: { type: 'boolean', short: 'c' },
+    'register-proxy': { type: 'boolean', short: 'p' },
+    sender: { type: 'string', short: 'S' },
+    key: { type: 'string', short: 'k' },
+    insecure: { type: 'boolean', short: 'i' },
+  });
   const { values, positionals } = parsed;
   if (positionals.length < 2 || positionals.length > 3) throw new UsageError(`expected ACCOUNT FILE.wasm [SCHEMA], got ${positionals.length} argument(s)`);
   const account = accountArg(positionals[0], 'ACCOUNT');

@@ -6,10 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isValidAccountName, methodNumber } from '../../protocol/names.ts';
 import { execAction, execHttp, type ExecInit } from '../exec.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo, parseCommandLine } from './io.ts';
 
 export const EXEC_USAGE = `usage: psiweb exec FILE.wasm|FILE.wat METHOD [HEXARGS] [--account NAME] [--sender NAME]
        psiweb exec FILE.wasm|FILE.wat --http GET|POST|… PATH [--body TEXT] [--account NAME]
@@ -55,22 +54,13 @@ async function loadCode(file: string): Promise<Uint8Array> {
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 export async function runExec(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        http: { type: 'boolean', default: false },
-        body: { type: 'string' },
-        account: { type: 'string' },
-        sender: { type: 'string' },
-        host: { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    http: { type: 'boolean', default: false },
+    body: { type: 'string' },
+    account: { type: 'string' },
+    sender: { type: 'string' },
+    host: { type: 'string' },
+  });
   const { values, positionals } = parsed;
   const [file, ...rest] = positionals;
   if (!file) throw new UsageError('missing FILE');

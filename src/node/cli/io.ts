@@ -2,6 +2,7 @@
  * What a `psiweb` sub-command talks to: its output streams and how it ends. Commands
  * take it as a parameter, so tests run them in-process and read what they printed.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PsiwebError } from '../../errors.ts';
 
 export interface CliIo {
@@ -23,3 +24,12 @@ export class UsageError extends PsiwebError {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+
+/** node:util's parseArgs with positionals allowed; a malformed command line is a UsageError. */
+export function parseCommandLine<const O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

@@ -9,11 +9,10 @@
  * hex, and `console`, what it printed) and `actionTraces` (psibase's full trace). A
  * transaction the chain refused exits 1 with its error.
  */
-import { parseArgs } from 'node:util';
 import { isValidAccountName, accountNumber, methodNumber } from '../../protocol/names.ts';
 import { packActionArgs, packWithSchema, type ServiceSchema } from '../schemas.ts';
 import { readSchemaFile } from './deploy.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo, parseCommandLine } from './io.ts';
 import { actionResults, type ActionResult, DEFAULT_URL, hexBytes, methodArg, NODE_OPTIONS, nodeUrl, pushActions, signersFrom } from './tx.ts';
 
 export const PUSH_USAGE = `usage: psiweb push SENDER SERVICE METHOD ('JSON-ARGS' | --hex ARGS) [-s FILE] [--url URL] [--wait final|applied]
@@ -35,22 +34,13 @@ function checkSender(value: string, what: string): string {
 }
 
 export async function runPush(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        ...NODE_OPTIONS,
-        key: { type: 'string' },
-        hex: { type: 'string' },
-        schema: { type: 'string' },
-        wait: { type: 'string', default: 'final' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    ...NODE_OPTIONS,
+    key: { type: 'string' },
+    hex: { type: 'string' },
+    schema: { type: 'string' },
+    wait: { type: 'string', default: 'final' },
+  });
   const { values, positionals } = parsed;
   const hexMode = values.hex !== undefined;
   if (hexMode && positionals.length !== 3) {

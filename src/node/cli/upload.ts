@@ -16,11 +16,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { accountNumber, methodNumber } from '../../protocol/names.ts';
 import type { Action } from '../../protocol/types.ts';
 import { packActionArgs } from '../schemas.ts';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo, parseCommandLine } from './io.ts';
 import { accountArg, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom } from './tx.ts';
 
 export const UPLOAD_USAGE = `usage: psiweb upload SRC [DEST] -S ACCOUNT [-r] [-t TYPE] [-s FILE] [--url URL]
@@ -114,21 +113,12 @@ async function tree(dest: string, source: string, io: CliIo, out: UploadFile[]):
 }
 
 export async function runUpload(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        ...NODE_OPTIONS,
-        sender: { type: 'string', short: 'S' },
-        recursive: { type: 'boolean', short: 'r' },
-        'content-type': { type: 'string', short: 't' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    ...NODE_OPTIONS,
+    sender: { type: 'string', short: 'S' },
+    recursive: { type: 'boolean', short: 'r' },
+    'content-type': { type: 'string', short: 't' },
+  });
   const { values, positionals } = parsed;
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`expected SRC [DEST], got ${positionals.length} argument(s)`);
   if (values.sender === undefined) throw new UsageError('-S ACCOUNT is required: the files go to that account\'s site');
