@@ -89,6 +89,11 @@ export interface DevnetOptions {
   log?: (line: string) => void;
   /** How long start-up and each wait may take (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Milliseconds between blocks (default 100: a test's pushes apply at once; psibase's
+   * block time is in microseconds, so this is a valid chain, only a fast one).
+   */
+  blockIntervalMs?: number;
 }
 
 export interface DevnetAccount {
@@ -201,6 +206,9 @@ async function listen(server: Server, port: number): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** A test devnet's default block interval (see DevnetOptions.blockIntervalMs). */
+export const FIXTURE_BLOCK_INTERVAL_MS = 100;
+
 export async function startDevnet(options: DevnetOptions = {}): Promise<AppDevnet> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const distDir = resolveDist(options.distDir);
@@ -215,7 +223,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<AppDevne
     launching.catch(() => undefined);
     // Closed on failure too, once launched.
     if (!options.browser) cleanups.push(async () => (await launching.catch(() => undefined))?.close());
-    const peer = await startPeer({ dataDir, port: 0, rootHost, distDir, log: options.log ?? (() => undefined) });
+    const peer = await startPeer({ dataDir, port: 0, rootHost, distDir, log: options.log ?? (() => undefined), blockIntervalMs: options.blockIntervalMs ?? FIXTURE_BLOCK_INTERVAL_MS });
     cleanups.push(() => peer.close());
     const nodeUrl = peer.url;
     const head = async () => ((await fetchNode(`${nodeUrl}/native/status`)).json() as { head: { num: number } }).head.num;

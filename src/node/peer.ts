@@ -35,6 +35,8 @@ export interface PeerOptions {
   log: (line: string) => void;
   /** Block production on the timer (default true); tests may drive it themselves. */
   produce?: boolean;
+  /** Milliseconds between blocks (default psinode's 1,000); test devnets may go faster. */
+  blockIntervalMs?: number;
   maxBodyBytes?: number;
 }
 
@@ -88,7 +90,13 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     } else {
       options.log(`resuming chain ${toHex(chain.chainId!)} at block ${chain.head.num}`);
     }
-    const node = new PsiwebNode({ chain, producer: devnet.producer, prover: devnet.prover, log: options.log });
+    const node = new PsiwebNode({
+      chain,
+      producer: devnet.producer,
+      prover: devnet.prover,
+      log: options.log,
+      ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+    });
     const router = new Router({
       rootHost,
       chain,

@@ -11,11 +11,13 @@ provideNode(node);
 // The dev server has no built worker; production builds register it.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   const workbox = new Workbox('/root-sw.js', { type: 'module' });
+  // At once, not after the window's load event (workbox's default) nor the dashboard's
+  // first render: the root worker is what answers service HTTP, so every app waits for
+  // it on a first visit. The update prompt listens from its first render on (an update
+  // is only found after this first registration, so it misses none).
+  void workbox.register({ immediate: true });
   const app = document.querySelector<import('./app.ts').PsiwebApp>('psiweb-app');
   await app?.updateComplete;
   const prompt = app?.shadowRoot?.querySelector<UpdatePrompt>('psiweb-update-prompt');
   prompt?.attach(workbox, () => node.pauseForUpdate());
-  // At once, not after the window's load event (workbox's default): the root worker is
-  // what answers service HTTP, so every app waits for it on a first visit.
-  void workbox.register({ immediate: true });
 }
