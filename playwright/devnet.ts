@@ -42,20 +42,8 @@ import { siteFiles } from '../services/sites/upload.ts';
 
 const PSIWEB_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Where Chromium is: Debian's package unless PSIWEB_CHROMIUM says otherwise. */
-export const CHROMIUM_PATH = process.env.PSIWEB_CHROMIUM ?? '/usr/bin/chromium';
-
-/** The flags a loopback-only machine needs (as psiweb's own tests launch it). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-];
+export { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 
 /** Bad fixture options or a devnet that did not become ready. */
 export class DevnetFixtureError extends PsiwebError {

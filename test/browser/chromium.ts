@@ -4,20 +4,8 @@
  */
 import { chromium, type Browser, type BrowserContext, type LaunchOptions } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env.PSIWEB_CHROMIUM ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  // Without these, Chromium dials Google's hosts at start, and this closed network refuses each.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // WebRTC between peers on 127.0.0.1 only works with loopback candidates allowed.
-  '--allow-loopback-in-peer-connection',
-];
+export { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright/chromium.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright/chromium.ts';
 
 export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
   return chromium.launch({
