@@ -101,16 +101,14 @@ export class IdbStore implements KvStore {
       throw new StateError(`cannot open IndexedDB database ${name}`, { cause });
     }
     try {
-      const tx = db.transaction(META, 'readwrite');
-      const format = (await tx.store.get(FORMAT_KEY)) as unknown;
-      if (typeof format === 'number' && format > IDB_STORE_FORMAT) {
-        await tx.done; // nothing written: let the transaction end
+      // Read-only on every open (service workers open on each cold start, and a
+      // readwrite transaction would queue behind block commits); written once.
+      const format = (await db.get(META, FORMAT_KEY)) as unknown;
+      if (typeof format === 'number' && format > IDB_STORE_FORMAT)
         throw new StoreFormatError(`the chain database ${name} was written by a newer psiweb (record format ${format}; this psiweb reads ${IDB_STORE_FORMAT}): reload to run the newer psiweb`, {
           details: { format },
         });
-      }
-      if (format !== IDB_STORE_FORMAT) await tx.store.put(IDB_STORE_FORMAT, FORMAT_KEY);
-      await tx.done;
+      if (format !== IDB_STORE_FORMAT) await db.put(META, IDB_STORE_FORMAT, FORMAT_KEY);
     } catch (e) {
       db.close();
       if (e instanceof StoreFormatError) throw e;
