@@ -13,15 +13,23 @@
  *   });
  *
  * `devnet` is a fresh devnet per test (startDevnet in ./devnet.ts: Node peer on a free
- * 127.0.0.1 port, the app deployed, Debian's Chromium with the root origin synced);
+ * 127.0.0.1 port, the app deployed, a new context in Playwright's browser with the root
+ * origin synced; `use: { ...psiwebUse }` in playwright.config runs Debian's Chromium);
  * `page` is the app's origin, opened. Or bring your own base test:
  * `export const test = withPsiweb(base)`. Without Playwright's runner (vitest, node:test),
  * use `startDevnet` / `withDevnet` directly.
  */
 import type { AppDevnet, DevnetOptions } from './devnet.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 import { startDevnet } from './devnet.ts';
 
 export * from './devnet.ts';
+
+/**
+ * What a playwright.config's `use` needs to run Debian's Chromium (or PSIWEB_CHROMIUM)
+ * as psiweb's own tests do: `use: { ...psiwebUse }`.
+ */
+export const psiwebUse = { launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } };
 
 /** Options of the `devnet` fixture (`test.use({ psiweb: { … } })`). */
 export type PsiwebOptions = DevnetOptions;
@@ -42,8 +50,10 @@ type Use<T> = (value: T) => Promise<void>;
 export function psiwebFixtures(defaults: PsiwebOptions = {}) {
   return {
     psiweb: [defaults, { option: true }] as [PsiwebOptions, { option: true }],
-    devnet: async ({ psiweb }: { psiweb: PsiwebOptions }, use: Use<AppDevnet>) => {
-      const devnet = await startDevnet(psiweb);
+    // Playwright's worker-scoped browser (launched once per worker, as Playwright does),
+    // a new context per test; psiweb.browser overrides it.
+    devnet: async ({ psiweb, browser }: { psiweb: PsiwebOptions; browser: import('playwright-core').Browser }, use: Use<AppDevnet>) => {
+      const devnet = await startDevnet({ browser, ...psiweb });
       try {
         await use(devnet);
       } finally {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appActions, psiwebFixtures, startDevnet, type AppDevnet, type AppSpec, type PsiwebOptions } from 'psiweb/playwright';
 import { fetchNode } from '../src/node/client.ts';
 import { serviceWasm } from '../src/node/service-build.ts';
+import { launchChromium } from './browser/chromium.ts';
 import { DIST_DIR, ensureProductionBuild } from './browser/devnet.ts';
 
 const APP: AppSpec = {
@@ -38,7 +39,10 @@ describe('psiweb/playwright fixture', () => {
     const fixtures = psiwebFixtures();
     const psiweb: PsiwebOptions = { distDir: DIST_DIR, app: APP };
     let devnetSeen: AppDevnet | undefined;
-    await fixtures.devnet({ psiweb }, async (devnet) => {
+    // As Playwright's runner gives it: one browser for the worker, a context per test.
+    const browser = await launchChromium();
+    try {
+    await fixtures.devnet({ psiweb, browser }, async (devnet) => {
       devnetSeen = devnet;
       await fixtures.page({ devnet, psiweb }, async (page) => {
         expect(new URL(page.url()).origin).toBe(new URL(devnet.appUrl()).origin);
@@ -69,8 +73,13 @@ describe('psiweb/playwright fixture', () => {
         expect(await devnet.waitForBlock(2)).toBeGreaterThanOrEqual(before + 2);
       });
     });
-    // Closed after the test: the peer's port answers nothing.
+    // Closed after the test: the peer's port answers nothing; the worker's browser stays.
     await expect(fetchNode(`${devnetSeen!.peer.url}/native/status`, { timeoutMs: 2000 })).rejects.toThrow(/cannot reach/);
+    expect(browser.isConnected()).toBe(true);
+    expect(browser.contexts()).toHaveLength(0);
+    } finally {
+      await browser.close();
+    }
   }, 180_000);
 
   it('refuses what cannot work with a clear error', async () => {
