@@ -37,8 +37,7 @@ import { devnetKey } from '../src/node/devnet.ts';
 import { createHttpServer } from '../src/node/http-server.ts';
 import { startPeer, type Peer } from '../src/node/peer.ts';
 import { packActionArgs } from '../src/node/schemas.ts';
-import { guessContentType } from '../src/node/cli/upload.ts';
-import { siteFiles } from '../services/sites/upload.ts';
+import { guessContentType, siteFiles } from '../services/sites/upload.ts';
 
 const PSIWEB_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

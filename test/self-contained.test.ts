@@ -34,7 +34,7 @@ describe('the repository is self-contained', () => {
   });
 
   it('the vectors and fixtures the tests use are in the repository', () => {
-    for (const f of ['test/vectors/psibase/fracpack-tests.json', 'test/vectors/psibase/names.json', 'test/fixtures/psibase/simple.wasm']) {
+    for (const f of ['test/vectors/psibase/fracpack-tests.json', 'test/vectors/psibase/names.json', 'test/fixtures/psibase/simple.wasm.gz']) {
       expect(readFileSync(f).length, f).toBeGreaterThan(0);
     }
   });

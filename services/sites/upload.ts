@@ -15,7 +15,7 @@ const schema = new FracSchema(
   { mode: 'native' },
 );
 
-/** Content types by extension; psibase's CLI guesses them the same way from the file name. */
+/** MIME types by extension, the common ones mime_guess (psibase's guesser) gives. */
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.htm': 'text/html',
@@ -23,18 +23,39 @@ const CONTENT_TYPES: Record<string, string> = {
   '.mjs': 'text/javascript',
   '.css': 'text/css',
   '.json': 'application/json',
+  '.map': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.txt': 'text/plain',
+  '.md': 'text/markdown',
+  '.csv': 'text/csv',
+  '.xml': 'text/xml',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.jpg': 'image/jpeg',
   '.jpeg': 'image/jpeg',
-  '.ico': 'image/vnd.microsoft.icon',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.otf': 'font/otf',
   '.wasm': 'application/wasm',
-  '.txt': 'text/plain',
-  '.webmanifest': 'application/manifest+json',
+  '.pdf': 'application/pdf',
+  '.zip': 'application/zip',
+  '.mp3': 'audio/mpeg',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
 };
 
+/** The guessed MIME type of a file name, or undefined when unknown. */
+export function guessContentType(name: string): string | undefined {
+  return CONTENT_TYPES[extname(name).toLowerCase()];
+}
+
 export function contentTypeOf(path: string): string {
-  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+  return guessContentType(path) ?? 'application/octet-stream';
 }
 
 export interface SiteFile {

@@ -67,9 +67,17 @@ export const DEVNET_TOKEN_SUPPLY = 1_000_000n;
 /** How long boot transactions stay valid: they all run in the genesis block. */
 const BOOT_EXPIRATION_SEC = 60n;
 
-/** The dev key of a devnet account (P-256, so WebCrypto verifies it). */
+const devnetKeys = new Map<string, Promise<KeyPair>>();
+
+/** The dev key of a devnet account (P-256, so WebCrypto verifies it); derived once per account. */
 export function devnetKey(account: string): Promise<KeyPair> {
-  return devKeyPair('p256', account);
+  let key = devnetKeys.get(account);
+  if (!key) {
+    key = devKeyPair('p256', account);
+    devnetKeys.set(account, key);
+    key.catch(() => devnetKeys.delete(account));
+  }
+  return key;
 }
 
 export interface Devnet {

@@ -24,14 +24,11 @@ import { join } from 'node:path';
 import { figure, type BenchFile, type Figure } from '../../test/bench-kit.ts';
 import { measure, percentile } from '../../test/measure.ts';
 import { Chain } from '../chain/executor.ts';
-import { sign } from '../crypto/keys.ts';
 import { Router } from '../http/router.ts';
-import { accountNumber, methodNumber } from '../protocol/names.ts';
-import { packSignedTransaction, packTransaction } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { fetchNode, serviceUrl } from './client.ts';
-import { bootDevnet, devnetKey, loadDevnet } from './devnet.ts';
-import { packActionArgs } from './schemas.ts';
+import { bootDevnet, loadDevnet } from './devnet.ts';
+import { signedTransfer } from './browser/tx.ts';
 
 const CONCURRENCY = 50;
 /** Long enough for V8 to have optimized the query path, so before and after compare like with like. */
@@ -165,25 +162,8 @@ async function transfers(rootUrl: string, count: number, tag: string): Promise<U
   const res = await fetchNode(`${rootUrl}/common/tapos/head`);
   if (res.status !== 200) throw new Error(`tapos: ${res.status} ${res.text()}`);
   const tapos = res.json() as { refBlockIndex: number; refBlockSuffix: number };
-  const key = await devnetKey('alice');
   const expiration = BigInt(Math.floor(Date.now() / 1000) + 120);
-  return Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const transaction = packTransaction({
-        tapos: { expiration, flags: 0, ...tapos },
-        actions: [
-          {
-            sender: accountNumber('alice'),
-            service: accountNumber('tokens'),
-            method: methodNumber('transfer'),
-            rawData: packActionArgs('tokens', 'transfer', { to: 'bob', amount: '1', memo: `${tag} ${i}` }),
-          },
-        ],
-        claims: [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }],
-      });
-      return packSignedTransaction({ transaction, proofs: [await sign(key, transaction)], subjectiveData: null });
-    }),
-  );
+  return Promise.all(Array.from({ length: count }, (_, i) => signedTransfer({ from: 'alice', to: 'bob', amount: '1', memo: `${tag} ${i}`, tapos, expiration })));
 }
 
 interface TraceJson {

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { simpleWasm } from '../../test/fixtures/psibase/simple.ts';
 import { describe, expect, it } from 'vitest';
 import { accountNumber, methodNumber } from '../protocol/names.ts';
 import { ServiceHost } from './host.ts';
 import { newState, wat2wasm } from './test-kit.ts';
 
-/** psibase's rust/cargo-psibase/test-data/simple.wasm, kept in the repository (see test/fixtures/psibase/README.md). */
-const SIMPLE_WASM = new URL('../../test/fixtures/psibase/simple.wasm', import.meta.url);
 const host = new ServiceHost();
 const service = accountNumber('simple');
 
@@ -74,7 +72,8 @@ describe('wasi_snapshot_preview1 shim', () => {
   });
 
   it('runs psibase’s simple.wasm (built by cargo-psibase) unchanged', () => {
-    const code = new Uint8Array(readFileSync(SIMPLE_WASM));
+    // psibase's rust/cargo-psibase/test-data/simple.wasm, kept in the repository (test/fixtures/psibase).
+    const code = simpleWasm();
     const add = run(code, 'add', args(2, 40));
     expect(add.error).toBeUndefined();
     expect(new DataView(add.retval.buffer, add.retval.byteOffset).getInt32(0, true)).toBe(42);

@@ -2,7 +2,7 @@
  * psibase's app-developer commands against a real devnet: `startPeer` (the node `psiweb
  * start` runs) on a free 127.0.0.1 port producing a block a second, driven by
  * `psiweb create`, `deploy`, `upload` and `push` run in-process. A service built by
- * psibase's own Rust toolchain (test/fixtures/psibase/simple.wasm) is deployed and
+ * psibase's own Rust toolchain (test/fixtures/psibase/simple.wasm.gz) is deployed and
  * called with --hex; psiweb's example service shows a redeploy keeps its tables.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,24 +16,17 @@ import { startPeer, type Peer } from '../peer.ts';
 import { serviceWasm } from '../service-build.ts';
 import { runCreate } from './create.ts';
 import { runDeploy } from './deploy.ts';
-import { UsageError, type CliIo } from './io.ts';
+import { UsageError, type CliIo, capturingIo } from './io.ts';
+import { simpleWasmFile } from '../../../test/fixtures/psibase/simple.ts';
 import { runPush } from './push.ts';
 import { runUpload } from './upload.ts';
 
 const BUILD_TIMEOUT_MS = 300_000;
 const STEP_TIMEOUT_MS = 60_000;
-const SIMPLE_WASM = join('test', 'fixtures', 'psibase', 'simple.wasm');
+/** psibase's simple.wasm, written into the test's directory (beforeAll). */
+let SIMPLE_WASM: string;
 const EXAMPLE_WASM = join('services', 'build', 'example.wasm');
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 interface Trace {
   error: string | null;
@@ -47,7 +40,7 @@ let url: string;
 
 /** Runs a command; its exit code and what it printed. */
 async function cli(run: (argv: string[], io: CliIo) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = capture();
+  const io = capturingIo();
   const code = await run([...argv, '--url', url], io);
   return { code, out: io.out, err: io.err };
 }
@@ -60,6 +53,7 @@ beforeAll(async () => {
   await loadDevnet();
   await serviceWasm('example');
   dir = mkdtempSync(join(tmpdir(), 'psiweb-app-cli-'));
+  SIMPLE_WASM = simpleWasmFile(dir);
   const dist = join(dir, 'dist');
   mkdirSync(dist);
   writeFileSync(join(dist, 'index.html'), '<!doctype html><title>shell</title>');

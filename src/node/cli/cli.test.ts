@@ -5,22 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { methodNumber } from '../../protocol/names.ts';
 import { serviceWasm } from '../service-build.ts';
 import { runExec } from './exec.ts';
-import { UsageError, type CliIo } from './io.ts';
+import { UsageError, capturingIo } from './io.ts';
 import { runPush } from './push.ts';
 import { parseStartArgs } from './start.ts';
 
 // A cold services/build compiles db first.
 const BUILD_TIMEOUT_MS = 180_000;
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 /** `hello`: prints, then returns its argument bytes; `fail`: aborts; serveSys: a fixed page. */
 const WAT = `
@@ -59,14 +50,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('psiweb exec', () => {
   it('runs an action of a built service and prints its return value as hex', async () => {
-    const io = capture();
+    const io = capturingIo();
     const code = await runExec([join('services', 'build', 'example.wasm'), 'inc', '040005000000'], io);
     expect(code).toBe(0);
     expect(io.out).toBe('0500000000000000\n');
   });
 
   it("prints a service's abort message and exits 1", async () => {
-    const io = capture();
+    const io = capturingIo();
     expect(await runExec([join('services', 'build', 'example.wasm'), 'reset'], io)).toBe(1);
     expect(io.err).toBe("service 'example' aborted with message: unknown service action: reset\n");
     expect(io.out).toBe('');
@@ -74,11 +65,11 @@ describe('psiweb exec', () => {
 
   it('runs a WAT module: console to stderr, return value to stdout', async () => {
     writeFileSync(watFile, WAT);
-    const io = capture();
+    const io = capturingIo();
     expect(await runExec([watFile, 'hello', 'cafe'], io)).toBe(0);
     expect(io.err).toBe('hello from wat\n');
     expect(io.out).toBe('cafe\n');
-    const failed = capture();
+    const failed = capturingIo();
     expect(await runExec([watFile, 'fail'], failed)).toBe(1);
     expect(failed.err).toBe("service 'echo' aborted with message: wat says no\n");
   });
@@ -87,13 +78,13 @@ describe('psiweb exec', () => {
     const { constantService, packOptionalReply, textReply } = await import('../../http/test-kit.ts');
     const file = join(dir, 'page.wasm');
     writeFileSync(file, await constantService({ retval: packOptionalReply(textReply(200, 'a page', [{ name: 'ETag', value: '"1"' }])) }));
-    const io = capture();
+    const io = capturingIo();
     expect(await runExec([file, '--http', 'GET', '/'], io)).toBe(0);
     expect(io.out).toBe('200 text/plain\nETag: "1"\n\na page\n');
   });
 
   it('refuses bad arguments with a UsageError naming the problem', async () => {
-    const io = capture();
+    const io = capturingIo();
     const bad = async (argv: string[], message: RegExp) => expect(runExec(argv, io)).rejects.toThrow(message);
     await bad([], /missing FILE/);
     await bad([join(dir, 'nope.wasm'), 'x'], /cannot read/);
@@ -109,14 +100,14 @@ describe('psiweb exec', () => {
   it('reports a module that is not wasm as a failed run', async () => {
     const file = join(dir, 'junk.wasm');
     writeFileSync(file, 'not wasm at all');
-    const io = capture();
+    const io = capturingIo();
     expect(await runExec([file, 'x'], io)).toBe(1);
     expect(io.err).toContain('service code is not valid wasm');
   });
 });
 
 describe('psiweb push (arguments)', () => {
-  const bad = (argv: string[], message: RegExp) => expect(runPush(argv, capture())).rejects.toThrow(message);
+  const bad = (argv: string[], message: RegExp) => expect(runPush(argv, capturingIo())).rejects.toThrow(message);
 
   it('refuses bad arguments before touching the network', async () => {
     await bad(['alice', 'tokens', 'transfer'], /expected SENDER SERVICE METHOD JSON-ARGS, got 3/);
@@ -133,13 +124,13 @@ describe('psiweb push (arguments)', () => {
   });
 
   it('dials only this machine', async () => {
-    await expect(runPush(['alice', 'tokens', 'transfer', '{"to":"bob","amount":"1","memo":""}', '--url', 'http://example.com'], capture())).rejects.toThrow(
+    await expect(runPush(['alice', 'tokens', 'transfer', '{"to":"bob","amount":"1","memo":""}', '--url', 'http://example.com'], capturingIo())).rejects.toThrow(
       /only nodes on this machine .* can be reached, not example.com/,
     );
   });
 
   it('reports an unreachable node as a failure', async () => {
-    await expect(runPush(['alice', 'tokens', 'transfer', '{"to":"bob","amount":"1","memo":""}', '--url', 'http://psiweb.localhost:1'], capture())).rejects.toThrow(
+    await expect(runPush(['alice', 'tokens', 'transfer', '{"to":"bob","amount":"1","memo":""}', '--url', 'http://psiweb.localhost:1'], capturingIo())).rejects.toThrow(
       /cannot reach http:\/\/psiweb.localhost:1/,
     );
   });

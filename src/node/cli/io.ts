@@ -10,6 +10,17 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
+/** A CliIo that keeps what a command printed (for running commands in-process in tests). */
+export function capturingIo(): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
+  return io;
+}
+
 export const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),

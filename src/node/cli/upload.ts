@@ -15,10 +15,8 @@
  * (contentEncoding none).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-import { accountNumber, methodNumber } from '../../protocol/names.ts';
-import type { Action } from '../../protocol/types.ts';
-import { packActionArgs } from '../schemas.ts';
+import { basename, join } from 'node:path';
+import { guessContentType, storeSysActions } from '../../../services/sites/upload.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo, parseCommandLine } from './io.ts';
 import { accountArg, NODE_OPTIONS, NODE_USAGE, nodeUrl, pushActions, signersFrom } from './tx.ts';
 
@@ -33,59 +31,12 @@ const BATCH_FILES = 10;
 /** … and this many content bytes per transaction (a batch has at least one file). */
 const BATCH_BYTES = 64 * 1024;
 
-/** MIME types by extension, the common ones mime_guess (psibase's guesser) gives. */
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.htm': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.txt': 'text/plain',
-  '.md': 'text/markdown',
-  '.csv': 'text/csv',
-  '.xml': 'text/xml',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.avif': 'image/avif',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.otf': 'font/otf',
-  '.wasm': 'application/wasm',
-  '.pdf': 'application/pdf',
-  '.zip': 'application/zip',
-  '.mp3': 'audio/mpeg',
-  '.mp4': 'video/mp4',
-  '.webm': 'video/webm',
-};
-
-/** The guessed MIME type of a file name, or undefined when unknown. */
-export function guessContentType(name: string): string | undefined {
-  return CONTENT_TYPES[extname(name).toLowerCase()];
-}
 
 interface UploadFile {
   path: string;
   contentType: string;
   source: string;
   content: Uint8Array;
-}
-
-function storeSys(account: string, file: UploadFile): Action {
-  return {
-    sender: accountNumber(account),
-    service: accountNumber('sites'),
-    method: methodNumber('storeSys'),
-    rawData: packActionArgs('sites', 'storeSys', { path: file.path, contentType: file.contentType, contentEncoding: null, content: Buffer.from(file.content).toString('hex') }),
-  };
 }
 
 /** psibase's normalize_upload_path: a leading `/`, no trailing ones; '' for none. */
@@ -156,7 +107,7 @@ export async function runUpload(argv: string[], io: CliIo): Promise<number> {
       batch.push(f);
       bytes += f.content.length;
     }
-    const trace = await pushActions(root, batch.map((f) => storeSys(account, f)), signers);
+    const trace = await pushActions(root, storeSysActions(account, batch), signers);
     if (trace.error) {
       io.stderr(`transaction failed: ${trace.error}\nthese files were in the failed transaction:\n${batch.map((f) => `    ${f.source}\n`).join('')}`);
       if (done > 0) io.stderr(`${done} of ${files.length} files were uploaded before it\n`);
