@@ -17,6 +17,7 @@ import {
   type BridgeReply,
   type BridgeRequest,
 } from './bridge-protocol.ts';
+import { injectIntoHtml } from '../src/http/html-inject.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 /** The bridge client (src/ui/loader-app-client.ts), bundled at build time. */
@@ -206,14 +207,13 @@ async function navigate(event: FetchEvent): Promise<Response> {
 
 /** The app's page with the bridge client as the first thing it runs. */
 async function withClientScript(response: Response): Promise<Response> {
-  if (!(response.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html')) return response;
-  const html = await response.text();
-  const tag = `<script src="${APP_CLIENT_PATH}"></script>`;
-  const head = /<head(\s[^>]*)?>/i.exec(html);
-  const at = head ? head.index + head[0].length : 0;
+  const contentType = response.headers.get('content-type') ?? '';
+  if (!contentType.toLowerCase().startsWith('text/html')) return response;
+  const page = injectIntoHtml(new Uint8Array(await response.arrayBuffer()), contentType, `<script src="${APP_CLIENT_PATH}"></script>`);
   const headers = new Headers(response.headers);
   headers.delete('content-length');
-  return new Response(html.slice(0, at) + tag + html.slice(at), { status: response.status, statusText: response.statusText, headers });
+  headers.set('content-type', page.contentType);
+  return new Response(page.html, { status: response.status, statusText: response.statusText, headers });
 }
 
 function htmlResponse(html: string, status = 200): Response {

@@ -47,6 +47,8 @@ describe('psiweb/playwright fixture', () => {
       await fixtures.page({ devnet, psiweb }, async (page) => {
         expect(new URL(page.url()).origin).toBe(new URL(devnet.appUrl()).origin);
         expect(await shown(page)).toBe('0');
+        // Stored as text/html with no charset: the app worker says UTF-8, so nothing is guessed.
+        expect(await page.evaluate(() => document.characterSet)).toBe('UTF-8');
 
         const inc = await devnet.push('alice', 'counterapp', 'inc', '040007000000');
         expect(inc.error).toBeNull();
