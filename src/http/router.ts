@@ -10,6 +10,9 @@
  *  2. `/native/…` on any of our hosts is answered by the node itself (status, and the
  *     block ranges other nodes sync from: blocks.ts), CORS-open with preflights.
  *  3. `transact.<root>/push_transaction` goes to the node's mempool (push.ts).
+ *  3a. `/graphql` on `producers.<root>` and `explorer.<root>` is answered by the node
+ *     from chain state at the head (graphql/chain-queries.ts), as psibase's RProducers
+ *     and Explorer services answer it.
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
  *  4a. On `<service>.<root>`, with a PWA build to serve: `/app-sw.js` is the app
@@ -26,6 +29,8 @@ import type { HttpHeader, HttpRequest } from '../protocol/types.ts';
 import { APP_LOADER_FILE, APP_SW_PATH, COMMON_API_PACK_PREFIX, COMMON_API_PREFIX, MAX_BODY_BYTES, NATIVE_PREFIX } from './constants.ts';
 import { BLOCKS_PATH, blockRangeResponse } from './blocks.ts';
 import { BadRequestTargetError, HttpError, QueryReplyError } from './errors.ts';
+import { CHAIN_GRAPHQL, chainRunner } from './graphql/chain-queries.ts';
+import { GRAPHQL_PATH, serveGraphql } from './graphql/serve.ts';
 import { normalizeRootHost, parseAuthority, routeHost } from './hosts.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
@@ -118,6 +123,11 @@ export class Router {
     if (route.kind === 'service' && route.service === TRANSACT && url.pathname === PUSH_TRANSACTION_PATH) {
       if (!this.init.submitter) throw new HttpError(503, 'this node does not accept transactions');
       return pushTransaction(request, url, this.init.submitter, body);
+    }
+
+    if (route.kind === 'service' && url.pathname === GRAPHQL_PATH) {
+      const schema = CHAIN_GRAPHQL.get(route.service);
+      if (schema) return serveGraphql(request, url, body, schema, chainRunner(schema, this.init.chain.state));
     }
 
     if (route.kind === 'service') {

@@ -1,0 +1,224 @@
+/**
+ * `/graphql` on producers and explorer through the Router, over a chain booted with a
+ * the WAT stand-in services and a few empty blocks (the devnet's real services: src/node/
+ * graphql-devnet.test.ts).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Chain } from '../../chain/executor.ts';
+import { testServices } from '../../chain/test-kit.ts';
+import { accountNumber } from '../../protocol/names.ts';
+import { MemoryStore, StateDb } from '../../state/index.ts';
+import { Router } from '../router.ts';
+import { constantService, packOptionalReply, textReply } from '../test-kit.ts';
+import { ChainSnapshot, chainRunner } from './chain-queries.ts';
+import { buildSchema } from './introspection.ts';
+import { GraphqlFloat, nonNull, type ObjectType } from './schema.ts';
+
+const ROOT = 'psiweb.localhost';
+const PROD = accountNumber('prod');
+const T0 = 1_700_000_000_000_000n;
+/** Blocks after genesis. */
+const MORE = 6;
+let chain: Chain;
+let router: Router;
+
+beforeAll(async () => {
+  chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
+  const code = await constantService({ retval: packOptionalReply(textReply(200, 'a service')) });
+  const services = [...(await testServices()), { service: accountNumber('hello'), flags: 0n, vmType: 0, vmVersion: 0, code }];
+  await chain.boot({ services, producer: PROD, time: T0 });
+  for (let i = 1; i <= MORE; i++) await chain.produceBlock({ producer: PROD, time: T0 + BigInt(i) * 1_000_000n });
+  router = new Router({ rootHost: ROOT, chain });
+});
+
+const headNum = () => chain.head!.num;
+
+function post(service: string, body: unknown, contentType = 'application/json', path = '/graphql'): Promise<Response> {
+  const host = `${service}.${ROOT}`;
+  return router.handle(
+    new Request(`http://${host}${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { host, 'content-type': contentType } }),
+  );
+}
+
+async function gql(service: string, query: string, variables?: Record<string, unknown>): Promise<any> {
+  const res = await post(service, { query, ...(variables && { variables }) });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json');
+  expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  return res.json();
+}
+
+const HEADER = 'header { blockNum previous time producer term commitNum }';
+
+describe('producers.<root>/graphql', () => {
+  it("answers psinode.py's get_producers query from the status row", async () => {
+    const r = await gql('producers', 'query { producers { name } nextProducers { name } }');
+    const status = chain.status!;
+    expect(status.consensus.next ?? null).toBeNull();
+    expect(r).toEqual({ data: { producers: [{ name: 'prod' }], nextProducers: [] } });
+    const full = await gql('producers', '{ producers { name auth { service rawData } } jointStart }');
+    expect(full.data.producers).toEqual([{ name: 'prod', auth: { service: expect.any(String), rawData: expect.any(String) } }]);
+    expect(full.data.jointStart).toBeNull();
+  });
+
+  it('refuses what producers does not have, as GraphQL errors (200)', async () => {
+    const r = await gql('producers', '{ blocks { edges { cursor } } }');
+    expect(r).toEqual({ errors: [{ message: 'Cannot query field "blocks" on type "ProducerQuery"', locations: [{ line: 1, column: 3 }] }] });
+  });
+});
+
+describe('explorer.<root>/graphql', () => {
+  it("answers psinode.py's get_block_header queries", async () => {
+    const last = await gql('explorer', `query { blocks(last:1) { edges { node { ${HEADER} } } } }`);
+    const head = (await chain.blockByNum(headNum()))!.block.header;
+    expect(last.data.blocks.edges).toHaveLength(1);
+    expect(last.data.blocks.edges[0].node.header).toEqual({
+      blockNum: headNum(),
+      previous: Buffer.from(head.previous).toString('hex').toUpperCase(),
+      time: '2023-11-14T22:13:26.000000Z',
+      producer: 'prod',
+      term: head.term,
+      commitNum: head.commitNum,
+    });
+    const n = headNum() - 2;
+    const byNum = await gql('explorer', `query { blocks(first:1 ge:${n}) { edges { node { ${HEADER} } } } }`);
+    expect(byNum.data.blocks.edges[0].node.header.blockNum).toBe(n);
+    expect(byNum.data.blocks.edges[0].node.header.time).toBe('2023-11-14T22:13:24.000000Z');
+    // psinode.py answers None for a block past the head: an empty page.
+    const past = await gql('explorer', `query { blocks(first:1 ge:${headNum() + 1}) { edges { node { ${HEADER} } } } }`);
+    expect(past).toEqual({ data: { blocks: { edges: [] } } });
+  });
+
+  it('pages the block log both ways, every block once, cursors as psibase keys', async () => {
+    const forward: number[] = [];
+    let after = '';
+    for (;;) {
+      const r = await gql('explorer', 'query($a: String) { blocks(first: 2, after: $a) { edges { cursor node { header { blockNum } } } pageInfo { hasNextPage endCursor } } }', { a: after });
+      for (const e of r.data.blocks.edges) {
+        forward.push(e.node.header.blockNum);
+        expect(e.cursor).toBe(e.node.header.blockNum.toString(16).toUpperCase().padStart(8, '0'));
+      }
+      if (!r.data.blocks.pageInfo.hasNextPage) break;
+      after = r.data.blocks.pageInfo.endCursor;
+    }
+    const all = Array.from({ length: MORE + 1 }, (_, i) => headNum() - MORE + i);
+    expect(forward).toEqual(all);
+    const backward: number[] = [];
+    let before = '';
+    for (;;) {
+      const r = await gql('explorer', `{ blocks(last: 3, before: "${before}") { edges { node { header { blockNum } } } pageInfo { hasPreviousPage startCursor } } }`);
+      backward.unshift(...r.data.blocks.edges.map((e: any) => e.node.header.blockNum));
+      if (!r.data.blocks.pageInfo.hasPreviousPage) break;
+      before = r.data.blocks.pageInfo.startCursor;
+    }
+    expect(backward).toEqual(all);
+    const bounded = await gql('explorer', `{ blocks(gt: ${all[1]} le: ${all[4]}) { edges { node { header { blockNum } } } pageInfo { hasPreviousPage hasNextPage } } }`);
+    expect(bounded.data.blocks.edges.map((e: any) => e.node.header.blockNum)).toEqual(all.slice(2, 5));
+    expect(bounded.data.blocks.pageInfo).toEqual({ hasPreviousPage: false, hasNextPage: false });
+  });
+
+  it("gives a block's transactions in psibase's JSON", async () => {
+    const r = await gql('explorer', `{ blocks(first: 1) { edges { node { header { blockNum authCode { vmType } } transactions { transaction { tapos { expiration flags } actions { sender service method rawData } } proofs } } } } }`);
+    const genesis = r.data.blocks.edges[0].node;
+    // The genesis block carries the verify services' code (the stand-in verifier).
+    expect(genesis.header.authCode).toEqual([{ vmType: 0 }]);
+    expect(genesis.transactions.length).toBeGreaterThan(0);
+    const action = genesis.transactions[0].transaction.actions[0];
+    expect(action).toMatchObject({ sender: expect.any(String), service: expect.any(String), method: expect.any(String) });
+    expect(action.rawData).toMatch(/^([0-9A-F]{2})*$/);
+    expect(genesis.transactions[0].transaction.tapos.expiration).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+  });
+
+  it('answers bad arguments with errors, never a 500', async () => {
+    const neg = await gql('explorer', '{ blocks(ge: -1) { edges { cursor } } }');
+    expect(neg).toEqual({ data: null, errors: [{ message: 'a block number is a whole number from 0 to 4294967295, got -1', locations: [{ line: 1, column: 3 }], path: ['blocks'] }] });
+    const big = await gql('explorer', '{ blocks(first: 5000) { edges { cursor } } }');
+    expect(big.errors[0].message).toMatch(/a page holds at most 1000 rows/);
+    const bad = await gql('explorer', '{ blocks(first: "x") { edges { cursor } } }');
+    expect(bad.errors[0].message).toBe('argument "first" of type "Float" cannot be the string "x"');
+    expect(bad.data).toBeUndefined();
+  });
+});
+
+describe('/graphql over HTTP', () => {
+  const url = (service: string, q = '') => `http://${service}.${ROOT}/graphql${q}`;
+
+  it('takes GET ?query=, POST ?query=, application/graphql bodies, and serves the schema', async () => {
+    const get = await router.handle(new Request(url('producers', `?query=${encodeURIComponent('{ producers { name } }')}`)));
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual({ data: { producers: [{ name: 'prod' }] } });
+    const vars = await router.handle(new Request(url('explorer', `?query=${encodeURIComponent('query($n: Float) { blocks(last: $n) { edges { cursor } } }')}&variables=${encodeURIComponent('{"n":2}')}`)));
+    expect((await vars.json()).data.blocks.edges).toHaveLength(2);
+    const postUrl = await router.handle(new Request(url('producers', '?query={producers{name}}'), { method: 'POST' }));
+    expect(await postUrl.json()).toEqual({ data: { producers: [{ name: 'prod' }] } });
+    const graphqlBody = await post('producers', '{ nextProducers { name } }', 'application/graphql');
+    expect(await graphqlBody.json()).toEqual({ data: { nextProducers: [] } });
+    const charset = await post('producers', { query: '{ producers { name } }' }, 'application/json; charset=utf-8');
+    expect(charset.status).toBe(200);
+    const schema = await router.handle(new Request(url('explorer')));
+    expect(schema.status).toBe(200);
+    expect(schema.headers.get('access-control-allow-origin')).toBe('*');
+    const sdl = await schema.text();
+    expect(sdl).toContain('type Query {\n    """The block log, keyed by block number"""\n    blocks(gt: Float ge: Float lt: Float le: Float first: Float last: Float before: String after: String): BlockConnection!\n}');
+    expect(sdl).toContain('type BlockHeader {');
+  });
+
+  it('answers preflights and refuses bad requests with clear statuses', async () => {
+    const pre = await router.handle(new Request(url('explorer'), { method: 'OPTIONS' }));
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    const notJson = await post('explorer', '{"query": ');
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).errors[0].message).toMatch(/^the body is not JSON/);
+    const noQuery = await post('explorer', { q: 1 });
+    expect(noQuery.status).toBe(400);
+    expect((await noQuery.json()).errors[0].message).toBe('the body has no "query" string: send {"query": "…"}');
+    const text = await post('explorer', 'hello', 'text/plain');
+    expect(text.status).toBe(415);
+    const badVars = await router.handle(new Request(url('explorer', '?query={blocks{pageInfo{hasNextPage}}}&variables={')));
+    expect(badVars.status).toBe(400);
+    const put = await router.handle(new Request(url('explorer'), { method: 'PUT', body: '{}' }));
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST, HEAD, OPTIONS');
+    // A mutation is a GraphQL error, not an HTTP one.
+    const mutation = await post('explorer', { query: 'mutation { blocks { pageInfo { hasNextPage } } }' });
+    expect(mutation.status).toBe(200);
+    expect((await mutation.json()).errors[0].message).toMatch(/^Mutations are not served/);
+    // Other services' /graphql still go to the service, and other paths on explorer too.
+    const other = await router.handle(new Request(url('hello')));
+    expect(await other.text()).toBe('a service');
+  });
+});
+
+describe('answers from one block', () => {
+  it('runs a query again when a block commits while it runs, and says so when the head keeps moving', async () => {
+    let commits = 0;
+    let attempts = 0;
+    const Probe: ObjectType<ChainSnapshot> = {
+      kind: 'OBJECT',
+      name: 'Query',
+      fields: () => ({
+        head: {
+          type: nonNull(GraphqlFloat),
+          resolve: async (_p, _a, snap) => {
+            attempts++;
+            const seen = snap.status!.head!.header.blockNum;
+            if (commits < 1) {
+              commits++;
+              await chain.produceBlock({ producer: PROD });
+            }
+            return seen;
+          },
+        },
+      }),
+    };
+    const schema = buildSchema(Probe);
+    const before = headNum();
+    expect(await chainRunner(schema, chain.state)({ query: '{ head }' })).toEqual({ data: { head: before + 1 } });
+    expect(attempts).toBe(2);
+    // Every attempt sees a new head: no answer mixes blocks, so there is none.
+    commits = -10;
+    const r = await chainRunner(schema, chain.state, 2)({ query: '{ head }' });
+    expect(r).toEqual({ errors: [{ message: "the chain's head moved on while this query ran, 2 times over; ask again" }] });
+  });
+});

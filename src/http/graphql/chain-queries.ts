@@ -1,0 +1,207 @@
+/**
+ * The GraphQL queries psiweb answers for psibase's system services, over chain state
+ * at one block:
+ *  - `producers.<root>/graphql` (psibase's RProducers ProducerQuery): `producers`,
+ *    `nextProducers`, `jointStart`, from the status row's consensus.
+ *  - `explorer.<root>/graphql` (psibase's Explorer Query): `blocks`, a connection over
+ *    the block log (DbId::blockLog, keyed by the big-endian block number), each node a
+ *    Block `{ header { blockNum previous time producer … } transactions { … } }`.
+ * Values are psibase's JSON: account names as strings, times as ISO 8601, bytes as
+ * upper-case hex, u32 as numbers (GraphQL Float, as psio maps them), u8/u16 as Int.
+ *
+ * A request reads the committed head's state: the status row first, then the block
+ * log. When a block commits while the query runs (the head changes), the query is run
+ * again on the new head, so an answer never mixes two blocks.
+ */
+import { NativeTables, type StatusRow } from '../../chain/native-tables.ts';
+import { producersOf } from '../../chain/block-context.ts';
+import { FracSchema, toHex } from '../../protocol/fracpack/index.ts';
+import { accountName, accountNumber } from '../../protocol/names.ts';
+import { protocolSchema, type Producer } from '../../protocol/types.ts';
+import type { KvReader, StateDb } from '../../state/index.ts';
+import { DbId, dbKey } from '../../vm/dbs.ts';
+import { connectionField, type KeyedIndex } from './connection.ts';
+import { GraphqlError } from './errors.ts';
+import { execute, type ExecutionLimits } from './execute.ts';
+import type { GraphqlRunner } from './serve.ts';
+import { buildSchema } from './introspection.ts';
+import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, type ObjectType, type Schema } from './schema.ts';
+
+const jsonSchema = new FracSchema(protocolSchema, { mode: 'json' });
+const BLOCK_LOG_PREFIX = dbKey(DbId.blockLog, new Uint8Array(0));
+
+/** What the queries read: chain state at the head when the request began. */
+export class ChainSnapshot {
+  private constructor(
+    private readonly state: StateDb,
+    readonly status: StatusRow | undefined,
+  ) {}
+
+  static async open(state: StateDb): Promise<ChainSnapshot> {
+    return new ChainSnapshot(state, await state.run(() => new NativeTables(state.reader).status()));
+  }
+
+  /** Synchronous reads of committed state (retried over IndexedDB's range cache). */
+  read<T>(f: (reader: KvReader) => T): Promise<T> {
+    return this.state.run(() => f(this.state.reader));
+  }
+
+  /** Whether the head is still the block this snapshot began at. */
+  async current(): Promise<boolean> {
+    const now = await ChainSnapshot.open(this.state);
+    const a = this.status?.head?.blockId;
+    const b = now.status?.head?.blockId;
+    if (!a || !b) return a === b;
+    return a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+}
+
+// ---- producers ----
+
+const ClaimType: ObjectType = {
+  kind: 'OBJECT',
+  name: 'Claim',
+  fields: () => ({ service: { type: nonNull(GraphqlString) }, rawData: { type: nonNull(GraphqlString) } }),
+};
+
+const ProducerType: ObjectType = {
+  kind: 'OBJECT',
+  name: 'Producer',
+  fields: () => ({ name: { type: nonNull(GraphqlString) }, auth: { type: nonNull(ClaimType) } }),
+};
+
+const producerJson = (p: Producer) => ({ name: accountName(p.name), auth: { service: accountName(p.auth.service), rawData: toHex(p.auth.rawData) } });
+
+const ProducerQuery: ObjectType<ChainSnapshot> = {
+  kind: 'OBJECT',
+  name: 'ProducerQuery',
+  fields: () => ({
+    producers: {
+      type: nonNull(list(nonNull(ProducerType))),
+      description: "The current block producers (the status row's consensus)",
+      resolve: (_p, _a, snap) => (snap.status ? producersOf(snap.status.consensus.current).map(producerJson) : []),
+    },
+    nextProducers: {
+      type: nonNull(list(nonNull(ProducerType))),
+      description: 'The producers being changed to; empty except while the chain changes producers',
+      resolve: (_p, _a, snap) => (snap.status?.consensus.next ? producersOf(snap.status.consensus.next.consensus).map(producerJson) : []),
+    },
+    jointStart: {
+      type: GraphqlFloat,
+      description: 'The block the producer change began at, while one is under way',
+      resolve: (_p, _a, snap) => snap.status?.consensus.next?.blockNum ?? null,
+    },
+  }),
+};
+
+// ---- explorer ----
+
+const obj = (name: string, fields: Record<string, ReturnType<typeof nonNull>>): ObjectType => ({
+  kind: 'OBJECT',
+  name,
+  fields: () => Object.fromEntries(Object.entries(fields).map(([k, type]) => [k, { type }])),
+});
+
+const S = nonNull(GraphqlString);
+const F = nonNull(GraphqlFloat);
+const I = nonNull(GraphqlInt);
+
+const ActionType = obj('Action', { sender: S, service: S, method: S, rawData: S });
+const TaposType = obj('Tapos', { expiration: S, refBlockSuffix: F, flags: I, refBlockIndex: I });
+const TransactionType = obj('Transaction', { tapos: nonNull(TaposType), actions: nonNull(list(nonNull(ActionType))), claims: nonNull(list(nonNull(ClaimType))) });
+const SignedTransactionType: ObjectType = {
+  kind: 'OBJECT',
+  name: 'SignedTransaction',
+  fields: () => ({
+    transaction: { type: nonNull(TransactionType) },
+    proofs: { type: nonNull(list(S)) },
+    subjectiveData: { type: list(S) },
+  }),
+};
+const BlockHeaderCodeType = obj('BlockHeaderCode', { vmType: I, vmVersion: I, code: S });
+const BlockHeaderType: ObjectType = {
+  kind: 'OBJECT',
+  name: 'BlockHeader',
+  fields: () => ({
+    previous: { type: S },
+    blockNum: { type: F },
+    time: { type: S },
+    producer: { type: S },
+    term: { type: F },
+    commitNum: { type: F },
+    consensusState: { type: S },
+    trxMerkleRoot: { type: S },
+    eventMerkleRoot: { type: S },
+    authCode: { type: list(nonNull(BlockHeaderCodeType)) },
+  }),
+};
+const BlockType = obj('Block', { header: nonNull(BlockHeaderType), transactions: nonNull(list(nonNull(SignedTransactionType))) });
+
+/** A u32 key (block number) as the block log's key bytes; throws for anything else. */
+export function u32KeyBytes(v: number): Uint8Array {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new GraphqlError(`a block number is a whole number from 0 to 4294967295, got ${v}`);
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, false);
+  return b;
+}
+
+/**
+ * The block log at the snapshot: its blocks are numbered without gaps from the first
+ * entry to the last, so a position is a block number.
+ */
+async function blockLog(snap: ChainSnapshot): Promise<KeyedIndex<unknown>> {
+  const range = await snap.read((r) => {
+    const first = r.greaterEqual(BLOCK_LOG_PREFIX, BLOCK_LOG_PREFIX.length);
+    const last = r.max(BLOCK_LOG_PREFIX);
+    return first && last ? { first: blockNumOf(first.key), last: blockNumOf(last.key) } : undefined;
+  });
+  const firstNum = range?.first ?? 0;
+  return {
+    size: range ? range.last - range.first + 1 : 0,
+    key: (pos) => u32KeyBytes(firstNum + pos),
+    node: async (pos) => {
+      const num = firstNum + pos;
+      const raw = await snap.read((r) => r.get(dbKey(DbId.blockLog, u32KeyBytes(num))));
+      if (!raw) throw new GraphqlError(`block ${num} is not in this node's block log`);
+      return jsonSchema.type('Block').decode(raw);
+    },
+  };
+}
+
+function blockNumOf(key: Uint8Array): number {
+  const k = key.subarray(BLOCK_LOG_PREFIX.length);
+  if (k.length !== 4) throw new GraphqlError(`the block log has a malformed key (${toHex(key)})`);
+  return new DataView(k.buffer, k.byteOffset, 4).getUint32(0, false);
+}
+
+const ExplorerQuery: ObjectType<ChainSnapshot> = {
+  kind: 'OBJECT',
+  name: 'Query',
+  fields: () => ({
+    blocks: connectionField<ChainSnapshot, unknown, number>(BlockType, GraphqlFloat, u32KeyBytes, blockLog, 'The block log, keyed by block number'),
+  }),
+};
+
+/** Each service psiweb answers GraphQL for, by account number. */
+export const CHAIN_GRAPHQL: ReadonlyMap<bigint, Schema<ChainSnapshot>> = new Map([
+  [accountNumber('producers'), buildSchema(ProducerQuery)],
+  [accountNumber('explorer'), buildSchema(ExplorerQuery)],
+]);
+
+/** How many times a query is run again when a block commits while it runs. */
+export const HEAD_ATTEMPTS = 3;
+
+/**
+ * Runs each request on a snapshot of `state`'s head; when the head moved on before the
+ * answer was complete, runs it again on the new head (at most `attempts` times).
+ */
+export function chainRunner(schema: Schema<ChainSnapshot>, state: StateDb, attempts = HEAD_ATTEMPTS, limits?: ExecutionLimits): GraphqlRunner {
+  return async (request) => {
+    for (let i = 0; i < attempts; i++) {
+      const snap = await ChainSnapshot.open(state);
+      const answer = await execute(schema, request, snap, limits);
+      if (await snap.current()) return answer;
+    }
+    return { errors: [{ message: `the chain's head moved on while this query ran, ${attempts} times over; ask again` }] };
+  };
+}
