@@ -1,0 +1,162 @@
+/**
+ * psibase's Python client (programs/psinode/tests/psinode.py) reading a psiweb devnet:
+ * a client written as that one is (plain HTTP and JSON, the exact query text it
+ * sends, its checks: raise_for_status, then GraphQL `errors`), through the Router
+ * over a booted devnet that has applied a signed token transfer.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Chain } from '../chain/executor.ts';
+import { sign } from '../crypto/keys.ts';
+import { toHex } from '../protocol/fracpack/index.ts';
+import { accountNumber, methodNumber } from '../protocol/names.ts';
+import { taposRef } from '../protocol/tapos.ts';
+import { packTransaction } from '../protocol/types.ts';
+import { MemoryStore, StateDb } from '../state/index.ts';
+import { Router } from '../http/router.ts';
+import { DEVNET_PRODUCER } from './constants.ts';
+import { bootDevnet, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
+import { packActionArgs } from './schemas.ts';
+
+// A cold services/build compiles every service first.
+const BUILD_TIMEOUT_MS = 300_000;
+const ROOT = 'psiweb.localhost';
+const T0 = 1_700_000_000_000_000n;
+let devnet: Devnet;
+let chain: Chain;
+let router: Router;
+let transferBlock: number;
+let transferBlockId: Uint8Array;
+
+class GraphQLError extends Error {}
+class HTTPError extends Error {}
+
+/** psinode.py's API class, the parts that read chain state (its code, in TypeScript). */
+class PsinodeClient {
+  constructor(private readonly fetch: (r: Request) => Promise<Response>) {}
+
+  private async post(path: string, service: string, json: unknown): Promise<Response> {
+    const host = `${service}.${ROOT}`;
+    return this.fetch(new Request(`http://${host}${path}`, { method: 'POST', body: JSON.stringify(json), headers: { host, 'content-type': 'application/json' } }));
+  }
+
+  async graphql(service: string, query: string): Promise<any> {
+    const result = await this.post('/graphql', service, { query });
+    if (result.status >= 400) throw new HTTPError(`${result.status}: ${await result.text()}`);
+    const json = (await result.json()) as { data?: unknown; errors?: unknown };
+    if ('errors' in json) throw new GraphQLError(JSON.stringify(json));
+    return json.data;
+  }
+
+  async get_producers(): Promise<[string[], string[]]> {
+    const flatten = (producers: { name: string }[]) => producers.map((p) => p.name);
+    const result = await this.graphql('producers', 'query { producers { name } nextProducers { name } }');
+    return [flatten(result.producers), flatten(result.nextProducers)];
+  }
+
+  async get_block_header(num = -1): Promise<any> {
+    let args: string;
+    if (num === -1) args = 'last:1';
+    else {
+      if (num < 0) {
+        num += (await this.get_block_header()).blockNum + 1;
+        if (num < 0) return null;
+      }
+      args = `first:1 ge:${num}`;
+    }
+    const result = await this.graphql(
+      'explorer',
+      `
+            query {
+                blocks(${args}) {
+                    edges {
+                        node {
+                            header {
+                                blockNum
+                                previous
+                                time
+                                producer
+                                term
+                                commitNum
+                            }
+                        }
+                    }
+                }
+            }
+        `,
+    );
+    const edges = result.blocks.edges;
+    return edges.length === 0 ? null : edges[0].node.header;
+  }
+}
+
+beforeAll(async () => {
+  devnet = await loadDevnet();
+  chain = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+  await bootDevnet(chain, devnet, T0);
+  // A signed alice → bob transfer, as psinode.py pushes one, in the next block.
+  const head = chain.head!;
+  const key = await devnetKey('alice');
+  const transaction = packTransaction({
+    tapos: { expiration: head.time / 1_000_000n + 60n, flags: 0, ...taposRef(head.num, head.id) },
+    actions: [
+      {
+        sender: accountNumber('alice'),
+        service: accountNumber('tokens'),
+        method: methodNumber('transfer'),
+        rawData: packActionArgs('tokens', 'transfer', { to: 'bob', amount: '5', memo: 'graphql' }),
+      },
+    ],
+    claims: [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }],
+  });
+  const produced = await chain.produceBlock({
+    producer: devnet.producer,
+    prover: devnet.prover,
+    transactions: [{ transaction, proofs: [await sign(key, transaction)], subjectiveData: null }],
+  });
+  expect(produced.rejected).toEqual([]);
+  transferBlock = produced.block.block.header.blockNum;
+  transferBlockId = produced.id;
+  for (let i = 0; i < 3; i++) await chain.produceBlock({ producer: devnet.producer, prover: devnet.prover });
+  router = new Router({ rootHost: ROOT, chain });
+}, BUILD_TIMEOUT_MS);
+
+describe("psibase's Python client on a devnet", () => {
+  it('reads the producers', async () => {
+    const client = new PsinodeClient((r) => router.handle(r));
+    expect(await client.get_producers()).toEqual([[DEVNET_PRODUCER], []]);
+  });
+
+  it('reads the head header and headers by number, as psinode.py does', async () => {
+    const client = new PsinodeClient((r) => router.handle(r));
+    const head = (await chain.blockByNum(chain.head!.num))!.block.header;
+    const got = await client.get_block_header();
+    expect(got).toEqual({
+      blockNum: chain.head!.num,
+      previous: toHex(head.previous),
+      time: new Date(Number(head.time / 1000n)).toISOString().replace('Z', '000Z'),
+      producer: DEVNET_PRODUCER,
+      term: head.term,
+      commitNum: head.commitNum,
+    });
+    expect((await client.get_block_header(-2)).blockNum).toBe(chain.head!.num - 1);
+    expect((await client.get_block_header(transferBlock)).blockNum).toBe(transferBlock);
+    // The previous of each block is the id of the one before it.
+    expect((await client.get_block_header(transferBlock + 1)).previous).toBe(toHex(transferBlockId));
+    expect(await client.get_block_header(chain.head!.num + 1)).toBeNull();
+    expect(await client.get_block_header(-1000)).toBeNull();
+  });
+
+  it("shows the transfer in its block, and a bad query raises GraphQLError as psinode.py's does", async () => {
+    const client = new PsinodeClient((r) => router.handle(r));
+    const r = await client.graphql('explorer', `{ blocks(first: 1 ge: ${transferBlock}) { edges { node { transactions { transaction { actions { sender service method rawData } } } } } } }`);
+    const trxs = r.blocks.edges[0].node.transactions;
+    expect(trxs.map((t: any) => t.transaction.actions[0])).toContainEqual({
+      sender: 'alice',
+      service: 'tokens',
+      method: 'transfer',
+      rawData: toHex(packActionArgs('tokens', 'transfer', { to: 'bob', amount: '5', memo: 'graphql' })),
+    });
+    await expect(client.graphql('explorer', '{ blocks(first: 1) { edges { nope } } }')).rejects.toThrow(GraphQLError);
+    await expect(client.graphql('producers', 'query { producers { name }')).rejects.toThrow(/Syntax error/);
+  });
+});
