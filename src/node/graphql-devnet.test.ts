@@ -159,4 +159,13 @@ describe("psibase's Python client on a devnet", () => {
     await expect(client.graphql('explorer', '{ blocks(first: 1) { edges { nope } } }')).rejects.toThrow(GraphQLError);
     await expect(client.graphql('producers', 'query { producers { name }')).rejects.toThrow(/Syntax error/);
   });
+
+  it("reads accounts as psibase's AccountsQuery answers them", async () => {
+    const client = new PsinodeClient((r) => router.handle(r));
+    const one = await client.graphql('accounts', 'query { getAccount(accountName: "alice") { accountNum authService authSequence } }');
+    expect(one).toEqual({ getAccount: { accountNum: 'alice', authService: 'auth-sig', authSequence: '0' } });
+    const many = await client.graphql('accounts', '{ getAccounts(accountNames: ["bob", "nobody", "tokens"]) { accountNum authService } }');
+    expect(many.getAccounts).toEqual([{ accountNum: 'bob', authService: 'auth-sig' }, null, { accountNum: 'tokens', authService: 'auth-delg' }]);
+    await expect(client.graphql('accounts', '{ getAccount(accountName: "NOT A NAME") { accountNum } }')).rejects.toThrow(/is not an account name/);
+  });
 });

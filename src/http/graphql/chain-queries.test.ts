@@ -67,6 +67,18 @@ describe('producers.<root>/graphql', () => {
   });
 });
 
+describe('accounts.<root>/graphql', () => {
+  it('answers null for accounts the chain does not have, and refuses bad names and too many', async () => {
+    expect(await gql('accounts', '{ getAccount(accountName: "alice") { accountNum } }')).toEqual({ data: { getAccount: null } });
+    const bad = await gql('accounts', '{ getAccount(accountName: "Alice!") { accountNum } }');
+    expect(bad).toEqual({ data: { getAccount: null }, errors: [{ message: '"Alice!" is not an account name', locations: [{ line: 1, column: 3 }], path: ['getAccount'] }] });
+    const names = JSON.stringify(Array.from({ length: 1001 }, () => 'alice'));
+    const many = await gql('accounts', `{ getAccounts(accountNames: ${names}) { accountNum } }`);
+    expect(many.errors[0].message).toBe('getAccounts takes at most 1000 names, got 1001');
+    expect(many.data).toBeNull();
+  });
+});
+
 describe('explorer.<root>/graphql', () => {
   it("answers psinode.py's get_block_header queries", async () => {
     const last = await gql('explorer', `query { blocks(last:1) { edges { node { ${HEADER} } } } }`);

@@ -3,6 +3,9 @@
  * at one block:
  *  - `producers.<root>/graphql` (psibase's RProducers ProducerQuery): `producers`,
  *    `nextProducers`, `jointStart`, from the status row's consensus.
+ *  - `accounts.<root>/graphql` (psibase's RAccounts AccountsQuery): `getAccount`,
+ *    `getAccounts`, from the accounts service's Account table (table 1, keyed by the
+ *    account number, as psibase's Table lays it out and services/accounts keeps it).
  *  - `explorer.<root>/graphql` (psibase's Explorer Query): `blocks`, a connection over
  *    the block log (DbId::blockLog, keyed by the big-endian block number), each node a
  *    Block `{ header { blockNum previous time producer … } transactions { … } }`.
@@ -56,6 +59,18 @@ export class ChainSnapshot {
   }
 }
 
+// ---- types ----
+
+const obj = (name: string, fields: Record<string, ReturnType<typeof nonNull>>): ObjectType => ({
+  kind: 'OBJECT',
+  name,
+  fields: () => Object.fromEntries(Object.entries(fields).map(([k, type]) => [k, { type }])),
+});
+
+const S = nonNull(GraphqlString);
+const F = nonNull(GraphqlFloat);
+const I = nonNull(GraphqlInt);
+
 // ---- producers ----
 
 const ClaimType: ObjectType = {
@@ -94,17 +109,69 @@ const ProducerQuery: ObjectType<ChainSnapshot> = {
   }),
 };
 
+// ---- accounts ----
+
+const ACCOUNTS = accountNumber('accounts');
+/** Accounts.hpp: AccountTable is the service's table 1. */
+const ACCOUNT_TABLE = 1;
+/** At most this many names per getAccounts. */
+export const MAX_ACCOUNT_NAMES = 1000;
+
+const accountRowSchema = new FracSchema(
+  { ...protocolSchema, Account: { Object: { accountNum: 'AccountNumber', authService: 'AccountNumber', authSequence: 'u64' } } },
+  { mode: 'json' },
+);
+
+/** The Account row's key: service ‖ table (u16) ‖ index 0 ‖ account (all big-endian). */
+function accountKey(account: bigint): Uint8Array {
+  const k = new Uint8Array(19);
+  const v = new DataView(k.buffer);
+  v.setBigUint64(0, ACCOUNTS);
+  v.setUint16(8, ACCOUNT_TABLE);
+  v.setBigUint64(11, account);
+  return dbKey(DbId.service, k);
+}
+
+function accountArg(name: string): bigint {
+  try {
+    return accountNumber(name);
+  } catch (e) {
+    throw new GraphqlError(`${JSON.stringify(name)} is not an account name`, { cause: e });
+  }
+}
+
+async function getAccount(snap: ChainSnapshot, name: string): Promise<unknown> {
+  const raw = await snap.read((r) => r.get(accountKey(accountArg(name))));
+  return raw ? accountRowSchema.type('Account').decode(raw) : null;
+}
+
+const AccountType = obj('Account', { accountNum: S, authService: S, authSequence: S });
+
+const AccountsQuery: ObjectType<ChainSnapshot> = {
+  kind: 'OBJECT',
+  name: 'AccountsQuery',
+  fields: () => ({
+    getAccount: {
+      type: AccountType,
+      args: { accountName: { type: nonNull(GraphqlString) } },
+      resolve: (_p, a, snap) => getAccount(snap, a.accountName as string),
+    },
+    getAccounts: {
+      type: nonNull(list(AccountType)),
+      args: { accountNames: { type: nonNull(list(nonNull(GraphqlString))) } },
+      resolve: async (_p, a, snap) => {
+        const names = a.accountNames as string[];
+        if (names.length > MAX_ACCOUNT_NAMES) throw new GraphqlError(`getAccounts takes at most ${MAX_ACCOUNT_NAMES} names, got ${names.length}`);
+        const out: unknown[] = [];
+        for (const n of names) out.push(await getAccount(snap, n));
+        return out;
+      },
+    },
+  }),
+};
+
 // ---- explorer ----
 
-const obj = (name: string, fields: Record<string, ReturnType<typeof nonNull>>): ObjectType => ({
-  kind: 'OBJECT',
-  name,
-  fields: () => Object.fromEntries(Object.entries(fields).map(([k, type]) => [k, { type }])),
-});
-
-const S = nonNull(GraphqlString);
-const F = nonNull(GraphqlFloat);
-const I = nonNull(GraphqlInt);
 
 const ActionType = obj('Action', { sender: S, service: S, method: S, rawData: S });
 const TaposType = obj('Tapos', { expiration: S, refBlockSuffix: F, flags: I, refBlockIndex: I });
@@ -185,6 +252,7 @@ const ExplorerQuery: ObjectType<ChainSnapshot> = {
 /** Each service psiweb answers GraphQL for, by account number. */
 export const CHAIN_GRAPHQL: ReadonlyMap<bigint, Schema<ChainSnapshot>> = new Map([
   [accountNumber('producers'), buildSchema(ProducerQuery)],
+  [ACCOUNTS, buildSchema(AccountsQuery)],
   [accountNumber('explorer'), buildSchema(ExplorerQuery)],
 ]);
 
