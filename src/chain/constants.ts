@@ -30,7 +30,7 @@ export const TAPOS_DO_NOT_BROADCAST = 0x0001;
 export const BLOCK_SIGNATURE_PREFIX = Uint8Array.of(0x00, 0xce, 0xa8, 0x42);
 
 /**
- * Transactions a mempool holds before refusing more: several blocks' worth at the
+ * Transactions a producing node holds (checking or in the open block) before refusing more: several blocks’ worth at the
  * throughput this node targets (3,000 transfers/s), small enough to stay in memory.
  */
 export const DEFAULT_MEMPOOL_SIZE = 20_000;

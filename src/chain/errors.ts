@@ -16,14 +16,14 @@ export type RejectReason =
   | 'duplicate'
   /** A proof did not verify, or proofs and claims do not pair up. */
   | 'signature'
-  /** The speculative run against head state failed (see `trace`). */
+  /** Its run into the block failed (see `trace`). */
   | 'failed'
-  /** The mempool is full. */
+  /** The node holds as many transactions as it may. */
   | 'full'
   /** The chain has not been booted yet. */
   | 'notBooted';
 
-/** A transaction refused by the mempool or by block production. */
+/** A transaction refused by the producing node or by block production. */
 export class TransactionRejectedError extends PsiwebError {
   override name = 'TransactionRejectedError';
   constructor(

@@ -83,6 +83,112 @@ export interface ProducedBlock {
   rejected: { id: Uint8Array; error: TransactionRejectedError }[];
 }
 
+export interface StartBlockOptions {
+  producer: bigint;
+  /** Microseconds; defaults to one second after the head. */
+  time?: bigint;
+  term?: number;
+  irreversible?: number;
+  /** Signs the block when it is finished. */
+  prover?: BlockProver;
+}
+
+interface BuilderHooks {
+  exec(t: OpenedTransaction): Promise<{ trace: TransactionTrace }>;
+  isRecent(key: string): boolean;
+  finish(prover: BlockProver | undefined): Promise<Omit<ProducedBlock, 'traces' | 'rejected'>>;
+  release(builder: BlockBuilder): void;
+}
+
+/**
+ * A block being built (psibase's leader between start_block and finish_block). Each
+ * transaction pushed runs once, into the block: its trace is final for the block, so a
+ * client waiting for `applied` can have it at once. Pushes and the finish run one at a
+ * time, in call order. Proofs are the caller's to check before pushing (psibase checks
+ * them as the transaction arrives, against the head state).
+ */
+export class BlockBuilder {
+  /** Transactions in the block after its startBlock one, in order, with their traces. */
+  readonly transactions: { t: OpenedTransaction; trace: TransactionTrace }[] = [];
+  private readonly keys = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private state: 'open' | 'finishing' | 'done' = 'open';
+
+  constructor(
+    private readonly bc: BlockContext,
+    /** Traces of the block's transactions (the startBlock one first). */
+    readonly traces: TransactionTrace[],
+    private readonly hooks: BuilderHooks,
+    private readonly prover: BlockProver | undefined,
+  ) {}
+
+  get num(): number {
+    return this.bc.header.blockNum;
+  }
+
+  /** The block's time, microseconds. */
+  get time(): bigint {
+    return this.bc.header.time;
+  }
+
+  /** Whether more transactions can go in (not yet finishing or finished). */
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Whether the block holds this transaction (hex id). */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Runs a transaction into the block. Resolves with its trace once it is in; rejects
+   * with TransactionRejectedError ('duplicate', or 'failed' with the trace) and leaves
+   * the block as it was when it cannot go in.
+   */
+  push(t: OpenedTransaction): Promise<TransactionTrace> {
+    return this.serial(async () => {
+      if (this.state !== 'open') throw new ChainHaltError(`block ${this.num} is no longer open`);
+      const key = toHex(t.id);
+      if (this.keys.has(key) || this.hooks.isRecent(key)) throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
+      const { trace } = await this.hooks.exec(t);
+      if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
+      this.keys.add(key);
+      this.transactions.push({ t, trace });
+      this.traces.push(trace);
+      return trace;
+    });
+  }
+
+  /** Finishes, signs and commits the block, after every push made before this call. */
+  finish(): Promise<ProducedBlock> {
+    return this.serial(async () => {
+      if (this.state !== 'open') throw new ChainHaltError(`block ${this.num} is no longer open`);
+      this.state = 'finishing';
+      try {
+        const done = await this.hooks.finish(this.prover);
+        return { ...done, traces: this.traces, rejected: [] };
+      } finally {
+        this.state = 'done';
+        this.hooks.release(this);
+      }
+    });
+  }
+
+  /** Throws the block away (nothing of it was committed); its transactions are the caller's to push again. */
+  abandon(): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.hooks.release(this);
+  }
+}
+
 export type InitTransactions = readonly (Uint8Array | SignedTransaction)[];
 
 export interface BootOptions {
@@ -112,8 +218,8 @@ export class Chain {
    * covers blocks from before a restart.
    */
   private readonly recent = new Map<string, bigint>();
-  /** A block started on the head, for speculative runs (see speculate). */
-  private speculative: { headId: Uint8Array; ctx: BlockContext } | undefined;
+  /** The open block of startBlock, until it is finished or abandoned: no other block may commit meanwhile. */
+  private building: BlockBuilder | undefined;
 
   private constructor(init: ChainInit) {
     this.state = init.state;
@@ -215,6 +321,7 @@ export class Chain {
   /** Boots a new chain: the genesis block holds the genesis transaction, then `initTransactions`. */
   async boot(options: BootOptions): Promise<ProducedBlock> {
     if (this.statusRow?.head) throw new ChainHaltError('chain is already booted');
+    this.assertNotBuilding();
     const genesis = genesisTransaction(options.services, options.memo ?? '', options.time ?? 0n);
     const init = typeof options.initTransactions === 'function' ? await options.initTransactions() : (options.initTransactions ?? []);
     return this.produce({
@@ -229,7 +336,60 @@ export class Chain {
   /** Produces, signs and commits the next block from candidate transactions. */
   async produceBlock(options: ProduceOptions): Promise<ProducedBlock> {
     if (!this.statusRow?.head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    this.assertNotBuilding();
     return this.produce(options);
+  }
+
+  private assertNotBuilding(): void {
+    if (this.building) throw new ChainHaltError(`block ${this.building.num} is being built: finish or abandon it first`);
+  }
+
+  /**
+   * Opens the next block on the head, as a psibase leader does (start_block): its
+   * startBlock transaction runs now, then transactions go in one by one as they arrive
+   * (BlockBuilder.push) until the block is finished, signed and committed. Until then
+   * no other block can be produced or applied on this chain.
+   */
+  async startBlock(options: StartBlockOptions): Promise<BlockBuilder> {
+    if (!this.statusRow?.head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    this.assertNotBuilding();
+    const bc = this.blockContext(true);
+    const status = await this.state.run(() => bc.start(options.time, options.producer, options.term ?? 0, options.irreversible ?? 0));
+    const traces: TransactionTrace[] = [];
+    const startTrx = bc.startBlockTransaction();
+    if (startTrx) {
+      const opened = openTransaction(startTrx);
+      const r = await this.state.run(() => bc.exec(opened.signed, opened.transaction));
+      if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
+      traces.push(r.trace);
+    }
+    const claim = producersOf(status.consensus.current).find((p) => p.name === options.producer)?.auth ?? {
+      service: 0n,
+      rawData: new Uint8Array(0),
+    };
+    const builder = new BlockBuilder(
+      bc,
+      traces,
+      {
+        exec: (t) => this.state.run(() => bc.exec(t.signed, t.transaction, 'transaction', t.id)),
+        isRecent: (key) => this.recent.has(key),
+        finish: async (prover) => {
+          const { block, id } = await this.state.run(() => bc.finish());
+          const signature = claim.service === 0n || !prover ? new Uint8Array(0) : await prover(blockSignatureData(id), claim);
+          bc.putProof(signature);
+          const signed: SignedBlock = { block, signature, auxConsensusData: null };
+          const bytes = packSignedBlock(signed);
+          await this.commit(bc, id, bytes);
+          return { block: signed, id, bytes };
+        },
+        release: (b) => {
+          if (this.building === b) this.building = undefined;
+        },
+      },
+      options.prover,
+    );
+    this.building = builder;
+    return builder;
   }
 
   private async produce(options: ProduceOptions & { strict?: boolean }, known?: ProofResult[]): Promise<ProducedBlock> {
@@ -307,6 +467,7 @@ export class Chain {
 
   /** Validates and applies a block received from a peer on top of the head. */
   async applyBlock(input: Uint8Array | SignedBlock): Promise<{ id: Uint8Array; traces: TransactionTrace[] }> {
+    this.assertNotBuilding();
     let signed: SignedBlock;
     try {
       signed = input instanceof Uint8Array ? unpackSignedBlock(input) : input;
@@ -367,7 +528,6 @@ export class Chain {
   private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
     const num = bc.header.blockNum;
     await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id } });
-    this.speculative = undefined;
     await this.reloadStatus();
     const nowSec = bc.header.time / ONE_SECOND_US;
     for (const [k, exp] of this.recent) if (exp <= nowSec) this.recent.delete(k);
@@ -377,39 +537,6 @@ export class Chain {
   /** Whether a transaction with this id is in a recent (unexpired) block. */
   isRecentlyIncluded(id: Uint8Array): boolean {
     return this.recent.has(toHex(id));
-  }
-
-  /**
-   * Runs a transaction against the head state as the next block would (after its
-   * startBlock) and throws its effects away: the mempool's admission check. The
-   * started block is kept until the head moves, so each check runs one transaction.
-   */
-  async speculate(t: OpenedTransaction): Promise<TransactionTrace> {
-    const head = this.head;
-    if (!head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
-    if (!this.speculative || !bytesEqual(this.speculative.headId, head.id)) {
-      const ctx = await this.state.run(() => {
-        const c = this.blockContext(true);
-        c.start(undefined, this.statusRow?.head?.header.producer ?? 0n, 0, 0);
-        const startTrx = c.startBlockTransaction();
-        if (startTrx) {
-          const o = openTransaction(startTrx);
-          const r = c.exec(o.signed, o.transaction);
-          if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`);
-        }
-        return c;
-      });
-      this.speculative = { headId: head.id, ctx };
-    }
-    const ctx = this.speculative.ctx;
-    return this.state.run(() => {
-      const sp = ctx.state.savepoint();
-      try {
-        return ctx.exec(t.signed, t.transaction, 'speculative').trace;
-      } finally {
-        ctx.state.rollback(sp);
-      }
-    });
   }
 
   /** The block log: a committed block by number. */

@@ -1,7 +1,6 @@
 /** The block executor's public surface (psibase's native layer). */
 export { Chain, bootChain, genesisTransaction, openTransaction, traceJson } from './executor.ts';
 export type { BlockProver, BootOptions, ChainInit, InitTransactions, OpenedTransaction, ProduceOptions, ProducedBlock } from './executor.ts';
-export { Mempool, type Admitted, type MempoolInit } from './mempool.ts';
 export { BlockContext, blockSignatureData, transactionInfo, transactionMerkleRoot } from './block-context.ts';
 export { BlockValidationError, ChainHaltError, TransactionRejectedError, type RejectReason } from './errors.ts';
 export {

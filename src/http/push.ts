@@ -12,7 +12,7 @@
  * the client's fault, so psiweb says so).
  */
 import { TransactionRejectedError } from '../chain/errors.ts';
-import { openTransaction, traceJson } from '../chain/executor.ts';
+import { openTransaction, traceJson, type OpenedTransaction } from '../chain/executor.ts';
 import { packTransactionTrace, type TransactionTrace } from '../protocol/types.ts';
 import { HttpError } from './errors.ts';
 import { bytesResponse, corsHeaders, jsonResponse } from './responses.ts';
@@ -21,11 +21,11 @@ export type WaitFor = 'applied' | 'final';
 
 export interface TransactionSubmitter {
   /**
-   * Admits a packed SignedTransaction and resolves with its trace once a block has
-   * applied it (or made it final). Rejects with TransactionRejectedError when the
-   * transaction cannot get into a block.
+   * Takes a SignedTransaction (packed, or already opened) and resolves with its trace
+   * once a block has applied it (or made it final). Rejects with
+   * TransactionRejectedError when the transaction cannot get into a block.
    */
-  submit(packed: Uint8Array, options: { waitFor: WaitFor }): Promise<TransactionTrace>;
+  submit(input: Uint8Array | OpenedTransaction, options: { waitFor: WaitFor }): Promise<TransactionTrace>;
 }
 
 export const PUSH_TRANSACTION_PATH = '/push_transaction';
@@ -73,15 +73,16 @@ export async function pushTransaction(request: Request, url: URL, submitter: Tra
     throw new HttpError(415, 'expected a fracpack encoded SignedTransaction (Content-Type: application/octet-stream)', { headers: cors });
   }
   const waitFor = waitForOf(url);
+  let opened: OpenedTransaction;
   try {
-    openTransaction(body);
+    opened = openTransaction(body);
   } catch (e) {
     if (e instanceof TransactionRejectedError) throw new HttpError(400, e.message, { cause: e, headers: cors });
     throw e;
   }
   let trace: TransactionTrace;
   try {
-    trace = await submitter.submit(body, { waitFor });
+    trace = await submitter.submit(opened, { waitFor });
   } catch (e) {
     if (!(e instanceof TransactionRejectedError)) throw e;
     if (e.reason === 'malformed') throw new HttpError(400, e.message, { cause: e, headers: cors });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Chain } from '../chain/executor.ts';
+import { Chain, type OpenedTransaction } from '../chain/executor.ts';
 import { TransactionRejectedError } from '../chain/errors.ts';
 import { accountNumber, methodNumber } from '../protocol/names.ts';
 import { packSignedTransaction, packTransaction, unpackTransactionTrace, type TransactionTrace } from '../protocol/types.ts';
@@ -48,7 +48,8 @@ beforeAll(async () => {
 class FakeSubmitter implements TransactionSubmitter {
   readonly calls: { packed: Uint8Array; waitFor: WaitFor }[] = [];
   result: TransactionTrace | Error = { actionTraces: [], error: null };
-  async submit(packed: Uint8Array, options: { waitFor: WaitFor }): Promise<TransactionTrace> {
+  async submit(input: Uint8Array | OpenedTransaction, options: { waitFor: WaitFor }): Promise<TransactionTrace> {
+    const packed = input instanceof Uint8Array ? input : packSignedTransaction(input.signed);
     this.calls.push({ packed, waitFor: options.waitFor });
     if (this.result instanceof Error) throw this.result;
     return this.result;

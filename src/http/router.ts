@@ -9,7 +9,7 @@
  *     not ours (421).
  *  2. `/native/…` on any of our hosts is answered by the node itself (status, and the
  *     block ranges other nodes sync from: blocks.ts), CORS-open with preflights.
- *  3. `transact.<root>/push_transaction` goes to the node's mempool (push.ts).
+ *  3. `transact.<root>/push_transaction` goes to the producing node, into the block it is building (push.ts).
  *  3a. `/graphql` on `producers.<root>`, `accounts.<root>` and `explorer.<root>` is
  *     answered by the node from chain state at the head (graphql/chain-queries.ts), as
  *     psibase's RProducers, RAccounts and Explorer services answer it.

@@ -119,10 +119,10 @@ describe('http server: Host header and request target', () => {
   });
 
   it('cannot be steered to push_transaction by the Host header', async () => {
-    const calls: Uint8Array[] = [];
+    const calls: unknown[] = [];
     const submitter: TransactionSubmitter = {
-      async submit(packed): Promise<TransactionTrace> {
-        calls.push(packed);
+      async submit(input): Promise<TransactionTrace> {
+        calls.push(input);
         return { actionTraces: [], error: null };
       },
     };

@@ -1,8 +1,10 @@
+import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { TransactionRejectedError } from '../chain/errors.ts';
+import { MAX_TRX_LIFETIME_SEC } from '../chain/constants.ts';
+import { TransactionRejectedError, type RejectReason } from '../chain/errors.ts';
 import { StoreDamagedError } from '../errors.ts';
-import { Chain } from '../chain/executor.ts';
-import { INITIAL_BALANCE, signedTransaction, testServices, transferAction } from '../chain/test-kit.ts';
+import { Chain, openTransaction } from '../chain/executor.ts';
+import { INITIAL_BALANCE, balanceKey, signedTransaction, testServices, transferAction } from '../chain/test-kit.ts';
 import { accountNumber } from '../protocol/names.ts';
 import { packSignedTransaction } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
@@ -42,11 +44,11 @@ class FakeClock implements Clock {
   }
 }
 
-async function bootNode(clock = new FakeClock(T0_MS)) {
+async function bootNode(clock = new FakeClock(T0_MS), maxPending?: number) {
   const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
   await chain.boot({ services: await testServices(), producer: PROD, time: BigInt(T0_MS - 5000) * 1000n });
   const lines: string[] = [];
-  const node = new PsiwebNode({ chain, producer: PROD, clock, log: (l) => lines.push(l) });
+  const node = new PsiwebNode({ chain, producer: PROD, clock, log: (l) => lines.push(l), ...(maxPending !== undefined && { maxPending }) });
   return { chain, node, clock, lines };
 }
 
@@ -58,7 +60,7 @@ describe('PsiwebNode', () => {
     const { node, lines } = await bootNode();
     const pending = node.submit(transfer(5n));
     await new Promise((r) => setTimeout(r, 20));
-    expect(node.mempool.size).toBe(1);
+    expect(node.pendingTransactions).toBe(1);
     const produced = await node.produceBlock();
     const trace = await pending;
     expect(trace.error ?? null).toBeNull();
@@ -75,7 +77,7 @@ describe('PsiwebNode', () => {
     expect((await pending).error ?? null).toBeNull();
   });
 
-  it('rejects what the mempool refuses, without keeping a waiter', async () => {
+  it('rejects what it refuses, without keeping a waiter', async () => {
     const { node } = await bootNode();
     await expect(node.submit(transfer(INITIAL_BALANCE + 1n))).rejects.toMatchObject({ name: 'TransactionRejectedError', reason: 'failed' });
     await expect(node.submit(transfer(1n, BigInt(T0_MS / 1000 - 100)))).rejects.toMatchObject({ reason: 'expired' });
@@ -106,6 +108,7 @@ describe('PsiwebNode', () => {
     const clock = new FakeClock(T0_MS + 100);
     const { node, chain, lines } = await bootNode(clock);
     node.start();
+    await new Promise((r) => setTimeout(r, 20)); // the first block opens
     expect(clock.pending).toBe(1);
     clock.advance(900);
     await node.produceBlock(); // waits behind the timer's block
@@ -122,7 +125,7 @@ describe('PsiwebNode', () => {
     const clock = new FakeClock(T0_MS + 100);
     const { node, chain, lines } = await bootNode(clock);
     let attempts = 0;
-    node.mempool.produceBlock = async () => {
+    chain.startBlock = async () => {
       attempts++;
       throw new StoreDamagedError('the store is damaged: a state record fails its checksum (run psiweb check)');
     };
@@ -167,19 +170,144 @@ describe('PsiwebNode when blocks cannot be produced', () => {
       (e: Error) => e.message,
     );
     await new Promise((r) => setTimeout(r, 20));
-    // From here on every block fails.
-    const realProduce = chain.produceBlock.bind(chain);
-    chain.produceBlock = async () => {
+    // From here on every block fails to commit.
+    const realCommit = chain.state.commitBlock.bind(chain.state);
+    chain.state.commitBlock = async () => {
       throw new Error('disk on fire');
     };
     node.start();
+    await new Promise((r) => setTimeout(r, 20)); // the timer is set for the open block
     clock.advance(900);
     await new Promise((r) => setTimeout(r, 20));
     expect(lines.at(-1)).toBe('block production failed: disk on fire');
     clock.advance(3000);
     await new Promise((r) => setTimeout(r, 20));
     await node.stop();
-    chain.produceBlock = realProduce;
+    chain.state.commitBlock = realCommit;
     expect(await settled).toBe('transaction has expired');
+  });
+});
+
+async function rejection(p: Promise<unknown>): Promise<RejectReason> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(TransactionRejectedError);
+  return (e as TransactionRejectedError).reason;
+}
+
+/** The block the node opens at T0_MS is at T0 (a boundary); its seconds are NOW. */
+const NOW = BigInt(T0_MS / 1000);
+const tx = (amount: bigint, exp = NOW + 600n, extra: Omit<Parameters<typeof signedTransaction>[1], 'expiration'> = {}) =>
+  signedTransaction([transferAction(ALICE, BOB, amount)], { ...extra, expiration: exp });
+const applied = { waitFor: 'applied' } as const;
+
+describe('PsiwebNode taking transactions (psibase Transact checks, each run once)', () => {
+  it('answers applied from the open block, before it commits; final once it commits', async () => {
+    const { node, chain } = await bootNode();
+    const trace = await node.submit(packSignedTransaction(tx(5n)), applied);
+    expect(trace.error ?? null).toBeNull();
+    expect(chain.head!.num).toBe(2); // not committed yet, and the state shows nothing
+    expect(chain.state.reader.get(balanceKey(BOB))).toBeUndefined();
+    let final = false;
+    const waiting = node.submit(packSignedTransaction(tx(6n))).then((t) => ((final = true), t));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(final).toBe(false);
+    expect(node.pendingTransactions).toBe(2);
+    const produced = await node.produceBlock();
+    expect((await waiting).error ?? null).toBeNull();
+    expect(produced.block.block.transactions).toHaveLength(3);
+    expect(chain.state.reader.get(balanceKey(BOB))).toBeDefined();
+    expect(node.pendingTransactions).toBe(0);
+  });
+
+  it('runs each transaction once and checks its proofs once', async () => {
+    const { node, chain } = await bootNode();
+    let verified = 0;
+    const verify = chain.verifyTransactions.bind(chain);
+    chain.verifyTransactions = (trxs) => ((verified += trxs.length), verify(trxs));
+    let runs = 0;
+    const hostTransaction = chain.host.transaction.bind(chain.host);
+    chain.host.transaction = (init) => (init.mode === 'verify' || runs++, hostTransaction(init));
+    const opened = openTransaction(tx(3n));
+    await node.submit(opened, applied);
+    await node.submit(packSignedTransaction(tx(4n)), applied);
+    const runsBeforeFinish = runs;
+    const produced = await node.produceBlock();
+    expect(runs).toBe(runsBeforeFinish); // finishing runs nothing again
+    expect(verified).toBe(2);
+    // startBlock and the two transfers, each run once (verify service runs are not counted).
+    expect(runs).toBe(3);
+    expect(produced.block.block.transactions.map((t) => sha256(t.transaction)).slice(1)).toEqual([opened.id, expect.any(Uint8Array)]);
+  });
+
+  it('refuses malformed bytes, bad TaPoS, duplicates, bad proofs and failing actions, and changes nothing', async () => {
+    const { node, chain } = await bootNode();
+    expect(await rejection(node.submit(new Uint8Array([1, 2, 3])))).toBe('malformed');
+    const good = packSignedTransaction(tx(5n));
+    expect(await rejection(node.submit(good.subarray(0, good.length - 3)))).toBe('malformed');
+    expect(await rejection(node.submit(packSignedTransaction({ ...tx(5n), subjectiveData: [] })))).toBe('malformed');
+    expect(await rejection(node.submit(packSignedTransaction(tx(5n, NOW))))).toBe('expired');
+    expect(await rejection(node.submit(packSignedTransaction(tx(5n, NOW - 100n))))).toBe('expired');
+    expect(await rejection(node.submit(packSignedTransaction(tx(5n, NOW + MAX_TRX_LIFETIME_SEC))))).toBe('tapos');
+    expect(await rejection(node.submit(packSignedTransaction(tx(1n, NOW + 60n, { flags: 2 }))))).toBe('tapos');
+    await node.submit(good, applied);
+    expect(await rejection(node.submit(good))).toBe('duplicate');
+    expect(await rejection(node.submit(packSignedTransaction(tx(1n, NOW + 60n, { proofs: (p) => [sha256(p).reverse()] }))))).toBe('signature');
+    expect(await rejection(node.submit(packSignedTransaction(tx(1n, NOW + 60n, { proofs: () => [] }))))).toBe('signature');
+    // A bad proof is the verdict even when the action would fail too.
+    expect(await rejection(node.submit(packSignedTransaction(tx(INITIAL_BALANCE + 1n, NOW + 60n, { proofs: () => [] }))))).toBe('signature');
+    const failed = await node.submit(packSignedTransaction(tx(INITIAL_BALANCE + 1n))).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ reason: 'failed', trace: { error: expect.stringMatching(/insufficient balance/) } });
+    expect(await rejection(node.submit(packSignedTransaction(signedTransaction([], { expiration: NOW + 60n }))))).toBe('failed');
+    expect(node.pendingTransactions).toBe(1);
+    const produced = await node.produceBlock();
+    expect(produced.block.block.transactions).toHaveLength(2);
+    // Once in a block, the same transaction is a duplicate until it expires.
+    expect(await rejection(node.submit(good))).toBe('duplicate');
+    expect(chain.head!.num).toBe(3);
+  });
+
+  it('refuses more than maxPending held transactions', async () => {
+    const { node } = await bootNode(new FakeClock(T0_MS), 1);
+    await node.submit(packSignedTransaction(tx(1n)), applied);
+    expect(await rejection(node.submit(packSignedTransaction(tx(2n))))).toBe('full');
+    await node.produceBlock();
+    await node.submit(packSignedTransaction(tx(2n)), applied);
+  });
+
+  it('loses nothing when a block fails to commit: the next block takes its transactions and their clients get them', async () => {
+    const { node, chain, lines } = await bootNode();
+    const first = await node.submit(packSignedTransaction(tx(7n)), applied);
+    const final = node.submit(packSignedTransaction(tx(8n)));
+    await new Promise((r) => setTimeout(r, 20));
+    const commit = chain.state.commitBlock.bind(chain.state);
+    chain.state.commitBlock = async () => {
+      throw new Error('disk full');
+    };
+    await expect(node.produceBlock()).rejects.toThrow('disk full');
+    expect(chain.head!.num).toBe(2);
+    expect(node.pendingTransactions).toBe(2);
+    chain.state.commitBlock = commit;
+    const produced = await node.produceBlock();
+    expect(produced.block.block.transactions).toHaveLength(3);
+    expect((await final).error ?? null).toBeNull();
+    expect(first.error ?? null).toBeNull();
+    expect(chain.state.reader.get(balanceKey(BOB))).toBeDefined();
+    expect(lines.at(-1)).toMatch(/^block 3 [0-9a-f]{16} 2 transactions$/);
+  });
+
+  it('finishes an open block with transactions on stop, so what was answered applied is committed', async () => {
+    const { node, chain } = await bootNode();
+    await node.submit(packSignedTransaction(tx(9n)), applied);
+    await node.stop();
+    expect(chain.head!.num).toBe(3);
+    expect(chain.state.reader.get(balanceKey(BOB))).toBeDefined();
+    // An empty open block is dropped instead.
+    const again = await bootNode();
+    await again.node.produceBlock();
+    await again.node.stop();
+    expect(again.chain.head!.num).toBe(3);
   });
 });

@@ -273,7 +273,7 @@ export class BrowserNode {
   private async submit(r: OutboxRecord): Promise<void> {
     let res: Response;
     try {
-      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction', '?wait_for=applied'), {
+      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction', '?wait_for=final'), {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream', accept: 'application/json', [UPSTREAM_HEADER]: '1' },
         body: r.packed as Uint8Array<ArrayBuffer>,
@@ -288,7 +288,7 @@ export class BrowserNode {
         this.pending.delete(r.id);
         this.announce(await this.outbox.update(r.id, { status: 'failed', trace, error: trace.error }));
       } else if (this.pending.has(r.id)) {
-        // In a block at the producer: applied here once that block is synced.
+        // In a committed block at the producer: applied here once that block is synced.
         this.announce(await this.outbox.update(r.id, { status: 'submitted' }));
         this.poke();
       }
