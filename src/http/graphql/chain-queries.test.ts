@@ -79,6 +79,14 @@ describe('accounts.<root>/graphql', () => {
   });
 });
 
+describe('transact.<root>/graphql', () => {
+  it('answers snapshotInfo with null (no snapshots), beside push_transaction', async () => {
+    expect(await gql('transact', '{ snapshotInfo { lastSnapshot snapshotInterval } }')).toEqual({ data: { snapshotInfo: null } });
+    const push = await post('transact', 'not a transaction', 'application/octet-stream', '/push_transaction');
+    expect(push.status).toBe(503); // this router has no submitter: the push path, not /graphql, answered
+  });
+});
+
 describe('explorer.<root>/graphql', () => {
   it("answers psinode.py's get_block_header queries", async () => {
     const last = await gql('explorer', `query { blocks(last:1) { edges { node { ${HEADER} } } } }`);

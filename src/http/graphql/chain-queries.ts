@@ -1,4 +1,4 @@
-/**
+  [accountNumber('transact'), buildSchema(TransactQuery)],/**
  * The GraphQL queries psiweb answers for psibase's system services, over chain state
  * at one block:
  *  - `producers.<root>/graphql` (psibase's RProducers ProducerQuery): `producers`,
@@ -6,6 +6,8 @@
  *  - `accounts.<root>/graphql` (psibase's RAccounts AccountsQuery): `getAccount`,
  *    `getAccounts`, from the accounts service's Account table (table 1, keyed by the
  *    account number, as psibase's Table lays it out and services/accounts keeps it).
+ *  - `transact.<root>/graphql` (psibase's RTransact TransactQuery): `snapshotInfo`,
+ *    always null: psiweb's transact keeps no snapshot schedule.
  *  - `explorer.<root>/graphql` (psibase's Explorer Query): `blocks`, a connection over
  *    the block log (DbId::blockLog, keyed by the big-endian block number), each node a
  *    Block `{ header { blockNum previous time producer … } transactions { … } }`.
@@ -170,6 +172,18 @@ const AccountsQuery: ObjectType<ChainSnapshot> = {
   }),
 };
 
+// ---- transact ----
+
+const SnapInfoType = obj('SnapInfo', { lastSnapshot: S, snapshotInterval: F });
+
+const TransactQuery: ObjectType<ChainSnapshot> = {
+  kind: 'OBJECT',
+  name: 'TransactQuery',
+  fields: () => ({
+    snapshotInfo: { type: SnapInfoType, description: 'The snapshot schedule; psiweb takes no snapshots, so always null', resolve: () => null },
+  }),
+};
+
 // ---- explorer ----
 
 
@@ -253,6 +267,7 @@ const ExplorerQuery: ObjectType<ChainSnapshot> = {
 export const CHAIN_GRAPHQL: ReadonlyMap<bigint, Schema<ChainSnapshot>> = new Map([
   [accountNumber('producers'), buildSchema(ProducerQuery)],
   [ACCOUNTS, buildSchema(AccountsQuery)],
+
   [accountNumber('explorer'), buildSchema(ExplorerQuery)],
 ]);
 
