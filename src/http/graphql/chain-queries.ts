@@ -1,4 +1,4 @@
-  [accountNumber('transact'), buildSchema(TransactQuery)],/**
+/**
  * The GraphQL queries psiweb answers for psibase's system services, over chain state
  * at one block:
  *  - `producers.<root>/graphql` (psibase's RProducers ProducerQuery): `producers`,
@@ -267,7 +267,7 @@ const ExplorerQuery: ObjectType<ChainSnapshot> = {
 export const CHAIN_GRAPHQL: ReadonlyMap<bigint, Schema<ChainSnapshot>> = new Map([
   [accountNumber('producers'), buildSchema(ProducerQuery)],
   [ACCOUNTS, buildSchema(AccountsQuery)],
-
+  [accountNumber('transact'), buildSchema(TransactQuery)],
   [accountNumber('explorer'), buildSchema(ExplorerQuery)],
 ]);
 
