@@ -13,7 +13,7 @@ import {
   packSignedBlock,
   packSignedTransaction,
   packTransaction,
-  toJson,
+  transactionTraceJson,
   unpackSignedBlock,
   type SignedBlock,
   type SignedTransaction,
@@ -588,5 +588,5 @@ export function genesisTransaction(services: GenesisService[], memo: string, tim
 
 /** A trace in psibase's JSON form (what push_transaction returns). */
 export function traceJson(trace: TransactionTrace): unknown {
-  return toJson('TransactionTrace', trace);
+  return transactionTraceJson(trace);
 }

@@ -11,13 +11,16 @@ import {
   packTapos,
   packTransaction,
   toJson,
+  transactionTraceJson,
   unpackAction,
   unpackBlockHeader,
   unpackSignedTransaction,
   unpackTapos,
   type Action,
+  type ActionTrace,
   type BlockHeader,
   type Transaction,
+  type TransactionTrace,
 } from './types.ts';
 
 const action: Action = {
@@ -127,5 +130,41 @@ describe('BlockHeader', () => {
     // Trailing empty optionals are omitted: the fixed area shrinks by 8 bytes.
     const bare = packBlockHeader({ ...h, newConsensus: null, authCode: null });
     expect(new DataView(bare.buffer).getUint16(0, true)).toBe(32 + 4 + 8 + 8 + 4 + 4 + 32 * 3);
+  });
+});
+
+describe('transactionTraceJson', () => {
+  /** A seeded generator, so a failure names a trace that comes back. */
+  function random(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  }
+
+  function traces(seed: number): TransactionTrace {
+    const r = random(seed);
+    const bytes = () => Uint8Array.from({ length: Math.floor(r() * 6) }, () => Math.floor(r() * 256));
+    const u64 = () => BigInt(Math.floor(r() * 2 ** 32)) * BigInt(Math.floor(r() * 2 ** 32));
+    const account = () => accountNumber(['alice', 'tokens', 'transact', 'a-b-c', 'x', 'zzzzzzzzzz'][Math.floor(r() * 6)]!);
+    const text = () => ['', 'ok', 'ünïcödé "quoted"\n', 'insufficient balance'][Math.floor(r() * 4)]!;
+    const action = (depth: number): ActionTrace => ({
+      action: { sender: account(), service: r() < 0.2 ? 0n : account(), method: methodNumber(['transfer', 'processTransaction', 'credit', 'a'][Math.floor(r() * 4)]!), rawData: bytes() },
+      rawRetval: bytes(),
+      innerTraces: Array.from({ length: depth > 2 ? 0 : Math.floor(r() * 4) }, () => {
+        const k = r();
+        if (k < 0.33) return { inner: { ConsoleTrace: { console: text() } } };
+        if (k < 0.66) return { inner: { EventTrace: { name: text(), data: bytes() } } };
+        return { inner: { ActionTrace: action(depth + 1) } };
+      }),
+      totalTime: r() < 0.1 ? -5n : u64() & ((1n << 63n) - 1n),
+      error: r() < 0.3 ? text() : null,
+    });
+    return { actionTraces: Array.from({ length: Math.floor(r() * 3) }, () => action(0)), error: r() < 0.3 ? text() : null };
+  }
+
+  it('writes exactly what toJson writes, to the byte, for 500 seeded traces', () => {
+    for (let seed = 0; seed < 500; seed++) {
+      const t = traces(seed);
+      expect(JSON.stringify(transactionTraceJson(t)), `seed ${seed}`).toBe(JSON.stringify(toJson('TransactionTrace', t)));
+    }
   });
 });

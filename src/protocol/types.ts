@@ -6,6 +6,7 @@
  */
 import { FracSchema, type FracType } from './fracpack/index.ts';
 import { protocolSchema } from './schema.ts';
+import { accountName, methodName } from './names.ts';
 
 export { protocolSchema } from './schema.ts';
 
@@ -261,4 +262,40 @@ const transactionType = native.type('Transaction');
 export function openSignedTransaction(bytes: Uint8Array): { signed: SignedTransaction; transaction: Transaction } {
   const signed = outer.decode(bytes) as SignedTransaction;
   return { signed, transaction: transactionType.decode(signed.transaction) as Transaction };
+}
+
+const HEX_UPPER = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
+/** Bytes as psibase's JSON writes them (upper-case hex). */
+function hexJson(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX_UPPER[bytes[i]!]!;
+  return s;
+}
+
+function actionTraceJson(t: ActionTrace): unknown {
+  const a = t.action;
+  return {
+    action: { sender: accountName(a.sender), service: accountName(a.service), method: methodName(a.method), rawData: hexJson(a.rawData) },
+    rawRetval: hexJson(t.rawRetval),
+    innerTraces: t.innerTraces.map(({ inner }) => ({
+      inner:
+        'ActionTrace' in inner
+          ? { ActionTrace: actionTraceJson(inner.ActionTrace) }
+          : 'EventTrace' in inner
+            ? { EventTrace: { name: inner.EventTrace.name, data: hexJson(inner.EventTrace.data) } }
+            : { ConsoleTrace: { console: inner.ConsoleTrace.console } },
+    })),
+    totalTime: String(BigInt.asIntN(64, t.totalTime)),
+    error: t.error ?? null,
+  };
+}
+
+/**
+ * A TransactionTrace in psibase's JSON form: exactly `toJson('TransactionTrace', trace)`
+ * (a test holds them equal), written directly instead of through fracpack and back,
+ * since every pushed transaction's answer is one.
+ */
+export function transactionTraceJson(trace: TransactionTrace): unknown {
+  return { actionTraces: trace.actionTraces.map(actionTraceJson), error: trace.error ?? null };
 }
