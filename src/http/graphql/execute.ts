@@ -11,7 +11,7 @@
  */
 import { GraphqlError, GraphqlLimitError, GraphqlValidationError, type GraphqlErrorJson, type SourceLocation } from './errors.ts';
 import { DEFAULT_PARSE_LIMITS, parse, type ArgumentNode, type DirectiveNode, type DocumentNode, type FieldNode, type FragmentNode, type OperationNode, type SelectionNode, type TypeNode, type ValueNode } from './parse.ts';
-import { coerceInput, literalValue, namedType, typeString, type FieldDef, type ObjectType, type Schema, type TypeRef } from './schema.ts';
+import { coerceInput, literalValue, namedType, typeString, type FieldDef, type ObjectType, type Schema, type TypeRef, type UnionType } from './schema.ts';
 
 export interface ExecutionLimits {
   maxLength: number;
@@ -59,7 +59,7 @@ function inputType(schema: Schema<any>, node: TypeNode, loc: SourceLocation): Ty
   if (node.kind === 'nonNull') return { kind: 'NON_NULL', ofType: inputType(schema, node.of, loc) };
   const t = schema.types.get(node.name);
   if (!t) throw new GraphqlValidationError(`Unknown type "${node.name}"`, { locations: [loc] });
-  if (t.kind === 'OBJECT') throw new GraphqlValidationError(`Variables cannot be of the output type "${node.name}"`, { locations: [loc] });
+  if (t.kind === 'OBJECT' || t.kind === 'UNION') throw new GraphqlValidationError(`Variables cannot be of the output type "${node.name}"`, { locations: [loc] });
   return t;
 }
 
@@ -156,7 +156,7 @@ class Validator {
     private readonly maxVisits: number,
   ) {}
 
-  selections(type: ObjectType<any>, selections: SelectionNode[], depth: number, fragmentPath: string[]): void {
+  selections(type: ObjectType<any> | UnionType, selections: SelectionNode[], depth: number, fragmentPath: string[]): void {
     for (const s of selections) {
       this.directives(s.directives);
       if (s.kind === 'field') this.field(type, s, depth);
@@ -172,15 +172,18 @@ class Validator {
           frag = f;
           path = [...fragmentPath, s.name];
         } else frag = s;
+        let within = type;
         if (frag.typeCondition !== undefined) {
           const t = this.schema.types.get(frag.typeCondition);
           if (!t) throw new GraphqlValidationError(`Unknown type "${frag.typeCondition}"`, { locations: [s.loc] });
-          if (t !== type) {
-            // Every type here is an object type: a spread of another type can never apply (§5.5.2.3).
+          if (t.kind !== 'OBJECT' && t.kind !== 'UNION') throw new GraphqlValidationError(`A fragment cannot be on the ${t.kind.toLowerCase()} "${t.name}"`, { locations: [s.loc] });
+          // A spread applies only where the two types can overlap (§5.5.2.3).
+          if (!overlap(t, type)) {
             throw new GraphqlValidationError(`A fragment on "${frag.typeCondition}" cannot be spread within "${type.name}"`, { locations: [s.loc] });
           }
+          within = t;
         }
-        this.selections(type, frag.selections, depth, path);
+        this.selections(within, frag.selections, depth, path);
       }
     }
   }
@@ -195,7 +198,7 @@ class Validator {
     }
   }
 
-  private field(type: ObjectType<any>, f: FieldNode, depth: number): void {
+  private field(type: ObjectType<any> | UnionType, f: FieldNode, depth: number): void {
     // Fragments spread many times expand exponentially: the expansion is bounded too.
     if (++this.visited > this.maxVisits) throw new GraphqlLimitError(`the query expands to more than ${this.maxVisits} fields`, { locations: [f.loc] });
     if (depth > this.maxDepth) throw new GraphqlLimitError(`the query is deeper than ${this.maxDepth} fields`, { locations: [f.loc] });
@@ -203,7 +206,7 @@ class Validator {
       if (f.args.length || f.selections) throw new GraphqlValidationError(`"__typename" takes no arguments or selections`, { locations: [f.loc] });
       return;
     }
-    const def = fieldDef(type, f.name);
+    const def = type.kind === 'OBJECT' ? fieldDef(type, f.name) : undefined;
     if (!def || (f.name.startsWith('__') && type !== this.schema.query)) {
       throw new GraphqlValidationError(`Cannot query field "${f.name}" on type "${type.name}"`, { locations: [f.loc] });
     }
@@ -222,7 +225,7 @@ class Validator {
       }
     }
     const inner = namedType(def.type);
-    if (inner.kind === 'OBJECT') {
+    if (inner.kind === 'OBJECT' || inner.kind === 'UNION') {
       if (!f.selections) throw new GraphqlValidationError(`Field "${f.name}" of type "${typeString(def.type)}" needs a selection of subfields`, { locations: [f.loc] });
       this.selections(inner, f.selections, depth + 1, []);
     } else if (f.selections) {
@@ -265,7 +268,7 @@ class Executor<Ctx> {
   }
 
   /** CollectFields (§6.3.2): fields by response key, in order, fragments flattened. */
-  private collect(selections: SelectionNode[], out: Map<string, FieldNode[]>): Map<string, FieldNode[]> {
+  private collect(type: ObjectType<Ctx>, selections: SelectionNode[], out: Map<string, FieldNode[]>): Map<string, FieldNode[]> {
     for (const s of selections) {
       if (!this.included(s.directives)) continue;
       if (s.kind === 'field') {
@@ -274,11 +277,19 @@ class Executor<Ctx> {
         if (known) known.push(s);
         else out.set(key, [s]);
       } else {
-        const selections = s.kind === 'spread' ? (this.doc.fragments.get(s.name) as FragmentNode).selections : s.selections;
-        this.collect(selections, out);
+        const frag = s.kind === 'spread' ? (this.doc.fragments.get(s.name) as FragmentNode) : s;
+        if (frag.typeCondition !== undefined && !this.applies(frag.typeCondition, type)) continue;
+        this.collect(type, frag.selections, out);
       }
     }
     return out;
+  }
+
+  /** DoesFragmentTypeApply (§6.3.2): the object type itself, or a union it is in. */
+  private applies(condition: string, type: ObjectType<Ctx>): boolean {
+    if (condition === type.name) return true;
+    const t = this.schema.types.get(condition);
+    return t?.kind === 'UNION' && t.types.includes(type);
   }
 
   private count(loc: SourceLocation): void {
@@ -307,7 +318,7 @@ class Executor<Ctx> {
 
   async selectionSet(type: ObjectType<Ctx>, parent: unknown, selections: SelectionNode[], path: (string | number)[]): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
-    for (const [key, nodes] of this.collect(selections, new Map())) {
+    for (const [key, nodes] of this.collect(type, selections, new Map())) {
       const node = nodes[0]!;
       const fieldPath = [...path, key];
       this.count(node.loc);
@@ -374,8 +385,19 @@ class Executor<Ctx> {
       if (typeof value === 'string' && type.values.includes(value)) return value;
       throw new GraphqlError(`${type.name} cannot represent ${JSON.stringify(value)}`);
     }
+    if (type.kind === 'UNION') {
+      const member = type.resolve(value);
+      return this.selectionSet(member.type, member.value, selections!, path);
+    }
     return this.selectionSet(type, value, selections!, path);
   }
+}
+
+/** Whether some object can be of both types (both are object types or unions). */
+function overlap(a: ObjectType<any> | UnionType, b: ObjectType<any> | UnionType): boolean {
+  const members = (t: ObjectType<any> | UnionType) => (t.kind === 'UNION' ? t.types : [t]);
+  const bs = members(b);
+  return members(a).some((t) => bs.includes(t));
 }
 
 function requestError(e: unknown): GraphqlResponse {

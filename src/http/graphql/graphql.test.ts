@@ -4,7 +4,7 @@ import { connectionField, makeConnection, type KeyedIndex } from './connection.t
 import { DEFAULT_LIMITS, execute, type GraphqlResponse } from './execute.ts';
 import { buildSchema } from './introspection.ts';
 import { parse } from './parse.ts';
-import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, printSchema, type ObjectType, type ScalarType } from './schema.ts';
+import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, printSchema, variantUnion, type ObjectType, type ScalarType } from './schema.ts';
 
 /** Fixed data: rows keyed by even u32s 2..20 (ten rows). */
 interface Row {
@@ -40,11 +40,19 @@ const RowType: ObjectType<Ctx> = {
   }),
 };
 
+const Circle: ObjectType = { kind: 'OBJECT', name: 'Circle', fields: () => ({ r: { type: nonNull(GraphqlFloat) } }) };
+const Square: ObjectType = { kind: 'OBJECT', name: 'Square', fields: () => ({ side: { type: nonNull(GraphqlFloat) } }) };
+const Shape = variantUnion('Shape', [Circle, Square]);
+/** psibase's JSON for a variant: `{"Alternative": value}`; the last is not a Shape. */
+const SHAPES = [{ Circle: { r: 1 } }, { Square: { side: 2 } }];
+
 const Query: ObjectType<Ctx> = {
   kind: 'OBJECT',
   name: 'Query',
   fields: () => ({
     hello: { type: nonNull(GraphqlString), resolve: () => 'world' },
+    shapes: { type: nonNull(list(nonNull(Shape))), resolve: () => SHAPES },
+    oddShape: { type: Shape, resolve: () => ({ Triangle: {} }) },
     count: { type: nonNull(GraphqlInt), args: { plus: { type: nonNull(GraphqlInt) } }, resolve: (_p, a, ctx) => ctx.rows.length + (a.plus as number) },
     names: { type: nonNull(list(nonNull(GraphqlString))), args: { ids: { type: list(nonNull(GraphqlFloat)) } }, resolve: (_p, a, ctx) => ctx.rows.filter((r) => (a.ids as number[] | null)?.includes(r.id) ?? true).map((r) => r.name) },
     rows: connectionField<Ctx, Row, number>(RowType, GraphqlFloat, u32Key, (ctx) => {
@@ -329,6 +337,39 @@ describe('GraphQL connections (psibase makeConnection)', () => {
     expect(loads).toBe(0);
     expect(c.edges[1]!.node()).toBe(ROWS[1]);
     expect(loads).toBe(1);
+  });
+});
+
+describe('GraphQL unions (psio variants)', () => {
+  it('answers the member each value is, through fragments on it', async () => {
+    expect(await data('{ shapes { __typename ... on Circle { r } ... on Square { side } } }')).toEqual({
+      shapes: [
+        { __typename: 'Circle', r: 1 },
+        { __typename: 'Square', side: 2 },
+      ],
+    });
+    expect(await data('{ shapes { ...S } } fragment S on Shape { ... on Square { side } }')).toEqual({ shapes: [{}, { side: 2 }] });
+    expect(await data('{ shapes { ...C } } fragment C on Circle { r }')).toEqual({ shapes: [{ r: 1 }, {}] });
+  });
+
+  it('refuses fields asked of the union itself and fragments that cannot apply', async () => {
+    expect(await refused('{ shapes { r } }')).toBe('Cannot query field "r" on type "Shape"');
+    expect(await refused('{ shapes }')).toBe('Field "shapes" of type "[Shape!]!" needs a selection of subfields');
+    expect(await refused('{ shapes { ... on Row { id } } }')).toBe('A fragment on "Row" cannot be spread within "Shape"');
+    expect(await refused('{ shapes { ... on String { id } } }')).toBe('A fragment cannot be on the scalar "String"');
+    expect(await refused('query($s: Shape) { hello }')).toBe('Variables cannot be of the output type "Shape"');
+  });
+
+  it('answers a value that is no member with a field error', async () => {
+    const r = await run('{ oddShape { __typename } }');
+    expect(r).toEqual({ data: { oddShape: null }, errors: [{ message: 'Shape cannot represent {"Triangle":{}}', locations: [{ line: 1, column: 3 }], path: ['oddShape'] }] });
+  });
+
+  it('introspects and prints unions', async () => {
+    expect(await data('{ __type(name: "Shape") { kind possibleTypes { name } fields { name } } }')).toEqual({
+      __type: { kind: 'UNION', possibleTypes: [{ name: 'Circle' }, { name: 'Square' }], fields: null },
+    });
+    expect(printSchema(schema)).toContain('union Shape = Circle | Square\n');
   });
 });
 

@@ -126,7 +126,7 @@ const Type: ObjectType = {
           : null,
     },
     interfaces: { type: list(nonNull(Type)), resolve: (t: TypeRef) => (t.kind === 'OBJECT' ? [] : null) },
-    possibleTypes: { type: list(nonNull(Type)), resolve: () => null },
+    possibleTypes: { type: list(nonNull(Type)), resolve: (t: TypeRef) => (t.kind === 'UNION' ? t.types : null) },
     enumValues: { type: list(nonNull(EnumValue)), args: deprecatedArg, resolve: (t: TypeRef) => (t.kind === 'ENUM' ? t.values : null) },
     inputFields: { type: list(nonNull(InputValue)), args: deprecatedArg, resolve: () => null },
     ofType: { type: Type, resolve: (t: TypeRef) => (t.kind === 'LIST' || t.kind === 'NON_NULL' ? t.ofType : null) },

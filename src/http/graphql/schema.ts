@@ -1,6 +1,7 @@
 /**
  * The type system a schema is built from (GraphQL spec §3), kept to what psibase's
- * services publish: scalars, enums, object types, lists and non-null; arguments of
+ * services publish: scalars, enums, object types, unions (psio's std::variant), lists
+ * and non-null; arguments of
  * scalar and list types. Object types take their fields as a thunk so types can refer
  * to each other. `buildSchema` collects every reachable type and adds introspection
  * (introspection.ts) and `printSchema` writes the SDL psibase's `GET /graphql` serves.
@@ -32,7 +33,35 @@ export interface ObjectType<Ctx = unknown> {
   fields: () => Record<string, FieldDef<Ctx>>;
 }
 
-export type NamedType = ScalarType | EnumType | ObjectType<any>;
+/**
+ * A union (psio maps std::variant to one): a value is one of `types`, which `resolve`
+ * picks, giving the member's value (e.g. psibase's JSON `{"CftConsensus": {…}}`).
+ */
+export interface UnionType {
+  kind: 'UNION';
+  name: string;
+  description?: string;
+  types: readonly ObjectType<any>[];
+  resolve(value: unknown): { type: ObjectType<any>; value: unknown };
+}
+
+/** A union of psibase's variant JSON form, `{"Alternative": value}`, by member type name. */
+export function variantUnion(name: string, types: readonly ObjectType<any>[], description?: string): UnionType {
+  return {
+    kind: 'UNION',
+    name,
+    ...(description !== undefined && { description }),
+    types,
+    resolve(value) {
+      const entries = typeof value === 'object' && value !== null ? Object.entries(value) : [];
+      const type = entries.length === 1 ? types.find((t) => t.name === entries[0]![0]) : undefined;
+      if (!type) throw new GraphqlError(`${name} cannot represent ${describe(value)}`);
+      return { type, value: entries[0]![1] };
+    },
+  };
+}
+
+export type NamedType = ScalarType | EnumType | ObjectType<any> | UnionType;
 export type TypeRef = NamedType | { kind: 'LIST'; ofType: TypeRef } | { kind: 'NON_NULL'; ofType: TypeRef };
 
 export interface ArgDef {
@@ -207,6 +236,7 @@ export function collectTypes(roots: readonly NamedType[]): Map<string, NamedType
       return;
     }
     types.set(n.name, n);
+    if (n.kind === 'UNION') for (const m of n.types) visit(m);
     if (n.kind === 'OBJECT') {
       for (const f of Object.values(n.fields())) {
         visit(f.type);
@@ -236,6 +266,7 @@ export function printSchema(schema: Schema<any>): string {
   for (const t of schema.types.values()) {
     if (t.name.startsWith('__') || BUILTIN_SCALARS.includes(t as ScalarType)) continue;
     if (t.kind === 'SCALAR') out.push(`${printDescription(t.description, '')}scalar ${t.name}\n`);
+    else if (t.kind === 'UNION') out.push(`${printDescription(t.description, '')}union ${t.name} = ${t.types.map((m) => m.name).join(' | ')}\n`);
     else if (t.kind === 'ENUM') out.push(`${printDescription(t.description, '')}enum ${t.name} {\n${t.values.map((v) => `    ${v}\n`).join('')}}\n`);
     else {
       const fields = Object.entries(t.fields())
