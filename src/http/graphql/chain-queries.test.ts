@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../../chain/executor.ts';
 import { testServices } from '../../chain/test-kit.ts';
-import { accountNumber } from '../../protocol/names.ts';
+import { accountName, accountNumber } from '../../protocol/names.ts';
 import { MemoryStore, StateDb } from '../../state/index.ts';
 import { Router } from '../router.ts';
 import { constantService, packOptionalReply, textReply } from '../test-kit.ts';
@@ -59,6 +59,11 @@ describe('producers.<root>/graphql', () => {
     const full = await gql('producers', '{ producers { name auth { service rawData } } jointStart }');
     expect(full.data.producers).toEqual([{ name: 'prod', auth: { service: expect.any(String), rawData: expect.any(String) } }]);
     expect(full.data.jointStart).toBeNull();
+  });
+
+  it('answers consensus and nextConsensus as the ConsensusData union', async () => {
+    const r = await gql('producers', '{ consensus { __typename ... on CftConsensus { producers { name } } ... on BftConsensus { producers { name } } } nextConsensus { __typename } }');
+    expect(r).toEqual({ data: { consensus: { __typename: 'CftConsensus', producers: [{ name: 'prod' }] }, nextConsensus: null } });
   });
 
   it('refuses what producers does not have, as GraphQL errors (200)', async () => {
@@ -147,6 +152,30 @@ describe('explorer.<root>/graphql', () => {
     expect(action).toMatchObject({ sender: expect.any(String), service: expect.any(String), method: expect.any(String) });
     expect(action.rawData).toMatch(/^([0-9A-F]{2})*$/);
     expect(genesis.transactions[0].transaction.tapos.expiration).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+  });
+
+  it("gives each header's newConsensus as the block has it", async () => {
+    const r = await gql(
+      'explorer',
+      '{ blocks { edges { node { header { blockNum newConsensus { data { ... on CftConsensus { producers { name auth { service } } } } services { codeNum vmType vmVersion codeHash } wasmConfig { numExecutionMemories vmOptions { max_pages } } } } } } } }',
+    );
+    let seen = 0;
+    for (const e of r.data.blocks.edges) {
+      const { header } = (await chain.blockByNum(e.node.header.blockNum))!.block;
+      const want = header.newConsensus;
+      if (!want) {
+        expect(e.node.header.newConsensus).toBeNull();
+        continue;
+      }
+      seen++;
+      const data = want.data as { CftConsensus: { producers: { name: bigint }[] } };
+      expect(e.node.header.newConsensus.data.producers.map((p: any) => p.name)).toEqual(data.CftConsensus.producers.map((p) => accountName(p.name)));
+      expect(e.node.header.newConsensus.services).toEqual(
+        want.services.map((x) => ({ codeNum: accountName(x.codeNum), vmType: x.vmType, vmVersion: x.vmVersion, codeHash: Buffer.from(x.codeHash).toString('hex').toUpperCase() })),
+      );
+      expect(e.node.header.newConsensus.wasmConfig).toEqual({ numExecutionMemories: want.wasmConfig.numExecutionMemories, vmOptions: { max_pages: want.wasmConfig.vmOptions.max_pages } });
+    }
+    expect(seen).toBeGreaterThan(0);
   });
 
   it('answers bad arguments with errors, never a 500', async () => {

@@ -22,7 +22,7 @@ import { NativeTables, type StatusRow } from '../../chain/native-tables.ts';
 import { producersOf } from '../../chain/block-context.ts';
 import { FracSchema, toHex } from '../../protocol/fracpack/index.ts';
 import { accountName, accountNumber } from '../../protocol/names.ts';
-import { protocolSchema, type Producer } from '../../protocol/types.ts';
+import { protocolSchema, type ConsensusData, type Producer } from '../../protocol/types.ts';
 import type { KvReader, StateDb } from '../../state/index.ts';
 import { DbId, dbKey } from '../../vm/dbs.ts';
 import { connectionField, type KeyedIndex } from './connection.ts';
@@ -30,7 +30,7 @@ import { GraphqlError } from './errors.ts';
 import { execute, type ExecutionLimits } from './execute.ts';
 import type { GraphqlRunner } from './serve.ts';
 import { buildSchema } from './introspection.ts';
-import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, type ObjectType, type Schema } from './schema.ts';
+import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, variantUnion, type ObjectType, type Schema } from './schema.ts';
 
 const jsonSchema = new FracSchema(protocolSchema, { mode: 'json' });
 const BLOCK_LOG_PREFIX = dbKey(DbId.blockLog, new Uint8Array(0));
@@ -89,6 +89,24 @@ const ProducerType: ObjectType = {
 
 const producerJson = (p: Producer) => ({ name: accountName(p.name), auth: { service: accountName(p.auth.service), rawData: toHex(p.auth.rawData) } });
 
+const CftConsensusType = obj('CftConsensus', { producers: nonNull(list(nonNull(ProducerType))) });
+const BftConsensusType = obj('BftConsensus', { producers: nonNull(list(nonNull(ProducerType))) });
+/** psibase's ConsensusData (std::variant<CftConsensus, BftConsensus>). */
+const ConsensusDataType = variantUnion('ConsensusData', [CftConsensusType, BftConsensusType]);
+const BlockHeaderAuthAccountType = obj('BlockHeaderAuthAccount', { codeNum: S, codeHash: S, vmType: I, vmVersion: I });
+const VMOptionsType = obj('VMOptions', { max_mutable_global_bytes: F, max_pages: F, max_table_elements: F, max_stack_bytes: F });
+const WasmConfigType = obj('BlockHeaderWasmConfig', { numExecutionMemories: F, vmOptions: nonNull(VMOptionsType) });
+const ConsensusType = obj('Consensus', {
+  data: nonNull(ConsensusDataType),
+  services: nonNull(list(nonNull(BlockHeaderAuthAccountType))),
+  wasmConfig: nonNull(WasmConfigType),
+});
+
+/** The status row's ConsensusData in psibase's JSON. */
+function consensusDataJson(d: ConsensusData): unknown {
+  return 'CftConsensus' in d ? { CftConsensus: { producers: d.CftConsensus.producers.map(producerJson) } } : { BftConsensus: { producers: d.BftConsensus.producers.map(producerJson) } };
+}
+
 const ProducerQuery: ObjectType<ChainSnapshot> = {
   kind: 'OBJECT',
   name: 'ProducerQuery',
@@ -102,6 +120,16 @@ const ProducerQuery: ObjectType<ChainSnapshot> = {
       type: nonNull(list(nonNull(ProducerType))),
       description: 'The producers being changed to; empty except while the chain changes producers',
       resolve: (_p, _a, snap) => (snap.status?.consensus.next ? producersOf(snap.status.consensus.next.consensus).map(producerJson) : []),
+    },
+    consensus: {
+      type: nonNull(ConsensusDataType),
+      description: 'The current consensus algorithm and its producers',
+      resolve: (_p, _a, snap) => (snap.status ? consensusDataJson(snap.status.consensus.current.data) : { CftConsensus: { producers: [] } }),
+    },
+    nextConsensus: {
+      type: ConsensusDataType,
+      description: 'The consensus being changed to, while a change is under way',
+      resolve: (_p, _a, snap) => (snap.status?.consensus.next ? consensusDataJson(snap.status.consensus.next.consensus.data) : null),
     },
     jointStart: {
       type: GraphqlFloat,
@@ -213,6 +241,7 @@ const BlockHeaderType: ObjectType = {
     consensusState: { type: S },
     trxMerkleRoot: { type: S },
     eventMerkleRoot: { type: S },
+    newConsensus: { type: ConsensusType },
     authCode: { type: list(nonNull(BlockHeaderCodeType)) },
   }),
 };
