@@ -10,9 +10,10 @@
  *  2. `/native/…` on any of our hosts is answered by the node itself (status, and the
  *     block ranges other nodes sync from: blocks.ts), CORS-open with preflights.
  *  3. `transact.<root>/push_transaction` goes to the producing node, into the block it is building (push.ts).
- *  3a. `/graphql` on `producers.<root>`, `accounts.<root>` and `explorer.<root>` is
- *     answered by the node from chain state at the head (graphql/chain-queries.ts), as
- *     psibase's RProducers, RAccounts and Explorer services answer it.
+ *  3a. `/graphql` on `producers.<root>`, `accounts.<root>`, `transact.<root>` and
+ *     `explorer.<root>` is answered by the node from chain state at the head
+ *     (graphql/chain-queries.ts), as psibase's RProducers, RAccounts, RTransact and
+ *     Explorer services answer it.
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
  *  4a. On `<service>.<root>`, with a PWA build to serve: `/app-sw.js` is the app
