@@ -209,6 +209,13 @@ describe('GraphQL execute', () => {
     for (let i = 1; i <= 12; i++) frags.push(`fragment F${i} on Row { a: self { ...F${i - 1} } b: self { ...F${i - 1} } }`);
     const bomb = `{ rows(first: 1) { edges { node { ...F12 } } } } ${frags.join(' ')}`;
     expect(await refused(bomb, undefined, { ...DEFAULT_LIMITS, maxFields: 1000 })).toBe('the query expands to more than 1000 fields');
+    // With the default limits: one full page of a 1,000-row table is fine, five are too much.
+    const big = Array.from({ length: 1000 }, (_, i) => ({ id: i, name: `r${i}` }));
+    const pages = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `p${i}: rows(first: 1000) { edges { cursor node { id name } } }`).join(' ')} }`;
+    const one = await execute(schema, { query: pages(1) }, { rows: big, loads: 0 });
+    expect((one.data as any).p0.edges).toHaveLength(1000);
+    const five = await execute(schema, { query: pages(5) }, { rows: big, loads: 0 });
+    expect(five).toEqual({ errors: [{ message: expect.stringMatching(/^the answer would have more than 20000 fields/), locations: [{ line: 1, column: expect.any(Number) }] }] });
   });
 
   it('introspects: __schema, __type, and the SDL', async () => {
