@@ -239,6 +239,20 @@ describe('/graphql over HTTP', () => {
   });
 });
 
+describe('a chain not booted yet', () => {
+  it('has no producers and an empty block log', async () => {
+    const empty = new Router({ rootHost: ROOT, chain: await Chain.open({ state: new StateDb(new MemoryStore()) }) });
+    const ask = async (service: string, query: string) =>
+      (await empty.handle(new Request(`http://${service}.${ROOT}/graphql`, { method: 'POST', body: JSON.stringify({ query }), headers: { 'content-type': 'application/json' } }))).json();
+    expect(await ask('producers', '{ producers { name } nextProducers { name } consensus { __typename } jointStart }')).toEqual({
+      data: { producers: [], nextProducers: [], consensus: { __typename: 'CftConsensus' }, jointStart: null },
+    });
+    expect(await ask('explorer', '{ blocks(last: 1) { edges { cursor } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }')).toEqual({
+      data: { blocks: { edges: [], pageInfo: { hasPreviousPage: false, hasNextPage: false, startCursor: '', endCursor: '' } } },
+    });
+  });
+});
+
 describe('answers from one block', () => {
   it('runs a query again when a block commits while it runs, and says so when the head keeps moving', async () => {
     let commits = 0;
