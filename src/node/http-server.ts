@@ -7,12 +7,16 @@
  * header holding a plain authority, an origin-form or absolute-form target:
  * src/http/target.ts), so no header can move it to another path.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { PsiwebError } from '../errors.ts';
 import { HttpError } from '../http/errors.ts';
 import { parseRequestTarget, type RequestTarget } from '../http/target.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
+
+/** Takes an HTTP upgrade request whose target passed the same checks as every request. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, target: Extract<RequestTarget, { url: string }>) => void;
 
 export interface NodeHttpOptions {
   maxBodyBytes: number;
@@ -23,6 +27,17 @@ export interface NodeHttpOptions {
   onError?: (error: unknown) => void;
   /** The interval client aborts are summarised over (ABORT_SUMMARY_MS unless set). */
   abortSummaryMs?: number;
+  /** Upgrade requests (WebSockets); without it every upgrade is answered 404. */
+  onUpgrade?: UpgradeHandler;
+}
+
+/** Answers an upgrade request on its raw socket with a plain-text error, and closes it. */
+export function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  const body = Buffer.from(`${message}\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${extra}\r\n${body}`);
 }
 
 /**
@@ -204,6 +219,28 @@ export function createHttpServer(handler: FetchHandler, options: NodeHttpOptions
     });
   });
   server.on('close', () => aborts.flush());
+  // Upgrades: the target and Host are checked exactly as for a request before anything routes them.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    let target: RequestTarget;
+    try {
+      target = parseRequestTarget(req.method ?? 'GET', req.url ?? '', hostHeaders(req));
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      refuseUpgrade(socket, e.status, `bad request: ${e.message}`);
+      return;
+    }
+    if (target.form === 'asterisk' || !options.onUpgrade) {
+      refuseUpgrade(socket, 404, 'nothing to upgrade to here');
+      return;
+    }
+    try {
+      options.onUpgrade(req, socket, head, target);
+    } catch (e) {
+      options.onError?.(e);
+      refuseUpgrade(socket, 500, 'internal error');
+    }
+  });
   // `Expect: 100-continue` (RFC 9110 §10.1.1): refuse a declared oversized body before
   // the client sends it, so the client reads the 413 instead of failing mid-upload.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

@@ -1,7 +1,11 @@
 /**
  * The Node peer as `psiweb start` runs it: an lmdb store in a data directory (a devnet
- * booted into it when it never held a chain; see data-dir.ts), the producing node, and
- * the router behind an HTTP server on 127.0.0.1. `close()` stops in order: no new requests, the block in
+ * booted into it when it never held a chain; see data-dir.ts), the producing node, the
+ * peer network (src/node/p2p: psibase's peer protocol over a WebSocket at
+ * `x-peers.<root>/p2p`, and dialing `peers`), and the router behind an HTTP server on
+ * 127.0.0.1. A follower (`follow`) boots nothing and produces nothing: it takes its
+ * chain, genesis first, from its peers, validating each block as it applies it.
+ * `close()` stops in order: no new peers or requests, the block being applied or in
  * production commits, then the store closes, so a stop never tears a write.
  */
 import { mkdirSync } from 'node:fs';
@@ -12,11 +16,15 @@ import { normalizeRootHost } from '../http/hosts.ts';
 import { Router } from '../http/router.ts';
 import { toHex } from '../state/bytes.ts';
 import { LmdbStore } from '../state/lmdb-store.ts';
+import { GENESIS_BLOCK_NUM } from '../chain/constants.ts';
+import type { ProducedBlock } from '../chain/executor.ts';
 import { LOOPBACK } from './constants.ts';
 import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './data-dir.ts';
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
-import { PsiwebNode } from './node.ts';
+import { PsiwebNode, type NodeInit, type NodeStatus } from './node.ts';
+import { isP2pUrl, P2P_PATH, p2pUpgradeHandler } from './p2p/accept.ts';
+import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
 import { distSite } from './static-server.ts';
 
 export { DataDirInUseError } from './data-dir.ts';
@@ -38,14 +46,40 @@ export interface PeerOptions {
   /** Milliseconds between blocks (default psinode's 1,000); test devnets may go faster. */
   blockIntervalMs?: number;
   maxBodyBytes?: number;
+  /** Peers to dial (root URLs such as http://psiweb.localhost:8080), kept connected. */
+  peers?: readonly string[];
+  /** Follow the chain of the peers instead of producing: boot nothing, sync from genesis. */
+  follow?: boolean;
 }
+
+/** `/native/status`: the node's status, its role and its peers. */
+export type PeerStatus = Omit<NodeStatus, 'peers'> & { role: Role; peers: PeerInfo[] };
 
 export interface Peer {
   url: string;
   port: number;
+  role: Role;
   node: PsiwebNode;
+  network: PeerNetwork;
   router: Router;
+  status(): Promise<PeerStatus>;
   close(): Promise<void>;
+}
+
+/** The producing node, telling the network of each block it commits. */
+class NetworkedNode extends PsiwebNode {
+  constructor(
+    init: NodeInit,
+    private readonly onBlock: () => void,
+  ) {
+    super(init);
+  }
+
+  override produceBlock(): Promise<ProducedBlock> {
+    const produced = super.produceBlock();
+    produced.then(this.onBlock, () => undefined);
+    return produced;
+  }
 }
 
 export async function startPeer(options: PeerOptions): Promise<Peer> {
@@ -53,10 +87,12 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
   // The port first: a port in use fails before the data directory is touched. Until
   // the chain is open, requests get 503.
   let handler: (r: Request) => Promise<Response> = async () => new Response('the node is starting', { status: 503, headers: { 'Retry-After': '1' } });
+  let network: PeerNetwork | undefined;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const server = createHttpServer((r) => handler(r), {
     maxBodyBytes,
     onError: (e) => options.log(`http: ${(e as Error).message}`),
+    onUpgrade: p2pUpgradeHandler(rootHost, () => network, options.log),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
@@ -83,41 +119,72 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const opened = await openDataDir(options.dataDir, { nativeVerifiers: devnet.nativeVerifiers, log: options.log });
     store = opened.store;
     const chain = opened.chain;
-    if (!chain.head) {
+    const role: Role = options.follow ? 'follower' : 'producer';
+    if (role === 'follower') {
+      if (chain.head) options.log(`following chain ${toHex(chain.chainId!)} from block ${chain.head.num}`);
+      else options.log('following: no chain here yet, taking it from peers from genesis');
+    } else if (!chain.head) {
       const genesis = await bootDevnet(chain, devnet, BigInt(Math.floor(Date.now() / 1000)) * 1_000_000n);
       writeIdentity(options.dataDir, chain.chainId!);
       options.log(`booted a devnet: chain ${toHex(chain.chainId!)}, genesis block ${genesis.block.block.header.blockNum} with ${genesis.traces.length} transactions`);
     } else {
       options.log(`resuming chain ${toHex(chain.chainId!)} at block ${chain.head.num}`);
     }
-    const node = new PsiwebNode({
+    const dataDir = options.dataDir;
+    const net = new PeerNetwork({
       chain,
-      producer: devnet.producer,
-      prover: devnet.prover,
+      role,
       log: options.log,
-      ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+      onApplied: (num) => {
+        if (num === GENESIS_BLOCK_NUM) {
+          writeIdentity(dataDir, chain.chainId!);
+          options.log(`following chain ${toHex(chain.chainId!)}: genesis block applied`);
+        }
+      },
     });
+    const node = new NetworkedNode(
+      {
+        chain,
+        producer: devnet.producer,
+        prover: devnet.prover,
+        log: options.log,
+        ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+      },
+      () => net.headChanged(),
+    );
+    const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers() });
     const router = new Router({
       rootHost,
       chain,
-      submitter: node,
-      nativeStatus: () => node.status(),
+      // A follower takes no transactions: its chain comes from its peers.
+      ...(role === 'producer' && { submitter: node }),
+      nativeStatus: status,
       site: distSite(options.distDir),
       onError: (e) => options.log(`request failed: ${(e as Error).stack ?? String(e)}`),
     });
-    handler = (r) => router.handle(r);
+    handler = (r) => {
+      if (isP2pUrl(new URL(r.url), rootHost))
+        return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
+      return router.handle(r);
+    };
+    network = net;
+    for (const url of options.peers ?? []) net.connect(url);
     const port = (server.address() as AddressInfo).port;
-    if (options.produce ?? true) node.start();
+    if (role === 'producer' && (options.produce ?? true)) node.start();
     const openStore = store;
     const heldLock = lock;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${rootHost}:${port}`,
       port,
+      role,
       node,
+      network: net,
       router,
+      status,
       close: () =>
         (closing ??= (async () => {
+          await net.close();
           await closeServer();
           await node.stop();
           await openStore.close();

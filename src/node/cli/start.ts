@@ -6,20 +6,30 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ROOT_HOST } from '../../http/constants.ts';
 import { normalizeRootHost } from '../../http/hosts.ts';
-import { DEFAULT_DATA_DIR, DEFAULT_PORT } from '../constants.ts';
+import { BLOCK_INTERVAL_MS, DEFAULT_DATA_DIR, DEFAULT_PORT } from '../constants.ts';
 import { startPeer } from '../peer.ts';
 import { EXIT_OK, UsageError, type CliIo } from './io.ts';
 
 export const START_USAGE = `usage: psiweb start [--port ${DEFAULT_PORT}] [--data DIR] [--host ${DEFAULT_ROOT_HOST}] [--dist dist]
+                    [--peer URL]... [--follow] [--block-interval-ms ${BLOCK_INTERVAL_MS}]
   --data: where the chain is kept (default ./${DEFAULT_DATA_DIR}); a directory that never held a chain gets a new devnet
-  --host: the root host; apps are served on <service>.<host>
-  --dist: the PWA build served on the root host`;
+          (a follower's gets the chain of its peers instead)
+  --host: the root host; apps are served on <service>.<host>, peers connect to x-peers.<host>/p2p
+  --dist: the PWA build served on the root host
+  --peer: a peer to connect to and stay connected to (repeatable), e.g. http://psiweb.localhost:8080
+          (psibase's peer protocol over a WebSocket at x-peers.<host>/p2p, as psinode's x-peers dials)
+  --follow: do not produce: boot nothing, take every block from the peers (genesis first), validate and apply each,
+            and follow new blocks as the producer announces them; such a node reports role "follower"
+  --block-interval-ms: milliseconds between blocks the producer makes (default ${BLOCK_INTERVAL_MS}, as psinode)`;
 
 export interface StartOptions {
   port: number;
   dataDir: string;
   rootHost: string;
   distDir: string;
+  peers: string[];
+  follow: boolean;
+  blockIntervalMs: number;
 }
 
 export function parseStartArgs(argv: string[]): StartOptions {
@@ -32,6 +42,9 @@ export function parseStartArgs(argv: string[]): StartOptions {
         data: { type: 'string', default: DEFAULT_DATA_DIR },
         host: { type: 'string', default: DEFAULT_ROOT_HOST },
         dist: { type: 'string', default: 'dist' },
+        peer: { type: 'string', multiple: true, default: [] },
+        follow: { type: 'boolean', default: false },
+        'block-interval-ms': { type: 'string', default: String(BLOCK_INTERVAL_MS) },
       },
     }));
   } catch (e) {
@@ -45,7 +58,23 @@ export function parseStartArgs(argv: string[]): StartOptions {
   } catch (e) {
     throw new UsageError(`--host: ${(e as Error).message}`);
   }
-  return { port, dataDir: resolve(values.data), rootHost, distDir: resolve(values.dist) };
+  const interval = values['block-interval-ms'];
+  const blockIntervalMs = Number(interval);
+  if (!/^\d+$/.test(interval) || blockIntervalMs < 1 || blockIntervalMs > 3_600_000)
+    throw new UsageError(`--block-interval-ms must be a whole number of milliseconds from 1 to 3600000, got "${interval}"`);
+  const peers: string[] = [];
+  for (const peer of values.peer) {
+    let url: URL;
+    try {
+      url = new URL(peer.includes('://') ? peer : `http://${peer}`);
+    } catch {
+      throw new UsageError(`--peer must be a URL like http://psiweb.localhost:8080, got "${peer}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'ws:') throw new UsageError(`--peer: only http:// and ws:// peers are supported, got "${peer}"`);
+    peers.push(url.href);
+  }
+  if (values.follow && peers.length === 0) throw new UsageError('--follow needs at least one --peer to follow');
+  return { port, dataDir: resolve(values.data), rootHost, distDir: resolve(values.dist), peers, follow: values.follow, blockIntervalMs };
 }
 
 /** Runs until a stop signal; resolves with the exit code once everything is closed. */
@@ -53,7 +82,7 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
   const options = parseStartArgs(argv);
   const log = (line: string) => io.stdout(`${line}\n`);
   const peer = await startPeer({ ...options, log });
-  io.stdout(`psiweb: serving ${peer.url}/ (listening on 127.0.0.1:${peer.port}, data in ${options.dataDir})\n`);
+  io.stdout(`psiweb: serving ${peer.url}/ as a ${peer.role} (listening on 127.0.0.1:${peer.port}, data in ${options.dataDir}; peers connect to ${peer.url.replace('://', '://x-peers.')}/p2p)\n`);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log(`${signal}: stopping`);

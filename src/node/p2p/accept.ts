@@ -1,0 +1,63 @@
+/**
+ * Where peers connect: psinode's `x-peers.<root>/p2p` (packages/local/XPeers serveSys),
+ * a WebSocket upgrade on the Node peer's HTTP server. The Host is checked as every
+ * request's is (src/http/target.ts, then src/http/hosts.ts routeHost): only the
+ * x-peers subdomain of this node's root host, path /p2p. As psinode, a request from a
+ * web page of another site (an Origin that is not the root or one of its subdomains)
+ * is refused, and a plain GET is told to upgrade (426).
+ */
+import type { IncomingMessage } from 'node:http';
+import { routeHost } from '../../http/hosts.ts';
+import { refuseUpgrade, type UpgradeHandler } from '../http-server.ts';
+import { WebSocketHandshakeError } from './errors.ts';
+import type { PeerNetwork } from './network.ts';
+import { acceptWebSocket, isWebSocketUpgrade } from './websocket.ts';
+
+export const P2P_SERVICE = 'x-peers';
+export const P2P_PATH = '/p2p';
+
+/** Whether a checked request URL is this node's peer endpoint. */
+export function isP2pUrl(url: URL, rootHost: string): boolean {
+  const route = routeHost(url.hostname, rootHost);
+  return route.kind === 'service' && route.name === P2P_SERVICE && url.pathname === P2P_PATH;
+}
+
+function sameSite(origin: string, rootHost: string): boolean {
+  try {
+    const kind = routeHost(new URL(origin).hostname, rootHost).kind;
+    return kind === 'root' || kind === 'service';
+  } catch {
+    return false;
+  }
+}
+
+/** The upgrade handler of the Node peer's server: p2p WebSockets go to the network once it runs. */
+export function p2pUpgradeHandler(rootHost: string, network: () => PeerNetwork | undefined, log: (line: string) => void): UpgradeHandler {
+  return (req: IncomingMessage, socket, head, target) => {
+    if (!isP2pUrl(new URL(target.url), rootHost)) {
+      refuseUpgrade(socket, 404, `no WebSocket here: peers connect to ${P2P_SERVICE}.${rootHost}${P2P_PATH}`);
+      return;
+    }
+    if (!isWebSocketUpgrade(req)) {
+      refuseUpgrade(socket, 400, `${P2P_PATH} is a WebSocket endpoint`);
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !sameSite(origin, rootHost)) {
+      refuseUpgrade(socket, 403, 'Cross-origin request refused');
+      return;
+    }
+    const net = network();
+    if (!net) {
+      refuseUpgrade(socket, 503, 'the node is starting', { 'Retry-After': '1' });
+      return;
+    }
+    try {
+      const ws = acceptWebSocket(req, socket, head);
+      net.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    } catch (e) {
+      if (!(e instanceof WebSocketHandshakeError)) throw e;
+      log(`p2p: refused a connection: ${e.message}`);
+    }
+  };
+}
