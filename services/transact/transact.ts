@@ -349,14 +349,20 @@ function processTransactionImpl(t: Uint8Array, speculative: bool): void {
   check(trx.actions.length > 0, "transaction has no actions");
   const tapos = trx.tapos;
   const included = includedTable();
-  check(included.get(IncludedTrx.key(tapos.expiration, id)) === null, "duplicate transaction");
-  const enforceAuth = checkTapos(id, tapos, speculative, isStartBlock(trx));
+  // psibase records every transaction, startBlock's too. Its blocks are whole seconds
+  // apart, so each block's startBlock transaction (expiring a second after the block)
+  // differs; psiweb also runs shorter block intervals, where two blocks in one second
+  // would have the same one. It cannot be replayed (only native runs it, once a block),
+  // so it is not recorded.
+  const startBlock = isStartBlock(trx);
+  if (!startBlock) check(included.get(IncludedTrx.key(tapos.expiration, id)) === null, "duplicate transaction");
+  const enforceAuth = checkTapos(id, tapos, speculative, startBlock);
   for (let i = 0; i < trx.actions.length; i++) {
     const act = trx.actions[i];
     if (enforceAuth) checkAuth(act, trx.claims, i == 0, false);
     callAction(act);
   }
-  included.put(new IncludedTrx(tapos.expiration, id));
+  if (!startBlock) included.put(new IncludedTrx(tapos.expiration, id));
   const callbacks = callbacksTable().get(new Key().u32(CALLBACK_ON_TRANSACTION).finish());
   if (callbacks !== null) {
     for (let i = 0; i < callbacks.actions.length; i++) callAction(callbacks.actions[i]);

@@ -96,3 +96,21 @@ describe('devnet', () => {
     await expect(node.submit(await transfer('alice', 'bob', 1n))).rejects.toThrow(/Authorization for alice -> tokens::transfer failed/);
   });
 });
+
+describe('the devnet at short block intervals', () => {
+  it('produces blocks 100 ms apart, several a second, each with its startBlock', async () => {
+    const own = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+    let now = Number(T0 / 1000n);
+    await bootDevnet(own, devnet, T0);
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
+    const producer = new PsiwebNode({ chain: own, producer: devnet.producer, prover: devnet.prover, clock, blockIntervalMs: 100 });
+    const times: bigint[] = [];
+    for (let i = 0; i < 25; i++) {
+      now += 100;
+      const produced = await producer.produceBlock();
+      times.push(produced.block.block.header.time);
+    }
+    expect(own.head!.num).toBe(27);
+    expect(times.every((t, i) => i === 0 || t - times[i - 1]! === 100_000n)).toBe(true);
+  });
+});
