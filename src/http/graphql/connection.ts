@@ -59,17 +59,92 @@ function compare(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** The first position whose key is >= key (strict: > key). */
-function bound(index: KeyedIndex<unknown>, key: Uint8Array, strict: boolean): number {
-  let lo = 0;
-  let hi = index.size;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compare(index.key(mid), key);
-    if (c < 0 || (strict && c === 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/**
+ * An index as psibase's TableIndex is walked: iterators in key order, `end` past the
+ * last. makeConnection needs no more than this, so a table can be read without
+ * counting it.
+ */
+export interface OrderedIndex<It, Node> {
+  begin(): It;
+  end(): It;
+  /** The first entry whose key is >= key. */
+  lowerBound(key: Uint8Array): It;
+  /** The first entry whose key is > key. */
+  upperBound(key: Uint8Array): It;
+  next(it: It): It;
+  prev(it: It): It;
+  /** Order of two iterators (end is after every entry). */
+  cmp(a: It, b: It): number;
+  /** The entry's key within the index: its cursor. */
+  key(it: It): Uint8Array;
+  node(it: It): Node | Promise<Node>;
+}
+
+/** A KeyedIndex as an OrderedIndex whose iterators are positions (binary search). */
+export function positionIndex<Node>(index: KeyedIndex<Node>): OrderedIndex<number, Node> {
+  const bound = (key: Uint8Array, strict: boolean) => {
+    let lo = 0;
+    let hi = index.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compare(index.key(mid), key);
+      if (c < 0 || (strict && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return {
+    begin: () => 0,
+    end: () => index.size,
+    lowerBound: (k) => bound(k, false),
+    upperBound: (k) => bound(k, true),
+    next: (i) => i + 1,
+    prev: (i) => i - 1,
+    cmp: (a, b) => a - b,
+    key: (i) => index.key(i),
+    node: (i) => index.node(i),
+  };
+}
+
+/** What a KvReader-backed index needs: psibase's kvGreaterEqual, kvLessThan, kvMax. */
+export interface OrderedKv {
+  greaterEqual(key: Uint8Array, prefixLen: number): { key: Uint8Array; value: Uint8Array } | undefined;
+  lessThan(key: Uint8Array, prefixLen: number): { key: Uint8Array; value: Uint8Array } | undefined;
+  max(prefix: Uint8Array): { key: Uint8Array; value: Uint8Array } | undefined;
+}
+
+type KvIt = { key: Uint8Array; value: Uint8Array } | null;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+const ZERO = new Uint8Array(1);
+
+/**
+ * The entries of `kv` under `prefix` as an index (psibase's TableIndex over one
+ * index prefix): keys are the rest of each key, nodes `decode(value, key)`. Reads are
+ * synchronous; over IndexedDB run makeConnection inside StateDb.run. Nodes are decoded
+ * from the values read then, so they need no further reads.
+ */
+export function kvIndex<Node>(kv: OrderedKv, prefix: Uint8Array, decode: (value: Uint8Array, key: Uint8Array) => Node): OrderedIndex<KvIt, Node> {
+  const n = prefix.length;
+  const ge = (key: Uint8Array): KvIt => kv.greaterEqual(key, n) ?? null;
+  return {
+    begin: () => ge(prefix),
+    end: () => null,
+    lowerBound: (k) => ge(concat(prefix, k)),
+    // The smallest key after k is k ‖ 0.
+    upperBound: (k) => ge(concat(concat(prefix, k), ZERO)),
+    next: (it) => (it === null ? null : ge(concat(it.key, ZERO))),
+    prev: (it) => (it === null ? (kv.max(prefix) ?? null) : (kv.lessThan(it.key, n) ?? null)),
+    cmp: (a, b) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : compare(a.key, b.key)),
+    key: (it) => it!.key.subarray(n),
+    node: (it) => decode(it!.value, it!.key.subarray(n)),
+  };
 }
 
 function cursorKey(name: string, cursor: string | null | undefined): Uint8Array | undefined {
@@ -88,52 +163,69 @@ function count(name: string, v: number | null | undefined, maxPage: number): num
   return v;
 }
 
-const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
-
 /**
- * psibase's makeConnection over `index`, with `keyBytes` turning a bound's value into
- * the key bytes it compares as. Throws GraphqlError for a bad count or cursor.
+ * psibase's makeConnection over `index` (a KeyedIndex, or any OrderedIndex), with
+ * `keyBytes` turning a bound's value into the key bytes it compares as. Throws
+ * GraphqlError for a bad count or cursor.
  */
-export function makeConnection<Node, Key>(index: KeyedIndex<Node>, args: ConnectionArgs<Key>, keyBytes: (k: Key) => Uint8Array, maxPage = DEFAULT_MAX_PAGE): Connection<Node> {
+export function makeConnection<Node, Key>(index: KeyedIndex<Node>, args: ConnectionArgs<Key>, keyBytes: (k: Key) => Uint8Array, maxPage?: number): Connection<Node>;
+export function makeConnection<It, Node, Key>(index: OrderedIndex<It, Node>, args: ConnectionArgs<Key>, keyBytes: (k: Key) => Uint8Array, maxPage?: number): Connection<Node>;
+export function makeConnection<Node, Key>(
+  index: KeyedIndex<Node> | OrderedIndex<unknown, Node>,
+  args: ConnectionArgs<Key>,
+  keyBytes: (k: Key) => Uint8Array,
+  maxPage = DEFAULT_MAX_PAGE,
+): Connection<Node> {
+  return walk('size' in index ? (positionIndex(index) as OrderedIndex<unknown, Node>) : index, args, keyBytes, maxPage);
+}
+
+function walk<It, Node, Key>(index: OrderedIndex<It, Node>, args: ConnectionArgs<Key>, keyBytes: (k: Key) => Uint8Array, maxPage: number): Connection<Node> {
   let first = count('first', args.first, maxPage);
   const last = count('last', args.last, maxPage);
   const after = cursorKey('after', args.after);
   const before = cursorKey('before', args.before);
+  const max = (a: It, b: It) => (index.cmp(a, b) >= 0 ? a : b);
+  const min = (a: It, b: It) => (index.cmp(a, b) <= 0 ? a : b);
+  const clamp = (v: It, lo: It, hi: It) => min(max(v, lo), hi);
+  const same = (a: It, b: It) => index.cmp(a, b) === 0;
 
-  let rangeBegin = 0;
-  let rangeEnd = index.size;
-  if (args.ge != null) rangeBegin = Math.max(rangeBegin, bound(index, keyBytes(args.ge), false));
-  if (args.gt != null) rangeBegin = Math.max(rangeBegin, bound(index, keyBytes(args.gt), true));
-  if (args.le != null) rangeEnd = Math.min(rangeEnd, bound(index, keyBytes(args.le), true));
-  if (args.lt != null) rangeEnd = Math.min(rangeEnd, bound(index, keyBytes(args.lt), false));
-  rangeEnd = Math.max(rangeBegin, rangeEnd);
+  let rangeBegin = index.begin();
+  let rangeEnd = index.end();
+  if (args.ge != null) rangeBegin = max(rangeBegin, index.lowerBound(keyBytes(args.ge)));
+  if (args.gt != null) rangeBegin = max(rangeBegin, index.upperBound(keyBytes(args.gt)));
+  if (args.le != null) rangeEnd = min(rangeEnd, index.upperBound(keyBytes(args.le)));
+  if (args.lt != null) rangeEnd = min(rangeEnd, index.lowerBound(keyBytes(args.lt)));
+  rangeEnd = max(rangeBegin, rangeEnd);
 
   let it = rangeBegin;
   let end = rangeEnd;
-  if (after) it = clamp(bound(index, after, true), rangeBegin, rangeEnd);
-  if (before) end = clamp(bound(index, before, false), rangeBegin, rangeEnd);
-  end = Math.max(it, end);
+  if (after) it = clamp(index.upperBound(after), rangeBegin, rangeEnd);
+  if (before) end = clamp(index.lowerBound(before), rangeBegin, rangeEnd);
+  end = max(it, end);
 
-  const positions: number[] = [];
+  const rows: It[] = [];
   const pageInfo: PageInfo = { hasPreviousPage: false, hasNextPage: false, startCursor: '', endCursor: '' };
   if (last !== undefined && first === undefined) {
-    pageInfo.hasNextPage = end !== rangeEnd;
+    pageInfo.hasNextPage = !same(end, rangeEnd);
     let n = last;
-    while (it !== end && n-- > 0) positions.push(--end);
-    pageInfo.hasPreviousPage = end !== rangeBegin;
-    positions.reverse();
+    while (!same(it, end) && n-- > 0) {
+      end = index.prev(end);
+      rows.push(end);
+    }
+    pageInfo.hasPreviousPage = !same(end, rangeBegin);
+    rows.reverse();
   } else {
     first ??= maxPage;
-    pageInfo.hasPreviousPage = it !== rangeBegin;
+    pageInfo.hasPreviousPage = !same(it, rangeBegin);
     let n = first;
-    for (; it !== end && n-- > 0; ++it) positions.push(it);
-    pageInfo.hasNextPage = it !== rangeEnd;
-    if (last !== undefined && last < positions.length) {
+    for (; !same(it, end) && n-- > 0; it = index.next(it)) rows.push(it);
+    pageInfo.hasNextPage = !same(it, rangeEnd);
+    if (last !== undefined && last < rows.length) {
       pageInfo.hasPreviousPage = true;
-      positions.splice(0, positions.length - last);
+      rows.splice(0, rows.length - last);
     }
   }
-  const edges = positions.map((pos) => ({ cursor: toHex(index.key(pos)), node: () => index.node(pos) }));
+  const edges = rows.map((row) => ({ cursor: toHex(index.key(row)), node: () => index.node(row) }));
   if (edges.length) {
     pageInfo.startCursor = edges[0]!.cursor;
     pageInfo.endCursor = edges[edges.length - 1]!.cursor;

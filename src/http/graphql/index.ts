@@ -4,6 +4,20 @@ export { parse, DEFAULT_PARSE_LIMITS, type DocumentNode, type ParseLimits } from
 export { execute, DEFAULT_LIMITS, type ExecutionLimits, type GraphqlRequest, type GraphqlResponse } from './execute.ts';
 export { buildSchema } from './introspection.ts';
 export * from './schema.ts';
-export { connectionArgs, connectionField, connectionType, makeConnection, DEFAULT_MAX_PAGE, type Connection, type ConnectionArgs, type KeyedIndex, type PageInfo } from './connection.ts';
+export {
+  connectionArgs,
+  connectionField,
+  connectionType,
+  kvIndex,
+  makeConnection,
+  positionIndex,
+  DEFAULT_MAX_PAGE,
+  type Connection,
+  type ConnectionArgs,
+  type KeyedIndex,
+  type OrderedIndex,
+  type OrderedKv,
+  type PageInfo,
+} from './connection.ts';
 export { CHAIN_GRAPHQL, ChainSnapshot, chainRunner, u32KeyBytes } from './chain-queries.ts';
 export { GRAPHQL_PATH, runner, serveGraphql, type GraphqlRunner } from './serve.ts';
