@@ -13,8 +13,11 @@ import { taposRef } from '../protocol/tapos.ts';
 import { packTransaction } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { Router } from '../http/router.ts';
+import { ACCOUNTS, ACCOUNT_TABLE, AccountType, accountKeyBytes, accountRowSchema, chainRunner, tableConnectionField, type ChainSnapshot } from '../http/graphql/chain-queries.ts';
+import { buildSchema } from '../http/graphql/introspection.ts';
+import { GraphqlString, type ObjectType } from '../http/graphql/schema.ts';
 import { DEVNET_PRODUCER } from './constants.ts';
-import { bootDevnet, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
+import { DEVNET_SERVICES, DEVNET_USERS, bootDevnet, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
 import { packActionArgs } from './schemas.ts';
 
 // A cold services/build compiles every service first.
@@ -167,5 +170,43 @@ describe("psibase's Python client on a devnet", () => {
     const many = await client.graphql('accounts', '{ getAccounts(accountNames: ["bob", "nobody", "tokens"]) { accountNum authService } }');
     expect(many.getAccounts).toEqual([{ accountNum: 'bob', authService: 'auth-sig' }, null, { accountNum: 'tokens', authService: 'auth-delg' }]);
     await expect(client.graphql('accounts', '{ getAccount(accountName: "NOT A NAME") { accountNum } }')).rejects.toThrow(/is not an account name/);
+  });
+
+  it("pages the accounts service's real table as a connection (tableConnectionField)", async () => {
+    const Query: ObjectType<ChainSnapshot> = {
+      kind: 'OBJECT',
+      name: 'Query',
+      fields: () => ({
+        accounts: tableConnectionField(AccountType, GraphqlString, accountKeyBytes, { service: ACCOUNTS, table: ACCOUNT_TABLE }, (row) => accountRowSchema.type('Account').decode(row)),
+      }),
+    };
+    const run = chainRunner(buildSchema(Query), chain.state);
+    const ask = async (args: string) => {
+      const r = await run({ query: `{ accounts(${args}) { edges { node { accountNum authService } } pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }` });
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      return (r.data as any).accounts;
+    };
+    const forward: string[] = [];
+    let after = '';
+    for (;;) {
+      const page = await ask(`first: 4 after: "${after}"`);
+      forward.push(...page.edges.map((e: any) => e.node.accountNum));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    const byNumber = [...forward].sort((a, b) => (accountNumber(a) < accountNumber(b) ? -1 : 1));
+    expect(forward).toEqual(byNumber);
+    expect(forward).toEqual(expect.arrayContaining([...DEVNET_SERVICES.map((x) => x.name), ...DEVNET_USERS]));
+    const backward: string[] = [];
+    let before = '';
+    for (;;) {
+      const page = await ask(`last: 5 before: "${before}"`);
+      backward.unshift(...page.edges.map((e: any) => e.node.accountNum));
+      if (!page.pageInfo.hasPreviousPage) break;
+      before = page.pageInfo.startCursor;
+    }
+    expect(backward).toEqual(forward);
+    const some = await ask('ge: "bob" lt: "tokens"');
+    expect(some.edges.map((e: any) => e.node.accountNum)).toEqual(forward.filter((n) => accountNumber(n) >= accountNumber('bob') && accountNumber(n) < accountNumber('tokens')));
   });
 });

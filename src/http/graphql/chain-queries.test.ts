@@ -10,9 +10,9 @@ import { accountName, accountNumber } from '../../protocol/names.ts';
 import { MemoryStore, StateDb } from '../../state/index.ts';
 import { Router } from '../router.ts';
 import { constantService, packOptionalReply, textReply } from '../test-kit.ts';
-import { ChainSnapshot, chainRunner } from './chain-queries.ts';
+import { ChainSnapshot, chainRunner, tableConnectionField, tableIndexPrefix } from './chain-queries.ts';
 import { buildSchema } from './introspection.ts';
-import { GraphqlFloat, nonNull, type ObjectType } from './schema.ts';
+import { GraphqlFloat, GraphqlString, nonNull, type ObjectType } from './schema.ts';
 
 const ROOT = 'psiweb.localhost';
 const PROD = accountNumber('prod');
@@ -236,6 +236,63 @@ describe('/graphql over HTTP', () => {
     // Other services' /graphql still go to the service, and other paths on explorer too.
     const other = await router.handle(new Request(url('hello')));
     expect(await other.text()).toBe('a service');
+  });
+});
+
+describe('service tables as connections (tableConnectionField)', () => {
+  it('pages a primary and a secondary index of fixed rows, each page from one read', async () => {
+    // A table 3 of the service "fake": rows {id (u32 key), name}, index 1 by name (string key).
+    const service = accountNumber('fake');
+    const rows = [
+      { id: 1, name: 'pear' },
+      { id: 2, name: 'apple' },
+      { id: 3, name: 'fig' },
+      { id: 4, name: 'kiwi' },
+      { id: 5, name: 'date' },
+    ];
+    const enc = new TextEncoder();
+    const cat = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
+    const u32 = (v: number) => new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
+    const writes: [Uint8Array, Uint8Array][] = [];
+    for (const r of rows) {
+      writes.push([cat(tableIndexPrefix(service, 3, 0), u32(r.id)), enc.encode(JSON.stringify(r))]);
+      writes.push([cat(tableIndexPrefix(service, 3, 1), enc.encode(r.name)), cat(new Uint8Array([0]), u32(r.id))]);
+    }
+    // A neighbouring table's row, which no page may show.
+    writes.push([cat(tableIndexPrefix(service, 4, 0), u32(1)), enc.encode('{"id":99,"name":"other"}')]);
+    const state = new StateDb(new MemoryStore());
+    await state.commitBlock({ writes, block: { num: 1, id: new Uint8Array(32), bytes: new Uint8Array(0) }, head: { num: 1, id: new Uint8Array(32) } });
+    const Row: ObjectType = { kind: 'OBJECT', name: 'Fruit', fields: () => ({ id: { type: nonNull(GraphqlFloat) }, name: { type: nonNull(GraphqlString) } }) };
+    const decode = (row: Uint8Array) => JSON.parse(new TextDecoder().decode(row));
+    const Query: ObjectType<ChainSnapshot> = {
+      kind: 'OBJECT',
+      name: 'Query',
+      fields: () => ({
+        byId: tableConnectionField(Row, GraphqlFloat, (v: number) => u32(v), { service, table: 3 }, decode),
+        byName: tableConnectionField(Row, GraphqlString, (v: string) => enc.encode(v), { service, table: 3, index: 1 }, decode),
+      }),
+    };
+    const run = chainRunner(buildSchema(Query), state);
+    const ask = async (q: string) => {
+      const r = await run({ query: q });
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      return r.data as any;
+    };
+    const names = (c: any) => c.edges.map((e: any) => e.node.name);
+    expect(names((await ask('{ byId { edges { node { name } } } }')).byId)).toEqual(['pear', 'apple', 'fig', 'kiwi', 'date']);
+    expect(names((await ask('{ byName { edges { node { name } } } }')).byName)).toEqual(['apple', 'date', 'fig', 'kiwi', 'pear']);
+    const page = (await ask('{ byName(ge: "b" lt: "kiwi" first: 2) { edges { cursor node { id name } } pageInfo { hasPreviousPage hasNextPage endCursor } } }')).byName;
+    expect(page.edges).toEqual([
+      { cursor: '64617465', node: { id: 5, name: 'date' } },
+      { cursor: '666967', node: { id: 3, name: 'fig' } },
+    ]);
+    expect(page.pageInfo).toEqual({ hasPreviousPage: false, hasNextPage: false, endCursor: '666967' });
+    const back = (await ask('{ byId(last: 2 before: "00000004") { edges { cursor node { name } } pageInfo { hasPreviousPage hasNextPage } } }')).byId;
+    expect(back).toEqual({ edges: [{ cursor: '00000002', node: { name: 'apple' } }, { cursor: '00000003', node: { name: 'fig' } }], pageInfo: { hasPreviousPage: true, hasNextPage: true } });
+    // A secondary entry whose row is gone is an error at that field, not a crash.
+    await state.commitBlock({ writes: [[cat(tableIndexPrefix(service, 3, 0), u32(3)), undefined]], block: { num: 2, id: new Uint8Array(32).fill(1), bytes: new Uint8Array(0) }, head: { num: 2, id: new Uint8Array(32).fill(1) } });
+    const broken = await run({ query: '{ byName { edges { node { name } } } }' });
+    expect(broken.errors![0]!.message).toBe('a secondary index entry of table 3 points at no row');
   });
 });
 

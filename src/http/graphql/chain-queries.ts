@@ -25,12 +25,12 @@ import { accountName, accountNumber } from '../../protocol/names.ts';
 import { protocolSchema, type ConsensusData, type Producer } from '../../protocol/types.ts';
 import type { KvReader, StateDb } from '../../state/index.ts';
 import { DbId, dbKey } from '../../vm/dbs.ts';
-import { connectionField, type KeyedIndex } from './connection.ts';
+import { DEFAULT_MAX_PAGE, connectionArgs, connectionType, connectionField, kvIndex, makeConnection, type ConnectionArgs, type KeyedIndex } from './connection.ts';
 import { GraphqlError } from './errors.ts';
 import { execute, type ExecutionLimits } from './execute.ts';
 import type { GraphqlRunner } from './serve.ts';
 import { buildSchema } from './introspection.ts';
-import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, variantUnion, type ObjectType, type Schema } from './schema.ts';
+import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, variantUnion, type FieldDef, type ObjectType, type ScalarType, type Schema } from './schema.ts';
 
 const jsonSchema = new FracSchema(protocolSchema, { mode: 'json' });
 const BLOCK_LOG_PREFIX = dbKey(DbId.blockLog, new Uint8Array(0));
@@ -59,6 +59,84 @@ export class ChainSnapshot {
     if (!a || !b) return a === b;
     return a.length === b.length && a.every((x, i) => x === b[i]);
   }
+}
+
+// ---- service tables ----
+
+/**
+ * The prefix of one index of a service's table, as psibase's Table lays it out (and
+ * services/sdk's Table keeps it): DbId::service, then the service (u64), the table
+ * number (u16) and the index number (u8), all big-endian. Index 0 maps the primary
+ * key to the packed row; index i ≥ 1 maps a secondary key to `0 ‖ primary key`.
+ */
+export function tableIndexPrefix(service: bigint, table: number, index = 0): Uint8Array {
+  const k = new Uint8Array(11);
+  const v = new DataView(k.buffer);
+  v.setBigUint64(0, service);
+  v.setUint16(8, table);
+  v.setUint8(10, index);
+  return dbKey(DbId.service, k);
+}
+
+export interface TableIndexRef {
+  service: bigint;
+  table: number;
+  /** 0 (the primary index) unless given. */
+  index?: number;
+}
+
+/**
+ * A connection field over a service table's index at the snapshot (psibase's
+ * makeConnection over a TableIndex): `decode` turns a row's packed bytes into the
+ * node. A page is read and decoded in one StateDb.run, so it is one block's, also over
+ * IndexedDB; rows of a secondary index are found through their primary key.
+ */
+export function tableConnectionField<Key>(
+  node: ObjectType<any>,
+  key: ScalarType,
+  keyBytes: (k: Key) => Uint8Array,
+  where: TableIndexRef,
+  decode: (row: Uint8Array) => unknown,
+  description?: string,
+  maxPage = DEFAULT_MAX_PAGE,
+): FieldDef<ChainSnapshot> {
+  const prefix = tableIndexPrefix(where.service, where.table, where.index ?? 0);
+  const primary = tableIndexPrefix(where.service, where.table, 0).subarray(0, -1);
+  return {
+    type: nonNull(connectionType(node)),
+    args: connectionArgs(key),
+    ...(description !== undefined && { description }),
+    resolve: (_parent, args, snap) =>
+      snap.read((r) => {
+        const rowOf = (value: Uint8Array) => {
+          if (!where.index) return value;
+          const row = r.get(concatBytes(primary, value));
+          if (!row) throw new GraphqlError(`a secondary index entry of table ${where.table} points at no row`);
+          return row;
+        };
+        const c = makeConnection(kvIndex(r, prefix, rowOf), args as ConnectionArgs<Key>, keyBytes, maxPage);
+        // Every row is read here, inside this run: nothing of the page is read later.
+        const edges = c.edges.map((e) => {
+          const value = decode(e.node() as Uint8Array);
+          return { cursor: e.cursor, node: () => value };
+        });
+        return { edges, pageInfo: c.pageInfo };
+      }),
+  };
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** An account name (a String argument) as the u64 key psibase's tables sort it by. */
+export function accountKeyBytes(name: string): Uint8Array {
+  const k = new Uint8Array(8);
+  new DataView(k.buffer).setBigUint64(0, accountArg(name));
+  return k;
 }
 
 // ---- types ----
@@ -141,25 +219,22 @@ const ProducerQuery: ObjectType<ChainSnapshot> = {
 
 // ---- accounts ----
 
-const ACCOUNTS = accountNumber('accounts');
+export const ACCOUNTS = accountNumber('accounts');
 /** Accounts.hpp: AccountTable is the service's table 1. */
-const ACCOUNT_TABLE = 1;
+export const ACCOUNT_TABLE = 1;
 /** At most this many names per getAccounts. */
 export const MAX_ACCOUNT_NAMES = 1000;
 
-const accountRowSchema = new FracSchema(
+export const accountRowSchema = new FracSchema(
   { ...protocolSchema, Account: { Object: { accountNum: 'AccountNumber', authService: 'AccountNumber', authSequence: 'u64' } } },
   { mode: 'json' },
 );
 
 /** The Account row's key: service ‖ table (u16) ‖ index 0 ‖ account (all big-endian). */
 function accountKey(account: bigint): Uint8Array {
-  const k = new Uint8Array(19);
-  const v = new DataView(k.buffer);
-  v.setBigUint64(0, ACCOUNTS);
-  v.setUint16(8, ACCOUNT_TABLE);
-  v.setBigUint64(11, account);
-  return dbKey(DbId.service, k);
+  const k = new Uint8Array(8);
+  new DataView(k.buffer).setBigUint64(0, account);
+  return concatBytes(tableIndexPrefix(ACCOUNTS, ACCOUNT_TABLE), k);
 }
 
 function accountArg(name: string): bigint {
@@ -175,7 +250,7 @@ async function getAccount(snap: ChainSnapshot, name: string): Promise<unknown> {
   return raw ? accountRowSchema.type('Account').decode(raw) : null;
 }
 
-const AccountType = obj('Account', { accountNum: S, authService: S, authSequence: S });
+export const AccountType = obj('Account', { accountNum: S, authService: S, authSequence: S });
 
 const AccountsQuery: ObjectType<ChainSnapshot> = {
   kind: 'OBJECT',

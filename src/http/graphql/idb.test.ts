@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../../chain/executor.ts';
 import { testServices } from '../../chain/test-kit.ts';
 import { accountNumber } from '../../protocol/names.ts';
-import { IdbStore, MemoryStore, StateDb } from '../../state/index.ts';
+import { IdbStore } from '../../state/idb-store.ts';
+import { MemoryStore, StateDb } from '../../state/index.ts';
 import { Router } from '../router.ts';
 
 const ROOT = 'psiweb.localhost';
