@@ -160,10 +160,29 @@ class Validator {
     private readonly maxVisits: number,
   ) {}
 
-  selections(type: ObjectType<any> | UnionType, selections: SelectionNode[], depth: number, fragmentPath: string[]): void {
+  selections(
+    type: ObjectType<any> | UnionType,
+    selections: SelectionNode[],
+    depth: number,
+    fragmentPath: string[],
+    keys: Map<string, { name: string; args: string; loc: SourceLocation }> = new Map(),
+  ): void {
     for (const s of selections) {
       this.directives(s.directives);
-      if (s.kind === 'field') this.field(type, s, depth);
+      if (s.kind === 'field') {
+        // Fields answered under one key must be the same field with the same arguments (§5.3.2).
+        const key = s.alias ?? s.name;
+        const args = JSON.stringify(s.args.map((a) => [a.name, stripLocations(a.value)]).sort());
+        // Only fields of one object type can meet in an answer: a union's members may reuse keys.
+        const slot = `${type.name}\u0000${key}`;
+        const known = keys.get(slot);
+        if (known && (known.name !== s.name || known.args !== args)) {
+          const why = known.name !== s.name ? `"${known.name}" and "${s.name}" are different fields` : 'they have different arguments';
+          throw new GraphqlValidationError(`Fields "${key}" conflict because ${why}; use different aliases`, { locations: [known.loc, s.loc] });
+        }
+        if (!known) keys.set(slot, { name: s.name, args, loc: s.loc });
+        this.field(type, s, depth);
+      }
       else {
         let frag: { typeCondition: string | undefined; selections: SelectionNode[] };
         let path = fragmentPath;
@@ -187,7 +206,7 @@ class Validator {
           }
           within = t;
         }
-        this.selections(within, frag.selections, depth, path);
+        this.selections(within, frag.selections, depth, path, keys);
       }
     }
   }
@@ -394,6 +413,21 @@ class Executor<Ctx> {
       return this.selectionSet(member.type, member.value, selections!, path);
     }
     return this.selectionSet(type, value, selections!, path);
+  }
+}
+
+function stripLocations(v: ValueNode): unknown {
+  switch (v.kind) {
+    case 'list':
+      return ['list', v.values.map(stripLocations)];
+    case 'object':
+      return ['object', v.fields.map((f) => [f.name, stripLocations(f.value)])];
+    case 'null':
+      return ['null'];
+    case 'variable':
+      return ['variable', v.name];
+    default:
+      return [v.kind, v.value];
   }
 }
 

@@ -174,6 +174,14 @@ describe('GraphQL execute', () => {
     expect(await refused('query A { hello } query B { hello }')).toMatch(/several operations/);
     expect(await refused('query A { hello } { hello }')).toMatch(/anonymous operation must be the only/);
     expect(await refused('{ hello')).toMatch(/^Syntax error: expected a name/);
+    expect(await refused('{ a: hello a: count(plus: 1) }')).toBe('Fields "a" conflict because "hello" and "count" are different fields; use different aliases');
+    expect(await refused('{ rows(first: 1) { edges { cursor } } ...F } fragment F on Query { rows(first: 2) { pageInfo { hasNextPage } } }')).toBe(
+      'Fields "rows" conflict because they have different arguments; use different aliases',
+    );
+    // The same field with the same arguments merges, in any argument order.
+    expect(await data('{ count(plus: 1) ...F } fragment F on Query { count(plus: 1) }')).toEqual({ count: 11 });
+    // Fields of different members of a union may share a key.
+    expect(await data('{ shapes { ... on Circle { x: r } ... on Square { x: side } } }')).toEqual({ shapes: [{ x: 1 }, { x: 2 }] });
     const r = await run('{\n  nope\n}');
     expect(r.errors![0]!.locations).toEqual([{ line: 2, column: 3 }]);
     const noQuery = await execute(schema, { query: undefined as unknown as string }, { rows: ROWS, loads: 0 });
