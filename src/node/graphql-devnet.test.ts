@@ -2,9 +2,12 @@
  * psibase's Python client (programs/psinode/tests/psinode.py) reading a psiweb devnet:
  * a client written as that one is (plain HTTP and JSON, the exact query text it
  * sends, its checks: raise_for_status, then GraphQL `errors`), through the Router
- * over a booted devnet that has applied a signed token transfer.
+ * over a booted devnet that has applied a signed token transfer; and the same client
+ * over a real socket, through the Node server, as psinode.py talks to psinode.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../chain/executor.ts';
 import { sign } from '../crypto/keys.ts';
 import { toHex } from '../protocol/fracpack/index.ts';
@@ -18,6 +21,7 @@ import { buildSchema } from '../http/graphql/introspection.ts';
 import { GraphqlString, type ObjectType } from '../http/graphql/schema.ts';
 import { DEVNET_PRODUCER } from './constants.ts';
 import { DEVNET_SERVICES, DEVNET_USERS, bootDevnet, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
+import { createHttpServer } from './http-server.ts';
 import { packActionArgs } from './schemas.ts';
 
 // A cold services/build compiles every service first.
@@ -27,6 +31,33 @@ const T0 = 1_700_000_000_000_000n;
 let devnet: Devnet;
 let chain: Chain;
 let router: Router;
+let server: Server | undefined;
+
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+});
+
+/** A fetch over a real TCP connection to 127.0.0.1:port, keeping the request's Host (as requests does for *.localhost). */
+function socketFetch(port: number): (r: Request) => Promise<Response> {
+  return async (r) => {
+    const url = new URL(r.url);
+    const body = Buffer.from(await r.arrayBuffer());
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: r.method, path: url.pathname + url.search, headers: { ...Object.fromEntries(r.headers), host: url.host, 'content-length': String(body.length) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode!, headers: res.headers as Record<string, string> })));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+}
 let transferBlock: number;
 let transferBlockId: Uint8Array;
 
@@ -208,5 +239,15 @@ describe("psibase's Python client on a devnet", () => {
     expect(backward).toEqual(forward);
     const some = await ask('ge: "bob" lt: "tokens"');
     expect(some.edges.map((e: any) => e.node.accountNum)).toEqual(forward.filter((n) => accountNumber(n) >= accountNumber('bob') && accountNumber(n) < accountNumber('tokens')));
+  });
+
+  it('does the same over a real socket, through the Node server', async () => {
+    server = createHttpServer((r) => router.handle(r), { maxBodyBytes: 1 << 20 });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const client = new PsinodeClient(socketFetch((server.address() as AddressInfo).port));
+    expect(await client.get_producers()).toEqual([[DEVNET_PRODUCER], []]);
+    expect((await client.get_block_header()).blockNum).toBe(chain.head!.num);
+    expect((await client.get_block_header(transferBlock)).producer).toBe(DEVNET_PRODUCER);
+    await expect(client.graphql('explorer', '{ nope }')).rejects.toThrow(GraphQLError);
   });
 });
