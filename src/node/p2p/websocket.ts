@@ -45,6 +45,7 @@ export class WebSocket {
   private fragmentBytes = 0;
   private closed = false;
   private closeSent = false;
+  private listening = false;
   private onMessage: (data: Uint8Array) => void = () => undefined;
   private onClose: (code: number, reason: string) => void = () => undefined;
   private readonly drainWaiters: (() => void)[] = [];
@@ -67,12 +68,15 @@ export class WebSocket {
     socket.on('close', () => this.finish(CloseCode.goingAway, 'the connection was lost'));
     socket.on('error', () => undefined);
     if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') (socket as { setNoDelay(v: boolean): void }).setNoDelay(true);
-    queueMicrotask(() => this.parse());
   }
 
+  /** Messages are held until a message handler is set (the first frames may come with the handshake). */
   on<E extends keyof WebSocketEvents>(event: E, fn: WebSocketEvents[E]): void {
-    if (event === 'message') this.onMessage = fn as WebSocketEvents['message'];
-    else this.onClose = fn as WebSocketEvents['close'];
+    if (event === 'message') {
+      this.onMessage = fn as WebSocketEvents['message'];
+      this.listening = true;
+      queueMicrotask(() => this.parse());
+    } else this.onClose = fn as WebSocketEvents['close'];
   }
 
   get isOpen(): boolean {
@@ -161,7 +165,7 @@ export class WebSocket {
   }
 
   private parse(): void {
-    while (!this.closed) {
+    while (!this.closed && this.listening) {
       const b = this.buffer;
       if (b.length < 2) return;
       const fin = (b[0]! & 0x80) !== 0;
