@@ -277,6 +277,32 @@ describe('a misbehaving peer is disconnected', () => {
     }
   });
 
+  it('a follower of another chain is dropped by that chain\'s producer, and does not dial it again at once', async () => {
+    const dir = freshDir('victim');
+    const follower = await start(dir, { follow: true, peers: [producer.url] });
+    // A devnet booted now: another genesis time, another chain.
+    const other = await start(freshDir('other-chain'));
+    try {
+      await until('sync', () => follower.peer.node.chain.head?.num === producer.node.chain.head!.num);
+      const ours = follower.peer.node.chain.head!;
+      for (let i = 0; i < ours.num; i++) await other.peer.node.produceBlock();
+      expect(other.peer.node.chain.chainId).not.toEqual(follower.peer.node.chain.chainId);
+      await follower.peer.close();
+      const again = await start(dir, { follow: true, peers: [other.peer.url] });
+      try {
+        await until('the other producer to drop it', () => other.lines.some((l) => /no common block/.test(l)));
+        await until('the follower to hear why', () => again.lines.some((l) => /disconnected \(1008: no common block/.test(l)));
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(again.lines.filter((l) => /connected \(out/.test(l))).toHaveLength(1);
+        expect(again.peer.node.chain.head!.id).toEqual(ours.id);
+      } finally {
+        await again.peer.close();
+      }
+    } finally {
+      await other.peer.close();
+    }
+  });
+
   it("x-peers' own messages (type 64 and up) are ignored, not faults", async () => {
     const { follower, fake } = await followerWithFake();
     try {

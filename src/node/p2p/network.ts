@@ -166,20 +166,24 @@ export class PeerNetwork {
           return;
         }
         d.connection = this.open(ws, 'out', d.url);
-        ws.on('close', () => {
+        ws.on('close', (code, reason) => {
           const c = d.connection;
           d.connection = undefined;
-          this.onClosed(c!);
+          this.onClosed(c!, code, reason);
           if (this.closing) return;
-          // A connection that worked resets the backoff; one closed for the peer's fault waits long.
-          d.delayMs = c?.fault ? MISBEHAVIOUR_BACKOFF_MS : RECONNECT_MIN_MS;
+          // A connection that worked resets the backoff; one closed for a fault (either
+          // side's verdict: another chain, a bad block) waits long before trying again.
+          const refused = code === CloseCode.policyViolation || code === CloseCode.invalidPayload;
+          d.delayMs = c?.fault || refused ? MISBEHAVIOUR_BACKOFF_MS : RECONNECT_MIN_MS;
           d.timer = setTimeout(() => this.dial(d), d.delayMs);
+          d.timer.unref();
         });
       },
       (e: unknown) => {
         if (this.closing) return;
         this.log(`p2p: cannot connect to ${d.url}: ${(e as Error).message}; retrying in ${d.delayMs} ms`);
         d.timer = setTimeout(() => this.dial(d), d.delayMs);
+        d.timer.unref();
         d.delayMs = Math.min(d.delayMs * 2, RECONNECT_MAX_MS);
       },
     );
@@ -204,17 +208,17 @@ export class PeerNetwork {
     this.connections.set(c.id, c);
     this.log(`p2p: peer ${c.id} connected (${direction}${url ? ` ${url}` : remote ? ` from ${remote}` : ''})`);
     ws.on('message', (data) => this.receive(c, data));
-    if (direction === 'in') ws.on('close', () => this.onClosed(c));
+    if (direction === 'in') ws.on('close', (code, reason) => this.onClosed(c, code, reason));
     this.send(c, { kind: 'InitMessage', value: { version: PROTOCOL_VERSION } });
     this.sendHello(c);
     return c;
   }
 
-  private onClosed(c: Connection): void {
+  private onClosed(c: Connection, code: number, reason: string): void {
     if (c.closed) return;
     c.closed = true;
     this.connections.delete(c.id);
-    if (!c.fault) this.log(`p2p: peer ${c.id} disconnected`);
+    if (!c.fault) this.log(`p2p: peer ${c.id} disconnected${reason && !this.closing ? ` (${code}: ${reason})` : ''}`);
   }
 
   private send(c: Connection, msg: AnyMessage): void {
