@@ -280,7 +280,8 @@ describe('a misbehaving peer is disconnected', () => {
   it('a follower of another chain is dropped by that chain\'s producer, and does not dial it again at once', async () => {
     const dir = freshDir('victim');
     const follower = await start(dir, { follow: true, peers: [producer.url] });
-    // A devnet booted now: another genesis time, another chain.
+    // A devnet booted now: another genesis time (a later second), another chain.
+    await until('a later second', () => BigInt(Date.now()) * 1000n >= genesis.block.header.time + 1_000_000n);
     const other = await start(freshDir('other-chain'));
     try {
       await until('sync', () => follower.peer.node.chain.head?.num === producer.node.chain.head!.num);
