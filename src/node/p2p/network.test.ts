@@ -172,6 +172,23 @@ describe('followers over the peer WebSocket', () => {
   }, 60_000);
 });
 
+describe('either side may dial', () => {
+  it('a producer that dials a follower sends it the chain', async () => {
+    const follower = await start(freshDir('dialed'), { follow: true });
+    const { peer: producer } = await start(copyOfTemplate(), { peers: [follower.peer.url] });
+    try {
+      await until('the dialed follower to sync', () => follower.peer.node.chain.head?.num === producer.node.chain.head!.num);
+      await producer.node.produceBlock();
+      await until('the next block', () => follower.peer.node.chain.head?.num === producer.node.chain.head!.num);
+      expect(follower.peer.network.peers()).toEqual([expect.objectContaining({ direction: 'in' })]);
+      expect(producer.network.peers()).toEqual([expect.objectContaining({ direction: 'out', url: follower.peer.url })]);
+    } finally {
+      await producer.close();
+      await follower.peer.close();
+    }
+  });
+});
+
 describe('a misbehaving peer is disconnected', () => {
   let producer: Peer;
   let genesis: SignedBlock;
