@@ -226,7 +226,7 @@ describe('a misbehaving peer is disconnected', () => {
   for (const [name, forge, why] of [
     ['a forged signature', (b: SignedBlock) => ({ ...b, signature: b.signature.map((x, i) => (i === 10 ? x ^ 1 : x)) }), /invalid block 3: block signature/],
     ['another producer', (b: SignedBlock) => ({ ...b, block: { ...b.block, header: { ...b.block.header, producer: b.block.header.producer + 1n } } }), /invalid block 3: .*producer/i],
-    ['a garbled transaction', (b: SignedBlock) => ({ ...b, block: { ...b.block, transactions: b.block.transactions.slice(0, 0) } }), /invalid block 3/],
+    ['its transactions removed', (b: SignedBlock) => ({ ...b, block: { ...b.block, transactions: [] } }), /invalid block 3/],
   ] as const) {
     it(`a block with ${name} is not applied, and its sender is dropped`, async () => {
       const { follower, fake } = await followerWithFake();
