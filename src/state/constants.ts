@@ -21,3 +21,10 @@ export const MAX_LOAD_ENTRIES = 4096;
  * a normal one; failing loudly beats retrying forever.
  */
 export const MAX_RETRY_ROUNDS = 256;
+
+/**
+ * Entries the range cache keeps before it drops the least recently read ranges: at
+ * psibase's typical row sizes (tens to a few hundred bytes) some tens of MB, far more
+ * than a block's or a query's working set, small next to a tab's memory.
+ */
+export const MAX_CACHE_ENTRIES = 200_000;

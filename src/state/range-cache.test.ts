@@ -47,7 +47,9 @@ describe('RangeCache', () => {
         fc.constantFrom(0, 1, 2, 3),
         fc.constantFrom(1, 2, 3, 1000),
         fc.array(stepArb, { maxLength: 40 }),
-        async (entries, prefixBytes, maxLoadEntries, steps) => {
+        // Small bounds make loads drop ranges all the time; answers must not change.
+        fc.constantFrom(1, 4, 16, Infinity),
+        async (entries, prefixBytes, maxLoadEntries, steps, maxEntries) => {
           const store = new MemoryStore();
           const ref = new ReferenceKv(entries);
           let num = 1;
@@ -67,7 +69,7 @@ describe('RangeCache', () => {
             commitBlock: (c) => store.commitBlock(c),
             close: () => store.close(),
           };
-          const db = { store, cache: new RangeCache(slowStore, { prefixBytes, maxLoadEntries }) };
+          const db = { store, cache: new RangeCache(slowStore, { prefixBytes, maxLoadEntries, maxEntries }) };
           await store.commitBlock(commitOf(num++, entries.map((e) => [e.key, e.value] as const)));
           const commit = async (writes: KvWrite[]) => {
             await store.commitBlock(commitOf(num++, writes));
@@ -106,6 +108,31 @@ describe('RangeCache', () => {
       ),
       { numRuns: 400 },
     );
+  });
+
+  it('stays within maxEntries by dropping the least recently read ranges, which load again on a miss', async () => {
+    const store = new MemoryStore();
+    // 20 tables (2-byte prefix) of 10 entries each.
+    const entries = Array.from({ length: 200 }, (_, i) => [b(Math.floor(i / 10), 0, i % 10), b(i)] as const);
+    await store.commitBlock(commitOf(1, entries));
+    const cache = new RangeCache(store, { prefixBytes: 2, maxEntries: 35 });
+    const read = (t: number, k: number) => runWithRetry(() => cache.get(b(t, 0, k)), cache);
+    for (let t = 0; t < 20; t++) {
+      expect(await read(t, 3)).toEqual(b(t * 10 + 3));
+      // Table 0 is read again every time, so it is never the least recently read.
+      expect(await read(0, t % 10)).toEqual(b(t % 10));
+      expect(cache.stats.entries).toBeLessThanOrEqual(35);
+    }
+    const after = cache.stats;
+    expect(after.evictions).toBeGreaterThanOrEqual(16);
+    expect(after.evictedEntries).toBe(after.evictions * 10);
+    // Table 0 stayed; table 1 was dropped and comes back with one more load.
+    const loads = after.loads;
+    expect(await read(0, 9)).toEqual(b(9));
+    expect(cache.stats.loads).toBe(loads);
+    expect(await read(1, 1)).toEqual(b(11));
+    expect(cache.stats.loads).toBe(loads + 1);
+    expect(cache.stats.reads).toBeGreaterThan(cache.stats.misses);
   });
 
   it('names the table prefix on a get miss and then serves the table without misses', async () => {

@@ -5,9 +5,14 @@
  * The caller loads that range in one request and runs its work again from the start
  * (runWithRetry in retry.ts). Committed blocks update loaded ranges in place, so the
  * cache stays warm and never serves stale state.
+ *
+ * It is bounded: once a load takes it past `maxEntries`, the least recently read
+ * ranges are dropped (never the one just loaded) until it is back under. A dropped
+ * range is a miss the next time, loaded again like any other; eviction happens only
+ * at the end of a load, between runs, so no run sees a range vanish under it.
  */
 import { before, compareBytes, compareEnd, prefixEnd, successor } from './bytes.ts';
-import { MAX_LOAD_ENTRIES, TABLE_PREFIX_BYTES } from './constants.ts';
+import { MAX_CACHE_ENTRIES, MAX_LOAD_ENTRIES, TABLE_PREFIX_BYTES } from './constants.ts';
 import { checkPrefixLen } from './memory-kv.ts';
 import { SortedMap } from './sorted-map.ts';
 import { CacheMissError } from '../errors.ts';
@@ -33,6 +38,8 @@ export class RangeMissError extends CacheMissError {
 interface Interval {
   start: Bytes;
   end: Bytes | undefined;
+  /** When it was last read (the cache's read clock), for eviction. */
+  used: number;
 }
 
 export interface RangeCacheOptions {
@@ -40,13 +47,20 @@ export interface RangeCacheOptions {
   prefixBytes?: number;
   /** Most entries one load fetches (see MAX_LOAD_ENTRIES). */
   maxLoadEntries?: number;
+  /** Entries kept before the least recently read ranges are dropped (see MAX_CACHE_ENTRIES). */
+  maxEntries?: number;
 }
 
 export interface RangeCacheStats {
   entries: number;
   ranges: number;
+  /** Reads asked of the cache (get, greaterEqual, lessThan, max), hits and misses. */
+  reads: number;
   misses: number;
   loads: number;
+  /** Ranges dropped to stay within maxEntries, and the entries they held. */
+  evictions: number;
+  evictedEntries: number;
 }
 
 const minEnd = (a: Bytes | undefined, b: Bytes | undefined) => (compareEnd(a, b) <= 0 ? a : b);
@@ -56,6 +70,7 @@ export class RangeCache implements KvReader {
   readonly #store: KvStore;
   readonly #prefixBytes: number;
   readonly #maxLoad: number;
+  readonly #maxEntries: number;
   readonly #data = new SortedMap<Bytes>();
   /** Sorted by start, disjoint and never touching (touching ranges are merged). */
   #loaded: Interval[] = [];
@@ -65,15 +80,28 @@ export class RangeCache implements KvReader {
   #epoch = 0;
   #misses = 0;
   #loads = 0;
+  /** Counts reads; an interval's `used` is the count at its last read. */
+  #reads = 0;
+  #evictions = 0;
+  #evictedEntries = 0;
 
   constructor(store: KvStore, options: RangeCacheOptions = {}) {
     this.#store = store;
     this.#prefixBytes = options.prefixBytes ?? TABLE_PREFIX_BYTES;
     this.#maxLoad = options.maxLoadEntries ?? MAX_LOAD_ENTRIES;
+    this.#maxEntries = options.maxEntries ?? MAX_CACHE_ENTRIES;
   }
 
   get stats(): RangeCacheStats {
-    return { entries: this.#data.size, ranges: this.#loaded.length, misses: this.#misses, loads: this.#loads };
+    return {
+      entries: this.#data.size,
+      ranges: this.#loaded.length,
+      reads: this.#reads,
+      misses: this.#misses,
+      loads: this.#loads,
+      evictions: this.#evictions,
+      evictedEntries: this.#evictedEntries,
+    };
   }
 
   /** Index of the last interval with start <= key (start < key when `strict`), or -1. */
@@ -97,9 +125,13 @@ export class RangeCache implements KvReader {
   }
 
   get(key: Bytes): Bytes | undefined {
+    const read = ++this.#reads;
     const i = this.#lastStartingAt(key, false);
     const iv = this.#loaded[i];
-    if (iv && before(key, iv.end)) return this.#data.get(key);
+    if (iv && before(key, iv.end)) {
+      iv.used = read;
+      return this.#data.get(key);
+    }
     // Load the key's table, minus what is already loaded on either side of the key.
     const table = key.subarray(0, this.#prefixBytes);
     const start = iv ? maxStart(table, iv.end!) : table;
@@ -108,12 +140,14 @@ export class RangeCache implements KvReader {
 
   greaterEqual(key: Bytes, prefixLen: number): KvEntry | undefined {
     checkPrefixLen(key, prefixLen);
+    const read = ++this.#reads;
     const hi = prefixEnd(key.subarray(0, prefixLen));
     let pos = key;
     for (;;) {
       const i = this.#lastStartingAt(pos, false);
       const iv = this.#loaded[i];
       if (!iv || !before(pos, iv.end)) this.#miss(pos, minEnd(hi, this.#loaded[i + 1]?.start), false);
+      iv.used = read;
       const e = this.#data.ceiling(pos);
       const scanEnd = minEnd(iv.end, hi);
       if (e && before(e.key, scanEnd)) return e;
@@ -134,11 +168,13 @@ export class RangeCache implements KvReader {
 
   /** The last entry in [lo, hi). */
   #lastIn(lo: Bytes, hi: Bytes | undefined): KvEntry | undefined {
+    const read = ++this.#reads;
     for (;;) {
       if (hi !== undefined && compareBytes(lo, hi) >= 0) return undefined;
       const i = this.#lastStartingAt(hi, true);
       const iv = this.#loaded[i];
       if (!iv || compareEnd(iv.end, hi) < 0) this.#miss(iv ? maxStart(lo, iv.end!) : lo, hi, true);
+      iv.used = read;
       const e = this.#data.lower(hi);
       if (e && compareBytes(e.key, maxStart(iv.start, lo)) >= 0) return e;
       if (compareBytes(iv.start, lo) <= 0) return undefined;
@@ -163,7 +199,7 @@ export class RangeCache implements KvReader {
     this.#loads++;
     if (epoch !== this.#epoch) return;
     // A full batch covers only up to its last key; the rest of the range loads later.
-    let covered: Interval = { start, end };
+    let covered = { start, end };
     const last = entries[entries.length - 1];
     if (last && entries.length >= this.#maxLoad) {
       covered = reverse ? { start: last.key, end } : { start, end: successor(last.key) };
@@ -178,10 +214,29 @@ export class RangeCache implements KvReader {
         else this.#data.set(k, v);
       }
     }
-    this.#addInterval(covered);
+    this.#evict(this.#addInterval(covered));
   }
 
-  #addInterval(add: Interval): void {
+  /** Drops the least recently read ranges, other than `keep`, while over maxEntries. */
+  #evict(keep: Interval): void {
+    while (this.#data.size > this.#maxEntries && this.#loaded.length > 1) {
+      let victim = -1;
+      for (let i = 0; i < this.#loaded.length; i++) {
+        const iv = this.#loaded[i]!;
+        if (iv !== keep && (victim < 0 || iv.used < this.#loaded[victim]!.used)) victim = i;
+      }
+      const { start, end } = this.#loaded[victim]!;
+      this.#loaded.splice(victim, 1);
+      const doomed: Bytes[] = [];
+      for (let e = this.#data.ceiling(start); e && before(e.key, end); e = this.#data.ceiling(successor(e.key))) doomed.push(e.key);
+      for (const k of doomed) this.#data.delete(k);
+      this.#evictions++;
+      this.#evictedEntries += doomed.length;
+    }
+  }
+
+  /** Adds a loaded range, merged with those it overlaps or touches; returns the merged one. */
+  #addInterval(add: { start: Bytes; end: Bytes | undefined }): Interval {
     const iv = this.#loaded;
     // Merge with every interval that overlaps or touches [start, end].
     let first = this.#lastStartingAt(add.start, false);
@@ -194,7 +249,9 @@ export class RangeCache implements KvReader {
       start = compareBytes(iv[first]!.start, start) < 0 ? iv[first]!.start : start;
       end = compareEnd(iv[last]!.end, end) > 0 ? iv[last]!.end : end;
     }
-    iv.splice(first, Math.max(0, last - first + 1), { start, end });
+    const merged: Interval = { start, end, used: this.#reads };
+    iv.splice(first, Math.max(0, last - first + 1), merged);
+    return merged;
   }
 
   /**
