@@ -51,8 +51,9 @@ const bench: BenchFile = async () => {
       const w = window as unknown as { __psiwebStored?: { num: number; at: number }[] };
       if (window !== window.top || w.__psiwebStored) return;
       const stored: { num: number; at: number }[] = (w.__psiwebStored = []);
-      new BroadcastChannel(channel).onmessage = (e: MessageEvent<{ type: string; num: number }>) => {
+      new BroadcastChannel(channel).onmessage = (e: MessageEvent<{ type: string; num: number; status?: unknown }>) => {
         if (e.data?.type === 'block') stored.push({ num: e.data.num, at: performance.now() });
+        if (e.data?.type === 'status') (w as { __psiwebStatus?: unknown }).__psiwebStatus = e.data.status;
       };
     }, NODE_CHANNEL);
     const page = await openApp(context, peer.url);
@@ -84,6 +85,15 @@ const bench: BenchFile = async () => {
       throw new Error(`after sync, ${QUERY} answered ${settled.status} ${settled.body.slice(0, 200)}, not alice's balance ${aliceBalance}`);
     }
     const aliceBody = settled.body;
+    // The node's own count of its range-cache reads over the sync (asked for now, so it is current).
+    const cache = await page.evaluate(async (channel) => {
+      const w = window as unknown as { __psiwebStatus?: { cache: { reads: number; misses: number } | null; updatedAt: number } };
+      const asked = Date.now();
+      new BroadcastChannel(channel).postMessage({ type: 'status?' });
+      for (let i = 0; i < 100 && !(w.__psiwebStatus && w.__psiwebStatus.updatedAt >= asked - 1000); i++) await new Promise((r) => setTimeout(r, 50));
+      return w.__psiwebStatus?.cache ?? null;
+    }, NODE_CHANNEL);
+    if (!cache || cache.reads === 0) throw new Error(`the node reported no range-cache reads: ${JSON.stringify(cache)}`);
     figures.push(figure('browser node sync: blocks applied', 'chromium', blocks / seconds, 'blocks/s', undefined, syncHow));
     figures.push(
       figure(
@@ -94,6 +104,7 @@ const bench: BenchFile = async () => {
         { op: '>=', value: 2000, text: '≥ 2,000/s' },
         syncHow,
       ),
+      figure('browser node sync: range-cache hit rate', 'chromium', (1 - cache.misses / cache.reads) * 100, '%', undefined, `${cache.reads.toLocaleString('en-US')} state reads by the node during the sync and queries before it, ${cache.misses.toLocaleString('en-US')} of them misses (each loads a range from IndexedDB and re-runs its step)`),
     );
 
     const warm = await page.evaluate(

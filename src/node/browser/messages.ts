@@ -23,6 +23,8 @@ export interface NodeStatusView {
   error: string | null;
   /** Sync stopped at a block boundary so a new service worker can take over. */
   paused: boolean;
+  /** The node's range cache over IndexedDB: reads, misses among them, entries held, ranges dropped. */
+  cache: { reads: number; misses: number; entries: number; evictions: number } | null;
   updatedAt: number;
 }
 

@@ -178,6 +178,11 @@ export class BrowserNode {
     });
   }
 
+  private cacheStats(): NodeStatusView['cache'] {
+    const stats = this.chain.state.cache?.stats;
+    return stats ? { reads: stats.reads, misses: stats.misses, entries: stats.entries, evictions: stats.evictions } : null;
+  }
+
   status(): NodeStatusView {
     const head = this.chain.head;
     const cutoff = this.now() - RATE_WINDOW_MS;
@@ -199,6 +204,7 @@ export class BrowserNode {
       pendingTransactions: this.pending.size,
       error: this.error,
       paused: this.paused,
+      cache: this.cacheStats(),
       updatedAt: this.now(),
     };
   }
