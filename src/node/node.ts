@@ -53,6 +53,8 @@ export interface NodeInit {
   blockIntervalMs?: number;
   /** One line per block and per problem. */
   log?: (line: string) => void;
+  /** Called with each block this node commits (after its clients are settled), e.g. to announce it to peers. */
+  onBlock?: (produced: ProducedBlock) => void;
 }
 
 /** What `/native/status` reports. */
@@ -74,7 +76,6 @@ export interface NodeStatus {
   /** Why production stopped for good (a damaged store), else null. */
   halted: string | null;
   pendingTransactions: number;
-  peers: string[];
 }
 
 interface Waiter {
@@ -97,6 +98,7 @@ export class PsiwebNode {
   private readonly intervalMs: number;
   private readonly maxPending: number;
   private readonly log: (line: string) => void;
+  private readonly onBlock: ((produced: ProducedBlock) => void) | undefined;
   /** The open block. */
   private builder: BlockBuilder | undefined;
   /** Clients waiting for their transactions to become final, by hex id, from before they go in. */
@@ -122,6 +124,7 @@ export class PsiwebNode {
     this.intervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
     this.maxPending = init.maxPending ?? DEFAULT_MEMPOOL_SIZE;
     this.log = init.log ?? (() => undefined);
+    this.onBlock = init.onBlock;
   }
 
   /** Set when production stopped for good (a damaged store); start() does not resume it. */
@@ -285,6 +288,7 @@ export class PsiwebNode {
       if (this.builder === b) this.builder = undefined;
     }
     this.announce(produced, b);
+    this.onBlock?.(produced);
     return produced;
   }
 
@@ -382,8 +386,6 @@ export class PsiwebNode {
       producing: this.running,
       halted: this.halted,
       pendingTransactions: this.pendingTransactions,
-      // No network yet: this node has no peers to report.
-      peers: [],
     };
   }
 }

@@ -17,12 +17,11 @@ import { Router } from '../http/router.ts';
 import { toHex } from '../state/bytes.ts';
 import { LmdbStore } from '../state/lmdb-store.ts';
 import { GENESIS_BLOCK_NUM } from '../chain/constants.ts';
-import type { ProducedBlock } from '../chain/executor.ts';
 import { LOOPBACK } from './constants.ts';
 import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './data-dir.ts';
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
-import { PsiwebNode, type NodeInit, type NodeStatus } from './node.ts';
+import { PsiwebNode, type NodeStatus } from './node.ts';
 import { isP2pUrl, P2P_PATH, p2pUpgradeHandler } from './p2p/accept.ts';
 import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
 import { distSite } from './static-server.ts';
@@ -53,7 +52,7 @@ export interface PeerOptions {
 }
 
 /** `/native/status`: the node's status, its role and its peers. */
-export type PeerStatus = Omit<NodeStatus, 'peers'> & { role: Role; peers: PeerInfo[] };
+export type PeerStatus = NodeStatus & { role: Role; peers: PeerInfo[] };
 
 export interface Peer {
   url: string;
@@ -64,22 +63,6 @@ export interface Peer {
   router: Router;
   status(): Promise<PeerStatus>;
   close(): Promise<void>;
-}
-
-/** The producing node, telling the network of each block it commits. */
-class NetworkedNode extends PsiwebNode {
-  constructor(
-    init: NodeInit,
-    private readonly onBlock: () => void,
-  ) {
-    super(init);
-  }
-
-  override produceBlock(): Promise<ProducedBlock> {
-    const produced = super.produceBlock();
-    produced.then(this.onBlock, () => undefined);
-    return produced;
-  }
 }
 
 export async function startPeer(options: PeerOptions): Promise<Peer> {
@@ -142,16 +125,15 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
         }
       },
     });
-    const node = new NetworkedNode(
-      {
-        chain,
-        producer: devnet.producer,
-        prover: devnet.prover,
-        log: options.log,
-        ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
-      },
-      () => net.headChanged(),
-    );
+    const node = new PsiwebNode({
+      chain,
+      producer: devnet.producer,
+      prover: devnet.prover,
+      log: options.log,
+      // Peers hear of each block this node commits.
+      onBlock: () => net.headChanged(),
+      ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+    });
     const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers() });
     const router = new Router({
       rootHost,
