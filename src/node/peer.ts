@@ -25,6 +25,7 @@ import { PsiwebNode, type NodeStatus } from './node.ts';
 import { isP2pUrl, P2P_PATH, p2pUpgradeHandler } from './p2p/accept.ts';
 import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
 import { distSite } from './static-server.ts';
+import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
 
 export { DataDirInUseError } from './data-dir.ts';
 
@@ -138,8 +139,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const router = new Router({
       rootHost,
       chain,
-      // A follower takes no transactions: its chain comes from its peers.
-      ...(role === 'producer' && { submitter: node }),
+      // A follower hands transactions on to a peer it dialed.
+      submitter: role === 'producer' ? node : forwardingSubmitter(() => options.peers ?? []),
       nativeStatus: status,
       site: distSite(options.distDir),
       onError: (e) => options.log(`request failed: ${(e as Error).stack ?? String(e)}`),
@@ -147,7 +148,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     handler = (r) => {
       if (isP2pUrl(new URL(r.url), rootHost))
         return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
-      return router.handle(r);
+      return forwardHops.run(hopsOf(r), () => router.handle(r));
     };
     network = net;
     for (const url of options.peers ?? []) net.connect(url);

@@ -13,6 +13,8 @@ import { decodeMessage, encodeMessage, type AnyMessage, type WireMessage } from 
 import { packSignedBlock, unpackSignedBlock, type SignedBlock } from '../../protocol/types.ts';
 import { signedTransfer } from '../browser/tx.ts';
 import { startPeer, type Peer, type PeerOptions } from '../peer.ts';
+import { fetchNode, serviceUrl } from '../client.ts';
+import { FORWARD_HOPS_HEADER, MAX_FORWARD_HOPS } from '../forward.ts';
 import { dialWebSocket, type WebSocket } from './websocket.ts';
 
 const ROOT = 'psiweb.localhost';
@@ -58,10 +60,24 @@ async function get(peer: Peer, url: string): Promise<{ status: number; text: str
 
 const balance = async (peer: Peer, account: string) => (await get(peer, `http://tokens.${ROOT}/balances/${account}`)).text;
 
+async function signed(peer: Peer, amount: string, memo: string): Promise<Uint8Array> {
+  const tapos = JSON.parse((await get(peer, `http://tokens.${ROOT}/common/tapos/head`)).text) as { refBlockIndex: number; refBlockSuffix: number };
+  return signedTransfer({ from: 'alice', to: 'bob', amount, memo, tapos, expiration: BigInt(Math.floor(Date.now() / 1000) + 60) });
+}
+
 async function transfer(producer: Peer, amount: string, memo: string): Promise<void> {
-  const tapos = JSON.parse((await get(producer, `http://tokens.${ROOT}/common/tapos/head`)).text) as { refBlockIndex: number; refBlockSuffix: number };
-  const trx = await signedTransfer({ from: 'alice', to: 'bob', amount, memo, tapos, expiration: BigInt(Math.floor(Date.now() / 1000) + 60) });
-  await producer.node.submit(trx, { waitFor: 'applied' });
+  await producer.node.submit(await signed(producer, amount, memo), { waitFor: 'applied' });
+}
+
+/** Pushes to a peer over HTTP, as a client would; the reply's status and body. */
+async function pushTo(peer: Peer, trx: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await fetchNode(serviceUrl(peer.url, 'transact', '/push_transaction?wait_for=final'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+    body: trx,
+    timeoutMs: 30_000,
+  });
+  return { status: res.status, body: res.text() };
 }
 
 /** A bare WebSocket peer: records what it is sent, sends whatever it is told to. */
@@ -135,9 +151,14 @@ describe('followers over the peer WebSocket', () => {
       const ps = await producer.status();
       expect(ps.role).toBe('producer');
       expect(ps.peers).toEqual([expect.objectContaining({ transport: 'websocket', direction: 'in' })]);
-      // A follower takes no transactions.
-      const push = await follower.router.handle(new Request(`http://transact.${ROOT}/push_transaction`, { method: 'POST', body: new Uint8Array(1) }));
-      expect(push.status).toBe(503);
+      // A transaction pushed to the follower is handed to the producer: final there, then here.
+      const handed = await pushTo(follower, await signed(follower, '100', 'through the follower'));
+      expect(handed.status).toBe(200);
+      expect(JSON.parse(handed.body)).toMatchObject({ error: null });
+      await until('the handed-on transfer to reach the follower', async () => JSON.parse(await balance(follower, 'bob')).balance === String(500_000n + 133n));
+      // No further than MAX_FORWARD_HOPS following nodes.
+      const looping = await pushTo(follower, await signed(follower, '1', 'looping'), { [FORWARD_HOPS_HEADER]: String(MAX_FORWARD_HOPS) });
+      expect(looping.status).toBe(508);
     } finally {
       await follower.close();
       await producer.close();
@@ -164,6 +185,13 @@ describe('followers over the peer WebSocket', () => {
       await producer.node.produceBlock();
       await until('the relay to follow through the follower', () => relay.peer.node.chain.head?.num === producer.node.chain.head!.num);
       expect(relay.peer.node.chain.head!.id).toEqual(producer.node.chain.head!.id);
+      // A push to the relay goes relay → follower → producer. (Blocks come from produceBlock here.)
+      const pushed = pushTo(relay.peer, await signed(relay.peer, '3', 'two hops'));
+      await new Promise((r) => setTimeout(r, 300));
+      await producer.node.produceBlock();
+      const answer = await pushed;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: null });
     } finally {
       await relay.peer.close();
       await follower.close();
