@@ -14,6 +14,8 @@
  *     `explorer.<root>` is answered by the node from chain state at the head
  *     (graphql/chain-queries.ts), as psibase's RProducers, RAccounts, RTransact and
  *     Explorer services answer it.
+ *  3b. `packages.<root>/schema?service=NAME` answers a built-in service's schema
+ *     (service-schemas.ts), as psibase's packages service answers it.
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
  *  4a. On `<service>.<root>`, with a PWA build to serve: `/app-sw.js` is the app
@@ -33,6 +35,7 @@ import { BadRequestTargetError, HttpError, QueryReplyError } from './errors.ts';
 import { CHAIN_GRAPHQL, chainRunner } from './graphql/chain-queries.ts';
 import { GRAPHQL_PATH, serveGraphql } from './graphql/serve.ts';
 import { normalizeRootHost, parseAuthority, routeHost } from './hosts.ts';
+import { PACKAGES, SCHEMA_PATH, serveSchema } from './service-schemas.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
 import { corsHeaders, errorResponse, jsonResponse, preflightResponse, replyToResponse } from './responses.ts';
@@ -129,6 +132,10 @@ export class Router {
     if (route.kind === 'service' && url.pathname === GRAPHQL_PATH) {
       const schema = CHAIN_GRAPHQL.get(route.service);
       if (schema) return serveGraphql(request, url, body, schema, chainRunner(schema, this.init.chain.state));
+    }
+
+    if (route.kind === 'service' && route.service === PACKAGES && url.pathname === SCHEMA_PATH) {
+      return serveSchema(request, url, (service) => this.query.hasCode(service));
     }
 
     if (route.kind === 'service') {

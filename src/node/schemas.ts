@@ -1,36 +1,22 @@
 /**
- * Action schemas of the services a devnet runs, for packing JSON arguments
- * (`psiweb push`). psibase services publish a ServiceSchema ({service, types, actions:
- * {name: {params, result}}}, doc/src/specifications/data-formats/schema.md) that the
- * `packages` service stores and serves at `/schema?service=…`, and psibase's CLI packs
- * from it. psiweb's AssemblyScript services publish none yet, so their schemas live
- * here, written in the same format with psibase's parameter names, from what each
- * service's handlers read.
+ * Packing action arguments from psibase's JSON form with a service's schema (psibase's
+ * ServiceSchema: {service, types, actions: {name: {params, result}}},
+ * doc/src/specifications/data-formats/schema.md). The built-in services publish theirs
+ * (services/<name>/schema.json, served at `packages.<root>/schema?service=…` by
+ * src/http/service-schemas.ts); `psiweb push` fetches it from the node, as psibase's CLI
+ * does, and the devnet's boot packs with the built-in ones directly.
  */
 import { PsiwebError } from '../errors.ts';
 import type { CustomHandler, CustomTypes } from '../protocol/fracpack/compile.ts';
-import { FracSchema, standardCustomTypes, toHex, type AnyType, type Schema } from '../protocol/fracpack/index.ts';
-import { protocolSchema } from '../protocol/schema.ts';
+import { FracSchema, standardCustomTypes, toHex } from '../protocol/fracpack/index.ts';
 import { publicKeyFromPem, publicKeyToPem } from '../crypto/keys.ts';
+import { BUILT_IN_SCHEMAS, SHARED_TYPES, type ServiceSchema } from '../http/service-schemas.ts';
 
-export interface ActionSchema {
-  /** An Object type: the action's parameters, in order. */
-  params: AnyType;
-  result?: AnyType;
-}
-
-export interface ServiceSchema {
-  service: string;
-  types: Schema;
-  actions: Record<string, ActionSchema>;
-}
+export type { ActionSchema, ServiceSchema } from '../http/service-schemas.ts';
 
 export class SchemaLookupError extends PsiwebError {
   override name = 'SchemaLookupError';
 }
-
-const obj = (fields: Record<string, AnyType>): AnyType => ({ Object: fields });
-const none = obj({});
 
 /**
  * psibase's JSON for a SubjectPublicKeyInfo is its PEM text; hex is accepted too.
@@ -57,115 +43,14 @@ const publicKeyType: CustomHandler = {
 
 const customTypes: CustomTypes = new Map([...standardCustomTypes, ['PublicKey', publicKeyType]]);
 
-const sharedTypes: Schema = {
-  ...protocolSchema,
-  i32: { Int: { bits: 32, isSigned: true } },
-  PublicKey: { Custom: { type: { List: 'u8' }, id: 'PublicKey' } },
-};
-
-export const SERVICE_SCHEMAS: Record<string, ServiceSchema> = {
-  transact: {
-    service: 'transact',
-    types: {},
-    actions: {
-      startBoot: { params: obj({ bootTransactions: { List: 'Checksum256' } }) },
-      finishBoot: { params: none },
-      setSnapTime: { params: obj({ seconds: 'u32' }) },
-    },
-  },
-  accounts: {
-    service: 'accounts',
-    types: {},
-    actions: {
-      init: { params: none },
-      newAccount: { params: obj({ name: 'AccountNumber', authService: 'AccountNumber', requireMatch: 'bool' }) },
-      setAuthServ: { params: obj({ authService: 'AccountNumber' }) },
-      exists: { params: obj({ name: 'AccountNumber' }), result: 'bool' },
-      preapproveAcc: { params: obj({ name: 'AccountNumber' }) },
-    },
-  },
-  'auth-sig': {
-    service: 'auth-sig',
-    types: {},
-    actions: {
-      setKey: { params: obj({ key: 'PublicKey' }) },
-      newAccount: { params: obj({ name: 'AccountNumber', key: 'PublicKey' }) },
-    },
-  },
-  'auth-delg': {
-    service: 'auth-delg',
-    types: {},
-    actions: {
-      setOwner: { params: obj({ owner: 'AccountNumber' }) },
-      newAccount: { params: obj({ name: 'AccountNumber', owner: 'AccountNumber', requireMatch: 'bool' }) },
-    },
-  },
-  setcode: {
-    service: 'setcode',
-    types: {},
-    actions: {
-      init: { params: none },
-      setCode: { params: obj({ service: 'AccountNumber', vmType: 'u8', vmVersion: 'u8', code: 'hex' }) },
-      stageCode: { params: obj({ service: 'AccountNumber', id: 'u64', vmType: 'u8', vmVersion: 'u8', code: 'hex' }) },
-      unstageCode: { params: obj({ service: 'AccountNumber', id: 'u64' }) },
-      setCodeStaged: { params: obj({ from: 'AccountNumber', id: 'u64', vmType: 'u8', vmVersion: 'u8', codeHash: 'Checksum256' }) },
-      setFlags: { params: obj({ service: 'AccountNumber', flags: 'u64' }) },
-    },
-  },
-  producers: {
-    service: 'producers',
-    types: {},
-    actions: {
-      setConsensus: { params: obj({ consensus: 'ConsensusData' }) },
-      setProducers: { params: obj({ prods: { List: 'Producer' } }) },
-      regCandidate: { params: obj({ endpoint: 'string', claim: 'Claim' }) },
-      unregCand: { params: none },
-      setMaxProds: { params: obj({ maxProds: 'u8' }) },
-    },
-  },
-  http: {
-    service: 'http',
-    types: {},
-    actions: {
-      registerServer: { params: obj({ server: 'AccountNumber' }) },
-      setRedirect: { params: obj({ destination: 'AccountNumber' }) },
-      clearRedirect: { params: none },
-    },
-  },
-  sites: {
-    service: 'sites',
-    types: {},
-    actions: {
-      storeSys: { params: obj({ path: 'string', contentType: 'string', contentEncoding: { Option: 'string' }, content: 'hex' }) },
-      hardlink: { params: obj({ path: 'string', contentType: 'string', contentEncoding: { Option: 'string' }, contentHash: 'Checksum256' }) },
-      remove: { params: obj({ path: 'string' }) },
-      enableSpa: { params: obj({ enable: 'bool' }) },
-      enableCache: { params: obj({ enable: 'bool' }) },
-      setCsp: { params: obj({ path: 'string', csp: 'string' }) },
-      deleteCsp: { params: obj({ path: 'string' }) },
-      setProxy: { params: obj({ proxy: 'AccountNumber' }) },
-      clearProxy: { params: none },
-    },
-  },
-  tokens: {
-    service: 'tokens',
-    types: {},
-    actions: {
-      init: { params: obj({ supply: 'u64', owner: { Option: 'AccountNumber' } }) },
-      transfer: { params: obj({ to: 'AccountNumber', amount: 'u64', memo: 'string' }) },
-      balance: { params: obj({ account: 'AccountNumber' }), result: 'u64' },
-    },
-  },
-};
-
 const compiled = new Map<string, FracSchema>();
 
 function schemaOf(service: string): { schema: ServiceSchema; codec: FracSchema } {
-  const schema = SERVICE_SCHEMAS[service];
-  if (!schema) throw new SchemaLookupError(`no schema for service "${service}"; known: ${Object.keys(SERVICE_SCHEMAS).join(', ')}`);
+  const schema = BUILT_IN_SCHEMAS.get(service);
+  if (!schema) throw new SchemaLookupError(`no schema for service "${service}"; known: ${[...BUILT_IN_SCHEMAS.keys()].join(', ')}`);
   let codec = compiled.get(service);
   if (!codec) {
-    codec = new FracSchema({ ...sharedTypes, ...schema.types }, { mode: 'json', customTypes });
+    codec = new FracSchema({ ...SHARED_TYPES, ...schema.types }, { mode: 'json', customTypes });
     compiled.set(service, codec);
   }
   return { schema, codec };
@@ -190,7 +75,7 @@ export function packWithSchema(schema: ServiceSchema, method: string, args: unkn
   }
   const action = schema.actions[method];
   if (!action) throw new SchemaLookupError(`the schema of "${schema.service}" has no action "${method}"; it has: ${Object.keys(schema.actions).join(', ')}`);
-  const codec = new FracSchema({ ...sharedTypes, ...(schema.types ?? {}) }, { mode: 'json', customTypes });
+  const codec = new FracSchema({ ...SHARED_TYPES, ...(schema.types ?? {}) }, { mode: 'json', customTypes });
   const rawData = codec.typeOf(action.params).encode(args);
   const result = action.result;
   return result === undefined ? { rawData } : { rawData, decodeResult: (bytes) => codec.typeOf(result).decode(bytes) };

@@ -114,6 +114,29 @@ describe('psiweb deploy and push --hex', () => {
   );
 
   it(
+    "packs JSON arguments with the schema the node publishes (packages.<root>/schema), as psibase's CLI does",
+    async () => {
+      const schema = await fetchNode(serviceUrl(url, 'packages', '/schema?service=tokens'));
+      expect(schema.status).toBe(200);
+      expect((schema.json() as { actions: Record<string, unknown> }).actions).toHaveProperty('transfer');
+      const pushed = await cli(runPush, ['alice', 'tokens', 'transfer', '{"to":"bob","amount":"3","memo":"schema"}']);
+      expect(pushed.err).toBe('');
+      expect(pushed.code).toBe(0);
+      expect((JSON.parse(pushed.out) as Trace).actions).toEqual([{ sender: 'alice', service: 'tokens', method: 'transfer', rawRetval: '', console: '' }]);
+      // A result type in the published schema is decoded.
+      const balance = await cli(runPush, ['alice', 'tokens', 'balance', '{"account":"bob"}']);
+      expect(typeof (JSON.parse(balance.out) as Trace).actions[0]?.result).toBe('string');
+      // accounts publishes its schema too; auth-sig's PublicKey takes PEM.
+      const exists = await cli(runPush, ['alice', 'accounts', 'exists', '{"name":"bob"}']);
+      expect((JSON.parse(exists.out) as Trace).actions[0]?.result).toBe(true);
+      await expect(cli(runPush, ['alice', 'tokens', 'transfer', '{"to":"bob","amount":"lots"}'])).rejects.toThrow(/cannot pack tokens::transfer arguments/);
+      await expect(cli(runPush, ['alice', 'tokens', 'mint', '{}'])).rejects.toThrow(/has no action "mint"/);
+      await expect(cli(runPush, ['alice', 'nosuchsvc', 'x', '{}'])).rejects.toThrow(/the node publishes no schema for service "nosuchsvc" .*--schema FILE.*--hex/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
     'redeploys a service with -p: its tables stay, its HTTP answers on its subdomain',
     async () => {
       expect((await cli(runDeploy, ['examplesvc', EXAMPLE_WASM, '-c', '-p', '-S', 'bob'])).code).toBe(0);
