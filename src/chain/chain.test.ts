@@ -235,6 +235,55 @@ describe('blocks', () => {
     expect(balance(validator, BOB)).toBe(INITIAL_BALANCE + 1n + 2n + 3n + 10n + 11n + 12n);
   });
 
+  it('applyBlocks validates consecutive blocks over each other and commits them together, as one by one would', async () => {
+    const producerStore = new MemoryStore();
+    const producer = await Chain.open({ state: new StateDb(producerStore) });
+    const genesis = await producer.boot({ services, producer: PRODUCER, time: T0 });
+    const blocks = [genesis.bytes];
+    for (let i = 0; i < 4; i++) blocks.push((await producer.produceBlock({ producer: PRODUCER, transactions: [transfer(BigInt(i + 1))] })).bytes);
+    const dump = async (s: KvStore) => (await s.getRange(new Uint8Array(0), undefined)).map((e) => [toHex(e.key), toHex(e.value)]);
+    const dir = mkdtempSync(join(tmpdir(), 'psiweb-apply-blocks-'));
+    const lmdb = LmdbStore.open(dir);
+    cleanups.push(async () => {
+      await lmdb.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    for (const store of [new MemoryStore(), lmdb]) {
+      const validator = await Chain.open({ state: new StateDb(store) });
+      expect(validator.state.commitsBlocksTogether).toBe(true);
+      const commits: number[] = [];
+      const commitBlocks = store.commitBlocks!.bind(store);
+      store.commitBlocks = (c) => (commits.push(c.blocks.length), commitBlocks(c));
+      const r = await validator.applyBlocks(blocks);
+      expect(r.error).toBeUndefined();
+      expect(r.applied.map((a) => toHex(a.id))).toEqual(blocks.map((b) => toHex(blockId(unpackSignedBlock(b).block.header))));
+      expect(commits).toEqual([5]);
+      expect(validator.head).toEqual(producer.head);
+      expect(await dump(store)).toEqual(await dump(producerStore));
+      for (let n = 2; n <= 6; n++) expect((await store.block(n))?.bytes).toEqual(blocks[n - 2]);
+      expect(validator.isRecentlyIncluded(openTransaction(unpackSignedBlock(blocks[4]!).block.transactions[1]!).id)).toBe(true);
+    }
+  });
+
+  it('applyBlocks commits the valid blocks before one that fails, and none of the failing one', async () => {
+    const producer = await bootedChain();
+    const blocks = [(await producer.blockByNum(2))!];
+    for (const a of [1n, 2n, 3n]) blocks.push((await producer.produceBlock({ producer: PRODUCER, transactions: [transfer(a)] })).block);
+    const bad = unpackSignedBlock(packSignedBlock(blocks[2]!));
+    bad.block.transactions[1] = { ...transfer(INITIAL_BALANCE * 9n), subjectiveData: [] };
+    const validator = await memoryChain();
+    const r = await validator.applyBlocks([blocks[0]!, blocks[1]!, bad, blocks[3]!]);
+    expect(r.error).toBeInstanceOf(BlockValidationError);
+    expect((r.error as Error).message).toMatch(/failed on replay: .*insufficient balance/);
+    expect(r.applied).toHaveLength(2);
+    expect(validator.head?.num).toBe(3);
+    expect(await validator.state.store.block(4)).toBeUndefined();
+    expect(balance(validator, BOB)).toBe(INITIAL_BALANCE + 1n);
+    // The good block 4 still applies on top.
+    expect((await validator.applyBlocks([blocks[2]!, blocks[3]!])).applied).toHaveLength(2);
+    expect(validator.head).toEqual(producer.head);
+  });
+
   it('the merkle root covers TransactionInfo of every transaction in the block', async () => {
     const chain = await bootedChain();
     const b = await chain.produceBlock({ producer: PRODUCER, transactions: [transfer(1n), transfer(2n)] });

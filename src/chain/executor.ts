@@ -284,16 +284,15 @@ export class Chain {
     return { host: this.host, codeFor: this.codeFor, nativeVerifiers: this.verifiers, limits: this.limits };
   }
 
-  private blockContext(producing: boolean): BlockContext {
-    return new BlockContext({ host: this.host, codeFor: this.codeFor, limits: this.limits }, new WriteOverlay(this.state.reader), producing);
+  private blockContext(producing: boolean, reader: KvReader = this.state.reader): BlockContext {
+    return new BlockContext({ host: this.host, codeFor: this.codeFor, limits: this.limits }, new WriteOverlay(reader), producing);
   }
 
   /**
    * Checks every proof of the given transactions against the head state, all native
    * checks at once. Returns, per transaction, undefined or the first failure.
    */
-  async verifyTransactions(trxs: readonly OpenedTransaction[]): Promise<ProofResult[]> {
-    const reader = this.state.reader;
+  async verifyTransactions(trxs: readonly OpenedTransaction[], reader: KvReader = this.state.reader): Promise<ProofResult[]> {
     const pending = await this.state.run(() =>
       trxs.map((t): PendingProof[] => {
         try {
@@ -310,11 +309,10 @@ export class Chain {
   }
 
   /** Verifies a block signature with the producer's claim (VerifyProver over BlockSignatureInfo). */
-  private async verifyBlockSignature(claim: { service: bigint; rawData: Uint8Array }, id: Uint8Array, signature: Uint8Array): Promise<ProofResult> {
+  private async verifyBlockSignature(claim: { service: bigint; rawData: Uint8Array }, id: Uint8Array, signature: Uint8Array, reader: KvReader): Promise<ProofResult> {
     if (claim.service === 0n) return signature.length === 0 ? undefined : 'unexpected block signature';
     const data = blockSignatureData(id);
     const p = { hash: sha256(data), data, claim, proof: signature };
-    const reader = this.state.reader;
     return this.state.run(() => startProof(this.verifierDeps, reader, p));
   }
 
@@ -468,6 +466,68 @@ export class Chain {
   /** Validates and applies a block received from a peer on top of the head. */
   async applyBlock(input: Uint8Array | SignedBlock): Promise<{ id: Uint8Array; traces: TransactionTrace[] }> {
     this.assertNotBuilding();
+    const v = await this.validateBlock(input, this.state.reader);
+    await this.commit(v.bc, v.id, v.bytes);
+    return { id: v.id, traces: v.traces };
+  }
+
+  /**
+   * Validates and applies consecutive blocks from a peer on top of the head, each fully
+   * validated (as applyBlock) against the state the blocks before it leave, then commits
+   * the valid ones together in one store transaction where the state can
+   * (StateDb.commitsBlocksTogether; otherwise one by one). A crash leaves the head
+   * before them or after the last valid one. Stops at the first block that fails: the
+   * blocks before it are committed, and `error` is why it failed (applied.length is its
+   * index).
+   */
+  async applyBlocks(inputs: readonly (Uint8Array | SignedBlock)[]): Promise<{ applied: { id: Uint8Array; traces: TransactionTrace[] }[]; error?: unknown }> {
+    this.assertNotBuilding();
+    const applied: { id: Uint8Array; traces: TransactionTrace[] }[] = [];
+    if (inputs.length <= 1 || !this.state.commitsBlocksTogether) {
+      for (const input of inputs) {
+        try {
+          applied.push(await this.applyBlock(input));
+        } catch (error) {
+          return { applied, error };
+        }
+      }
+      return { applied };
+    }
+    // Writes of the blocks validated so far, under the next block's own overlay.
+    const pending = new WriteOverlay(this.state.reader);
+    const valid: ValidatedBlock[] = [];
+    let error: unknown;
+    for (const input of inputs) {
+      try {
+        const v = await this.validateBlock(input, pending);
+        for (const [k, value] of v.bc.state.writes()) {
+          if (value === undefined) pending.remove(k);
+          else pending.put(k, value);
+        }
+        valid.push(v);
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    if (valid.length > 0) {
+      const last = valid[valid.length - 1]!;
+      await this.state.commitBlocks({
+        writes: pending.writes(),
+        blocks: valid.map((v) => ({ num: v.bc.header.blockNum, id: v.id, bytes: v.bytes })),
+        head: { num: last.bc.header.blockNum, id: last.id },
+      });
+      await this.reloadStatus();
+      for (const v of valid) {
+        this.noteIncluded(v.bc);
+        applied.push({ id: v.id, traces: v.traces });
+      }
+    }
+    return error === undefined ? { applied } : { applied, error };
+  }
+
+  /** Every check of applyBlock, against `reader` (the head state, or it with blocks not yet committed): nothing is committed. */
+  private async validateBlock(input: Uint8Array | SignedBlock, reader: KvReader): Promise<ValidatedBlock> {
     let signed: SignedBlock;
     try {
       signed = input instanceof Uint8Array ? unpackSignedBlock(input) : input;
@@ -476,7 +536,7 @@ export class Chain {
     }
     const { header, transactions } = signed.block;
     const expectedId = blockId(header);
-    const bc = this.blockContext(false);
+    const bc = this.blockContext(false, reader);
     let status: StatusRow;
     try {
       status = await this.state.run(() => bc.startFrom(header));
@@ -487,7 +547,7 @@ export class Chain {
     const producers = producersOf(status.consensus.current);
     const producer = producers.find((p) => p.name === header.producer);
     if (producers.length > 0 && !producer) throw new BlockValidationError('Invalid producer for block');
-    const sigError = await this.verifyBlockSignature(producer?.auth ?? { service: 0n, rawData: new Uint8Array(0) }, expectedId, signed.signature);
+    const sigError = await this.verifyBlockSignature(producer?.auth ?? { service: 0n, rawData: new Uint8Array(0) }, expectedId, signed.signature, reader);
     if (sigError !== undefined) throw new BlockValidationError(`block signature: ${sigError}`);
 
     let opened: OpenedTransaction[];
@@ -498,7 +558,7 @@ export class Chain {
     }
     // The proofs are checked against the state before the block (as psibase does), the
     // native ones on WebCrypto's threads while the transactions re-execute.
-    const verification = this.verifyTransactions(opened);
+    const verification = this.verifyTransactions(opened, reader);
     verification.catch(() => undefined);
     const traces: TransactionTrace[] = [];
     for (const [i, t] of opened.entries()) {
@@ -521,14 +581,18 @@ export class Chain {
     if (JSON.stringify(toJsonHeaderCode(bc.header.authCode)) !== JSON.stringify(toJsonHeaderCode(header.authCode)))
       throw new BlockValidationError('authCode does not match');
     bc.putProof(signed.signature);
-    await this.commit(bc, finished.id, input instanceof Uint8Array ? input : packSignedBlock(signed));
-    return { id: finished.id, traces };
+    return { bc, id: finished.id, bytes: input instanceof Uint8Array ? input : packSignedBlock(signed), traces };
   }
 
   private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
     const num = bc.header.blockNum;
     await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id } });
     await this.reloadStatus();
+    this.noteIncluded(bc);
+  }
+
+  /** A committed block's transactions, for the duplicate check until they expire. */
+  private noteIncluded(bc: BlockContext): void {
     const nowSec = bc.header.time / ONE_SECOND_US;
     for (const [k, exp] of this.recent) if (exp <= nowSec) this.recent.delete(k);
     for (const t of bc.included()) this.recent.set(toHex(t.id), t.expiration);
@@ -557,6 +621,14 @@ export class Chain {
     const rec = await this.state.store.block(num);
     return rec && bytesEqual(rec.id, id) ? unpackSignedBlock(rec.bytes) : undefined;
   }
+}
+
+/** A block that passed every check of applyBlock, not yet committed. */
+interface ValidatedBlock {
+  bc: BlockContext;
+  id: Uint8Array;
+  bytes: Uint8Array;
+  traces: TransactionTrace[];
 }
 
 function isOpened(t: Uint8Array | SignedTransaction | OpenedTransaction): t is OpenedTransaction {

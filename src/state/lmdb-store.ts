@@ -19,7 +19,7 @@ import { hasPrefix, prefixEnd } from './bytes.ts';
 import { checkLmdbFile } from './lmdb-file.ts';
 import { checkPrefixLen } from './memory-kv.ts';
 import { StateError, StoreDamagedError, StoreFormatError } from '../errors.ts';
-import type { BlockCommit, BlockRecord, HeadRecord, KvStore, RangeOptions } from './store.ts';
+import type { BlockCommit, BlockRecord, BlocksCommit, HeadRecord, KvStore, RangeOptions } from './store.ts';
 import type { Bytes, KvEntry, KvReader } from './types.ts';
 
 /**
@@ -304,7 +304,12 @@ export class LmdbStore implements KvStore {
     return decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num }));
   }
 
-  async commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
+  commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
+    return this.commitBlocks({ writes, blocks: [block], head });
+  }
+
+  /** One lmdb write transaction (one sync) for the state, every block record and the head. */
+  async commitBlocks({ writes, blocks, head }: BlocksCommit): Promise<void> {
     this.#open();
     let failure: unknown;
     try {
@@ -320,12 +325,12 @@ export class LmdbStore implements KvStore {
           failure = e;
           throw e;
         }
-        this.#blocks.putSync(block.num, encodeBlock(block));
+        for (const block of blocks) this.#blocks.putSync(block.num, encodeBlock(block));
         this.#meta.putSync(HEAD_KEY, encodeHead(head));
       });
     } catch (cause) {
       const reason = failure === undefined ? 'block commit failed' : 'block commit aborted: the write set failed';
-      throw new StateError(reason, { cause, details: { block: block.num } });
+      throw new StateError(reason, { cause, details: { block: head.num } });
     }
   }
 

@@ -3,7 +3,7 @@ import { compact } from './bytes.ts';
 import { MemoryKv } from './memory-kv.ts';
 import { StateError } from '../errors.ts';
 import type { KvWrite } from './overlay.ts';
-import type { BlockCommit, BlockRecord, HeadRecord, KvStore, RangeOptions } from './store.ts';
+import type { BlockCommit, BlockRecord, BlocksCommit, HeadRecord, KvStore, RangeOptions } from './store.ts';
 import type { Bytes, KvEntry, KvReader } from './types.ts';
 
 export class MemoryStore implements KvStore {
@@ -38,7 +38,11 @@ export class MemoryStore implements KvStore {
     return this.#blocks.get(num);
   }
 
-  async commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
+  commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
+    return this.commitBlocks({ writes, blocks: [block], head });
+  }
+
+  async commitBlocks({ writes, blocks, head }: BlocksCommit): Promise<void> {
     this.#open();
     // Read the whole write set before touching anything, so a throwing iterable leaves no trace.
     let batch: KvWrite[];
@@ -48,7 +52,7 @@ export class MemoryStore implements KvStore {
       throw new StateError('block commit aborted: the write set failed', { cause });
     }
     this.#state.apply(batch);
-    this.#blocks.set(block.num, { num: block.num, id: compact(block.id), bytes: compact(block.bytes) });
+    for (const block of blocks) this.#blocks.set(block.num, { num: block.num, id: compact(block.id), bytes: compact(block.bytes) });
     this.#head = { num: head.num, id: compact(head.id) };
   }
 

@@ -8,7 +8,7 @@
 import { RangeCache, type RangeCacheOptions } from './range-cache.ts';
 import { runWithRetry } from './retry.ts';
 import type { KvWrite } from './overlay.ts';
-import type { BlockCommit, HeadRecord, KvStore } from './store.ts';
+import type { BlockCommit, BlocksCommit, HeadRecord, KvStore } from './store.ts';
 import type { KvReader, Overlay } from './types.ts';
 import { StateError } from '../errors.ts';
 
@@ -50,6 +50,28 @@ export class StateDb {
       throw new StateError('block commit aborted: the write set failed', { cause });
     }
     await this.store.commitBlock({ ...commit, writes });
+    this.cache?.applyCommitted(writes);
+  }
+
+  /**
+   * Whether commitBlocks can commit several blocks in one store transaction: the store
+   * supports it and no subclass changed how a block commits (a subclass's commitBlock
+   * must see every block).
+   */
+  get commitsBlocksTogether(): boolean {
+    return this.store.commitBlocks !== undefined && this.commitBlock === StateDb.prototype.commitBlock;
+  }
+
+  /** Several consecutive blocks, atomically (see commitsBlocksTogether; throws where it is false). */
+  async commitBlocks(commit: BlocksCommit): Promise<void> {
+    if (!this.commitsBlocksTogether) throw new StateError('this state cannot commit several blocks together');
+    let writes: KvWrite[];
+    try {
+      writes = Array.isArray(commit.writes) ? commit.writes : [...commit.writes];
+    } catch (cause) {
+      throw new StateError('block commit aborted: the write set failed', { cause });
+    }
+    await this.store.commitBlocks!({ ...commit, writes });
     this.cache?.applyCommitted(writes);
   }
 

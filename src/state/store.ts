@@ -28,6 +28,18 @@ export interface BlockCommit {
   head: HeadRecord;
 }
 
+/**
+ * Several consecutive blocks committed all-or-nothing: their merged state write set
+ * (each key's value after the last of them), every block record, and the head (the
+ * last block). A crash leaves the head before them or after the last, never between.
+ */
+export interface BlocksCommit {
+  writes: Iterable<KvWrite>;
+  /** In ascending order, consecutive. */
+  blocks: readonly BlockRecord[];
+  head: HeadRecord;
+}
+
 export interface RangeOptions {
   /** At most this many entries. */
   limit?: number;
@@ -47,6 +59,12 @@ export interface KvStore {
    * read), nothing of it is visible: state and head stay as they were.
    */
   commitBlock(commit: BlockCommit): Promise<void>;
+  /**
+   * commitBlock for several blocks in one atomic transaction (one disk sync where the
+   * store syncs), where the store supports it: a follower catching up commits its
+   * validated blocks in groups.
+   */
+  commitBlocks?(commit: BlocksCommit): Promise<void>;
   /**
    * A synchronous view of committed state where the platform reads synchronously
    * (memory, lmdb): execution reads straight through it and never misses. Undefined

@@ -151,6 +151,33 @@ export const storeCases: StoreCase[] = [
     },
   },
   {
+    name: 'commitBlocks (where the store has it) commits several blocks at once, or nothing when the write set throws',
+    async run(store) {
+      if (!store.commitBlocks) return;
+      await store.commitBlock(commitOf(1, [[b(1), b(1)]]));
+      const block = (num: number) => commitOf(num, []).block;
+      function* failing(): Generator<KvWrite> {
+        yield [b(1), undefined];
+        yield [b(2), b(2)];
+        throw new Error('executor failed mid-batch');
+      }
+      let rejected = false;
+      try {
+        await store.commitBlocks({ writes: failing(), blocks: [block(2), block(3)], head: commitOf(3, []).head });
+      } catch (e) {
+        rejected = (e as Error).name === 'StateError';
+      }
+      eq(rejected, true, 'commit rejected with StateError');
+      eq((await store.head())?.num, 1, 'head unchanged');
+      eq(show(await store.getRange(b(), undefined)), ['01=01'], 'state unchanged');
+      eq([await store.block(2), await store.block(3)], [undefined, undefined], 'no blocks 2, 3');
+      await store.commitBlocks({ writes: [[b(1), undefined], [b(2), b(2)]], blocks: [block(2), block(3)], head: commitOf(3, []).head });
+      eq((await store.head())?.num, 3, 'head');
+      eq(show(await store.getRange(b(), undefined)), ['02=02'], 'state after blocks 2 and 3');
+      eq([(await store.block(2))?.num, (await store.block(3))?.num], [2, 3], 'blocks 2 and 3');
+    },
+  },
+  {
     name: 'matches a reference model over many random blocks',
     async run(store) {
       const rand = rng(7);
