@@ -285,6 +285,47 @@ describe('a misbehaving peer is disconnected', () => {
     }
   });
 
+  it('blocks sent in a burst are applied together: every block committed once, in groups', async () => {
+    const { follower, fake } = await followerWithFake();
+    try {
+      const store = follower.peer.node.chain.state.store;
+      const groups: number[][] = [];
+      // lmdb's commitBlock is commitBlocks with one block: this sees every commit.
+      const commitBlocks = store.commitBlocks!.bind(store);
+      store.commitBlocks = (c) => (groups.push(c.blocks.map((b) => b.num)), commitBlocks(c));
+      const head = producer.node.chain.head!.num;
+      const blocks = [];
+      for (let num = 2; num <= head; num++) blocks.push((await producer.node.chain.blockByNum(num))!);
+      for (const b of blocks) fake.send({ kind: 'BlockMessage', value: { block: packSignedBlock(b) } });
+      await until(`block ${head}`, () => follower.peer.node.chain.head?.num === head);
+      expect(groups.flat()).toEqual(blocks.map((b) => b.block.header.blockNum));
+      expect(groups.some((g) => g.length > 1)).toBe(true);
+      expect(follower.peer.node.chain.head!.id).toEqual(producer.node.chain.head!.id);
+      expect(fake.ws.isOpen).toBe(true);
+    } finally {
+      fake.ws.destroy();
+      await follower.peer.close();
+    }
+  });
+
+  it('in a burst, the blocks before a forged one are applied, the forged one and those after it are not, and its sender is dropped', async () => {
+    const { follower, fake } = await followerWithFake();
+    try {
+      const block4 = (await producer.node.chain.blockByNum(4))!;
+      const block5 = (await producer.node.chain.blockByNum(5))!;
+      const forged = { ...block4, signature: block4.signature.map((x, i) => (i === 10 ? x ^ 1 : x)) };
+      for (const b of [genesis, block3, forged, block5]) fake.send({ kind: 'BlockMessage', value: { block: packSignedBlock(b) } });
+      const closed = await within(fake.closed);
+      expect(closed.code).toBe(1008);
+      expect(follower.lines.join('\n')).toMatch(/invalid block 4: block signature/);
+      expect(follower.peer.node.chain.head?.num).toBe(3);
+      expect(await follower.peer.node.chain.state.store.block(4)).toBeUndefined();
+      expect(await follower.peer.node.chain.state.store.block(5)).toBeUndefined();
+    } finally {
+      await follower.peer.close();
+    }
+  });
+
   for (const [name, frame] of [
     ['an unknown type byte', new Uint8Array([0x1f])],
     ['an empty frame', new Uint8Array(0)],

@@ -15,7 +15,10 @@
  *  - A received block is acknowledged as the peer's (so it is never echoed back,
  *    blocknet's update_last_received); a follower applies the next block with
  *    Chain.applyBlock (signature, proofs, re-execution, merkle root, id) and passes it
- *    on to its other peers. A block that fails validation, or contradicts a block we
+ *    on to its other peers. Blocks wait in one queue (whichever peer sent them) while
+ *    the one before is applied; a run of consecutive ones that queued up meanwhile (a
+ *    follower catching up) goes to Chain.applyBlocks together: each is validated in
+ *    turn as applyBlock would, and the valid ones commit in one store transaction. A block that fails validation, or contradicts a block we
  *    hold, disconnects the peer that sent it.
  *
  * Messages of types 64 and up are x-peers' own connection messages (IdMessage,
@@ -45,6 +48,8 @@ const SEND_HIGH_WATER = 4 * 1024 * 1024;
 /** Received messages waiting to be handled before the socket stops reading. */
 const INBOX_HIGH = 512;
 const INBOX_LOW = 64;
+/** At most this many queued blocks are validated and committed together. */
+export const MAX_BLOCKS_PER_COMMIT = 64;
 /** Reconnect backoff for --peer URLs: first wait, and the most it grows to. */
 export const RECONNECT_MIN_MS = 250;
 export const RECONNECT_MAX_MS = 5_000;
@@ -96,6 +101,14 @@ interface Dialer {
   connection: Connection | undefined;
 }
 
+/** A block a peer sent, waiting to be applied. */
+interface IncomingBlock {
+  c: Connection;
+  bytes: Uint8Array;
+  num: number;
+  id: Uint8Array;
+}
+
 const ZERO_ID = new Uint8Array(32);
 const hexId = (id: Uint8Array) => toHex(id).toUpperCase();
 
@@ -107,8 +120,11 @@ export class PeerNetwork {
   private readonly dialers: Dialer[] = [];
   private nextId = 1;
   private closing = false;
-  /** Blocks are applied one at a time, whichever peer sent them. */
-  private applying: Promise<unknown> = Promise.resolve();
+  /** Blocks received and not yet applied (or skipped), in arrival order, whichever peer sent them. */
+  private readonly incoming: IncomingBlock[] = [];
+  /** The loop applying `incoming` (the last one run). */
+  private applying: Promise<void> = Promise.resolve();
+  private draining = false;
 
   constructor(private readonly init: PeerNetworkInit) {
     this.chain = init.chain;
@@ -153,7 +169,7 @@ export class PeerNetwork {
     this.closing = true;
     for (const d of this.dialers) if (d.timer) clearTimeout(d.timer);
     for (const c of this.connections.values()) c.ws.close(CloseCode.goingAway, 'the node is stopping');
-    await this.applying.catch(() => undefined);
+    await this.applying;
   }
 
   private dial(d: Dialer): void {
@@ -271,20 +287,26 @@ export class PeerNetwork {
     }
     c.inbox = c.inbox
       .then(() => (c.closed || c.fault ? undefined : this.handle(c, msg)))
-      .catch((e: unknown) => {
-        if (e instanceof PeerMisbehaviourError) this.drop(c, e);
-        else {
-          this.log(`p2p: peer ${c.id}: ${(e as Error).stack ?? String(e)}`);
-          c.ws.close(CloseCode.internalError, 'internal error');
-        }
-      })
-      .finally(() => {
-        c.queued--;
-        if (c.paused && c.queued < INBOX_LOW) {
-          c.paused = false;
-          c.ws.resume();
-        }
-      });
+      .catch((e: unknown) => this.fail(c, e))
+      .finally(() => this.unqueue(c));
+  }
+
+  /** What the peer sent failed: a fault of the peer's drops it, anything else is ours. */
+  private fail(c: Connection, e: unknown): void {
+    if (e instanceof PeerMisbehaviourError) this.drop(c, e);
+    else {
+      this.log(`p2p: peer ${c.id}: ${(e as Error).stack ?? String(e)}`);
+      c.ws.close(CloseCode.internalError, 'internal error');
+    }
+  }
+
+  /** A message (or a block, once applied) of the peer's is done with: read on when the queue is short again. */
+  private unqueue(c: Connection): void {
+    c.queued--;
+    if (c.paused && c.queued < INBOX_LOW) {
+      c.paused = false;
+      c.ws.resume();
+    }
   }
 
   private async handle(c: Connection, msg: WireMessage): Promise<void> {
@@ -367,9 +389,75 @@ export class PeerNetwork {
     c.ready = true;
     if (num > c.lastSent) c.lastSent = num;
     this.notePeerHead(c, num, id);
-    const run = this.applying.catch(() => undefined).then(() => this.applyFromPeer(c, bytes, num, id));
-    this.applying = run;
-    await run;
+    // The block waits in the queue, counted in the peer's inbox until it is applied, and
+    // the peer's next messages are read meanwhile: blocks that queue up while one is
+    // applied are applied together.
+    c.queued++;
+    this.incoming.push({ c, bytes, num, id });
+    if (!this.draining) {
+      this.draining = true;
+      this.applying = this.applyIncoming();
+    }
+  }
+
+  /** Applies the queued blocks in order until none is left. */
+  private async applyIncoming(): Promise<void> {
+    try {
+      await this.applyQueued();
+    } catch (e) {
+      this.log(`p2p: applying blocks: ${(e as Error).stack ?? String(e)}`);
+    } finally {
+      // In the same step as the queue was found empty, so a block queued after it starts a new loop.
+      this.draining = false;
+    }
+  }
+
+  private async applyQueued(): Promise<void> {
+    while (this.incoming.length > 0) {
+      const head = this.chain.head;
+      let next = head ? head.num + 1 : GENESIS_BLOCK_NUM;
+      const run: IncomingBlock[] = [];
+      if (this.role === 'follower') {
+        while (run.length < MAX_BLOCKS_PER_COMMIT && this.incoming[0]?.num === next) {
+          run.push(this.incoming.shift()!);
+          next++;
+        }
+      }
+      if (run.length <= 1) {
+        const b = run[0] ?? this.incoming.shift()!;
+        if (!b.c.closed && !b.c.fault) await this.applyFromPeer(b.c, b.bytes, b.num, b.id).catch((e: unknown) => this.fail(b.c, e));
+        this.unqueue(b.c);
+        continue;
+      }
+      // Blocks of a peer dropped meanwhile are not applied.
+      const from = run.findIndex((b) => b.c.closed || b.c.fault);
+      if (from >= 0) {
+        this.incoming.unshift(...run.splice(from));
+        if (run.length === 0) {
+          this.unqueue(this.incoming.shift()!.c);
+          continue;
+        }
+      }
+      let result: Awaited<ReturnType<Chain['applyBlocks']>>;
+      try {
+        result = await this.chain.applyBlocks(run.map((b) => b.bytes));
+      } catch (e) {
+        result = { applied: [], error: e };
+      }
+      for (const [i, a] of result.applied.entries()) {
+        this.init.onApplied?.(run[i]!.num, a.id);
+        this.unqueue(run[i]!.c);
+      }
+      if (result.applied.length > 0) this.headChanged();
+      if (result.error !== undefined) {
+        const bad = run[result.applied.length]!;
+        const e = result.error;
+        this.fail(bad.c, e instanceof BlockValidationError ? new PeerMisbehaviourError('invalid-block', `invalid block ${bad.num}: ${e.message}`, { cause: e }) : e);
+        this.unqueue(bad.c);
+        // The blocks after it go round again (another peer's may still apply).
+        this.incoming.unshift(...run.slice(result.applied.length + 1));
+      }
+    }
   }
 
   private async applyFromPeer(c: Connection, bytes: Uint8Array, num: number, id: Uint8Array): Promise<void> {
