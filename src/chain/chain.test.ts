@@ -415,6 +415,11 @@ describe('producer schedule and block signatures', () => {
     const unsigned = (await producer.blockByNum(5))!;
     expect(unsigned.signature).toHaveLength(0);
     await expect(validator.applyBlock(unsigned)).rejects.toThrow(/block signature/);
+    // The signature is checked while the transactions re-execute, but its verdict comes
+    // first: a block that is also wrong in its body is refused for its signature.
+    const alsoBadBody = unpackSignedBlock(packSignedBlock(unsigned));
+    alsoBadBody.block.transactions.push({ ...transfer(INITIAL_BALANCE * 9n), subjectiveData: [] });
+    await expect(validator.applyBlock(alsoBadBody)).rejects.toThrow(/block signature/);
 
     const signer = await memoryChain();
     for (let n = 2; n <= 4; n++) await signer.applyBlock((await producer.blockByNum(n))!);

@@ -547,39 +547,58 @@ export class Chain {
     const producers = producersOf(status.consensus.current);
     const producer = producers.find((p) => p.name === header.producer);
     if (producers.length > 0 && !producer) throw new BlockValidationError('Invalid producer for block');
-    const sigError = await this.verifyBlockSignature(producer?.auth ?? { service: 0n, rawData: new Uint8Array(0) }, expectedId, signed.signature, reader);
-    if (sigError !== undefined) throw new BlockValidationError(`block signature: ${sigError}`);
-
-    let opened: OpenedTransaction[];
+    // The block signature is checked against the state before the block; a native check
+    // runs off the main thread while the transactions re-execute. Its verdict is awaited
+    // before any other verdict on the block is given, so a bad signature is reported as
+    // such whatever else is wrong.
+    const signature = this.verifyBlockSignature(producer?.auth ?? { service: 0n, rawData: new Uint8Array(0) }, expectedId, signed.signature, reader);
+    signature.catch(() => undefined);
+    const checkSignature = async () => {
+      const sigError = await signature;
+      if (sigError !== undefined) throw new BlockValidationError(`block signature: ${sigError}`);
+    };
+    const body = async () => {
+      let opened: OpenedTransaction[];
+      try {
+        opened = transactions.map((t) => openTransaction(t));
+      } catch (e) {
+        throw new BlockValidationError('block contains a malformed transaction', { cause: e });
+      }
+      // The proofs are checked against the state before the block (as psibase does), the
+      // native ones on WebCrypto's threads while the transactions re-execute.
+      const verification = this.verifyTransactions(opened, reader);
+      verification.catch(() => undefined);
+      const traces: TransactionTrace[] = [];
+      for (const [i, t] of opened.entries()) {
+        const r = await this.state.run(() => bc.exec(t.signed, t.transaction, 'transaction', t.id));
+        if (r.trace.error != null) throw new BlockValidationError(`transaction ${i} failed on replay: ${r.trace.error}`, { details: { trace: r.trace } });
+        traces.push(r.trace);
+      }
+      const checks = await verification;
+      const bad = checks.findIndex((c) => c !== undefined);
+      if (bad >= 0) throw new BlockValidationError(`transaction ${bad}: ${checks[bad]}`);
+      let finished: { id: Uint8Array };
+      try {
+        finished = await this.state.run(() => bc.finish());
+      } catch (e) {
+        if (e instanceof ChainHaltError) throw new BlockValidationError(e.message);
+        throw e;
+      }
+      if (!bytesEqual(bc.header.trxMerkleRoot, header.trxMerkleRoot)) throw new BlockValidationError('trxMerkleRoot does not match');
+      if (!bytesEqual(finished.id, expectedId)) throw new BlockValidationError('blockId does not match');
+      if (JSON.stringify(toJsonHeaderCode(bc.header.authCode)) !== JSON.stringify(toJsonHeaderCode(header.authCode)))
+        throw new BlockValidationError('authCode does not match');
+      return { finished, traces };
+    };
+    let result: { finished: { id: Uint8Array }; traces: TransactionTrace[] };
     try {
-      opened = transactions.map((t) => openTransaction(t));
+      result = await body();
     } catch (e) {
-      throw new BlockValidationError('block contains a malformed transaction', { cause: e });
-    }
-    // The proofs are checked against the state before the block (as psibase does), the
-    // native ones on WebCrypto's threads while the transactions re-execute.
-    const verification = this.verifyTransactions(opened, reader);
-    verification.catch(() => undefined);
-    const traces: TransactionTrace[] = [];
-    for (const [i, t] of opened.entries()) {
-      const r = await this.state.run(() => bc.exec(t.signed, t.transaction, 'transaction', t.id));
-      if (r.trace.error != null) throw new BlockValidationError(`transaction ${i} failed on replay: ${r.trace.error}`, { details: { trace: r.trace } });
-      traces.push(r.trace);
-    }
-    const checks = await verification;
-    const bad = checks.findIndex((c) => c !== undefined);
-    if (bad >= 0) throw new BlockValidationError(`transaction ${bad}: ${checks[bad]}`);
-    let finished: { id: Uint8Array };
-    try {
-      finished = await this.state.run(() => bc.finish());
-    } catch (e) {
-      if (e instanceof ChainHaltError) throw new BlockValidationError(e.message);
+      await checkSignature();
       throw e;
     }
-    if (!bytesEqual(bc.header.trxMerkleRoot, header.trxMerkleRoot)) throw new BlockValidationError('trxMerkleRoot does not match');
-    if (!bytesEqual(finished.id, expectedId)) throw new BlockValidationError('blockId does not match');
-    if (JSON.stringify(toJsonHeaderCode(bc.header.authCode)) !== JSON.stringify(toJsonHeaderCode(header.authCode)))
-      throw new BlockValidationError('authCode does not match');
+    await checkSignature();
+    const { finished, traces } = result;
     bc.putProof(signed.signature);
     return { bc, id: finished.id, bytes: input instanceof Uint8Array ? input : packSignedBlock(signed), traces };
   }
