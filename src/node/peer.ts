@@ -24,6 +24,7 @@ import { createHttpServer } from './http-server.ts';
 import { PsiwebNode, type NodeStatus } from './node.ts';
 import { isP2pUrl, P2P_PATH, p2pUpgradeHandler } from './p2p/accept.ts';
 import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
+import { nodeSigVerifier } from './p2p/node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
 import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
 
@@ -100,7 +101,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     mkdirSync(options.dataDir, { recursive: true });
     lock = await lockDataDir(options.dataDir);
     const devnet = await loadDevnet();
-    const opened = await openDataDir(options.dataDir, { nativeVerifiers: devnet.nativeVerifiers, log: options.log });
+    // devnet.nativeVerifiers is verify-sig's twin; on Node its P-256 checks go to node:crypto.
+    const opened = await openDataDir(options.dataDir, { nativeVerifiers: devnet.nativeVerifiers.map(nodeSigVerifier), log: options.log });
     store = opened.store;
     const chain = opened.chain;
     const role: Role = options.follow ? 'follower' : 'producer';
