@@ -1,5 +1,6 @@
 import { LitElement, css, html } from 'lit';
 import './chain-status.ts';
+import './explorer.ts';
 import './offline-banner.ts';
 import './storage-persist.ts';
 import './sync-progress.ts';
@@ -23,6 +24,7 @@ export class PsiwebApp extends LitElement {
         <psiweb-sync-progress></psiweb-sync-progress>
         <psiweb-chain-status></psiweb-chain-status>
         <psiweb-storage-persist></psiweb-storage-persist>
+        <psiweb-explorer></psiweb-explorer>
       </main>
     `;
   }

@@ -4,6 +4,8 @@
  * node syncs them into IndexedDB; then the peer is stopped and the browser set offline,
  * and `/_svc/<service>/graphql` (and `/_svc/packages/schema`) on the root origin must
  * answer exactly what the Node peer answered for the same requests at the same head.
+ * The dashboard's explorer panel (src/ui/explorer.ts) shows recent blocks and their
+ * transactions, follows new blocks live, and shows them after an offline reload.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +40,18 @@ function swQuery(page: Page, service: string, query: string): Promise<Answer> {
   );
 }
 
+/** Waits until the page's node has synced block `head` into IndexedDB (the worker answers it). */
+async function synced(page: Page, head: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const last = await swQuery(page, 'explorer', QUERIES[2]![1]).catch(() => undefined);
+    const num = (last?.body as { data?: { blocks?: { edges: { node: { header: { blockNum: number } } }[] } } })?.data?.blocks?.edges[0]?.node.header.blockNum;
+    if (num === head) return;
+    if (Date.now() > deadline) throw new Error(`the browser node did not reach block ${head} (last seen ${num})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 describe('GraphQL through the root service worker', () => {
   let peer: DevnetPeer;
   let browser: Browser;
@@ -51,27 +65,10 @@ describe('GraphQL through the root service worker', () => {
     peer = await startDevnetPeer({ produce: false });
     await produceTransferBlocks(peer.peer, BLOCKS, 1);
     head = peer.peer.node.chain.head!.num;
-    // What the Node peer answers (its router, as its HTTP server hands it requests).
-    for (const [service, query] of QUERIES) {
-      const host = `${service}.${peer.rootHost}`;
-      const res = await peer.peer.router.handle(new Request(`http://${host}/graphql`, { method: 'POST', body: JSON.stringify({ query }), headers: { 'content-type': 'application/json' } }));
-      expect(res.status).toBe(200);
-      expected.push(await res.json());
-    }
     browser = await launchChromium();
     context = await browser.newContext();
     page = await openApp(context, peer.url);
-    // Until the page's node has synced the peer's head into IndexedDB.
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const last = await swQuery(page, 'explorer', QUERIES[2]![1]).catch(() => undefined);
-      const num = (last?.body as { data?: { blocks?: { edges: { node: { header: { blockNum: number } } }[] } } })?.data?.blocks?.edges[0]?.node.header.blockNum;
-      if (num === head) break;
-      if (Date.now() > deadline) throw new Error(`the browser node did not reach block ${head} (last seen ${num})`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await peer.stop();
-    await context.setOffline(true);
+    await synced(page, head);
   }, 240_000);
 
   afterAll(async () => {
@@ -79,7 +76,31 @@ describe('GraphQL through the root service worker', () => {
     await peer?.dispose();
   });
 
+  it("the dashboard's explorer shows recent blocks and their transactions, live", async () => {
+    const panel = page.locator('psiweb-explorer');
+    await panel.locator(`li[data-block="${head}"]`).waitFor({ timeout: 30_000 });
+    expect(await panel.locator('li[data-block]').count()).toBe(10);
+    // A new block on the peer appears without a reload, with its transfer.
+    await produceTransferBlocks(peer.peer, 1, 1);
+    head = peer.peer.node.chain.head!.num;
+    const newest = panel.locator(`li[data-block="${head}"]`);
+    await newest.waitFor({ timeout: 30_000 });
+    // The block's own transact::startblock (no sender) and the transfer.
+    expect(await newest.locator('[data-action]').allTextContents()).toEqual(['transact::startblock', 'alice → tokens::transfer']);
+    expect(await panel.locator('li[data-block]').first().getAttribute('data-block')).toBe(String(head));
+  });
+
   it('answers the Node peer’s answers, offline with the peer stopped', async () => {
+    await synced(page, head);
+    // What the Node peer answers at that head (its router, as its HTTP server hands it requests).
+    for (const [service, query] of QUERIES) {
+      const host = `${service}.${peer.rootHost}`;
+      const res = await peer.peer.router.handle(new Request(`http://${host}/graphql`, { method: 'POST', body: JSON.stringify({ query }), headers: { 'content-type': 'application/json' } }));
+      expect(res.status).toBe(200);
+      expected.push(await res.json());
+    }
+    await peer.stop();
+    await context.setOffline(true);
     for (const [i, [service, query]] of QUERIES.entries()) {
       const answer = await swQuery(page, service, query);
       expect(answer.status, query).toBe(200);
@@ -110,5 +131,13 @@ describe('GraphQL through the root service worker', () => {
     expect(got.body).toEqual(BUILT_IN_SCHEMAS.get('tokens'));
     expect(got.missing).toBe(404);
     expect(got.why).toBe("No schema for service 'nosuchsvc'");
+  });
+
+  it("the explorer shows the latest blocks after an offline reload, from local state", async () => {
+    await page.reload();
+    const panel = page.locator('psiweb-explorer');
+    await panel.locator(`li[data-block="${head}"]`).waitFor({ timeout: 30_000 });
+    expect(await panel.locator(`li[data-block="${head}"] [data-action]`).allTextContents()).toEqual(['transact::startblock', 'alice → tokens::transfer']);
+    expect(await panel.locator('[data-field="explorer-error"]').count()).toBe(0);
   });
 });
