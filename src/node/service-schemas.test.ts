@@ -32,19 +32,20 @@ beforeAll(async () => {
 
 const get = (path: string, init: RequestInit = {}) => router.handle(new Request(`http://packages.${ROOT}${path}`, init));
 
-/** Runs an action from alice against the head as a transaction would, without committing it; its error message, if any. */
-function run(service: string, method: string, rawData: Uint8Array): string | undefined {
+/** Runs an action from alice against the head as a transaction would, without committing it: its error message, or its return value. */
+function runAction(service: string, method: string, rawData: Uint8Array): { error?: string; retval?: Uint8Array } {
   const reader = chain.state.reader;
   const tx = chain.host.transaction({ state: new WriteOverlay(reader), codeFor: (s) => chain.codeFor(reader, s), mode: 'transaction' });
   try {
-    const { error } = tx.runAction({ sender: accountNumber('alice'), service: accountNumber(service), method: methodNumber(method), rawData });
-    return error ? String((error as Error).message ?? error) : undefined;
+    const { trace, error } = tx.runAction({ sender: accountNumber('alice'), service: accountNumber(service), method: methodNumber(method), rawData });
+    return error ? { error: String((error as Error).message ?? error) } : { retval: trace.rawRetval };
   } catch (e) {
-    return (e as Error).message;
+    return { error: (e as Error).message };
   } finally {
     tx.close();
   }
 }
+const run = (service: string, method: string, rawData: Uint8Array) => runAction(service, method, rawData).error;
 
 /** A JSON value of `type` (zeros, empty lists, none, the first alternative). */
 function sample(type: AnyType, types: Schema): unknown {
@@ -144,15 +145,22 @@ describe("built-in schemas match their services' handlers", () => {
     }
   });
 
-  it('packs arguments each handler reads in full, and no fewer', () => {
+  it('packs arguments each handler reads in full, and no fewer; results decode as declared', () => {
     const checked: string[] = [];
+    const returned: string[] = [];
     for (const { name } of DEVNET_SERVICES) {
       const schema = BUILT_IN_SCHEMAS.get(name)!;
       for (const [method, action] of Object.entries(schema.actions)) {
         const fields = (action.params as { Object: Record<string, AnyType> }).Object;
         const args = sample(action.params, schema.types) as Record<string, unknown>;
-        const error = run(name, method, packWithSchema(schema, method, args).rawData);
+        const packed = packWithSchema(schema, method, args);
+        const { error, retval } = runAction(name, method, packed.rawData);
         expect(error ?? '', `${name}::${method} with ${JSON.stringify(args)}`).not.toMatch(/fracpack/);
+        // A return value is exactly the declared result (a result and no declared one: none at all).
+        if (retval !== undefined && packed.decodeResult) {
+          expect(() => packed.decodeResult!(retval), `${name}::${method} result`).not.toThrow();
+          returned.push(`${name}::${method}`);
+        } else if (retval !== undefined) expect(retval, `${name}::${method} returns nothing`).toHaveLength(0);
         // Without its last field (unless an optional one, which fracpack may leave out),
         // a handler reading the whole schema runs out of arguments.
         const names = Object.keys(fields);
@@ -166,5 +174,6 @@ describe("built-in schemas match their services' handlers", () => {
       }
     }
     expect(checked.length).toBeGreaterThan(30);
+    expect(returned.length).toBeGreaterThan(8);
   });
 });
