@@ -3,7 +3,8 @@
  * `packages.<root>/schema?service=NAME` by src/http/service-schemas.ts), over a booted
  * devnet: every devnet service publishes one, self-contained, and each action's
  * parameters are what its handler reads — arguments packed from the schema run in the
- * VM without a fracpack error, and the same arguments without their last field do not.
+ * VM without a fracpack error, and the same arguments without their last field do not;
+ * what an action returns decodes as its declared result.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
