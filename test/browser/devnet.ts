@@ -29,7 +29,18 @@ export const DIST_DIR = join(ROOT, 'node_modules', '.psiweb-test-dist', String(p
 process.once('exit', () => rmSync(DIST_DIR, { recursive: true, force: true }));
 
 /** What a build depends on: a change in any of these makes dist/ stale. */
-const BUILD_INPUTS = ['src', 'sw', 'public', 'index.html', 'vite.config.ts', 'package.json'];
+/** What the bundle is built from: the app's sources, and the services' schemas (src/http/service-schemas.ts imports them). */
+const BUILD_INPUTS = [
+  'src',
+  'sw',
+  'public',
+  'index.html',
+  'vite.config.ts',
+  'package.json',
+  ...readdirSync(join(ROOT, 'services'))
+    .map((name) => join('services', name, 'schema.json'))
+    .filter((p) => existsSync(join(ROOT, p))),
+];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
