@@ -285,7 +285,7 @@ describe('a misbehaving peer is disconnected', () => {
     }
   });
 
-  it('blocks sent in a burst are applied together: every block committed once, in groups', async () => {
+  it('blocks sent in a burst are applied together, duplicates among them too: every block committed once, in groups', async () => {
     const { follower, fake } = await followerWithFake();
     try {
       const store = follower.peer.node.chain.state.store;
@@ -296,7 +296,12 @@ describe('a misbehaving peer is disconnected', () => {
       const head = producer.node.chain.head!.num;
       const blocks = [];
       for (let num = 2; num <= head; num++) blocks.push((await producer.node.chain.blockByNum(num))!);
-      for (const b of blocks) fake.send({ kind: 'BlockMessage', value: { block: packSignedBlock(b) } });
+      // Each block after the first is followed by the one before it again, as a second
+      // peer's copy would come.
+      for (const [i, b] of blocks.entries()) {
+        fake.send({ kind: 'BlockMessage', value: { block: packSignedBlock(b) } });
+        if (i > 0) fake.send({ kind: 'BlockMessage', value: { block: packSignedBlock(blocks[i - 1]!) } });
+      }
       await until(`block ${head}`, () => follower.peer.node.chain.head?.num === head);
       expect(groups.flat()).toEqual(blocks.map((b) => b.block.header.blockNum));
       expect(groups.some((g) => g.length > 1)).toBe(true);
@@ -322,6 +327,34 @@ describe('a misbehaving peer is disconnected', () => {
       expect(await follower.peer.node.chain.state.store.block(4)).toBeUndefined();
       expect(await follower.peer.node.chain.state.store.block(5)).toBeUndefined();
     } finally {
+      await follower.peer.close();
+    }
+  });
+
+  it('two peers sending the same blocks, one of them forged: the forger is dropped and the honest copies take the follower to the head, whichever comes first', async () => {
+    const { follower, fake } = await followerWithFake();
+    const honest = await fakePeer(follower.peer.url);
+    try {
+      const head = producer.node.chain.head!;
+      honest.send({ kind: 'InitMessage', value: { version: 0 } });
+      honest.send({ kind: 'HelloRequest', value: { xid: { _id: head.id, _num: head.num }, committed: true } });
+      const blocks = [];
+      for (let num = 2; num <= head.num; num++) blocks.push((await producer.node.chain.blockByNum(num))!);
+      // Another id than the honest block 4 (a forged signature alone would not change it), so
+      // it is refused either way: as invalid, or as contradicting the honest 4 applied first.
+      const forged = (b: SignedBlock) => ({ ...b, block: { ...b.block, header: { ...b.block.header, producer: b.block.header.producer + 1n } } });
+      // The forger's blocks up to its forgery, then the honest peer's copies of them all:
+      // the honest ones may queue up behind the forged 4, the last in the same run as it.
+      for (const b of blocks.filter((b) => b.block.header.blockNum <= 4))
+        fake.send({ kind: 'BlockMessage', value: { block: packSignedBlock(b.block.header.blockNum === 4 ? forged(b) : b) } });
+      for (const b of blocks) honest.send({ kind: 'BlockMessage', value: { block: packSignedBlock(b) } });
+      const closed = await within(fake.closed);
+      expect(closed.code).toBe(1008);
+      await until(`block ${head.num}`, () => follower.peer.node.chain.head?.num === head.num);
+      expect(follower.peer.node.chain.head!.id).toEqual(head.id);
+      expect(honest.ws.isOpen).toBe(true);
+    } finally {
+      honest.ws.destroy();
       await follower.peer.close();
     }
   });

@@ -103,6 +103,8 @@ interface Dialer {
 
 /** A block a peer sent, waiting to be applied. */
 interface IncomingBlock {
+  /** Arrival order. */
+  seq: number;
   c: Connection;
   bytes: Uint8Array;
   num: number;
@@ -125,6 +127,7 @@ export class PeerNetwork {
   /** The loop applying `incoming` (the last one run). */
   private applying: Promise<void> = Promise.resolve();
   private draining = false;
+  private nextSeq = 0;
 
   constructor(private readonly init: PeerNetworkInit) {
     this.chain = init.chain;
@@ -393,7 +396,7 @@ export class PeerNetwork {
     // the peer's next messages are read meanwhile: blocks that queue up while one is
     // applied are applied together.
     c.queued++;
-    this.incoming.push({ c, bytes, num, id });
+    this.incoming.push({ seq: this.nextSeq++, c, bytes, num, id });
     if (!this.draining) {
       this.draining = true;
       this.applying = this.applyIncoming();
@@ -417,12 +420,22 @@ export class PeerNetwork {
       const head = this.chain.head;
       let next = head ? head.num + 1 : GENESIS_BLOCK_NUM;
       const run: IncomingBlock[] = [];
+      // Blocks at or below one already in the run (the same block from another peer, most
+      // likely): checked against the committed chain once the run is in.
+      const deferred: IncomingBlock[] = [];
       if (this.role === 'follower') {
-        while (run.length < MAX_BLOCKS_PER_COMMIT && this.incoming[0]?.num === next) {
-          run.push(this.incoming.shift()!);
-          next++;
+        while (run.length < MAX_BLOCKS_PER_COMMIT && this.incoming.length > 0) {
+          const b = this.incoming[0]!;
+          if (b.num === next) {
+            run.push(this.incoming.shift()!);
+            next++;
+          } else if (b.num < next && run.length > 0) deferred.push(this.incoming.shift()!);
+          else break;
         }
       }
+      // What was taken is a prefix of the queue: what goes back goes first, in arrival order.
+      const requeue = (blocks: IncomingBlock[]) => this.incoming.unshift(...blocks.sort((a, b) => a.seq - b.seq));
+      if (run.length <= 1) requeue(deferred);
       if (run.length <= 1) {
         const b = run[0] ?? this.incoming.shift()!;
         if (!b.c.closed && !b.c.fault) await this.applyFromPeer(b.c, b.bytes, b.num, b.id).catch((e: unknown) => this.fail(b.c, e));
@@ -432,7 +445,7 @@ export class PeerNetwork {
       // Blocks of a peer dropped meanwhile are not applied.
       const from = run.findIndex((b) => b.c.closed || b.c.fault);
       if (from >= 0) {
-        this.incoming.unshift(...run.splice(from));
+        requeue([...run.splice(from), ...deferred.splice(0)]);
         if (run.length === 0) {
           this.unqueue(this.incoming.shift()!.c);
           continue;
@@ -455,8 +468,9 @@ export class PeerNetwork {
         this.fail(bad.c, e instanceof BlockValidationError ? new PeerMisbehaviourError('invalid-block', `invalid block ${bad.num}: ${e.message}`, { cause: e }) : e);
         this.unqueue(bad.c);
         // The blocks after it go round again (another peer's may still apply).
-        this.incoming.unshift(...run.slice(result.applied.length + 1));
+        requeue([...run.slice(result.applied.length + 1), ...deferred.splice(0)]);
       }
+      requeue(deferred);
     }
   }
 
