@@ -6,8 +6,9 @@
  * core), and a fresh follower here (empty lmdb data directory, cold) syncs it over the
  * WebSocket: the clock starts once the follower is up and dialing, and stops when its
  * head is the producer's head as of the start. Every block is validated as it is applied
- * (signature, proofs, re-execution, merkle root, id); the follower's head id must equal
- * the producer's.
+ * (signature, proofs, re-execution, merkle root, id), each against the state the one
+ * before it left; blocks that queue up meanwhile commit together, up to 64 in one lmdb
+ * transaction. The follower's head id must equal the producer's.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
