@@ -351,16 +351,7 @@ export class Chain {
   async startBlock(options: StartBlockOptions): Promise<BlockBuilder> {
     if (!this.statusRow?.head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
     this.assertNotBuilding();
-    const bc = this.blockContext(true);
-    const status = await this.state.run(() => bc.start(options.time, options.producer, options.term ?? 0, options.irreversible ?? 0));
-    const traces: TransactionTrace[] = [];
-    const startTrx = bc.startBlockTransaction();
-    if (startTrx) {
-      const opened = openTransaction(startTrx);
-      const r = await this.state.run(() => bc.exec(opened.signed, opened.transaction));
-      if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
-      traces.push(r.trace);
-    }
+    const { bc, status, traces } = await this.openBlock(options);
     const claim = producersOf(status.consensus.current).find((p) => p.name === options.producer)?.auth ?? {
       service: 0n,
       rawData: new Uint8Array(0),
@@ -390,11 +381,10 @@ export class Chain {
     return builder;
   }
 
-  private async produce(options: ProduceOptions & { strict?: boolean }, known?: ProofResult[]): Promise<ProducedBlock> {
+  /** Starts a block being produced on the head and runs its startBlock transaction (none in the genesis block). */
+  private async openBlock(options: { time?: bigint | undefined; producer: bigint; term?: number | undefined; irreversible?: number | undefined }) {
     const bc = this.blockContext(true);
-    const status = await this.state.run(() =>
-      bc.start(options.time, options.producer, options.term ?? 0, options.irreversible ?? 0),
-    );
+    const status = await this.state.run(() => bc.start(options.time, options.producer, options.term ?? 0, options.irreversible ?? 0));
     const traces: TransactionTrace[] = [];
     const startTrx = bc.startBlockTransaction();
     if (startTrx) {
@@ -404,6 +394,11 @@ export class Chain {
       if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
       traces.push(r.trace);
     }
+    return { bc, status, traces };
+  }
+
+  private async produce(options: ProduceOptions & { strict?: boolean }, known?: ProofResult[]): Promise<ProducedBlock> {
+    const { bc, status, traces } = await this.openBlock(options);
     const rejected: ProducedBlock['rejected'] = [];
     const candidates: OpenedTransaction[] = [];
     for (const t of options.transactions ?? []) {

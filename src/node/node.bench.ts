@@ -17,7 +17,6 @@
  * PSIWEB_BENCH_PROFILE=DIR runs the node with `--cpu-prof` into DIR; PSIWEB_BENCH_PUSH_ONLY=1
  * measures only the pushes.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -30,6 +29,7 @@ import { MemoryStore, StateDb } from '../state/index.ts';
 import { fetchNode, serviceUrl } from './client.ts';
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
+import { spawnPsiwebStart, type SpawnedNode } from './testing/spawn-start.ts';
 
 const CONCURRENCY = 50;
 /** Long enough for V8 to have optimized the query path, so before and after compare like with like. */
@@ -55,23 +55,9 @@ function keepAliveAgent(maxSockets: number): Agent {
   return new Agent({ keepAlive: true, maxSockets, timeout: 3000 });
 }
 
-async function startNode(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+function startNode(dataDir: string): Promise<SpawnedNode> {
   const profile = process.env.PSIWEB_BENCH_PROFILE;
-  const args = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', 'bin/psiweb.ts', 'start'];
-  const proc = spawn(process.execPath, [...args, '--port', '0', '--data', dataDir, '--dist', join(dataDir, 'no-dist')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const m = output.match(/serving (http:\/\/[^\s]+?)\/ /);
-    if (m) return { url: m[1]!, stop: () => (proc.kill('SIGTERM'), exited) };
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`psiweb start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return spawnPsiwebStart(dataDir, { nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
 }
 
 /** Keeps `CONCURRENCY` requests in flight for `ms`, each answer checked; returns completions and latencies. */

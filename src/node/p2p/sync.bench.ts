@@ -10,7 +10,6 @@
  * before it left; blocks that queue up meanwhile commit together, up to 64 in one lmdb
  * transaction. The follower's head id must equal the producer's.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,28 +18,12 @@ import { toHex } from '../../state/bytes.ts';
 import { signedTransfer } from '../browser/tx.ts';
 import { fetchNode } from '../client.ts';
 import { startPeer } from '../peer.ts';
+import { spawnPsiwebStart } from '../testing/spawn-start.ts';
 
 const BLOCKS = 2000;
 const INTERVAL_MS = 10;
 const TRANSFER_EVERY = 10;
 const TARGET = 500;
-
-async function spawnProducer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bin/psiweb.ts', 'start', '--port', '0', '--data', dataDir, '--dist', join(dataDir, 'no-dist')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const m = output.match(/serving (http:\/\/[^\s]+?)\/ /);
-    if (m) return { url: m[1]!, stop: () => (proc.kill('SIGTERM'), exited) };
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`psiweb start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const bench: BenchFile = async () => {
   const root = mkdtempSync(join(tmpdir(), 'psiweb-sync-bench-'));
@@ -60,7 +43,7 @@ const bench: BenchFile = async () => {
     }
     await builder.close();
 
-    const producer = await spawnProducer(producerDir);
+    const producer = await spawnPsiwebStart(producerDir);
     try {
       const status = JSON.parse((await fetchNode(`${producer.url}/native/status`)).text()) as { head: { num: number; id: string } };
       const target = status.head;
