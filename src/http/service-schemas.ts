@@ -16,20 +16,20 @@ import type { AnyType, Schema } from '../protocol/fracpack/index.ts';
 import { protocolSchema } from '../protocol/schema.ts';
 import { HttpError } from './errors.ts';
 import { corsHeaders, jsonResponse, preflightResponse } from './responses.ts';
-import accountsSchema from '../../services/accounts/schema.json';
-import authAnySchema from '../../services/auth-any/schema.json';
-import authDelgSchema from '../../services/auth-delg/schema.json';
-import authSigSchema from '../../services/auth-sig/schema.json';
-import commonApiSchema from '../../services/common-api/schema.json';
-import dbSchema from '../../services/db/schema.json';
-import exampleSchema from '../../services/example/schema.json';
-import httpSchema from '../../services/http/schema.json';
-import producersSchema from '../../services/producers/schema.json';
-import setcodeSchema from '../../services/setcode/schema.json';
-import sitesSchema from '../../services/sites/schema.json';
-import tokensSchema from '../../services/tokens/schema.json';
-import transactSchema from '../../services/transact/schema.json';
-import verifySigSchema from '../../services/verify-sig/schema.json';
+import accountsSchema from '../../services/accounts/schema.json' with { type: 'json' };
+import authAnySchema from '../../services/auth-any/schema.json' with { type: 'json' };
+import authDelgSchema from '../../services/auth-delg/schema.json' with { type: 'json' };
+import authSigSchema from '../../services/auth-sig/schema.json' with { type: 'json' };
+import commonApiSchema from '../../services/common-api/schema.json' with { type: 'json' };
+import dbSchema from '../../services/db/schema.json' with { type: 'json' };
+import exampleSchema from '../../services/example/schema.json' with { type: 'json' };
+import httpSchema from '../../services/http/schema.json' with { type: 'json' };
+import producersSchema from '../../services/producers/schema.json' with { type: 'json' };
+import setcodeSchema from '../../services/setcode/schema.json' with { type: 'json' };
+import sitesSchema from '../../services/sites/schema.json' with { type: 'json' };
+import tokensSchema from '../../services/tokens/schema.json' with { type: 'json' };
+import transactSchema from '../../services/transact/schema.json' with { type: 'json' };
+import verifySigSchema from '../../services/verify-sig/schema.json' with { type: 'json' };
 
 export interface ActionSchema {
   /** An Object type: the action's parameters, in order. */

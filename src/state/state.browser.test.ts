@@ -62,8 +62,9 @@ describe('state engine in Chromium (real IndexedDB)', () => {
   it('runs reads through the range cache with miss-and-retry over IndexedDB', async () => {
     const r = await t.page.evaluate(async () => {
       const s = await (globalThis as any).__psiwebImport('/src/state/index.ts');
+      const { IdbStore } = await (globalThis as any).__psiwebImport('/src/state/idb-store.ts');
       const { commitOf } = await (globalThis as any).__psiwebImport('/src/state/testing/store-suite.ts');
-      const store = await s.IdbStore.open('cache-retry');
+      const store = await IdbStore.open('cache-retry');
       const db = new s.StateDb(store, { prefixBytes: 2 });
       const writes = [];
       for (let i = 0; i < 300; i++) writes.push([Uint8Array.of(1, i % 3, i), Uint8Array.of(i & 0xff)]);
