@@ -33,6 +33,7 @@ import type { GenesisService } from '../chain/native-tables.ts';
 import { sigVerifier } from '../chain/sig-verifier.ts';
 import { VERIFIER_WAT, testServices, transferAction, wat2wasm } from '../chain/test-kit.ts';
 import type { NativeVerifier } from '../chain/verify.ts';
+import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { devnetTransferSetup } from './devnet-transfers.ts';
 
 const BLOCK_SIZE = 1000;
@@ -44,8 +45,8 @@ const TRANSFER_TARGET = { op: '>=' as const, value: 3000, text: '≥ 3,000/s' };
 
 export interface ChainBenchSetup {
   name: string;
-  /** How proofs are checked: verify-sig's native WebCrypto twin, or its wasm. */
-  verify: 'native' | 'wasm';
+  /** How proofs are checked: verify-sig's native WebCrypto twin, that twin on node:crypto (the Node peer's), or its wasm. */
+  verify: 'native' | 'node' | 'wasm';
   services(): Promise<GenesisService[]>;
   nativeVerifiers(services: GenesisService[]): NativeVerifier[];
   /** Transactions run in the genesis block after the genesis transaction. */
@@ -87,12 +88,17 @@ const SETUPS: Record<string, () => ChainBenchSetup> = {
   // The devnet's AssemblyScript services (src/node/devnet-transfers.ts): tokens transfers
   // through transact, auth-sig and verify-sig.
   as: () => ({ ...devnetTransferSetup(T0, PRODUCER), verify: 'native' }),
+  // The same with the twin's P-256 checks on node:crypto, as the Node peer runs it.
+  'as-node': () => {
+    const setup = devnetTransferSetup(T0, PRODUCER);
+    return { ...setup, verify: 'node', nativeVerifiers: (services: GenesisService[]) => setup.nativeVerifiers(services).map(nodeSigVerifier) };
+  },
   // The same, with verify-sig's wasm checking every proof (no native twin registered).
   'as-wasm': () => ({ ...devnetTransferSetup(T0, PRODUCER), verify: 'wasm', nativeVerifiers: () => [] }),
 };
 
 const bench: BenchFile = async () => {
-  const choices = process.env.PSIWEB_CHAIN_BENCH ? [process.env.PSIWEB_CHAIN_BENCH] : ['as', 'as-wasm', 'wat'];
+  const choices = process.env.PSIWEB_CHAIN_BENCH ? [process.env.PSIWEB_CHAIN_BENCH] : ['as', 'as-node', 'as-wasm', 'wat'];
   const figures: Figure[] = [];
   for (const choice of choices) {
     const make = SETUPS[choice];
@@ -141,7 +147,11 @@ async function runSetup(setup: ChainBenchSetup, withTarget: boolean): Promise<Fi
       produceBest = Math.min(produceBest, produceMs);
       applyBest = Math.min(applyBest, applyMs);
     }
-    const verify = setup.verify === 'native' ? 'native verify (WebCrypto twin of verify-sig)' : 'wasm verify (verify-sig run in wasm)';
+    const verify = {
+      native: 'native verify (WebCrypto twin of verify-sig)',
+      node: 'native verify on node:crypto (the Node peer’s)',
+      wasm: 'wasm verify (verify-sig run in wasm)',
+    }[setup.verify];
     const how = `best of ${BLOCKS} blocks of ${BLOCK_SIZE} after 1 warm-up block, P-256 proofs, ${setup.verify} verify, lmdb`;
     const figures: Figure[] = [
       figure(`chain: build + commit a block of ${BLOCK_SIZE} signed transfers (${setup.name}, ${verify}, lmdb)`, 'node', produceBest, 'ms', undefined, how),

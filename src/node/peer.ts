@@ -24,7 +24,7 @@ import { createHttpServer } from './http-server.ts';
 import { PsiwebNode, type NodeStatus } from './node.ts';
 import { isP2pUrl, P2P_PATH, p2pUpgradeHandler } from './p2p/accept.ts';
 import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
-import { nodeSigVerifier } from './p2p/node-sig-verifier.ts';
+import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
 import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
 

@@ -1,10 +1,10 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { generateKeyPair, sign } from '../../crypto/keys.ts';
-import { encodeSpki } from '../../crypto/der.ts';
-import { sigVerifier } from '../../chain/sig-verifier.ts';
-import type { ProofToCheck } from '../../chain/verify.ts';
+import { generateKeyPair, sign } from '../crypto/keys.ts';
+import { encodeSpki } from '../crypto/der.ts';
+import { sigVerifier } from '../chain/sig-verifier.ts';
+import type { ProofToCheck } from '../chain/verify.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
 
 const outcome = (p: Promise<boolean>) => p.then((ok) => (ok ? 'valid' : 'invalid'), (e: unknown) => `throws ${(e as Error).name}`);

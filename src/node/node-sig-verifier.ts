@@ -2,16 +2,17 @@
  * verify-sig's native twin on Node's own crypto: P-256 proofs are checked by
  * node:crypto's verify on libuv's thread pool, where WebCrypto's verify in Node does
  * most of its work on the main thread (about 0.15 ms a proof, measured, against about
- * 0.05 ms here), which a follower pays for every block's signature while it catches up.
+ * 0.05 ms here), which a follower pays for every block's signature while it catches up, and a producer
+ * for every pushed transaction's proof.
  * The verdicts are the twin's: the same OpenSSL check of an r‖s signature over
  * sha256(data). Anything this does not handle itself (a key that does not parse or is
  * not P-256, an error from node:crypto) goes to the twin, so the twin's errors and
  * verdicts stand there.
  */
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { parsePublicKey } from '../../crypto/keys.ts';
-import { SIGNATURE_BYTES, uncompressedP256 } from '../../crypto/p256.ts';
-import type { NativeVerifier } from '../../chain/verify.ts';
+import { parsePublicKey } from '../crypto/keys.ts';
+import { SIGNATURE_BYTES, uncompressedP256 } from '../crypto/p256.ts';
+import type { NativeVerifier } from '../chain/verify.ts';
 
 /** Keys by DER: an active chain sees the same few over and over. Cleared wholesale when full. */
 const KEY_CACHE_LIMIT = 4096;
