@@ -5,6 +5,7 @@
 import type { HttpReply } from '../protocol/types.ts';
 import { PREFLIGHT_MAX_AGE_SECONDS } from './constants.ts';
 import { HttpError } from './errors.ts';
+import { withKnownBody } from './known-body.ts';
 
 /** psibase's allowCors() (Rpc.cpp): any origin may read the reply. */
 export function corsHeaders(): Record<string, string> {
@@ -41,11 +42,16 @@ function body(status: number, bytes: Uint8Array | string): BodyInit | null {
 }
 
 export function bytesResponse(bytes: Uint8Array, contentType: string, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(body(status, bytes), { status, headers: { ...headers, 'Content-Type': contentType } });
+  return known(new Response(body(status, bytes), { status, headers: { ...headers, 'Content-Type': contentType } }), status, bytes);
 }
 
 export function textResponse(text: string, status: number, headers: Record<string, string> = {}, contentType = 'text/plain; charset=utf-8'): Response {
-  return new Response(body(status, text), { status, headers: { ...headers, 'Content-Type': contentType } });
+  return known(new Response(body(status, text), { status, headers: { ...headers, 'Content-Type': contentType } }), status, text);
+}
+
+/** Records the body of a response that has one, for adapters that can send it as it is (known-body.ts). */
+function known(response: Response, status: number, bytes: Uint8Array | string): Response {
+  return NULL_BODY.has(status) ? response : withKnownBody(response, bytes);
 }
 
 export function jsonResponse(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
@@ -73,5 +79,5 @@ export function replyToResponse(reply: HttpReply): Response {
   } catch (e) {
     throw new HttpError(500, `service replied with an invalid header: ${(e as Error).message}`, { cause: e });
   }
-  return new Response(body(status, reply.body), { status, headers });
+  return known(new Response(body(status, reply.body), { status, headers }), status, reply.body);
 }

@@ -39,6 +39,7 @@ import { PACKAGES, SCHEMA_PATH, serveSchema } from './service-schemas.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
 import { corsHeaders, errorResponse, jsonResponse, preflightResponse, replyToResponse } from './responses.ts';
+import { knownBody } from './known-body.ts';
 
 const TRANSACT = accountNumber('transact');
 const COMMON_API = accountNumber('common-api');
@@ -152,6 +153,12 @@ export class Router {
   private async readBody(request: Request): Promise<Uint8Array> {
     const declared = request.headers.get('content-length');
     if (declared !== null && Number(declared) > this.maxBodyBytes) throw tooLarge(this.maxBodyBytes);
+    const known = knownBody(request);
+    if (known !== undefined) {
+      const bytes = typeof known === 'string' ? new TextEncoder().encode(known) : known;
+      if (bytes.length > this.maxBodyBytes) throw tooLarge(this.maxBodyBytes);
+      return bytes;
+    }
     if (request.body === null) return new Uint8Array(0);
     const reader = request.body.getReader();
     const chunks: Uint8Array[] = [];

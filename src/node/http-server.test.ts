@@ -12,6 +12,9 @@ import { Router } from '../http/router.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import type { TransactionTrace } from '../protocol/types.ts';
 import { ClientAbortSummary, createHttpServer, type FetchHandler, type NodeHttpOptions } from './http-server.ts';
+import { fetchNode } from './client.ts';
+import { knownBody } from '../http/known-body.ts';
+import { bytesResponse, textResponse } from '../http/responses.ts';
 
 const ROOT = 'psiweb.localhost';
 const servers: Server[] = [];
@@ -263,5 +266,28 @@ describe('http server: clients that abort', () => {
     const r = await raw(port, get('/', `Host: ${ROOT}`));
     expect(r.status).toBe(500);
     expect(errors.map((e) => (e as Error).message)).toEqual(['handler broke']);
+  });
+});
+
+describe('bodies the adapter already holds (known-body.ts)', () => {
+  it('sends text, bytes and streamed bodies exactly, with their lengths, and hands POST bodies to the handler', async () => {
+    const posted: (Uint8Array | string | undefined)[] = [];
+    const { port } = await serve(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (request.method === 'POST') {
+        posted.push(knownBody(request));
+        return bytesResponse(Uint8Array.of(0xde, 0xad, 0xbe, 0xef), 'application/octet-stream');
+      }
+      if (path === '/text') return textResponse('héllo ✓', 200);
+      return new Response(new Blob(['streamed ', 'body']).stream(), { headers: { 'Content-Type': 'text/plain' } });
+    });
+    const base = `http://${ROOT}:${port}`;
+    const text = await fetchNode(`${base}/text`);
+    expect(text.text()).toBe('héllo ✓');
+    expect(text.headers['content-length']).toBe(String(new TextEncoder().encode('héllo ✓').length));
+    expect((await fetchNode(`${base}/stream`)).text()).toBe('streamed body');
+    const bin = await fetchNode(`${base}/bin`, { method: 'POST', body: Uint8Array.of(1, 2, 3), headers: { 'content-type': 'application/octet-stream' } });
+    expect(Array.from(bin.body)).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect(posted.map((b) => Array.from(b as Uint8Array))).toEqual([[1, 2, 3]]);
   });
 });

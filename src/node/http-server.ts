@@ -11,6 +11,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { PsiwebError } from '../errors.ts';
 import { HttpError } from '../http/errors.ts';
+import { knownBody, withKnownBody } from '../http/known-body.ts';
 import { parseRequestTarget, type RequestTarget } from '../http/target.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -165,7 +166,10 @@ function toRequest(req: IncomingMessage, body: Buffer, target: Extract<RequestTa
   headers.set('host', target.authority.host);
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  return new Request(target.url, { method, headers, ...(hasBody && { body: body as Uint8Array<ArrayBuffer> }) });
+  // The body is already in memory: the router takes it from beside the Request rather
+  // than through a stream (known-body.ts). A Request of these methods carries none itself.
+  const request = new Request(target.url, { method, headers });
+  return hasBody ? withKnownBody(request, new Uint8Array(body.buffer, body.byteOffset, body.length)) : request;
 }
 
 async function send(res: ServerResponse, response: Response, head: boolean): Promise<void> {
@@ -175,7 +179,15 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies;
-  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+  const known = knownBody(response);
+  const body =
+    known === undefined
+      ? response.body
+        ? Buffer.from(await response.arrayBuffer())
+        : undefined
+      : typeof known === 'string'
+        ? Buffer.from(known)
+        : Buffer.from(known.buffer, known.byteOffset, known.byteLength);
   if (body) headers['content-length'] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(head ? undefined : body);
