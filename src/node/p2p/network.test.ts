@@ -148,6 +148,8 @@ describe('followers over the peer WebSocket', () => {
       expect(fs.producing).toBe(false);
       expect(fs.peers).toEqual([expect.objectContaining({ transport: 'websocket', direction: 'out', url: producer.url })]);
       expect(fs.peers[0]!.head!.num).toBeGreaterThanOrEqual(num);
+      // Pinged on connect: the round trip is known.
+      expect((fs.peers[0] as { rttMs?: number }).rttMs).toBeGreaterThanOrEqual(0);
       const ps = await producer.status();
       expect(ps.role).toBe('producer');
       expect(ps.peers).toEqual([expect.objectContaining({ transport: 'websocket', direction: 'in' })]);

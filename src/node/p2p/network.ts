@@ -58,6 +58,9 @@ export const MISBEHAVIOUR_BACKOFF_MS = 30_000;
 
 export type Role = 'producer' | 'follower';
 
+/** How often each peer is pinged for its round trip. */
+export const RTT_PING_MS = 5_000;
+
 export interface PeerInfo {
   id: number;
   transport: 'websocket';
@@ -65,6 +68,8 @@ export interface PeerInfo {
   url?: string;
   /** The newest block the peer is known to hold (from its hello or the blocks it sent or was sent). */
   head?: { num: number; id: string };
+  /** The last WebSocket ping's round trip, ms (pinged on connect and every RTT_PING_MS). */
+  rttMs?: number;
 }
 
 export interface PeerNetworkInit {
@@ -119,6 +124,8 @@ export class PeerNetwork {
   private readonly chain: Chain;
   private readonly log: (line: string) => void;
   private readonly connections = new Map<number, Connection>();
+  /** Pings every peer now and then, for `rttMs`. */
+  private pinger: ReturnType<typeof setInterval> | undefined;
   private readonly dialers: Dialer[] = [];
   private nextId = 1;
   private closing = false;
@@ -143,6 +150,7 @@ export class PeerNetwork {
       direction: c.direction,
       ...(c.url !== undefined && { url: c.url }),
       ...(c.peerHead && { head: { num: c.peerHead.num, id: hexId(c.peerHead.id) } }),
+      ...(c.ws.rttMs !== undefined && { rttMs: Math.round(c.ws.rttMs * 100) / 100 }),
     }));
   }
 
@@ -170,6 +178,7 @@ export class PeerNetwork {
   /** Closes every connection and stops dialing. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.pinger) clearInterval(this.pinger);
     for (const d of this.dialers) if (d.timer) clearTimeout(d.timer);
     for (const c of this.connections.values()) c.ws.close(CloseCode.goingAway, 'the node is stopping');
     await this.applying;
@@ -230,6 +239,11 @@ export class PeerNetwork {
     if (direction === 'in') ws.on('close', (code, reason) => this.onClosed(c, code, reason));
     this.send(c, { kind: 'InitMessage', value: { version: PROTOCOL_VERSION } });
     this.sendHello(c);
+    ws.ping();
+    this.pinger ??= setInterval(() => {
+      for (const peer of this.connections.values()) peer.ws.ping();
+    }, RTT_PING_MS);
+    this.pinger.unref();
     return c;
   }
 

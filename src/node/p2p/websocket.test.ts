@@ -97,6 +97,30 @@ describe('WebSocket framing', () => {
     http.close();
   });
 
+  it('measures a round trip by ping and pong, on both sides', async () => {
+    const http = createHttpServer();
+    let serverSide!: WebSocket;
+    http.on('upgrade', (req, socket, head) => {
+      serverSide = acceptWebSocket(req, socket, head);
+      serverSide.on('message', () => undefined);
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const port = (http.address() as { port: number }).port;
+    const ws = await dialWebSocket(`http://psiweb.localhost:${port}`);
+    ws.on('message', () => undefined);
+    expect(ws.rttMs).toBeUndefined();
+    ws.ping();
+    const end = Date.now() + 5_000;
+    while (ws.rttMs === undefined && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(ws.rttMs).toBeGreaterThanOrEqual(0);
+    expect(ws.rttMs).toBeLessThan(1_000);
+    serverSide.ping();
+    while (serverSide.rttMs === undefined && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(serverSide.rttMs).toBeGreaterThanOrEqual(0);
+    ws.close();
+    http.close();
+  });
+
   it('a dial to something that does not upgrade fails with the status it got', async () => {
     const http = createHttpServer((_, res) => res.writeHead(404).end());
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

@@ -49,6 +49,11 @@ export class WebSocket {
   private onMessage: (data: Uint8Array) => void = () => undefined;
   private onClose: (code: number, reason: string) => void = () => undefined;
   private readonly drainWaiters: (() => void)[] = [];
+  /** Pings sent and not yet answered, by payload (hex), with when they were sent. */
+  private readonly pings = new Map<string, number>();
+  private nextPing = 0;
+  /** The round trip of the last ping answered, ms (undefined until one is). */
+  rttMs: number | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -104,6 +109,16 @@ export class WebSocket {
   }
 
   /** Sends one binary message; false if the connection is closing or closed. */
+  /** Sends a ping; its pong sets `rttMs`. Pings still unanswered are forgotten when one is answered. */
+  ping(): void {
+    if (!this.isOpen) return;
+    const payload = Buffer.alloc(8);
+    payload.writeDoubleBE(this.nextPing++);
+    this.pings.set(payload.toString('hex'), performance.now());
+    if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value!);
+    this.writeFrame(0x9, payload);
+  }
+
   send(data: Uint8Array): boolean {
     if (!this.isOpen) return false;
     this.writeFrame(0x2, data);
@@ -212,7 +227,15 @@ export class WebSocket {
           if (this.isOpen) this.writeFrame(0xa, payload);
           continue;
         }
-        if (opcode === 0xa) continue;
+        if (opcode === 0xa) {
+          // A pong answers the ping with the same payload (RFC 6455 §5.5.3); others are unsolicited.
+          const sent = this.pings.get(payload.toString('hex'));
+          if (sent !== undefined) {
+            this.pings.clear();
+            this.rttMs = performance.now() - sent;
+          }
+          continue;
+        }
         return this.fail(CloseCode.protocolError, `unknown control opcode ${opcode}`);
       }
       if (opcode === 0x1) return this.fail(CloseCode.unsupportedData, 'text frames are not part of the peer protocol (binary messages only)');
