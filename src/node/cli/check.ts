@@ -19,6 +19,7 @@ import { DEFAULT_DATA_DIR } from '../constants.ts';
 import { lockDataDir, openDataDir } from '../data-dir.ts';
 import { loadDevnet } from '../devnet.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { nodeSigVerifier } from '../node-sig-verifier.ts';
 
 export const CHECK_USAGE = `usage: psiweb check [--data ${DEFAULT_DATA_DIR}] [--no-replay]
   re-verifies a stopped node's data directory: the store file, every record's checksum,
@@ -46,7 +47,7 @@ export async function runCheck(argv: string[], io: CliIo): Promise<number> {
     const devnet = await loadDevnet();
     let opened;
     try {
-      opened = await openDataDir(dir, { nativeVerifiers: devnet.nativeVerifiers, verifyBlocks: 0, log: out });
+      opened = await openDataDir(dir, { nativeVerifiers: devnet.nativeVerifiers.map(nodeSigVerifier), verifyBlocks: 0, log: out });
     } catch (e) {
       if (e instanceof StoreDamagedError || e instanceof StoreFormatError) {
         problem(e.message);
@@ -72,7 +73,7 @@ export async function runCheck(argv: string[], io: CliIo): Promise<number> {
       if (!values['no-replay']) {
         try {
           const replay = await replayAndCompare(store, store.allState(() => undefined), {
-            nativeVerifiers: devnet.nativeVerifiers,
+            nativeVerifiers: devnet.nativeVerifiers.map(nodeSigVerifier),
             onProgress: (block, head) => progress(`  replay: block ${block}/${head}`),
           });
           if (replay.differing === 0) out(`replay: ${replay.blocks} blocks replayed; the state they give equals the stored state (${replay.records} records)`);
