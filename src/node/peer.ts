@@ -49,6 +49,8 @@ export interface PeerOptions {
   maxBodyBytes?: number;
   /** Peers to dial (root URLs such as http://psiweb.localhost:8080), kept connected. */
   peers?: readonly string[];
+  /** Most peers that dialed in, connected at once (default MAX_INBOUND_PEERS). */
+  maxInboundPeers?: number;
   /** Follow the chain of the peers instead of producing: boot nothing, sync from genesis. */
   follow?: boolean;
 }
@@ -118,6 +120,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     }
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
+      ...(options.maxInboundPeers !== undefined && { maxInbound: options.maxInboundPeers }),
       chain,
       role,
       log: options.log,

@@ -241,6 +241,28 @@ describe('a misbehaving peer is disconnected', () => {
     return { follower, fake };
   }
 
+  it('takes at most maxInboundPeers peers that dial in, and refuses more with 1013 (try again later)', async () => {
+    const node = await start(freshDir('capped'), { follow: true, maxInboundPeers: 2 });
+    const fakes = [await fakePeer(node.peer.url), await fakePeer(node.peer.url)];
+    try {
+      await until('both to be greeted', () => fakes.every((f) => f.received.length >= 2));
+      const third = await fakePeer(node.peer.url);
+      fakes.push(third);
+      expect(await within(third.closed)).toMatchObject({ code: 1013, reason: expect.stringMatching(/at most 2 incoming peers/) });
+      expect(node.lines.join('\n')).toMatch(/refusing a peer .*2 peers are connected in already/);
+      expect(node.peer.network.peers().filter((p) => p.direction === 'in')).toHaveLength(2);
+      // A place frees up when one leaves.
+      fakes[0]!.ws.close();
+      await until('the first to be gone', () => node.peer.network.peers().filter((p) => p.direction === 'in').length === 1);
+      const fourth = await fakePeer(node.peer.url);
+      fakes.push(fourth);
+      await until('the fourth to be greeted', () => fourth.received.length >= 2);
+    } finally {
+      for (const f of fakes) f.ws.destroy();
+      await node.peer.close();
+    }
+  });
+
   it('speaks first as psinode does: InitMessage, then a hello for genesis when it holds no chain', async () => {
     const { follower, fake } = await followerWithFake();
     try {

@@ -78,7 +78,16 @@ export interface PeerNetworkInit {
   log: (line: string) => void;
   /** Called once a block is applied from a peer (the genesis block gives an empty node its chain id). */
   onApplied?: (num: number, id: Uint8Array) => void;
+  /** Most peers that dialed this node, connected at once (default MAX_INBOUND_PEERS). */
+  maxInbound?: number;
 }
+
+/**
+ * Peers that dialed in, connected at once: each costs a socket, buffers and a share of
+ * every block sent, so a crowd (or one peer dialing in a loop) cannot take the node down.
+ * Peers this node dials are few (its --peer list) and not counted.
+ */
+export const MAX_INBOUND_PEERS = 64;
 
 interface Connection {
   id: number;
@@ -158,6 +167,13 @@ export class PeerNetwork {
   accept(ws: WebSocket, remote?: string): void {
     if (this.closing) {
       ws.close(CloseCode.goingAway, 'the node is stopping');
+      return;
+    }
+    const inbound = [...this.connections.values()].filter((c) => c.direction === 'in').length;
+    const max = this.init.maxInbound ?? MAX_INBOUND_PEERS;
+    if (inbound >= max) {
+      this.log(`p2p: refusing a peer${remote ? ` from ${remote}` : ''}: ${inbound} peers are connected in already (at most ${max})`);
+      ws.close(CloseCode.tryAgainLater, `this node takes at most ${max} incoming peers`);
       return;
     }
     this.open(ws, 'in', undefined, remote);

@@ -27,6 +27,8 @@ export const CloseCode = {
   policyViolation: 1008,
   tooBig: 1009,
   internalError: 1011,
+  /** RFC 6455 §7.4.1 (IANA registry): the server is overloaded, try again later. */
+  tryAgainLater: 1013,
 } as const;
 
 export function acceptKey(key: string): string {
