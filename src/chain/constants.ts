@@ -33,4 +33,4 @@ export const BLOCK_SIGNATURE_PREFIX = Uint8Array.of(0x00, 0xce, 0xa8, 0x42);
  * Transactions a producing node holds (checking or in the open block) before refusing more: several blocks’ worth at the
  * throughput this node targets (3,000 transfers/s), small enough to stay in memory.
  */
-export const DEFAULT_MEMPOOL_SIZE = 20_000;
+export const MAX_PENDING_TRANSACTIONS = 20_000;

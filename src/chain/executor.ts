@@ -116,8 +116,8 @@ export class BlockBuilder {
 
   constructor(
     private readonly bc: BlockContext,
-    /** Traces of the block's transactions (the startBlock one first). */
-    readonly traces: TransactionTrace[],
+    /** The startBlock transaction's trace (none in the genesis block). */
+    private readonly startTraces: readonly TransactionTrace[],
     private readonly hooks: BuilderHooks,
     private readonly prover: BlockProver | undefined,
   ) {}
@@ -161,7 +161,6 @@ export class BlockBuilder {
       if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
       this.keys.add(key);
       this.transactions.push({ t, trace });
-      this.traces.push(trace);
       return trace;
     });
   }
@@ -173,7 +172,7 @@ export class BlockBuilder {
       this.state = 'finishing';
       try {
         const done = await this.hooks.finish(this.prover);
-        return { ...done, traces: this.traces, rejected: [] };
+        return { ...done, traces: [...this.startTraces, ...this.transactions.map((e) => e.trace)], rejected: [] };
       } finally {
         this.state = 'done';
         this.hooks.release(this);

@@ -18,12 +18,14 @@
  */
 import { ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
 import { StoreDamagedError } from '../errors.ts';
-import { DEFAULT_MEMPOOL_SIZE, GENESIS_BLOCK_NUM, MAX_TRX_LIFETIME_SEC, ONE_SECOND_US, TAPOS_VALID_FLAGS } from '../chain/constants.ts';
+import { MAX_PENDING_TRANSACTIONS, GENESIS_BLOCK_NUM, MAX_TRX_LIFETIME_SEC, ONE_SECOND_US, TAPOS_VALID_FLAGS } from '../chain/constants.ts';
 import { openTransaction, type BlockBuilder, type BlockProver, type Chain, type OpenedTransaction, type ProducedBlock } from '../chain/executor.ts';
 import { producersOf } from '../chain/block-context.ts';
 import { accountName } from '../protocol/names.ts';
 import type { TransactionTrace } from '../protocol/types.ts';
 import { toHex } from '../state/bytes.ts';
+// Checksums as psibase's JSON writes them (psio: upper-case hex), like /common/chainid.
+import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { BLOCK_INTERVAL_MS } from './constants.ts';
 
 export interface Clock {
@@ -47,7 +49,7 @@ export interface NodeInit {
   producer: bigint;
   /** Signs blocks with the producer's key (when its claim names a verify service). */
   prover?: BlockProver;
-  /** Most transactions held at once, checking or in the open block (default DEFAULT_MEMPOOL_SIZE). */
+  /** Most transactions held at once, checking or in the open block (default MAX_PENDING_TRANSACTIONS). */
   maxPending?: number;
   clock?: Clock;
   blockIntervalMs?: number;
@@ -57,12 +59,7 @@ export interface NodeInit {
   onBlock?: (produced: ProducedBlock) => void;
 }
 
-/** What `/native/status` reports. */
-/** Checksums as psibase's JSON writes them (psio: upper-case hex), like /common/chainid. */
-function hexId(bytes: Uint8Array): string {
-  return toHex(bytes).toUpperCase();
-}
-
+/** What `/native/status` reports of the node (the peer adds its role and peers). */
 export interface NodeStatus {
   chainId: string | null;
   head: { num: number; id: string; time: string } | null;
@@ -78,8 +75,8 @@ export interface NodeStatus {
   pendingTransactions: number;
 }
 
+/** A client waiting for its transaction to become final. */
 interface Waiter {
-  waitFor: WaitFor;
   resolve(trace: TransactionTrace): void;
   reject(error: Error): void;
 }
@@ -122,7 +119,7 @@ export class PsiwebNode {
     this.prover = init.prover;
     this.clock = init.clock ?? systemClock;
     this.intervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
-    this.maxPending = init.maxPending ?? DEFAULT_MEMPOOL_SIZE;
+    this.maxPending = init.maxPending ?? MAX_PENDING_TRANSACTIONS;
     this.log = init.log ?? (() => undefined);
     this.onBlock = init.onBlock;
   }
@@ -338,7 +335,7 @@ export class PsiwebNode {
     // Registered before it goes in, so the block's finish finds it however soon it comes.
     let settled: Promise<TransactionTrace> | undefined;
     if (options.waitFor === 'final') {
-      settled = new Promise<TransactionTrace>((resolve, reject) => this.finalWaiters.set(key, { waitFor: 'final', resolve, reject }));
+      settled = new Promise<TransactionTrace>((resolve, reject) => this.finalWaiters.set(key, { resolve, reject }));
     }
     try {
       const [proofError] = await this.chain.verifyTransactions([t]);

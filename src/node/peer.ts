@@ -153,7 +153,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     handler = (r) => {
       if (isP2pUrl(new URL(r.url), rootHost))
         return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
-      return forwardHops.run(hopsOf(r), () => router.handle(r));
+      // Only a follower hands transactions on, so only its requests carry a hop count.
+      return role === 'follower' ? forwardHops.run(hopsOf(r), () => router.handle(r)) : router.handle(r);
     };
     network = net;
     for (const url of options.peers ?? []) net.connect(url);

@@ -4,7 +4,7 @@
  * `protocolSchema`. JSON conversion uses psibase's JSON form (names as strings,
  * bytes as hex, times as ISO 8601).
  */
-import { FracSchema, type FracType } from './fracpack/index.ts';
+import { FracSchema, toHex as hexUpper, type FracType } from './fracpack/index.ts';
 import { protocolSchema } from './schema.ts';
 import { accountName, methodName } from './names.ts';
 
@@ -264,26 +264,17 @@ export function openSignedTransaction(bytes: Uint8Array): { signed: SignedTransa
   return { signed, transaction: transactionType.decode(signed.transaction) as Transaction };
 }
 
-const HEX_UPPER = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
-
-/** Bytes as psibase's JSON writes them (upper-case hex). */
-function hexJson(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += HEX_UPPER[bytes[i]!]!;
-  return s;
-}
-
 function actionTraceJson(t: ActionTrace): unknown {
   const a = t.action;
   return {
-    action: { sender: accountName(a.sender), service: accountName(a.service), method: methodName(a.method), rawData: hexJson(a.rawData) },
-    rawRetval: hexJson(t.rawRetval),
+    action: { sender: accountName(a.sender), service: accountName(a.service), method: methodName(a.method), rawData: hexUpper(a.rawData) },
+    rawRetval: hexUpper(t.rawRetval),
     innerTraces: t.innerTraces.map(({ inner }) => ({
       inner:
         'ActionTrace' in inner
           ? { ActionTrace: actionTraceJson(inner.ActionTrace) }
           : 'EventTrace' in inner
-            ? { EventTrace: { name: inner.EventTrace.name, data: hexJson(inner.EventTrace.data) } }
+            ? { EventTrace: { name: inner.EventTrace.name, data: hexUpper(inner.EventTrace.data) } }
             : { ConsoleTrace: { console: inner.ConsoleTrace.console } },
     })),
     totalTime: String(BigInt.asIntN(64, t.totalTime)),

@@ -30,7 +30,7 @@ import { GraphqlError } from './errors.ts';
 import { execute, type ExecutionLimits } from './execute.ts';
 import type { GraphqlRunner } from './serve.ts';
 import { buildSchema } from './introspection.ts';
-import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, variantUnion, type FieldDef, type ObjectType, type ScalarType, type Schema } from './schema.ts';
+import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, variantUnion, type FieldDef, type ObjectType, type ScalarType, type Schema, type TypeRef } from './schema.ts';
 
 const jsonSchema = new FracSchema(protocolSchema, { mode: 'json' });
 const BLOCK_LOG_PREFIX = dbKey(DbId.blockLog, new Uint8Array(0));
@@ -141,7 +141,7 @@ export function accountKeyBytes(name: string): Uint8Array {
 
 // ---- types ----
 
-const obj = (name: string, fields: Record<string, ReturnType<typeof nonNull>>): ObjectType => ({
+const obj = (name: string, fields: Record<string, TypeRef>): ObjectType => ({
   kind: 'OBJECT',
   name,
   fields: () => Object.fromEntries(Object.entries(fields).map(([k, type]) => [k, { type }])),
@@ -153,17 +153,8 @@ const I = nonNull(GraphqlInt);
 
 // ---- producers ----
 
-const ClaimType: ObjectType = {
-  kind: 'OBJECT',
-  name: 'Claim',
-  fields: () => ({ service: { type: nonNull(GraphqlString) }, rawData: { type: nonNull(GraphqlString) } }),
-};
-
-const ProducerType: ObjectType = {
-  kind: 'OBJECT',
-  name: 'Producer',
-  fields: () => ({ name: { type: nonNull(GraphqlString) }, auth: { type: nonNull(ClaimType) } }),
-};
+const ClaimType = obj('Claim', { service: S, rawData: S });
+const ProducerType = obj('Producer', { name: S, auth: nonNull(ClaimType) });
 
 const producerJson = (p: Producer) => ({ name: accountName(p.name), auth: { service: accountName(p.auth.service), rawData: toHex(p.auth.rawData) } });
 
@@ -293,33 +284,21 @@ const TransactQuery: ObjectType<ChainSnapshot> = {
 const ActionType = obj('Action', { sender: S, service: S, method: S, rawData: S });
 const TaposType = obj('Tapos', { expiration: S, refBlockSuffix: F, flags: I, refBlockIndex: I });
 const TransactionType = obj('Transaction', { tapos: nonNull(TaposType), actions: nonNull(list(nonNull(ActionType))), claims: nonNull(list(nonNull(ClaimType))) });
-const SignedTransactionType: ObjectType = {
-  kind: 'OBJECT',
-  name: 'SignedTransaction',
-  fields: () => ({
-    transaction: { type: nonNull(TransactionType) },
-    proofs: { type: nonNull(list(S)) },
-    subjectiveData: { type: list(S) },
-  }),
-};
+const SignedTransactionType = obj('SignedTransaction', { transaction: nonNull(TransactionType), proofs: nonNull(list(S)), subjectiveData: list(S) });
 const BlockHeaderCodeType = obj('BlockHeaderCode', { vmType: I, vmVersion: I, code: S });
-const BlockHeaderType: ObjectType = {
-  kind: 'OBJECT',
-  name: 'BlockHeader',
-  fields: () => ({
-    previous: { type: S },
-    blockNum: { type: F },
-    time: { type: S },
-    producer: { type: S },
-    term: { type: F },
-    commitNum: { type: F },
-    consensusState: { type: S },
-    trxMerkleRoot: { type: S },
-    eventMerkleRoot: { type: S },
-    newConsensus: { type: ConsensusType },
-    authCode: { type: list(nonNull(BlockHeaderCodeType)) },
-  }),
-};
+const BlockHeaderType = obj('BlockHeader', {
+  previous: S,
+  blockNum: F,
+  time: S,
+  producer: S,
+  term: F,
+  commitNum: F,
+  consensusState: S,
+  trxMerkleRoot: S,
+  eventMerkleRoot: S,
+  newConsensus: ConsensusType,
+  authCode: list(nonNull(BlockHeaderCodeType)),
+});
 const BlockType = obj('Block', { header: nonNull(BlockHeaderType), transactions: nonNull(list(nonNull(SignedTransactionType))) });
 
 /** A u32 key (block number) as the block log's key bytes; throws for anything else. */

@@ -33,7 +33,9 @@ import type { Chain } from '../../chain/executor.ts';
 import { decodeMessage, encodeMessage, MessageDecodeError, type AnyMessage, type WireMessage } from '../../net/wire/index.ts';
 import { blockId } from '../../protocol/ids.ts';
 import { unpackSignedBlock } from '../../protocol/types.ts';
-import { bytesEqual, toHex } from '../../state/bytes.ts';
+import { bytesEqual } from '../../state/bytes.ts';
+// Block ids as psibase's JSON writes them (upper-case hex), as /native/status does.
+import { toHex as hexId } from '../../protocol/fracpack/index.ts';
 import { PeerMisbehaviourError } from './errors.ts';
 import { CloseCode, dialWebSocket, type WebSocket } from './websocket.ts';
 
@@ -126,7 +128,6 @@ interface IncomingBlock {
 }
 
 const ZERO_ID = new Uint8Array(32);
-const hexId = (id: Uint8Array) => toHex(id).toUpperCase();
 
 export class PeerNetwork {
   readonly role: Role;
