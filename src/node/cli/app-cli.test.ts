@@ -14,7 +14,7 @@ import { fetchNode, serviceUrl } from '../client.ts';
 import { loadDevnet } from '../devnet.ts';
 import { startPeer, type Peer } from '../peer.ts';
 import { serviceWasm } from '../service-build.ts';
-import { runCreate } from './create.ts';
+import { defaultCreator, runCreate } from './create.ts';
 import { runDeploy } from './deploy.ts';
 import { UsageError, type CliIo, capturingIo } from './io.ts';
 import { simpleWasmFile } from '../../../test/fixtures/psibase/simple.ts';
@@ -186,6 +186,22 @@ describe('psiweb create', () => {
       const signed = await cli(runPush, ['davidsson', 'simpleapp', 'add', '--hex', '08000100000001000000', '-s', priv]);
       expect(signed.err).toBe('');
       expect(signed.code).toBe(0);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "defaults the creator to root only where the chain has it: here (no root) the devnet's producer, also with -s",
+    async () => {
+      expect(await defaultCreator(peer.url)).toBe('prod');
+      const key = await generateKeyPair('p256', { extractable: true });
+      const pem = join(dir, 'not-prod.pem');
+      writeFileSync(pem, await privateKeyToPem(key));
+      // Signed with a key that is not prod's: the chain refuses prod's authorization, not a missing root.
+      const refused = await cli(runCreate, ['erinerin', '-s', pem]);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/prod/);
+      expect(refused.err).not.toMatch(/root/);
     },
     STEP_TIMEOUT_MS,
   );

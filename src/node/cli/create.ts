@@ -8,13 +8,14 @@
  *    (src/node/devnet.ts devnetKey), so later commands sign for it with no key file;
  *  - neither, with -s: psibase's default, auth-delg::newAccount(ACCOUNT, owner SENDER).
  *
- * SENDER defaults to psibase's `root` when signing with -s (a real chain's operator),
- * and to the devnet's producer `prod` in devnet mode (psiweb's devnets have no root;
- * any account may create names of 8 or more characters, shorter names need the
- * accounts service's preapproval, as in psibase).
+ * SENDER defaults to psibase's `root` where the chain has that account (the node's
+ * `accounts.<root>/graphql` says), else to the devnet's producer `prod` (psiweb's
+ * devnets have no root; any account may create names of 8 or more characters, shorter
+ * names need the accounts service's preapproval, as in psibase).
  */
 import { accountNumber, methodNumber } from '../../protocol/names.ts';
 import type { Action } from '../../protocol/types.ts';
+import { ClientError, fetchNode, serviceUrl } from '../client.ts';
 import { DEVNET_PRODUCER } from '../constants.ts';
 import { devnetKey } from '../devnet.ts';
 import { packActionArgs } from '../schemas.ts';
@@ -26,7 +27,7 @@ export const CREATE_USAGE = `usage: psiweb create ACCOUNT [-k PUBKEY | -i] [-S S
   -i, --insecure:   anyone may act as the account without signing (auth-any; devnets only!)
                     neither: on a devnet (no -s), the account gets its devnet key;
                     with -s, it is owned by SENDER (auth-delg), as psibase does
-  -S, --sender SENDER: who creates it (default: root with -s, the devnet's producer ${DEVNET_PRODUCER} without)
+  -S, --sender SENDER: who creates it (default: root where the chain has it, else the devnet's producer ${DEVNET_PRODUCER})
 ${NODE_USAGE}`;
 
 function action(sender: string, service: string, method: string, args: unknown): Action {
@@ -72,8 +73,20 @@ export function accountExisted(trace: TraceJson, account: string): boolean {
   return (trace.actionTraces as TraceNode[]).some(visit);
 }
 
-export function defaultCreator(signers: Signers): string {
-  return isDevnetMode(signers) ? DEVNET_PRODUCER : 'root';
+/** Whether the chain behind `root` has an account `name` (psibase's RAccounts getAccount). */
+async function accountExists(root: string, name: string): Promise<boolean> {
+  const res = await fetchNode(serviceUrl(root, 'accounts', '/graphql'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `{ getAccount(accountName: ${JSON.stringify(name)}) { accountNum } }` }),
+  });
+  if (res.status !== 200) throw new ClientError(`${root} did not say whether ${name} exists: ${res.status} ${res.text().slice(0, 200)}`);
+  return (res.json() as { data?: { getAccount?: unknown } }).data?.getAccount != null;
+}
+
+/** psibase's default creator, `root`, where the chain has it; else the devnet's producer. */
+export async function defaultCreator(root: string): Promise<string> {
+  return (await accountExists(root, 'root')) ? 'root' : DEVNET_PRODUCER;
 }
 
 export async function runCreate(argv: string[], io: CliIo): Promise<number> {
@@ -88,7 +101,7 @@ export async function runCreate(argv: string[], io: CliIo): Promise<number> {
   const account = accountArg(positionals[0], 'ACCOUNT');
   const root = nodeUrl(values);
   const signers = await signersFrom(values.sign);
-  const sender = values.sender === undefined ? defaultCreator(signers) : accountArg(values.sender, '-S SENDER');
+  const sender = values.sender === undefined ? await defaultCreator(root) : accountArg(values.sender, '-S SENDER');
   const actions = await createAccountActions(sender, account, { key: values.key, insecure: values.insecure }, signers);
   const trace = await pushActions(root, actions, signers);
   if (trace.error) {

@@ -95,7 +95,7 @@ export async function runDeploy(argv: string[], io: CliIo): Promise<number> {
   const signers = await signersFrom(values.sign);
   const actions: Action[] = [];
   if (values.create) {
-    const sender = values.sender === undefined ? defaultCreator(signers) : accountArg(values.sender, '-S SENDER');
+    const sender = values.sender === undefined ? await defaultCreator(root) : accountArg(values.sender, '-S SENDER');
     actions.push(...(await createAccountActions(sender, account, { key: values.key, insecure: values.insecure }, signers)));
   }
   actions.push(action(account, 'setcode', 'setCode', { service: account, vmType: 0, vmVersion: 0, code: hex(wasm) }));
