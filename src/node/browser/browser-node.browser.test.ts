@@ -33,7 +33,7 @@ describe('browser node', () => {
       const peerHead = peer.peer.node.chain.head!.num;
       await until(async () => ((await dashboardHead(page)) ?? 0) >= peerHead, 60_000, 'sync');
       const r = await svc(page, 'tokens/balances/alice');
-      expect(r.status).toBe(200);
+      expect(r.status, r.body).toBe(200);
       expect(JSON.parse(r.body)).toEqual(await balanceAtPeer(peer, 'alice'));
       expect(r.block).toBeGreaterThanOrEqual(peerHead);
       // /common/* on the root origin comes from local state too.
@@ -83,11 +83,12 @@ describe('browser node', () => {
       // new memories after about a hundred.
       const targets = ['tokens/', 'tokens/balances/alice', 'tokens/', 'tokens/common/tapos/head'];
       const statuses = await page.evaluate(async (paths) => {
-        const out: number[] = [];
+        // A failure names itself: status, path, block and the start of the body.
+        const out: (number | string)[] = [];
         for (let i = 0; i < 200; i++) {
           const r = await fetch(`/_svc/${paths[i % paths.length]}`);
-          await r.arrayBuffer();
-          out.push(r.status);
+          const body = await r.text();
+          out.push(r.status === 200 ? 200 : `${r.status} ${paths[i % paths.length]} block ${r.headers.get('x-psiweb-block')}: ${body.slice(0, 200)}`);
         }
         return out;
       }, targets);
