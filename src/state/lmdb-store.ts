@@ -21,6 +21,7 @@ import { checkPrefixLen } from './memory-kv.ts';
 import { StateError, StoreDamagedError, StoreFormatError } from '../errors.ts';
 import type { BlockCommit, BlockRecord, BlocksCommit, HeadRecord, KvStore, RangeOptions } from './store.ts';
 import type { Bytes, KvEntry, KvReader } from './types.ts';
+import type { KvWrite } from './overlay.ts';
 
 /**
  * Every state key is stored behind this byte because LMDB refuses empty keys, and the
@@ -98,6 +99,54 @@ function encodeHead(h: HeadRecord): Buffer {
   b.writeUInt32BE(h.num, 0);
   b.set(h.id, 4);
   return sealRecord(b);
+}
+
+const ABSENT = 0xffff_ffff;
+
+/**
+ * undo: per key a block wrote, `u32 key length, key, u32 stored length (ABSENT: the key
+ * was absent), the stored (sealed) value`, then crc32. Stored values are kept sealed,
+ * so a revert puts back exactly the bytes that were there.
+ */
+function encodeUndo(entries: readonly (readonly [Buffer, Buffer | undefined])[]): Buffer {
+  let n = CRC_BYTES;
+  for (const [k, v] of entries) n += 8 + k.length + (v?.length ?? 0);
+  const b = Buffer.allocUnsafe(n);
+  let o = 0;
+  for (const [k, v] of entries) {
+    b.writeUInt32BE(k.length, o);
+    b.set(k, o + 4);
+    o += 4 + k.length;
+    b.writeUInt32BE(v === undefined ? ABSENT : v.length, o);
+    o += 4;
+    if (v) {
+      b.set(v, o);
+      o += v.length;
+    }
+  }
+  return sealRecord(b);
+}
+
+function decodeUndo(num: number, body: Buffer): [Buffer, Buffer | undefined][] {
+  const out: [Buffer, Buffer | undefined][] = [];
+  const bad = () => new StoreDamagedError(`the store is damaged: block ${num}'s undo record is malformed`, { details: { block: num } });
+  let o = 0;
+  while (o < body.length) {
+    if (o + 4 > body.length) throw bad();
+    const kl = body.readUInt32BE(o);
+    if (o + 8 + kl > body.length) throw bad();
+    const k = body.subarray(o + 4, o + 4 + kl);
+    o += 4 + kl;
+    const vl = body.readUInt32BE(o);
+    o += 4;
+    if (vl === ABSENT) out.push([k, undefined]);
+    else {
+      if (o + vl > body.length) throw bad();
+      out.push([k, body.subarray(o, o + vl)]);
+      o += vl;
+    }
+  }
+  return out;
 }
 
 /** block: u32 id length (big-endian), the id, the block bytes, crc32. */
@@ -178,13 +227,16 @@ export class LmdbStore implements KvStore {
   readonly #state: Database<Buffer, Buffer>;
   readonly #blocks: Database<Buffer, number>;
   readonly #meta: Database<Buffer, string>;
+  /** Undo records of reversible blocks (format 1 stores without it simply have none). */
+  readonly #undo: Database<Buffer, number>;
   #closed = false;
 
   private constructor(path: string) {
-    this.#root = open({ path, maxDbs: 4 });
+    this.#root = open({ path, maxDbs: 8 });
     this.#state = this.#root.openDB<Buffer, Buffer>('state', { keyEncoding: 'binary', encoding: 'binary' });
     this.#blocks = this.#root.openDB<Buffer, number>('blocks', { keyEncoding: 'uint32', encoding: 'binary' });
     this.#meta = this.#root.openDB<Buffer, string>('meta', { encoding: 'binary' });
+    this.#undo = this.#root.openDB<Buffer, number>('undo', { keyEncoding: 'uint32', encoding: 'binary' });
     this.syncReader = new LmdbReader(this.#state, () => this.#open());
   }
 
@@ -304,12 +356,62 @@ export class LmdbStore implements KvStore {
     return decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num }));
   }
 
-  commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
-    return this.commitBlocks({ writes, blocks: [block], head });
+  commitBlock({ writes, block, head, undo }: BlockCommit): Promise<void> {
+    return this.#commit({ writes, blocks: [block], head }, undo === true);
   }
 
   /** One lmdb write transaction (one sync) for the state, every block record and the head. */
-  async commitBlocks({ writes, blocks, head }: BlocksCommit): Promise<void> {
+  commitBlocks(commit: BlocksCommit): Promise<void> {
+    return this.#commit(commit, false);
+  }
+
+  async revertTo(num: number): Promise<KvWrite[]> {
+    this.#open();
+    const head = await this.head();
+    const target = await this.block(num);
+    if (!head || !target || num > head.num) throw new StateError(`cannot revert to block ${num}: it is not a stored block at or below the head`, { details: { block: num } });
+    const undos: [Buffer, Buffer | undefined][][] = [];
+    for (let n = head.num; n > num; n--) {
+      const raw = this.#undo.getBinary(n);
+      if (!raw) throw new StateError(`cannot revert block ${n}: it was committed without an undo record (irreversible)`, { details: { block: n } });
+      undos.push(decodeUndo(n, openRecord(Buffer.from(raw), `block ${n}'s undo record`, { block: n })));
+    }
+    // Oldest value of each key wins: later (older) undo records overwrite newer ones.
+    const byKey = new Map<string, [Buffer, Buffer | undefined]>();
+    for (const u of undos) for (const e of u) byKey.set(e[0].toString("latin1"), e);
+    const writes: KvWrite[] = [];
+    for (const [tagged, stored] of byKey.values()) {
+      const key = view(Buffer.from(tagged), 1);
+      writes.push([key, stored && openValue(key, Buffer.from(stored))]);
+    }
+    try {
+      this.#root.transactionSync(() => {
+        for (const [tagged, stored] of byKey.values()) {
+          if (stored === undefined) this.#state.removeSync(tagged);
+          else this.#state.putSync(tagged, stored);
+        }
+        for (let n = head.num; n > num; n--) {
+          this.#blocks.removeSync(n);
+          this.#undo.removeSync(n);
+        }
+        this.#meta.putSync(HEAD_KEY, encodeHead({ num, id: target.id }));
+      });
+    } catch (cause) {
+      throw new StateError('reverting blocks failed', { cause, details: { block: num } });
+    }
+    return writes;
+  }
+
+  async dropUndo(num: number): Promise<void> {
+    this.#open();
+    const nums = [...this.#undo.getKeys({ end: num + 1 })];
+    if (nums.length === 0) return;
+    await this.#root.transactionSync(() => {
+      for (const n of nums) this.#undo.removeSync(n);
+    });
+  }
+
+  async #commit({ writes, blocks, head }: BlocksCommit, undo: boolean): Promise<void> {
     this.#open();
     let failure: unknown;
     try {
@@ -317,10 +419,22 @@ export class LmdbStore implements KvStore {
       // aborts it, and no other JS can read a half-applied block in between.
       this.#root.transactionSync(() => {
         try {
+          const old: [Buffer, Buffer | undefined][] | undefined = undo ? [] : undefined;
+          const seen = undo ? new Set<string>() : undefined;
           for (const [k, v] of writes) {
-            if (v === undefined) this.#state.removeSync(tag(k));
-            else this.#state.putSync(tag(k), sealValue(k, v));
+            const t = tag(k);
+            if (old) {
+              const id = t.toString('latin1');
+              if (!seen!.has(id)) {
+                seen!.add(id);
+                const was = this.#state.getBinary(t);
+                old.push([t, was && Buffer.from(was)]);
+              }
+            }
+            if (v === undefined) this.#state.removeSync(t);
+            else this.#state.putSync(t, sealValue(k, v));
           }
+          if (old) this.#undo.putSync(blocks[0]!.num, encodeUndo(old));
         } catch (e) {
           failure = e;
           throw e;

@@ -75,6 +75,23 @@ export class StateDb {
     this.cache?.applyCommitted(writes);
   }
 
+  /** Whether the store can take back reversible blocks (commitBlock with `undo`, revertTo). */
+  get revertible(): boolean {
+    return this.store.revertTo !== undefined;
+  }
+
+  /** Takes back the blocks above `num` (KvStore.revertTo), keeping the cache in step. */
+  async revertTo(num: number): Promise<void> {
+    if (!this.store.revertTo) throw new StateError('this state cannot take back blocks');
+    const writes = await this.store.revertTo(num);
+    this.cache?.applyCommitted(writes);
+  }
+
+  /** Blocks up to `num` are irreversible: their undo records can go. */
+  async dropUndo(num: number): Promise<void> {
+    await this.store.dropUndo?.(num);
+  }
+
   head(): Promise<HeadRecord | undefined> {
     return this.store.head();
   }

@@ -26,6 +26,11 @@ export interface BlockCommit {
   writes: Iterable<KvWrite>;
   block: BlockRecord;
   head: HeadRecord;
+  /**
+   * Keep what this commit overwrites (an undo record beside the block), so that
+   * `revertTo` can take the block back while it is reversible (a fork switch).
+   */
+  undo?: boolean;
 }
 
 /**
@@ -65,6 +70,16 @@ export interface KvStore {
    * validated blocks in groups.
    */
   commitBlocks?(commit: BlocksCommit): Promise<void>;
+  /**
+   * Takes back every block above `num`, newest first, in one atomic transaction: their
+   * state writes (from their undo records), their block and undo records; the head
+   * becomes block `num`. Returns the state writes it made. Throws StateError, changing
+   * nothing, when one of those blocks was committed without `undo` or `num` is not
+   * a stored block at or below the head. Where the store supports forks.
+   */
+  revertTo?(num: number): Promise<KvWrite[]>;
+  /** Forgets the undo records of blocks up to `num`: they are irreversible now. */
+  dropUndo?(num: number): Promise<void>;
   /**
    * A synchronous view of committed state where the platform reads synchronously
    * (memory, lmdb): execution reads straight through it and never misses. Undefined

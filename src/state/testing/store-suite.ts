@@ -178,6 +178,41 @@ export const storeCases: StoreCase[] = [
     },
   },
   {
+    name: 'revertTo (where the store has it) takes back reversible blocks to the exact earlier state, and refuses irreversible ones',
+    async run(store) {
+      if (!store.revertTo) return;
+      const rand = rng(11);
+      const key = () => Uint8Array.from({ length: 1 + Math.floor(rand() * 2) }, () => [0, 1, 0xff][Math.floor(rand() * 3)]!);
+      const snapshots: string[][] = [];
+      // Blocks 1, 2 irreversible (no undo); 3..6 reversible, each overwriting and removing keys of the others.
+      for (let num = 1; num <= 6; num++) {
+        const writes: KvWrite[] = [];
+        for (let i = 0; i < 6; i++) writes.push([key(), rand() < 0.3 ? undefined : b(num, i)]);
+        await store.commitBlock({ ...commitOf(num, writes), undo: num > 2 });
+        snapshots[num] = show(await store.getRange(b(), undefined));
+      }
+      await store.revertTo(4);
+      eq((await store.head())?.num, 4, 'head after revertTo(4)');
+      eq(show(await store.getRange(b(), undefined)), snapshots[4], 'state of block 4');
+      eq([await store.block(5), await store.block(6)], [undefined, undefined], 'blocks 5 and 6 gone');
+      // A new block 5 on the other fork, then back to block 1 through it.
+      await store.commitBlock({ ...commitOf(5, [[b(9), b(9)]]), undo: true });
+      const writes = await store.revertTo(2);
+      eq(show(await store.getRange(b(), undefined)), snapshots[2], 'state of block 2');
+      eq(writes.length > 0, true, 'revertTo returns the writes it made');
+      eq(toHex((await store.head())!.id), toHex(commitOf(2, []).head.id), 'head id is block 2');
+      let refused = '';
+      try {
+        await store.revertTo(1);
+      } catch (e) {
+        refused = (e as Error).name;
+      }
+      eq(refused, 'StateError', 'reverting an irreversible block is refused');
+      eq((await store.head())?.num, 2, 'head unchanged after the refusal');
+      eq(show(await store.getRange(b(), undefined)), snapshots[2], 'state unchanged after the refusal');
+    },
+  },
+  {
     name: 'matches a reference model over many random blocks',
     async run(store) {
       const rand = rng(7);
