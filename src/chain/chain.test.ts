@@ -57,6 +57,16 @@ async function memoryChain(init: Partial<Parameters<typeof Chain.open>[0]> = {})
   return Chain.open({ state: new StateDb(new MemoryStore()), ...init });
 }
 
+function lmdbStore(): KvStore {
+  const dir = mkdtempSync(join(tmpdir(), 'psiweb-chain-'));
+  const store = LmdbStore.open(dir);
+  cleanups.push(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return store;
+}
+
 async function bootedChain(store: KvStore = new MemoryStore()): Promise<Chain> {
   const chain = await Chain.open({ state: new StateDb(store) });
   await chain.boot({ services, producer: PRODUCER, time: T0 });
@@ -233,6 +243,43 @@ describe('blocks', () => {
     expect(await dump(validatorStore)).toEqual(await dump(producerStore));
     // startBlock ran once per block after genesis.
     expect(balance(validator, BOB)).toBe(INITIAL_BALANCE + 1n + 2n + 3n + 10n + 11n + 12n);
+  });
+
+  it('a reversible chain switches forks: revertTo takes blocks back to identical state, and the other fork applies on top', async () => {
+    for (const open of [async () => new MemoryStore() as KvStore, async () => lmdbStore()]) {
+      // Two producers' views of one chain: A builds fork a (genesis + 1, + 2), B builds fork b (another genesis + 1).
+      const a = await Chain.open({ state: new StateDb(await open()) });
+      const b = await Chain.open({ state: new StateDb(await open()) });
+      const node = await Chain.open({ state: new StateDb(await open()), reversible: true });
+      const genesis = await a.boot({ services, producer: PRODUCER, time: T0 });
+      await b.applyBlock(genesis.bytes);
+      await node.applyBlock(genesis.bytes);
+      const g = node.head!.num;
+      await node.markIrreversible(g);
+      const dump = async (c: Chain) => (await c.state.store.getRange(new Uint8Array(0), undefined)).map((e) => `${toHex(e.key)}=${toHex(e.value)}`);
+      const atGenesis = await dump(node);
+      const a2 = await a.produceBlock({ producer: PRODUCER, transactions: [transfer(5n)] });
+      const a3 = await a.produceBlock({ producer: PRODUCER, transactions: [transfer(6n)] });
+      const b2 = await b.produceBlock({ producer: PRODUCER, time: T0 + 2n * ONE_SECOND_US, transactions: [transfer(7n), transfer(8n)] });
+      await node.applyBlock(a2.bytes);
+      await node.applyBlock(a3.bytes);
+      expect(balance(node, BOB)).toBe(INITIAL_BALANCE + 11n);
+      const a2Transfer = openTransaction(a2.block.block.transactions.at(-1)!).id;
+      expect(node.isRecentlyIncluded(a2Transfer)).toBe(true);
+      await node.revertTo(g);
+      expect(node.head?.num).toBe(g);
+      expect(await dump(node)).toEqual(atGenesis);
+      expect(await node.blockByNum(g + 1)).toBeUndefined();
+      expect(node.isRecentlyIncluded(a2Transfer)).toBe(false);
+      await node.applyBlock(b2.bytes);
+      expect(node.head?.id).toEqual(b2.id);
+      expect(await dump(node)).toEqual(await dump(b));
+      // Irreversible blocks cannot be taken back; the refusal changes nothing.
+      await node.markIrreversible(g + 1);
+      await expect(node.revertTo(g)).rejects.toThrow(/without an undo record/);
+      expect(node.head?.id).toEqual(b2.id);
+      expect(await dump(node)).toEqual(await dump(b));
+    }
   });
 
   it('applyBlocks validates consecutive blocks over each other and commits them together, as one by one would', async () => {

@@ -6,7 +6,7 @@
  * re-runs the step from its start; lmdb and memory stores never miss.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { DecodeError } from '../errors.ts';
+import { DecodeError, StateError } from '../errors.ts';
 import { blockId, blockNumFromId } from '../protocol/ids.ts';
 import {
   openSignedTransaction,
@@ -42,6 +42,12 @@ export interface ChainInit {
   /** Host implementations of verify services, used where the service's code hash matches. */
   nativeVerifiers?: readonly NativeVerifier[];
   limits?: Partial<Limits>;
+  /**
+   * Commit every block with an undo record, so that `revertTo` can take back blocks
+   * that are not yet irreversible (a node under multi-producer consensus switching
+   * forks). Needs a state whose store can revert (StateDb.revertible).
+   */
+  reversible?: boolean;
 }
 
 /** A transaction decoded once: its bytes, inner Transaction and id. */
@@ -219,9 +225,13 @@ export class Chain {
   private readonly recent = new Map<string, bigint>();
   /** The open block of startBlock, until it is finished or abandoned: no other block may commit meanwhile. */
   private building: BlockBuilder | undefined;
+  /** Blocks commit with undo records (ChainInit.reversible). */
+  readonly reversible: boolean;
 
   private constructor(init: ChainInit) {
     this.state = init.state;
+    this.reversible = init.reversible === true;
+    if (this.reversible && !init.state.revertible) throw new StateError('a reversible chain needs a state that can take back blocks');
     this.host = init.host ?? new ServiceHost();
     this.limits = init.limits;
     this.verifiers = new Map((init.nativeVerifiers ?? []).map((v) => [toHex(v.codeHash), v]));
@@ -477,7 +487,7 @@ export class Chain {
   async applyBlocks(inputs: readonly (Uint8Array | SignedBlock)[]): Promise<{ applied: { id: Uint8Array; traces: TransactionTrace[] }[]; error?: unknown }> {
     this.assertNotBuilding();
     const applied: { id: Uint8Array; traces: TransactionTrace[] }[] = [];
-    if (inputs.length <= 1 || !this.state.commitsBlocksTogether) {
+    if (inputs.length <= 1 || !this.state.commitsBlocksTogether || this.reversible) {
       for (const input of inputs) {
         try {
           applied.push(await this.applyBlock(input));
@@ -599,9 +609,41 @@ export class Chain {
 
   private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
     const num = bc.header.blockNum;
-    await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id } });
+    await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id }, ...(this.reversible && { undo: true }) });
     await this.reloadStatus();
     this.noteIncluded(bc);
+  }
+
+  /**
+   * Takes back the blocks above `num` (a fork switch): state, block log and head return
+   * to block `num` in one atomic step, and those blocks' transactions are no longer
+   * counted as included. Only blocks committed while the chain was reversible and not
+   * yet marked irreversible can be taken back; otherwise StateError, changing nothing.
+   */
+  async revertTo(num: number): Promise<void> {
+    this.assertNotBuilding();
+    const head = this.head;
+    if (!head || num >= head.num) return;
+    const reverted: SignedBlock[] = [];
+    for (let n = head.num; n > num; n--) {
+      const b = await this.blockByNum(n);
+      if (b) reverted.push(b);
+    }
+    await this.state.revertTo(num);
+    await this.reloadStatus();
+    for (const b of reverted)
+      for (const t of b.block.transactions) {
+        try {
+          this.recent.delete(toHex(openTransaction(t).id));
+        } catch {
+          // A committed block's transactions were validated when it was applied.
+        }
+      }
+  }
+
+  /** Blocks up to `num` are irreversible: they can no longer be taken back, and their undo records go. */
+  async markIrreversible(num: number): Promise<void> {
+    if (this.reversible) await this.state.dropUndo(num);
   }
 
   /** A committed block's transactions, for the duplicate check until they expire. */
