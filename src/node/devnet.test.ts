@@ -114,3 +114,28 @@ describe('the devnet at short block intervals', () => {
     expect(times.every((t, i) => i === 0 || t - times[i - 1]! === 100_000n)).toBe(true);
   });
 });
+
+describe('a devnet with several producers', () => {
+  it('boots with the producer set and mode given (setConsensus in genesis), each producer an account with its devnet key; a block from one of them validates, from an outsider not', async () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const booter = await loadDevnet('a');
+    const multi = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: booter.nativeVerifiers });
+    const genesis = await bootDevnet(multi, booter, T0, { producers: { names, mode: 'bft' } });
+    expect(genesis.rejected).toEqual([]);
+    const pending = multi.status!.consensus.next?.consensus ?? multi.status!.consensus.current;
+    expect('BftConsensus' in pending.data).toBe(true);
+    const prods = 'BftConsensus' in pending.data ? pending.data.BftConsensus.producers : [];
+    expect(prods.map((p) => p.name)).toEqual(names.map((n) => accountNumber(n)));
+    for (const [i, n] of names.entries()) expect(prods[i]!.auth.rawData).toEqual((await devnetKey(n)).publicKeyDer);
+    // Each producer has an account whose auth-sig key is its devnet key: b can sign a transfer from b (it has no tokens: the transfer fails on balance, not on auth).
+    const b = await loadDevnet('b');
+    expect(b.producerName).toBe('b');
+    const validator = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: booter.nativeVerifiers });
+    await validator.applyBlock(genesis.bytes);
+    const next = await multi.produceBlock({ producer: accountNumber('b'), prover: b.prover });
+    await validator.applyBlock(next.bytes);
+    const outsider = await loadDevnet('mallory');
+    const forged = await multi.produceBlock({ producer: accountNumber('mallory'), prover: outsider.prover });
+    await expect(validator.applyBlock(forged.bytes)).rejects.toThrow(/Invalid producer|block signature/);
+  });
+});

@@ -85,23 +85,36 @@ export interface Devnet {
   /** The native twin of verify-sig, matched to the built module by its code hash. */
   nativeVerifiers: NativeVerifier[];
   producer: bigint;
+  /** The producer's account name (`prod` unless loadDevnet was given another). */
+  producerName: string;
   producerKey: KeyPair;
   /** Signs blocks with the producer's key. */
   prover: BlockProver;
 }
 
-/** Loads (building where needed) the devnet's services and the producer's key. */
-export async function loadDevnet(): Promise<Devnet> {
+/** A devnet with several block producers (`psiweb start --producers a,b,c --mode bft`). */
+export interface DevnetProducers {
+  /** The producer accounts, each signing with its devnet key (devnetKey). */
+  names: readonly string[];
+  mode: 'cft' | 'bft';
+}
+
+/**
+ * Loads (building where needed) the devnet's services and the key of the producer this
+ * node signs as (`prod` by default; `psiweb start --producer NAME`).
+ */
+export async function loadDevnet(producerName: string = DEVNET_PRODUCER): Promise<Devnet> {
   const services: GenesisService[] = [];
   for (const s of DEVNET_SERVICES) {
     services.push({ service: accountNumber(s.name), flags: s.flags, vmType: 0, vmVersion: 0, code: await serviceWasm(s.name) });
   }
   const verifySig = services.find((s) => s.service === accountNumber('verify-sig'))!;
-  const producerKey = await devnetKey(DEVNET_PRODUCER);
+  const producerKey = await devnetKey(producerName);
   return {
     services,
     nativeVerifiers: [sigVerifier(sha256(verifySig.code))],
-    producer: accountNumber(DEVNET_PRODUCER),
+    producer: accountNumber(producerName),
+    producerName,
     producerKey,
     prover: (data) => sign(producerKey, data),
   };
@@ -123,20 +136,34 @@ export interface BootOptions {
    * psibase boots a chain given no block signing key.
    */
   signBlocks?: boolean;
+  /**
+   * The producer set and consensus mode (psibase's setConsensus in the genesis block);
+   * default: the one producer `prod`, CFT. Every producer gets an account with its
+   * devnet key, before the users.
+   */
+  producers?: DevnetProducers;
 }
 
 /** The boot transactions after the genesis transaction, in psibase's order. */
 export async function devnetBootTransactions(devnet: Devnet, expiration: bigint, options: BootOptions = {}): Promise<SignedTransaction[]> {
   const groups: Action[][] = [];
-  const auth = options.signBlocks === false ? { service: '', rawData: '' } : { service: 'verify-sig', rawData: toHexString(devnet.producerKey.publicKeyDer) };
-  // Genesis block actions: the producer set.
-  groups.push([action('producers', 'producers', 'setProducers', { prods: [{ name: DEVNET_PRODUCER, auth }] })]);
+  const producerNames = options.producers?.names ?? [devnet.producerName];
+  const prods = [];
+  for (const name of producerNames) {
+    const key = await devnetKey(name);
+    prods.push({ name, auth: options.signBlocks === false ? { service: '', rawData: '' } : { service: 'verify-sig', rawData: toHexString(key.publicKeyDer) } });
+  }
+  // Genesis block actions: the producer set (and, when given, the mode).
+  if (options.producers) {
+    const variant = options.producers.mode === 'bft' ? 'BftConsensus' : 'CftConsensus';
+    groups.push([action('producers', 'producers', 'setConsensus', { consensus: { [variant]: { producers: prods } } })]);
+  } else groups.push([action('producers', 'producers', 'setProducers', { prods })]);
   // Package installs: init actions, HTTP servers, UI files.
   groups.push([action('accounts', 'accounts', 'init', {}), action('setcode', 'setcode', 'init', {})]);
   groups.push(DEVNET_SERVICES.filter((s) => s.server).map((s) => action(s.name, 'http', 'registerServer', { server: s.name })));
   groups.push(await tokensUiActions());
-  // Accounts with keys: the producer first (as psibase does), then the users.
-  for (const name of [DEVNET_PRODUCER, ...DEVNET_USERS]) {
+  // Accounts with keys: the producers first (as psibase does), then the users.
+  for (const name of [...new Set([...producerNames, ...DEVNET_USERS])]) {
     const key = await devnetKey(name);
     groups.push([
       action('accounts', 'accounts', 'newAccount', { name, authService: 'auth-sig', requireMatch: true }),
@@ -157,14 +184,14 @@ export async function devnetBootTransactions(devnet: Devnet, expiration: bigint,
 }
 
 /** Boots `chain` (empty) as a devnet whose genesis block is timed `time` (µs, whole seconds). */
-export async function bootDevnet(chain: Chain, devnet: Devnet, time: bigint): Promise<ProducedBlock> {
+export async function bootDevnet(chain: Chain, devnet: Devnet, time: bigint, options: BootOptions = {}): Promise<ProducedBlock> {
   const expiration = time / 1_000_000n + BOOT_EXPIRATION_SEC;
   return chain.boot({
     services: devnet.services,
     producer: devnet.producer,
     time,
     prover: devnet.prover,
-    initTransactions: () => devnetBootTransactions(devnet, expiration),
+    initTransactions: () => devnetBootTransactions(devnet, expiration, options),
   });
 }
 
