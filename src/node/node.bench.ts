@@ -30,6 +30,7 @@ import { fetchNode, serviceUrl } from './client.ts';
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { spawnPsiwebStart, type SpawnedNode } from './testing/spawn-start.ts';
+import { RawConnection, rawRequest } from '../../test/raw-http.ts';
 
 const CONCURRENCY = 50;
 /** Long enough for V8 to have optimized the query path, so before and after compare like with like. */
@@ -176,10 +177,14 @@ function ran(node: unknown, service: string, method: string): boolean {
  * push at `measureFrom` is sent with all `inFlight` connections open until the last
  * push is sent: a stretch during which exactly `inFlight` pushes are in flight.
  */
-async function push(rootUrl: string, agent: Agent, trxs: Uint8Array[], inFlight: number, measureFrom: number): Promise<number> {
-  const url = serviceUrl(rootUrl, 'transact', '/push_transaction?wait_for=applied');
+async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measureFrom: number): Promise<number> {
+  const target = new URL(serviceUrl(rootUrl, 'transact', '/push_transaction?wait_for=applied'));
+  const port = Number(target.port);
+  const headers = { 'Content-Type': 'application/octet-stream', Accept: 'application/json' };
+  const requests = trxs.map((t) => rawRequest('POST', target.host, target.pathname + target.search, headers, t));
   const workers = Math.min(inFlight, trxs.length);
   const answered: number[] = [];
+  const connections: RawConnection[] = [];
   let next = 0;
   let started = 0;
   let from = Infinity;
@@ -190,20 +195,16 @@ async function push(rootUrl: string, agent: Agent, trxs: Uint8Array[], inFlight:
     if (opening >= PUSH_OPENING) await new Promise<void>((r) => waiting.push(r));
     opening++;
     started++;
+    const connection = await RawConnection.open(port);
+    connections.push(connection);
     let first = true;
     while (next < trxs.length) {
       const i = next++;
       if (i >= measureFrom && started === workers && from === Infinity) from = performance.now();
       if (next === trxs.length) to = performance.now();
-      const res = await fetchNode(url, {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
-        body: trxs[i]!,
-        timeoutMs: 120_000,
-      });
-      if (res.status !== 200) throw new Error(`push ${i}: ${res.status} ${res.text().slice(0, 200)}`);
-      const trace = res.json() as TraceJson;
+      const res = await connection.send(requests[i]!);
+      if (res.status !== 200) throw new Error(`push ${i}: ${res.status} ${res.body.toString('utf8', 0, 200)}`);
+      const trace = JSON.parse(res.body.toString('utf8')) as TraceJson;
       if (trace.error) throw new Error(`push ${i} failed: ${trace.error}`);
       if (!ran(trace.actionTraces, 'tokens', 'transfer')) throw new Error(`push ${i}: the trace has no tokens::transfer: ${JSON.stringify(trace).slice(0, 300)}`);
       answered.push(performance.now());
@@ -219,20 +220,23 @@ async function push(rootUrl: string, agent: Agent, trxs: Uint8Array[], inFlight:
       waiting.shift()?.();
     }
   };
-  await Promise.all(Array.from({ length: workers }, worker));
+  try {
+    await Promise.all(Array.from({ length: workers }, worker));
+  } finally {
+    for (const c of connections) c.close();
+  }
   const counted = answered.filter((t) => t > from && t <= to).length;
   return to > from ? (counted / (to - from)) * 1000 : NaN;
 }
 
 async function pushBench(rootUrl: string): Promise<Figure[]> {
-  const agent = keepAliveAgent(PUSH_IN_FLIGHT);
-  try {
+  {
     const alice = await balance(rootUrl, 'alice');
     const bob = await balance(rootUrl, 'bob');
     // The warm-up (the transfer path compiled and optimized, the connections opened)
     // runs straight on into the measured pushes.
     const trxs = [...(await transfers(rootUrl, PUSH_WARMUP, 'warm-up')), ...(await transfers(rootUrl, PUSH_TOTAL, 'run'))];
-    const perSec = await push(rootUrl, agent, trxs, PUSH_IN_FLIGHT, PUSH_WARMUP);
+    const perSec = await push(rootUrl, trxs, PUSH_IN_FLIGHT, PUSH_WARMUP);
     const sent = BigInt(trxs.length);
     // Queries read committed state; a transaction applied in the block being built is
     // there once that block commits (the next interval boundary).
@@ -249,11 +253,9 @@ async function pushBench(rootUrl: string): Promise<Figure[]> {
         perSec,
         '/s',
         { op: '>=', value: 2500, text: '≥ 2,500/s' },
-        `${PUSH_TOTAL.toLocaleString('en-US')} signed alice→bob transfers (pre-signed, P-256), ${PUSH_IN_FLIGHT.toLocaleString('en-US')} unanswered at a time on keep-alive sockets (opened ${PUSH_OPENING} at a time by at least ${PUSH_WARMUP.toLocaleString('en-US')} warm-up pushes that run straight on into the measured ones), wait_for=applied, to psiweb start (lmdb, 1 s blocks); answers counted from the first measured push with all connections open until the last push is sent, one run; every trace checked for tokens::transfer and no error, balances moved by exactly the number sent`,
+        `${PUSH_TOTAL.toLocaleString('en-US')} signed alice→bob transfers (pre-signed, P-256), ${PUSH_IN_FLIGHT.toLocaleString('en-US')} unanswered at a time on keep-alive sockets (a lean raw-socket client, test/raw-http.ts, so the load generator takes less of the 2 cores; opened ${PUSH_OPENING} at a time by at least ${PUSH_WARMUP.toLocaleString('en-US')} warm-up pushes that run straight on into the measured ones), wait_for=applied, to psiweb start (lmdb, 1 s blocks); answers counted from the first measured push with all connections open until the last push is sent, one run; every trace checked for tokens::transfer and no error, balances moved by exactly the number sent`,
       ),
     ];
-  } finally {
-    agent.destroy();
   }
 }
 
