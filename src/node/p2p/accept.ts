@@ -9,12 +9,26 @@
 import type { IncomingMessage } from 'node:http';
 import { routeHost } from '../../http/hosts.ts';
 import { refuseUpgrade, type UpgradeHandler } from '../http-server.ts';
+import { PEER_URL_HEADER, PEERS_PATH } from './discovery.ts';
 import { WebSocketHandshakeError } from './errors.ts';
 import type { PeerNetwork } from './network.ts';
 import { acceptWebSocket, isWebSocketUpgrade } from './websocket.ts';
 
 export const P2P_SERVICE = 'x-peers';
 export const P2P_PATH = '/p2p';
+
+/** Whether a request URL is this node's list of peer URLs, `x-peers.<root>/peers` (discovery.ts). */
+export function isPeerListUrl(url: URL, rootHost: string): boolean {
+  const route = routeHost(url.hostname, rootHost);
+  return route.kind === 'service' && route.name === P2P_SERVICE && url.pathname === PEERS_PATH;
+}
+
+/** `GET x-peers.<root>/peers`: a JSON array of root URLs, this node's first (discovery.ts). */
+export function peerListResponse(request: Request, network: PeerNetwork): Response {
+  if (request.method !== 'GET' && request.method !== 'HEAD')
+    return new Response(`${PEERS_PATH} answers GET only\n`, { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' } });
+  return new Response(JSON.stringify(network.peerUrls()), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
+}
 
 /** Whether a checked request URL is this node's peer endpoint. */
 export function isP2pUrl(url: URL, rootHost: string): boolean {
@@ -52,9 +66,20 @@ export function p2pUpgradeHandler(rootHost: string, network: () => PeerNetwork |
       refuseUpgrade(socket, 503, 'the node is starting', { 'Retry-After': '1' });
       return;
     }
+    // The URL the peer says it is reachable at (discovery.ts), and its address: a banned one is refused here.
+    const said = req.headers[PEER_URL_HEADER];
+    const url = typeof said === 'string' ? said : undefined;
+    const address = req.socket.remoteAddress;
+    const remote = `${address}:${req.socket.remotePort}`;
+    const banned = net.refusal(url, address);
+    if (banned) {
+      log(`p2p: refused a connection from ${remote}${url ? ` (${url})` : ''}: ${banned.message}`);
+      refuseUpgrade(socket, 403, banned.message);
+      return;
+    }
     try {
       const ws = acceptWebSocket(req, socket, head);
-      net.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+      net.accept(ws, remote, url, address);
     } catch (e) {
       if (!(e instanceof WebSocketHandshakeError)) throw e;
       log(`p2p: refused a connection: ${e.message}`);

@@ -21,22 +21,49 @@
  *    turn as applyBlock would, and the valid ones commit in one store transaction. A block that fails validation, or contradicts a block we
  *    hold, disconnects the peer that sent it.
  *
+ * Routing (psinode's shortest_path_routing.hpp, src/net/routing): each connected peer is
+ * a neighbour of a ShortestPathRouting; RouteUpdateMessage, RouteSeqnoRequest,
+ * RequestRoutesMessage and RoutingEnvelope go to it, and what it answers goes out, so
+ * this node learns routes to producers and forwards envelopes addressed to others.
+ * `sendToProducer` sends a message to a producer in an envelope along its route.
+ * Consensus messages (and envelopes addressed to this node's producer) go to the
+ * `onMessage` handlers.
+ *
+ * The mesh (discovery.ts): a node dialing says its own URL in the handshake; each node
+ * lists its peers' URLs at `GET x-peers.<root>/peers` and asks its peers for theirs every
+ * `discoveryIntervalMs`; addresses it has no connection to are dialed, up to
+ * `maxOutbound` (the --peer URLs are always dialed), within `maxConnections` in all. A
+ * dial that fails or a connection that is lost is tried again after an exponential
+ * backoff with jitter (capped at RECONNECT_MAX_MS); a learned address that fails
+ * MAX_DISCOVERED_ATTEMPTS times in a row is forgotten. Two connections between the same
+ * two nodes (both dialed at once): the one dialed by the node with the smaller URL stays.
+ *
+ * Bans: a peer that sends a frame that does not decode, a type byte psibase does not
+ * define, a wrong version, an invalid block, another chain, or that a caller reports
+ * (`misbehaved`) is disconnected and its URL (and, when it is not on loopback, its IP
+ * address) is refused for `banMs` (default BAN_MS): dials to it wait, and its handshakes
+ * are answered 403. `bans()` lists them.
+ *
  * Messages of types 64 and up are x-peers' own connection messages (IdMessage,
  * HostnamesMessage …), which psinode hands to the x-peers service, not to the network:
  * they are ignored here, as are psibase's snapshot and state-checksum messages (42, 43,
- * 45), which psiweb does not serve. Consensus messages are ignored until consensus runs
- * in the node. Any other frame that does not decode closes the connection.
+ * 45), which psiweb does not serve. Any other frame that does not decode closes the
+ * connection and bans its sender.
  */
 import { GENESIS_BLOCK_NUM } from '../../chain/constants.ts';
 import { BlockValidationError } from '../../chain/errors.ts';
 import type { Chain } from '../../chain/executor.ts';
-import { decodeMessage, encodeMessage, MessageDecodeError, type AnyMessage, type WireMessage } from '../../net/wire/index.ts';
+import { decodeMessage, encodeMessage, MessageDecodeError, UnknownMessageTypeError, type AnyMessage, type WireMessage } from '../../net/wire/index.ts';
+import { ShortestPathRouting, type RoutingAction, type RoutingMessage } from '../../net/routing/index.ts';
+import { accountNumber } from '../../protocol/names.ts';
 import { blockId } from '../../protocol/ids.ts';
 import { unpackSignedBlock } from '../../protocol/types.ts';
 import { bytesEqual } from '../../state/bytes.ts';
 // Block ids as psibase's JSON writes them (upper-case hex), as /native/status does.
 import { toHex as hexId } from '../../protocol/fracpack/index.ts';
-import { PeerMisbehaviourError } from './errors.ts';
+import { randomBytes } from 'node:crypto';
+import { fetchPeerList, PEER_URL_HEADER, peerUrlKey } from './discovery.ts';
+import { PeerBannedError, PeerMisbehaviourError, type PeerFaultReason } from './errors.ts';
 import { CloseCode, dialWebSocket, type WebSocket } from './websocket.ts';
 
 /** psibase's routing_base protocol_version. */
@@ -55,8 +82,22 @@ export const MAX_BLOCKS_PER_COMMIT = 64;
 /** Reconnect backoff for --peer URLs: first wait, and the most it grows to. */
 export const RECONNECT_MIN_MS = 250;
 export const RECONNECT_MAX_MS = 5_000;
-/** After a peer misbehaved, its URL is not dialed again for this long. */
+/** After a peer refused this node for a fault, its URL is not dialed again for this long. */
 export const MISBEHAVIOUR_BACKOFF_MS = 30_000;
+/** A misbehaving peer's URL and address are refused for this long (default of `banMs`). */
+export const BAN_MS = 10 * 60_000;
+/** Most connections dialed to addresses learned from peers (default of `maxOutbound`). */
+export const MAX_OUTBOUND_PEERS = 8;
+/** Most connections in all, both directions (default of `maxConnections`). */
+export const MAX_CONNECTIONS = 96;
+/** How often each peer is asked for the URLs it knows (default of `discoveryIntervalMs`). */
+export const DISCOVERY_INTERVAL_MS = 10_000;
+/** A learned address whose dials fail this many times in a row is forgotten. */
+export const MAX_DISCOVERED_ATTEMPTS = 4;
+/** A connection that lasted this long resets its dialer's backoff. */
+const STABLE_CONNECTION_MS = 10_000;
+/** Consensus messages psibase forwards in envelopes (those with a validate_message): Confirm … RequestView. */
+const ROUTED_TYPES: ReadonlySet<number> = new Set([35, 36, 37, 38, 39, 40, 41]);
 
 export type Role = 'producer' | 'follower';
 
@@ -74,6 +115,26 @@ export interface PeerInfo {
   rttMs?: number;
 }
 
+/** A URL or address refused for misbehaving, until `until` (ISO time). */
+export interface BanInfo {
+  /** `http://host:port` (a peer URL) or `ip:ADDRESS`. */
+  key: string;
+  until: string;
+  reason: PeerFaultReason;
+  message: string;
+}
+
+/** A message from a peer for the consensus layer. */
+export interface ReceivedMessage {
+  /** The neighbour it came from (for `misbehaved`, `sendToPeer`). */
+  peer: number;
+  message: WireMessage;
+  /** The message's bytes (type byte + fracpack), e.g. to verify a signature or pass it on. */
+  bytes: Uint8Array;
+  /** It came in a RoutingEnvelope addressed to this node's producer. */
+  routed: boolean;
+}
+
 export interface PeerNetworkInit {
   chain: Chain;
   role: Role;
@@ -82,6 +143,24 @@ export interface PeerNetworkInit {
   onApplied?: (num: number, id: Uint8Array) => void;
   /** Most peers that dialed this node, connected at once (default MAX_INBOUND_PEERS). */
   maxInbound?: number;
+  /** The root URL this node is reachable at: told to the peers it dials, listed at x-peers.<root>/peers. */
+  selfUrl?: string;
+  /** Most connections dialed to learned addresses (default MAX_OUTBOUND_PEERS); `connect` URLs are always dialed. */
+  maxOutbound?: number;
+  /** Most connections in all (default MAX_CONNECTIONS). */
+  maxConnections?: number;
+  /** How often peers are asked for their URLs (default DISCOVERY_INTERVAL_MS); 0: never. */
+  discoveryIntervalMs?: number;
+  /** How long a misbehaving peer is refused, ms (default BAN_MS). */
+  banMs?: number;
+  /** Clock, ms (default Date.now): bans and routing's seqno timing. */
+  now?: () => number;
+  /** Uniform in [0, 1) (default Math.random): backoff jitter. */
+  random?: () => number;
+  /** This node's producer name (routing delivers envelopes addressed to it and advertises a route to it). */
+  producer?: string | bigint;
+  /** The active producers routes are kept to; undefined: any name. */
+  producers?: Iterable<string | bigint>;
 }
 
 /**
@@ -108,13 +187,23 @@ interface Connection {
   closed: boolean;
   /** Set when this side closed the connection for the peer's fault. */
   fault: PeerMisbehaviourError | undefined;
+  /** peerUrlKey(url), for comparing addresses. */
+  key: string | undefined;
+  /** The remote IP address (inbound), for bans. */
+  address: string | undefined;
+  openedAt: number;
 }
 
 interface Dialer {
   url: string;
-  delayMs: number;
+  key: string;
+  /** A `connect` URL (dialed for ever), or one learned from a peer. */
+  persistent: boolean;
+  /** Failed dials (or short-lived connections) in a row: the backoff's exponent. */
+  attempts: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   connection: Connection | undefined;
+  removed: boolean;
 }
 
 /** A block a peer sent, waiting to be applied. */
@@ -145,11 +234,123 @@ export class PeerNetwork {
   private applying: Promise<void> = Promise.resolve();
   private draining = false;
   private nextSeq = 0;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly selfKey: string | undefined;
+  readonly routing: ShortestPathRouting;
+  private routingTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly handlers = new Set<(m: ReceivedMessage) => void>();
+  private readonly bansByKey = new Map<string, { until: number; fault: PeerMisbehaviourError }>();
+  /** Addresses learned from peers (key → URL). */
+  private readonly known = new Map<string, string>();
+  private discoverer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly init: PeerNetworkInit) {
     this.chain = init.chain;
     this.role = init.role;
     this.log = init.log;
+    this.now = init.now ?? Date.now;
+    this.random = init.random ?? Math.random;
+    this.selfKey = init.selfUrl !== undefined ? peerUrlKey(init.selfUrl) : undefined;
+    this.routing = new ShortestPathRouting({
+      now: this.now,
+      // psibase draws a random RouterId per start (its seqno is not kept across restarts).
+      routerId: randomBytes(8).readBigUInt64LE(),
+      ...(init.producer !== undefined && { self: toProducer(init.producer) }),
+      ...(init.producers !== undefined && { producers: [...init.producers].map(toProducer) }),
+      validate: (data) => ROUTED_TYPES.has(data[0]!) && decodes(data),
+      log: init.log,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // For the consensus layer
+
+  /**
+   * Sends `bytes` (one whole message: type byte + fracpack, e.g. a signed PrepareMessage)
+   * to `producer` in a RoutingEnvelope along the shortest feasible route. false: no route
+   * to it now (the message is dropped, as psibase does). A MessageDecodeError for bytes
+   * that are not a message.
+   */
+  sendToProducer(producer: string | bigint, bytes: Uint8Array): boolean {
+    decodeMessage(bytes);
+    const { sent, actions } = this.routing.sendTo(toProducer(producer), bytes);
+    this.act(actions);
+    return sent;
+  }
+
+  /** Sends `bytes` to every producer a route is known to (psibase multicast_producers). */
+  sendToProducers(bytes: Uint8Array): void {
+    decodeMessage(bytes);
+    this.act(this.routing.sendToProducers(bytes));
+  }
+
+  /** Sends `bytes` (a whole message) to every connected peer (psibase multicast). */
+  broadcast(bytes: Uint8Array): void {
+    decodeMessage(bytes);
+    for (const c of this.connections.values()) if (!c.closed && !c.fault) c.ws.send(bytes);
+  }
+
+  /** Sends `bytes` (a whole message) to one connected peer; false when it is not connected. */
+  sendToPeer(peer: number, bytes: Uint8Array): boolean {
+    decodeMessage(bytes);
+    const c = this.connections.get(peer);
+    if (!c || c.closed || c.fault) return false;
+    c.ws.send(bytes);
+    return true;
+  }
+
+  /**
+   * Calls `handler` with each consensus message (types 35 and up that are not blocks)
+   * a peer sends, and each message in an envelope addressed to this node's producer.
+   * A PeerMisbehaviourError thrown by the handler disconnects and bans the peer.
+   * Returns a function that removes the handler.
+   */
+  onMessage(handler: (m: ReceivedMessage) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * A peer sent something invalid (a block, a badly signed message …): it is disconnected
+   * and refused for `banMs`, with `reason` in the log and in `bans()`. false when it is
+   * not connected (any more).
+   */
+  misbehaved(peer: number, reason: string): boolean {
+    const c = this.connections.get(peer);
+    if (!c || c.closed) return false;
+    this.drop(c, new PeerMisbehaviourError('reported', reason));
+    return true;
+  }
+
+  /** This node's producer name and the active producers changed (psibase on_producer_change). */
+  setProducers(producers: Iterable<string | bigint> | undefined, self?: string | bigint): void {
+    this.act(this.routing.setProducers(producers ? [...producers].map(toProducer) : undefined, self === undefined ? undefined : toProducer(self)));
+  }
+
+  /** The URLs refused now for misbehaving. */
+  bans(): BanInfo[] {
+    this.expireBans();
+    return [...this.bansByKey].map(([key, b]) => ({ key, until: new Date(b.until).toISOString(), reason: b.fault.reason, message: b.fault.message }));
+  }
+
+  /** What x-peers.<root>/peers lists: this node's URL first (when it knows it), then its peers'. */
+  peerUrls(): string[] {
+    const out: string[] = this.selfKey ? [this.selfKey] : [];
+    for (const c of this.connections.values()) if (c.key && !c.closed && !c.fault && !out.includes(c.key)) out.push(c.key);
+    return out;
+  }
+
+  /**
+   * Why a handshake from `url` (what it said in X-Psiweb-Peer-Url) or `address` is
+   * refused: a PeerBannedError, or undefined when it is not banned.
+   */
+  refusal(url: string | undefined, address: string | undefined): PeerBannedError | undefined {
+    for (const key of banKeys(url !== undefined ? peerUrlKey(url) : undefined, address)) {
+      const b = this.banned(key);
+      if (b) return new PeerBannedError(key, b.until, b.fault.reason, `${key} is banned until ${new Date(b.until).toISOString()}: ${b.fault.message}`);
+    }
+    return undefined;
   }
 
   /** The peers connected now, for `/native/status`. */
@@ -164,10 +365,51 @@ export class PeerNetwork {
     }));
   }
 
-  /** Takes an accepted WebSocket (x-peers.<root>/p2p) as an incoming peer. */
-  accept(ws: WebSocket, remote?: string): void {
+  private banned(key: string): { until: number; fault: PeerMisbehaviourError } | undefined {
+    const b = this.bansByKey.get(key);
+    if (b && b.until <= this.now()) {
+      this.bansByKey.delete(key);
+      this.log(`p2p: the ban of ${key} ended`);
+      return undefined;
+    }
+    return b;
+  }
+
+  private expireBans(): void {
+    for (const key of [...this.bansByKey.keys()]) this.banned(key);
+  }
+
+  private ban(c: Connection, fault: PeerMisbehaviourError): void {
+    const keys = banKeys(c.key, c.address);
+    const ms = this.init.banMs ?? BAN_MS;
+    if (keys.length === 0) {
+      this.log(`p2p: peer ${c.id} is not banned: it has no URL and dialed in from loopback (nothing to tell it from other local peers)`);
+      return;
+    }
+    for (const key of keys) this.bansByKey.set(key, { until: this.now() + ms, fault });
+    this.log(`p2p: banned ${keys.join(' and ')} for ${Math.round(ms / 1000)} s (${fault.reason})`);
+  }
+
+  /**
+   * Takes an accepted WebSocket (x-peers.<root>/p2p) as an incoming peer; `url` is the
+   * address it said it is reachable at, `address` its IP address.
+   */
+  accept(ws: WebSocket, remote?: string, url?: string, address?: string): void {
     if (this.closing) {
       ws.close(CloseCode.goingAway, 'the node is stopping');
+      return;
+    }
+    const refused = this.refusal(url, address);
+    if (refused) {
+      this.log(`p2p: refusing a peer${remote ? ` from ${remote}` : ''}: ${refused.message}`);
+      ws.close(CloseCode.policyViolation, refused.message.slice(0, 120));
+      return;
+    }
+    const total = this.connections.size;
+    const maxTotal = this.init.maxConnections ?? MAX_CONNECTIONS;
+    if (total >= maxTotal) {
+      this.log(`p2p: refusing a peer${remote ? ` from ${remote}` : ''}: ${total} peers are connected already (at most ${maxTotal})`);
+      ws.close(CloseCode.tryAgainLater, `this node takes at most ${maxTotal} peers`);
       return;
     }
     const inbound = [...this.connections.values()].filter((c) => c.direction === 'in').length;
@@ -177,14 +419,85 @@ export class PeerNetwork {
       ws.close(CloseCode.tryAgainLater, `this node takes at most ${max} incoming peers`);
       return;
     }
-    this.open(ws, 'in', undefined, remote);
+    this.open(ws, 'in', url, remote, address);
   }
 
   /** Dials `url` and keeps dialing it (with backoff) whenever the connection is lost. */
   connect(url: string): void {
-    const d: Dialer = { url, delayMs: RECONNECT_MIN_MS, timer: undefined, connection: undefined };
+    this.addDialer(url, true);
+  }
+
+  private addDialer(url: string, persistent: boolean): Dialer {
+    const d: Dialer = { url, key: peerUrlKey(url) ?? url, persistent, attempts: 0, timer: undefined, connection: undefined, removed: false };
     this.dialers.push(d);
     this.dial(d);
+    return d;
+  }
+
+  private removeDialer(d: Dialer, why: string): void {
+    if (d.removed) return;
+    d.removed = true;
+    if (d.timer) clearTimeout(d.timer);
+    this.dialers.splice(this.dialers.indexOf(d), 1);
+    this.known.delete(d.key);
+    this.log(`p2p: no longer dialing ${d.url}: ${why}`);
+  }
+
+  /** The next wait of a dialer: exponential in its failures, capped, with jitter (half to all of it). */
+  private backoff(d: Dialer): number {
+    const full = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(d.attempts, 16));
+    return Math.round(full / 2 + (this.random() * full) / 2);
+  }
+
+  private retry(d: Dialer, delayMs: number): void {
+    if (this.closing || d.removed) return;
+    if (d.timer) clearTimeout(d.timer);
+    d.timer = setTimeout(() => this.dial(d), Math.max(0, delayMs));
+    d.timer.unref();
+  }
+
+  private connectedTo(key: string): Connection | undefined {
+    for (const c of this.connections.values()) if (c.key === key && !c.closed) return c;
+    return undefined;
+  }
+
+  /** Asks every peer with a URL for the URLs it knows now (as every discoveryIntervalMs), then dials the new ones. */
+  discoverPeers(): Promise<void> {
+    return this.discover();
+  }
+
+  /** Asks every peer with a URL for the URLs it knows, then dials the new ones. */
+  private async discover(only?: Connection): Promise<void> {
+    const targets = only ? [only] : [...this.connections.values()];
+    const seen = new Set<string>();
+    await Promise.all(
+      targets.map(async (c) => {
+        if (!c.key || seen.has(c.key) || c.closed) return;
+        seen.add(c.key);
+        let urls: string[];
+        try {
+          urls = await fetchPeerList(c.key);
+        } catch (e) {
+          this.log(`p2p: peer ${c.id}: cannot read its peer list: ${(e as Error).message}`);
+          return;
+        }
+        for (const u of urls) if (u !== this.selfKey && !this.known.has(u)) this.known.set(u, u);
+      }),
+    );
+    this.fillOutbound();
+  }
+
+  /** Dials learned addresses this node has no connection to, within the caps. */
+  private fillOutbound(): void {
+    if (this.closing) return;
+    const maxOut = this.init.maxOutbound ?? MAX_OUTBOUND_PEERS;
+    const maxTotal = this.init.maxConnections ?? MAX_CONNECTIONS;
+    for (const [key, url] of this.known) {
+      if (this.dialers.filter((d) => !d.persistent).length >= maxOut || this.connections.size >= maxTotal) return;
+      if (key === this.selfKey || this.connectedTo(key) || this.dialers.some((d) => d.key === key) || this.banned(key)) continue;
+      this.log(`p2p: dialing ${url}, learned from a peer`);
+      this.addDialer(url, false);
+    }
   }
 
   /** Tells every ready peer that the head moved (the producer committed a block). */
@@ -196,6 +509,8 @@ export class PeerNetwork {
   async close(): Promise<void> {
     this.closing = true;
     if (this.pinger) clearInterval(this.pinger);
+    if (this.discoverer) clearInterval(this.discoverer);
+    if (this.routingTimer) clearTimeout(this.routingTimer);
     for (const d of this.dialers) if (d.timer) clearTimeout(d.timer);
     for (const c of this.connections.values()) c.ws.close(CloseCode.goingAway, 'the node is stopping');
     await this.applying;
@@ -203,38 +518,56 @@ export class PeerNetwork {
 
   private dial(d: Dialer): void {
     d.timer = undefined;
-    if (this.closing) return;
-    dialWebSocket(d.url).then(
+    if (this.closing || d.removed) return;
+    const ban = this.banned(d.key);
+    if (ban) {
+      if (!d.persistent) return this.removeDialer(d, `banned until ${new Date(ban.until).toISOString()}`);
+      return this.retry(d, ban.until - this.now());
+    }
+    // Already connected to it the other way round (it dialed in): nothing to dial.
+    if (this.connectedTo(d.key)) {
+      if (!d.persistent) return this.removeDialer(d, 'already connected');
+      return this.retry(d, RECONNECT_MAX_MS);
+    }
+    if (this.connections.size >= (this.init.maxConnections ?? MAX_CONNECTIONS)) return this.retry(d, this.backoff(d));
+    const headers: Record<string, string> = this.selfKey ? { [PEER_URL_HEADER]: this.selfKey } : {};
+    dialWebSocket(d.url, { headers }).then(
       (ws) => {
-        if (this.closing) {
-          ws.close(CloseCode.goingAway, 'the node is stopping');
+        if (this.closing || d.removed) {
+          ws.close(CloseCode.goingAway, this.closing ? 'the node is stopping' : 'no longer dialing');
           return;
         }
-        d.connection = this.open(ws, 'out', d.url);
+        const c = this.open(ws, 'out', d.url);
+        d.connection = c;
         ws.on('close', (code, reason) => {
-          const c = d.connection;
           d.connection = undefined;
-          this.onClosed(c!, code, reason);
-          if (this.closing) return;
-          // A connection that worked resets the backoff; one closed for a fault (either
+          this.onClosed(c, code, reason);
+          if (this.closing || d.removed) return;
+          // A connection that lasted resets the backoff; one closed for a fault (either
           // side's verdict: another chain, a bad block) waits long before trying again.
           const refused = code === CloseCode.policyViolation || code === CloseCode.invalidPayload;
-          d.delayMs = c?.fault || refused ? MISBEHAVIOUR_BACKOFF_MS : RECONNECT_MIN_MS;
-          d.timer = setTimeout(() => this.dial(d), d.delayMs);
-          d.timer.unref();
+          if (c.fault || refused) {
+            if (!d.persistent) return this.removeDialer(d, c.fault ? c.fault.message : `refused (${code}: ${reason})`);
+            const ban = this.banned(d.key);
+            return this.retry(d, ban ? ban.until - this.now() : MISBEHAVIOUR_BACKOFF_MS);
+          }
+          d.attempts = this.now() - c.openedAt >= STABLE_CONNECTION_MS ? 0 : d.attempts + 1;
+          if (!d.persistent && d.attempts >= MAX_DISCOVERED_ATTEMPTS) return this.removeDialer(d, `lost ${d.attempts} times in a row`);
+          this.retry(d, this.backoff(d));
         });
       },
       (e: unknown) => {
-        if (this.closing) return;
-        this.log(`p2p: cannot connect to ${d.url}: ${(e as Error).message}; retrying in ${d.delayMs} ms`);
-        d.timer = setTimeout(() => this.dial(d), d.delayMs);
-        d.timer.unref();
-        d.delayMs = Math.min(d.delayMs * 2, RECONNECT_MAX_MS);
+        if (this.closing || d.removed) return;
+        d.attempts++;
+        if (!d.persistent && d.attempts >= MAX_DISCOVERED_ATTEMPTS) return this.removeDialer(d, `${d.attempts} dials failed: ${(e as Error).message}`);
+        const wait = this.backoff(d);
+        this.log(`p2p: cannot connect to ${d.url}: ${(e as Error).message}; retrying in ${wait} ms`);
+        this.retry(d, wait);
       },
     );
   }
 
-  private open(ws: WebSocket, direction: 'in' | 'out', url?: string, remote?: string): Connection {
+  private open(ws: WebSocket, direction: 'in' | 'out', url?: string, remote?: string, address?: string): Connection {
     const c: Connection = {
       id: this.nextId++,
       ws,
@@ -249,6 +582,9 @@ export class PeerNetwork {
       paused: false,
       closed: false,
       fault: undefined,
+      key: url !== undefined ? peerUrlKey(url) : undefined,
+      address,
+      openedAt: this.now(),
     };
     this.connections.set(c.id, c);
     this.log(`p2p: peer ${c.id} connected (${direction}${url ? ` ${url}` : remote ? ` from ${remote}` : ''})`);
@@ -256,6 +592,17 @@ export class PeerNetwork {
     if (direction === 'in') ws.on('close', (code, reason) => this.onClosed(c, code, reason));
     this.send(c, { kind: 'InitMessage', value: { version: PROTOCOL_VERSION } });
     this.sendHello(c);
+    // psibase shortest_path_routing connect: the neighbour gets every route this node has.
+    this.act(this.routing.connect(c.id));
+    this.dedupe(c);
+    if (!c.closed && c.key) {
+      void this.discover(c);
+      const every = this.init.discoveryIntervalMs ?? DISCOVERY_INTERVAL_MS;
+      if (every > 0 && !this.discoverer) {
+        this.discoverer = setInterval(() => void this.discover(), every);
+        this.discoverer.unref();
+      }
+    }
     ws.ping();
     this.pinger ??= setInterval(() => {
       for (const peer of this.connections.values()) peer.ws.ping();
@@ -264,15 +611,81 @@ export class PeerNetwork {
     return c;
   }
 
+  /**
+   * Two connections between the same two nodes (each dialed the other at once): the
+   * one dialed by the node with the smaller URL stays, on both sides alike.
+   */
+  private dedupe(c: Connection): void {
+    if (!c.key) return;
+    const other = [...this.connections.values()].find((o) => o !== c && o.key === c.key && !o.closed && !o.fault);
+    if (!other) return;
+    let loser: Connection;
+    if (other.direction === c.direction || !this.selfKey) loser = other; // the newer one replaces a stale one
+    else {
+      const keepOut = this.selfKey < c.key;
+      loser = (c.direction === 'out') === keepOut ? other : c;
+    }
+    this.log(`p2p: peer ${loser.id}: a second connection with ${c.key}; closing it`);
+    loser.ws.close(CloseCode.normal, 'duplicate connection');
+    this.onClosed(loser, CloseCode.normal, '');
+  }
+
   private onClosed(c: Connection, code: number, reason: string): void {
     if (c.closed) return;
     c.closed = true;
     this.connections.delete(c.id);
+    this.act(this.routing.disconnect(c.id));
     if (!c.fault) this.log(`p2p: peer ${c.id} disconnected${reason && !this.closing ? ` (${code}: ${reason})` : ''}`);
   }
 
   private send(c: Connection, msg: AnyMessage): void {
     c.ws.send(encodeMessage(msg));
+  }
+
+  /** Carries out what routing decided: messages to neighbours, envelopes for this node. */
+  private act(actions: RoutingAction[]): void {
+    for (const a of actions) {
+      if (a.kind === 'send') {
+        const c = this.connections.get(a.peer);
+        if (c && !c.closed && !c.fault) this.send(c, a.message);
+      } else {
+        const c = this.connections.get(a.from);
+        if (c && !c.closed && !c.fault) this.deliver(c, a.data);
+      }
+    }
+    const at = this.routing.wakeAt;
+    if (at !== undefined && !this.routingTimer && !this.closing) {
+      this.routingTimer = setTimeout(() => {
+        this.routingTimer = undefined;
+        this.act(this.routing.wake());
+      }, Math.max(0, at - this.now()));
+      this.routingTimer.unref();
+    }
+  }
+
+  /** A message in an envelope addressed to this node, handled as if `c` sent it (psibase recv(peer, data)). */
+  private deliver(c: Connection, data: Uint8Array): void {
+    let msg: WireMessage;
+    try {
+      msg = decodeMessage(data);
+    } catch (e) {
+      if (!(e instanceof MessageDecodeError)) throw e;
+      this.drop(c, new PeerMisbehaviourError(e instanceof UnknownMessageTypeError ? 'unknown-type' : 'undecodable', `an envelope for this node holding a message that does not decode: ${e.message}`, { cause: e }));
+      return;
+    }
+    if (isRoutingKind(msg.kind)) this.act(this.routing.receive(c.id, msg as RoutingMessage));
+    else if (msg.kind !== 'InitMessage') this.emit(c, msg, data, true);
+  }
+
+  private emit(c: Connection, message: WireMessage, bytes: Uint8Array, routed: boolean): void {
+    for (const h of this.handlers) {
+      try {
+        h({ peer: c.id, message, bytes, routed });
+      } catch (e) {
+        if (e instanceof PeerMisbehaviourError) this.drop(c, e);
+        else this.log(`p2p: a message handler failed: ${(e as Error).stack ?? String(e)}`);
+      }
+    }
   }
 
   private sendHello(c: Connection): void {
@@ -298,7 +711,10 @@ export class PeerNetwork {
     if (c.closed || c.fault) return;
     c.fault = fault;
     this.log(`p2p: disconnecting peer ${c.id}${c.url ? ` (${c.url})` : ''}: ${fault.message}`);
-    c.ws.close(fault.reason === 'undecodable' ? CloseCode.invalidPayload : CloseCode.policyViolation, fault.message);
+    this.ban(c, fault);
+    c.ws.close(fault.reason === 'undecodable' || fault.reason === 'unknown-type' ? CloseCode.invalidPayload : CloseCode.policyViolation, fault.message.slice(0, 120));
+    // Its routes go now, not when the close handshake ends.
+    this.act(this.routing.disconnect(c.id));
   }
 
   private receive(c: Connection, data: Uint8Array): void {
@@ -310,7 +726,8 @@ export class PeerNetwork {
       msg = decodeMessage(data);
     } catch (e) {
       if (!(e instanceof MessageDecodeError)) throw e;
-      this.drop(c, new PeerMisbehaviourError('undecodable', `a frame that does not decode (${data.length} bytes): ${e.message}`, { cause: e }));
+      const reason = e instanceof UnknownMessageTypeError ? 'unknown-type' : 'undecodable';
+      this.drop(c, new PeerMisbehaviourError(reason, `a frame that does not decode (${data.length} bytes): ${e.message}`, { cause: e }));
       return;
     }
     // One message at a time per peer, in order; a long queue stops reading from the socket.
@@ -320,7 +737,7 @@ export class PeerNetwork {
       c.ws.pause();
     }
     c.inbox = c.inbox
-      .then(() => (c.closed || c.fault ? undefined : this.handle(c, msg)))
+      .then(() => (c.closed || c.fault ? undefined : this.handle(c, msg, data)))
       .catch((e: unknown) => this.fail(c, e))
       .finally(() => this.unqueue(c));
   }
@@ -343,7 +760,7 @@ export class PeerNetwork {
     }
   }
 
-  private async handle(c: Connection, msg: WireMessage): Promise<void> {
+  private async handle(c: Connection, msg: WireMessage, bytes: Uint8Array): Promise<void> {
     switch (msg.kind) {
       case 'InitMessage':
         if (msg.value.version !== PROTOCOL_VERSION)
@@ -353,8 +770,15 @@ export class PeerNetwork {
         return this.onHello(c, msg.value.xid._id, msg.value.xid._num, msg.value.committed);
       case 'BlockMessage':
         return this.onBlock(c, msg.value.block);
+      case 'RouteUpdateMessage':
+      case 'RouteSeqnoRequest':
+      case 'RequestRoutesMessage':
+      case 'RoutingEnvelope':
+        if (!c.closed && !c.fault) this.act(this.routing.receive(c.id, msg as RoutingMessage));
+        return;
       default:
-        // Routing and consensus messages: not used until consensus runs in the node.
+        // Consensus messages: to the consensus layer, if one listens.
+        if (!c.closed && !c.fault) this.emit(c, msg, bytes, false);
         return;
     }
   }
@@ -525,4 +949,33 @@ export class PeerNetwork {
     this.init.onApplied?.(num, applied.id);
     this.headChanged();
   }
+}
+
+function toProducer(name: string | bigint): bigint {
+  return typeof name === 'bigint' ? name : accountNumber(name);
+}
+
+function decodes(data: Uint8Array): boolean {
+  try {
+    decodeMessage(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRoutingKind(kind: string): boolean {
+  return kind === 'RouteUpdateMessage' || kind === 'RouteSeqnoRequest' || kind === 'RequestRoutesMessage' || kind === 'RoutingEnvelope';
+}
+
+/** What a misbehaving peer is banned by: its URL, and its IP address unless it is on loopback (shared by every local peer). */
+function banKeys(key: string | undefined, address: string | undefined): string[] {
+  const keys: string[] = [];
+  if (key) keys.push(key);
+  if (address && !isLoopback(address)) keys.push(`ip:${address}`);
+  return keys;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

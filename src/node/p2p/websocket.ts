@@ -294,7 +294,7 @@ export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buff
  * `x-peers.<host>` (the URL's host and port). `*.localhost` names (RFC 6761) and
  * `localhost` are dialed on loopback without asking DNS.
  */
-export function dialWebSocket(url: string, options: { timeoutMs?: number } = {}): Promise<WebSocket> {
+export function dialWebSocket(url: string, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<WebSocket> {
   let u: URL;
   try {
     u = new URL(url.includes('://') ? url : `http://${url}`);
@@ -318,6 +318,7 @@ export function dialWebSocket(url: string, options: { timeoutMs?: number } = {})
         Upgrade: 'websocket',
         'Sec-WebSocket-Version': '13',
         'Sec-WebSocket-Key': key,
+        ...options.headers,
       },
       timeout: options.timeoutMs ?? 10_000,
     });
