@@ -22,7 +22,7 @@ import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './dat
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { PsiwebNode, type NodeStatus } from './node.ts';
-import { isP2pUrl, P2P_PATH, p2pUpgradeHandler } from './p2p/accept.ts';
+import { isP2pUrl, isPeerListUrl, P2P_PATH, p2pUpgradeHandler, peerListResponse } from './p2p/accept.ts';
 import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
@@ -124,6 +124,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       chain,
       role,
       log: options.log,
+      selfUrl: `http://${rootHost}:${(server.address() as AddressInfo).port}`,
       onApplied: (num) => {
         if (num === GENESIS_BLOCK_NUM) {
           writeIdentity(dataDir, chain.chainId!);
@@ -151,6 +152,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       onError: (e) => options.log(`request failed: ${(e as Error).stack ?? String(e)}`),
     });
     handler = (r) => {
+      if (isPeerListUrl(new URL(r.url), rootHost)) return Promise.resolve(peerListResponse(r, net));
       if (isP2pUrl(new URL(r.url), rootHost))
         return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
       // Only a follower hands transactions on, so only its requests carry a hop count.
