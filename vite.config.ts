@@ -1,5 +1,6 @@
 import { build, defineConfig, type BuildOptions, type Plugin } from 'vite';
 import { VitePWA, type VitePWAOptions } from 'vite-plugin-pwa';
+import { commonLibPlugin } from './src/supervisor/vite-plugin.ts';
 
 /**
  * No build ships source maps: a .map file publishes the TypeScript sources next to
@@ -100,7 +101,8 @@ export const pwaOptions: Partial<VitePWAOptions> = {
     sourcemap: SOURCEMAP,
     globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,wasm}'],
     // The app origins' worker and loader are of no use on the root origin.
-    globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html'],
+    // jco's bindgen (3.5 MB) runs on the supervisor's origin, whose pages the root worker never serves.
+    globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html', 'assets/js-component-bindgen-component*'],
   },
   includeAssets: ['icons/icon.svg'],
   manifest: {
@@ -122,7 +124,13 @@ export const pwaOptions: Partial<VitePWAOptions> = {
 };
 
 export default defineConfig({
-  build: { outDir: 'dist', target: 'es2022', sourcemap: SOURCEMAP },
+  build: {
+    outDir: 'dist',
+    target: 'es2022',
+    sourcemap: SOURCEMAP,
+    // The PWA, and the supervisor page served at supervisor.<root> (src/http/supervisor-origin.ts).
+    rolldownOptions: { input: { index: 'index.html', supervisor: 'supervisor.html' } },
+  },
   server: { host: '127.0.0.1', port: 5173 },
-  plugins: [appOrigin(), VitePWA(pwaOptions)],
+  plugins: [appOrigin(), commonLibPlugin(SOURCEMAP), VitePWA(pwaOptions)],
 });

@@ -13,7 +13,8 @@
  *    transaction to its peer) go to the network;
  *  - push_transaction and push_status on transact go to the outbox (root-push.ts).
  */
-import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { cleanupOutdatedCaches, createHandlerBoundToURL, matchPrecache, precacheAndRoute } from 'workbox-precaching';
+import { COMMON_LIB_PATH } from '../src/http/supervisor-origin.ts';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { routeHost } from '../src/http/hosts.ts';
 import { isValidAccountName } from '../src/protocol/names.ts';
@@ -97,6 +98,11 @@ function serviceTarget(request: Request): URL | Response | undefined {
 }
 
 async function answer(request: Request, target: URL): Promise<Response> {
+  // The app-side client of the supervisor, on every origin: from the build (precached), not a service.
+  if (target.pathname === COMMON_LIB_PATH && request.method === 'GET') {
+    const lib = await matchPrecache(COMMON_LIB_PATH);
+    if (lib) return new Response(lib.body, { headers: { 'Content-Type': 'text/javascript; charset=utf-8', 'Access-Control-Allow-Origin': '*' } });
+  }
   const isTransact = target.hostname === `transact.${rootHost}`;
   if (isTransact && target.pathname === '/push_transaction') return pushes.push(request);
   if (isTransact && target.pathname.startsWith(PUSH_STATUS_PREFIX) && request.method === 'GET') {

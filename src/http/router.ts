@@ -37,6 +37,7 @@ import { GRAPHQL_PATH, serveGraphql } from './graphql/serve.ts';
 import { normalizeRootHost, parseAuthority, routeHost } from './hosts.ts';
 import { PACKAGES, SCHEMA_PATH, serveSchema } from './service-schemas.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
+import { SUPERVISOR_SERVICE, serveCommonLib, serveSupervisorOrigin } from './supervisor-origin.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
 import { corsHeaders, errorResponse, jsonResponse, preflightResponse, replyToResponse } from './responses.ts';
 import { knownBody } from './known-body.ts';
@@ -138,6 +139,14 @@ export class Router {
     if (route.kind === 'service' && route.service === PACKAGES && url.pathname === SCHEMA_PATH) {
       return serveSchema(request, url, (service) => this.query.hasCode(service));
     }
+
+    // The supervisor's origin and the app-side client (supervisor-origin.ts).
+    if (route.kind === 'service' && route.name === SUPERVISOR_SERVICE) {
+      const page = await serveSupervisorOrigin(this.init.site, request, url);
+      if (page) return page;
+    }
+    const commonLib = await serveCommonLib(this.init.site, request, url);
+    if (commonLib) return commonLib;
 
     if (route.kind === 'service') {
       const shell = await this.appShell(request, url);

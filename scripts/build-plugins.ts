@@ -1,0 +1,81 @@
+// Builds psiweb's plugins (plugins/<name>/plugin.js + wit/world.wit) into WebAssembly
+// components at plugins/build/<name>/plugin.wasm, to be stored in the service's sites
+// at /plugin.wasm. Each is built by `jco componentize --backend quickjs`
+// (ARCHITECTURE.md §9: ~1.6 MB; the default StarlingMonkey backend gives ~12 MB) with
+// WASI stubbed out and synchronous exports, against psiweb's WIT (wit/, laid under the
+// plugin's deps/). Runs offline; a plugin over 2 MB fails the build.
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PLUGINS_DIR = join(ROOT, 'plugins');
+export const PLUGIN_BUILD_DIR = join(PLUGINS_DIR, 'build');
+export const WIT_DIR = join(ROOT, 'wit');
+/** The issue's cap on one plugin. */
+export const MAX_PLUGIN_BYTES = 2 * 1024 * 1024;
+
+export class PluginBuildError extends Error {
+  override name = 'PluginBuildError';
+}
+
+export function listPlugins(): { name: string; dir: string }[] {
+  return readdirSync(PLUGINS_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'build' && existsSync(join(PLUGINS_DIR, d.name, 'plugin.js')))
+    .map((d) => ({ name: d.name, dir: join(PLUGINS_DIR, d.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Where a plugin's component is written. */
+export function pluginWasmPath(name: string): string {
+  return join(PLUGIN_BUILD_DIR, name, 'plugin.wasm');
+}
+
+export async function buildPlugin(name: string, dir: string): Promise<{ path: string; size: number }> {
+  const witWorld = join(dir, 'wit', 'world.wit');
+  if (!existsSync(witWorld)) throw new PluginBuildError(`${relative(ROOT, dir)} has no wit/world.wit`);
+  const work = mkdtempSync(join(tmpdir(), `psiweb-plugin-${name}-`));
+  try {
+    const wit = join(work, 'wit');
+    cpSync(join(dir, 'wit'), wit, { recursive: true });
+    for (const pkg of readdirSync(WIT_DIR, { withFileTypes: true })) {
+      if (pkg.isDirectory()) cpSync(join(WIT_DIR, pkg.name), join(wit, 'deps', pkg.name), { recursive: true });
+    }
+    const out = pluginWasmPath(name);
+    mkdirSync(dirname(out), { recursive: true });
+    const jco = join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+    try {
+      await promisify(execFile)(
+        process.execPath,
+        [jco, 'componentize', join(dir, 'plugin.js'), '--wit', wit, '--world-name', 'impl', '--backend', 'quickjs', '--backend-qjs-stub-wasi', '--backend-qjs-disable-async', '-o', out],
+        { cwd: work, maxBuffer: 16 * 1024 * 1024 },
+      );
+    } catch (e) {
+      const err = e as { stderr?: string; stdout?: string; message: string };
+      throw new PluginBuildError(`building plugin ${name} failed: ${err.stderr || err.stdout || err.message}`);
+    }
+    const size = statSync(out).size;
+    if (size > MAX_PLUGIN_BYTES) throw new PluginBuildError(`plugin ${name} is ${size} bytes, over the ${MAX_PLUGIN_BYTES}-byte cap`);
+    return { path: out, size };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export async function buildPlugins(): Promise<{ name: string; path: string; size: number }[]> {
+  const built = [];
+  for (const { name, dir } of listPlugins()) built.push({ name, ...(await buildPlugin(name, dir)) });
+  return built;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    for (const { name, path, size } of await buildPlugins()) console.log(`${name}: ${relative(ROOT, path)} (${size} bytes)`);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A plugin component's bytes → JS the browser can run, by jco's `transpile` (its
+ * browser build: the bindgen runs as wasm in this page), and that JS → a live
+ * instance given the host's imports. Transpiling is the costly step; its output is
+ * plain data (JS text and core modules), which cache.ts keeps by the component's hash.
+ */
+
+/** jco's output for one component, as kept in the cache. */
+export interface TranspiledComponent {
+  /** sha-256 of the component's bytes, hex. */
+  hash: string;
+  /** The instantiation module (`instantiate(getCoreModule, imports)`). */
+  js: string;
+  /** Core modules by the file name the JS asks for. */
+  cores: [string, Uint8Array][];
+  /** Imported interfaces (`ns:pkg/intf`) and functions. */
+  imports: string[];
+  /** Exported interfaces and functions with their kind. */
+  exports: [string, string][];
+}
+
+/** The module jco generates with `instantiation: async`. */
+export interface JcoModule {
+  instantiate(getCoreModule: (path: string) => Promise<WebAssembly.Module>, imports: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+/** Options as psibase's supervisor passes them: one async instantiate function, no Node, no TS. */
+const GENERATE_OPTIONS = {
+  name: 'plugin',
+  noTypescript: true,
+  instantiation: { tag: 'async' },
+  noNodejsCompat: true,
+  tlaCompat: false,
+  validLiftingOptimization: false,
+  noNamespacedExports: true,
+  tracing: false,
+} as const;
+
+/** A module-level `import …`/`export … from`: the generated JS must not load anything itself. */
+const STATIC_IMPORT = /^[ \t]*(?:import\s+(?:['"]|[\w*${}\s,]+from\s+['"])|export\s+(?:\*|[\w*${}\s,]+)\s+from\s+['"])/m;
+
+export class TranspileError extends Error {
+  override name = 'TranspileError';
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** Transpiles a component with jco (loaded on first use: a warm start never pays for it). */
+export async function transpileComponent(bytes: Uint8Array, hash: string): Promise<TranspiledComponent> {
+  const { generate } = await import('@bytecodealliance/jco/component');
+  let out: Awaited<ReturnType<typeof generate>>;
+  try {
+    out = await generate(bytes, GENERATE_OPTIONS as Parameters<typeof generate>[1]);
+  } catch (e) {
+    throw new TranspileError(`not a WebAssembly component jco can transpile: ${String((e as Error)?.message ?? e)}`);
+  }
+  let js: string | undefined;
+  const cores: [string, Uint8Array][] = [];
+  for (const [name, content] of out.files) {
+    if (name.endsWith('.wasm')) cores.push([name, content]);
+    else if (name.endsWith('.js')) js = new TextDecoder().decode(content);
+  }
+  if (js === undefined) throw new TranspileError('jco produced no JS');
+  if (STATIC_IMPORT.test(js)) throw new TranspileError('the generated JS has module-level imports; refusing to load it');
+  return { hash, js, cores, imports: out.imports.map(String), exports: out.exports.map(([n, k]) => [String(n), String(k)]) };
+}
+
+/** Compiles the core modules once; `instantiate` can then be called per top-level call. */
+export async function compileCores(t: TranspiledComponent): Promise<Map<string, WebAssembly.Module>> {
+  const modules = new Map<string, WebAssembly.Module>();
+  await Promise.all(t.cores.map(async ([name, bytes]) => modules.set(name, await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>))));
+  return modules;
+}
+
+/** Loads the generated JS as a module from a Blob URL (the supervisor's CSP allows `blob:`). */
+export async function importFromBlob(js: string, debugName: string): Promise<JcoModule> {
+  const url = URL.createObjectURL(new Blob([`${js}\n//# sourceURL=${debugName}`], { type: 'text/javascript' }));
+  try {
+    return (await import(/* @vite-ignore */ url)) as JcoModule;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}

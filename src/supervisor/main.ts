@@ -1,0 +1,60 @@
+/**
+ * The supervisor page at `supervisor.<root>` (psibase's Supervisor/ui/src/main.ts):
+ * apps embed it as a hidden frame through common-lib. It answers messages from its
+ * parent only when the parent is the root or one of its apps, tells the parent it is
+ * ready, and replies to each request with FUNCTION_CALL_RESPONSE (psibase replies to
+ * preloads with that type too).
+ */
+import { IdbTranspileCache } from './cache.ts';
+import { errorResult, Supervisor } from './supervisor.ts';
+import {
+  DEFAULT_PLUGIN,
+  callString,
+  functionCallResponse,
+  isFunctionCallRequest,
+  isPreLoadPluginsRequest,
+  supervisorInitialized,
+} from './messages.ts';
+
+const here = new URL(location.href);
+const SUPERVISOR_LABEL = 'supervisor.';
+const rootHost = here.hostname.startsWith(SUPERVISOR_LABEL) ? here.hostname.slice(SUPERVISOR_LABEL.length) : here.hostname;
+
+const supervisor = new Supervisor({
+  protocol: here.protocol,
+  rootHost,
+  port: here.port,
+  cache: new IdbTranspileCache(),
+  log: (line) => console.info(line),
+});
+
+// For tests and benches (read through the frame): counters and load timings.
+(globalThis as { __psiwebSupervisor?: Supervisor }).__psiwebSupervisor = supervisor;
+
+window.addEventListener('message', (event: MessageEvent) => {
+  if (event.source !== window.parent || window.parent === window) return;
+  const app = supervisor.appOfOrigin(event.origin);
+  if (app === undefined) {
+    console.error(`supervisor: ignored a message from ${event.origin}, which is not an app of ${rootHost}`);
+    return;
+  }
+  const reply = (id: string, result: unknown) => window.parent.postMessage(functionCallResponse(id, result), event.origin);
+  const data: unknown = event.data;
+  if (isFunctionCallRequest(data)) {
+    const args = { ...data.args, plugin: data.args.plugin || DEFAULT_PLUGIN };
+    supervisor.call(app, args).then(
+      (result) => reply(data.id, result),
+      (e: unknown) => {
+        console.error(`supervisor: call to ${callString(args)} failed:`, e);
+        reply(data.id, errorResult(e, undefined));
+      },
+    );
+  } else if (isPreLoadPluginsRequest(data)) {
+    supervisor.preload(data.payload.plugins).then(
+      () => reply(data.id, null),
+      (e: unknown) => reply(data.id, errorResult(e, undefined)),
+    );
+  }
+});
+
+window.parent.postMessage(supervisorInitialized(), '*');

@@ -1,0 +1,137 @@
+/**
+ * Issue 10's first vertical slice, end to end in Chromium on the production build: an
+ * app page (the `greetings` app, from sites) imports `/common/common-lib.js`, whose
+ * `getSupervisor().functionCall` reaches the hidden supervisor frame at
+ * `supervisor.<root>`, which fetches the app's `/plugin.wasm` (built by
+ * scripts/build-plugins.ts), transpiles it with jco in the browser, instantiates it
+ * and answers. A reload is warm: the transpiled plugin comes from IndexedDB (the
+ * supervisor's counters say so). Failures reject with psibase's error shapes.
+ * The cold and warm load times are printed (supervisor: …).
+ */
+import { readFileSync } from 'node:fs';
+import type { Frame, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevnet, type AppDevnet } from '../../playwright/devnet.ts';
+import { buildPlugin, listPlugins, pluginWasmPath } from '../../scripts/build-plugins.ts';
+import { DIST_DIR, ensureProductionBuild } from '../../test/browser/devnet.ts';
+import type { SupervisorStats } from './supervisor.ts';
+
+const APP = 'greetings';
+
+const PAGE = `<!doctype html><title>greetings</title><h1>greetings</h1>
+<script type="module">
+import { getSupervisor } from '/common/common-lib.js';
+const supervisor = getSupervisor();
+window.call = async (args) => {
+  const t0 = performance.now();
+  try {
+    const result = await supervisor.functionCall(args);
+    return { ok: true, result, ms: performance.now() - t0 };
+  } catch (e) {
+    return { ok: false, error: { name: e.name, message: e.message, pluginId: e.pluginId }, ms: performance.now() - t0 };
+  }
+};
+window.preload = (plugins) => supervisor.preLoadPlugins(plugins);
+window.appReady = true;
+</script>`;
+
+type CallOutcome = { ok: true; result: unknown; ms: number } | { ok: false; error: { name: string; message: string; pluginId?: { service: string; plugin: string } }; ms: number };
+
+let devnet: AppDevnet;
+
+async function call(page: Page, args: Record<string, unknown>): Promise<CallOutcome> {
+  await page.waitForFunction(() => (window as unknown as { appReady?: boolean }).appReady === true);
+  return page.evaluate((a) => (window as unknown as { call(a: unknown): Promise<CallOutcome> }).call(a), args);
+}
+
+function supervisorFrame(page: Page): Frame {
+  const frame = page.frames().find((f) => f.url().startsWith(`http://supervisor.${devnet.rootHost}:`));
+  if (!frame) throw new Error('no supervisor frame');
+  return frame;
+}
+
+const stats = (page: Page) => supervisorFrame(page).evaluate(() => JSON.parse(JSON.stringify((globalThis as unknown as { __psiwebSupervisor: { stats: SupervisorStats } }).__psiwebSupervisor.stats)) as SupervisorStats);
+
+const greet = { service: APP, intf: 'api', method: 'greet', params: ['alice'] };
+
+beforeAll(async () => {
+  const plugin = listPlugins().find((p) => p.name === APP)!;
+  await Promise.all([ensureProductionBuild(), buildPlugin(plugin.name, plugin.dir)]);
+  devnet = await startDevnet({
+    distDir: DIST_DIR,
+    app: {
+      account: APP,
+      files: {
+        '/index.html': PAGE,
+        '/plugin.wasm': { content: readFileSync(pluginWasmPath(APP)), contentType: 'application/wasm' },
+      },
+    },
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await devnet?.close();
+});
+
+describe('supervisor and plugins (issue 10, first slice)', () => {
+  it('an app calls its plugin through common-lib; a reload is warm (no transpile); failures have psibase shapes', async () => {
+    const page = await devnet.open();
+
+    // Cold: download, transpile in the browser, instantiate, call.
+    const cold = await call(page, greet);
+    expect(cold).toMatchObject({ ok: true, result: 'Hello, alice, from the greetings plugin' });
+    const coldStats = await stats(page);
+    expect(coldStats.transpiles).toBe(1);
+    expect(coldStats.cacheHits).toBe(0);
+    const coldLoad = coldStats.loads[0]!;
+    expect(coldLoad).toMatchObject({ plugin: 'greetings:plugin', cached: false });
+    expect(coldLoad.transpileMs).toBeGreaterThan(0);
+    const coldInst = coldStats.instantiateMs['greetings:plugin']!;
+
+    // The host's client interface: the app is the sender and the active app.
+    expect(await call(page, { service: APP, intf: 'api', method: 'caller', params: [] })).toMatchObject({ ok: true, result: 'greetings -> greetings (active app greetings)' });
+
+    // Failures, as psibase's common-lib rejects them.
+    expect(await call(page, { service: APP, intf: 'api', method: 'nope', params: [] })).toMatchObject({
+      ok: false,
+      error: { name: 'PluginError', message: 'Unrecognized call: api:nope', pluginId: { service: APP, plugin: 'plugin' } },
+    });
+    expect(await call(page, { service: APP, intf: 'nointf', method: 'greet', params: [] })).toMatchObject({ ok: false, error: { name: 'PluginError', message: 'Unrecognized call: nointf:greet' } });
+    expect(await call(page, { service: 'nosuchapp', intf: 'api', method: 'greet', params: [] })).toMatchObject({
+      ok: false,
+      error: { name: 'PluginError', message: expect.stringMatching(/^Plugin download failed/), pluginId: { service: 'nosuchapp', plugin: 'plugin' } },
+    });
+    // A plugin's own error record (result err): its producer and message.
+    expect(await call(page, { service: APP, intf: 'api', method: 'fail', params: ['boom'] })).toMatchObject({
+      ok: false,
+      error: { name: 'PluginError', message: 'boom', pluginId: { service: APP, plugin: 'plugin' } },
+    });
+    // An action goes into the call's FIFO, for the plugin's own service; submitting is not built yet.
+    const queued = await call(page, { service: APP, intf: 'api', method: 'queue', params: ['inc'] });
+    expect(queued).toMatchObject({ ok: false, error: { name: 'PluginError', pluginId: { service: 'transact', plugin: 'plugin' } } });
+    const afterQueue = await stats(page);
+    expect(afterQueue.lastActions.map((a) => [a.service, a.method])).toEqual([[APP, 'inc']]);
+    // Still one transpile: the page keeps what it loaded.
+    expect(afterQueue.transpiles).toBe(1);
+
+    // Warm: a new supervisor frame finds the transpiled plugin in IndexedDB.
+    await page.reload();
+    const warm = await call(page, greet);
+    expect(warm).toMatchObject({ ok: true, result: 'Hello, alice, from the greetings plugin' });
+    const warmStats = await stats(page);
+    expect(warmStats.transpiles).toBe(0);
+    expect(warmStats.cacheHits).toBe(1);
+    const warmLoad = warmStats.loads[0]!;
+    expect(warmLoad.cached).toBe(true);
+    const warmInst = warmStats.instantiateMs['greetings:plugin']!;
+
+    const f = (n: number) => n.toFixed(1);
+    const line = (what: string, l: typeof coldLoad, inst: number, e2e: number) =>
+      `supervisor: ${what} load of ${l.plugin} (${l.bytes} bytes): ${f(l.totalMs + inst)} ms = fetch ${f(l.fetchMs)} + hash ${f(l.hashMs)} + transpile ${f(l.transpileMs)} + cache ${f(l.cacheMs)} + compile ${f(l.compileMs)} + import ${f(l.importMs)} + instantiate ${f(inst)}; first functionCall end to end ${f(e2e)} ms`;
+    console.log(line('cold', coldLoad, coldInst, cold.ms));
+    console.log(line('warm', warmLoad, warmInst, warm.ms));
+
+    // preLoadPlugins answers null (psibase's reply) once the plugin is loaded.
+    expect(await page.evaluate(() => (window as unknown as { preload(p: unknown): Promise<unknown> }).preload([{ service: 'greetings' }]))).toBeNull();
+  }, 240_000);
+});

@@ -1,0 +1,322 @@
+/**
+ * The supervisor (psibase's packages/user/Supervisor/ui/src/supervisor.ts, in
+ * psiweb's shape): answers an app's FUNCTION_CALL_REQUEST and PRE_LOAD_PLUGINS_REQUEST.
+ * A plugin is its service's `/<plugin>.wasm` (psibase's URL), fetched, hashed,
+ * transpiled by jco in this page unless the cache has that hash, linked to the host's
+ * interfaces and to the plugins it imports (loaded first: calls between plugins are
+ * synchronous), instantiated fresh for each top-level call, and called.
+ *
+ * Actions that plugins add during one top-level call form one FIFO. Signing and
+ * submitting them is not built yet: a call that added actions is answered with a
+ * plugin error from transact naming that, and the actions stay readable in `stats`.
+ */
+import { compileCores, importFromBlob, sha256Hex, transpileComponent, TranspileError, type JcoModule, type TranspiledComponent } from './component.ts';
+import { MemoryTranspileCache, type TranspileCache } from './cache.ts';
+import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
+import { HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
+import {
+  DEFAULT_PLUGIN,
+  callString,
+  genericErrorObject,
+  kebabToCamel,
+  pluginErrorObject,
+  type QualifiedFunctionCallArgs,
+  type QualifiedPluginId,
+} from './messages.ts';
+
+/** Where one plugin load spent its time (ms). */
+export interface LoadTiming {
+  plugin: string;
+  bytes: number;
+  /** True when the transpiled output came from the cache. */
+  cached: boolean;
+  fetchMs: number;
+  hashMs: number;
+  /** 0 when cached. */
+  transpileMs: number;
+  cacheMs: number;
+  compileMs: number;
+  importMs: number;
+  totalMs: number;
+}
+
+export interface SupervisorStats {
+  /** Components transpiled by jco in this page. */
+  transpiles: number;
+  /** Loads whose transpiled output came from the cache. */
+  cacheHits: number;
+  loads: LoadTiming[];
+  /** Instantiation times of the last top-level call (ms), by plugin. */
+  instantiateMs: Record<string, number>;
+  /** The FIFO of the last top-level call. */
+  lastActions: QueuedAction[];
+}
+
+export interface SupervisorOptions extends HostEnv {
+  cache?: TranspileCache;
+  /** Fetches a plugin's bytes; undefined when it is not there (404). */
+  fetchPlugin?: (url: string) => Promise<Uint8Array | undefined>;
+  importModule?: (js: string, debugName: string) => Promise<JcoModule>;
+  log?: (line: string) => void;
+}
+
+interface LoadedPlugin {
+  id: QualifiedPluginId;
+  transpiled: TranspiledComponent;
+  module: JcoModule;
+  cores: Map<string, WebAssembly.Module>;
+  /** Plugins it imports. */
+  deps: QualifiedPluginId[];
+  /** Interface keys it imports (versions stripped). */
+  imports: string[];
+}
+
+const key = (id: QualifiedPluginId) => `${id.service}:${id.plugin}`;
+
+async function defaultFetchPlugin(url: string): Promise<Uint8Array | undefined> {
+  const r = await fetch(url);
+  if (r.status === 404) return undefined;
+  if (!r.ok) throw new Error(`GET ${url} answered ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** A thrown value as psibase's reply: a plugin's error record becomes a PluginErrorObject from its producer. */
+export function errorResult(e: unknown, fallback: QualifiedPluginId | undefined): unknown {
+  const payload = (e as { payload?: unknown })?.payload;
+  if (payload && typeof payload === 'object') {
+    const p = payload as { message?: unknown; producer?: unknown };
+    const producer = p.producer as { service?: unknown; plugin?: unknown } | undefined;
+    if (typeof p.message === 'string' && producer && typeof producer.service === 'string' && typeof producer.plugin === 'string') {
+      return pluginErrorObject({ service: producer.service, plugin: producer.plugin }, p.message);
+    }
+  }
+  if (e instanceof PluginLoadError || e instanceof PluginCallError) return pluginErrorObject(e.pluginId, e.message);
+  const message = String((e as Error)?.message ?? e);
+  return fallback ? pluginErrorObject(fallback, message) : genericErrorObject(message);
+}
+
+export class Supervisor {
+  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, lastActions: [] };
+  private readonly cache: TranspileCache;
+  private readonly fetchPlugin: (url: string) => Promise<Uint8Array | undefined>;
+  private readonly importModule: (js: string, debugName: string) => Promise<JcoModule>;
+  private readonly log: (line: string) => void;
+  /** Plugins loaded by this page (a new page load fetches them again, so a replaced plugin is picked up). */
+  private readonly plugins = new Map<string, Promise<LoadedPlugin>>();
+  private context: CallContext | undefined;
+  private readonly host: Record<string, Record<string, unknown>>;
+  /** One top-level call at a time, as psibase serializes them. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly env: SupervisorOptions) {
+    this.cache = env.cache ?? new MemoryTranspileCache();
+    this.fetchPlugin = env.fetchPlugin ?? defaultFetchPlugin;
+    this.importModule = env.importModule ?? importFromBlob;
+    this.log = env.log ?? (() => undefined);
+    this.host = hostInterfaces(env, () => {
+      if (!this.context) throw new Error('a host function was called outside a plugin call');
+      return this.context;
+    });
+  }
+
+  /** The app an origin belongs to: `<app>.<root>`, or `homepage` for the root itself (as psibase names it). */
+  appOfOrigin(origin: string): string | undefined {
+    let host: string;
+    try {
+      host = new URL(origin).hostname;
+    } catch {
+      return undefined;
+    }
+    if (host === this.env.rootHost) return 'homepage';
+    if (!host.endsWith(`.${this.env.rootHost}`)) return undefined;
+    const name = host.slice(0, -this.env.rootHost.length - 1);
+    return name.includes('.') ? undefined : name;
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Loads plugins and everything they import (fetch, transpile or cache, compile). */
+  preload(ids: QualifiedPluginId[]): Promise<void> {
+    return this.serialized(async () => {
+      await this.loadClosure(ids);
+    });
+  }
+
+  /** A top-level call from `app`: the plugin's result, or throws (see errorResult). */
+  call(app: string, args: QualifiedFunctionCallArgs): Promise<unknown> {
+    return this.serialized(() => this.doCall(app, args));
+  }
+
+  private async doCall(app: string, args: QualifiedFunctionCallArgs): Promise<unknown> {
+    const target = { service: args.service, plugin: args.plugin || DEFAULT_PLUGIN };
+    const closure = await this.loadClosure([target]);
+    const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: undefined };
+    const instances = new Map<string, Record<string, unknown>>();
+    this.stats.instantiateMs = {};
+    // Fresh instances for every top-level call, as psibase disposes them after each.
+    for (const p of closure) {
+      const t0 = performance.now();
+      instances.set(key(p.id), await this.instantiate(p, instances, ctx));
+      this.stats.instantiateMs[key(p.id)] = performance.now() - t0;
+    }
+    this.context = ctx;
+    try {
+      const result = this.invoke(ctx, instances, target, args.intf, args.method, args.params);
+      this.stats.lastActions = ctx.actions;
+      if (ctx.actions.length > 0) {
+        throw new PluginCallError(
+          { service: 'transact', plugin: 'plugin' },
+          `the call added ${ctx.actions.length} action(s), but psiweb's supervisor cannot sign and submit transactions yet (no user is logged in)`,
+        );
+      }
+      return result;
+    } finally {
+      this.stats.lastActions = ctx.actions;
+      this.context = undefined;
+    }
+  }
+
+  /** Calls one plugin function with the call stack kept for get-sender / get-receiver. */
+  private invoke(ctx: CallContext, instances: Map<string, Record<string, unknown>>, id: QualifiedPluginId, intf: string | undefined, method: string, params: unknown[]): unknown {
+    const instance = instances.get(key(id));
+    if (!instance) throw new PluginCallError(id, `plugin ${key(id)} is not loaded`);
+    const owner = intf ? (instance[kebabToCamel(intf)] as Record<string, unknown> | undefined) : instance;
+    const fn = owner?.[kebabToCamel(method)];
+    // psibase's InvalidCall message.
+    if (typeof fn !== 'function') throw new PluginCallError(id, `Unrecognized call: ${intf ? `${intf}:${method}` : method}`);
+    ctx.stack.push(id);
+    try {
+      return (fn as (...a: unknown[]) => unknown).apply(owner, params);
+    } finally {
+      ctx.stack.pop();
+    }
+  }
+
+  private async instantiate(p: LoadedPlugin, instances: Map<string, Record<string, unknown>>, ctx: CallContext): Promise<Record<string, unknown>> {
+    const imports: Record<string, unknown> = {};
+    for (const name of p.imports) {
+      const provided = this.host[name];
+      if (provided) {
+        imports[name] = provided;
+        continue;
+      }
+      const parsed = parseInterface(name)!;
+      const dep = { service: parsed.namespace, plugin: parsed.pkg };
+      // Another plugin's interface: each function calls into that plugin's instance
+      // (looked up at call time, so the order of instantiation does not matter).
+      imports[name] = new Proxy({}, {
+        get: (_, fnName) =>
+          typeof fnName !== 'string'
+            ? undefined
+            : (...a: unknown[]) => this.invoke(ctx, instances, dep, parsed.intf, fnName, a),
+      });
+    }
+    try {
+      return await p.module.instantiate(async (path) => {
+        const m = p.cores.get(path);
+        if (!m) throw new Error(`core module ${path} is missing`);
+        return m;
+      }, imports);
+    } catch (e) {
+      const message = String((e as Error)?.message ?? e);
+      const missing = /unexpectedly undefined instance import '([^']+)'/.exec(message);
+      if (missing) throw new PluginImportError(p.id, `plugin ${key(p.id)} imports the function ${missing[1]}, which the host does not provide`, { cause: e });
+      throw new PluginLoadError(p.id, `plugin ${key(p.id)} failed to instantiate: ${message}`, { cause: e });
+    }
+  }
+
+  /** `ids` and every plugin they import, each loaded once; dependencies before their users. */
+  private async loadClosure(ids: QualifiedPluginId[]): Promise<LoadedPlugin[]> {
+    const seen = new Map<string, LoadedPlugin>();
+    const order: LoadedPlugin[] = [];
+    const visit = async (id: QualifiedPluginId): Promise<void> => {
+      if (seen.has(key(id))) return;
+      const p = await this.load(id);
+      seen.set(key(id), p);
+      await Promise.all(p.deps.map(visit));
+      order.push(p);
+    };
+    await Promise.all(ids.map(visit));
+    return order;
+  }
+
+  private load(id: QualifiedPluginId): Promise<LoadedPlugin> {
+    let p = this.plugins.get(key(id));
+    if (!p) {
+      p = this.doLoad(id);
+      this.plugins.set(key(id), p);
+      // A failed load is tried again on the next call.
+      p.catch(() => this.plugins.delete(key(id)));
+    }
+    return p;
+  }
+
+  private async doLoad(id: QualifiedPluginId): Promise<LoadedPlugin> {
+    const t0 = performance.now();
+    const url = `${appUrl(this.env, id.service)}/${id.plugin}.wasm`;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.fetchPlugin(url);
+    } catch (e) {
+      throw new PluginLoadError(id, `Plugin download failed: ${String((e as Error)?.message ?? e)}`, { cause: e });
+    }
+    // psibase's PluginDownloadFailed message.
+    if (!bytes) throw new PluginLoadError(id, 'Plugin download failed.');
+    const t1 = performance.now();
+    const hash = await sha256Hex(bytes);
+    const t2 = performance.now();
+    let transpiled = await this.cache.get(hash).catch(() => undefined);
+    const t3 = performance.now();
+    let transpileMs = 0;
+    const cached = transpiled !== undefined;
+    if (!transpiled) {
+      try {
+        transpiled = await transpileComponent(bytes, hash);
+      } catch (e) {
+        if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
+        throw e;
+      }
+      transpileMs = performance.now() - t3;
+      this.stats.transpiles++;
+      await this.cache.put(transpiled).catch((e: unknown) => this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`));
+    } else {
+      this.stats.cacheHits++;
+    }
+    const imports = transpiled.imports.map(interfaceKey);
+    const deps: QualifiedPluginId[] = [];
+    for (const name of imports) {
+      if (HOST_INTERFACES.includes(name)) continue;
+      const parsed = parseInterface(name);
+      if (!parsed || HOST_NAMESPACES.has(parsed.namespace)) {
+        throw new PluginImportError(id, `plugin ${key(id)} imports ${name}, which the host does not provide`);
+      }
+      if (parsed.namespace !== id.service || parsed.pkg !== id.plugin) deps.push({ service: parsed.namespace, plugin: parsed.pkg });
+    }
+    const t4 = performance.now();
+    const cores = await compileCores(transpiled);
+    const t5 = performance.now();
+    const module = await this.importModule(transpiled.js, `${id.service}.${id.plugin}.js`);
+    const t6 = performance.now();
+    const timing: LoadTiming = {
+      plugin: key(id),
+      bytes: bytes.length,
+      cached,
+      fetchMs: t1 - t0,
+      hashMs: t2 - t1,
+      transpileMs,
+      cacheMs: t3 - t2 + (cached ? 0 : t4 - t3 - transpileMs),
+      compileMs: t5 - t4,
+      importMs: t6 - t5,
+      totalMs: t6 - t0,
+    };
+    this.stats.loads.push(timing);
+    this.log(`supervisor: loaded ${key(id)} (${bytes.length} bytes, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
+    return { id, transpiled, module, cores, deps, imports };
+  }
+}
+
+export { callString };
