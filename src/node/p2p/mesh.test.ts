@@ -108,6 +108,31 @@ describe('a mesh of peers', () => {
     expect(connected(a, c)).toBe(true);
   }, 30_000);
 
+  it('two nodes that dial each other at once keep one connection, the one the node with the smaller URL dialed', async () => {
+    const a = await node('a');
+    const b = await node('b');
+    a.net.connect(b.url);
+    b.net.connect(a.url);
+    await until('connected', () => connected(a, b));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.net.peers()).toHaveLength(1);
+    expect(b.net.peers()).toHaveLength(1);
+    const [small, big] = new URL(a.url).origin < new URL(b.url).origin ? [a, b] : [b, a];
+    expect(small.net.peers()[0]!.direction).toBe('out');
+    expect(big.net.peers()[0]!.direction).toBe('in');
+  }, 30_000);
+
+  it('a peer that cannot be reached is dialed again after an exponential backoff with jitter', async () => {
+    const gone = await node('gone');
+    const goneUrl = gone.url;
+    await gone.stop();
+    // random() = 0: the jitter takes the least, half of each step (250, 500, 1000 … ms)
+    const a = await node('a', { random: () => 0 });
+    a.net.connect(goneUrl);
+    await until('three retries', () => a.lines.filter((l) => l.includes('retrying in')).length >= 3);
+    expect(a.lines.filter((l) => l.includes('retrying in')).map((l) => Number(/retrying in (\d+) ms/.exec(l)![1]))).toEqual([250, 500, 1000]);
+  }, 30_000);
+
   it('a message for a producer behind C reaches it from A through B in a RoutingEnvelope', async () => {
     // No learned dials: A and C stay two hops apart.
     const a = await node('a', { maxOutbound: 0 });
