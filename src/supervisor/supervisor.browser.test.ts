@@ -8,65 +8,17 @@
  * supervisor's counters say so). Failures reject with psibase's error shapes.
  * The cold and warm load times are printed (supervisor: …).
  */
-import { readFileSync } from 'node:fs';
-import type { Frame, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevnet, type AppDevnet } from '../../playwright/devnet.ts';
-import { buildPlugin, listPlugins, pluginWasmPath } from '../../scripts/build-plugins.ts';
-import { DIST_DIR, ensureProductionBuild } from '../../test/browser/devnet.ts';
-import type { SupervisorStats } from './supervisor.ts';
-
-const APP = 'greetings';
-
-const PAGE = `<!doctype html><title>greetings</title><h1>greetings</h1>
-<script type="module">
-import { getSupervisor } from '/common/common-lib.js';
-const supervisor = getSupervisor();
-window.call = async (args) => {
-  const t0 = performance.now();
-  try {
-    const result = await supervisor.functionCall(args);
-    return { ok: true, result, ms: performance.now() - t0 };
-  } catch (e) {
-    return { ok: false, error: { name: e.name, message: e.message, pluginId: e.pluginId }, ms: performance.now() - t0 };
-  }
-};
-window.preload = (plugins) => supervisor.preLoadPlugins(plugins);
-window.appReady = true;
-</script>`;
-
-type CallOutcome = { ok: true; result: unknown; ms: number } | { ok: false; error: { name: string; message: string; pluginId?: { service: string; plugin: string } }; ms: number };
+import type { AppDevnet } from '../../playwright/devnet.ts';
+import { call, GREETINGS as APP, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
 
 let devnet: AppDevnet;
-
-async function call(page: Page, args: Record<string, unknown>): Promise<CallOutcome> {
-  await page.waitForFunction(() => (window as unknown as { appReady?: boolean }).appReady === true);
-  return page.evaluate((a) => (window as unknown as { call(a: unknown): Promise<CallOutcome> }).call(a), args);
-}
-
-function supervisorFrame(page: Page): Frame {
-  const frame = page.frames().find((f) => f.url().startsWith(`http://supervisor.${devnet.rootHost}:`));
-  if (!frame) throw new Error('no supervisor frame');
-  return frame;
-}
-
-const stats = (page: Page) => supervisorFrame(page).evaluate(() => JSON.parse(JSON.stringify((globalThis as unknown as { __psiwebSupervisor: { stats: SupervisorStats } }).__psiwebSupervisor.stats)) as SupervisorStats);
-
+const stats = (page: Page) => supervisorStats(page, devnet.rootHost);
 const greet = { service: APP, intf: 'api', method: 'greet', params: ['alice'] };
 
 beforeAll(async () => {
-  const plugin = listPlugins().find((p) => p.name === APP)!;
-  await Promise.all([ensureProductionBuild(), buildPlugin(plugin.name, plugin.dir)]);
-  devnet = await startDevnet({
-    distDir: DIST_DIR,
-    app: {
-      account: APP,
-      files: {
-        '/index.html': PAGE,
-        '/plugin.wasm': { content: readFileSync(pluginWasmPath(APP)), contentType: 'application/wasm' },
-      },
-    },
-  });
+  devnet = await startGreetingsDevnet();
 }, 300_000);
 
 afterAll(async () => {
