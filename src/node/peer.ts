@@ -23,7 +23,7 @@ import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { PsiwebNode, type NodeStatus } from './node.ts';
 import { isP2pUrl, isPeerListUrl, P2P_PATH, p2pUpgradeHandler, peerListResponse } from './p2p/accept.ts';
-import { PeerNetwork, type PeerInfo, type Role } from './p2p/network.ts';
+import { PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
 import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
@@ -55,8 +55,8 @@ export interface PeerOptions {
   follow?: boolean;
 }
 
-/** `/native/status`: the node's status, its role and its peers. */
-export type PeerStatus = NodeStatus & { role: Role; peers: PeerInfo[] };
+/** `/native/status`: the node's status, its role, its peers and the peers it refuses for misbehaving. */
+export type PeerStatus = NodeStatus & { role: Role; peers: PeerInfo[]; bans: BanInfo[] };
 
 export interface Peer {
   url: string;
@@ -141,7 +141,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       onBlock: () => net.headChanged(),
       ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
     });
-    const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers() });
+    const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans() });
     const router = new Router({
       rootHost,
       chain,
