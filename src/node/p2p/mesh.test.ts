@@ -6,13 +6,18 @@
  * upgrade handler and peer list (as startPeer wires them), on 127.0.0.1; the chain is an
  * empty stand-in (these tests move no blocks), so nodes only say hello.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Chain } from '../../chain/executor.ts';
 import { encodeMessage } from '../../net/wire/index.ts';
 import { accountNumber } from '../../protocol/names.ts';
+import { fetchNode } from '../client.ts';
 import { LOOPBACK } from '../constants.ts';
+import { startPeer } from '../peer.ts';
 import { createHttpServer } from '../http-server.ts';
 import { isPeerListUrl, p2pUpgradeHandler, peerListResponse } from './accept.ts';
 import { fetchPeerList, PEER_URL_HEADER } from './discovery.ts';
@@ -221,4 +226,26 @@ describe('misbehaving peers are banned for a while', () => {
     expect(await gone, b.lines.join('\n')).toBe(1007);
     expect(b.net.bans().map((x) => [x.key, x.reason])).toContainEqual(['http://truncated.localhost:11', 'undecodable']);
   }, 30_000);
+});
+
+describe('as startPeer wires it', () => {
+  it('a Node peer lists its URL and its peers’ at x-peers.<root>/peers, and /native/status carries bans', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psiweb-mesh-'));
+    const lines: string[] = [];
+    const opts = { rootHost: ROOT, port: 0, distDir: join(dir, 'no-dist'), log: (l: string) => lines.push(l), follow: true };
+    const b = await startPeer({ ...opts, dataDir: join(dir, 'b') });
+    const a = await startPeer({ ...opts, dataDir: join(dir, 'a'), peers: [b.url] });
+    try {
+      await until('A–B', () => b.network.peers().length === 1 && a.network.peers().length === 1);
+      expect(await fetchPeerList(b.url)).toEqual([b.url, a.url]);
+      // what A said it is, as B shows it
+      expect(b.network.peers()[0]).toMatchObject({ direction: 'in', url: a.url });
+      const status = JSON.parse((await fetchNode(`${b.url}/native/status`)).text()) as { bans: unknown[] };
+      expect(status.bans).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
