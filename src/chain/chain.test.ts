@@ -10,7 +10,8 @@ import { packSignedBlock, unpackSignedBlock, type SignedTransaction } from '../p
 import { toHex } from '../state/bytes.ts';
 import { IdbStore } from '../state/idb-store.ts';
 import { LmdbStore } from '../state/lmdb-store.ts';
-import { MemoryStore } from '../state/memory-store.ts';
+import { MemoryStore, undoOf } from '../state/memory-store.ts';
+import { layeredReader } from '../state/layers.ts';
 import { StateDb } from '../state/state-db.ts';
 import type { KvStore } from '../state/store.ts';
 import { DbId, dbKey } from '../vm/dbs.ts';
@@ -280,6 +281,42 @@ describe('blocks', () => {
       expect(node.head?.id).toEqual(b2.id);
       expect(await dump(node)).toEqual(await dump(b));
     }
+  });
+
+  it('validates and builds blocks on a fork (the head with its undo and the fork laid over), then commits them after a revert, as applying them would', async () => {
+    const a = await Chain.open({ state: new StateDb(new MemoryStore()) });
+    const b = await Chain.open({ state: new StateDb(new MemoryStore()) });
+    const node = await Chain.open({ state: new StateDb(lmdbStore()), reversible: true });
+    const genesis = await a.boot({ services, producer: PRODUCER, time: T0 });
+    await b.applyBlock(genesis.bytes);
+    await node.applyBlock(genesis.bytes);
+    const g = node.head!.num;
+    const a2 = await a.produceBlock({ producer: PRODUCER, transactions: [transfer(5n)] });
+    const b2 = await b.produceBlock({ producer: PRODUCER, time: T0 + 2n * ONE_SECOND_US, transactions: [transfer(7n)] });
+    // The node follows fork a, keeping in memory what a2 overwrote.
+    const v2 = await node.validateOn(a2.bytes, node.state.reader);
+    const undo2 = undoOf(v2.bc.state.writes(), node.state.reader);
+    await node.commitValidated(v2);
+    // b2 (parent: genesis) validates on the head's state with a2's undo laid over it.
+    const forkAtG = layeredReader(node.state.reader, [undo2]);
+    const vb2 = await node.validateOn(b2.bytes, forkAtG);
+    expect(vb2.id).toEqual(b2.id);
+    await expect(node.validateOn(b2.bytes, node.state.reader)).rejects.toThrow(BlockValidationError);
+    // b3 is built synchronously on fork b; chain b applies the same block.
+    const built = node.buildOn(layeredReader(node.state.reader, [undo2, [...vb2.bc.state.writes()]]), { time: T0 + 3n * ONE_SECOND_US, producer: PRODUCER, term: 0, irreversible: 0 }, [openTransaction(transfer(9n)), openTransaction(transfer(9n))]);
+    expect(built.included.length).toBe(1);
+    expect(built.rejected.map((r) => r.error.reason)).toEqual(['duplicate']);
+    const b3 = node.sealBuilt(built, new Uint8Array(0));
+    await b.applyBlock(b3.bytes);
+    expect(b.head!.id).toEqual(b3.id);
+    // Switch: back to genesis, then commit fork b's blocks without executing them again.
+    await node.revertTo(g);
+    await node.commitValidated(vb2);
+    await node.commitValidated(b3);
+    await expect(node.commitValidated(v2)).rejects.toThrow(/does not follow the head/);
+    const dump = async (c: Chain) => (await c.state.store.getRange(new Uint8Array(0), undefined)).map((e) => `${toHex(e.key)}=${toHex(e.value)}`);
+    expect(node.head!.id).toEqual(b3.id);
+    expect(await dump(node)).toEqual(await dump(b));
   });
 
   it('applyBlocks validates consecutive blocks over each other and commits them together, as one by one would', async () => {

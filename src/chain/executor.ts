@@ -15,6 +15,7 @@ import {
   packTransaction,
   transactionTraceJson,
   unpackSignedBlock,
+  type Block,
   type SignedBlock,
   type SignedTransaction,
   type Transaction,
@@ -530,6 +531,70 @@ export class Chain {
     return error === undefined ? { applied } : { applied, error };
   }
 
+  /**
+   * Every check of applyBlock against the state `reader` shows (the state at the
+   * block's parent, which need not be the head: consensus validates blocks on forks),
+   * committing nothing. The result's write set (`bc.state.writes()`) is the block's own
+   * changes; `commitValidated` commits it once the head is the block's parent.
+   */
+  validateOn(input: Uint8Array | SignedBlock, reader: KvReader): Promise<ValidatedBlock> {
+    return this.validateBlock(input, reader);
+  }
+
+  /** Commits a block validated (validateOn) or built (buildOn, then sealBuilt) on the state of the head. */
+  async commitValidated(v: ValidatedBlock): Promise<void> {
+    this.assertNotBuilding();
+    const head = this.head;
+    if (!head || !bytesEqual(v.bc.header.previous, head.id)) throw new ChainHaltError(`block ${v.bc.header.blockNum} does not follow the head`);
+    await this.commit(v.bc, v.id, v.bytes);
+  }
+
+  /**
+   * Builds a block on the state `reader` shows, synchronously (consensus asks for a
+   * block inside its step): the startBlock transaction, then each candidate in order
+   * (proofs already checked, e.g. by verifyTransactions when it was pushed); a
+   * candidate that fails or repeats one in the block or a recent one is left out with
+   * why. Nothing is committed or signed: seal the result with sealBuilt once signed.
+   * Needs a synchronous reader (lmdb, memory, or overlays over them).
+   */
+  buildOn(reader: KvReader, options: { time: bigint; producer: bigint; term: number; irreversible: number }, candidates: readonly OpenedTransaction[]): BuiltBlock {
+    const bc = this.blockContext(true, reader);
+    bc.start(options.time, options.producer, options.term, options.irreversible);
+    const traces: TransactionTrace[] = [];
+    const startTrx = bc.startBlockTransaction();
+    if (startTrx) {
+      const opened = openTransaction(startTrx);
+      const r = bc.exec(opened.signed, opened.transaction);
+      if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
+      traces.push(r.trace);
+    }
+    const included: OpenedTransaction[] = [];
+    const rejected: ProducedBlock['rejected'] = [];
+    const inBlock = new Set<string>();
+    for (const t of candidates) {
+      const key = toHex(t.id);
+      if (inBlock.has(key) || this.recent.has(key)) {
+        rejected.push({ id: t.id, error: new TransactionRejectedError('duplicate', 'duplicate transaction') });
+        continue;
+      }
+      const r = bc.exec(t.signed, t.transaction, 'transaction', t.id);
+      if (r.trace.error == null) {
+        traces.push(r.trace);
+        inBlock.add(key);
+        included.push(t);
+      } else rejected.push({ id: t.id, error: new TransactionRejectedError('failed', r.trace.error, r.trace) });
+    }
+    const { block, id } = bc.finish();
+    return { bc, block, id, traces, included, rejected };
+  }
+
+  /** A built block with its producer's signature (and BFT's auxConsensusData): ready for commitValidated. */
+  sealBuilt(built: BuiltBlock, signature: Uint8Array, auxConsensusData: Uint8Array | null = null): ValidatedBlock {
+    built.bc.putProof(signature);
+    const bytes = packSignedBlock({ block: built.block, signature, auxConsensusData });
+    return { bc: built.bc, id: built.id, bytes, traces: built.traces };
+  }
+
   /** Every check of applyBlock, against `reader` (the head state, or it with blocks not yet committed): nothing is committed. */
   private async validateBlock(input: Uint8Array | SignedBlock, reader: KvReader): Promise<ValidatedBlock> {
     let signed: SignedBlock;
@@ -678,8 +743,19 @@ export class Chain {
   }
 }
 
+/** A block built by buildOn, not yet signed or committed. */
+export interface BuiltBlock {
+  bc: BlockContext;
+  block: Block;
+  id: Uint8Array;
+  traces: TransactionTrace[];
+  /** The candidates in the block, in order. */
+  included: OpenedTransaction[];
+  rejected: ProducedBlock['rejected'];
+}
+
 /** A block that passed every check of applyBlock, not yet committed. */
-interface ValidatedBlock {
+export interface ValidatedBlock {
   bc: BlockContext;
   id: Uint8Array;
   bytes: Uint8Array;
