@@ -63,7 +63,7 @@ import { bytesEqual } from '../../state/bytes.ts';
 import { toHex as hexId } from '../../protocol/fracpack/index.ts';
 import { randomBytes } from 'node:crypto';
 import { fetchPeerList, PEER_URL_HEADER, peerUrlKey } from './discovery.ts';
-import { PeerBannedError, PeerMisbehaviourError, type PeerFaultReason } from './errors.ts';
+import { PeerBannedError, PeerMisbehaviourError, WebSocketHandshakeError, type PeerFaultReason } from './errors.ts';
 import { CloseCode, dialWebSocket, type WebSocket } from './websocket.ts';
 
 /** psibase's routing_base protocol_version. */
@@ -94,6 +94,8 @@ export const MAX_CONNECTIONS = 96;
 export const DISCOVERY_INTERVAL_MS = 10_000;
 /** A learned address whose dials fail this many times in a row is forgotten. */
 export const MAX_DISCOVERED_ATTEMPTS = 4;
+/** A learned address given up on is not learned again for this long. */
+export const UNREACHABLE_MS = 5 * 60_000;
 /** A connection that lasted this long resets its dialer's backoff. */
 const STABLE_CONNECTION_MS = 10_000;
 /** Consensus messages psibase forwards in envelopes (those with a validate_message): Confirm … RequestView. */
@@ -243,6 +245,8 @@ export class PeerNetwork {
   private readonly bansByKey = new Map<string, { until: number; fault: PeerMisbehaviourError }>();
   /** Addresses learned from peers (key → URL). */
   private readonly known = new Map<string, string>();
+  /** Learned addresses given up on (key → until when they are not learned again). */
+  private readonly unreachable = new Map<string, number>();
   private discoverer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly init: PeerNetworkInit) {
@@ -434,12 +438,13 @@ export class PeerNetwork {
     return d;
   }
 
-  private removeDialer(d: Dialer, why: string): void {
+  private removeDialer(d: Dialer, why: string, giveUp = false): void {
     if (d.removed) return;
     d.removed = true;
     if (d.timer) clearTimeout(d.timer);
     this.dialers.splice(this.dialers.indexOf(d), 1);
     this.known.delete(d.key);
+    if (giveUp) this.unreachable.set(d.key, this.now() + UNREACHABLE_MS);
     this.log(`p2p: no longer dialing ${d.url}: ${why}`);
   }
 
@@ -481,7 +486,12 @@ export class PeerNetwork {
           this.log(`p2p: peer ${c.id}: cannot read its peer list: ${(e as Error).message}`);
           return;
         }
-        for (const u of urls) if (u !== this.selfKey && !this.known.has(u)) this.known.set(u, u);
+        for (const u of urls) {
+          const until = this.unreachable.get(u);
+          if (until !== undefined && until > this.now()) continue;
+          this.unreachable.delete(u);
+          if (u !== this.selfKey && !this.known.has(u)) this.known.set(u, u);
+        }
       }),
     );
     this.fillOutbound();
@@ -552,15 +562,17 @@ export class PeerNetwork {
             return this.retry(d, ban ? ban.until - this.now() : MISBEHAVIOUR_BACKOFF_MS);
           }
           d.attempts = this.now() - c.openedAt >= STABLE_CONNECTION_MS ? 0 : d.attempts + 1;
-          if (!d.persistent && d.attempts >= MAX_DISCOVERED_ATTEMPTS) return this.removeDialer(d, `lost ${d.attempts} times in a row`);
+          if (!d.persistent && d.attempts >= MAX_DISCOVERED_ATTEMPTS) return this.removeDialer(d, `lost ${d.attempts} times in a row`, true);
           this.retry(d, this.backoff(d));
         });
       },
       (e: unknown) => {
         if (this.closing || d.removed) return;
         d.attempts++;
-        if (!d.persistent && d.attempts >= MAX_DISCOVERED_ATTEMPTS) return this.removeDialer(d, `${d.attempts} dials failed: ${(e as Error).message}`);
-        const wait = this.backoff(d);
+        // Refused for a fault (the peer banned this node): as for a connection closed for one.
+        const banned = e instanceof WebSocketHandshakeError && e.details?.status === 403;
+        if (!d.persistent && (banned || d.attempts >= MAX_DISCOVERED_ATTEMPTS)) return this.removeDialer(d, `${d.attempts} dials failed: ${(e as Error).message}`, true);
+        const wait = banned ? MISBEHAVIOUR_BACKOFF_MS : this.backoff(d);
         this.log(`p2p: cannot connect to ${d.url}: ${(e as Error).message}; retrying in ${wait} ms`);
         this.retry(d, wait);
       },
