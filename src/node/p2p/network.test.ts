@@ -314,9 +314,11 @@ describe('a misbehaving peer is disconnected', () => {
     try {
       const store = follower.peer.node.chain.state.store;
       const groups: number[][] = [];
-      // lmdb's commitBlock is commitBlocks with one block: this sees every commit.
+      // Every commit: groups through commitBlocks, single blocks through commitBlock.
       const commitBlocks = store.commitBlocks!.bind(store);
       store.commitBlocks = (c) => (groups.push(c.blocks.map((b) => b.num)), commitBlocks(c));
+      const commitBlock = store.commitBlock.bind(store);
+      store.commitBlock = (c) => (groups.push([c.block.num]), commitBlock(c));
       const head = producer.node.chain.head!.num;
       const blocks = [];
       for (let num = 2; num <= head; num++) blocks.push((await producer.node.chain.blockByNum(num))!);
