@@ -3,7 +3,8 @@
 // at /plugin.wasm. Each is built by `jco componentize --backend quickjs`
 // (ARCHITECTURE.md §9: ~1.6 MB; the default StarlingMonkey backend gives ~12 MB) with
 // WASI stubbed out and synchronous exports, against psiweb's WIT (wit/, laid under the
-// plugin's deps/). Runs offline; a plugin over 2 MB fails the build.
+// plugin's deps/, with the other plugins' packages for plugins that call them).
+// Runs offline; a plugin over 2 MB fails the build.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,10 @@ export async function buildPlugin(name: string, dir: string): Promise<{ path: st
     cpSync(join(dir, 'wit'), wit, { recursive: true });
     for (const pkg of readdirSync(WIT_DIR, { withFileTypes: true })) {
       if (pkg.isDirectory()) cpSync(join(WIT_DIR, pkg.name), join(wit, 'deps', pkg.name), { recursive: true });
+    }
+    // The other plugins' packages, for plugins that call them.
+    for (const other of listPlugins()) {
+      if (other.name !== name) cpSync(join(other.dir, 'wit', 'world.wit'), join(wit, 'deps', `plugin-${other.name}`, 'world.wit'));
     }
     const out = pluginWasmPath(name);
     mkdirSync(dirname(out), { recursive: true });

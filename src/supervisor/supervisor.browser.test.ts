@@ -11,7 +11,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDevnet } from '../../playwright/devnet.ts';
-import { call, GREETINGS as APP, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
+import { builtPlugin, call, GREETINGS as APP, pluginApp, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
 
 let devnet: AppDevnet;
 const stats = (page: Page) => supervisorStats(page, devnet.rootHost);
@@ -85,5 +85,25 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
 
     // preLoadPlugins answers null (psibase's reply) once the plugin is loaded.
     expect(await page.evaluate(() => (window as unknown as { preload(p: unknown): Promise<unknown> }).preload([{ service: 'greetings' }]))).toBeNull();
+  }, 240_000);
+
+  it("composes plugins synchronously: the seed's FIFO example gives actions C, A, B; the called plugin sees its caller", async () => {
+    await devnet.deploy(pluginApp('composer', await builtPlugin('composer')));
+    const page = await devnet.open();
+    // composer.run: greetings adds c, composer adds a, greetings adds b.
+    const run = await call(page, { service: 'composer', intf: 'api', method: 'run', params: [] });
+    expect(run).toMatchObject({ ok: false, error: { name: 'PluginError', pluginId: { service: 'transact', plugin: 'plugin' } } });
+    const s = await stats(page);
+    expect(s.lastActions.map((a) => [a.service, a.method])).toEqual([
+      [APP, 'c'],
+      ['composer', 'a'],
+      [APP, 'b'],
+    ]);
+    // Both plugins were loaded for the call (composer imports greetings).
+    expect(s.loads.map((l) => l.plugin).sort()).toEqual(['composer:plugin', 'greetings:plugin']);
+    expect(await call(page, { service: 'composer', intf: 'api', method: 'greetingsCaller', params: [] })).toMatchObject({
+      ok: true,
+      result: 'composer -> greetings (active app greetings)',
+    });
   }, 240_000);
 });

@@ -1,0 +1,14 @@
+// The composer demo plugin: synchronous calls into the greetings plugin.
+import { caller, queue } from 'greetings:plugin/api';
+import { addActionToTransaction } from 'transact:plugin/intf';
+
+export const api = {
+  run() {
+    queue('c');
+    addActionToTransaction('a', new Uint8Array([0, 0]));
+    queue('b');
+  },
+  greetingsCaller() {
+    return caller();
+  },
+};
