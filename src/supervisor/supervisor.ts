@@ -297,9 +297,16 @@ export class Supervisor {
       if (parsed.namespace !== id.service || parsed.pkg !== id.plugin) deps.push({ service: parsed.namespace, plugin: parsed.pkg });
     }
     const t4 = performance.now();
-    const cores = await compileCores(transpiled);
-    const t5 = performance.now();
-    const module = await this.importModule(transpiled.js, `${id.service}.${id.plugin}.js`);
+    let cores: Map<string, WebAssembly.Module>;
+    let module: JcoModule;
+    let t5: number;
+    try {
+      cores = await compileCores(transpiled);
+      t5 = performance.now();
+      module = await this.importModule(transpiled.js, `${id.service}.${id.plugin}.js`);
+    } catch (e) {
+      throw new PluginLoadError(id, `plugin ${key(id)} failed to compile: ${String((e as Error)?.message ?? e)}`, { cause: e });
+    }
     const t6 = performance.now();
     const timing: LoadTiming = {
       plugin: key(id),
