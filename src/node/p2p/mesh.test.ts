@@ -179,8 +179,8 @@ describe('misbehaving peers are banned for a while', () => {
     ws.send(new Uint8Array([7, 0xad, 0xbe, 0xef]));
     expect((await gone).code).toBe(1007);
     expect(b.lines.join('\n')).toMatch(/disconnecting peer 1 \(http:\/\/garbage\.localhost:9\): a frame that does not decode/);
-    expect(b.lines.join('\n')).toMatch(/banned http:\/\/garbage\.localhost:9 for 60 s \(unknown-type\)/);
-    expect(b.net.bans()).toEqual([expect.objectContaining({ key: 'http://garbage.localhost:9', reason: 'unknown-type' })]);
+    expect(b.lines.join('\n')).toMatch(/banned claimed:http:\/\/garbage\.localhost:9 for 60 s \(unknown-type\)/);
+    expect(b.net.bans()).toEqual([expect.objectContaining({ key: 'claimed:http://garbage.localhost:9', reason: 'unknown-type' })]);
     expect(b.net.refusal(fakeUrl, '127.0.0.1')).toBeInstanceOf(PeerBannedError);
 
     // Reconnecting is refused at the handshake: 403
@@ -210,21 +210,29 @@ describe('misbehaving peers are banned for a while', () => {
     const peerC = b.net.peers().find((p) => p.url === new URL(c.url).origin)!;
     expect(b.net.misbehaved(peerC.id, 'an invalid block 7')).toBe(true);
     await until('C dropped', () => b.net.peers().length === 0);
-    expect(b.net.bans()).toEqual([expect.objectContaining({ key: new URL(c.url).origin, reason: 'reported', message: 'an invalid block 7' })]);
+    expect(b.net.bans()).toEqual([expect.objectContaining({ key: `claimed:${new URL(c.url).origin}`, reason: 'reported', message: 'an invalid block 7' })]);
     // C's reconnects are refused (it waits, as refused for a fault)
     await new Promise((r) => setTimeout(r, 400));
     expect(b.net.peers()).toEqual([]);
-    // B does not dial C either
-    b.net.connect(c.url);
-    await new Promise((r) => setTimeout(r, 300));
+
+    // A peer B dialed that misbehaves: B does not dial its URL again while the ban lasts
+    const d = await node('d');
+    b.net.connect(d.url);
+    await until('B–D', () => connected(b, d));
+    const peerD = b.net.peers().find((p) => p.url === d.url)!;
+    expect(b.net.misbehaved(peerD.id, 'a forged commit')).toBe(true);
+    await until('D dropped', () => b.net.peers().length === 0);
+    expect(b.net.bans().map((x) => x.key)).toContain(new URL(d.url).origin);
+    await new Promise((r) => setTimeout(r, 600));
     expect(b.net.peers()).toEqual([]);
+    expect(b.lines.join('\n')).not.toMatch(/peer \d+ connected \(out .*\n(.|\n)*peer \d+ connected \(out/);
 
     // a known type whose body does not decode
     const ws = await fake(b, 'http://truncated.localhost:11');
     const gone = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     ws.send(new Uint8Array([4, 1]));
     expect(await gone, b.lines.join('\n')).toBe(1007);
-    expect(b.net.bans().map((x) => [x.key, x.reason])).toContainEqual(['http://truncated.localhost:11', 'undecodable']);
+    expect(b.net.bans().map((x) => [x.key, x.reason])).toContainEqual(['claimed:http://truncated.localhost:11', 'undecodable']);
   }, 30_000);
 });
 

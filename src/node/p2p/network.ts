@@ -40,9 +40,13 @@
  *
  * Bans: a peer that sends a frame that does not decode, a type byte psibase does not
  * define, a wrong version, an invalid block, another chain, or that a caller reports
- * (`misbehaved`) is disconnected and its URL (and, when it is not on loopback, its IP
- * address) is refused for `banMs` (default BAN_MS): dials to it wait, and its handshakes
- * are answered 403. `bans()` lists them.
+ * (`misbehaved`) is disconnected and refused for `banMs` (default BAN_MS), with a log
+ * line; `bans()` lists the bans. What is refused depends on what is known of the peer:
+ * a peer this node dialed is banned by its URL (dials to it wait, and handshakes that
+ * claim it are answered 403); a peer that dialed in only claims its URL (anyone could
+ * claim another's), so handshakes claiming it are refused (`claimed:URL`) and it is not
+ * dialed as a learned address, but a --peer URL is still dialed; a peer not on loopback
+ * is banned by its IP address too (`ip:ADDRESS`).
  *
  * Messages of types 64 and up are x-peers' own connection messages (IdMessage,
  * HostnamesMessage …), which psinode hands to the x-peers service, not to the network:
@@ -163,6 +167,12 @@ export interface PeerNetworkInit {
   producer?: string | bigint;
   /** The active producers routes are kept to; undefined: any name. */
   producers?: Iterable<string | bigint>;
+  /**
+   * Whether an envelope for another producer may be passed on, given the message it
+   * carries (psibase forwards only consensus messages whose signature checks out).
+   * Default: a consensus message (types 35–41) that decodes; signatures are not checked.
+   */
+  validateRouted?: (bytes: Uint8Array) => boolean;
 }
 
 /**
@@ -262,7 +272,7 @@ export class PeerNetwork {
       routerId: randomBytes(8).readBigUInt64LE(),
       ...(init.producer !== undefined && { self: toProducer(init.producer) }),
       ...(init.producers !== undefined && { producers: [...init.producers].map(toProducer) }),
-      validate: (data) => ROUTED_TYPES.has(data[0]!) && decodes(data),
+      validate: init.validateRouted ?? ((data) => ROUTED_TYPES.has(data[0]!) && decodes(data)),
       log: init.log,
     });
   }
@@ -350,7 +360,8 @@ export class PeerNetwork {
    * refused: a PeerBannedError, or undefined when it is not banned.
    */
   refusal(url: string | undefined, address: string | undefined): PeerBannedError | undefined {
-    for (const key of banKeys(url !== undefined ? peerUrlKey(url) : undefined, address)) {
+    const said = url !== undefined ? peerUrlKey(url) : undefined;
+    for (const key of banKeys(said && claimed(said), address)) {
       const b = this.banned(key);
       if (b) return new PeerBannedError(key, b.until, b.fault.reason, `${key} is banned until ${new Date(b.until).toISOString()}: ${b.fault.message}`);
     }
@@ -384,7 +395,10 @@ export class PeerNetwork {
   }
 
   private ban(c: Connection, fault: PeerMisbehaviourError): void {
-    const keys = banKeys(c.key, c.address);
+    // A URL this node dialed is that node's; one a peer that dialed in claims may be
+    // anyone's: only its claims are refused (and it is not dialed as a learned address).
+    const keys = banKeys(c.key && (c.direction === 'out' ? c.key : claimed(c.key)), c.address);
+    if (c.direction === 'out' && c.key) keys.push(claimed(c.key));
     const ms = this.init.banMs ?? BAN_MS;
     if (keys.length === 0) {
       this.log(`p2p: peer ${c.id} is not banned: it has no URL and dialed in from loopback (nothing to tell it from other local peers)`);
@@ -504,7 +518,7 @@ export class PeerNetwork {
     const maxTotal = this.init.maxConnections ?? MAX_CONNECTIONS;
     for (const [key, url] of this.known) {
       if (this.dialers.filter((d) => !d.persistent).length >= maxOut || this.connections.size >= maxTotal) return;
-      if (key === this.selfKey || this.connectedTo(key) || this.dialers.some((d) => d.key === key) || this.banned(key)) continue;
+      if (key === this.selfKey || this.connectedTo(key) || this.dialers.some((d) => d.key === key) || this.banned(key) || this.banned(claimed(key))) continue;
       this.log(`p2p: dialing ${url}, learned from a peer`);
       this.addDialer(url, false);
     }
@@ -529,7 +543,7 @@ export class PeerNetwork {
   private dial(d: Dialer): void {
     d.timer = undefined;
     if (this.closing || d.removed) return;
-    const ban = this.banned(d.key);
+    const ban = this.banned(d.key) ?? (d.persistent ? undefined : this.banned(claimed(d.key)));
     if (ban) {
       if (!d.persistent) return this.removeDialer(d, `banned until ${new Date(ban.until).toISOString()}`);
       return this.retry(d, ban.until - this.now());
@@ -978,6 +992,11 @@ function decodes(data: Uint8Array): boolean {
 
 function isRoutingKind(kind: string): boolean {
   return kind === 'RouteUpdateMessage' || kind === 'RouteSeqnoRequest' || kind === 'RequestRoutesMessage' || kind === 'RoutingEnvelope';
+}
+
+/** The ban key of a URL a peer that dialed in said is its own (unproven). */
+function claimed(key: string): string {
+  return `claimed:${key}`;
 }
 
 /** What a misbehaving peer is banned by: its URL, and its IP address unless it is on loopback (shared by every local peer). */
