@@ -42,12 +42,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((n) => n.stop()));
 });
 
-async function node(name: string, init: Partial<PeerNetworkInit> = {}): Promise<TestNode> {
+async function node(name: string, init: Partial<PeerNetworkInit> = {}, servesList = true): Promise<TestNode> {
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
   let net: PeerNetwork | undefined;
   const server: Server = createHttpServer(
-    async (r) => (isPeerListUrl(new URL(r.url), ROOT) ? peerListResponse(r, net!) : new Response('not here', { status: 404 })),
+    async (r) => (servesList && isPeerListUrl(new URL(r.url), ROOT) ? peerListResponse(r, net!) : new Response('not here', { status: 404 })),
     { maxBodyBytes: 1 << 20, onUpgrade: p2pUpgradeHandler(ROOT, () => net, log) },
   );
   await new Promise<void>((resolve) => server.listen({ port: 0, host: LOOPBACK }, resolve));
@@ -136,6 +136,16 @@ describe('a mesh of peers', () => {
     a.net.connect(goneUrl);
     await until('three retries', () => a.lines.filter((l) => l.includes('retrying in')).length >= 3);
     expect(a.lines.filter((l) => l.includes('retrying in')).map((l) => Number(/retrying in (\d+) ms/.exec(l)![1]))).toEqual([250, 500, 1000]);
+  }, 30_000);
+
+  it('a peer that serves no list of peers (as psinode) is not asked again', async () => {
+    const old = await node('old', {}, false);
+    const a = await node('a');
+    a.net.connect(old.url);
+    await until('asked once', () => a.lines.some((l) => l.includes('serves no list of peers')));
+    await a.net.discoverPeers();
+    await a.net.discoverPeers();
+    expect(a.lines.filter((l) => /peer list|list of peers/.test(l))).toHaveLength(1);
   }, 30_000);
 
   it('a message for a producer behind C reaches it from A through B in a RoutingEnvelope', async () => {

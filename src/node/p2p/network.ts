@@ -67,7 +67,7 @@ import { bytesEqual } from '../../state/bytes.ts';
 import { toHex as hexId } from '../../protocol/fracpack/index.ts';
 import { randomBytes } from 'node:crypto';
 import { fetchPeerList, PEER_URL_HEADER, peerUrlKey } from './discovery.ts';
-import { PeerBannedError, PeerMisbehaviourError, WebSocketHandshakeError, type PeerFaultReason } from './errors.ts';
+import { PeerBannedError, PeerListError, PeerMisbehaviourError, WebSocketHandshakeError, type PeerFaultReason } from './errors.ts';
 import { CloseCode, dialWebSocket, type WebSocket } from './websocket.ts';
 
 /** psibase's routing_base protocol_version. */
@@ -204,6 +204,8 @@ interface Connection {
   /** The remote IP address (inbound), for bans. */
   address: string | undefined;
   openedAt: number;
+  /** The peer serves no list of peers (a psinode, or an older psiweb): not asked again. */
+  noPeerList: boolean;
 }
 
 interface Dialer {
@@ -491,13 +493,16 @@ export class PeerNetwork {
     const seen = new Set<string>();
     await Promise.all(
       targets.map(async (c) => {
-        if (!c.key || seen.has(c.key) || c.closed) return;
+        if (!c.key || seen.has(c.key) || c.closed || c.noPeerList) return;
         seen.add(c.key);
         let urls: string[];
         try {
           urls = await fetchPeerList(c.key);
         } catch (e) {
-          this.log(`p2p: peer ${c.id}: cannot read its peer list: ${(e as Error).message}`);
+          if (e instanceof PeerListError && (e.details?.status === 404 || e.details?.status === 405)) {
+            c.noPeerList = true;
+            this.log(`p2p: peer ${c.id} serves no list of peers (a psinode?): it is not asked again`);
+          } else this.log(`p2p: peer ${c.id}: cannot read its peer list: ${(e as Error).message}`);
           return;
         }
         for (const u of urls) {
@@ -611,6 +616,7 @@ export class PeerNetwork {
       key: url !== undefined ? peerUrlKey(url) : undefined,
       address,
       openedAt: this.now(),
+      noPeerList: false,
     };
     this.connections.set(c.id, c);
     this.log(`p2p: peer ${c.id} connected (${direction}${url ? ` ${url}` : remote ? ` from ${remote}` : ''})`);
