@@ -6,7 +6,7 @@
 // plugin's deps/, with the other plugins' packages for plugins that call them).
 // Runs offline; a plugin over 2 MB fails the build.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,11 @@ export function listPlugins(): { name: string; dir: string }[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The `package ns:name;` a WIT file declares. */
+function witPackage(path: string): string | undefined {
+  return /^\s*package\s+([^;@\s]+)/m.exec(readFileSync(path, 'utf8'))?.[1];
+}
+
 /** Where a plugin's component is written. */
 export function pluginWasmPath(name: string): string {
   return join(PLUGIN_BUILD_DIR, name, 'plugin.wasm');
@@ -46,8 +51,10 @@ export async function buildPlugin(name: string, dir: string): Promise<{ path: st
       if (pkg.isDirectory()) cpSync(join(WIT_DIR, pkg.name), join(wit, 'deps', pkg.name), { recursive: true });
     }
     // The other plugins' packages, for plugins that call them.
+    const own = witPackage(witWorld);
     for (const other of listPlugins()) {
-      if (other.name !== name) cpSync(join(other.dir, 'wit', 'world.wit'), join(wit, 'deps', `plugin-${other.name}`, 'world.wit'));
+      const otherWorld = join(other.dir, 'wit', 'world.wit');
+      if (other.name !== name && witPackage(otherWorld) !== own) cpSync(otherWorld, join(wit, 'deps', `plugin-${other.name}`, 'world.wit'));
     }
     const out = pluginWasmPath(name);
     mkdirSync(dirname(out), { recursive: true });

@@ -50,12 +50,25 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hex;
 }
 
-/** Transpiles a component with jco (loaded on first use: a warm start never pays for it). */
+type Jco = typeof import('@bytecodealliance/jco/component');
+let jco: Promise<Jco> | undefined;
+
+/**
+ * jco's transpiler (its bindgen is a 3.5 MB core module), loaded once on first use: a
+ * warm start never pays for it. The supervisor starts this early when a load looks cold.
+ */
+export function loadJco(): Promise<Jco> {
+  const p = (jco ??= import('@bytecodealliance/jco/component'));
+  p.catch(() => (jco = undefined));
+  return p;
+}
+
+/** Transpiles a component with jco. */
 export async function transpileComponent(bytes: Uint8Array, hash: string): Promise<TranspiledComponent> {
-  const { generate } = await import('@bytecodealliance/jco/component');
-  let out: Awaited<ReturnType<typeof generate>>;
+  const { generate } = await loadJco();
+  let out: Awaited<ReturnType<Jco['generate']>>;
   try {
-    out = await generate(bytes, GENERATE_OPTIONS as Parameters<typeof generate>[1]);
+    out = await generate(bytes, GENERATE_OPTIONS as Parameters<Jco['generate']>[1]);
   } catch (e) {
     throw new TranspileError(`not a WebAssembly component jco can transpile: ${String((e as Error)?.message ?? e)}`);
   }

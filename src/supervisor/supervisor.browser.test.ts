@@ -8,9 +8,13 @@
  * supervisor's counters say so). Failures reject with psibase's error shapes.
  * The cold and warm load times are printed (supervisor: …).
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDevnet } from '../../playwright/devnet.ts';
+import { buildPlugin, pluginWasmPath } from '../../scripts/build-plugins.ts';
 import { builtPlugin, call, GREETINGS as APP, pluginApp, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
 
 let devnet: AppDevnet;
@@ -105,5 +109,18 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
       ok: true,
       result: 'composer -> greetings (active app greetings)',
     });
+  }, 240_000);
+
+  it('picks up a service that replaced its plugin on the next load', async () => {
+    await buildPlugin('test-greetings-v2', join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'greetings-v2'));
+    const page = await devnet.open();
+    expect(await call(page, greet)).toMatchObject({ ok: true, result: 'Hello, alice, from the greetings plugin' });
+    const v2 = readFileSync(pluginWasmPath('test-greetings-v2'));
+    const stored = await devnet.push(APP, 'sites', 'storeSys', { path: '/plugin.wasm', contentType: 'application/wasm', contentEncoding: null, content: Buffer.from(v2).toString('hex') });
+    expect(stored.error).toBeNull();
+    await page.reload();
+    expect(await call(page, greet)).toMatchObject({ ok: true, result: 'Hi, alice (greetings v2)' });
+    const s = await stats(page);
+    expect(s).toMatchObject({ transpiles: 1, cacheHits: 0 });
   }, 240_000);
 });

@@ -10,7 +10,7 @@
  * submitting them is not built yet: a call that added actions is answered with a
  * plugin error from transact naming that, and the actions stay readable in `stats`.
  */
-import { compileCores, importFromBlob, sha256Hex, transpileComponent, TranspileError, type JcoModule, type TranspiledComponent } from './component.ts';
+import { compileCores, importFromBlob, loadJco, sha256Hex, transpileComponent, TranspileError, type JcoModule, type TranspiledComponent } from './component.ts';
 import { MemoryTranspileCache, type TranspileCache } from './cache.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
 import { HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
@@ -24,7 +24,7 @@ import {
   type QualifiedPluginId,
 } from './messages.ts';
 
-/** Where one plugin load spent its time (ms). */
+/** Where one plugin load spent its time (ms). Steps overlap on a warm load (see doLoad), so they may add up to more than totalMs. */
 export interface LoadTiming {
   plugin: string;
   bytes: number;
@@ -72,6 +72,14 @@ interface LoadedPlugin {
 }
 
 const key = (id: QualifiedPluginId) => `${id.service}:${id.plugin}`;
+
+interface Prepared {
+  transpiled: TranspiledComponent;
+  cores: Map<string, WebAssembly.Module>;
+  module: JcoModule;
+  compileMs: number;
+  importMs: number;
+}
 
 async function defaultFetchPlugin(url: string): Promise<Uint8Array | undefined> {
   const r = await fetch(url);
@@ -255,9 +263,44 @@ export class Supervisor {
     return p;
   }
 
+  /** Compiles a transpiled plugin's core modules and loads its JS. */
+  private async prepare(id: QualifiedPluginId, t: TranspiledComponent): Promise<Prepared> {
+    const t0 = performance.now();
+    try {
+      const cores = await compileCores(t);
+      const t1 = performance.now();
+      const module = await this.importModule(t.js, `${id.service}.${id.plugin}.js`);
+      return { transpiled: t, cores, module, compileMs: t1 - t0, importMs: performance.now() - t1 };
+    } catch (e) {
+      throw new PluginLoadError(id, `plugin ${key(id)} failed to compile: ${String((e as Error)?.message ?? e)}`, { cause: e });
+    }
+  }
+
+  /**
+   * Fetches, hashes, and transpiles unless the cache has the hash. While the fetch is
+   * under way, the entry of the hash this URL served last time is read and prepared
+   * (a warm load then waits for the longer of the two, not their sum); when the URL
+   * is new, jco is loaded meanwhile instead (the load is cold).
+   */
   private async doLoad(id: QualifiedPluginId): Promise<LoadedPlugin> {
     const t0 = performance.now();
     const url = `${appUrl(this.env, id.service)}/${id.plugin}.wasm`;
+    let cacheMs = 0;
+    const speculative = (async () => {
+      const known = await this.cache.lastHash(url);
+      if (known === undefined) {
+        // Likely cold: have the transpiler ready when the bytes arrive.
+        loadJco().catch(() => undefined);
+        return undefined;
+      }
+      const c0 = performance.now();
+      const t = await this.cache.get(known);
+      cacheMs = performance.now() - c0;
+      return t ? this.prepare(id, t) : undefined;
+    })();
+    // A failed guess costs nothing but the work: the plain path below runs instead.
+    speculative.catch(() => undefined);
+
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.fetchPlugin(url);
@@ -269,24 +312,55 @@ export class Supervisor {
     const t1 = performance.now();
     const hash = await sha256Hex(bytes);
     const t2 = performance.now();
-    let transpiled = await this.cache.get(hash).catch(() => undefined);
-    const t3 = performance.now();
+
+    let prepared = await speculative.catch(() => undefined);
+    if (prepared && prepared.transpiled.hash !== hash) prepared = undefined;
+    if (prepared) this.stats.cacheHits++;
     let transpileMs = 0;
-    const cached = transpiled !== undefined;
-    if (!transpiled) {
-      try {
-        transpiled = await transpileComponent(bytes, hash);
-      } catch (e) {
-        if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
-        throw e;
+    if (!prepared) {
+      const c0 = performance.now();
+      let transpiled = await this.cache.get(hash).catch(() => undefined);
+      cacheMs += performance.now() - c0;
+      if (transpiled) this.stats.cacheHits++;
+      else {
+        const tt = performance.now();
+        try {
+          transpiled = await transpileComponent(bytes, hash);
+        } catch (e) {
+          if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
+          throw e;
+        }
+        transpileMs = performance.now() - tt;
+        this.stats.transpiles++;
+        await this.cache.put(transpiled).catch((e: unknown) => this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`));
       }
-      transpileMs = performance.now() - t3;
-      this.stats.transpiles++;
-      await this.cache.put(transpiled).catch((e: unknown) => this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`));
-    } else {
-      this.stats.cacheHits++;
+      this.checkImports(id, transpiled);
+      prepared = await this.prepare(id, transpiled);
     }
-    const imports = transpiled.imports.map(interfaceKey);
+    const cached = transpileMs === 0;
+    this.cache.setLastHash(url, hash).catch(() => undefined);
+    const { transpiled, module, cores } = prepared;
+    const { imports, deps } = this.checkImports(id, transpiled);
+    const timing: LoadTiming = {
+      plugin: key(id),
+      bytes: bytes.length,
+      cached,
+      fetchMs: t1 - t0,
+      hashMs: t2 - t1,
+      transpileMs,
+      cacheMs,
+      compileMs: prepared.compileMs,
+      importMs: prepared.importMs,
+      totalMs: performance.now() - t0,
+    };
+    this.stats.loads.push(timing);
+    this.log(`supervisor: loaded ${key(id)} (${bytes.length} bytes, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
+    return { id, transpiled, module, cores, deps, imports };
+  }
+
+  /** The plugin's imports and the plugins among them; throws when it imports a host interface the host lacks. */
+  private checkImports(id: QualifiedPluginId, t: TranspiledComponent): { imports: string[]; deps: QualifiedPluginId[] } {
+    const imports = t.imports.map(interfaceKey);
     const deps: QualifiedPluginId[] = [];
     for (const name of imports) {
       if (HOST_INTERFACES.includes(name)) continue;
@@ -296,33 +370,7 @@ export class Supervisor {
       }
       if (parsed.namespace !== id.service || parsed.pkg !== id.plugin) deps.push({ service: parsed.namespace, plugin: parsed.pkg });
     }
-    const t4 = performance.now();
-    let cores: Map<string, WebAssembly.Module>;
-    let module: JcoModule;
-    let t5: number;
-    try {
-      cores = await compileCores(transpiled);
-      t5 = performance.now();
-      module = await this.importModule(transpiled.js, `${id.service}.${id.plugin}.js`);
-    } catch (e) {
-      throw new PluginLoadError(id, `plugin ${key(id)} failed to compile: ${String((e as Error)?.message ?? e)}`, { cause: e });
-    }
-    const t6 = performance.now();
-    const timing: LoadTiming = {
-      plugin: key(id),
-      bytes: bytes.length,
-      cached,
-      fetchMs: t1 - t0,
-      hashMs: t2 - t1,
-      transpileMs,
-      cacheMs: t3 - t2 + (cached ? 0 : t4 - t3 - transpileMs),
-      compileMs: t5 - t4,
-      importMs: t6 - t5,
-      totalMs: t6 - t0,
-    };
-    this.stats.loads.push(timing);
-    this.log(`supervisor: loaded ${key(id)} (${bytes.length} bytes, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
-    return { id, transpiled, module, cores, deps, imports };
+    return { imports, deps };
   }
 }
 
