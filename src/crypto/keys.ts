@@ -29,6 +29,7 @@ import {
   exportP256Scalar,
   generateP256,
   importP256Scalar,
+  p256PublicFromScalar,
   signP256Hash,
   signP256Message,
   verifyP256Hash,
@@ -106,10 +107,17 @@ export async function keyPairFromScalar(alg: KeyAlgorithm, scalar: Uint8Array, o
  * Never use it for a key that guards anything.
  */
 export async function devKeyPair(alg: KeyAlgorithm, seed: string, options: KeyOptions = {}): Promise<KeyPair> {
+  return keyPairFromScalar(alg, devKeyScalar(alg, seed), options);
+}
+
+/** The private scalar of devKeyPair(alg, seed), for signing synchronously (a devnet producer's blocks and votes). */
+export function devKeyScalar(alg: KeyAlgorithm, seed: string): Uint8Array {
   let scalar = sha256(new TextEncoder().encode(`psiweb dev key ${alg}:${seed}`));
   for (;;) {
     try {
-      return await keyPairFromScalar(alg, scalar, options);
+      if (alg === 'k1') k1PublicFromScalar(scalar);
+      else p256PublicFromScalar(scalar);
+      return scalar;
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       scalar = sha256(scalar);
