@@ -30,6 +30,24 @@ export function peerListResponse(request: Request, network: PeerNetwork): Respon
   return new Response(JSON.stringify(network.peerUrls()), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
 }
 
+/** psiweb's: the chain's genesis block, packed, at `x-peers.<root>/genesis` (a producer joining a network starts from it). */
+export const GENESIS_PATH = '/genesis';
+
+/** Whether a request URL is `x-peers.<root>/genesis`. */
+export function isGenesisUrl(url: URL, rootHost: string): boolean {
+  const route = routeHost(url.hostname, rootHost);
+  return route.kind === 'service' && route.name === P2P_SERVICE && url.pathname === GENESIS_PATH;
+}
+
+/** `GET x-peers.<root>/genesis`: the genesis block as a packed SignedBlock (404 while the node holds no chain). */
+export async function genesisResponse(request: Request, genesis: () => Promise<Uint8Array | undefined>): Promise<Response> {
+  if (request.method !== 'GET' && request.method !== 'HEAD')
+    return new Response(`${GENESIS_PATH} answers GET only\n`, { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' } });
+  const bytes = await genesis();
+  if (!bytes) return new Response('this node holds no chain yet\n', { status: 404, headers: { 'Content-Type': 'text/plain' } });
+  return new Response(bytes.slice().buffer, { headers: { "Content-Type": "application/octet-stream", "Cache-Control": "no-store" } });
+}
+
 /** Whether a checked request URL is this node's peer endpoint. */
 export function isP2pUrl(url: URL, rootHost: string): boolean {
   const route = routeHost(url.hostname, rootHost);

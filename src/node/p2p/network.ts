@@ -130,6 +130,12 @@ export interface BanInfo {
   message: string;
 }
 
+/** What takes the block flow from the network under multi-producer consensus (attachConsensus). */
+export interface ConsensusLayer {
+  receive(peer: number, bytes: Uint8Array): void;
+  connected(peer: number): void;
+}
+
 /** A message from a peer for the consensus layer. */
 export interface ReceivedMessage {
   /** The neighbour it came from (for `misbehaved`, `sendToPeer`). */
@@ -254,6 +260,8 @@ export class PeerNetwork {
   readonly routing: ShortestPathRouting;
   private routingTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly handlers = new Set<(m: ReceivedMessage) => void>();
+  /** Set by attachConsensus: blocks and consensus messages go there. */
+  private consensus: ConsensusLayer | undefined;
   private readonly bansByKey = new Map<string, { until: number; fault: PeerMisbehaviourError }>();
   /** Addresses learned from peers (key → URL). */
   private readonly known = new Map<string, string>();
@@ -325,6 +333,18 @@ export class PeerNetwork {
   onMessage(handler: (m: ReceivedMessage) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Hands the block flow to a consensus layer (a producer under multi-producer
+   * consensus, src/node/producer-node.ts): from now on every HelloRequest, block and
+   * consensus message goes to `layer.receive` (type byte + fracpack, with the
+   * neighbour's id), this network sends no hellos or blocks of its own, and
+   * `layer.connected` hears of each neighbour (those already connected at once).
+   */
+  attachConsensus(layer: ConsensusLayer): void {
+    this.consensus = layer;
+    for (const c of this.connections.values()) if (!c.closed && !c.fault) layer.connected(c.id);
   }
 
   /**
@@ -531,6 +551,7 @@ export class PeerNetwork {
 
   /** Tells every ready peer that the head moved (the producer committed a block). */
   headChanged(): void {
+    if (this.consensus) return;
     for (const c of this.connections.values()) void this.pump(c);
   }
 
@@ -623,7 +644,8 @@ export class PeerNetwork {
     ws.on('message', (data) => this.receive(c, data));
     if (direction === 'in') ws.on('close', (code, reason) => this.onClosed(c, code, reason));
     this.send(c, { kind: 'InitMessage', value: { version: PROTOCOL_VERSION } });
-    this.sendHello(c);
+    if (this.consensus) this.consensus.connected(c.id);
+    else this.sendHello(c);
     // psibase shortest_path_routing connect: the neighbour gets every route this node has.
     this.act(this.routing.connect(c.id));
     this.dedupe(c);
@@ -706,7 +728,10 @@ export class PeerNetwork {
       return;
     }
     if (isRoutingKind(msg.kind)) this.act(this.routing.receive(c.id, msg as RoutingMessage));
-    else if (msg.kind !== 'InitMessage') this.emit(c, msg, data, true);
+    else if (msg.kind !== 'InitMessage') {
+      if (this.consensus) this.consensus.receive(c.id, data);
+      this.emit(c, msg, data, true);
+    }
   }
 
   private emit(c: Connection, message: WireMessage, bytes: Uint8Array, routed: boolean): void {
@@ -799,8 +824,10 @@ export class PeerNetwork {
           throw new PeerMisbehaviourError('version', `the peer speaks protocol version ${msg.value.version}; psiweb speaks ${PROTOCOL_VERSION}`);
         return;
       case 'HelloRequest':
+        if (this.consensus) return this.consensus.receive(c.id, bytes);
         return this.onHello(c, msg.value.xid._id, msg.value.xid._num, msg.value.committed);
       case 'BlockMessage':
+        if (this.consensus) return this.consensus.receive(c.id, bytes);
         return this.onBlock(c, msg.value.block);
       case 'RouteUpdateMessage':
       case 'RouteSeqnoRequest':
@@ -810,7 +837,10 @@ export class PeerNetwork {
         return;
       default:
         // Consensus messages: to the consensus layer, if one listens.
-        if (!c.closed && !c.fault) this.emit(c, msg, bytes, false);
+        if (!c.closed && !c.fault) {
+          this.consensus?.receive(c.id, bytes);
+          this.emit(c, msg, bytes, false);
+        }
         return;
     }
   }
