@@ -1,5 +1,6 @@
 // The composer demo plugin: synchronous calls into the greetings plugin.
-import { caller, queue } from 'greetings:plugin/api';
+import { caller, queue, recall } from 'greetings:plugin/api';
+import { get } from 'clientdata:plugin/keyvalue';
 import { addActionToTransaction } from 'transact:plugin/intf';
 
 export const api = {
@@ -10,5 +11,11 @@ export const api = {
   },
   greetingsCaller() {
     return caller();
+  },
+  has(key) {
+    return get(key) != null;
+  },
+  recallViaGreetings(key) {
+    return recall(key);
   },
 };

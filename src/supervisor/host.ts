@@ -7,6 +7,7 @@
  * Calls are synchronous, as psibase's are: HTTP from a plugin uses synchronous
  * XMLHttpRequest, as psibase's supervisor does.
  */
+import type { ClientDataStore } from './clientdata.ts';
 import type { QualifiedPluginId } from './messages.ts';
 
 /** One action a plugin added (transact:plugin/intf add-action-to-transaction). */
@@ -49,7 +50,10 @@ const HOST_PRODUCER: QualifiedPluginId = { service: 'supervisor', plugin: 'host'
 export const HOST_NAMESPACES: ReadonlySet<string> = new Set(['host', 'supervisor', 'wasi', 'transact', 'clientdata', 'accounts', 'auth-sig', 'permissions']);
 
 /** The interfaces the host implements today. */
-export const HOST_INTERFACES: readonly string[] = ['host:types/types', 'host:common/client', 'host:common/server', 'transact:plugin/intf', 'transact:plugin/types'];
+export const HOST_INTERFACES: readonly string[] = ['host:types/types', 'host:common/client', 'host:common/server', 'transact:plugin/intf', 'transact:plugin/types', 'clientdata:plugin/keyvalue'];
+
+/** The interface whose users get their key space loaded before a call. */
+export const CLIENTDATA_INTERFACE = 'clientdata:plugin/keyvalue';
 
 /** `ns:pkg/intf@1.2.3` → `ns:pkg/intf`. */
 export function interfaceKey(name: string): string {
@@ -134,8 +138,24 @@ class PluginRef {
 }
 
 /** The host's interfaces, bound to the call context `ctx()` in force when a plugin calls them. */
-export function hostInterfaces(env: HostEnv, ctx: () => CallContext): Record<string, Record<string, unknown>> {
+export function hostInterfaces(env: HostEnv, ctx: () => CallContext, clientdata: ClientDataStore): Record<string, Record<string, unknown>> {
+  /** The running plugin's key space: its own, never its caller's. */
+  const space = () => {
+    const p = current(ctx());
+    return `${p.service}:${p.plugin}`;
+  };
   return {
+    [CLIENTDATA_INTERFACE]: {
+      get: (key: string) => clientdata.get(space(), key),
+      set: (key: string, value: Uint8Array) => {
+        try {
+          clientdata.set(space(), key, value);
+        } catch (e) {
+          throw hostError(`clientdata set failed: ${String((e as Error)?.message ?? e)}`);
+        }
+      },
+      delete: (key: string) => clientdata.delete(space(), key),
+    },
     'host:types/types': { PluginRef },
     'transact:plugin/types': {},
     'host:common/client': {

@@ -111,6 +111,25 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
     });
   }, 240_000);
 
+  // Runs after the composition test (composer is deployed) and before the replacement one.
+  it("keeps each plugin's client data in its own key space, durable across a reload", async () => {
+    const page = await devnet.open();
+    const g = (method: string, params: unknown[]) => call(page, { service: APP, intf: 'api', method, params });
+    expect(await g('remember', ['color', 'blue'])).toMatchObject({ ok: true });
+    expect(await g('recall', ['color'])).toMatchObject({ ok: true, result: 'blue' });
+    // composer reads its own key space, not greetings'; greetings may share through its API.
+    expect(await call(page, { service: 'composer', intf: 'api', method: 'has', params: ['color'] })).toMatchObject({ ok: true, result: false });
+    expect(await call(page, { service: 'composer', intf: 'api', method: 'recallViaGreetings', params: ['color'] })).toMatchObject({ ok: true, result: 'blue' });
+    // Written to IndexedDB before the call was answered: a new supervisor frame reads it.
+    await page.reload();
+    expect(await g('recall', ['color'])).toMatchObject({ ok: true, result: 'blue' });
+    expect(await g('forget', ['color'])).toMatchObject({ ok: true });
+    await page.reload();
+    const gone = await g('recall', ['color']);
+    expect(gone.ok).toBe(true);
+    expect((gone as { result?: unknown }).result ?? null).toBeNull();
+  }, 240_000);
+
   it('picks up a service that replaced its plugin on the next load', async () => {
     await buildPlugin('test-greetings-v2', join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'greetings-v2'));
     const page = await devnet.open();

@@ -12,8 +12,9 @@
  */
 import { compileCores, importFromBlob, loadJco, sha256Hex, transpileComponent, TranspileError, type JcoModule, type TranspiledComponent } from './component.ts';
 import { MemoryTranspileCache, type TranspileCache } from './cache.ts';
+import { IdbClientData, type ClientDataStore } from './clientdata.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
-import { HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
+import { CLIENTDATA_INTERFACE, HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
 import {
   DEFAULT_PLUGIN,
   callString,
@@ -54,6 +55,8 @@ export interface SupervisorStats {
 
 export interface SupervisorOptions extends HostEnv {
   cache?: TranspileCache;
+  /** Plugins' key/value data (default: IndexedDB on this origin). */
+  clientdata?: ClientDataStore;
   /** Fetches a plugin's bytes; undefined when it is not there (404). */
   fetchPlugin?: (url: string) => Promise<Uint8Array | undefined>;
   importModule?: (js: string, debugName: string) => Promise<JcoModule>;
@@ -113,6 +116,7 @@ export class Supervisor {
   private readonly plugins = new Map<string, Promise<LoadedPlugin>>();
   private context: CallContext | undefined;
   private readonly host: Record<string, Record<string, unknown>>;
+  private readonly clientdata: ClientDataStore;
   /** One top-level call at a time, as psibase serializes them. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -121,10 +125,15 @@ export class Supervisor {
     this.fetchPlugin = env.fetchPlugin ?? defaultFetchPlugin;
     this.importModule = env.importModule ?? importFromBlob;
     this.log = env.log ?? (() => undefined);
-    this.host = hostInterfaces(env, () => {
-      if (!this.context) throw new Error('a host function was called outside a plugin call');
-      return this.context;
-    });
+    this.clientdata = env.clientdata ?? new IdbClientData();
+    this.host = hostInterfaces(
+      env,
+      () => {
+        if (!this.context) throw new Error('a host function was called outside a plugin call');
+        return this.context;
+      },
+      this.clientdata,
+    );
   }
 
   /** The app an origin belongs to: `<app>.<root>`, or `homepage` for the root itself (as psibase names it). */
@@ -162,6 +171,8 @@ export class Supervisor {
   private async doCall(app: string, args: QualifiedFunctionCallArgs): Promise<unknown> {
     const target = { service: args.service, plugin: args.plugin || DEFAULT_PLUGIN };
     const closure = await this.loadClosure([target]);
+    // Key spaces are read before the call: the plugin's reads are synchronous.
+    await Promise.all(closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))));
     const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: undefined };
     const instances = new Map<string, Record<string, unknown>>();
     this.stats.instantiateMs = {};
@@ -185,6 +196,8 @@ export class Supervisor {
     } finally {
       this.stats.lastActions = ctx.actions;
       this.context = undefined;
+      // Durable before the app hears back.
+      await this.clientdata.flush();
     }
   }
 
