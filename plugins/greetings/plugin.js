@@ -1,6 +1,7 @@
 // The greetings demo plugin. Imports are the interfaces its WIT world names;
 // results: return the ok value, throw the error record.
 import { getActiveApp, getReceiver, getSender } from 'host:common/client';
+import { getJson } from 'host:common/server';
 import { addActionToTransaction } from 'transact:plugin/intf';
 import { get, set, delete as remove } from 'clientdata:plugin/keyvalue';
 
@@ -42,5 +43,8 @@ export const api = {
   },
   forget(key) {
     remove(key);
+  },
+  ownGet(path) {
+    return getJson(path);
   },
 };

@@ -44,7 +44,8 @@ export class HostCallError extends Error {
   }
 }
 
-const HOST_PRODUCER: QualifiedPluginId = { service: 'supervisor', plugin: 'host' };
+// psibase's host functions live in its host:common plugin (service host, plugin common).
+const HOST_PRODUCER: QualifiedPluginId = { service: 'host', plugin: 'common' };
 
 /** Namespaces the host owns: an import from these must be one the host provides. */
 export const HOST_NAMESPACES: ReadonlySet<string> = new Set(['host', 'supervisor', 'wasi', 'transact', 'clientdata', 'accounts', 'auth-sig', 'permissions']);

@@ -62,6 +62,13 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
       ok: false,
       error: { name: 'PluginError', message: 'boom', pluginId: { service: APP, plugin: 'plugin' } },
     });
+    // host:common/server reaches the plugin's own service only (synchronous XHR, as psibase does).
+    expect(await call(page, { service: APP, intf: 'api', method: 'ownGet', params: ['/index.html'] })).toMatchObject({ ok: true, result: expect.stringContaining('<title>app</title>') });
+    expect(await call(page, { service: APP, intf: 'api', method: 'ownGet', params: ['/missing.json'] })).toMatchObject({
+      ok: false,
+      error: { name: 'PluginError', message: expect.stringMatching(/^GET \/missing.json answered 404/), pluginId: { service: 'host', plugin: 'common' } },
+    });
+    expect(await call(page, { service: APP, intf: 'api', method: 'ownGet', params: ['http://evil.example/x'] })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/must be a path starting with/) } });
     // An action goes into the call's FIFO, for the plugin's own service; submitting is not built yet.
     const queued = await call(page, { service: APP, intf: 'api', method: 'queue', params: ['inc'] });
     expect(queued).toMatchObject({ ok: false, error: { name: 'PluginError', pluginId: { service: 'transact', plugin: 'plugin' } } });
