@@ -706,6 +706,16 @@ export class Chain {
       }
   }
 
+  /**
+   * The last irreversible block as the store knows it: the block before the first one
+   * that can still be taken back (the head when none can). A restarted node under
+   * consensus goes back to it and lets its peers resend the rest.
+   */
+  async lastIrreversible(): Promise<number | undefined> {
+    const first = await this.state.firstReversible();
+    return first === undefined ? this.head?.num : first - 1;
+  }
+
   /** Blocks up to `num` are irreversible: they can no longer be taken back, and their undo records go. */
   async markIrreversible(num: number): Promise<void> {
     if (this.reversible) await this.state.dropUndo(num);

@@ -402,6 +402,12 @@ export class LmdbStore implements KvStore {
     return writes;
   }
 
+  async firstReversible(): Promise<number | undefined> {
+    this.#open();
+    for (const n of this.#undo.getKeys({ limit: 1 })) return n;
+    return undefined;
+  }
+
   async dropUndo(num: number): Promise<void> {
     this.#open();
     const nums = [...this.#undo.getKeys({ end: num + 1 })];

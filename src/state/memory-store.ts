@@ -93,6 +93,12 @@ export class MemoryStore implements KvStore {
     return writes;
   }
 
+  async firstReversible(): Promise<number | undefined> {
+    let low: number | undefined;
+    for (const n of this.#undo.keys()) if (low === undefined || n < low) low = n;
+    return low;
+  }
+
   async dropUndo(num: number): Promise<void> {
     for (const n of [...this.#undo.keys()]) if (n <= num) this.#undo.delete(n);
   }

@@ -87,6 +87,11 @@ export class StateDb {
     this.cache?.applyCommitted(writes);
   }
 
+  /** The lowest block that can still be taken back, if any. */
+  firstReversible(): Promise<number | undefined> {
+    return this.store.firstReversible?.() ?? Promise.resolve(undefined);
+  }
+
   /** Blocks up to `num` are irreversible: their undo records can go. */
   async dropUndo(num: number): Promise<void> {
     await this.store.dropUndo?.(num);

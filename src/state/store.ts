@@ -80,6 +80,8 @@ export interface KvStore {
   revertTo?(num: number): Promise<KvWrite[]>;
   /** Forgets the undo records of blocks up to `num`: they are irreversible now. */
   dropUndo?(num: number): Promise<void>;
+  /** The lowest block that still has an undo record (the first reversible one), if any. */
+  firstReversible?(): Promise<number | undefined>;
   /**
    * A synchronous view of committed state where the platform reads synchronously
    * (memory, lmdb): execution reads straight through it and never misses. Undefined

@@ -10,6 +10,10 @@ export interface SpawnedNode {
   url: string;
   /** SIGTERM, resolved once the process has exited. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash), resolved once the process has exited. */
+  kill(): Promise<void>;
+  /** Everything it printed so far. */
+  output(): string;
 }
 
 /** `nodeArgs` go to Node itself (e.g. --cpu-prof), `startArgs` to `psiweb start`. */
@@ -23,7 +27,7 @@ export async function spawnPsiwebStart(dataDir: string, options: { nodeArgs?: st
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   for (;;) {
     const m = output.match(/serving (http:\/\/[^\s]+?)\/ /);
-    if (m) return { url: m[1]!, stop: () => (proc.kill('SIGTERM'), exited) };
+    if (m) return { url: m[1]!, stop: () => (proc.kill('SIGTERM'), exited), kill: () => (proc.kill('SIGKILL'), exited), output: () => output };
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`psiweb start did not come up:\n${output}`);

@@ -191,6 +191,7 @@ export const storeCases: StoreCase[] = [
         await store.commitBlock({ ...commitOf(num, writes), undo: num > 2 });
         snapshots[num] = show(await store.getRange(b(), undefined));
       }
+      eq(await store.firstReversible?.(), 3, 'block 3 is the first reversible one');
       await store.revertTo(4);
       eq((await store.head())?.num, 4, 'head after revertTo(4)');
       eq(show(await store.getRange(b(), undefined)), snapshots[4], 'state of block 4');
@@ -208,6 +209,8 @@ export const storeCases: StoreCase[] = [
         refused = (e as Error).name;
       }
       eq(refused, 'StateError', 'reverting an irreversible block is refused');
+      await store.dropUndo?.(2);
+      eq(await store.firstReversible?.(), undefined, 'no reversible block left');
       eq((await store.head())?.num, 2, 'head unchanged after the refusal');
       eq(show(await store.getRange(b(), undefined)), snapshots[2], 'state unchanged after the refusal');
     },
