@@ -6,7 +6,9 @@
 // plugin's deps/, with the other plugins' packages for plugins that call them).
 // Runs offline; a plugin over 2 MB fails the build.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import asc from 'assemblyscript/asc';
+import binaryen from 'binaryen';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +27,48 @@ export class PluginBuildError extends Error {
 
 export function listPlugins(): { name: string; dir: string }[] {
   return readdirSync(PLUGINS_DIR, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'build' && existsSync(join(PLUGINS_DIR, d.name, 'plugin.js')))
+    .filter((d) => d.isDirectory() && d.name !== 'build' && (existsSync(join(PLUGINS_DIR, d.name, 'plugin.js')) || existsSync(join(PLUGINS_DIR, d.name, 'plugin.ts'))))
     .map((d) => ({ name: d.name, dir: join(PLUGINS_DIR, d.name) }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * An AssemblyScript plugin as a core module: `--runtime stub` (an instance lives for one
+ * call), `abort` to the source's own `trap` (no imports), and each export
+ * `<interface>__<function_name>` renamed to the component model's
+ * `<package>/<interface>#<function-name>`.
+ */
+async function compileAsPlugin(entry: string, pkg: string): Promise<Uint8Array> {
+  const source = relative(ROOT, entry);
+  let wasm: Uint8Array | undefined;
+  const stderr = asc.createMemoryStream();
+  const abort = `${source.replace(/\.ts$/, '')}/trap`;
+  const { error } = await asc.main([source, '--baseDir', ROOT, '--outFile', 'plugin.wasm', '--runtime', 'stub', '--use', `abort=${abort}`, '--optimizeLevel', '3', '--shrinkLevel', '1', '--noColors'], {
+    stdout: asc.createMemoryStream(),
+    stderr,
+    writeFile(file: string, contents: Uint8Array | string) {
+      if (file.endsWith('.wasm') && typeof contents !== 'string') wasm = contents;
+    },
+  });
+  if (error || !wasm) throw new PluginBuildError(`compiling ${source} failed: ${error?.message ?? 'no output'}\n${stderr.toString()}`);
+  const mod = binaryen.readBinary(wasm);
+  try {
+    // What AssemblyScript emits by default (bulk memory among them); browsers run all of it.
+    mod.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
+    for (let i = mod.getNumExports() - 1; i >= 0; i--) {
+      const info = binaryen.getExportInfo(mod.getExportByIndex(i));
+      const m = /^([a-z0-9_]+)__([a-z0-9_]+)$/.exec(info.name);
+      if (!m || info.kind !== binaryen.ExternalFunction) continue;
+      const kebab = (x: string) => x.replace(/_/g, '-');
+      mod.removeExport(info.name);
+      mod.addFunctionExport(info.value, `${pkg}/${kebab(m[1]!)}#${kebab(m[2]!)}`);
+    }
+    mod.removeExport('trap');
+    if (!mod.validate()) throw new PluginBuildError(`${source}: invalid module after renaming exports`);
+    return mod.emitBinary();
+  } finally {
+    mod.dispose();
+  }
 }
 
 /** The `package ns:name;` a WIT file declares. */
@@ -58,14 +99,20 @@ export async function buildPlugin(name: string, dir: string): Promise<{ path: st
     }
     const out = pluginWasmPath(name);
     mkdirSync(dirname(out), { recursive: true });
-    const jco = join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+    const jco = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js'), ...args], { cwd: work, maxBuffer: 16 * 1024 * 1024 });
     try {
-      await promisify(execFile)(
-        process.execPath,
-        [jco, 'componentize', join(dir, 'plugin.js'), '--wit', wit, '--world-name', 'impl', '--backend', 'quickjs', '--backend-qjs-stub-wasi', '--backend-qjs-disable-async', '-o', out],
-        { cwd: work, maxBuffer: 16 * 1024 * 1024 },
-      );
+      if (existsSync(join(dir, 'plugin.ts'))) {
+        // AssemblyScript: a core module with canonical-ABI exports, then `jco embed` + `jco new`.
+        const core = join(work, 'core.wasm');
+        writeFileSync(core, await compileAsPlugin(join(dir, 'plugin.ts'), own ?? name));
+        await jco('embed', core, '--wit', wit, '--world-name', 'impl', '-o', join(work, 'embedded.wasm'));
+        await jco('new', join(work, 'embedded.wasm'), '-o', out);
+      } else {
+        await jco('componentize', join(dir, 'plugin.js'), '--wit', wit, '--world-name', 'impl', '--backend', 'quickjs', '--backend-qjs-stub-wasi', '--backend-qjs-disable-async', '-o', out);
+      }
     } catch (e) {
+      if (e instanceof PluginBuildError) throw e;
       const err = e as { stderr?: string; stdout?: string; message: string };
       throw new PluginBuildError(`building plugin ${name} failed: ${err.stderr || err.stdout || err.message}`);
     }

@@ -118,6 +118,14 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
     });
   }, 240_000);
 
+  it('runs a tiny AssemblyScript plugin built with jco embed + jco new', async () => {
+    const bytes = await builtPlugin('tinyplugin');
+    expect(bytes.length).toBeLessThan(10_000);
+    await devnet.deploy(pluginApp('tinyplugin', bytes));
+    const page = await devnet.open();
+    expect(await call(page, { service: 'tinyplugin', intf: 'api', method: 'greet', params: ['Zoë'] })).toMatchObject({ ok: true, result: 'Hello, Zoë, from the tiny plugin' });
+  }, 240_000);
+
   // Runs after the composition test (composer is deployed) and before the replacement one.
   it("keeps each plugin's client data in its own key space, durable across a reload", async () => {
     const page = await devnet.open();
