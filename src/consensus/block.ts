@@ -1,90 +1,45 @@
 /**
- * Block ids and the bytes that consensus signatures cover. The header encoding sits
- * behind `BlockCodec` so the fracpack `BlockHeader` of src/protocol can replace the
- * default without touching the state machines.
+ * psibase blocks as consensus reads them: ids (src/protocol/ids.ts) as hex map keys,
+ * the bytes a block signature covers, and producer sets by name from `Consensus`.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import type { BlockHeader, BlockId, ConsensusMessage, PreparedCertificate, ProducerSet } from './types.ts';
-
-const utf8 = new TextEncoder();
-let scratch = new Uint8Array(512);
-
-/**
- * UTF-8 bytes of `text` in a buffer that the next call overwrites: for handing straight
- * to a `Signer` or `Verifier`, which read `data` only during the call (types.ts). The
- * texts are ASCII but for names; a plain loop into a reused buffer beats both the
- * platform encoder and a fresh typed array, whose allocation and collection were a
- * top cost at one signature check per message per node.
- */
-export function lentTextBytes(text: string): Uint8Array {
-  const n = text.length;
-  if (n > scratch.length) scratch = new Uint8Array(2 * n);
-  const out = scratch;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f) return utf8.encode(text);
-    out[i] = c;
-  }
-  return out.subarray(0, n);
-}
-
-/** UTF-8 bytes of `text`, owned by the caller. */
-export function textBytes(text: string): Uint8Array {
-  return lentTextBytes(text).slice();
-}
-
-export interface BlockCodec {
-  encodeHeader(header: BlockHeader): Uint8Array;
-}
-
-function encodeSet(set: ProducerSet | undefined): string {
-  return set === undefined ? '-' : `${set.mode}:${set.producers.join(',')}`;
-}
-
-/** Unambiguous text encoding: numbers are decimal, names and payload cannot contain '|' (checked on receipt). */
-export const defaultCodec: BlockCodec = {
-  encodeHeader(h) {
-    return textBytes(
-      `${h.num}|${h.previous}|${h.producer}|${h.term}|${h.time}|${h.commitNum}|${encodeSet(h.newConsensus)}|${h.payload}`,
-    );
-  },
-};
+import { blockId as protocolBlockId } from '../protocol/ids.ts';
+import { accountName, accountNumber } from '../protocol/names.ts';
+import type { BlockHeader, Claim, Consensus, Producer, SignedBlock } from '../protocol/types.ts';
+import type { BlockId, ConsensusMode, ProducerName, ProducerSet } from './types.ts';
 
 export const NULL_ID: BlockId = '0'.repeat(64);
 
-/**
- * Ids of header objects already hashed. Headers are immutable values, and one decoded
- * block reaches several code paths (and, in the simulator, several nodes).
- */
-const idCache = new WeakMap<BlockHeader, { codec: BlockCodec; id: BlockId }>();
-
-/** psibase: block id = sha256 of the header with the first 4 bytes replaced by the big-endian block number. */
-export function blockId(header: BlockHeader, codec: BlockCodec = defaultCodec): BlockId {
-  const cached = idCache.get(header);
-  if (cached && cached.codec === codec) return cached.id;
-  const id = hashHeader(header, codec);
-  idCache.set(header, { codec, id });
-  return id;
-}
-
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/**
- * Hex through `join`, which yields one flat string. Appending char pairs (as noble's
- * `bytesToHex` does) yields a deep rope that V8 flattens again and again wherever the
- * id is read: every signing text and map key of a block carries its id.
- */
-function toHex(bytes: Uint8Array): string {
+/** Lowercase hex through `join` (one flat string: ids are map keys read again and again). */
+export function hexOf(bytes: Uint8Array): string {
   const parts = new Array<string>(bytes.length);
   for (let i = 0; i < bytes.length; i++) parts[i] = HEX[bytes[i]!]!;
   return parts.join('');
 }
 
-function hashHeader(header: BlockHeader, codec: BlockCodec): BlockId {
-  const hash = sha256(codec.encodeHeader(header));
-  const view = new DataView(hash.buffer, hash.byteOffset, hash.byteLength);
-  view.setUint32(0, header.num >>> 0, false);
-  return toHex(hash);
+/** Bytes of a hex id (the caller's own ids: always 64 valid digits). */
+export function idBytes(id: BlockId): Uint8Array {
+  const out = new Uint8Array(id.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Ids of headers already hashed: one decoded block reaches several code paths. */
+const idCache = new WeakMap<BlockHeader, BlockId>();
+
+/** psibase's block id of a header, as hex. */
+export function headerId(header: BlockHeader): BlockId {
+  let id = idCache.get(header);
+  if (id === undefined) {
+    id = hexOf(protocolBlockId(header));
+    idCache.set(header, id);
+  }
+  return id;
+}
+
+export function blockId(b: SignedBlock): BlockId {
+  return headerId(b.block.header);
 }
 
 /** Block number from an id, without the block (psibase BlockInfo::blockNum). */
@@ -92,43 +47,62 @@ export function numFromId(id: BlockId): number {
   return parseInt(id.slice(0, 8), 16);
 }
 
-/** The text a block signature covers: its id, which commits to the whole header. */
-export function blockSigningText(id: BlockId): string {
-  return `block|${id}`;
+/** psibase BlockSignatureInfo (block.hpp): what a producer signs for a block, 00 ce a8 'B' ‖ id. */
+export function blockSigningData(id: BlockId): Uint8Array {
+  const out = new Uint8Array(36);
+  out[1] = 0xce;
+  out[2] = 0xa8;
+  out[3] = 0x42;
+  out.set(idBytes(id), 4);
+  return out;
 }
 
-export function blockSigningBytes(id: BlockId): Uint8Array {
-  return textBytes(blockSigningText(id));
+export function producersOf(c: Consensus): Producer[] {
+  return 'CftConsensus' in c.data ? c.data.CftConsensus.producers : c.data.BftConsensus.producers;
 }
 
-function certText(c: PreparedCertificate | undefined): string {
-  return c === undefined ? '-' : `${c.blockId}:${c.term}:${c.num}`;
-}
+const sets = new WeakMap<Consensus, ProducerSet>();
 
-/**
- * The text a message signature covers: its type and every field but the signature.
- * A prepared certificate is covered by id; its prepares carry their own signatures.
- * Every signed message's text names its producer, so equal texts mean equal signers.
- */
-export function messageSigningText(m: ConsensusMessage): string {
-  switch (m.type) {
-    case 'confirm':
-      return `confirm|${m.term}|${m.producer}|${m.blockNum}|${m.blockId}`;
-    case 'requestVote':
-      return `requestVote|${m.term}|${m.producer}|${m.lastTerm}|${m.lastNum}`;
-    case 'vote':
-    case 'prepare':
-    case 'commit':
-      return `${m.type}|${m.term}|${m.producer}|${m.subject}|${m.value}`;
-    case 'viewChange':
-      return `viewChange|${m.term}|${m.producer}|${certText(m.prepared)}`;
-    case 'block':
-    case 'requestBlocks':
-      return m.type;
+/** psibase `Consensus` → the mode, producer names and claims the state machines read. */
+export function producerSetOf(c: Consensus): ProducerSet {
+  let s = sets.get(c);
+  if (!s) {
+    const ps = producersOf(c);
+    s = { mode: 'CftConsensus' in c.data ? 'cft' : 'bft', producers: ps.map((p) => accountName(p.name)), claims: ps.map((p) => p.auth) };
+    sets.set(c, s);
   }
+  return s;
 }
 
-/** The bytes a message signature covers (`messageSigningText` as UTF-8). */
-export function messageSigningBytes(m: ConsensusMessage): Uint8Array {
-  return textBytes(messageSigningText(m));
+/** Defaults for the parts of `Consensus` that consensus does not read (services, wasm config). */
+export const DEFAULT_WASM_CONFIG: Consensus['wasmConfig'] = {
+  numExecutionMemories: 32,
+  vmOptions: { max_mutable_global_bytes: 1024, max_pages: 512, max_table_elements: 8192, max_stack_bytes: 1 << 20 },
+};
+
+/** A `Consensus` naming `producers` with their claims (tests, the simulator, devnet genesis). */
+export function makeConsensus(mode: ConsensusMode, producers: readonly { name: ProducerName; auth: Claim }[]): Consensus {
+  const list = producers.map((p) => ({ name: accountNumber(p.name), auth: p.auth }));
+  return {
+    data: mode === 'cft' ? { CftConsensus: { producers: list } } : { BftConsensus: { producers: list } },
+    services: [],
+    wasmConfig: DEFAULT_WASM_CONFIG,
+  };
+}
+
+/** The claim `producer` signs with in `set`, if it is a member. */
+export function claimIn(set: ProducerSet, producer: ProducerName): Claim | undefined {
+  const i = set.producers.indexOf(producer);
+  return i < 0 ? undefined : set.claims[i];
+}
+
+export function sameClaim(a: Claim, b: Claim): boolean {
+  if (a.service !== b.service || a.rawData.length !== b.rawData.length) return false;
+  for (let i = 0; i < a.rawData.length; i++) if (a.rawData[i] !== b.rawData[i]) return false;
+  return true;
+}
+
+/** µs of a ms clock reading, as psibase block times are. */
+export function usOf(ms: number): bigint {
+  return BigInt(Math.floor(ms * 1000));
 }

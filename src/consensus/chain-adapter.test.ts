@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { p256PublicFromScalar } from '../crypto/p256.ts';
 import { encodeSpki } from '../crypto/der.ts';
 import { verifyHash } from '../crypto/keys.ts';
-import { bytesToHex as toHex } from '@noble/hashes/utils.js';
-import { fromHex } from '../protocol/fracpack/index.ts';
+import { encodeMessage } from '../net/wire/messages.ts';
 import { blockId as protocolBlockId } from '../protocol/ids.ts';
 import { accountNumber } from '../protocol/names.ts';
 import type { Block, Consensus } from '../protocol/types.ts';
-import { blockId, blockSigningBytes, messageSigningBytes } from './block.ts';
-import { matchesPayload, p256Signer, ProducerKeys, projectHeader, protocolCodec, toConsensusBlock, toProtocolBlock } from './chain-adapter.ts';
+import { blockId, blockSigningData, hexOf } from './block.ts';
+import { p256Signer, ProducerKeys } from './chain-adapter.ts';
+import { preimageOf, signed } from './messages.ts';
 
 const scalarOf = (seed: string) => sha256(new TextEncoder().encode(`chain-adapter test ${seed}`));
 const spkiOf = (scalar: Uint8Array) => encodeSpki('p256', p256PublicFromScalar(scalar));
@@ -44,56 +44,39 @@ function block(o: Partial<Block['header']> = {}): Block {
   };
 }
 
-describe('consensus over protocol blocks', () => {
-  it("gives consensus blocks psibase's block ids and projects the header", () => {
+describe('producer keys over psibase preimages', () => {
+  it("uses psibase's block ids", () => {
     const b = block();
-    const h = projectHeader(b);
-    // Lowercase, as every consensus id, so `previous` finds its parent.
-    expect(blockId(h, protocolCodec)).toBe(toHex(protocolBlockId(b.header)));
-    expect(projectHeader(block({ blockNum: 10, previous: protocolBlockId(b.header) })).previous).toBe(blockId(h, protocolCodec));
-    expect(h).toMatchObject({ num: 9, previous: '07'.repeat(32), producer: 'alice', term: 3, time: 1_700_000_000_500, commitNum: 7 });
-    expect(h.newConsensus).toEqual({ mode: 'bft', producers: ['alice', 'bob', 'carol', 'dave'] });
-    // A lone producer's block names itself committed; consensus counts what came before.
-    expect(projectHeader(block({ commitNum: 9, newConsensus: null })).commitNum).toBe(8);
-  });
-
-  it('rejects a consensus header whose fields disagree with the block it carries', () => {
-    const h = projectHeader(block());
-    expect(matchesPayload(h)).toBe(true);
-    expect(matchesPayload({ ...h, term: 4 })).toBe(false);
-    expect(matchesPayload({ ...h, commitNum: 8 })).toBe(false);
-    expect(matchesPayload({ ...h, newConsensus: { mode: 'cft', producers: ['alice'] } })).toBe(false);
-    expect(matchesPayload({ ...h, newConsensus: undefined })).toBe(false);
-    expect(matchesPayload({ ...h, payload: 'zz' })).toBe(false);
+    expect(blockId({ block: b, signature: new Uint8Array(0) })).toBe(hexOf(protocolBlockId(b.header)));
   });
 
   it('signs blocks as psibase producers do (BlockSignatureInfo) and verifies by auth claim', () => {
     const keys = new ProducerKeys(consensus('CftConsensus', ['alice', 'bob']));
     const alice = p256Signer(scalarOf('alice'));
-    const b = block();
-    const id = blockId(projectHeader(b), protocolCodec);
-    const sig = alice.sign(blockSigningBytes(id));
-    // What verify-sig checks: the signature over sha256(prefix ‖ id) with the claim's key.
-    const info = new Uint8Array([0x00, 0xce, 0xa8, 0x42, ...fromHex(id)]);
-    expect(verifyHash(spkiOf(scalarOf('alice')), sha256(info), fromHex(sig))).toBe(true);
-    expect(keys.verify('alice', blockSigningBytes(id), sig)).toBe(true);
-    expect(keys.verify('bob', blockSigningBytes(id), sig)).toBe(false);
-    expect(keys.verify('carol', blockSigningBytes(id), sig)).toBe(false);
-    // Round trip through the protocol block the executor applies.
-    const round = toConsensusBlock(toProtocolBlock({ header: projectHeader(b), signature: sig }));
-    expect(round.signature).toBe(sig);
-    expect(blockId(round.header, protocolCodec)).toBe(id);
+    const id = blockId({ block: block(), signature: new Uint8Array(0) });
+    const sig = alice.sign(blockSigningData(id));
+    // What verify-sig checks: the signature over sha256(00 ce a8 'B' ‖ id) with the claim's key.
+    const info = new Uint8Array([0x00, 0xce, 0xa8, 0x42, ...protocolBlockId(block().header)]);
+    expect(verifyHash(spkiOf(scalarOf('alice')), sha256(info), sig)).toBe(true);
+    expect(keys.verify('alice', blockSigningData(id), sig)).toBe(true);
+    expect(keys.verify('bob', blockSigningData(id), sig)).toBe(false);
+    expect(keys.verify('carol', blockSigningData(id), sig)).toBe(false);
   });
 
-  it('signs consensus messages under their own tag, never as a block', () => {
+  it('signs consensus messages as psibase does: the type byte and the packed message, never as a block', () => {
     const keys = new ProducerKeys(consensus('BftConsensus', ['alice', 'bob', 'carol', 'dave']));
     const carol = p256Signer(scalarOf('carol'));
-    const m = { type: 'commit', term: 3, producer: 'carol', subject: '00'.repeat(32), value: 9, signature: '' } as const;
-    const sig = carol.sign(messageSigningBytes(m));
-    expect(keys.verify('carol', messageSigningBytes(m), sig)).toBe(true);
-    expect(keys.verify('carol', messageSigningBytes({ ...m, value: 10 }), sig)).toBe(false);
-    expect(keys.verify('carol', blockSigningBytes('00'.repeat(32)), sig)).toBe(false);
-    expect(keys.verify('carol', messageSigningBytes(m), 'not hex')).toBe(false);
+    const commit = { block_id: new Uint8Array(32), producer: accountNumber('carol'), signer: { service: VERIFY_SIG, rawData: spkiOf(scalarOf('carol')) } };
+    const m = signed('CommitMessage', commit, carol);
+    if (m.kind !== 'SignedMessage<CommitMessage>') throw new Error('not a signed commit');
+    const preimage = preimageOf('CommitMessage', m.value.data);
+    expect(preimage).toEqual(encodeMessage({ kind: 'CommitMessage', value: commit }));
+    expect(preimage[0]).toBe(39);
+    expect(verifyHash(spkiOf(scalarOf('carol')), sha256(preimage), m.value.signature)).toBe(true);
+    expect(keys.verify('carol', preimage, m.value.signature)).toBe(true);
+    expect(keys.verify('carol', encodeMessage({ kind: 'CommitMessage', value: { ...commit, block_id: new Uint8Array(32).fill(1) } }), m.value.signature)).toBe(false);
+    expect(keys.verify('carol', blockSigningData('00'.repeat(32)), m.value.signature)).toBe(false);
+    expect(keys.verify('carol', preimage, Uint8Array.of(1, 2, 3))).toBe(false);
   });
 
   it('accepts an empty signature only from a producer whose claim is empty', () => {
@@ -101,7 +84,7 @@ describe('consensus over protocol blocks', () => {
     const open: Consensus = { ...c, data: { CftConsensus: { producers: [{ name: accountNumber('prod'), auth: { service: 0n, rawData: new Uint8Array(0) } }] } } };
     const keys = new ProducerKeys(open);
     keys.add(c);
-    expect(keys.verify('prod', blockSigningBytes('00'.repeat(32)), '')).toBe(true);
-    expect(keys.verify('alice', blockSigningBytes('00'.repeat(32)), '')).toBe(false);
+    expect(keys.verify('prod', blockSigningData('00'.repeat(32)), new Uint8Array(0))).toBe(true);
+    expect(keys.verify('alice', blockSigningData('00'.repeat(32)), new Uint8Array(0))).toBe(false);
   });
 });

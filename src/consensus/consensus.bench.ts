@@ -3,6 +3,7 @@
  * throughput (blocks/s of CPU for the whole network), finality latency in network
  * round trips (virtual time over a fixed link delay), and CPU time per block per node.
  */
+import { accountName } from '../protocol/names.ts';
 import { figure, type BenchFile, type Figure } from '../../test/bench-kit.ts';
 import { simulate } from './sim/simulator.ts';
 import type { ConsensusMode } from './types.ts';
@@ -50,7 +51,7 @@ function throughput(mode: ConsensusMode, nodes: number): number {
 function finalityRtt(mode: ConsensusMode): number {
   const lat: number[] = [];
   run(mode, 4, 100, (node, h, now) => {
-    if (node === h.producer && h.num > 10) lat.push(now - h.time);
+    if (node === accountName(h.producer) && h.blockNum > 10) lat.push(now - Number(h.time) / 1000);
   });
   lat.sort((a, b) => a - b);
   return (lat[Math.floor(lat.length / 2)] ?? NaN) / (2 * LINK_MS);

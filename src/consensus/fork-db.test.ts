@@ -3,11 +3,13 @@ import { survivors, type BlockEntry } from './fork-db.ts';
 import { Simulation } from './sim/simulator.ts';
 import type { JointConsensus } from './types.ts';
 
-const joint: JointConsensus = { current: { mode: 'cft', producers: ['p0'] } };
+const joint: JointConsensus = { current: { mode: 'cft', producers: ['p0'], claims: [] } };
 
 function entry(id: string, num: number, parent: BlockEntry | undefined): BlockEntry {
-  const header = { num, previous: parent?.id ?? '', producer: 'p0', term: 1, time: num, commitNum: 0, payload: id };
-  return { id, block: { header, signature: '' }, header, parent, gov: joint, state: joint };
+  const z = new Uint8Array(32);
+  const header = { previous: z, blockNum: num, time: BigInt(num), producer: 0n, term: 1, commitNum: 0, consensusState: z, trxMerkleRoot: z, eventMerkleRoot: z };
+  const block = { block: { header, transactions: [] }, signature: new Uint8Array(0) };
+  return { id, block, header, num, term: 1, producer: 'p0', previous: parent?.id ?? '', commitNum: 0, parent, gov: joint, state: joint };
 }
 
 describe('fork-db pruning', () => {

@@ -3,12 +3,19 @@
  * behind. Fork choice as psibase: the best block is the one with the highest term,
  * then the highest number (bft.md "ordered first by term, then by block height").
  */
-import type { BlockHeader, BlockId, JointConsensus, SignedBlock } from './types.ts';
+import type { BlockHeader, BlockId, JointConsensus, ProducerName, SignedBlock } from './types.ts';
 
+/** A block in the tree, with the header fields consensus reads taken out once. */
 export interface BlockEntry {
   readonly id: BlockId;
   readonly block: SignedBlock;
   readonly header: BlockHeader;
+  readonly num: number;
+  readonly term: number;
+  readonly producer: ProducerName;
+  /** The parent's id (hex). */
+  readonly previous: BlockId;
+  readonly commitNum: number;
   /** Cut (undefined) on the oldest block kept once older ones are pruned, so they can be collected. */
   parent: BlockEntry | undefined;
   /** The producers that govern this block: produce, confirm, prepare and commit it. */
@@ -17,22 +24,22 @@ export interface BlockEntry {
   readonly state: JointConsensus;
 }
 
-export function isBetter(a: BlockHeader, aId: BlockId, b: BlockHeader, bId: BlockId): boolean {
+export function isBetter(a: BlockEntry, b: BlockEntry): boolean {
   if (a.term !== b.term) return a.term > b.term;
   if (a.num !== b.num) return a.num > b.num;
-  return aId > bId;
+  return a.id > b.id;
 }
 
 /** The ancestor of `e` (inclusive) with number `num`, if the tree still holds it. */
 export function ancestorAt(e: BlockEntry, num: number): BlockEntry | undefined {
   let cur: BlockEntry | undefined = e;
-  while (cur && cur.header.num > num) cur = cur.parent;
-  return cur && cur.header.num === num ? cur : undefined;
+  while (cur && cur.num > num) cur = cur.parent;
+  return cur && cur.num === num ? cur : undefined;
 }
 
 /** Whether `e` is `ancestor` or one of its descendants. */
 export function descendsFrom(e: BlockEntry, ancestor: BlockEntry): boolean {
-  return ancestorAt(e, ancestor.header.num) === ancestor;
+  return ancestorAt(e, ancestor.num) === ancestor;
 }
 
 /**
@@ -45,7 +52,7 @@ export function survivors(entries: Iterable<BlockEntry>, irreversible: BlockEntr
   const keep = new Set<BlockEntry>();
   let cur: BlockEntry | undefined = irreversible;
   for (let i = 0; cur && i < retain; i++, cur = cur.parent) keep.add(cur);
-  const floor = irreversible.header.num;
-  for (const e of entries) if (e.header.num > floor && descendsFrom(e, irreversible)) keep.add(e);
+  const floor = irreversible.num;
+  for (const e of entries) if (e.num > floor && descendsFrom(e, irreversible)) keep.add(e);
   return keep;
 }

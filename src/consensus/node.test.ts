@@ -1,23 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { blockId, blockSigningBytes, messageSigningBytes, NULL_ID } from './block.ts';
+import { encodeMessage, type WireMessage } from '../net/wire/messages.ts';
+import { accountNumber } from '../protocol/names.ts';
+import type { SignedBlock } from '../protocol/types.ts';
+import { blockId, hexOf, idBytes, NULL_ID } from './block.ts';
+import { blockMessage, confirmsOf, signed, signVote, voteMessage } from './messages.ts';
 import { ConsensusNode, makeGenesis } from './node.ts';
-import { SimKeyring } from './sim/keys.ts';
+import { BAD_CONTENT, signBlock, simBlockSource, simConsensus, withHeader } from './sim/blocks.ts';
+import { blockIn } from './sim/byzantine.ts';
+import { SimKeyring, simClaim } from './sim/keys.ts';
 import { Prng } from './sim/prng.ts';
-import type { BlockHeader, ConsensusMode, PersistedState, PreparedCertificate, SignedBlock, ViewChangeMessage, VoteMessage } from './types.ts';
+import type { ConsensusMode, Outbound, PersistedState } from './types.ts';
 
 const keys = new SimKeyring(7);
 
 function makeNode(name: string, mode: ConsensusMode, producers: string[], restore?: PersistedState) {
   return new ConsensusNode(
-    {
-      signer: keys.signerFor(name),
-      verifier: keys,
-      random: new Prng(1),
-      blocks: { payload: (_p, num) => `b${num}`, validate: (h) => !h.payload.startsWith('bad') },
-    },
-    { name, genesis: makeGenesis({ mode, producers }), now: 0, restore, blockIntervalMs: 100 },
+    { signer: keys.signerFor(name), verifier: keys, random: new Prng(1), blocks: simBlockSource() },
+    { name, genesis: makeGenesis(simConsensus(mode, producers)), now: 0, restore, blockIntervalMs: 100 },
   );
 }
+
+/** A BlockMessage's bytes with the packed block's own fixed-part size made too large. */
+function corruptBlock(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  // type byte, u16 fixed size of BlockMessage, u32 offset, u32 length of the block bytes, then the block: its u16 fixed size.
+  out[1 + 2 + 4 + 4] = 0xff;
+  out[1 + 2 + 4 + 4 + 1] = 0xff;
+  return out;
+}
+
+const kinds = (messages: readonly Outbound[]) => messages.map((m) => m.message.kind);
+const blocksIn = (messages: readonly Outbound[]) => messages.flatMap((m) => blockIn(m.message) ?? []);
+const vote = (kind: 'prepare' | 'commit', id: string, producer: string, signedBy = producer): WireMessage =>
+  voteMessage(signVote(kind, id, producer, simClaim(producer), keys.signerFor(signedBy)));
 
 describe('one-producer chain', () => {
   for (const mode of ['cft', 'bft'] as const) {
@@ -27,8 +42,8 @@ describe('one-producer chain', () => {
       for (let t = 0; t <= 1000; t += 50) n.tick(t);
       const r = n.ready();
       expect(n.irreversible.id).toBe(n.head.id);
-      expect(n.head.header.num).toBeGreaterThanOrEqual(10);
-      expect(r.irreversible.map((b) => b.header.num)).toEqual(Array.from({ length: n.head.header.num - 1 }, (_, i) => i + 2));
+      expect(n.head.num).toBeGreaterThanOrEqual(10);
+      expect(r.irreversible.map((b) => b.block.header.blockNum)).toEqual(Array.from({ length: n.head.num - 1 }, (_, i) => i + 2));
     });
   }
 });
@@ -37,42 +52,52 @@ describe('bad input from peers', () => {
   function leaderBlock(): { node: ConsensusNode; block: SignedBlock } {
     const p0 = makeNode('p0', 'bft', ['p0', 'p1', 'p2', 'p3']);
     p0.tick(100);
-    const block = p0.ready().messages.find((m) => m.message.type === 'block')!.message as { block: SignedBlock };
-    return { node: makeNode('p1', 'bft', ['p0', 'p1', 'p2', 'p3']), block: block.block };
+    const block = blocksIn(p0.ready().messages)[0]!;
+    return { node: makeNode('p1', 'bft', ['p0', 'p1', 'p2', 'p3']), block };
   }
 
-  it('drops malformed messages with a reason and keeps its state', () => {
-    const { node } = leaderBlock();
+  it('drops undecodable and malformed messages with a reason and keeps its state', () => {
+    const { node, block } = leaderBlock();
     node.ready();
-    const bad: unknown[] = [
-      null,
-      'garbage',
-      42,
-      { type: 'nope' },
-      { type: 'prepare', term: -1, producer: 'p0' },
-      { type: 'block', block: { header: { num: 'x' } } },
-      { type: 'viewChange', term: 1, producer: 'p|0', signature: 's' },
-      { type: 'requestBlocks', id: 'zz', count: 1 },
+    const prepare = encodeMessage(vote('prepare', blockId(block), 'p0'));
+    const bad: Uint8Array[] = [
+      new Uint8Array(0),
+      Uint8Array.of(0xfe, 1, 2, 3),
+      prepare.subarray(0, prepare.length - 2),
+      Uint8Array.of(...prepare, 0),
+      // A BlockMessage whose block is cut short inside (the frame's own length still matches).
+      corruptBlock(encodeMessage(blockMessage(block))),
+      encodeMessage({ kind: 'InitMessage', value: { version: 1 } }),
     ];
-    for (const m of bad) node.step('p3', m);
+    for (const m of bad) node.stepBytes('p3', m);
     const r = node.ready();
     expect(r.dropped).toHaveLength(bad.length);
+    expect(r.dropped.map((d) => d.reason.split(':')[0])).toEqual([
+      'undecodable message',
+      'undecodable message',
+      'undecodable message',
+      'undecodable message',
+      'undecodable message',
+      'not a consensus message',
+    ]);
     expect(r.messages).toHaveLength(0);
     expect(node.term).toBe(0);
-    expect(node.head.header.num).toBe(1);
+    expect(node.head.num).toBe(1);
+    // The same bytes, well formed, are taken.
+    node.stepBytes('p0', encodeMessage(blockMessage(block)));
+    expect(node.head.num).toBe(2);
   });
 
   it('drops forged votes, forged blocks and blocks from the wrong leader', () => {
     const { node, block } = leaderBlock();
     node.ready();
     // p3 signs with its own key but claims to be p0.
-    const forgedVote: VoteMessage = { type: 'prepare', term: 0, producer: 'p0', subject: blockId(block.header), value: 2, signature: '' };
-    node.step('p3', { ...forgedVote, signature: keys.signerFor('p3').sign(messageSigningBytes(forgedVote)) });
-    node.step('p3', { type: 'block', block: { ...block, signature: keys.signerFor('p3').sign(blockSigningBytes(blockId(block.header))) } });
-    const wrongLeader = { ...block.header, producer: 'p3' };
-    node.step('p3', { type: 'block', block: { header: wrongLeader, signature: keys.signerFor('p3').sign(blockSigningBytes(blockId(wrongLeader))) } });
-    const badContent = { ...block.header, payload: 'bad1' };
-    node.step('p0', { type: 'block', block: { header: badContent, signature: keys.signerFor('p0').sign(blockSigningBytes(blockId(badContent))) } });
+    node.step('p3', vote('prepare', blockId(block), 'p0', 'p3'));
+    node.step('p3', blockMessage(signBlock(block.block, keys.signerFor('p3'))));
+    node.step('p3', blockMessage(signBlock(withHeader(block, { producer: accountNumber('p3') }), keys.signerFor('p3'))));
+    const bad = new Uint8Array(32);
+    bad[0] = BAD_CONTENT;
+    node.step('p0', blockMessage(signBlock(withHeader(block, { trxMerkleRoot: bad }), keys.signerFor('p0'))));
     const r = node.ready();
     expect(r.dropped.map((d) => d.reason)).toEqual([
       'bad signature on prepare from p0',
@@ -80,41 +105,41 @@ describe('bad input from peers', () => {
       'invalid block 2 by p3: producer is not the leader of its term',
       'invalid block 2 by p0: content rejected by the executor',
     ]);
-    expect(node.head.header.num).toBe(1);
-    node.step('p0', { type: 'block', block });
-    expect(node.head.header.num).toBe(2);
-    expect(node.ready().messages.map((m) => m.message.type)).toEqual(['prepare']);
+    expect(node.head.num).toBe(1);
+    node.step('p0', blockMessage(block));
+    expect(node.head.num).toBe(2);
+    expect(kinds(node.ready().messages)).toEqual(['SignedMessage<PrepareMessage>']);
   });
 
   it('keeps evidence of a leader that signs two blocks at one height', () => {
     const { node, block } = leaderBlock();
-    const twinHeader = { ...block.header, payload: 'other' };
-    const twin: SignedBlock = { header: twinHeader, signature: keys.signerFor('p0').sign(blockSigningBytes(blockId(twinHeader))) };
-    node.step('p0', { type: 'block', block });
-    node.step('p0', { type: 'block', block: twin });
+    const twin = signBlock(withHeader(block, { eventMerkleRoot: new Uint8Array(32).fill(9) }), keys.signerFor('p0'));
+    node.step('p0', blockMessage(block));
+    node.step('p0', blockMessage(twin));
     expect(node.evidence).toHaveLength(1);
     expect(node.evidence[0]).toMatchObject({ producer: 'p0', kind: 'block', term: 0 });
     // Rule 2: it prepared only the first of the two.
-    expect(node.ready().messages.filter((m) => m.message.type === 'prepare')).toHaveLength(1);
+    expect(kinds(node.ready().messages).filter((k) => k === 'SignedMessage<PrepareMessage>')).toHaveLength(1);
   });
 });
 
 describe('catching up', () => {
-  it('asks a candidate that is ahead for its head, and serves its own head when asked', () => {
+  it('asks a candidate that is ahead for what follows its head, and serves its chain when asked', () => {
     const p1 = makeNode('p1', 'cft', ['p0', 'p1', 'p2']);
     p1.ready();
-    const rv = { type: 'requestVote', term: 3, producer: 'p0', lastTerm: 2, lastNum: 9, signature: '' } as const;
-    p1.step('p0', { ...rv, signature: keys.signerFor('p0').sign(messageSigningBytes(rv)) });
-    const ask = p1.ready().messages.find((m) => m.message.type === 'requestBlocks');
-    expect(ask).toEqual({ to: 'p0', message: { type: 'requestBlocks', id: NULL_ID, count: 8 } });
+    const rv = { term: 3, candidate_id: accountNumber('p0'), last_log_index: 9, last_log_term: 2, signer: simClaim('p0') };
+    p1.step('p0', signed('RequestVoteRequest', rv, keys.signerFor('p0')));
+    const ask = p1.ready().messages.find((m) => m.message.kind === 'HelloRequest');
+    // Its head is genesis, which is irreversible: psibase marks such a hello `committed`.
+    expect(ask).toEqual({ to: 'p0', message: { kind: 'HelloRequest', value: { xid: { _id: idBytes(p1.head.id), _num: 1 }, committed: true } } });
 
     const p0 = makeNode('p0', 'bft', ['p0']);
     for (let t = 0; t <= 300; t += 50) p0.tick(t);
     p0.ready();
     p0.step('p1', ask!.message);
-    const sent = p0.ready().messages.map((m) => (m.message as { block: SignedBlock }).block.header.num);
-    expect(sent.at(-1)).toBe(p0.head.header.num);
-    expect(sent).toEqual(Array.from({ length: sent.length }, (_, i) => p0.head.header.num - sent.length + 1 + i));
+    const sent = blocksIn(p0.ready().messages).map((b) => b.block.header.blockNum);
+    expect(sent.at(-1)).toBe(p0.head.num);
+    expect(sent).toEqual(Array.from({ length: sent.length }, (_, i) => 2 + i));
   });
 });
 
@@ -122,75 +147,98 @@ describe('restart', () => {
   it('comes back with what it persisted and does not prepare twice in a term', () => {
     const p0 = makeNode('p0', 'bft', ['p0', 'p1', 'p2', 'p3']);
     p0.tick(100);
-    const block = (p0.ready().messages.find((m) => m.message.type === 'block')!.message as { block: SignedBlock }).block;
+    const block = blocksIn(p0.ready().messages)[0]!;
     const p1 = makeNode('p1', 'bft', ['p0', 'p1', 'p2', 'p3']);
-    p1.step('p0', { type: 'block', block });
+    p1.step('p0', blockMessage(block));
     const r = p1.ready();
-    expect(r.hardState?.lastPrepared?.id).toBe(blockId(block.header));
+    expect(r.hardState?.lastPrepared?.id).toBe(blockId(block));
     const again = makeNode('p1', 'bft', ['p0', 'p1', 'p2', 'p3'], { hardState: r.hardState, blocks: r.blocks });
-    expect(again.head.id).toBe(blockId(block.header));
+    expect(again.head.id).toBe(blockId(block));
     again.ready();
-    again.step('p0', { type: 'block', block });
+    again.step('p0', blockMessage(block));
     expect(again.ready().messages).toHaveLength(0);
   });
 });
 
-describe('view-change certificate of a term\'s first block (bft.md rule 4)', () => {
+describe("a term's first block is prepared only once its view changes make the term ready (bft.md rule 4, psibase is_term_ready)", () => {
   const producers = ['p0', 'p1', 'p2', 'p3'];
-  const signed = <M extends VoteMessage | ViewChangeMessage>(m: M): M => ({ ...m, signature: keys.signerFor(m.producer).sign(messageSigningBytes(m)) });
 
   /** Block 2 of term 0 by p0, prepared by p0–p2, on a node of p3 that has it; and p1, leader of term 1, opening term 1 on it. */
   function setup() {
     const p0 = makeNode('p0', 'bft', producers);
     p0.tick(100);
-    const b2 = (p0.ready().messages.find((m) => m.message.type === 'block')!.message as { block: SignedBlock }).block;
-    const id2 = blockId(b2.header);
-    const cert: PreparedCertificate = {
-      blockId: id2,
-      term: 0,
-      num: 2,
-      prepares: ['p0', 'p1', 'p2'].map((p) => signed<VoteMessage>({ type: 'prepare', term: 0, producer: p, subject: id2, value: 2, signature: '' })),
-    };
-    const vc = (producer: string, prepared?: PreparedCertificate) =>
-      signed<ViewChangeMessage>({ type: 'viewChange', term: 1, producer, ...(prepared ? { prepared } : {}), signature: '' });
-    const opening = (viewChanges: ViewChangeMessage[]): SignedBlock => {
-      const header: BlockHeader = { num: 3, previous: id2, producer: 'p1', term: 1, time: 200, commitNum: 0, payload: 'b3' };
-      return { header, signature: keys.signerFor('p1').sign(blockSigningBytes(blockId(header))), proof: { viewChanges } };
-    };
+    const b2 = blocksIn(p0.ready().messages)[0]!;
+    const id2 = blockId(b2);
+    const prepares = ['p0', 'p1', 'p2'].map((p) => signVote('prepare', id2, p, simClaim(p), keys.signerFor(p)));
+    type Named = { id: string; term: number; prepares: typeof prepares };
+    const cert: Named = { id: id2, term: 0, prepares };
+    const vc = (producer: string, named?: Named) =>
+      signed(
+        'ViewChangeMessage',
+        {
+          term: 1,
+          producer: accountNumber(producer),
+          signer: simClaim(producer),
+          best_prepared: idBytes(named?.id ?? NULL_ID),
+          best_prepared_term: named?.term ?? 0,
+          prepares: confirmsOf(named?.prepares ?? []),
+          nextPrepares: null,
+        },
+        keys.signerFor(producer),
+      );
+    const opening = signBlock(
+      withHeader(b2, { previous: idBytes(id2), blockNum: 3, producer: accountNumber('p1'), term: 1, time: 200_000n, commitNum: 0 }),
+      keys.signerFor('p1'),
+    );
     const node = makeNode('p3', 'bft', producers);
-    node.step('p0', { type: 'block', block: b2 });
+    node.step('p0', blockMessage(b2));
     node.ready();
-    return { node, cert, vc, opening };
+    const prepared = () => node.ready().messages.some((m) => m.message.kind === 'SignedMessage<PrepareMessage>' && hexOf(m.message.message.block_id) === blockId(opening));
+    return { node, cert, vc, opening, prepared };
   }
 
-  it("rejects a certificate in which a view change names a better block than the leader's", () => {
-    const { node, cert, vc, opening } = setup();
-    node.step('p1', { type: 'block', block: opening([vc('p1'), vc('p2', cert), vc('p3')]) });
-    expect(node.ready().dropped.map((d) => d.reason)).toEqual(["invalid block 3 by p1: a view change names a better block than the leader's"]);
-    expect(node.head.header.num).toBe(2);
+  it("does not prepare it while a view change names a better block than the leader's", () => {
+    const { node, cert, vc, opening, prepared } = setup();
+    node.step('p1', vc('p1'));
+    node.step('p2', vc('p2', cert));
+    node.step('p1', blockMessage(opening));
+    expect(node.term).toBe(1);
+    expect(node.head).toMatchObject({ num: 3, term: 1 });
+    expect(prepared()).toBe(false);
   });
 
-  it("rejects a certificate without the leader's view change", () => {
-    const { node, cert, vc, opening } = setup();
-    node.step('p1', { type: 'block', block: opening([vc('p0', cert), vc('p2', cert), vc('p3')]) });
-    expect(node.ready().dropped.map((d) => d.reason)).toEqual(["invalid block 3 by p1: view-change certificate lacks the leader's view change"]);
+  it("does not prepare it without the leader's view change", () => {
+    const { node, cert, vc, opening, prepared } = setup();
+    node.step('p0', vc('p0', cert));
+    node.step('p2', vc('p2', cert));
+    node.step('p1', blockMessage(opening));
+    expect(node.term).toBe(1);
+    expect(prepared()).toBe(false);
   });
 
   it("checks only the leader's prepared certificate: another may name a block lost below irreversibility", () => {
-    const { node, cert, vc, opening } = setup();
+    const { node, cert, vc, opening, prepared } = setup();
     // A block 1 of term 0 that lost to genesis: this node cannot have it, nor check its prepares.
-    const lost: PreparedCertificate = { blockId: `00000001${'e'.repeat(56)}`, term: 0, num: 1, prepares: [] };
-    node.step('p1', { type: 'block', block: opening([vc('p1', cert), vc('p2', cert), vc('p3', lost)]) });
-    expect(node.ready().dropped).toEqual([]);
-    expect(node.head.header).toMatchObject({ num: 3, term: 1 });
+    const lost = { id: `00000001${'e'.repeat(56)}`, term: 0, prepares: [] };
+    node.step('p1', vc('p1', cert));
+    node.step('p2', vc('p2', cert));
+    node.step('p0', vc('p0', lost));
+    node.step('p1', blockMessage(opening));
+    const r = node.ready();
+    expect(r.dropped).toEqual([]);
+    expect(node.head).toMatchObject({ num: 3, term: 1 });
+    expect(r.messages.some((m) => m.message.kind === 'SignedMessage<PrepareMessage>' && hexOf(m.message.message.block_id) === blockId(opening))).toBe(true);
   });
 
-  it("accepts the block once the leader's (second) view change names the best block", () => {
-    const { node, cert, vc, opening } = setup();
-    node.step('p1', { type: 'block', block: opening([vc('p1', cert), vc('p2', cert), vc('p3')]) });
-    expect(node.ready().dropped).toEqual([]);
-    expect(node.head.header).toMatchObject({ num: 3, term: 1 });
+  it("prepares it once the leader's (second) view change names the best block", () => {
+    const { node, cert, vc, opening, prepared } = setup();
+    node.step('p1', vc('p1'));
+    node.step('p2', vc('p2', cert));
+    node.step('p1', blockMessage(opening));
+    expect(prepared()).toBe(false);
+    node.step('p1', vc('p1', cert));
+    expect(prepared()).toBe(true);
+    expect(node.head).toMatchObject({ num: 3, term: 1 });
     expect(node.term).toBe(1);
   });
 });
-

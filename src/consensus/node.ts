@@ -5,9 +5,21 @@
  * etcd-raft style: `step(from, message)` and `tick(now)` change state; `ready()` hands
  * out what to persist, send and apply. Persist `hardState` and `blocks` before sending
  * `messages`. No clocks, timers, sockets or storage in here.
+ *
+ * It speaks psibase's peer protocol: messages are src/net/wire's (`stepBytes` takes
+ * them as bytes, `encodeMessage` gives an outbound one's bytes), blocks are psibase's
+ * SignedBlocks with psibase's ids, signed messages are signed as psibase signs them,
+ * and a BFT block carries the commit certificate of its `commitNum` as psibase's
+ * packed BlockConfirm in `auxConsensusData`. As in psibase (bft.hpp), a block carries
+ * no view-change certificate: each producer prepares a block of a term only once the
+ * view changes it holds make the term ready (the leader's names a block no worse than
+ * those of a quorum) and the block descends from the block the leader's names.
  */
 import { ConsensusError } from '../errors.ts';
-import { blockId, blockSigningText, lentTextBytes, messageSigningText, NULL_ID, defaultCodec, type BlockCodec } from './block.ts';
+import { decodeMessage, unpackBlockConfirm, packBlockConfirm, type ProducerConfirm, type SignedMessageName, type WireMessage, type ViewChangeMessage as WireViewChange } from '../net/wire/messages.ts';
+import { accountName, accountNumber } from '../protocol/names.ts';
+import { unpackSignedBlock, type Consensus } from '../protocol/types.ts';
+import { blockId, blockSigningData, claimIn, hexOf, idBytes, NULL_ID, numFromId, producerSetOf, sameClaim, usOf } from './block.ts';
 import {
   BLOCK_INTERVAL_MS,
   ELECTION_TIMEOUT_MS,
@@ -21,7 +33,7 @@ import {
   VIEW_CHANGE_TIMEOUT_MS,
 } from './constants.ts';
 import { ancestorAt, descendsFrom, isBetter, survivors, type BlockEntry } from './fork-db.ts';
-import { parseMessage } from './messages.ts';
+import { blockMessage, confirmsOf, helloMessage, notePacked, preimageOf, signed, signVote, voteMessage, votePreimage } from './messages.ts';
 import {
   bftLeader,
   hasQuorum,
@@ -40,9 +52,8 @@ import {
 import type {
   BlockHeader,
   BlockId,
-  ConfirmMessage,
+  Claim,
   ConsensusComponents,
-  ConsensusMessage,
   ConsensusMode,
   Dropped,
   Evidence,
@@ -54,56 +65,96 @@ import type {
   ProducerName,
   ProducerSet,
   Ready,
-  RequestVoteMessage,
   SignedBlock,
-  ViewChangeMessage,
-  VoteMessage,
+  Vote,
 } from './types.ts';
 
 export interface ConsensusInit {
   readonly name: ProducerName;
+  /** The trusted root block: irreversible at once. Its `newConsensus` (or `producers`) is the producer set in force after it. */
   readonly genesis: SignedBlock;
+  /** The producers in force after `genesis` when its header carries no `newConsensus`. */
+  readonly producers?: Consensus | undefined;
   readonly now: number;
   readonly restore?: PersistedState | undefined;
   readonly blockIntervalMs?: number;
   readonly electionTimeoutMs?: number;
   readonly viewChangeTimeoutMs?: number;
-  readonly codec?: BlockCodec;
   /** Irreversible blocks kept in memory (default RETAINED_IRREVERSIBLE_BLOCKS). */
   readonly retainBlocks?: number;
   /** Test-only: a deliberately wrong quorum size, to prove the simulator catches unsafe rules. */
   readonly unsafeQuorum?: QuorumOverride;
 }
 
+const ZERO32 = new Uint8Array(32);
+
 /**
- * The genesis block: its `newConsensus` is the initial producer set. README.md: the
- * genesis block is irreversible at once, so it is trusted rather than verified.
+ * A genesis block naming the initial producers in `newConsensus` (tests, the
+ * simulator, a devnet). README.md: the genesis block is irreversible at once, so it
+ * is trusted rather than verified. `timeUs`: psibase block time, µs.
  */
-export function makeGenesis(set: ProducerSet, time = 0): SignedBlock {
+export function makeGenesis(consensus: Consensus, timeUs = 0n): SignedBlock {
+  const first = producerSetOf(consensus).producers[0];
   return {
-    header: {
-      num: 1,
-      previous: NULL_ID,
-      producer: set.producers[0] ?? 'genesis',
-      term: 0,
-      time,
-      commitNum: 0,
-      newConsensus: set,
-      payload: 'genesis',
+    block: {
+      header: {
+        previous: ZERO32,
+        blockNum: 1,
+        time: timeUs,
+        producer: first === undefined ? 0n : accountNumber(first),
+        term: 0,
+        commitNum: 0,
+        consensusState: ZERO32,
+        trxMerkleRoot: ZERO32,
+        eventMerkleRoot: ZERO32,
+        newConsensus: consensus,
+        authCode: null,
+      },
+      transactions: [],
     },
-    signature: 'genesis',
+    signature: new Uint8Array(0),
+    auxConsensusData: null,
   };
+}
+
+/** A view change as the machine keeps it: psibase's ViewChangeMessage, its sender by name, and the signed message to pass on. */
+interface ViewChange {
+  readonly term: number;
+  readonly producer: ProducerName;
+  readonly signer: Claim;
+  /** The best prepared block it names (NULL_ID: none) and that block's term. */
+  readonly namedId: BlockId;
+  readonly namedTerm: number;
+  readonly prepares: readonly ProducerConfirm[];
+  readonly nextPrepares: readonly ProducerConfirm[] | null;
+  readonly wire: WireMessage;
 }
 
 type Role = 'nonvoting' | 'follower' | 'candidate' | 'leader';
 /**
- * A prepared certificate is valid, names a block still to fetch, names a block below
- * our irreversible one that we no longer have (`stale`: it cannot be checked, and as
- * it lost to the irreversible block it can only rank below it), or is invalid.
+ * The block a view change names: valid (with its prepares), still to fetch, or
+ * invalid. A named block below our irreversible one that we no longer hold counts as
+ * our irreversible block (psibase `get_subtree_from_leader`).
  */
-type CertCheck = { ok: true; entry: BlockEntry } | { ok: false; missing?: BlockId; stale?: true; reason: string };
-/** The messages a producer signs. */
-type SignedMessage = Exclude<ConsensusMessage, { type: 'block' | 'requestBlocks' }>;
+type NamedCheck = { ok: true; entry: BlockEntry; cert: PreparedCertificate | undefined } | { ok: false; missing?: BlockId; reason: string };
+
+interface CftConfirm {
+  readonly term: number;
+  readonly producer: ProducerName;
+  readonly blockNum: number;
+}
+interface CftRequestVote {
+  readonly term: number;
+  readonly producer: ProducerName;
+  readonly lastTerm: number;
+  readonly lastNum: number;
+}
+interface CftVote {
+  readonly term: number;
+  readonly producer: ProducerName;
+  readonly candidate: ProducerName;
+  readonly granted: boolean;
+}
 
 /** What `ready()` hands out for an empty list: most steps change only one or two of them. */
 const NONE: readonly never[] = Object.freeze([]);
@@ -111,7 +162,6 @@ const NONE: readonly never[] = Object.freeze([]);
 export class ConsensusNode {
   readonly name: ProducerName;
   private readonly c: ConsensusComponents;
-  private readonly codec: BlockCodec;
   private readonly unsafeQuorum: QuorumOverride | undefined;
   private readonly blockIntervalMs: number;
   private readonly electionTimeoutMs: number;
@@ -122,13 +172,11 @@ export class ConsensusNode {
   /** Tree size at which to prune next: twice what the last pruning kept, so pruning costs O(1) a block. */
   private pruneAt: number;
   private readonly orphans = new Map<BlockId, SignedBlock[]>();
-  /** Blocks waiting for a block named by their view-change certificate. */
-  private readonly waiting = new Map<BlockId, SignedBlock[]>();
   private pendingCount = 0;
-  private readonly requested = new Map<BlockId, number>();
+  private readonly requested = new Map<string, number>();
   private _head: BlockEntry;
   private _irreversible: BlockEntry;
-  private irreversibleProof: readonly VoteMessage[] | undefined;
+  private irreversibleProof: Uint8Array | undefined;
   private now: number;
   private mode: ConsensusMode;
 
@@ -144,29 +192,32 @@ export class ConsensusNode {
   private lastPrepared: { term: number; id: BlockId } | undefined;
   private lastCommitted: { term: number; id: BlockId } | undefined;
   private bestPrepared: PreparedCertificate | undefined;
-  private readonly prepares = new Map<BlockId, QuorumTally<VoteMessage>>();
-  private readonly commits = new Map<BlockId, QuorumTally<VoteMessage>>();
-  private readonly earlyVotes = new Map<BlockId, VoteMessage[]>();
-  private readonly viewChanges = new Map<ProducerName, ViewChangeMessage>();
+  private readonly prepares = new Map<BlockId, QuorumTally<Vote>>();
+  private readonly commits = new Map<BlockId, QuorumTally<Vote>>();
+  /**
+   * Votes for blocks not here yet. psibase (bft.hpp `recv(SignedMessage<PrepareMessage>)`)
+   * ignores them and relies on its peers re-sending a block's votes right after the block
+   * on the same ordered connection (`post_send_block`). psiweb's links do not order one
+   * peer's broadcasts against another's, so it holds them (bounded) and counts them when
+   * the block arrives: the decision is the one psibase makes once it has both.
+   */
+  private readonly earlyVotes = new Map<BlockId, Vote[]>();
+  private readonly viewChanges = new Map<ProducerName, ViewChange>();
+  /** The highest term each producer is known to be in: from view changes, and from its votes (psibase `do_view_change`). */
+  private readonly viewTerms = new Map<ProducerName, number>();
   private viewActive = false;
   private vcTimeout: number;
   private vcDeadline = Infinity;
   private vcResendAt = Infinity;
+  /** The highest term whose view changes were asked of a peer (RequestViewMessage). */
+  private viewRequestedFor = 0;
 
   private readonly seenBlocks = new Map<string, SignedBlock>();
-  /**
-   * Per producer, block number → the prepares and commits it signed at that height, to
-   * catch one signing two blocks in a term. Keyed by name, then number, so no key
-   * string is built per vote.
-   */
-  private readonly seenVotes = new Map<ProducerName, Map<number, VoteMessage[]>>();
+  /** Per producer, block number → the prepares and commits it signed at that height (with the block's term). */
+  private readonly seenVotes = new Map<ProducerName, Map<number, { vote: Vote; term: number }[]>>();
   private seenVoteCount = 0;
   private readonly _evidence: Evidence[] = [];
-  /**
-   * Signatures already checked: signature → the signing text it covers. A commit is
-   * checked on arrival and again in the commit certificate that carries it; with real
-   * keys each check is a P-256 verify.
-   */
+  /** Commit signatures already checked (hex → what they cover): a commit comes back in the BlockConfirm of a later block. */
   private readonly verified = new Map<string, string>();
 
   private out: Outbound[] = [];
@@ -180,7 +231,6 @@ export class ConsensusNode {
   constructor(components: ConsensusComponents, init: ConsensusInit) {
     this.c = components;
     this.name = init.name;
-    this.codec = init.codec ?? defaultCodec;
     this.unsafeQuorum = init.unsafeQuorum;
     this.blockIntervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
     this.electionTimeoutMs = init.electionTimeoutMs ?? ELECTION_TIMEOUT_MS;
@@ -191,9 +241,10 @@ export class ConsensusNode {
     this.pruneAt = 2 * this.retainBlocks;
 
     const g = init.genesis;
-    if (!g.header.newConsensus) throw new ConsensusError('genesis must carry the initial producer set');
-    const joint: JointConsensus = { current: g.header.newConsensus };
-    const genesis: BlockEntry = { id: blockId(g.header, this.codec), block: g, header: g.header, parent: undefined, gov: joint, state: joint };
+    const initial = g.block.header.newConsensus ?? init.producers;
+    if (!initial) throw new ConsensusError('genesis must carry the initial producer set (or pass init.producers)');
+    const joint: JointConsensus = { current: producerSetOf(initial) };
+    const genesis = this.entryOf(g, blockId(g), undefined, joint, joint);
     this.blocks.set(genesis.id, genesis);
     this._head = genesis;
     this._irreversible = genesis;
@@ -229,11 +280,11 @@ export class ConsensusNode {
   get consensusMode(): ConsensusMode {
     return this.mode;
   }
-  get head(): { id: BlockId; header: BlockHeader } {
-    return { id: this._head.id, header: this._head.header };
+  get head(): BlockRef {
+    return refOf(this._head);
   }
-  get irreversible(): { id: BlockId; header: BlockHeader } {
-    return { id: this._irreversible.id, header: this._irreversible.header };
+  get irreversible(): BlockRef {
+    return refOf(this._irreversible);
   }
   /** Equivocation seen so far: two signed blocks or votes of one producer that conflict. */
   get evidence(): readonly Evidence[] {
@@ -244,7 +295,7 @@ export class ConsensusNode {
     return this._head.state;
   }
   idOf(b: SignedBlock): BlockId {
-    return blockId(b.header, this.codec);
+    return blockId(b);
   }
   getBlock(id: BlockId): SignedBlock | undefined {
     return this.blocks.get(id)?.block;
@@ -255,14 +306,15 @@ export class ConsensusNode {
   }
 
   /**
-   * A connection to `peer` opened (or reopened after a partition or restart). As
-   * psibase's blocknet does on a new connection, tell the peer our head: a peer that
-   * is behind finds the block's parent unknown and requests the missing ancestors,
-   * which nothing else would send it when no leader is broadcasting to it (say, it
-   * missed a switch to a producer set it is not in).
+   * A connection to `peer` opened (or reopened after a partition or restart). Tell the
+   * peer our head: a peer that is behind finds the block's parent unknown and asks for
+   * what follows its own head, which nothing else would send it when no leader is
+   * broadcasting to it. In BFT also send the view changes we hold, as psibase does
+   * on connect (`send_all_view_changes`).
    */
   connected(peer: string): void {
-    if (this._head.parent) this.send(peer, { type: 'block', block: this._head.block });
+    if (this._head.parent) this.send(peer, blockMessage(this._head.block));
+    if (this.mode === 'bft') this.sendViewChanges(peer);
   }
 
   // ------------------------------------------------------------ driving
@@ -299,20 +351,84 @@ export class ConsensusNode {
     return r;
   }
 
-  /** Handles one message from peer `from`. Bad input is dropped with a reason, never thrown. */
-  step(from: string, raw: unknown): void {
-    const m = parseMessage(raw);
-    if (typeof m === 'string') return this.drop(from, m);
-    switch (m.type) {
-      case 'block':
-        this.onBlock(from, m.block);
+  /**
+   * Handles one message from peer `from`, as psibase's wire codec gives it (type byte +
+   * fracpack, decoded): a decode failure is a `dropped` entry, never a throw, and
+   * changes nothing.
+   */
+  stepBytes(from: string, bytes: Uint8Array): void {
+    let m: WireMessage;
+    try {
+      m = decodeMessage(bytes);
+    } catch (e) {
+      return this.drop(from, `undecodable message: ${(e as Error).message}`);
+    }
+    this.step(from, m);
+  }
+
+  /** Handles one decoded message from peer `from`. Bad input is dropped with a reason, never thrown. */
+  step(from: string, m: WireMessage): void {
+    if (typeof m !== 'object' || m === null) return this.drop(from, 'not a message');
+    switch (m.kind) {
+      case 'BlockMessage': {
+        let b: SignedBlock;
+        try {
+          b = unpackSignedBlock(m.value.block);
+        } catch (e) {
+          return this.drop(from, `undecodable block: ${(e as Error).message}`);
+        }
+        notePacked(b, m.value.block);
+        this.onBlock(from, b);
         break;
-      case 'requestBlocks':
-        this.onRequestBlocks(from, m.id, m.count);
+      }
+      case 'HelloRequest':
+        this.onHello(from, hexOf(m.value.xid._id), m.value.xid._num);
         break;
+      case 'RequestViewMessage':
+        if (this.mode === 'bft') this.sendViewChanges(from);
+        break;
+      case 'SignedMessage<ConfirmMessage>': {
+        const x = m.message;
+        const c: CftConfirm = { term: x.term, producer: accountName(x.follower_id), blockNum: x.head_num };
+        if (!this.verifySigned('ConfirmMessage', m.value, c.producer, x.signer)) return this.drop(from, `bad signature on confirm from ${c.producer}`);
+        this.onConfirm(from, c);
+        break;
+      }
+      case 'SignedMessage<RequestVoteRequest>': {
+        const x = m.message;
+        const r: CftRequestVote = { term: x.term, producer: accountName(x.candidate_id), lastTerm: x.last_log_term, lastNum: x.last_log_index };
+        if (!this.verifySigned('RequestVoteRequest', m.value, r.producer, x.signer)) return this.drop(from, `bad signature on requestVote from ${r.producer}`);
+        this.onRequestVote(from, r);
+        break;
+      }
+      case 'SignedMessage<RequestVoteResponse>': {
+        const x = m.message;
+        const v: CftVote = { term: x.term, producer: accountName(x.voter_id), candidate: accountName(x.candidate_id), granted: x.vote_granted };
+        if (!this.verifySigned('RequestVoteResponse', m.value, v.producer, x.signer)) return this.drop(from, `bad signature on vote from ${v.producer}`);
+        this.onVote(from, v);
+        break;
+      }
+      case 'SignedMessage<PrepareMessage>':
+      case 'SignedMessage<CommitMessage>': {
+        const x = m.message;
+        const kind = m.kind === 'SignedMessage<PrepareMessage>' ? 'prepare' : 'commit';
+        if (x.block_id.length !== 32) return this.drop(from, `malformed ${kind}`);
+        const v: Vote = { kind, blockId: hexOf(x.block_id), producer: accountName(x.producer), signer: x.signer, signature: m.value.signature };
+        const name = kind === 'prepare' ? 'PrepareMessage' : 'CommitMessage';
+        if (!this.verifySigned(name, m.value, v.producer, undefined)) return this.drop(from, `bad signature on ${kind} from ${v.producer}`);
+        if (kind === 'commit') this.rememberVerified(v);
+        this.onBftVote(from, v);
+        break;
+      }
+      case 'SignedMessage<ViewChangeMessage>': {
+        const x = m.message;
+        const vc = viewChangeOf(x, m);
+        if (!this.verifySigned('ViewChangeMessage', m.value, vc.producer, x.signer)) return this.drop(from, `bad signature on viewChange from ${vc.producer}`);
+        this.onViewChange(from, vc);
+        break;
+      }
       default:
-        if (!this.verifySigned(m)) return this.drop(from, `bad signature on ${m.type} from ${m.producer}`);
-        this.onSigned(from, m);
+        return this.drop(from, `not a consensus message: ${(m as { kind: string }).kind}`);
     }
     this.checkMode();
   }
@@ -330,41 +446,50 @@ export class ConsensusNode {
     this.dropped.push({ from, reason });
   }
 
-  private send(to: ProducerName | '*', message: ConsensusMessage): void {
+  private send(to: ProducerName | '*', message: WireMessage): void {
     this.out.push({ to, message });
   }
 
-  /**
-   * Signs a message built with an empty `signature`, in place: it is fresh and not yet
-   * shared. (Copying it with a spread here, one site for every message type, was a
-   * megamorphic clone on every vote.)
-   */
-  private sign<M extends SignedMessage>(m: M): M {
-    const text = messageSigningText(m);
-    const signature = this.c.signer.sign(lentTextBytes(text));
-    (m as { signature: string }).signature = signature;
-    if (m.type === 'commit' || m.type === 'viewChange') this.rememberVerified(signature, text);
-    return m;
-  }
-
-  private verifySigned(m: SignedMessage): boolean {
-    const text = messageSigningText(m);
-    const remembered = m.type === 'commit' || m.type === 'viewChange';
-    if (remembered && this.verified.get(m.signature) === text) return true;
-    if (!this.c.verifier.verify(m.producer, lentTextBytes(text), m.signature)) return false;
-    if (remembered) this.rememberVerified(m.signature, text);
-    return true;
+  /** This node's claim among the producers in force (what it signs messages with), if it is one. */
+  private ownClaim(joint: JointConsensus = this.activeJoint()): Claim | undefined {
+    return claimIn(joint.current, this.name) ?? (joint.next ? claimIn(joint.next.set, this.name) : undefined);
   }
 
   /**
-   * Commits come back in the commit certificate of a later block, checked by every
-   * node; view changes in the certificate of a term's first block. Prepares come back
-   * only in view changes, which are rare: not worth the churn of remembering each.
+   * psibase routing_base.hpp `verify_signature`: the signature over T's type byte and
+   * `data` as received, by the sender's key; and bft.hpp `validate_producer`: the claim
+   * it names is the producer's own in the producers in force (when it is one of them).
    */
-  private rememberVerified(signature: string, text: string): void {
+  private verifySigned(name: SignedMessageName, value: { data: Uint8Array; signature: Uint8Array }, producer: ProducerName, signer: Claim | undefined): boolean {
+    if (signer) {
+      const expected = this.ownClaimOf(producer);
+      if (expected && !sameClaim(expected, signer)) return false;
+    }
+    return this.c.verifier.verify(producer, preimageOf(name, value.data), value.signature);
+  }
+
+  private ownClaimOf(producer: ProducerName): Claim | undefined {
+    const joint = this.activeJoint();
+    return claimIn(joint.current, producer) ?? (joint.next ? claimIn(joint.next.set, producer) : undefined);
+  }
+
+  private voteKey(v: Vote): string {
+    return `${v.kind}|${v.blockId}|${v.producer}`;
+  }
+
+  /** Commits come back in the BlockConfirm of a later block, checked by every node: remember each check. */
+  private rememberVerified(v: Vote): void {
     // Only a cache: dropping it all at once bounds memory without bookkeeping.
     if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-    this.verified.set(signature, text);
+    this.verified.set(hexOf(v.signature), this.voteKey(v));
+  }
+
+  private verifyVote(v: Vote): boolean {
+    const key = v.kind === 'commit' ? hexOf(v.signature) : undefined;
+    if (key !== undefined && this.verified.get(key) === this.voteKey(v)) return true;
+    if (!this.c.verifier.verify(v.producer, votePreimage(v), v.signature)) return false;
+    if (v.kind === 'commit') this.rememberVerified(v);
+    return true;
   }
 
   private hardState(): HardState {
@@ -383,6 +508,23 @@ export class ConsensusNode {
     return hasQuorum(joint, voters, this.unsafeQuorum);
   }
 
+  private entryOf(b: SignedBlock, id: BlockId, parent: BlockEntry | undefined, gov: JointConsensus, state: JointConsensus): BlockEntry {
+    const h = b.block.header;
+    return {
+      id,
+      block: b,
+      header: h,
+      num: h.blockNum,
+      term: h.term,
+      producer: accountName(h.producer),
+      previous: hexOf(h.previous),
+      commitNum: h.commitNum,
+      parent,
+      gov,
+      state,
+    };
+  }
+
   /**
    * A block is governed by the state its parent left. Joint consensus starts on the
    * block carrying `newConsensus` and ends on the first block whose `commitNum` shows
@@ -390,13 +532,14 @@ export class ConsensusNode {
    */
   private makeEntry(b: SignedBlock, id: BlockId, parent: BlockEntry): BlockEntry {
     const gov = parent.state;
-    const joint: JointConsensus = b.header.newConsensus ? { current: gov.current, next: { set: b.header.newConsensus, blockNum: b.header.num } } : gov;
-    return { id, block: b, header: b.header, parent, gov, state: settle(joint, b.header.commitNum) };
+    const h = b.block.header;
+    const joint: JointConsensus = h.newConsensus ? { current: gov.current, next: { set: producerSetOf(h.newConsensus), blockNum: h.blockNum } } : gov;
+    return this.entryOf(b, id, parent, gov, settle(joint, h.commitNum));
   }
 
   private insertTrusted(b: SignedBlock): void {
-    const id = blockId(b.header, this.codec);
-    const parent = this.blocks.get(b.header.previous);
+    const id = blockId(b);
+    const parent = this.blocks.get(hexOf(b.block.header.previous));
     if (!parent || this.blocks.has(id)) return;
     this.blocks.set(id, this.makeEntry(b, id, parent));
   }
@@ -408,7 +551,7 @@ export class ConsensusNode {
   private recomputeHead(): void {
     let best = this._irreversible;
     for (const e of this.blocks.values()) {
-      if (isBetter(e.header, e.id, best.header, best.id) && this.viable(e)) best = e;
+      if (isBetter(e, best) && this.viable(e)) best = e;
     }
     if (best !== this._head) {
       this._head = best;
@@ -416,30 +559,49 @@ export class ConsensusNode {
     }
   }
 
-  private requestBlock(from: string, id: BlockId, num?: number): void {
-    const last = this.requested.get(id);
+  /**
+   * Ask `from` for blocks we lack (psibase HelloRequest): the peer sends what follows
+   * its common ancestor with the block we name, on its best chain. We name our head
+   * when what we lack is above it (we are behind), and our irreversible block when it
+   * is at or below our head's height (our head is on another fork, which the peer may
+   * not know; every honest peer has our irreversible block). One hello per peer and
+   * block is sent at most once per two block intervals.
+   */
+  private requestBlock(from: string, missingNum: number): void {
+    const base = missingNum <= this._head.num ? this._irreversible : this._head;
+    const k = `${from}|${base.id}`;
+    const last = this.requested.get(k);
     if (last !== undefined && this.now - last < 2 * this.blockIntervalMs) return;
     if (this.requested.size > MAX_PENDING) this.requested.clear();
-    this.requested.set(id, this.now);
-    const missing = num === undefined ? SYNC_BATCH : num - this._irreversible.header.num;
-    this.send(from, { type: 'requestBlocks', id, count: Math.max(1, Math.min(SYNC_BATCH, missing)) });
+    this.requested.set(k, this.now);
+    this.send(from, helloMessage(base.id, base.num, base === this._irreversible));
   }
 
-  private onRequestBlocks(from: string, id: BlockId, count: number): void {
-    const chain: SignedBlock[] = [];
-    let e = id === NULL_ID ? this._head : this.blocks.get(id);
-    while (e && e.parent && chain.length < Math.min(count, SYNC_BATCH)) {
-      chain.push(e.block);
-      e = e.parent;
+  /**
+   * A peer has `id` (number `num`) and wants what follows: our best chain from our
+   * common ancestor with it, up to SYNC_BATCH blocks, oldest first. A block we do not
+   * know counts from our chain at its height (at most our irreversible one).
+   */
+  private onHello(from: string, id: BlockId, num: number): void {
+    let common: BlockEntry | undefined;
+    const known = this.blocks.get(id);
+    if (known) {
+      common = known;
+      while (common && !descendsFrom(this._head, common)) common = common.parent;
     }
-    for (let i = chain.length - 1; i >= 0; i--) this.send(from, { type: 'block', block: chain[i]! });
+    if (!common) common = ancestorAt(this._head, Math.min(num, this._irreversible.num));
+    const floor = common ? common.num : this._irreversible.num;
+    const chain: SignedBlock[] = [];
+    for (let e: BlockEntry | undefined = this._head; e && e.num > floor; e = e.parent) chain.push(e.block);
+    const start = Math.max(0, chain.length - SYNC_BATCH);
+    for (let i = chain.length - 1; i >= start; i--) this.send(from, blockMessage(chain[i]!));
   }
 
   private hold(map: Map<BlockId, SignedBlock[]>, key: BlockId, b: SignedBlock): void {
     if (this.pendingCount >= MAX_PENDING) return;
     const list = map.get(key);
     if (list) {
-      if (list.some((x) => x.header === b.header || x.signature === b.signature)) return;
+      if (list.some((x) => x === b || sameBytes(x.signature, b.signature) && blockId(x) === blockId(b))) return;
       list.push(b);
     } else map.set(key, [b]);
     this.pendingCount++;
@@ -457,36 +619,44 @@ export class ConsensusNode {
 
   private onBlock(from: string, b: SignedBlock): void {
     const queue: SignedBlock[] = [b];
+    const head = this._head;
     while (queue.length > 0) {
       const next = queue.shift()!;
       const id = this.acceptBlock(from, next);
-      if (id !== undefined) {
-        queue.push(...this.release(this.orphans, id), ...this.release(this.waiting, id));
-      }
+      if (id !== undefined) queue.push(...this.release(this.orphans, id));
     }
+    // Catching up: a batch came in and blocks still wait for parents; ask for what follows the new head.
+    if (this._head !== head && this.orphans.size > 0) this.requestBlock(from, Infinity);
   }
 
   /** Validates and inserts a block; returns its id when it was newly accepted. */
   private acceptBlock(from: string, b: SignedBlock): BlockId | undefined {
-    const h = b.header;
-    const id = blockId(h, this.codec);
+    const h = b.block.header;
+    const id = blockId(b);
     if (this.blocks.has(id)) return undefined;
-    if (h.num <= this._irreversible.header.num) return undefined;
-    const parent = this.blocks.get(h.previous);
+    if (h.blockNum <= this._irreversible.num) return undefined;
+    const previous = hexOf(h.previous);
+    const parent = this.blocks.get(previous);
     if (!parent) {
-      this.hold(this.orphans, h.previous, b);
-      this.requestBlock(from, h.previous, h.num - 1);
+      this.hold(this.orphans, previous, b);
+      this.requestBlock(from, h.blockNum - 1);
       return undefined;
     }
-    if (!this.c.verifier.verify(h.producer, lentTextBytes(blockSigningText(id)), b.signature)) {
-      this.drop(from, `bad block signature from ${h.producer}`);
+    const producer = accountName(h.producer);
+    if (!this.c.verifier.verify(producer, blockSigningData(id), b.signature)) {
+      this.drop(from, `bad block signature from ${producer}`);
       return undefined;
     }
-    const entry = this.makeEntry(b, id, parent);
-    const bad = this.validateBlock(from, entry);
-    if (bad === 'wait') return undefined;
+    let entry: BlockEntry;
+    try {
+      entry = this.makeEntry(b, id, parent);
+    } catch (e) {
+      this.drop(from, `invalid block ${h.blockNum} by ${producer}: ${(e as Error).message}`);
+      return undefined;
+    }
+    const bad = this.validateBlock(entry);
     if (bad !== undefined) {
-      this.drop(from, `invalid block ${h.num} by ${h.producer}: ${bad}`);
+      this.drop(from, `invalid block ${h.blockNum} by ${producer}: ${bad}`);
       return undefined;
     }
     this.blocks.set(id, entry);
@@ -494,121 +664,106 @@ export class ConsensusNode {
     this.noteBlockEquivocation(entry);
 
     if (entry.gov.current.mode === 'cft') this.onCftBlock(entry);
-    if (this.viable(entry) && isBetter(h, id, this._head.header, this._head.id)) {
+    if (this.viable(entry) && isBetter(entry, this._head)) {
       this._head = entry;
       this.headChanged = true;
       this.onHeadChanged();
     }
-    if (entry.gov.current.mode === 'bft') this.onBftBlock(entry);
+    if (entry.gov.current.mode === 'bft') this.onBftBlock(from, entry);
     this.applyCommitNum(entry);
     return id;
   }
 
-  /** Undefined when valid; 'wait' when it names a block we must fetch first; else the reason. */
-  private validateBlock(from: string, e: BlockEntry): string | 'wait' | undefined {
+  /** Undefined when valid, else the reason. */
+  private validateBlock(e: BlockEntry): string | undefined {
     const h = e.header;
     const parent = e.parent!;
     const ph = parent.header;
-    if (h.num !== ph.num + 1) return 'number does not follow its parent';
-    if (h.term < ph.term) return 'term lower than its parent';
+    if (e.num !== parent.num + 1) return 'number does not follow its parent';
+    if (e.term < parent.term) return 'term lower than its parent';
     if (h.time < ph.time) return 'time before its parent';
-    if (h.commitNum < ph.commitNum || h.commitNum >= h.num) return 'commitNum out of range';
+    if (e.commitNum < parent.commitNum || e.commitNum >= e.num) return 'commitNum out of range';
     if (h.newConsensus && e.gov.next) return 'joint consensus already active';
-    if (h.newConsensus && h.newConsensus.producers.length === 0) return 'empty producer set';
+    if (h.newConsensus && e.state.next && e.state.next.set.producers.length === 0) return 'empty producer set';
     if (e.gov.current.mode === 'cft') {
-      if (!mayStandForElection(e.gov, h.producer)) return 'producer may not lead under CFT';
-    } else {
-      if (bftLeader(e.gov, h.term) !== h.producer) return 'producer is not the leader of its term';
-      const opensTerm = h.term > ph.term || (parent.gov.current.mode !== 'bft' && ph.num > 1);
-      if (opensTerm) {
-        const bad = this.checkViewCertificate(from, e);
-        if (bad) return bad;
-      } else if (hasViewChanges(e.block)) return 'unexpected view-change certificate';
+      if (!mayStandForElection(e.gov, e.producer)) return 'producer may not lead under CFT';
+    } else if (bftLeader(e.gov, e.term) !== e.producer) return 'producer is not the leader of its term';
+    // psibase bft.hpp validate_aux_consensus_data: a BlockConfirm for commitNum, checked against the committed block.
+    const aux = e.block.auxConsensusData;
+    const committed = e.commitNum > parent.commitNum || aux ? ancestorAt(parent, e.commitNum) : undefined;
+    if (e.commitNum > parent.commitNum && !committed) return 'commitNum names an unknown block';
+    if (committed && committed.gov.current.mode === 'bft' && committed.num > this._irreversible.num) {
+      if (!aux) return 'commitNum lacks a commit certificate';
+      const bad = this.checkBlockConfirm(committed, aux);
+      if (bad) return bad;
     }
-    if (h.commitNum > ph.commitNum) {
-      const committed = ancestorAt(parent, h.commitNum);
-      if (!committed) return 'commitNum names an unknown block';
-      if (committed.gov.current.mode === 'bft') {
-        const proof = e.block.proof?.commits;
-        if (!proof || !this.isCertificate(committed, 'commit', proof)) return 'commitNum lacks a commit certificate';
-      }
+    if (!this.c.blocks.validate(e.block)) return 'content rejected by the executor';
+    return undefined;
+  }
+
+  /** Whether packed BlockConfirm `aux` holds a quorum of commits for `committed`. */
+  private checkBlockConfirm(committed: BlockEntry, aux: Uint8Array): string | undefined {
+    let conf;
+    try {
+      conf = unpackBlockConfirm(aux);
+    } catch {
+      return 'undecodable auxConsensusData';
     }
-    if (!this.c.blocks.validate(h)) return 'content rejected by the executor';
+    if (conf.blockNum !== committed.num) return 'auxConsensusData confirms another block than commitNum';
+    const votes = this.votesOf('commit', committed, conf.commits, conf.nextCommits ?? null);
+    if (!votes || !this.isCertificate(committed, 'commit', votes)) return 'commitNum lacks a commit certificate';
     return undefined;
   }
 
   /**
-   * bft.md rule 4: the first block of a term carries a quorum of view changes for the
-   * term, the leader's among them naming a block no worse than any other's, and
-   * descends from the block the leader's names. Only that block's prepared certificate
-   * matters (psibase `get_subtree_from_leader` checks the leader's alone, and
-   * `is_term_ready` only compares the others with it): what another view change names
-   * can only lower the bar, which is why it must rank no higher than the leader's.
+   * The votes a list of ProducerConfirm stands for (psibase `load_prepares`): each
+   * producer's message rebuilt with its claim in the set that governs `e` (`confirms`
+   * from the current set, `next` from the next one). Undefined if one names a non-member.
    */
-  private checkViewCertificate(from: string, e: BlockEntry): string | 'wait' | undefined {
-    const vcs = e.block.proof?.viewChanges;
-    if (!vcs) return 'first block of a term without a view-change certificate';
-    const leaderVc = vcs.find((vc) => vc.producer === e.header.producer);
-    if (!leaderVc) return "view-change certificate lacks the leader's view change";
-    const voters = new Set<ProducerName>();
-    for (const vc of vcs) {
-      if (vc.term !== e.header.term) return 'view change for another term';
-      if (!isProducer(e.gov, vc.producer) || voters.has(vc.producer)) return 'view change from a non-producer or twice';
-      if (compareNamed(vc.prepared, leaderVc.prepared) > 0) return "a view change names a better block than the leader's";
-      if (!this.verifySigned(vc)) return 'forged view change';
-      voters.add(vc.producer);
-    }
-    if (!this.quorum(e.gov, voters)) return 'view-change certificate lacks a quorum';
-    if (!leaderVc.prepared) return undefined;
-    const r = this.checkPrepared(leaderVc.prepared);
-    if (!r.ok) {
-      if (!r.missing) return `leader's view change: ${r.reason}`;
-      this.hold(this.waiting, r.missing, e.block);
-      this.requestBlock(from, r.missing);
-      return 'wait';
-    }
-    if (!descendsFrom(e.parent!, r.entry)) return "does not descend from the block named by the leader's view change";
-    return undefined;
-  }
-
-  private checkPrepared(cert: PreparedCertificate): CertCheck {
-    const entry = this.blocks.get(cert.blockId);
-    if (!entry) {
-      if (cert.num <= this._irreversible.header.num) return { ok: false, stale: true, reason: 'prepared block below irreversible is unknown' };
-      return { ok: false, missing: cert.blockId, reason: 'unknown prepared block' };
-    }
-    if (entry.header.term !== cert.term || entry.header.num !== cert.num) return { ok: false, reason: 'prepared certificate mislabels its block' };
-    if (!this.isCertificate(entry, 'prepare', cert.prepares)) return { ok: false, reason: 'invalid prepared certificate' };
-    return { ok: true, entry };
+  private votesOf(kind: Vote['kind'], e: BlockEntry, confirms: readonly ProducerConfirm[], next: readonly ProducerConfirm[] | null): Vote[] | undefined {
+    const out: Vote[] = [];
+    const add = (list: readonly ProducerConfirm[], set: ProducerSet | undefined): boolean => {
+      for (const c of list) {
+        const producer = accountName(c.producer);
+        const signer = set ? claimIn(set, producer) : undefined;
+        if (!signer) return false;
+        if (out.some((v) => v.producer === producer)) continue;
+        out.push({ kind, blockId: e.id, producer, signer, signature: c.signature });
+      }
+      return true;
+    };
+    if (!add(confirms, e.gov.current)) return undefined;
+    if (next && !add(next, e.gov.next?.set)) return undefined;
+    return out;
   }
 
   /**
    * A quorum of distinct, correctly signed votes of one kind for `e`: commits from the
    * producers that govern it, prepares from those of them that prepare (`prepareSets`).
    */
-  private isCertificate(e: BlockEntry, type: 'prepare' | 'commit', votes: readonly VoteMessage[]): boolean {
+  private isCertificate(e: BlockEntry, kind: Vote['kind'], votes: readonly Vote[]): boolean {
     const voters = new Set<ProducerName>();
     for (const v of votes) {
-      if (v.type !== type || v.subject !== e.id || v.term !== e.header.term || v.value !== e.header.num) return false;
-      if (!this.mayCast(e, type, v.producer) || voters.has(v.producer)) return false;
-      if (!this.verifySigned(v)) return false;
+      if (v.kind !== kind || v.blockId !== e.id) return false;
+      if (!this.mayCast(e, kind, v.producer) || voters.has(v.producer)) return false;
+      if (!this.verifyVote(v)) return false;
       voters.add(v.producer);
     }
-    return hasQuorumOf(type === 'prepare' ? prepareSets(e.gov) : sets(e.gov), voters, this.unsafeQuorum);
+    return hasQuorumOf(kind === 'prepare' ? prepareSets(e.gov) : sets(e.gov), voters, this.unsafeQuorum);
   }
 
-  private mayCast(e: BlockEntry, type: 'prepare' | 'commit', producer: ProducerName): boolean {
-    return type === 'prepare' ? mayPrepare(e.gov, producer) : isProducer(e.gov, producer);
+  private mayCast(e: BlockEntry, kind: Vote['kind'], producer: ProducerName): boolean {
+    return kind === 'prepare' ? mayPrepare(e.gov, producer) : isProducer(e.gov, producer);
   }
 
   private noteBlockEquivocation(e: BlockEntry): void {
-    const key = `${e.header.producer}|${e.header.term}|${e.header.num}`;
+    const key = `${e.producer}|${e.term}|${e.num}`;
     const first = this.seenBlocks.get(key);
     if (!first) {
       this.seenBlocks.set(key, e.block);
       return;
     }
-    this.recordEvidence({ producer: e.header.producer, kind: 'block', term: e.header.term, first, second: e.block });
+    this.recordEvidence({ producer: e.producer, kind: 'block', term: e.term, first, second: e.block });
   }
 
   private recordEvidence(ev: Evidence): void {
@@ -618,18 +773,18 @@ export class ConsensusNode {
 
   /** psibase: a block's `commitNum` makes that ancestor irreversible on every node that accepts the block. */
   private applyCommitNum(e: BlockEntry): void {
-    const n = e.header.commitNum;
-    if (n <= this._irreversible.header.num) return;
+    const n = e.commitNum;
+    if (n <= this._irreversible.num) return;
     const committed = ancestorAt(e, n);
     if (!committed) return;
-    this.markIrreversible(committed, committed.gov.current.mode === 'bft' ? e.block.proof?.commits : undefined);
+    this.markIrreversible(committed, committed.gov.current.mode === 'bft' ? (e.block.auxConsensusData ?? undefined) : undefined);
   }
 
-  private markIrreversible(e: BlockEntry, proof: readonly VoteMessage[] | undefined): void {
+  private markIrreversible(e: BlockEntry, proof: Uint8Array | undefined): void {
     const old = this._irreversible;
-    if (e.header.num <= old.header.num) return;
+    if (e.num <= old.num) return;
     if (!descendsFrom(e, old)) {
-      this.drop(e.header.producer, `block ${e.header.num} made irreversible conflicts with irreversible block ${old.header.num}`);
+      this.drop(e.producer, `block ${e.num} made irreversible conflicts with irreversible block ${old.num}`);
       return;
     }
     const chain: SignedBlock[] = [];
@@ -660,19 +815,23 @@ export class ConsensusNode {
     for (const [id, e] of this.blocks) if (!keep.has(e)) this.blocks.delete(id);
     for (const e of keep) if (e.parent && !keep.has(e.parent)) e.parent = undefined;
     if (this.lastProduced && !keep.has(this.lastProduced)) this.lastProduced = undefined;
-    const floor = this._irreversible.header.num;
-    for (const map of [this.orphans, this.waiting]) {
-      for (const [key, list] of map) {
-        if (list.every((b) => b.header.num <= floor)) this.release(map, key);
-      }
+    const floor = this._irreversible.num;
+    for (const [key, list] of this.orphans) {
+      if (list.every((b) => b.block.header.blockNum <= floor)) this.release(this.orphans, key);
     }
     this.pruneAt = Math.max(2 * this.retainBlocks, 2 * this.blocks.size);
   }
 
   private pruneVotes(): void {
-    const floor = this._irreversible.header.num;
-    for (const id of this.prepares.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) this.prepares.delete(id);
-    for (const id of this.commits.keys()) if ((this.blocks.get(id)?.header.num ?? 0) <= floor) this.commits.delete(id);
+    const floor = this._irreversible.num;
+    for (const id of this.prepares.keys()) if ((this.blocks.get(id)?.num ?? 0) <= floor) this.prepares.delete(id);
+    for (const id of this.commits.keys()) if ((this.blocks.get(id)?.num ?? 0) <= floor) this.commits.delete(id);
+    for (const [id, list] of this.earlyVotes) {
+      if (numFromId(id) <= floor) {
+        this.earlyVotes.delete(id);
+        this.pendingCount -= list.length;
+      }
+    }
     // Kept past irreversibility up to a bound, so late equivocation still yields evidence.
     if (this.seenVoteCount > MAX_PENDING) {
       for (const byNum of this.seenVotes.values()) {
@@ -685,32 +844,17 @@ export class ConsensusNode {
     }
     if (this.seenBlocks.size > MAX_PENDING) {
       this.seenBlocks.forEach((b, k, map) => {
-        if (b.header.num <= floor) map.delete(k);
+        if (b.block.header.blockNum <= floor) map.delete(k);
       });
     }
   }
 
   private onHeadChanged(): void {
     // cft.md: followers confirm after applying a block of the current term.
-    const h = this._head.header;
-    if (this.mode === 'cft' && this._role === 'follower' && h.term === this._term && h.producer !== this.name && isProducer(this._head.gov, this.name)) {
-      this.send(h.producer, this.sign<ConfirmMessage>({ type: 'confirm', term: this._term, producer: this.name, blockNum: h.num, blockId: this._head.id, signature: '' }));
-    }
-  }
-
-  private onSigned(from: string, m: Exclude<ConsensusMessage, { type: 'block' | 'requestBlocks' }>): void {
-    switch (m.type) {
-      case 'confirm':
-        return this.onConfirm(from, m);
-      case 'requestVote':
-        return this.onRequestVote(from, m);
-      case 'vote':
-        return this.onVote(from, m);
-      case 'prepare':
-      case 'commit':
-        return this.onBftVote(from, m);
-      case 'viewChange':
-        return this.onViewChange(from, m);
+    const h = this._head;
+    if (this.mode === 'cft' && this._role === 'follower' && h.term === this._term && h.producer !== this.name && isProducer(h.gov, this.name)) {
+      const signer = this.ownClaim(h.gov);
+      if (signer) this.send(h.producer, signed('ConfirmMessage', { term: this._term, follower_id: accountNumber(this.name), head_num: h.num, signer }, this.c.signer));
     }
   }
 
@@ -737,14 +881,16 @@ export class ConsensusNode {
     this.vcTimeout = this.viewChangeTimeoutMs;
     this.vcDeadline = this.now + this.vcTimeout;
     if (restart) {
-      const h = this._head.header;
+      const h = this._head;
       this.viewActive = h.term === this._term;
       if (this.viewActive && h.producer === this.name) {
         this.lastProduced = this._head;
         this.nextBlockAt = this.now + this.blockIntervalMs;
       }
+      // View changes are not persisted: ask the peers for theirs (psibase RequestViewMessage).
+      if (this._term > 0 && isProducer(joint, this.name)) this.send('*', { kind: 'RequestViewMessage', value: {} });
     } else if (isProducer(joint, this.name)) {
-      // A chain that just became BFT opens a fresh view, so its first block carries a certificate.
+      // A chain that just became BFT opens a fresh view, in which its first BFT block is made.
       this.startViewChange(this._term + 1, false);
     }
   }
@@ -760,35 +906,32 @@ export class ConsensusNode {
     this.vcResendAt = Infinity;
   }
 
-  private produce(parent: BlockEntry, viewChanges?: readonly ViewChangeMessage[]): BlockEntry | undefined {
-    const gov0 = parent.state;
-    let commitNum = parent.header.commitNum;
-    let commits: readonly VoteMessage[] | undefined;
-    if (descendsFrom(parent, this._irreversible) && this._irreversible.header.num > commitNum) {
-      commitNum = this._irreversible.header.num;
-      if (this._irreversible.gov.current.mode === 'bft') {
-        commits = this.irreversibleProof;
-        if (!commits) commitNum = parent.header.commitNum;
-      }
+  private produce(parent: BlockEntry): BlockEntry | undefined {
+    let commitNum = parent.commitNum;
+    let aux: Uint8Array | null = null;
+    const irr = this._irreversible;
+    if (descendsFrom(parent, irr) && irr.num >= commitNum) {
+      if (irr.gov.current.mode === 'bft') {
+        // psibase makeBlockData: the BlockConfirm of the block `commitNum` names.
+        if (this.irreversibleProof) (commitNum = irr.num), (aux = this.irreversibleProof);
+      } else commitNum = irr.num;
     }
-    const newConsensus = gov0.next ? undefined : this.c.blocks.newConsensus?.(parent.header, gov0);
-    const header: BlockHeader = {
-      num: parent.header.num + 1,
-      previous: parent.id,
-      producer: this.name,
+    const fields = {
+      previous: idBytes(parent.id),
+      blockNum: parent.num + 1,
+      time: maxBig(usOf(this.now), parent.header.time),
+      producer: accountNumber(this.name),
       term: this._term,
-      time: Math.max(this.now, parent.header.time),
       commitNum,
-      ...(newConsensus ? { newConsensus } : {}),
-      payload: this.c.blocks.payload(parent.header, parent.header.num + 1),
     };
-    const id = blockId(header, this.codec);
-    const proof = viewChanges || commits ? { ...(viewChanges ? { viewChanges } : {}), ...(commits ? { commits } : {}) } : undefined;
-    const block: SignedBlock = { header, signature: this.c.signer.sign(lentTextBytes(blockSigningText(id))), ...(proof ? { proof } : {}) };
+    const made = this.c.blocks.build(parent.block, fields, parent.state);
+    if (!made) return undefined;
+    const id = blockId({ block: made, signature: ZERO32, auxConsensusData: null });
+    const block: SignedBlock = { block: made, signature: this.c.signer.sign(blockSigningData(id)), auxConsensusData: aux };
     // The block goes out before the votes that accepting it produces, so peers never see a vote for a block still in flight.
     const mark = this.out.length;
     if (this.acceptBlock(this.name, block) === undefined) return undefined;
-    this.out.splice(mark, 0, { to: '*', message: { type: 'block', block } });
+    this.out.splice(mark, 0, { to: '*', message: blockMessage(block) });
     return this.blocks.get(id);
   }
 
@@ -834,26 +977,32 @@ export class ConsensusNode {
     this.votes.clear();
     this.votes.add(this.name);
     this.resetElectionTimer();
-    const h = this._head.header;
-    this.send('*', this.sign<RequestVoteMessage>({ type: 'requestVote', term: this._term, producer: this.name, lastTerm: h.term, lastNum: h.num, signature: '' }));
+    const h = this._head;
+    const signer = this.ownClaim();
+    if (signer) {
+      this.send(
+        '*',
+        signed('RequestVoteRequest', { term: this._term, candidate_id: accountNumber(this.name), last_log_index: h.num, last_log_term: h.term, signer }, this.c.signer),
+      );
+    }
     this.checkVotes();
   }
 
-  private onRequestVote(from: string, m: RequestVoteMessage): void {
-    const h0 = this._head.header;
+  private onRequestVote(from: string, m: CftRequestVote): void {
+    const h0 = this._head;
     // A candidate behind our head (or still in CFT after the chain moved to BFT) is
-    // missing blocks: hand it our head, whose ancestors it then fetches.
-    if (m.lastTerm < h0.term || (m.lastTerm === h0.term && m.lastNum < h0.num)) this.send(from, { type: 'block', block: this._head.block });
+    // missing blocks: hand it our head, whose ancestors it then asks for.
+    if (m.lastTerm < h0.term || (m.lastTerm === h0.term && m.lastNum < h0.num)) this.send(from, blockMessage(this._head.block));
     // A candidate ahead of us means we are the one missing blocks, and with no leader
     // nobody will broadcast them (say, we missed a BFT→CFT switch that made us a
-    // producer, and the election needs our vote): ask it for its head.
-    else if (m.lastTerm > h0.term || (m.lastTerm === h0.term && m.lastNum > h0.num)) this.requestBlock(from, NULL_ID, m.lastNum);
+    // producer, and the election needs our vote): ask it for what follows our head.
+    else if (m.lastTerm > h0.term || (m.lastTerm === h0.term && m.lastNum > h0.num)) this.requestBlock(from, Infinity);
     if (this.mode !== 'cft') return;
     const joint = this.activeJoint();
     if (!mayStandForElection(joint, m.producer)) return this.drop(from, `vote request from ${m.producer}, who may not stand`);
     this.seeCftTerm(m.term);
     if (!isProducer(joint, this.name)) return;
-    const h = this._head.header;
+    const h = this._head;
     // cft.md: "a node will vote for the first candidate that is up-to-date" in a term.
     const upToDate = m.lastTerm > h.term || (m.lastTerm === h.term && m.lastNum >= h.num);
     const granted = m.term === this._term && (this.votedFor === undefined || this.votedFor === m.producer) && upToDate;
@@ -862,14 +1011,23 @@ export class ConsensusNode {
       this.hardDirty = true;
       this.resetElectionTimer();
     }
-    this.send(m.producer, this.sign<VoteMessage>({ type: 'vote', term: this._term, producer: this.name, subject: m.producer, value: granted ? 1 : 0, signature: '' }));
+    const signer = this.ownClaim();
+    if (!signer) return;
+    this.send(
+      m.producer,
+      signed(
+        'RequestVoteResponse',
+        { term: this._term, candidate_id: accountNumber(m.producer), voter_id: accountNumber(this.name), vote_granted: granted, signer },
+        this.c.signer,
+      ),
+    );
   }
 
-  private onVote(from: string, m: VoteMessage): void {
+  private onVote(from: string, m: CftVote): void {
     if (this.mode !== 'cft') return;
     if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `vote from non-producer ${m.producer}`);
     this.seeCftTerm(m.term);
-    if (this._role !== 'candidate' || m.term !== this._term || m.subject !== this.name || m.value !== 1) return;
+    if (this._role !== 'candidate' || m.term !== this._term || m.candidate !== this.name || !m.granted) return;
     this.votes.add(m.producer);
     this.checkVotes();
   }
@@ -893,7 +1051,7 @@ export class ConsensusNode {
     this.updateCommitIndex();
   }
 
-  private onConfirm(from: string, m: ConfirmMessage): void {
+  private onConfirm(from: string, m: CftConfirm): void {
     if (this.mode !== 'cft') return;
     if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `confirm from non-producer ${m.producer}`);
     this.seeCftTerm(m.term);
@@ -911,24 +1069,24 @@ export class ConsensusNode {
     if (!tip) return;
     let commit = Infinity;
     for (const set of sets(this.activeJoint())) {
-      const confirmed = set.producers.map((p) => (p === this.name ? tip.header.num : (this.matchIndex.get(p) ?? 0)));
+      const confirmed = set.producers.map((p) => (p === this.name ? tip.num : (this.matchIndex.get(p) ?? 0)));
       confirmed.sort((a, b) => b - a);
       commit = Math.min(commit, confirmed[threshold(set, this.unsafeQuorum) - 1] ?? 0);
     }
-    if (commit === Infinity || commit <= this._irreversible.header.num) return;
-    const e = ancestorAt(tip, Math.min(commit, tip.header.num));
-    if (e && e.header.term === this._term) this.markIrreversible(e, undefined);
+    if (commit === Infinity || commit <= this._irreversible.num) return;
+    const e = ancestorAt(tip, Math.min(commit, tip.num));
+    if (e && e.term === this._term) this.markIrreversible(e, undefined);
   }
 
   private onCftBlock(e: BlockEntry): void {
-    this.seeCftTerm(e.header.term);
-    if (this.mode !== 'cft' || e.header.term < this._term || this._role === 'leader') return;
+    this.seeCftTerm(e.term);
+    if (this.mode !== 'cft' || e.term < this._term || this._role === 'leader') return;
     // A block of the current term means its producer won the election: a candidate stands down.
-    if (this._role === 'candidate' && e.header.producer !== this.name) this._role = 'follower';
+    if (this._role === 'candidate' && e.producer !== this.name) this._role = 'follower';
     this.resetElectionTimer();
   }
 
-  // ------------------------------------------------------------ BFT (bft.md)
+  // ------------------------------------------------------------ BFT (bft.md, psibase bft.hpp)
 
   private tickBft(): void {
     if (!isProducer(this.activeJoint(), this.name)) return;
@@ -940,7 +1098,7 @@ export class ConsensusNode {
       if (bftLeader(this.activeJoint(), this._term) === this.name) this.tryActivate();
       if (!this.viewActive && this.now >= this.vcResendAt) {
         const own = this.viewChanges.get(this.name);
-        if (own && own.term === this._term) this.send('*', own);
+        if (own && own.term === this._term) this.send('*', own.wire);
         this.vcResendAt = this.now + VIEW_CHANGE_RESEND_MS;
       }
       return;
@@ -950,6 +1108,34 @@ export class ConsensusNode {
       this.nextBlockAt = this.now + this.blockIntervalMs;
       if (e) this.lastProduced = e;
     }
+  }
+
+  /** psibase `make_view_change`: our term and best prepared block with its prepares, split by the sets that govern it. */
+  private makeViewChange(): ViewChange | undefined {
+    const signer = this.ownClaim();
+    if (!signer) return undefined;
+    const bp = this.bestPrepared;
+    const e = bp ? this.blocks.get(bp.blockId) : undefined;
+    let prepares: ProducerConfirm[] = [];
+    let nextPrepares: ProducerConfirm[] | null = null;
+    if (bp && e) {
+      const inSet = (set: ProducerSet) => bp.prepares.filter((v) => {
+        const c = claimIn(set, v.producer);
+        return c !== undefined && sameClaim(c, v.signer);
+      });
+      prepares = confirmsOf(inSet(e.gov.current));
+      if (e.gov.next && e.gov.next.set.mode === 'bft') nextPrepares = confirmsOf(inSet(e.gov.next.set));
+    }
+    const msg: WireViewChange = {
+      term: this._term,
+      producer: accountNumber(this.name),
+      signer,
+      best_prepared: bp ? idBytes(bp.blockId) : ZERO32,
+      best_prepared_term: bp ? bp.term : 0,
+      prepares,
+      nextPrepares,
+    };
+    return viewChangeOf(msg, signed('ViewChangeMessage', msg, this.c.signer));
   }
 
   private startViewChange(term: number, timedOut: boolean): void {
@@ -963,58 +1149,113 @@ export class ConsensusNode {
     // bft.md: the timer does not restart until 2f+1 producers are in this term or later.
     this.vcDeadline = Infinity;
     this.vcResendAt = this.now + VIEW_CHANGE_RESEND_MS;
-    const vc = this.sign<ViewChangeMessage>({ type: 'viewChange', term, producer: this.name, ...(this.bestPrepared ? { prepared: this.bestPrepared } : {}), signature: '' });
-    this.viewChanges.set(this.name, vc);
-    this.send('*', vc);
+    this.noteViewTerm(this.name, term);
+    const vc = this.makeViewChange();
+    if (vc) {
+      this.viewChanges.set(this.name, vc);
+      this.send('*', vc.wire);
+    }
     this.afterViewChanges();
   }
 
-  /** A block that opens a later term carries a valid certificate: a quorum has moved, so follow it. */
-  private enterActiveTerm(term: number): void {
-    this._term = term;
-    this.hardDirty = true;
-    this.viewActive = true;
-    this.lastProduced = undefined;
-    this.nextBlockAt = Infinity;
-    this.vcDeadline = this.now + this.vcTimeout;
+  private noteViewTerm(producer: ProducerName, term: number): boolean {
+    if (term <= (this.viewTerms.get(producer) ?? 0)) return false;
+    this.viewTerms.set(producer, term);
+    return true;
   }
 
-  private onViewChange(from: string, m: ViewChangeMessage): void {
+  private onViewChange(from: string, m: ViewChange): void {
     if (this.mode !== 'bft') return this.syncWithOtherMode(from);
     if (!isProducer(this.activeJoint(), m.producer)) return this.drop(from, `view change from non-producer ${m.producer}`);
     const known = this.viewChanges.get(m.producer);
     if (known && !this.betterViewChange(m, known)) return;
-    if (m.prepared) {
-      const r = this.checkPrepared(m.prepared);
-      if (r.ok) this.notePrepared(m.prepared);
-      else if (r.missing) this.requestBlock(from, r.missing);
-      else if (!r.stale) return this.drop(from, `view change from ${m.producer}: ${r.reason}`);
-    }
+    const r = this.checkNamed(m);
+    if (r.ok) {
+      if (r.cert) this.notePrepared(r.cert);
+    } else if (r.missing) this.requestBlock(from, numFromId(r.missing));
+    else return this.drop(from, `view change from ${m.producer}: ${r.reason}`);
+    this.noteViewTerm(m.producer, m.term);
     this.viewChanges.set(m.producer, m);
+    // Not in a ready term: we may lack blocks the sender has (a lost block leaves no
+    // orphan behind when nobody builds on it yet). psibase's links stream every block of
+    // the best chain to each peer; here, ask the sender for what follows our head.
+    if (!this.viewActive) this.requestBlock(from, Infinity);
     this.afterViewChanges();
+  }
+
+  /** Send `peer` every view change we hold of the producers in force (psibase `send_all_view_changes`). */
+  private sendViewChanges(peer: string): void {
+    const joint = this.activeJoint();
+    for (const vc of this.viewChanges.values()) if (isProducer(joint, vc.producer)) this.send(peer, vc.wire);
   }
 
   /**
    * A view change while the chain here runs CFT means one of us missed a switch of
    * consensus (say, it was down): the sender a BFT→CFT one, or we a CFT→BFT one. Send
-   * our head and ask for the sender's; whoever is behind fetches the ancestors. No
-   * leader broadcasts blocks until the one behind takes part again, so nothing else
-   * would reach it.
+   * our head and ask for what follows it; whoever is behind catches up. No leader
+   * broadcasts blocks until the one behind takes part again, so nothing else would reach it.
    */
   private syncWithOtherMode(from: string): void {
-    this.send(from, { type: 'block', block: this._head.block });
-    this.requestBlock(from, NULL_ID);
+    this.send(from, blockMessage(this._head.block));
+    this.requestBlock(from, Infinity);
   }
 
   /**
-   * bft.md "The ordering of view change messages from a single node": a later term is
-   * better; in one term the leader's view change is better when it names a newer
-   * block (its second view change), anyone else's when it names an older one.
+   * psibase `compare_view_change`: a later term is better; in one term the leader's
+   * view change is better when it names a better block (its second view change),
+   * anyone else's when it names a worse one.
    */
-  private betterViewChange(m: ViewChangeMessage, known: ViewChangeMessage): boolean {
+  private betterViewChange(m: ViewChange, known: ViewChange): boolean {
     if (m.term !== known.term) return m.term > known.term;
-    const c = compareNamed(m.prepared, known.prepared);
+    const c = compareNamed(m, known);
     return bftLeader(this.activeJoint(), m.term) === m.producer ? c > 0 : c < 0;
+  }
+
+  /** Named blocks whose prepares were checked, per view change: the check repeats on every block and vote. */
+  private readonly namedOk = new WeakMap<ViewChange, { ok: true; entry: BlockEntry; cert: PreparedCertificate | undefined }>();
+
+  /**
+   * psibase `get_subtree_from_view_change` / `validate_view_change`: the block a view
+   * change names, with a quorum of valid prepares of the producers that govern it.
+   * None named, or one below our irreversible block that we no longer hold: our
+   * irreversible block (nothing better can be prepared below it).
+   */
+  private checkNamed(vc: ViewChange): NamedCheck {
+    if (vc.namedId === NULL_ID) return { ok: true, entry: this._irreversible, cert: undefined };
+    const cached = this.namedOk.get(vc);
+    if (cached) return cached;
+    const entry = this.blocks.get(vc.namedId);
+    if (!entry) {
+      if (numFromId(vc.namedId) <= this._irreversible.num) return { ok: true, entry: this._irreversible, cert: undefined };
+      return { ok: false, missing: vc.namedId, reason: 'unknown prepared block' };
+    }
+    if (entry.term !== vc.namedTerm) return { ok: false, reason: 'prepared certificate mislabels its block' };
+    const votes = this.votesOf('prepare', entry, vc.prepares, vc.nextPrepares);
+    if (!votes || !this.isCertificate(entry, 'prepare', votes)) return { ok: false, reason: 'invalid prepared certificate' };
+    const r = { ok: true as const, entry, cert: { blockId: entry.id, term: entry.term, num: entry.num, prepares: votes } };
+    this.namedOk.set(vc, r);
+    return r;
+  }
+
+  /**
+   * psibase `get_subtree_from_leader` / `is_term_ready`: the block the current term
+   * builds on, once the leader's view change for the term is here, the block it names
+   * is valid, and a quorum (of each set in force) is in the term with view changes
+   * naming no better block. Undefined while the term is not ready.
+   */
+  private termRoot(): BlockEntry | undefined {
+    // Term 0 is a chain that was BFT from genesis: no view change opened it, its leader builds on genesis.
+    if (this._term === 0) return this._irreversible;
+    const joint = this.activeJoint();
+    const leader = bftLeader(joint, this._term);
+    const lvc = leader === undefined ? undefined : this.viewChanges.get(leader);
+    if (!lvc || lvc.term !== this._term) return undefined;
+    const r = this.checkNamed(lvc);
+    if (!r.ok) return undefined;
+    const voters = new Set<ProducerName>();
+    for (const vc of this.viewChanges.values()) if (vc.term === this._term && compareNamed(vc, lvc) <= 0) voters.add(vc.producer);
+    if (!this.quorum(joint, voters)) return undefined;
+    return r.entry;
   }
 
   private afterViewChanges(): void {
@@ -1023,12 +1264,12 @@ export class ConsensusNode {
     // other producers (of either set), are in a later term.
     let target = this._term;
     const leader = bftLeader(joint, this._term);
-    const leaderVc = leader === undefined || leader === this.name ? undefined : this.viewChanges.get(leader);
-    if (leaderVc && leaderVc.term > target) target = leaderVc.term;
+    const leaderTerm = leader === undefined || leader === this.name ? 0 : (this.viewTerms.get(leader) ?? 0);
+    if (leaderTerm > target) target = leaderTerm;
     for (const set of sets(joint)) {
       const terms = set.producers
         .filter((p) => p !== this.name)
-        .map((p) => this.viewChanges.get(p)?.term ?? 0)
+        .map((p) => this.viewTerms.get(p) ?? 0)
         .sort((a, b) => b - a);
       const t = terms[weakThreshold(set) - 1] ?? 0;
       if (t > target) target = t;
@@ -1037,70 +1278,89 @@ export class ConsensusNode {
 
     if (this.vcDeadline === Infinity && !this.viewActive) {
       const atOrAfter = new Set<ProducerName>();
-      for (const [p, vc] of this.viewChanges) if (vc.term >= this._term) atOrAfter.add(p);
+      for (const [p, t] of this.viewTerms) if (t >= this._term) atOrAfter.add(p);
       if (this.quorum(joint, atOrAfter)) this.vcDeadline = this.now + this.vcTimeout;
     }
-    if (!this.viewActive && leader === this.name) this.tryActivate();
+    if (this.viewActive) return;
+    if (leader === this.name) this.tryActivate();
+    else this.prepareReady();
   }
 
   /**
-   * bft.md rule 4: the first block of a term descends from the block named by the
-   * leader's view change, and that block is the best named by a quorum of view changes
-   * of the term. psibase (bft.hpp `get_subtree_from_leader`, `set_root`): the quorum
-   * counts view changes naming a block no better than the leader's; a leader whose
-   * view change names too old a block takes the best prepared certificate it has
-   * seen and issues a second view change for the same term naming it.
+   * The term became ready here after its blocks arrived: prepare (and commit, where
+   * the prepares are already in) the best chain of this term under the root, oldest first.
+   */
+  private prepareReady(): void {
+    if (this.mode !== 'bft') return;
+    const root = this.termRoot();
+    if (!root) return;
+    let best: BlockEntry | undefined;
+    for (const e of this.blocks.values()) {
+      if (e.term === this._term && e.gov.current.mode === 'bft' && (!best || isBetter(e, best)) && descendsFrom(e, root)) best = e;
+    }
+    if (!best) return;
+    const path: BlockEntry[] = [];
+    for (let e: BlockEntry | undefined = best; e && e !== root && e.term === this._term; e = e.parent) path.push(e);
+    for (let i = path.length - 1; i >= 0; i--) {
+      const e = path[i]!;
+      this.maybePrepare(e);
+      if (this.prepares.get(e.id)?.reached) this.maybeCommit(e);
+    }
+    this.activateFollower();
+  }
+
+  private activateFollower(): void {
+    if (this.viewActive) return;
+    this.viewActive = true;
+    // A quorum is in this term (the term is ready), so the view-change timer runs again
+    // (bft.md): without it, a term whose leader then cannot produce would never be left.
+    if (this.vcDeadline === Infinity) this.vcDeadline = this.now + this.vcTimeout;
+  }
+
+  /**
+   * psibase `set_root` for the leader: take the best prepared block any view change of
+   * the term proves, name it in a second view change if ours named a worse one, and
+   * once the term is ready produce its first block on the block the term builds on.
    */
   private tryActivate(): void {
     let own = this.viewChanges.get(this.name);
     if (!own || own.term !== this._term) return;
-    // Certificates that named blocks still in flight when they arrived count once the blocks are here.
     for (const vc of this.viewChanges.values()) {
-      if (vc.term === this._term && vc.prepared && this.improvesPrepared(vc.prepared.term, vc.prepared.num) && this.checkPrepared(vc.prepared).ok)
-        this.notePrepared(vc.prepared);
+      if (vc.term !== this._term || vc.namedId === NULL_ID || !this.improvesPrepared(vc.namedTerm, numFromId(vc.namedId))) continue;
+      const r = this.checkNamed(vc);
+      if (r.ok && r.cert) this.notePrepared(r.cert);
     }
-    if (compareNamed(this.bestPrepared, own.prepared) > 0) {
-      own = this.sign<ViewChangeMessage>({ type: 'viewChange', term: this._term, producer: this.name, prepared: this.bestPrepared, signature: '' });
-      this.viewChanges.set(this.name, own);
-      this.send('*', own);
+    const bp = this.bestPrepared;
+    if (bp && compareNamed({ namedTerm: bp.term, namedId: bp.blockId }, own) > 0) {
+      const vc = this.makeViewChange();
+      if (vc) {
+        own = vc;
+        this.viewChanges.set(this.name, vc);
+        this.send('*', vc.wire);
+      }
     }
-    let parent = this._head;
-    if (own.prepared) {
-      const named = this.checkPrepared(own.prepared);
-      if (!named.ok) return;
-      if (!descendsFrom(parent, named.entry)) parent = named.entry;
-    }
+    const root = this.termRoot();
+    if (!root) return;
+    const parent = descendsFrom(this._head, root) ? this._head : root;
     if (!descendsFrom(parent, this._irreversible)) return;
     // The producers that govern the new block are those its parent leaves, as peers check.
-    const gov = parent.state;
-    if (bftLeader(gov, this._term) !== this.name) return;
-    const vcs: ViewChangeMessage[] = [];
-    const voters = new Set<ProducerName>();
-    for (const vc of this.viewChanges.values()) {
-      if (vc.term !== this._term || !isProducer(gov, vc.producer) || compareNamed(vc.prepared, own.prepared) > 0) continue;
-      vcs.push(vc);
-      voters.add(vc.producer);
-    }
-    if (!this.quorum(gov, voters)) return;
-    const e = this.produce(parent, vcs);
+    if (bftLeader(parent.state, this._term) !== this.name) return;
+    const e = this.produce(parent);
     if (!e) return;
     this.viewActive = true;
     this.lastProduced = e;
     this.nextBlockAt = this.now + this.blockIntervalMs;
   }
 
-  private onBftBlock(e: BlockEntry): void {
+  private onBftBlock(from: string, e: BlockEntry): void {
     if (this.mode !== 'bft') return;
-    const h = e.header;
-    if (h.term > this._term) this.enterActiveTerm(h.term);
-    else if (h.term === this._term && !this.viewActive && h.producer !== this.name) {
-      this.viewActive = true;
-      // Its view-change certificate shows a quorum in this term, so the view-change timer
-      // runs again (bft.md): without it, a term whose leader then cannot produce (the
-      // producer set changed under it) would never be left.
-      if (this.vcDeadline === Infinity) this.vcDeadline = this.now + this.vcTimeout;
+    // A block of a term we are not in yet: ask its sender for the view changes that opened it.
+    if (e.term > this._term && e.term > this.viewRequestedFor) {
+      this.viewRequestedFor = e.term;
+      if (from !== this.name) this.send(from, { kind: 'RequestViewMessage', value: {} });
     }
     this.maybePrepare(e);
+    if (e.term === this._term && !this.viewActive && e.producer !== this.name && this.lastPrepared?.id === e.id) this.activateFollower();
     const early = this.earlyVotes.get(e.id);
     if (early) {
       this.earlyVotes.delete(e.id);
@@ -1109,56 +1369,50 @@ export class ConsensusNode {
     }
   }
 
-  /** bft.md rule 2: never prepare (or commit) conflicting blocks in one term. */
-  private mayVote(e: BlockEntry, type: 'prepare' | 'commit', last: { term: number; id: BlockId } | undefined): boolean {
-    if (e.header.term !== this._term || !this.mayCast(e, type, this.name) || !this.viable(e)) return false;
+  /** bft.md rule 2 and psibase `can_prepare`: only blocks of the current, ready term under its root; never conflicting ones in one term. */
+  private mayVote(e: BlockEntry, kind: Vote['kind'], last: { term: number; id: BlockId } | undefined): boolean {
+    if (e.term !== this._term || e.gov.current.mode !== 'bft' || !this.mayCast(e, kind, this.name) || !this.viable(e)) return false;
+    const root = this.termRoot();
+    if (!root || !descendsFrom(e, root)) return false;
     if (!last || last.term !== this._term) return true;
     const prev = this.blocks.get(last.id);
-    return prev !== undefined && e.header.num > prev.header.num && descendsFrom(e, prev);
+    return prev !== undefined && e.num > prev.num && descendsFrom(e, prev);
+  }
+
+  private ownVote(kind: Vote['kind'], e: BlockEntry): Vote | undefined {
+    const signer = this.ownClaim(e.gov);
+    return signer ? signVote(kind, e.id, this.name, signer, this.c.signer) : undefined;
   }
 
   private maybePrepare(e: BlockEntry): void {
     if (!this.mayVote(e, 'prepare', this.lastPrepared)) return;
+    const v = this.ownVote('prepare', e);
+    if (!v) return;
     this.lastPrepared = { term: this._term, id: e.id };
     this.hardDirty = true;
-    const v = this.sign<VoteMessage>({ type: 'prepare', term: this._term, producer: this.name, subject: e.id, value: e.header.num, signature: '' });
-    this.send('*', v);
+    this.send('*', voteMessage(v));
     this.countVote(e, v);
   }
 
   private maybeCommit(e: BlockEntry): void {
     // bft.md rule 1: only commit a block prepared by a quorum.
     if (!this.mayVote(e, 'commit', this.lastCommitted)) return;
+    const v = this.ownVote('commit', e);
+    if (!v) return;
     this.lastCommitted = { term: this._term, id: e.id };
     this.hardDirty = true;
-    const v = this.sign<VoteMessage>({ type: 'commit', term: this._term, producer: this.name, subject: e.id, value: e.header.num, signature: '' });
-    this.send('*', v);
+    this.send('*', voteMessage(v));
     this.countVote(e, v);
   }
 
-  private onBftVote(from: string, v: VoteMessage): void {
-    let byNum = this.seenVotes.get(v.producer);
-    const seen = byNum?.get(v.value);
-    if (seen) {
-      for (const first of seen) {
-        if (first.type !== v.type || first.term !== v.term) continue;
-        if (first.subject !== v.subject) this.recordEvidence({ producer: v.producer, kind: v.type as 'prepare' | 'commit', term: v.term, first, second: v });
-        return;
-      }
-    }
-    if (v.value <= this._irreversible.header.num) return;
-    if (seen) seen.push(v);
-    else {
-      if (!byNum) this.seenVotes.set(v.producer, (byNum = new Map()));
-      byNum.set(v.value, [v]);
-    }
-    this.seenVoteCount++;
-    const e = this.blocks.get(v.subject);
+  private onBftVote(from: string, v: Vote): void {
+    if (numFromId(v.blockId) <= this._irreversible.num) return;
+    const e = this.blocks.get(v.blockId);
     if (!e) {
       if (this.pendingCount >= MAX_PENDING) return;
-      const list = this.earlyVotes.get(v.subject);
+      const list = this.earlyVotes.get(v.blockId);
       if (list) list.push(v);
-      else this.earlyVotes.set(v.subject, [v]);
+      else this.earlyVotes.set(v.blockId, [v]);
       // No fetch here: the block is usually in flight, and a lost one shows up as an orphan parent.
       this.pendingCount++;
       return;
@@ -1166,24 +1420,59 @@ export class ConsensusNode {
     this.countVote(e, v);
   }
 
-  private countVote(e: BlockEntry, v: VoteMessage): void {
-    const type = v.type as 'prepare' | 'commit';
-    if (v.term !== e.header.term || v.value !== e.header.num || !this.mayCast(e, type, v.producer)) {
-      return this.drop(v.producer, `${v.type} does not match block ${e.header.num} or the producers that ${v.type} it`);
-    }
-    if (e.header.num <= this._irreversible.header.num) return;
-    const map = type === 'prepare' ? this.prepares : this.commits;
-    let tally = map.get(e.id);
-    if (!tally) map.set(e.id, (tally = new QuorumTally(type === 'prepare' ? prepareSets(e.gov) : sets(e.gov), this.unsafeQuorum)));
-    if (!tally.add(v.producer, v) || !tally.reached) return;
-    const h = e.header;
-    if (v.type === 'prepare') {
-      if (this.improvesPrepared(h.term, h.num)) this.notePrepared({ blockId: e.id, term: h.term, num: h.num, prepares: [...tally.votes.values()] });
-      this.maybeCommit(e);
+  /** First vote of a producer of one kind at a height in a term counts; a second for another block is evidence. */
+  private firstVote(e: BlockEntry, v: Vote): boolean {
+    let byNum = this.seenVotes.get(v.producer);
+    const seen = byNum?.get(e.num);
+    if (seen) {
+      for (const first of seen) {
+        if (first.vote.kind !== v.kind || first.term !== e.term) continue;
+        if (first.vote.blockId !== v.blockId) this.recordEvidence({ producer: v.producer, kind: v.kind, term: e.term, first: first.vote, second: v });
+        return false;
+      }
+      seen.push({ vote: v, term: e.term });
     } else {
-      // bft.md: irreversible once committed by 2f+1 (of both sets while joint).
-      this.markIrreversible(e, [...tally.votes.values()]);
+      if (!byNum) this.seenVotes.set(v.producer, (byNum = new Map()));
+      byNum.set(e.num, [{ vote: v, term: e.term }]);
     }
+    this.seenVoteCount++;
+    return true;
+  }
+
+  private countVote(e: BlockEntry, v: Vote): void {
+    // psibase: votes for a block that BFT does not govern are ignored.
+    if (e.gov.current.mode !== 'bft') return;
+    const expected = this.mayCast(e, v.kind, v.producer) ? (claimIn(e.gov.current, v.producer) ?? (e.gov.next ? claimIn(e.gov.next.set, v.producer) : undefined)) : undefined;
+    if (!expected || !sameClaim(expected, v.signer)) {
+      return this.drop(v.producer, `${v.kind} does not match block ${e.num} or the producers that ${v.kind} it`);
+    }
+    if (!this.firstVote(e, v)) return;
+    // psibase `do_view_change`: a producer voting for a block of a term is in that term.
+    const moved = this.mode === 'bft' && this.noteViewTerm(v.producer, e.term);
+    if (e.num > this._irreversible.num) {
+      const map = v.kind === 'prepare' ? this.prepares : this.commits;
+      let tally = map.get(e.id);
+      if (!tally) map.set(e.id, (tally = new QuorumTally(v.kind === 'prepare' ? prepareSets(e.gov) : sets(e.gov), this.unsafeQuorum)));
+      if (tally.add(v.producer, v) && tally.reached) {
+        if (v.kind === 'prepare') {
+          if (this.improvesPrepared(e.term, e.num)) this.notePrepared({ blockId: e.id, term: e.term, num: e.num, prepares: [...tally.votes.values()] });
+          this.maybeCommit(e);
+        } else {
+          // bft.md: irreversible once committed by 2f+1 (of both sets while joint).
+          this.markIrreversible(e, packBlockConfirm(this.blockConfirm(e, [...tally.votes.values()])));
+        }
+      }
+    }
+    if (moved) this.afterViewChanges();
+  }
+
+  /** psibase `save_commit_data`: the commits of `e` by the current set, and by the next one while joint, sorted by producer. */
+  private blockConfirm(e: BlockEntry, votes: readonly Vote[]) {
+    const inSet = (set: ProducerSet) => votes.filter((v) => {
+      const c = claimIn(set, v.producer);
+      return c !== undefined && sameClaim(c, v.signer);
+    });
+    return { blockNum: e.num, commits: confirmsOf(inSet(e.gov.current)), nextCommits: e.gov.next ? confirmsOf(inSet(e.gov.next.set)) : null };
   }
 
   private improvesPrepared(term: number, num: number): boolean {
@@ -1198,16 +1487,48 @@ export class ConsensusNode {
   }
 }
 
-/**
- * Orders the blocks two view changes name as psibase's `by_best_prepared`: by term,
- * then id (whose first bytes are the block number); naming none comes first.
- */
-function compareNamed(a: PreparedCertificate | undefined, b: PreparedCertificate | undefined): number {
-  if (!a || !b) return (a ? 1 : 0) - (b ? 1 : 0);
-  if (a.term !== b.term) return a.term - b.term;
-  return a.blockId < b.blockId ? -1 : a.blockId > b.blockId ? 1 : 0;
+/** What `head` and `irreversible` report. */
+export interface BlockRef {
+  readonly id: BlockId;
+  readonly num: number;
+  readonly term: number;
+  readonly producer: ProducerName;
+  readonly header: BlockHeader;
+  readonly block: SignedBlock;
 }
 
-function hasViewChanges(b: SignedBlock): boolean {
-  return (b.proof?.viewChanges?.length ?? 0) > 0;
+function refOf(e: BlockEntry): BlockRef {
+  return { id: e.id, num: e.num, term: e.term, producer: e.producer, header: e.header, block: e.block };
+}
+
+function viewChangeOf(x: WireViewChange, wire: WireMessage): ViewChange {
+  return {
+    term: x.term,
+    producer: accountName(x.producer),
+    signer: x.signer,
+    namedId: hexOf(x.best_prepared),
+    namedTerm: x.best_prepared_term,
+    prepares: x.prepares,
+    nextPrepares: x.nextPrepares ?? null,
+    wire,
+  };
+}
+
+/**
+ * Orders the blocks two view changes name as psibase's `by_best_prepared`: by term,
+ * then id (whose first bytes are the block number); naming none (zero id, term 0) comes first.
+ */
+function compareNamed(a: { namedTerm: number; namedId: BlockId }, b: { namedTerm: number; namedId: BlockId }): number {
+  if (a.namedTerm !== b.namedTerm) return a.namedTerm - b.namedTerm;
+  return a.namedId < b.namedId ? -1 : a.namedId > b.namedId ? 1 : 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

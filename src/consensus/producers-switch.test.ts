@@ -1,18 +1,17 @@
 // A producer-set change end to end: a chain booted on the real system services
 // (src/chain, services/*) runs one CFT producer; `producers.setConsensus` names four
 // BFT producers with P-256 claims; the block that runs it carries `newConsensus`;
-// and ConsensusNodes (one per producer) over the chain's own blocks (chain-adapter's
-// `protocolCodec`/`projectHeader`) go through joint consensus into BFT.
+// and ConsensusNodes (one per producer) over the chain's own blocks go through joint
+// consensus into BFT, every message crossing psibase's wire codec.
 //
-// Who makes the blocks: a ConsensusNode decides a block's header (producer, term,
-// time, commitNum) and asks its BlockSource for the content synchronously, while the
-// executor is asynchronous. So a producer's first attempt at a block carries a
-// placeholder payload that `validate` refuses, which records the header it wanted;
-// the harness has the executor produce that block (with the producer's own key),
-// and ticks the producer again with nothing delivered in between, so it asks for the
-// same header and now gets the real block. `validate` accepts a block only if its
-// header is the one in its payload (`matchesPayload`), so a node can never run on a
-// header the executor did not make.
+// Who makes the blocks: a ConsensusNode decides a block's consensus fields (producer,
+// term, time, commitNum) and asks its BlockSource to build the block synchronously,
+// while the executor is asynchronous. So a producer's first attempt gets no block
+// (`build` records the fields it wanted); the harness has the executor produce that
+// block (with the producer's own key), and ticks the producer again with nothing
+// delivered in between, so it asks for the same fields and now gets the real block.
+// `validate` accepts only blocks the executor made, so a node can never run on a
+// block the executor did not make.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,11 +26,13 @@ import { packTransaction, protocolSchema, type Action, type Claim, type SignedTr
 import { MemoryStore } from '../state/memory-store.ts';
 import { StateDb } from '../state/state-db.ts';
 import { CodeFlags } from '../vm/index.ts';
-import { blockId } from './block.ts';
-import { matchesPayload, p256Signer, payloadBlock, ProducerKeys, projectHeader, protocolCodec, toConsensusBlock } from './chain-adapter.ts';
-import { parseMessage } from './messages.ts';
+import { decodeMessage, encodeMessage, unpackBlockConfirm } from '../net/wire/messages.ts';
+import { accountName } from '../protocol/names.ts';
+import { blockId, producerSetOf } from './block.ts';
+import { p256Signer, ProducerKeys } from './chain-adapter.ts';
+import { blockMessage } from './messages.ts';
 import { ConsensusNode } from './node.ts';
-import type { BlockHeader, BlockId, BlockSource, ConsensusMessage, ProducerName, ProducerSet, SignedBlock } from './types.ts';
+import type { Block, BlockId, BlockSource, ConsensusFields, ProducerName, ProducerSet, SignedBlock, WireMessage } from './types.ts';
 
 // Compiling eight services takes a while, longer when other suites compile alongside.
 const COMPILE_TIMEOUT_MS = 300_000;
@@ -69,14 +70,12 @@ const VIEW_CHANGE_TIMEOUT_MS = 600_000;
 const OLD_PRODUCER = 'prod';
 const NEW_PRODUCERS = ['alpha', 'bravo', 'charlie', 'delta'];
 const ALL = [OLD_PRODUCER, ...NEW_PRODUCERS];
-const OLD_SET: ProducerSet = { mode: 'cft', producers: [OLD_PRODUCER] };
-const NEW_SET: ProducerSet = { mode: 'bft', producers: NEW_PRODUCERS };
-/** What a first attempt at a block carries; `validate` records the header it came with. */
-const PENDING = 'pending';
 
 const scalarOf = (name: string) => sha256(new TextEncoder().encode(`producers-switch test ${name}`));
 const claimOf = (name: string): Claim => ({ service: VERIFY_SIG, rawData: encodeSpki('p256', p256PublicFromScalar(scalarOf(name))) });
 const producerOf = (name: string) => ({ name: accountNumber(name), auth: claimOf(name) });
+const OLD_SET: ProducerSet = { mode: 'cft', producers: [OLD_PRODUCER], claims: [claimOf(OLD_PRODUCER)] };
+const NEW_SET: ProducerSet = { mode: 'bft', producers: NEW_PRODUCERS, claims: NEW_PRODUCERS.map(claimOf) };
 
 function act(sender: string, service: string, method: string, type: string, value: unknown): Action {
   return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: schema.type(type).encode(value) };
@@ -150,7 +149,7 @@ function setConsensusTrx(chain: Chain): SignedTransaction {
 /** A real block waiting for its producer's next attempt. */
 interface Fulfilled {
   readonly producer: ProducerName;
-  readonly header: BlockHeader;
+  readonly block: Block;
 }
 
 /**
@@ -171,8 +170,8 @@ class Harness {
   private readonly irreversibleIds = new Map<number, BlockId>();
   private readonly clocks = new Map<ProducerName, number>();
   private readonly fulfilled = new Map<BlockId, Fulfilled>();
-  private readonly queue: { from: ProducerName; to: ProducerName; message: ConsensusMessage }[] = [];
-  private request: BlockHeader | undefined;
+  private readonly queue: { from: ProducerName; to: ProducerName; bytes: Uint8Array }[] = [];
+  private request: ConsensusFields | undefined;
   now: number;
 
   constructor(
@@ -180,13 +179,13 @@ class Harness {
     genesis: ProducedBlock,
   ) {
     this.chainBlocks = [genesis];
-    const g = toConsensusBlock(genesis.block);
-    this.now = g.header.time;
+    const g = genesis.block;
+    this.now = Number(g.block.header.time / 1000n);
     for (const name of ALL) {
       const keys = new ProducerKeys(genesis.block.block.header.newConsensus!);
       const node = new ConsensusNode(
         { signer: p256Signer(scalarOf(name)), verifier: keys, random: { next: () => 0.5 }, blocks: this.blockSource(name, keys) },
-        { name, genesis: g, now: this.now, codec: protocolCodec, blockIntervalMs: BLOCK_INTERVAL_MS, viewChangeTimeoutMs: VIEW_CHANGE_TIMEOUT_MS },
+        { name, genesis: g, now: this.now, blockIntervalMs: BLOCK_INTERVAL_MS, viewChangeTimeoutMs: VIEW_CHANGE_TIMEOUT_MS },
       );
       this.nodes.set(name, node);
       this.clocks.set(name, this.now);
@@ -198,22 +197,20 @@ class Harness {
   }
 
   private blockSource(name: ProducerName, keys: ProducerKeys): BlockSource {
-    const waiting = (parent: BlockHeader) => {
-      const f = this.fulfilled.get(blockId(parent, protocolCodec));
-      return f && f.producer === name ? f.header : undefined;
-    };
     return {
-      payload: (parent) => waiting(parent)?.payload ?? PENDING,
-      // The set comes from the executed block: its header has it iff setConsensus ran in it.
-      newConsensus: (parent) => waiting(parent)?.newConsensus,
-      validate: (h) => {
-        if (h.payload === PENDING) {
-          this.request = h;
-          return false;
-        }
-        if (!matchesPayload(h)) return false;
+      // The executed block, once made with exactly these fields; its header has the new set iff setConsensus ran in it.
+      build: (parent, fields) => {
+        const f = this.fulfilled.get(blockId(parent));
+        const h = f?.block.header;
+        if (f && f.producer === name && h && h.blockNum === fields.blockNum && h.time === fields.time && h.term === fields.term && h.commitNum === fields.commitNum && h.producer === fields.producer)
+          return f.block;
+        this.request = fields;
+        return undefined;
+      },
+      validate: (b) => {
+        if (!this.chainBlocks.some((c) => bytesToHex(c.id) === blockId(b))) return false;
         // A node trusts the keys of a set once it has validated the block naming it.
-        const next = payloadBlock(h.payload).header.newConsensus;
+        const next = b.block.header.newConsensus;
         if (next) keys.add(next);
         return true;
       },
@@ -225,8 +222,8 @@ class Harness {
     this.now += ROUND_MS;
     for (const name of ALL) await this.drive(name, (n) => n.tick(this.now));
     while (this.queue.length > 0) {
-      const { from, to, message } = this.queue.shift()!;
-      await this.drive(to, (n) => n.step(from, message));
+      const { from, to, bytes } = this.queue.shift()!;
+      await this.drive(to, (n) => n.stepBytes(from, bytes));
     }
   }
 
@@ -246,8 +243,8 @@ class Harness {
     const wanted = this.request;
     if (wanted) {
       this.request = undefined;
-      expect(wanted.producer).toBe(name);
-      let retryAt = Math.max(this.clocks.get(name)!, wanted.time) + 1;
+      expect(accountName(wanted.producer)).toBe(name);
+      let retryAt = Math.max(this.clocks.get(name)!, Number(wanted.time / 1000n)) + 1;
       // transact's startBlock transaction expires at the block time rounded up to a
       // second, so two blocks in one second would repeat it: a block made right after
       // its parent (a new term's first block) waits for the next second.
@@ -260,19 +257,19 @@ class Harness {
       // The node's block is the executor's: same id, and the producer's consensus
       // signature is the block signature the executor's prover made (RFC 6979).
       expect(node.head.id).toBe(bytesToHex(made.id));
-      expect(node.getBlock(node.head.id)!.signature).toBe(bytesToHex(made.block.signature));
-      this.fulfilled.delete(wanted.previous);
+      expect(bytesToHex(node.getBlock(node.head.id)!.signature)).toBe(bytesToHex(made.block.signature));
+      this.fulfilled.delete(bytesToHex(wanted.previous));
     }
     this.drain(name);
   }
 
   /** The executor makes the block `wanted` asks for, at `time` (ms). */
-  private async produce(wanted: BlockHeader, time: number): Promise<ProducedBlock> {
+  private async produce(wanted: ConsensusFields, time: number): Promise<ProducedBlock> {
     const head = this.chain.head!;
-    if (bytesToHex(head.id) !== wanted.previous) throw new Error(`block ${wanted.num} forks the executor's chain at ${head.num}`);
-    const scalar = scalarOf(wanted.producer);
+    if (bytesToHex(head.id) !== bytesToHex(wanted.previous)) throw new Error(`block ${wanted.blockNum} forks the executor's chain at ${head.num}`);
+    const scalar = scalarOf(accountName(wanted.producer));
     const made = await this.chain.produceBlock({
-      producer: accountNumber(wanted.producer),
+      producer: wanted.producer,
       time: BigInt(time) * 1000n,
       term: wanted.term,
       irreversible: wanted.commitNum,
@@ -281,7 +278,7 @@ class Harness {
     });
     expect(made.rejected.map((r) => r.error.message)).toEqual([]);
     this.chainBlocks.push(made);
-    this.fulfilled.set(wanted.previous, { producer: wanted.producer, header: projectHeader(made.block.block) });
+    this.fulfilled.set(bytesToHex(wanted.previous), { producer: accountName(wanted.producer), block: made.block.block });
     return made;
   }
 
@@ -294,24 +291,27 @@ class Harness {
       }
       for (const b of r.irreversible) {
         const id = node.idOf(b);
-        const known = this.irreversibleIds.get(b.header.num);
-        if (known !== undefined && known !== id) throw new Error(`${name} made block ${b.header.num} irreversible as ${id}, another node as ${known}`);
-        this.irreversibleIds.set(b.header.num, id);
+        const num = b.block.header.blockNum;
+        const known = this.irreversibleIds.get(num);
+        if (known !== undefined && known !== id) throw new Error(`${name} made block ${num} irreversible as ${id}, another node as ${known}`);
+        this.irreversibleIds.set(num, id);
       }
       if (this.silenced.has(name)) continue;
       for (const { to, message } of r.messages) {
-        for (const peer of to === '*' ? ALL.filter((p) => p !== name) : [to]) this.queue.push({ from: name, to: peer, message });
+        // psibase's wire: type byte and fracpack, decoded by the receiver.
+        const bytes = encodeMessage(message);
+        for (const peer of to === '*' ? ALL.filter((p) => p !== name) : [to]) this.queue.push({ from: name, to: peer, bytes });
       }
     }
   }
 
   irreversibleNums(): number[] {
-    return ALL.map((p) => this.node(p).irreversible.header.num);
+    return ALL.map((p) => this.node(p).irreversible.num);
   }
 
-  /** The block the executor made at `num`, as consensus sees it. */
+  /** The block the executor made at `num`. */
   consensusBlock(num: number): SignedBlock {
-    return toConsensusBlock(this.chainBlocks.find((b) => b.block.block.header.blockNum === num)!.block);
+    return this.chainBlocks.find((b) => b.block.block.header.blockNum === num)!.block;
   }
 }
 
@@ -329,51 +329,48 @@ async function switchStarted(): Promise<{ h: Harness; c: number }> {
   await h.rounds(3);
   expect(h.node(OLD_PRODUCER).role).toBe('leader');
   expect(chain.head!.num).toBe(g + 3);
-  expect(h.node(OLD_PRODUCER).irreversible.header.num).toBe(g + 3);
+  expect(h.node(OLD_PRODUCER).irreversible.num).toBe(g + 3);
 
   h.pendingTrx.push(setConsensusTrx(chain));
   await h.round();
   const made = h.chainBlocks.at(-1)!.block.block;
   expect(made.header.blockNum).toBe(g + 4);
   expect(made.header.newConsensus?.data).toEqual({ BftConsensus: { producers: NEW_PRODUCERS.map(producerOf) } });
-  expect(projectHeader(made).newConsensus).toEqual(NEW_SET);
+  expect(producerSetOf(made.header.newConsensus!)).toEqual(NEW_SET);
   return { h, c: made.header.blockNum };
 }
 
-/** A block message carrying a real protocol block passes the peer message checks. */
-function protocolBlockPasses(): boolean {
-  const z = new Uint8Array(32);
-  const header = projectHeader({
-    header: { previous: z, blockNum: 3, time: T0, producer: accountNumber(OLD_PRODUCER), term: 1, commitNum: 2, consensusState: z, trxMerkleRoot: z, eventMerkleRoot: z, newConsensus: null, authCode: null },
-    transactions: [],
-  });
-  return typeof parseMessage({ type: 'block', block: { header, signature: '00' } }) !== 'string';
+/** A BlockMessage carrying a real protocol block survives psibase's wire codec. */
+function protocolBlockPasses(h: Harness): boolean {
+  const b = h.chainBlocks.at(-1)!.block;
+  const back = decodeMessage(encodeMessage(blockMessage(b))) as WireMessage;
+  return back.kind === 'BlockMessage' && bytesToHex(back.value.block) === bytesToHex((blockMessage(b).value as { block: Uint8Array }).block);
 }
 
 describe('a producer-set change from the chain, through joint consensus, into BFT', () => {
   it("the block that runs setConsensus carries the BFT set in its real header; its producer's node starts joint consensus there", async () => {
     const { h, c } = await switchStarted();
     const prod = h.node(OLD_PRODUCER);
-    expect(prod.head.header.num).toBe(c);
+    expect(prod.head.num).toBe(c);
     expect(prod.activeJoint()).toEqual({ current: OLD_SET, next: { set: NEW_SET, blockNum: c } });
     // The old set alone (its one producer) no longer makes blocks irreversible: with
     // no confirm from the new set, nothing past the block before the change is.
     for (const p of NEW_PRODUCERS) h.silenced.add(p);
     await h.rounds(2);
     expect(prod.role).toBe('leader');
-    expect(prod.irreversible.header.num).toBe(c - 1);
+    expect(prod.irreversible.num).toBe(c - 1);
   }, 120_000);
 
   it('CFT with one producer → setConsensus naming four BFT producers → joint (both sets) → BFT at 2f+1', async () => {
-    // Every node but a block's producer needs block messages that carry a whole protocol block.
-    expect(protocolBlockPasses()).toBe(true);
     const { h, c } = await switchStarted();
+    // Every node but a block's producer needs block messages that carry a whole protocol block.
+    expect(protocolBlockPasses(h)).toBe(true);
     const chain = h.chain;
 
     // Every node runs joint consensus from that block on.
     for (const p of ALL) {
       const n = h.node(p);
-      expect(n.head.header.num, p).toBe(c);
+      expect(n.head.num, p).toBe(c);
       expect(n.activeJoint(), p).toEqual({ current: OLD_SET, next: { set: NEW_SET, blockNum: c } });
       expect(n.consensusMode, p).toBe('cft');
     }
@@ -392,7 +389,7 @@ describe('a producer-set change from the chain, through joint consensus, into BF
     await h.rounds(2);
     const ended = h.chainBlocks.find((b) => b.block.block.header.blockNum > c && b.block.block.header.commitNum >= c)!.block.block.header;
     expect(ended.producer).toBe(accountNumber(OLD_PRODUCER));
-    expect(h.consensusBlock(ended.blockNum).header.commitNum).toBeGreaterThanOrEqual(c);
+    expect(h.consensusBlock(ended.blockNum).block.header.commitNum).toBeGreaterThanOrEqual(c);
 
     // BFT with the four new producers: the term opened by a view change is led by a
     // new producer, and the old one only follows.
@@ -403,22 +400,24 @@ describe('a producer-set change from the chain, through joint consensus, into BF
       expect(n.activeJoint(), p).toEqual({ current: NEW_SET });
     }
     expect(h.node(OLD_PRODUCER).role).toBe('nonvoting');
-    const firstBft = h.consensusBlock(ended.blockNum + 1);
-    expect(NEW_PRODUCERS).toContain(firstBft.header.producer);
-    expect(firstBft.header.term).toBeGreaterThan(h.consensusBlock(ended.blockNum).header.term);
-    expect(h.node(firstBft.header.producer).getBlock(blockId(firstBft.header, protocolCodec))?.proof?.viewChanges?.length).toBeGreaterThanOrEqual(3);
+    const firstBft = h.consensusBlock(ended.blockNum + 1).block.header;
+    expect(NEW_PRODUCERS).toContain(accountName(firstBft.producer));
+    expect(firstBft.term).toBeGreaterThan(h.consensusBlock(ended.blockNum).block.header.term);
     // The chain's own status agrees: it runs the new set.
     expect(chain.status!.consensus.current.data).toEqual({ BftConsensus: { producers: NEW_PRODUCERS.map(producerOf) } });
     expect(chain.status!.consensus.next).toBeNull();
 
     // BFT blocks become irreversible with 2f+1 = 3 commits: delta is still silenced,
     // and blocks of the new term are irreversible on every node, the old producer too.
-    const leader = firstBft.header.producer;
-    expect(Math.min(...h.irreversibleNums())).toBeGreaterThan(firstBft.header.num);
+    const leader = accountName(firstBft.producer);
+    expect(Math.min(...h.irreversibleNums())).toBeGreaterThan(firstBft.blockNum);
+    // psibase's commit certificate: a packed BlockConfirm in auxConsensusData.
     const certified = h.chainBlocks
       .map((b) => h.node(leader).getBlock(bytesToHex(b.id)))
-      .find((b) => b !== undefined && b.header.commitNum >= firstBft.header.num && b.proof?.commits);
-    const committers = new Set(certified!.proof!.commits!.map((v) => v.producer));
+      .find((b) => b !== undefined && b.block.header.commitNum >= firstBft.blockNum && b.auxConsensusData);
+    const confirm = unpackBlockConfirm(certified!.auxConsensusData!);
+    expect(confirm.blockNum).toBe(certified!.block.header.commitNum);
+    const committers = new Set(confirm.commits.map((v) => accountName(v.producer)));
     expect(committers.size).toBeGreaterThanOrEqual(3);
     expect(committers.has('delta')).toBe(false);
     expect(committers.has(OLD_PRODUCER)).toBe(false);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { bftLeader, hasQuorum, hasQuorumOf, mayPrepare, mayStandForElection, prepareSets, settle, threshold, weakThreshold } from './producers.ts';
+import { simClaim } from './sim/keys.ts';
 import type { JointConsensus, ProducerSet } from './types.ts';
 
-const set = (mode: 'cft' | 'bft', n: number): ProducerSet => ({ mode, producers: Array.from({ length: n }, (_, i) => `p${i}`) });
+const named = (mode: 'cft' | 'bft', producers: string[]): ProducerSet => ({ mode, producers, claims: producers.map(simClaim) });
+const set = (mode: 'cft' | 'bft', n: number): ProducerSet => named(mode, Array.from({ length: n }, (_, i) => `p${i}`));
 
 describe('producer sets', () => {
   it('uses psibase thresholds: CFT majority, BFT 2f+1, one producer alone', () => {
@@ -12,7 +14,7 @@ describe('producer sets', () => {
   });
 
   it('needs a quorum of both sets during joint consensus', () => {
-    const joint: JointConsensus = { current: set('cft', 3), next: { set: { mode: 'bft', producers: ['p2', 'p3', 'p4', 'p5'] }, blockNum: 9 } };
+    const joint: JointConsensus = { current: set('cft', 3), next: { set: named('bft', ['p2', 'p3', 'p4', 'p5']), blockNum: 9 } };
     expect(hasQuorum(joint, new Set(['p0', 'p1']))).toBe(false);
     expect(hasQuorum(joint, new Set(['p0', 'p2', 'p3', 'p4']))).toBe(true);
     expect(hasQuorum(joint, new Set(['p1', 'p2', 'p3', 'p4']))).toBe(true);
@@ -35,7 +37,7 @@ describe('producer sets', () => {
   });
 
   it('BFT→CFT: new producers commit but do not prepare; prepares need the old set only (joint-consensus.md)', () => {
-    const toCft: JointConsensus = { current: set('bft', 4), next: { set: { mode: 'cft', producers: ['p3', 'p4', 'p5'] }, blockNum: 5 } };
+    const toCft: JointConsensus = { current: set('bft', 4), next: { set: named('cft', ['p3', 'p4', 'p5']), blockNum: 5 } };
     expect(prepareSets(toCft)).toEqual([toCft.current]);
     expect(['p0', 'p3', 'p4'].map((p) => mayPrepare(toCft, p))).toEqual([true, true, false]);
     // Three old producers prepare: enough, though no new producer does.
@@ -44,7 +46,7 @@ describe('producer sets', () => {
     expect(hasQuorum(toCft, new Set(['p0', 'p1', 'p2']))).toBe(false);
     expect(hasQuorum(toCft, new Set(['p0', 'p1', 'p2', 'p4', 'p5']))).toBe(true);
     // BFT→BFT: both sets prepare.
-    const toBft: JointConsensus = { current: set('bft', 4), next: { set: { mode: 'bft', producers: ['p3', 'p4', 'p5', 'p6'] }, blockNum: 5 } };
+    const toBft: JointConsensus = { current: set('bft', 4), next: { set: named('bft', ['p3', 'p4', 'p5', 'p6']), blockNum: 5 } };
     expect(prepareSets(toBft)).toEqual([toBft.current, toBft.next!.set]);
     expect(mayPrepare(toBft, 'p4')).toBe(true);
   });

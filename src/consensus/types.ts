@@ -1,18 +1,30 @@
 /**
- * Data types of the consensus state machines. Blocks are abstract here: `BlockHeader`
- * mirrors only the fields of psibase's `BlockHeader` (block.hpp) that consensus reads.
- * The real fracpack header from src/protocol plugs in through `BlockCodec` (block.ts).
+ * Data types of the consensus state machines. Blocks are psibase's signed blocks
+ * (src/protocol/types.ts `SignedBlock`) and messages are psibase's peer messages as
+ * src/net/wire decodes them (`WireMessage`): one set of wire types. What is defined
+ * here is only the machine's own bookkeeping (producer sets by name, votes held for
+ * certificates) and the components it is given.
  */
+import type { WireMessage } from '../net/wire/messages.ts';
+import type { Block, BlockHeader, Claim, Consensus, SignedBlock } from '../protocol/types.ts';
 
-/** sha256 of the encoded header, first 4 bytes = big-endian block number (hex). */
+export type { WireMessage } from '../net/wire/messages.ts';
+export type { Block, BlockHeader, Claim, Consensus, SignedBlock } from '../protocol/types.ts';
+
+/** A block id as lowercase hex: psibase's id (src/protocol/ids.ts), first 4 bytes the big-endian block number. */
 export type BlockId = string;
+/** A producer's account name. */
 export type ProducerName = string;
 export type ConsensusMode = 'cft' | 'bft';
 
-/** psibase `CftConsensus` / `BftConsensus`: the algorithm and its producers. */
+/**
+ * psibase `CftConsensus` / `BftConsensus` by name: the algorithm, its producers, and
+ * each producer's auth claim (the `signer` of its messages), in the same order.
+ */
 export interface ProducerSet {
   readonly mode: ConsensusMode;
   readonly producers: readonly ProducerName[];
+  readonly claims: readonly Claim[];
 }
 
 /**
@@ -25,123 +37,41 @@ export interface JointConsensus {
   readonly next?: { readonly set: ProducerSet; readonly blockNum: number } | undefined;
 }
 
-export interface BlockHeader {
-  readonly num: number;
-  readonly previous: BlockId;
-  readonly producer: ProducerName;
-  readonly term: number;
-  /** Virtual or wall time in ms when produced. */
-  readonly time: number;
-  /** The producer's irreversible block number when it produced this block (psibase `commitNum`). */
-  readonly commitNum: number;
-  /** psibase `newConsensus`: starts joint consensus on this block. */
-  readonly newConsensus?: ProducerSet | undefined;
-  /** Stands for the transaction merkle root: content that consensus does not read. */
-  readonly payload: string;
-}
-
 /**
- * What a block carries besides its header, outside the block id (psibase
- * `auxConsensusData`): the view-change certificate that opens a BFT term and the
- * commit certificate that justifies `commitNum`.
+ * A checked prepare or commit, kept for a certificate: psibase's SignedMessage<T> with
+ * T = {block_id, producer, signer}, re-packed from these fields when sent on (the
+ * `ProducerConfirm` of a view change or of a BlockConfirm keeps only producer and signature).
  */
-export interface BlockProof {
-  readonly viewChanges?: readonly ViewChangeMessage[] | undefined;
-  readonly commits?: readonly VoteMessage[] | undefined;
-}
-
-export interface SignedBlock {
-  readonly header: BlockHeader;
-  /** Producer's signature over the block id. */
-  readonly signature: string;
-  readonly proof?: BlockProof | undefined;
-}
-
-// ---------------------------------------------------------------- messages
-
-export interface BlockMessage {
-  readonly type: 'block';
-  readonly block: SignedBlock;
-}
-
-/** CFT: a follower has applied the leader's chain up to `blockNum` (psibase ConfirmMessage). */
-export interface ConfirmMessage {
-  readonly type: 'confirm';
-  readonly term: number;
-  readonly producer: ProducerName;
-  readonly blockNum: number;
+export interface Vote {
+  readonly kind: 'prepare' | 'commit';
   readonly blockId: BlockId;
-  readonly signature: string;
-}
-
-export interface RequestVoteMessage {
-  readonly type: 'requestVote';
-  readonly term: number;
   readonly producer: ProducerName;
-  readonly lastTerm: number;
-  readonly lastNum: number;
-  readonly signature: string;
+  readonly signer: Claim;
+  readonly signature: Uint8Array;
 }
 
-export interface VoteMessage {
-  readonly type: 'vote' | 'prepare' | 'commit';
-  readonly term: number;
-  readonly producer: ProducerName;
-  /** vote: the candidate; prepare/commit: the block id. */
-  readonly subject: string;
-  /** vote: 1 granted, 0 refused; prepare/commit: the block number. */
-  readonly value: number;
-  readonly signature: string;
-}
-
-/** A block with prepares from a quorum of the producers that govern it. */
+/** A block with prepares from a quorum of the producers that govern it (what a view change carries). */
 export interface PreparedCertificate {
   readonly blockId: BlockId;
   readonly term: number;
   readonly num: number;
-  readonly prepares: readonly VoteMessage[];
+  readonly prepares: readonly Vote[];
 }
-
-/** BFT: the sender moves to `term`, naming its best prepared block (bft.md, rule 3). */
-export interface ViewChangeMessage {
-  readonly type: 'viewChange';
-  readonly term: number;
-  readonly producer: ProducerName;
-  readonly prepared?: PreparedCertificate | undefined;
-  readonly signature: string;
-}
-
-/**
- * Ask a peer for block `id` and up to `count - 1` of its ancestors; `id` = NULL_ID
- * (all zeros) asks for the peer's head, when all we know is that it is ahead of us.
- */
-export interface RequestBlocksMessage {
-  readonly type: 'requestBlocks';
-  readonly id: BlockId;
-  readonly count: number;
-}
-
-export type ConsensusMessage =
-  | BlockMessage
-  | ConfirmMessage
-  | RequestVoteMessage
-  | VoteMessage
-  | ViewChangeMessage
-  | RequestBlocksMessage;
 
 // ------------------------------------------------------------ components
 
 /**
- * Signs the canonical bytes of a message or block id with this node's key. `data` is
- * lent for the call (the node reuses its buffer): copy it to keep it.
+ * Signs with this node's producer key. `data` is the exact preimage psibase signs: a
+ * block's BlockSignatureInfo (00 ce a8 'B' ‖ id) or a message's type byte ‖ fracpack.
+ * `data` is lent for the call: copy it to keep it.
  */
 export interface Signer {
-  sign(data: Uint8Array): string;
+  sign(data: Uint8Array): Uint8Array;
 }
 
-/** Checks a producer's signature; must reject signatures made with any other key. `data` is lent for the call, as for `Signer`. */
+/** Checks a producer's signature over `data`; must reject signatures made with any other key. */
 export interface Verifier {
-  verify(producer: ProducerName, data: Uint8Array, signature: string): boolean;
+  verify(producer: ProducerName, data: Uint8Array, signature: Uint8Array): boolean;
 }
 
 /** Seeded randomness (election timeouts). Returns a float in [0, 1). */
@@ -149,14 +79,28 @@ export interface Random {
   next(): number;
 }
 
+/** The header fields consensus decides for a block it produces. */
+export interface ConsensusFields {
+  readonly previous: Uint8Array;
+  readonly blockNum: number;
+  /** µs since the UNIX epoch (psibase's block time). */
+  readonly time: bigint;
+  readonly producer: bigint;
+  readonly term: number;
+  readonly commitNum: number;
+}
+
 /** Block content: what the chain executor produces and validates. */
 export interface BlockSource {
-  /** Content for a new block on top of `parent` (e.g. the transaction merkle root). */
-  payload(parent: BlockHeader, num: number): string;
-  /** A producer-set change to carry in the next block, if the chain asks for one. */
-  newConsensus?(parent: BlockHeader, joint: JointConsensus): ProducerSet | undefined;
+  /**
+   * The block to produce on `parent` with the header fields consensus decided (copy
+   * them into the header as given). The executor fills in the rest (transactions,
+   * merkle roots, consensusState) and `newConsensus` when the block changes the
+   * producers; it must not while `joint.next` is set. Undefined: no block now.
+   */
+  build(parent: SignedBlock, fields: ConsensusFields, joint: JointConsensus): Block | undefined;
   /** Whether a block's content is valid (execution). */
-  validate(header: BlockHeader): boolean;
+  validate(block: SignedBlock): boolean;
 }
 
 export interface ConsensusComponents {
@@ -178,14 +122,15 @@ export interface HardState {
   readonly lastPrepared: { readonly term: number; readonly id: BlockId } | undefined;
   readonly lastCommitted: { readonly term: number; readonly id: BlockId } | undefined;
   readonly bestPrepared: PreparedCertificate | undefined;
-  /** The commit certificate of the irreversible block, to justify `commitNum` in BFT. */
-  readonly irreversibleProof: readonly VoteMessage[] | undefined;
+  /** The packed BlockConfirm (commit certificate) of the irreversible block, for auxConsensusData in BFT. */
+  readonly irreversibleProof: Uint8Array | undefined;
 }
 
 export interface Outbound {
   /** A producer name, or '*' for every peer. */
   readonly to: ProducerName | '*';
-  readonly message: ConsensusMessage;
+  /** psibase's message in src/net/wire's native form: `encodeMessage(message)` gives its bytes. */
+  readonly message: WireMessage;
 }
 
 export interface Dropped {
@@ -198,8 +143,8 @@ export interface Evidence {
   readonly producer: ProducerName;
   readonly kind: 'block' | 'prepare' | 'commit';
   readonly term: number;
-  readonly first: SignedBlock | VoteMessage;
-  readonly second: SignedBlock | VoteMessage;
+  readonly first: SignedBlock | Vote;
+  readonly second: SignedBlock | Vote;
 }
 
 export interface Ready {
@@ -220,3 +165,6 @@ export interface PersistedState {
   readonly hardState: HardState | undefined;
   readonly blocks: readonly SignedBlock[];
 }
+
+/** Consensus that a genesis block names (its `newConsensus`), by the protocol type. */
+export type GenesisConsensus = Consensus;

@@ -3,8 +3,14 @@
  * machine (so what it sends is well-formed and timely) and rewrites its output: it
  * goes silent, equivocates, double-votes or sends invalid and forged messages.
  */
-import { blockId, blockSigningBytes, messageSigningBytes } from '../block.ts';
-import type { BlockHeader, ConsensusMessage, Outbound, ProducerName, SignedBlock, Signer, VoteMessage } from '../types.ts';
+import { encodeMessage } from '../../net/wire/messages.ts';
+import { accountNumber } from '../../protocol/names.ts';
+import { unpackSignedBlock, type SignedBlock } from '../../protocol/types.ts';
+import { blockId, hexOf } from '../block.ts';
+import { blockMessage, signed, signVote, voteMessage } from '../messages.ts';
+import type { Outbound, ProducerName, Signer, WireMessage } from '../types.ts';
+import { BAD_CONTENT, signBlock, withHeader } from './blocks.ts';
+import { simClaim } from './keys.ts';
 import type { Prng } from './prng.ts';
 
 export const BYZANTINE_BEHAVIOURS = ['silent', 'equivocate', 'double-vote', 'invalid', 'mixed'] as const;
@@ -31,6 +37,11 @@ export interface Adversary {
   receive?(from: ProducerName, message: unknown): Received;
 }
 
+/** The block a BlockMessage carries. */
+export function blockIn(m: WireMessage): SignedBlock | undefined {
+  return m.kind === 'BlockMessage' ? unpackSignedBlock(m.value.block) : undefined;
+}
+
 /** A lone Byzantine node: it rewrites only its own output. (collusion.ts: nodes that act together.) */
 export class ByzantineAdversary implements Adversary {
   constructor(
@@ -48,16 +59,31 @@ export class ByzantineAdversary implements Adversary {
     switch (b) {
       case 'silent':
         return [];
-      case 'equivocate':
-        if (m.type === 'block' && m.block.header.producer === this.name) return this.split(targets, m, { type: 'block', block: this.twin(m.block) });
+      case 'equivocate': {
+        const block = blockIn(m);
+        if (block && block.block.header.producer === accountNumber(this.name)) return this.split(targets, m, blockMessage(this.twin(block)));
         break;
+      }
       case 'double-vote':
-        if ((m.type === 'prepare' || m.type === 'commit') && m.producer === this.name) {
-          const other = this.resign({ ...m, subject: this.randomId() });
+        if ((m.kind === 'SignedMessage<PrepareMessage>' || m.kind === 'SignedMessage<CommitMessage>') && m.message.producer === accountNumber(this.name)) {
+          // A vote names only a block id; its term is the block's (psibase). A second vote is
+          // provable only for a real block: its own block's twin when it made the block (the
+          // twin goes along), else a block id nobody has.
+          const kind = m.kind === 'SignedMessage<PrepareMessage>' ? 'prepare' : 'commit';
+          const own = this.produced.get(hexOf(m.message.block_id));
+          const twin = own ? this.twinOf(own) : undefined;
+          const other = voteMessage(signVote(kind, twin ? blockId(twin) : this.randomId(), this.name, m.message.signer, this.signer));
           const deliveries = this.split(targets, m, other);
           const witness = targets[this.rng.int(targets.length)];
-          if (witness !== undefined) deliveries.push({ to: witness, message: m }, { to: witness, message: other });
+          if (witness !== undefined) {
+            if (twin) deliveries.push({ to: witness, message: blockMessage(twin) });
+            deliveries.push({ to: witness, message: m }, { to: witness, message: other });
+          }
           return deliveries;
+        }
+        {
+          const own = blockIn(m);
+          if (own && own.block.header.producer === accountNumber(this.name)) this.produced.set(blockId(own), own);
         }
         break;
       case 'invalid': {
@@ -73,61 +99,89 @@ export class ByzantineAdversary implements Adversary {
     return targets.map((to, i) => ({ to, message: i < half ? a : b }));
   }
 
-  private randomId(): string {
-    let s = '';
-    for (let i = 0; i < 8; i++) s += Math.floor(this.rng.next() * 0x100000000).toString(16).padStart(8, '0');
-    return s;
+  private randomBytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.rng.int(256);
+    return out;
   }
 
-  private signBlock(header: BlockHeader, proof: SignedBlock['proof']): SignedBlock {
-    const id = blockId(header);
-    return { header, signature: this.signer.sign(blockSigningBytes(id)), ...(proof ? { proof } : {}) };
+  private randomId(): string {
+    return hexOf(this.randomBytes(32));
+  }
+
+  /** Blocks this node made (double-vote), and the one twin of each it votes for too. */
+  private readonly produced = new Map<string, SignedBlock>();
+  private readonly twins = new Map<SignedBlock, SignedBlock>();
+
+  private twinOf(b: SignedBlock): SignedBlock {
+    let t = this.twins.get(b);
+    if (!t) this.twins.set(b, (t = this.twin(b)));
+    return t;
   }
 
   /** A different block at the same height and term, correctly signed: the equivocation itself. */
   private twin(b: SignedBlock): SignedBlock {
-    return this.signBlock({ ...b.header, payload: `${b.header.payload}x${this.rng.int(1000)}` }, b.proof);
-  }
-
-  private resign(m: VoteMessage): VoteMessage {
-    return { ...m, signature: this.signer.sign(messageSigningBytes(m)) };
+    return signBlock(withHeader(b, { eventMerkleRoot: this.randomBytes(32) }), this.signer, b.auxConsensusData ?? null);
   }
 
   /** One of many ways to be wrong: every one must be dropped or outvoted by honest nodes. */
-  private invalid(m: ConsensusMessage): unknown {
-    if (m.type === 'viewChange' && m.producer === this.name && this.rng.chance(0.5)) {
+  private invalid(m: WireMessage): unknown {
+    if (m.kind === 'SignedMessage<ViewChangeMessage>' && m.message.producer === accountNumber(this.name) && this.rng.chance(0.5)) {
       // A second view change for the same term naming no block: well-formed and signed,
       // but it hides what this node prepared (bft.md rule 3), and as a non-leader's it
       // replaces the first wherever it arrives later.
-      const { prepared: _hidden, ...rest } = m;
-      return { ...rest, signature: this.signer.sign(messageSigningBytes({ ...rest, signature: '' })) };
+      return signed('ViewChangeMessage', { ...m.message, best_prepared: new Uint8Array(32), best_prepared_term: 0, prepares: [], nextPrepares: null }, this.signer);
     }
-    const h: BlockHeader | undefined = m.type === 'block' ? m.block.header : undefined;
-    const choice = this.rng.int(h ? 9 : 4);
+    const block = blockIn(m);
+    const choice = this.rng.int(block ? 9 : 4);
     switch (choice) {
-      case 0:
-        return { type: 'prepare', term: -1, producer: this.name };
+      case 0: {
+        // A prepare cut short: the receiver's decoder refuses it.
+        const whole = encodeMessage(voteMessage(signVote('prepare', this.randomId(), this.name, simClaim(this.name), this.signer)));
+        return whole.subarray(0, whole.length - 3);
+      }
       case 1:
-        return 'garbage';
+        // Garbage: a type byte psibase does not define, then noise.
+        return Uint8Array.of(0xfe, ...this.randomBytes(5));
       case 2:
         // Forged: claims another producer's name but is signed with this node's key.
-        return this.resign({ type: 'commit', term: 1, producer: 'p0', subject: this.randomId(), value: 2, signature: '' });
+        return voteMessage(signVote('commit', this.randomId(), 'p0', simClaim('p0'), this.signer));
       case 3:
-        return { type: 'viewChange', term: 1e6, producer: this.name, prepared: { blockId: this.randomId(), term: 1, num: 2, prepares: [] }, signature: 'x' };
+        return {
+          kind: 'SignedMessage<ViewChangeMessage>',
+          value: { data: encodeMessage({ kind: 'ViewChangeMessage', value: this.bogusViewChange() }).subarray(1), signature: this.randomBytes(8) },
+          message: this.bogusViewChange(),
+        };
     }
-    const header = h!;
-    const block = (m as { block: SignedBlock }).block;
+    const b = block!;
+    const h = b.block.header;
     switch (choice) {
       case 4:
-        return { type: 'block', block: { ...block, signature: 'deadbeef' } };
+        return blockMessage({ ...b, signature: Uint8Array.of(0xde, 0xad, 0xbe, 0xef) });
       case 5:
-        return { type: 'block', block: this.signBlock({ ...header, num: header.num + 5 }, block.proof) };
-      case 6:
-        return { type: 'block', block: this.signBlock({ ...header, payload: `bad${this.rng.int(1000)}` }, block.proof) };
+        return blockMessage(signBlock(withHeader(b, { blockNum: h.blockNum + 5 }), this.signer, b.auxConsensusData ?? null));
+      case 6: {
+        const bad = new Uint8Array(32);
+        bad[0] = BAD_CONTENT;
+        bad[1] = this.rng.int(256);
+        return blockMessage(signBlock(withHeader(b, { trxMerkleRoot: bad }), this.signer, b.auxConsensusData ?? null));
+      }
       case 7:
-        return { type: 'block', block: this.signBlock({ ...header, term: header.term + 100 }, block.proof) };
+        return blockMessage(signBlock(withHeader(b, { term: h.term + 100 }), this.signer, b.auxConsensusData ?? null));
       default:
-        return { type: 'block', block: this.signBlock({ ...header, commitNum: header.num - 1 }, undefined) };
+        return blockMessage(signBlock(withHeader(b, { commitNum: h.blockNum - 1 }), this.signer, null));
     }
+  }
+
+  private bogusViewChange() {
+    return {
+      term: 1e6,
+      producer: accountNumber(this.name),
+      signer: simClaim(this.name),
+      best_prepared: Uint8Array.of(0, 0, 0, 2, ...this.randomBytes(28)),
+      best_prepared_term: 1,
+      prepares: [],
+      nextPrepares: null,
+    };
   }
 }

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { blockId, blockSigningBytes } from '../block.ts';
-import type { ConsensusMessage, SignedBlock, VoteMessage } from '../types.ts';
-import { BYZANTINE_BEHAVIOURS } from './byzantine.ts';
+import { accountName, accountNumber } from '../../protocol/names.ts';
+import type { SignedBlock } from '../../protocol/types.ts';
+import { blockId, blockSigningData, hexOf, idBytes } from '../block.ts';
+import { blockMessage, signVote, voteMessage, votePreimage } from '../messages.ts';
+import type { WireMessage } from '../types.ts';
+import { marker, signBlock } from './blocks.ts';
+import { BYZANTINE_BEHAVIOURS, blockIn } from './byzantine.ts';
 import { Collusion } from './collusion.ts';
-import { SimKeyring } from './keys.ts';
+import { SimKeyring, simClaim } from './keys.ts';
 import { Prng } from './prng.ts';
 import { failLine, runSeed, unsafeQuorum, type RunOptions } from './run.ts';
 import { simulate, type SimResult } from './simulator.ts';
-import { jsonWire, type SimWire } from './wire.ts';
+import { psibaseWire, type SimWire } from './wire.ts';
 
 const CONFLICT = 'conflicting irreversible blocks';
 
@@ -87,8 +91,8 @@ describe('the simulator catches a real attack', () => {
   }
 
   it('unsafeQuorum: 2f for BFT sets of 3f+1, ⌊n/2⌋ for CFT sets, the other algorithm untouched', () => {
-    const bft = (n: number) => ({ mode: 'bft' as const, producers: Array.from({ length: n }, (_, i) => `p${i}`) });
-    const cft = (n: number) => ({ mode: 'cft' as const, producers: Array.from({ length: n }, (_, i) => `p${i}`) });
+    const bft = (n: number) => ({ mode: 'bft' as const, producers: Array.from({ length: n }, (_, i) => `p${i}`), claims: [] });
+    const cft = (n: number) => ({ mode: 'cft' as const, producers: Array.from({ length: n }, (_, i) => `p${i}`), claims: [] });
     expect([4, 7, 10].map((n) => unsafeQuorum('2f')(bft(n)))).toEqual([2, 4, 6]);
     expect([3, 4, 5].map((n) => unsafeQuorum('2f')(cft(n)))).toEqual([2, 3, 3]);
     expect([3, 4, 5].map((n) => unsafeQuorum('n/2')(cft(n)))).toEqual([1, 2, 2]);
@@ -100,11 +104,24 @@ describe('the colluding controller', () => {
   const keys = new SimKeyring(1);
   const members = ['p2', 'p3'].map((name) => ({ name, signer: keys.signerFor(name) }));
   const peers = ['p0', 'p1', 'p3'];
-  const genesisId = 'ab'.repeat(32);
+  const genesisId = `00000001${'ab'.repeat(28)}`;
+  const isBlock = (m: unknown) => (m as WireMessage).kind === 'BlockMessage';
+  const voteIn = (m: unknown) => {
+    const w = m as WireMessage;
+    if (w.kind !== 'SignedMessage<PrepareMessage>' && w.kind !== 'SignedMessage<CommitMessage>') return undefined;
+    const kind = w.kind === 'SignedMessage<PrepareMessage>' ? ('prepare' as const) : ('commit' as const);
+    return { kind, blockId: hexOf(w.message.block_id), producer: accountName(w.message.producer), signer: w.message.signer, signature: w.value.signature };
+  };
 
-  function leaderBlock(num: number, previous: string, payload = `b${num}`): SignedBlock {
-    const header = { num, previous, producer: 'p2', term: 2, time: num, commitNum: 1, payload };
-    return { header, signature: keys.signerFor('p2').sign(blockSigningBytes(blockId(header))) };
+  function leaderBlock(num: number, previous: string): SignedBlock {
+    const z = new Uint8Array(32);
+    return signBlock(
+      {
+        header: { previous: idBytes(previous), blockNum: num, time: BigInt(num), producer: accountNumber('p2'), term: 2, commitNum: 1, consensusState: z, trxMerkleRoot: marker(num), eventMerkleRoot: z, newConsensus: null, authCode: null },
+        transactions: [],
+      },
+      keys.signerFor('p2'),
+    );
   }
 
   function setup() {
@@ -115,56 +132,65 @@ describe('the colluding controller', () => {
   it("sends one half a member's block and the other a correctly signed twin at the same height, and chains twins", () => {
     const { c, leader } = setup();
     const b2 = leaderBlock(2, genesisId);
-    const out = leader.rewrite({ to: '*', message: { type: 'block', block: b2 } }, peers);
-    const blocks = new Map(out.filter((d) => (d.message as ConsensusMessage).type === 'block').map((d) => [d.to, (d.message as { block: SignedBlock }).block]));
-    expect(blocks.get('p3')).toBe(b2);
+    const m2 = blockMessage(b2);
+    const out = leader.rewrite({ to: '*', message: m2 }, peers);
+    const blocks = new Map(out.filter((d) => isBlock(d.message)).map((d) => [d.to, d.message as WireMessage]));
+    expect(blocks.get('p3')).toBe(m2);
     const [a, b] = [blocks.get('p0')!, blocks.get('p1')!];
-    const twin = a === b2 ? b : a;
-    expect(new Set([a, b])).toEqual(new Set([b2, twin]));
-    expect(twin.header.num).toBe(2);
-    expect(blockId(twin.header)).not.toBe(blockId(b2.header));
-    expect(keys.verify('p2', blockSigningBytes(blockId(twin.header)), twin.signature)).toBe(true);
+    const twinMessage = a === m2 ? b : a;
+    expect(new Set([a, b])).toEqual(new Set([m2, twinMessage]));
+    const twin = blockIn(twinMessage)!;
+    expect(twin.block.header.blockNum).toBe(2);
+    expect(blockId(twin)).not.toBe(blockId(b2));
+    expect(keys.verify('p2', blockSigningData(blockId(twin)), twin.signature)).toBe(true);
     // The next block of the term continues each chain.
-    const b3 = leaderBlock(3, blockId(b2.header));
-    const out3 = leader.rewrite({ to: '*', message: { type: 'block', block: b3 } }, peers);
-    const twinSide = a === b2 ? 'p1' : 'p0';
-    const twin3 = out3.find((d) => d.to === twinSide && (d.message as ConsensusMessage).type === 'block')!.message as { block: SignedBlock };
-    expect(twin3.block.header.previous).toBe(blockId(twin.header));
+    const b3 = leaderBlock(3, blockId(b2));
+    const out3 = leader.rewrite({ to: '*', message: blockMessage(b3) }, peers);
+    const twinSide = a === m2 ? 'p1' : 'p0';
+    const twin3 = blockIn(out3.find((d) => d.to === twinSide && isBlock(d.message))!.message as WireMessage)!;
+    expect(hexOf(twin3.block.header.previous)).toBe(blockId(twin));
     expect(c.stats.twins).toBe(2);
   });
 
   it('every member prepares and commits each side, each vote only to the half holding its block', () => {
     const { leader } = setup();
     const b2 = leaderBlock(2, genesisId);
-    const out = leader.rewrite({ to: '*', message: { type: 'block', block: b2 } }, peers);
-    const votes = out.filter((d) => (d.message as VoteMessage).type === 'prepare' || (d.message as VoteMessage).type === 'commit');
+    const out = leader.rewrite({ to: '*', message: blockMessage(b2) }, peers);
+    const votes = out.filter((d) => voteIn(d.message));
     // 2 members × 2 phases × 2 sides, one honest node a side.
     expect(votes).toHaveLength(8);
-    const id = blockId(b2.header);
+    const id = blockId(b2);
     for (const d of votes) {
-      const v = d.message as VoteMessage;
+      const v = voteIn(d.message)!;
       expect(d.from).toBe(v.producer);
-      expect(keys.verify(v.producer, new TextEncoder().encode(`${v.type}|${v.term}|${v.producer}|${v.subject}|${v.value}`), v.signature)).toBe(true);
-      const original = out.find((x) => x.to === d.to && (x.message as ConsensusMessage).type === 'block')!.message as { block: SignedBlock };
-      expect(v.subject).toBe(blockId(original.block.header));
+      expect(keys.verify(v.producer, votePreimage(v), v.signature)).toBe(true);
+      const original = blockIn(out.find((x) => x.to === d.to && isBlock(x.message))!.message as WireMessage)!;
+      expect(v.blockId).toBe(blockId(original));
     }
     // The member's own prepare of the original is rerouted: the twin's half gets a prepare of the twin.
-    const own = { type: 'prepare' as const, term: 2, producer: 'p2', subject: id, value: 2, signature: 'x' };
+    const own = voteMessage(signVote('prepare', id, 'p2', simClaim('p2'), keys.signerFor('p2')));
     const routed = leader.rewrite({ to: '*', message: own }, peers);
     expect(routed.filter((d) => d.message === own).map((d) => d.to).sort()).toHaveLength(2);
-    expect(routed.filter((d) => d.message !== own).map((d) => (d.message as VoteMessage).subject)).not.toContain(id);
+    expect(routed.filter((d) => d.message !== own).map((d) => voteIn(d.message)!.blockId)).not.toContain(id);
   });
 
-  it('serves the twin chain to an honest node that asks a member for it', () => {
+  it('serves the twin chain to an honest node of the twin half that asks a member for blocks', () => {
     const { leader, other } = setup();
     const b2 = leaderBlock(2, genesisId);
-    const out = leader.rewrite({ to: '*', message: { type: 'block', block: b2 } }, peers);
-    const twin = out.map((d) => d.message as ConsensusMessage).find((m) => m.type === 'block' && m.block !== b2) as { block: SignedBlock };
-    const got = other.receive!('p0', { type: 'requestBlocks', id: blockId(twin.block.header), count: 4 });
+    const m2 = blockMessage(b2);
+    const out = leader.rewrite({ to: '*', message: m2 }, peers);
+    const twinTo = out.find((d) => isBlock(d.message) && d.message !== m2)!;
+    const twin = blockIn(twinTo.message as WireMessage)!;
+    const hello = (num: number): WireMessage => ({ kind: 'HelloRequest', value: { xid: { _id: idBytes(genesisId), _num: num }, committed: true } });
+    const got = other.receive!(twinTo.to, hello(1));
     expect(got.pass).toBe(false);
-    expect(got.deliveries).toEqual([{ to: 'p0', from: 'p3', message: { type: 'block', block: twin.block } }]);
-    // Anything else reaches the member's state machine.
-    expect(other.receive!('p0', { type: 'requestBlocks', id: genesisId, count: 4 }).pass).toBe(true);
+    expect(got.deliveries.map((d) => ({ to: d.to, from: d.from, block: blockId(blockIn(d.message as WireMessage)!) }))).toEqual([
+      { to: twinTo.to, from: 'p3', block: blockId(twin) },
+    ]);
+    // Anything else reaches the member's state machine: the other half's hello, or one past the twins.
+    const originalSide = twinTo.to === 'p0' ? 'p1' : 'p0';
+    expect(other.receive!(originalSide, hello(1)).pass).toBe(true);
+    expect(other.receive!(twinTo.to, hello(2)).pass).toBe(true);
   });
 
   it('refuses a name that is not a member', () => {
@@ -176,10 +202,10 @@ describe('the simulated wire', () => {
   it('carries every message: a codec that loses the vote signatures stops all finality', () => {
     const lossy: SimWire = {
       name: 'lossy',
-      encode: (m) => jsonWire.encode(m),
+      encode: (m) => psibaseWire.encode(m),
       decode: (b) => {
-        const m = jsonWire.decode(b) as Record<string, unknown>;
-        if (m.type === 'prepare' || m.type === 'commit') m.signature = '0'.repeat(16);
+        const m = psibaseWire.decode(b);
+        if (m.kind === 'SignedMessage<PrepareMessage>' || m.kind === 'SignedMessage<CommitMessage>') m.value.signature = new Uint8Array(8);
         return m;
       },
     };
@@ -195,8 +221,8 @@ describe('the simulated wire', () => {
     let decodes = 0;
     const counting: SimWire = {
       name: 'counting',
-      encode: (m) => (encodes++, jsonWire.encode(m)),
-      decode: (b) => (decodes++, jsonWire.decode(b)),
+      encode: (m) => (encodes++, psibaseWire.encode(m)),
+      decode: (b) => (decodes++, psibaseWire.decode(b)),
     };
     const r = simulate({ seed: 6, mode: 'bft', nodes: 4, chaosMs: 300, wire: counting });
     expect(r.violations).toEqual([]);
@@ -207,7 +233,7 @@ describe('the simulated wire', () => {
   });
 
   it('a message the codec cannot read back is a violation, not a crash', () => {
-    const broken: SimWire = { name: 'broken', encode: (m) => jsonWire.encode(m), decode: () => JSON.parse('{') };
+    const broken: SimWire = { name: 'broken', encode: (m) => psibaseWire.encode(m), decode: (b) => psibaseWire.decode(b.subarray(0, b.length - 1)) };
     const r = simulate({ seed: 7, mode: 'cft', nodes: 3, chaosMs: 300, wire: broken });
     expect(r.violations[0]).toMatch(/^broken wire could not decode a message it encoded/);
   });

@@ -13,17 +13,23 @@
  *   a block that has a twin go only to the half that holds it, and votes for the twin
  *   to the other half: an honest node counts the first vote of a producer at a height
  *   and keeps a second one only as evidence, so each half sees a clean quorum.
- * - The twin chain is served: block requests for a twin id are answered by the
- *   controller (the member's machine never saw the twin).
+ * - The twin chain is served: a HelloRequest from the twin half is answered with the
+ *   twins after the block it names (the member's machine never saw the twins).
  *
  * With f colluders of 3f+1 the smaller half of the 2f+1 honest producers has f, so
  * f + f < 2f+1 and only one twin can reach a quorum. With f+1 colluders each half of
  * the 2f honest producers has f, and f + (f+1) = 2f+1 on both sides: the simulator must
  * then see conflicting irreversible blocks. A quorum of 2f falls the same way to f.
  */
-import { blockId, blockSigningBytes, messageSigningBytes } from '../block.ts';
-import type { BlockId, ConsensusMessage, Outbound, ProducerName, SignedBlock, Signer, VoteMessage } from '../types.ts';
-import type { Adversary, Delivery, Received } from './byzantine.ts';
+import { accountNumber } from '../../protocol/names.ts';
+import type { SignedBlock } from '../../protocol/types.ts';
+import { blockId, hexOf, idBytes } from '../block.ts';
+import { SYNC_BATCH } from '../constants.ts';
+import { blockMessage, signVote, voteMessage } from '../messages.ts';
+import type { BlockId, Outbound, ProducerName, Signer, Vote, WireMessage } from '../types.ts';
+import { blockIn, type Adversary, type Delivery, type Received } from './byzantine.ts';
+import { signBlock, withHeader } from './blocks.ts';
+import { simClaim } from './keys.ts';
 import type { Prng } from './prng.ts';
 
 type Side = 0 | 1;
@@ -95,20 +101,22 @@ export class Collusion {
     const m = out.message;
     const targets = out.to === '*' ? peers : [out.to];
     const bft = this.isBft(member);
-    if (bft && m.type === 'block' && out.to === '*' && m.block.header.producer === member) {
-      const b = m.block;
-      const id = blockId(b.header);
+    const b = bft && out.to === '*' ? blockIn(m) : undefined;
+    if (b && b.block.header.producer === accountNumber(member)) {
+      const id = blockId(b);
       const twin = this.makeTwin(member, id, b);
       const d: Delivery[] = [];
-      for (const to of targets) d.push({ to, message: twin && !this.seesOriginal(to) ? { type: 'block', block: twin } : m });
-      d.push(...this.voteFor(id, b), ...(twin ? this.voteFor(blockId(twin.header), twin) : []));
+      const twinMessage = twin ? blockMessage(twin) : undefined;
+      for (const to of targets) d.push({ to, message: twinMessage && !this.seesOriginal(to) ? twinMessage : m });
+      d.push(...this.voteFor(id, b), ...(twin ? this.voteFor(blockId(twin), twin) : []));
       return d;
     }
-    if (bft && (m.type === 'prepare' || m.type === 'commit') && m.producer === member) {
-      const twin = this.twinOf.get(m.subject);
+    if (bft && (m.kind === 'SignedMessage<PrepareMessage>' || m.kind === 'SignedMessage<CommitMessage>') && m.message.producer === accountNumber(member)) {
+      const twin = this.twinOf.get(hexOf(m.message.block_id));
       if (twin) {
         // The member's own vote for an original goes only where the original went; its twin vote to the rest.
-        const other = this.sign(member, { ...m, subject: blockId(twin.header) });
+        const kind = m.kind === 'SignedMessage<PrepareMessage>' ? 'prepare' : 'commit';
+        const other = voteMessage(this.sign(member, kind, blockId(twin)));
         return targets.map((to) => ({ to, message: this.seesOriginal(to) ? m : other }));
       }
     }
@@ -116,20 +124,19 @@ export class Collusion {
   }
 
   private incoming(member: ProducerName, from: ProducerName, message: unknown): Received {
-    const m = message as ConsensusMessage;
+    const m = message as WireMessage;
     if (typeof m !== 'object' || m === null) return PASS;
-    if (m.type === 'requestBlocks') {
-      const twin = this.twins.get(m.id);
-      if (!twin) return PASS;
-      // The member's machine never held the twin chain: the controller serves it, oldest first.
-      const chain: SignedBlock[] = [];
-      for (let b: SignedBlock | undefined = twin; b && chain.length < m.count; b = this.twins.get(b.header.previous)) chain.push(b);
-      chain.reverse();
-      return { pass: false, deliveries: chain.map((block) => ({ to: from, from: member, message: { type: 'block', block } })) };
+    if (m.kind === 'HelloRequest' && this.side.get(from) === 1 && this.twins.size > 0) {
+      // The twin half asks for what follows its head: the controller serves the twin chain, oldest first.
+      const after = m.value.xid._num;
+      const chain = [...this.twins.values()].filter((b) => b.block.header.blockNum > after).sort((a, b) => a.block.header.blockNum - b.block.header.blockNum);
+      if (chain.length === 0) return PASS;
+      return { pass: false, deliveries: chain.slice(0, SYNC_BATCH).map((block) => ({ to: from, from: member, message: blockMessage(block) })) };
     }
-    if (m.type === 'block' && this.isBft(member) && m.block?.header) {
+    if (m.kind === 'BlockMessage' && this.isBft(member)) {
       // Any BFT block a member sees, honest or not: every member votes for it, both phases at once.
-      const deliveries = this.voteFor(blockId(m.block.header), m.block);
+      const b = blockIn(m)!;
+      const deliveries = this.voteFor(blockId(b), b);
       return deliveries.length > 0 ? { pass: true, deliveries } : PASS;
     }
     return PASS;
@@ -137,38 +144,41 @@ export class Collusion {
 
   /**
    * A twin for a member's new block, or none: a block that opens a term on top of a
-   * twin cannot have one (its view-change certificate names the original side).
+   * twin cannot have one (the view changes that opened the term name the original side).
    */
   private makeTwin(member: ProducerName, id: BlockId, b: SignedBlock): SignedBlock | undefined {
     const known = this.twinOf.get(id);
     if (known) return known;
-    const parentTwin = this.twinOf.get(b.header.previous);
-    if (parentTwin && b.proof?.viewChanges) return undefined;
-    const header = parentTwin
-      ? { ...b.header, previous: blockId(parentTwin.header), commitNum: parentTwin.header.commitNum, payload: `${b.header.payload}t` }
-      : { ...b.header, payload: `${b.header.payload}t` };
-    // On the twin chain the original's commit certificate names the wrong blocks; keep only a view-change one.
-    const proof = parentTwin ? (b.proof?.viewChanges ? { viewChanges: b.proof.viewChanges } : undefined) : b.proof;
-    const twinId = blockId(header);
-    const twin: SignedBlock = { header, signature: this.signers.get(member)!.sign(blockSigningBytes(twinId)), ...(proof ? { proof } : {}) };
+    const h = b.block.header;
+    const parentTwin = this.twinOf.get(hexOf(h.previous));
+    if (parentTwin && h.term !== parentTwin.block.header.term) return undefined;
+    const tag = new Uint8Array(32);
+    tag[0] = 0x7e;
+    tag[31] = this.twinCount & 0xff;
+    const block = parentTwin
+      ? withHeader(b, { previous: idBytes(blockId(parentTwin)), commitNum: parentTwin.block.header.commitNum, eventMerkleRoot: tag })
+      : withHeader(b, { eventMerkleRoot: tag });
+    // On the twin chain the original's commit certificate names the wrong blocks: carry the parent twin's.
+    const aux = parentTwin ? (parentTwin.auxConsensusData ?? null) : (b.auxConsensusData ?? null);
+    const twin = signBlock(block, this.signers.get(member)!, aux);
+    const twinId = blockId(twin);
     this.twinOf.set(id, twin);
     this.twins.set(twinId, twin);
     this.twinCount++;
-    this.trace?.(`colluders: ${member} equivocates at ${header.num} term ${header.term}: ${id.slice(8, 16)} to one half, twin ${twinId.slice(8, 16)} to the other`);
+    this.trace?.(`colluders: ${member} equivocates at ${h.blockNum} term ${h.term}: ${id.slice(8, 16)} to one half, twin ${twinId.slice(8, 16)} to the other`);
     return twin;
   }
 
   /** Every member's prepare and commit for block `id`, once, to the honest nodes that hold it. */
-  private voteFor(id: BlockId, b: SignedBlock): Delivery[] {
+  private voteFor(id: BlockId, _b: SignedBlock): Delivery[] {
     if (this.voted.has(id)) return [];
     this.voted.add(id);
     const isTwin = this.twins.has(id);
     const hasTwin = this.twinOf.has(id);
-    const h = b.header;
     const out: Delivery[] = [];
     for (const member of this.signers.keys()) {
-      for (const type of ['prepare', 'commit'] as const) {
-        const v = this.sign(member, { type, term: h.term, producer: member, subject: id, value: h.num, signature: '' });
+      for (const kind of ['prepare', 'commit'] as const) {
+        const v = voteMessage(this.sign(member, kind, id));
         for (const [to, s] of this.side) {
           if ((isTwin && s !== 1) || (hasTwin && s === 1)) continue;
           out.push({ to, from: member, message: v });
@@ -178,9 +188,9 @@ export class Collusion {
     return out;
   }
 
-  private sign(member: ProducerName, v: VoteMessage): VoteMessage {
+  private sign(member: ProducerName, kind: Vote['kind'], id: BlockId): Vote {
     this.voteCount++;
-    return { ...v, signature: this.signers.get(member)!.sign(messageSigningBytes({ ...v, signature: '' })) };
+    return signVote(kind, id, member, simClaim(member), this.signers.get(member)!);
   }
 }
 

@@ -1,18 +1,33 @@
 /**
  * The simulator's signature scheme: a keyed hash (two independent 32-bit lanes mixed
- * murmur-style over secret ‖ data, 64 bits out). Not cryptographic, only cheap enough
+ * murmur-style over secret ‖ data, 64 bits out, 8 bytes). Not cryptographic, only cheap enough
  * for thousands of runs; what matters is that a node holds only its own secret, so
  * the Byzantine code cannot make a signature that verifies under another name.
  * The real node plugs in src/crypto through the same Signer/Verifier interfaces.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { accountNumber } from '../../protocol/names.ts';
+import type { Claim } from '../../protocol/types.ts';
 import type { ProducerName, Signer, Verifier } from '../types.ts';
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const SIM_VERIFY = accountNumber('sim-verify');
+const utf8 = new TextEncoder();
 
-function hex32(x: number): string {
-  return HEX[x >>> 24]! + HEX[(x >>> 16) & 0xff]! + HEX[(x >>> 8) & 0xff]! + HEX[x & 0xff]!;
+/** A simulated producer's claim: a stand-in verify service and its name as the key. */
+export function simClaim(name: ProducerName): Claim {
+  return { service: SIM_VERIFY, rawData: utf8.encode(name) };
+}
+
+function put32(out: Uint8Array, at: number, x: number): void {
+  out[at] = x >>> 24;
+  out[at + 1] = (x >>> 16) & 0xff;
+  out[at + 2] = (x >>> 8) & 0xff;
+  out[at + 3] = x & 0xff;
+}
+
+function get32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 /** The two 32-bit words of the last `mac`: returned here rather than in a fresh array. */
@@ -36,14 +51,6 @@ function mac(secret: Uint32Array, data: Uint8Array): void {
   words[1] = (b ^ (b >>> 16)) ^ secret[3]!;
 }
 
-/** Whether `sig[at, at+8)` is `x` in lowercase hex, without building the string. */
-function hexMatches(sig: string, at: number, x: number): boolean {
-  for (let i = 0; i < 8; i++) {
-    const nibble = (x >>> (28 - 4 * i)) & 15;
-    if (sig.charCodeAt(at + i) !== (nibble < 10 ? 48 + nibble : 87 + nibble)) return false;
-  }
-  return true;
-}
 
 export class SimKeyring implements Verifier {
   private readonly secrets = new Map<ProducerName, Uint32Array>();
@@ -65,14 +72,17 @@ export class SimKeyring implements Verifier {
     return {
       sign: (data) => {
         mac(secret, data);
-        return hex32(words[0]!) + hex32(words[1]!);
+        const sig = new Uint8Array(8);
+        put32(sig, 0, words[0]!);
+        put32(sig, 4, words[1]!);
+        return sig;
       },
     };
   }
 
-  verify(producer: ProducerName, data: Uint8Array, signature: string): boolean {
-    if (signature.length !== 16) return false;
+  verify(producer: ProducerName, data: Uint8Array, signature: Uint8Array): boolean {
+    if (signature.length !== 8) return false;
     mac(this.secret(producer), data);
-    return hexMatches(signature, 0, words[0]!) && hexMatches(signature, 8, words[1]!);
+    return get32(signature, 0) === words[0]! && get32(signature, 4) === words[1]!;
   }
 }

@@ -6,14 +6,16 @@
  * Safety invariants are checked on every irreversible block, liveness after healing.
  */
 import { ConsensusNode, makeGenesis } from '../node.ts';
-import { sameSet, type QuorumOverride } from '../producers.ts';
-import type { BlockHeader, BlockId, ConsensusMessage, ConsensusMode, HardState, JointConsensus, ProducerName, ProducerSet, SignedBlock } from '../types.ts';
+import { hexOf } from '../block.ts';
+import type { QuorumOverride } from '../producers.ts';
+import type { BlockHeader, BlockId, ConsensusMode, HardState, ProducerName, SignedBlock, WireMessage } from '../types.ts';
+import { simBlockSource, simConsensus } from './blocks.ts';
 import { ByzantineAdversary, BYZANTINE_BEHAVIOURS, type Adversary, type ByzantineBehaviour, type Delivery } from './byzantine.ts';
 import { Collusion, type CollusionStats } from './collusion.ts';
 import { EventHeap } from './heap.ts';
 import { SimKeyring } from './keys.ts';
 import { Prng } from './prng.ts';
-import { jsonWire, type SimWire } from './wire.ts';
+import { psibaseWire, type SimWire } from './wire.ts';
 
 /** A behaviour for each Byzantine node on its own, or `collude`: all of them under one controller. */
 export type ByzantineMode = ByzantineBehaviour | 'collude';
@@ -56,8 +58,8 @@ export interface SimConfig {
   readonly blockIntervalMs?: number;
   readonly tickMs?: number;
   /**
-   * How messages cross the network (default JSON). `null`: the sender's objects reach
-   * the receivers as they are, for figures of the state machines alone.
+   * How messages cross the network (default psibase's wire codec). `null`: the sender's
+   * objects reach the receivers as they are, for figures of the state machines alone.
    */
   readonly wire?: SimWire | null;
   /** Test-only: a broken quorum rule for every node, to show the checker catches it. */
@@ -72,7 +74,7 @@ export interface SimConfig {
   /** Called for every block an honest node reports irreversible, with the virtual time. */
   readonly onIrreversible?: (node: ProducerName, header: BlockHeader, now: number) => void;
   /** Called for every message a node's state machine sends (before a Byzantine node rewrites it), with the virtual time. */
-  readonly onSend?: (from: ProducerName, message: ConsensusMessage, now: number) => void;
+  readonly onSend?: (from: ProducerName, message: WireMessage, now: number) => void;
 }
 
 export interface SimResult {
@@ -130,6 +132,8 @@ class SimEvent {
     readonly from: number,
     readonly message: unknown,
     readonly action: FaultAction | undefined,
+    /** deliver: raw bytes a Byzantine node made up, not an encoded message (they may not decode). */
+    readonly raw = false,
   ) {}
 }
 
@@ -201,9 +205,9 @@ export class Simulation {
     this.maxDelay = cfg.maxDelayMs ?? (cfg.faults ? 40 : 10);
     this.blockIntervalMs = cfg.blockIntervalMs ?? 100;
     this.tickMs = cfg.tickMs ?? 20;
-    this.wire = cfg.wire === undefined ? jsonWire : cfg.wire;
+    this.wire = cfg.wire === undefined ? psibaseWire : cfg.wire;
     const producers = (cfg.producers ?? range(cfg.nodes)).map(nodeName);
-    this.genesis = makeGenesis({ mode: cfg.mode, producers });
+    this.genesis = makeGenesis(simConsensus(cfg.mode, producers));
     const byz = cfg.byzantine ?? 0;
     const all = range(cfg.nodes);
     for (let i = 0; i < cfg.nodes; i++) {
@@ -263,8 +267,8 @@ export class Simulation {
     this.cfg.trace?.(`${this.now.toFixed(1).padStart(9)} ${line}`);
   }
 
-  private schedule(at: number, kind: EventKind, node = -1, from = -1, message: unknown = undefined, action: FaultAction | undefined = undefined): void {
-    this.heap.push(new SimEvent(at, this.seq++, kind, node, from, message, action));
+  private schedule(at: number, kind: EventKind, node = -1, from = -1, message: unknown = undefined, action: FaultAction | undefined = undefined, raw = false): void {
+    this.heap.push(new SimEvent(at, this.seq++, kind, node, from, message, action, raw));
   }
 
   /** Starts counting honest nodes at or above `target` irreversible blocks (one scan, then incremental). */
@@ -276,19 +280,13 @@ export class Simulation {
 
   private start(sn: SimNode, rng: Prng): void {
     const change = this.cfg.change;
-    const target: ProducerSet | undefined = change ? { mode: change.set.mode, producers: change.set.nodes.map(nodeName) } : undefined;
     const restore = sn.storage.blocks.length > 0 || sn.storage.hardState ? { hardState: sn.storage.hardState, blocks: [...sn.storage.blocks] } : undefined;
     sn.node = new ConsensusNode(
       {
         signer: this.keys.signerFor(sn.name),
         verifier: this.keys,
         random: rng,
-        blocks: {
-          payload: (_parent: BlockHeader, num: number) => `b${num}`,
-          validate: (h: BlockHeader) => !h.payload.startsWith('bad'),
-          newConsensus: (parent: BlockHeader, joint: JointConsensus) =>
-            target && change && parent.time >= change.at && !sameSet(joint.current, target) ? target : undefined,
-        },
+        blocks: simBlockSource(change ? { at: change.at, consensus: simConsensus(change.set.mode, change.set.nodes.map(nodeName)) } : undefined),
       },
       {
         name: sn.name,
@@ -304,8 +302,8 @@ export class Simulation {
     );
     if (restore && this.honest(sn)) {
       const irr = sn.node.irreversible;
-      if (irr.header.num < sn.lastNum || (irr.header.num === sn.lastNum && irr.id !== sn.lastId))
-        this.violate(`irreversible block rolled back on restart of ${sn.name}: had ${sn.lastNum}, restored ${irr.header.num}`);
+      if (irr.num < sn.lastNum || (irr.num === sn.lastNum && irr.id !== sn.lastId))
+        this.violate(`irreversible block rolled back on restart of ${sn.name}: had ${sn.lastNum}, restored ${irr.num}`);
     }
     this.drain(sn);
   }
@@ -352,20 +350,21 @@ export class Simulation {
 
   private checkIrreversible(sn: SimNode, b: SignedBlock): void {
     const id = sn.node ? blockIdOf(sn.node, b) : undefined;
-    const h = b.header;
+    const h = b.block.header;
     if (!id) return;
+    const num = h.blockNum;
     // Invariant: an irreversible block never rolls back — each new one extends the last.
-    if (h.num !== sn.lastNum + 1 || h.previous !== sn.lastId)
-      this.violate(`irreversible chain of ${sn.name} broken at ${h.num}: does not extend ${sn.lastNum}`);
-    if (sn.lastNum < this.target && h.num >= this.target) this.reached++;
-    sn.lastNum = h.num;
+    if (num !== sn.lastNum + 1 || hexOf(h.previous) !== sn.lastId)
+      this.violate(`irreversible chain of ${sn.name} broken at ${num}: does not extend ${sn.lastNum}`);
+    if (sn.lastNum < this.target && num >= this.target) this.reached++;
+    sn.lastNum = num;
     sn.lastId = id;
     // Invariant: no two different irreversible blocks at one height across honest nodes.
-    const other = this.canonical.get(h.num);
-    if (other === undefined) this.canonical.set(h.num, id);
-    else if (other !== id) this.violate(`conflicting irreversible blocks at height ${h.num} (${sn.name}: ${id.slice(8, 16)} vs ${other.slice(8, 16)})`);
+    const other = this.canonical.get(num);
+    if (other === undefined) this.canonical.set(num, id);
+    else if (other !== id) this.violate(`conflicting irreversible blocks at height ${num} (${sn.name}: ${id.slice(8, 16)} vs ${other.slice(8, 16)})`);
     this.cfg.onIrreversible?.(sn.name, h, this.now);
-    if (this.cfg.trace) this.log(`${sn.name} irreversible ${h.num} term ${h.term} by ${h.producer}`);
+    if (this.cfg.trace) this.log(`${sn.name} irreversible ${num} term ${h.term}`);
   }
 
   private partitioned(a: number, b: number): boolean {
@@ -378,7 +377,9 @@ export class Simulation {
     if (this.partitioned(from, to) || this.netRng.chance(this.loss)) return;
     const copies = this.netRng.chance(this.duplicate) ? 2 : 1;
     let bytes = message;
-    if (this.wire) {
+    // Bytes a Byzantine node made up go out as they are.
+    const raw = message instanceof Uint8Array;
+    if (this.wire && !raw) {
       try {
         bytes = this.encode(this.wire, message);
       } catch (err) {
@@ -386,17 +387,17 @@ export class Simulation {
       }
     }
     for (let i = 0; i < copies; i++) {
-      this.schedule(this.now + this.netRng.range(this.minDelay, this.maxDelay), DELIVER, to, from, bytes);
+      this.schedule(this.now + this.netRng.range(this.minDelay, this.maxDelay), DELIVER, to, from, bytes, undefined, raw);
     }
   }
 
   /** The bytes of a message; one object broadcast to every peer is encoded once. */
   private encode(wire: SimWire, message: unknown): Uint8Array {
-    if (typeof message !== 'object' || message === null) return wire.encode(message);
-    let bytes = this.encoded.get(message);
+    const m = message as WireMessage;
+    let bytes = this.encoded.get(m);
     if (!bytes) {
-      bytes = wire.encode(message);
-      this.encoded.set(message, bytes);
+      bytes = wire.encode(m);
+      this.encoded.set(m, bytes);
     }
     return bytes;
   }
@@ -492,7 +493,7 @@ export class Simulation {
     for (const sn of this.nodes) {
       const n = sn.node;
       if (!n) continue;
-      const leads = n.consensusMode === 'cft' ? n.role === 'leader' : n.head.header.producer === n.name;
+      const leads = n.consensusMode === 'cft' ? n.role === 'leader' : n.head.producer === n.name;
       if (leads && n.term > bestTerm) (best = sn.index), (bestTerm = n.term);
     }
     return best;
@@ -543,7 +544,14 @@ export class Simulation {
         case DELIVER: {
           const sn = this.nodes[e.node]!;
           if (!sn.node || this.partitioned(e.from, e.node)) continue;
-          let message = e.message;
+          const fromName = this.nodes[e.from]!.name;
+          if (e.raw) {
+            // Made-up bytes: the node's own decoder judges them.
+            sn.node.stepBytes(fromName, e.message as Uint8Array);
+            this.drain(sn);
+            break;
+          }
+          let message = e.message as WireMessage;
           if (this.wire) {
             try {
               message = this.wire.decode(e.message as Uint8Array);
@@ -552,7 +560,6 @@ export class Simulation {
               break;
             }
           }
-          const fromName = this.nodes[e.from]!.name;
           const seen = sn.adversary?.receive?.(fromName, message);
           if (seen) this.deliver(sn, seen.deliveries);
           if (seen && !seen.pass) break;

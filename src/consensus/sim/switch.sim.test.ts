@@ -69,7 +69,8 @@ describe('joint consensus', () => {
       chaosMs: 2000,
       change: { at: 500, set: { mode: 'cft', nodes: [2, 4, 5, 6] } },
       onSend: (from, m) => {
-        if (m.type === 'prepare' || m.type === 'commit') votes.set(m.type, (votes.get(m.type) ?? new Set()).add(from));
+        const kind = m.kind === 'SignedMessage<PrepareMessage>' ? 'prepare' : m.kind === 'SignedMessage<CommitMessage>' ? 'commit' : undefined;
+        if (kind) votes.set(kind, (votes.get(kind) ?? new Set()).add(from));
       },
     });
     expect(r.violations).toEqual([]);
