@@ -682,7 +682,10 @@ export class ConsensusNode {
     if (e.num !== parent.num + 1) return 'number does not follow its parent';
     if (e.term < parent.term) return 'term lower than its parent';
     if (h.time < ph.time) return 'time before its parent';
-    if (e.commitNum < parent.commitNum || e.commitNum >= e.num) return 'commitNum out of range';
+    // psibase (BlockContext::callOnBlock): a block that leaves a sole producer (no change
+    // pending) is irreversible at once and names itself committed.
+    const sole = !h.newConsensus && soleProducer(e.state) === e.producer;
+    if (e.commitNum < parent.commitNum || e.commitNum > e.num || (e.commitNum === e.num && !sole)) return 'commitNum out of range';
     if (h.newConsensus && e.gov.next) return 'joint consensus already active';
     if (h.newConsensus && e.state.next && e.state.next.set.producers.length === 0) return 'empty producer set';
     if (e.gov.current.mode === 'cft') {
@@ -690,9 +693,10 @@ export class ConsensusNode {
     } else if (bftLeader(e.gov, e.term) !== e.producer) return 'producer is not the leader of its term';
     // psibase bft.hpp validate_aux_consensus_data: a BlockConfirm for commitNum, checked against the committed block.
     const aux = e.block.auxConsensusData;
-    const committed = e.commitNum > parent.commitNum || aux ? ancestorAt(parent, e.commitNum) : undefined;
+    const committed = e.commitNum === e.num ? e : e.commitNum > parent.commitNum || aux ? ancestorAt(parent, e.commitNum) : undefined;
     if (e.commitNum > parent.commitNum && !committed) return 'commitNum names an unknown block';
-    if (committed && committed.gov.current.mode === 'bft' && committed.num > this._irreversible.num) {
+    // bft.hpp: a sole producer's block needs no irreversibility proof.
+    if (committed && committed !== e && committed.gov.current.mode === 'bft' && committed.num > this._irreversible.num && soleProducer(committed.gov) === undefined) {
       if (!aux) return 'commitNum lacks a commit certificate';
       const bad = this.checkBlockConfirm(committed, aux);
       if (bad) return bad;
@@ -1521,6 +1525,11 @@ function viewChangeOf(x: WireViewChange, wire: WireMessage): ViewChange {
 function compareNamed(a: { namedTerm: number; namedId: BlockId }, b: { namedTerm: number; namedId: BlockId }): number {
   if (a.namedTerm !== b.namedTerm) return a.namedTerm - b.namedTerm;
   return a.namedId < b.namedId ? -1 : a.namedId > b.namedId ? 1 : 0;
+}
+
+/** The producer of a set of one, outside joint consensus (psibase `singleProducer`). */
+function soleProducer(joint: JointConsensus): ProducerName | undefined {
+  return !joint.next && joint.current.producers.length === 1 ? joint.current.producers[0] : undefined;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

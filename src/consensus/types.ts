@@ -94,7 +94,9 @@ export interface ConsensusFields {
 export interface BlockSource {
   /**
    * The block to produce on `parent` with the header fields consensus decided (copy
-   * them into the header as given). The executor fills in the rest (transactions,
+   * them into the header as given, but for psibase's one rule: a block that leaves a
+   * sole producer with no change pending names itself committed, `commitNum` =
+   * `blockNum`). The executor fills in the rest (transactions,
    * merkle roots, consensusState) and `newConsensus` when the block changes the
    * producers; it must not while `joint.next` is set. Undefined: no block now.
    */
@@ -165,6 +167,3 @@ export interface PersistedState {
   readonly hardState: HardState | undefined;
   readonly blocks: readonly SignedBlock[];
 }
-
-/** Consensus that a genesis block names (its `newConsensus`), by the protocol type. */
-export type GenesisConsensus = Consensus;
