@@ -548,10 +548,18 @@ export class ConsensusNode {
     return descendsFrom(e, this._irreversible);
   }
 
+  /**
+   * psibase ForkDb `setTerm`: a BFT block of a term later than ours is not a candidate
+   * for the head until we are in its term (view change update head).
+   */
+  private eligible(e: BlockEntry): boolean {
+    return e.term <= this._term || e.gov.current.mode !== 'bft';
+  }
+
   private recomputeHead(): void {
     let best = this._irreversible;
     for (const e of this.blocks.values()) {
-      if (isBetter(e, best) && this.viable(e)) best = e;
+      if (isBetter(e, best) && this.eligible(e) && this.viable(e)) best = e;
     }
     if (best !== this._head) {
       this._head = best;
@@ -664,7 +672,7 @@ export class ConsensusNode {
     this.noteBlockEquivocation(entry);
 
     if (entry.gov.current.mode === 'cft') this.onCftBlock(entry);
-    if (this.viable(entry) && isBetter(entry, this._head)) {
+    if (this.eligible(entry) && this.viable(entry) && isBetter(entry, this._head)) {
       this._head = entry;
       this.headChanged = true;
       this.onHeadChanged();
@@ -1145,6 +1153,8 @@ export class ConsensusNode {
   private startViewChange(term: number, timedOut: boolean): void {
     this._term = term;
     this.hardDirty = true;
+    // Blocks of terms up to this one may now be the head.
+    this.recomputeHead();
     this.viewActive = false;
     this.lastProduced = undefined;
     this.nextBlockAt = Infinity;

@@ -1,0 +1,180 @@
+// psibase's own BFT scenarios (libraries/net/test/test_bft_consensus.cpp), ported
+// case by case and named exactly as psibase names them, so the two suites read side
+// by side. Each drives one ConsensusNode (producer "a" of a, b, c, d, as psibase's
+// SingleNode) through step/tick with psibase's messages, made as psibase's
+// test_util.cpp makes them: makeBlock(prev, producer, term), makeViewChange(producer,
+// term), makePrepare(block, producer), makeCommit(block, producer). Every message
+// crosses psibase's wire codec (type byte + fracpack) before it is stepped in.
+//
+// psibase's test blocks carry "invalid" content as a transaction with an empty action,
+// which its executor refuses; this harness's executor refuses any block with a
+// transaction in it.
+import { describe, expect, it } from 'vitest';
+import { encodeMessage, type WireMessage } from '../net/wire/messages.ts';
+import { accountNumber } from '../protocol/names.ts';
+import { packTransaction, type SignedBlock, type SignedTransaction } from '../protocol/types.ts';
+import { blockId, idBytes, NULL_ID } from './block.ts';
+import { blockMessage, signed, signVote, voteMessage } from './messages.ts';
+import { ConsensusNode, makeGenesis } from './node.ts';
+import { signBlock, simConsensus } from './sim/blocks.ts';
+import { SimKeyring, simClaim } from './sim/keys.ts';
+import { Prng } from './sim/prng.ts';
+import type { ProducerName } from './types.ts';
+
+const keys = new SimKeyring(15);
+const ONE_SECOND_US = 1_000_000n;
+
+/** A transaction psibase's test executor refuses (an action with no service). */
+const INVALID_TRX: SignedTransaction = {
+  transaction: packTransaction({ tapos: { expiration: 0n, refBlockSuffix: 0, flags: 0, refBlockIndex: 0 }, actions: [{ sender: 0n, service: 0n, method: 0n, rawData: new Uint8Array(0) }], claims: [] }),
+  proofs: [],
+  subjectiveData: null,
+};
+
+/** psibase test_util makeBlock: the next block on `prev` by `producer` in term `view`; `invalid` carries a refused transaction. */
+function makeBlock(prev: SignedBlock, producer: ProducerName, view: number, opts: { invalid?: boolean } = {}): SignedBlock {
+  const p = prev.block.header;
+  const z = new Uint8Array(32);
+  return signBlock(
+    {
+      header: {
+        previous: idBytes(blockId(prev)),
+        blockNum: p.blockNum + 1,
+        time: p.time + ONE_SECOND_US,
+        producer: accountNumber(producer),
+        term: view,
+        commitNum: p.commitNum,
+        consensusState: z,
+        trxMerkleRoot: z,
+        eventMerkleRoot: z,
+        newConsensus: null,
+        authCode: null,
+      },
+      transactions: opts.invalid ? [INVALID_TRX] : [],
+    },
+    keys.signerFor(producer),
+  );
+}
+
+/** psibase test_util makeViewChange(producer, view): naming no prepared block. */
+function makeViewChange(producer: ProducerName, view: number): WireMessage {
+  const msg = { term: view, producer: accountNumber(producer), signer: simClaim(producer), best_prepared: idBytes(NULL_ID), best_prepared_term: 0, prepares: [], nextPrepares: null };
+  return signed('ViewChangeMessage', msg, keys.signerFor(producer));
+}
+
+function makePrepare(block: SignedBlock, producer: ProducerName): WireMessage {
+  return voteMessage(signVote('prepare', blockId(block), producer, simClaim(producer), keys.signerFor(producer)));
+}
+
+function makeCommit(block: SignedBlock, producer: ProducerName): WireMessage {
+  return voteMessage(signVote('commit', blockId(block), producer, simClaim(producer), keys.signerFor(producer)));
+}
+
+/** psibase SingleNode: producer "a" of a BFT set, fed by a peer ("main") that sends whatever the test makes. */
+class SingleNode {
+  readonly node: ConsensusNode;
+  readonly root: SignedBlock;
+  readonly dropped: string[] = [];
+
+  constructor(producers: ProducerName[]) {
+    this.root = makeGenesis(simConsensus('bft', producers), 1_700_000_000n * ONE_SECOND_US);
+    this.node = new ConsensusNode(
+      {
+        signer: keys.signerFor('a'),
+        verifier: keys,
+        random: new Prng(1),
+        // Nothing to produce: the node is never the leader of the terms these cases use.
+        blocks: { build: () => undefined, validate: (b) => b.block.transactions.length === 0 },
+      },
+      { name: 'a', genesis: this.root, now: 0 },
+    );
+    this.drain();
+  }
+
+  send(message: SignedBlock | WireMessage): void {
+    const m = 'kind' in message ? message : blockMessage(message);
+    this.node.stepBytes('main', encodeMessage(m));
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.node.hasReady()) for (const d of this.node.ready().dropped) this.dropped.push(d.reason);
+  }
+
+  head(): string {
+    return this.node.head.id;
+  }
+}
+
+describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
+  it('commit before prepare', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd']);
+    const boot = node.root;
+    const block1 = makeBlock(boot, 'b', 5);
+    const block2 = makeBlock(boot, 'c', 6);
+    node.send(block1);
+    node.send(block2);
+    node.send(makeCommit(block2, 'b'));
+    node.send(makeCommit(block2, 'c'));
+    node.send(makeCommit(block2, 'd'));
+    node.send(makePrepare(block1, 'b'));
+    node.send(makePrepare(block1, 'c'));
+    node.send(makePrepare(block1, 'd'));
+    // psibase checks only that this runs (no consensus failure). The decision: commits
+    // of a quorum make block2 irreversible without its prepares, and the later
+    // prepares of the fork at the same height change nothing.
+    expect(node.node.irreversible.id).toBe(blockId(block2));
+    expect(node.head()).toBe(blockId(block2));
+    expect(node.dropped).toEqual([]);
+  });
+
+  it('view change update head', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd']);
+    const boot = node.root;
+    const block1 = makeBlock(boot, 'b', 5);
+    node.send(block1);
+    // A block of a later term is not the head while the node is in an earlier term.
+    expect(node.head()).toBe(blockId(boot));
+    node.send(makeViewChange('b', 5));
+    node.send(makeViewChange('c', 6));
+    // f+1 producers in term 5 or later move the node to term 5: the block is now the head.
+    expect(node.node.term).toBe(5);
+    expect(node.head()).toBe(blockId(block1));
+  });
+
+  //     ------- B
+  // root
+  //     --- A ----- X
+  it('fork before invalid 1', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd']);
+    // The final block is ordered between the parent of the invalid block and the invalid block.
+    const root = node.root;
+    const block1 = makeBlock(root, 'b', 5);
+    const block2 = makeBlock(root, 'c', 6);
+    const invalid = makeBlock(block1, 'd', 7, { invalid: true });
+    node.send(block1);
+    node.send(block2);
+    node.send(invalid);
+    node.send(makeViewChange('b', 7));
+    node.send(makeViewChange('d', 7));
+    expect(node.head()).toBe(blockId(block2));
+  });
+
+  //           --- B
+  // root --- X
+  //           --- A
+  it('fork after invalid', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd']);
+    // If there are multiple forks that descend from an invalid block, they should all get blacklisted.
+    const root = node.root;
+    const invalid = makeBlock(root, 'b', 5, { invalid: true });
+    const block1 = makeBlock(invalid, 'b', 5);
+    const block2 = makeBlock(invalid, 'c', 6);
+    node.send(invalid);
+    node.send(block1);
+    node.send(block2);
+    node.send(makeViewChange('b', 6));
+    node.send(makeViewChange('c', 6));
+    expect(node.head()).toBe(blockId(root));
+  });
+});
