@@ -128,8 +128,8 @@ export default defineConfig({
     outDir: 'dist',
     target: 'es2022',
     sourcemap: SOURCEMAP,
-    // The PWA, and the supervisor page served at supervisor.<root> (src/http/supervisor-origin.ts).
-    rolldownOptions: { input: { index: 'index.html', supervisor: 'supervisor.html' } },
+    // The PWA, and the supervisor's pages served at supervisor.<root> (src/http/supervisor-origin.ts).
+    rolldownOptions: { input: { index: 'index.html', supervisor: 'supervisor.html', prompt: 'prompt.html' } },
   },
   server: { host: '127.0.0.1', port: 5173 },
   plugins: [appOrigin(), commonLibPlugin(SOURCEMAP), VitePWA(pwaOptions)],

@@ -8,6 +8,7 @@
  * XMLHttpRequest, as psibase's supervisor does.
  */
 import type { ClientDataStore } from './clientdata.ts';
+import { hasAuth, isAuthorized, PromptRequest, type TrustLevel } from './permissions.ts';
 import type { QualifiedPluginId } from './messages.ts';
 
 /** One action a plugin added (transact:plugin/intf add-action-to-transaction). */
@@ -51,7 +52,17 @@ const HOST_PRODUCER: QualifiedPluginId = { service: 'host', plugin: 'common' };
 export const HOST_NAMESPACES: ReadonlySet<string> = new Set(['host', 'supervisor', 'wasi', 'transact', 'clientdata', 'accounts', 'auth-sig', 'permissions']);
 
 /** The interfaces the host implements today. */
-export const HOST_INTERFACES: readonly string[] = ['host:types/types', 'host:common/client', 'host:common/server', 'transact:plugin/intf', 'transact:plugin/types', 'clientdata:plugin/keyvalue'];
+export const HOST_INTERFACES: readonly string[] = [
+  'host:types/types',
+  'host:common/client',
+  'host:common/server',
+  'host:prompt/api',
+  'transact:plugin/intf',
+  'transact:plugin/types',
+  'clientdata:plugin/keyvalue',
+  'permissions:plugin/api',
+  'permissions:plugin/types',
+];
 
 /** The interface whose users get their key space loaded before a call. */
 export const CLIENTDATA_INTERFACE = 'clientdata:plugin/keyvalue';
@@ -146,6 +157,36 @@ export function hostInterfaces(env: HostEnv, ctx: () => CallContext, clientdata:
     return `${p.service}:${p.plugin}`;
   };
   return {
+    'permissions:plugin/types': {},
+    'permissions:plugin/api': {
+      isAuthorized: (caller: string, level: TrustLevel, descriptions: [string, string, string], _debugLabel: string, whitelist: string[]) => {
+        const c = ctx();
+        return isAuthorized(clientdata, { callee: current(c).service, caller, activeApp: c.activeApp, level, descriptions, whitelist });
+      },
+      hasAuth: (caller: string, level: TrustLevel, whitelist: string[]) => hasAuth(clientdata, { callee: current(ctx()).service, caller, level, whitelist }),
+      setAllowedCallers: () => {
+        // psiweb lets any app ask (the user decides in the prompt): nothing to restrict.
+      },
+    },
+    'host:prompt/api': {
+      // A plugin-defined prompt: the supervisor's prompt page shows its name and context with Allow and Deny.
+      prompt: (promptName: string, packedContext: Uint8Array | undefined) => {
+        const c = ctx();
+        throw new PromptRequest({
+          promptApp: current(c).service,
+          promptName,
+          activeApp: c.activeApp,
+          caller: sender(c),
+          level: 'high',
+          descriptions: ['', '', ''],
+          created: new Date().toISOString(),
+          packedContext: packedContext ? [...packedContext] : null,
+        });
+      },
+      getContext: () => {
+        throw hostError('get-context is for prompt pages; psiweb shows prompts on the supervisor page');
+      },
+    },
     [CLIENTDATA_INTERFACE]: {
       get: (key: string) => clientdata.get(space(), key),
       set: (key: string, value: Uint8Array) => {

@@ -145,6 +145,36 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
     expect((gone as { result?: unknown }).result ?? null).toBeNull();
   }, 240_000);
 
+  // Runs after composer and tinyplugin are deployed.
+  it('asks the user when another app reaches a guarded plugin: Deny is remembered, Allow lets calls through', async () => {
+    const secret = { service: 'composer', intf: 'api', method: 'secret', params: [] };
+    // composer's own app needs no prompt.
+    const own = await devnet.open('composer');
+    expect(await call(own, secret)).toMatchObject({ ok: true, result: 'the secret' });
+
+    const answer = async (page: Page, button: 'Allow' | 'Deny', app: string) => {
+      await page.waitForFunction(() => (window as unknown as { appReady?: boolean }).appReady === true);
+      // common-lib sends the page to the prompt page (psibase's redirect), ending this evaluate.
+      void page.evaluate((a) => (window as unknown as { call(a: unknown): Promise<unknown> }).call(a), secret).catch(() => undefined);
+      await page.waitForURL(/^http:\/\/supervisor\.[^/]+\/prompt\.html\?returnPath=%2F$/);
+      await expect.poll(() => page.locator('#title').textContent()).toBe(`${app} wants to use composer`);
+      expect(await page.locator('#detail').textContent()).toBe(`${app} may read composer's secret`);
+      await page.getByRole('button', { name: button }).click();
+      await page.waitForURL(devnet.appUrl(app));
+    };
+
+    const greetings = await devnet.open();
+    await answer(greetings, 'Deny', APP);
+    // Denied, and remembered: no prompt again, the plugin's own error.
+    expect(await call(greetings, secret)).toMatchObject({ ok: false, error: { name: 'PluginError', message: `${APP} is not allowed to read the secret`, pluginId: { service: 'composer', plugin: 'plugin' } } });
+
+    const tiny = await devnet.open('tinyplugin');
+    await answer(tiny, 'Allow', 'tinyplugin');
+    expect(await call(tiny, secret)).toMatchObject({ ok: true, result: 'the secret' });
+    // Without auto-redirect, the prompt comes back as psibase's RedirectErrorObject; here none is needed any more.
+    expect(await call(greetings, secret)).toMatchObject({ ok: false, error: { message: `${APP} is not allowed to read the secret` } });
+  }, 240_000);
+
   it('picks up a service that replaced its plugin on the next load', async () => {
     await buildPlugin('test-greetings-v2', join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'greetings-v2'));
     const page = await devnet.open();

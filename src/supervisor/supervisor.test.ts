@@ -14,6 +14,8 @@ import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts
 import { HOST_INTERFACES, interfaceKey, parseInterface } from './host.ts';
 import { FUNCTION_CALL_REQUEST, isFunctionCallRequest, isPreLoadPluginsRequest, PRE_LOAD_PLUGINS_REQUEST, kebabToCamel } from './messages.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
+import type { ClientDataStore } from './clientdata.ts';
+import { hasAuth, isAuthorized, PromptRequest, setGrant } from './permissions.ts';
 
 const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
 
@@ -54,7 +56,7 @@ describe('host', () => {
     expect(parseInterface('auth-sig:plugin/keyvault')).toEqual({ namespace: 'auth-sig', pkg: 'plugin', intf: 'keyvault' });
     expect(parseInterface('nonsense')).toBeUndefined();
     expect(HOST_INTERFACES).toContain('transact:plugin/intf');
-    expect(HOST_INTERFACES).not.toContain('host:prompt/api');
+    expect(HOST_INTERFACES).not.toContain('auth-sig:plugin/keyvault');
   });
 
   it('knows which origins are apps of its root', () => {
@@ -69,12 +71,12 @@ describe('host', () => {
 });
 
 describe('loading plugins', () => {
-  const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'prompting');
-  let prompting: Uint8Array;
+  const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'keyvault-user');
+  let keyvaultUser: Uint8Array;
 
   beforeAll(async () => {
-    await buildPlugin('test-prompting', FIXTURE);
-    prompting = readFileSync(pluginWasmPath('test-prompting'));
+    await buildPlugin('test-keyvault-user', FIXTURE);
+    keyvaultUser = readFileSync(pluginWasmPath('test-keyvault-user'));
   }, 120_000);
 
   const call = (s: Supervisor, service: string) => s.call('someapp', { service, plugin: 'plugin', intf: 'api', method: 'ask', params: [] });
@@ -97,15 +99,58 @@ describe('loading plugins', () => {
   });
 
   it('refuses a plugin importing a host interface the host does not provide, before running any of it', async () => {
-    const s = new Supervisor({ ...env, fetchPlugin: async () => prompting });
-    const e = await call(s, 'prompting').catch((x: unknown) => x);
+    const s = new Supervisor({ ...env, fetchPlugin: async () => keyvaultUser });
+    const e = await call(s, 'keyvault-user').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(PluginImportError);
-    expect((e as Error).message).toBe('plugin prompting:plugin imports host:prompt/api, which the host does not provide');
-    expect(errorResult(e, undefined)).toMatchObject({ name: 'PluginErrorObject', pluginId: { service: 'prompting', plugin: 'plugin' } });
+    expect((e as Error).message).toBe('plugin keyvault-user:plugin imports auth-sig:plugin/keyvault, which the host does not provide');
+    expect(errorResult(e, undefined)).toMatchObject({ name: 'PluginErrorObject', pluginId: { service: 'keyvault-user', plugin: 'plugin' } });
     // The transpile was done (and cached by hash): a second load skips jco, and still refuses.
     expect(s.stats.transpiles).toBe(1);
-    const s2 = new Supervisor({ ...env, fetchPlugin: async () => prompting, cache: (s as unknown as { cache: never }).cache });
-    await expect(call(s2, 'prompting')).rejects.toBeInstanceOf(PluginImportError);
+    const s2 = new Supervisor({ ...env, fetchPlugin: async () => keyvaultUser, cache: (s as unknown as { cache: never }).cache });
+    await expect(call(s2, 'keyvault-user')).rejects.toBeInstanceOf(PluginImportError);
     expect(s2.stats).toMatchObject({ transpiles: 0, cacheHits: 1 });
   }, 60_000);
+});
+
+describe('permissions (the seed auth model behind permissions:plugin/api)', () => {
+  /** A ClientDataStore in memory. */
+  const memoryStore = (): ClientDataStore => {
+    const spaces = new Map<string, Map<string, Uint8Array>>();
+    const space = (p: string) => spaces.get(p) ?? spaces.set(p, new Map()).get(p)!;
+    return {
+      load: async () => undefined,
+      get: (p, k) => space(p).get(k),
+      set: (p, k, v) => void space(p).set(k, v),
+      delete: (p, k) => void space(p).delete(k),
+      flush: async () => undefined,
+    };
+  };
+  const args = { callee: 'tokens', activeApp: 'tips', level: 'high' as const, descriptions: ['l', 'm', 'h'] as [string, string, string], whitelist: [] };
+
+  it('lets an app use its own plugin, asks for others, and remembers the answer until revoked', () => {
+    const store = memoryStore();
+    expect(isAuthorized(store, { ...args, caller: 'tokens' })).toBe(true);
+    expect(isAuthorized(store, { ...args, caller: 'tips', level: 'none' })).toBe(true);
+    expect(isAuthorized(store, { ...args, caller: 'tips', whitelist: ['tips'] })).toBe(true);
+    expect(isAuthorized(store, { ...args, caller: 'tips', level: 'max' })).toBe(false);
+    let asked: unknown;
+    try {
+      isAuthorized(store, { ...args, caller: 'tips' });
+    } catch (e) {
+      asked = e;
+    }
+    expect(asked).toBeInstanceOf(PromptRequest);
+    expect((asked as PromptRequest).prompt).toMatchObject({ promptApp: 'tokens', caller: 'tips', activeApp: 'tips', level: 'high', promptName: 'permissions' });
+    expect(errorResult(asked, undefined)).toEqual({ name: 'RedirectErrorObject', pluginId: { service: 'host', plugin: 'prompt' }, message: 'user_prompt_request' });
+    expect(hasAuth(store, { ...args, caller: 'tips' })).toBe(false);
+    setGrant(store, 'tokens', 'tips', 'deny');
+    expect(isAuthorized(store, { ...args, caller: 'tips' })).toBe(false);
+    setGrant(store, 'tokens', 'tips', 'allow');
+    expect(isAuthorized(store, { ...args, caller: 'tips' })).toBe(true);
+    expect(hasAuth(store, { ...args, caller: 'tips' })).toBe(true);
+    // Per (caller, plugin): another caller is still asked.
+    expect(() => isAuthorized(store, { ...args, caller: 'other' })).toThrow(PromptRequest);
+    setGrant(store, 'tokens', 'tips', undefined);
+    expect(() => isAuthorized(store, { ...args, caller: 'tips' })).toThrow(PromptRequest);
+  });
 });

@@ -13,6 +13,7 @@
 import { compileCores, importFromBlob, loadJco, sha256Hex, transpileComponent, TranspileError, type JcoModule, type TranspiledComponent } from './component.ts';
 import { MemoryTranspileCache, type TranspileCache } from './cache.ts';
 import { IdbClientData, type ClientDataStore } from './clientdata.ts';
+import { GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
 import { CLIENTDATA_INTERFACE, HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
 import {
@@ -21,6 +22,7 @@ import {
   genericErrorObject,
   kebabToCamel,
   pluginErrorObject,
+  redirectErrorObject,
   type QualifiedFunctionCallArgs,
   type QualifiedPluginId,
 } from './messages.ts';
@@ -93,6 +95,8 @@ async function defaultFetchPlugin(url: string): Promise<Uint8Array | undefined> 
 
 /** A thrown value as psibase's reply: a plugin's error record becomes a PluginErrorObject from its producer. */
 export function errorResult(e: unknown, fallback: QualifiedPluginId | undefined): unknown {
+  // psibase's prompt redirect: common-lib sends the page to the supervisor's prompt page.
+  if (e instanceof PromptRequest) return redirectErrorObject({ service: 'host', plugin: 'prompt' }, 'user_prompt_request');
   const payload = (e as { payload?: unknown })?.payload;
   if (payload && typeof payload === 'object') {
     const p = payload as { message?: unknown; producer?: unknown };
@@ -172,7 +176,12 @@ export class Supervisor {
     const target = { service: args.service, plugin: args.plugin || DEFAULT_PLUGIN };
     const closure = await this.loadClosure([target]);
     // Key spaces are read before the call: the plugin's reads are synchronous.
-    await Promise.all(closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))));
+    await Promise.all([
+      ...closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))),
+      // Grants and the active prompt (permissions.ts), read as synchronously as client data.
+      this.clientdata.load(GRANTS_SPACE),
+      this.clientdata.load(PROMPT_SPACE),
+    ]);
     const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: undefined };
     const instances = new Map<string, Record<string, unknown>>();
     this.stats.instantiateMs = {};
@@ -193,6 +202,10 @@ export class Supervisor {
         );
       }
       return result;
+    } catch (e) {
+      // Kept for the prompt page, which the app is about to show.
+      if (e instanceof PromptRequest) setActivePrompt(this.clientdata, e.prompt);
+      throw e;
     } finally {
       this.stats.lastActions = ctx.actions;
       this.context = undefined;
