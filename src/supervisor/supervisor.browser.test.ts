@@ -7,6 +7,9 @@
  * and answers. A reload is warm: the transpiled plugin comes from IndexedDB (the
  * supervisor's counters say so). Failures reject with psibase's error shapes.
  * The cold and warm load times are printed (supervisor: …).
+ * Then, on the same devnet (the tests run in order and share the apps they deploy):
+ * composition and the seed's FIFO example, an AssemblyScript plugin, client data, the
+ * cross-app prompt (Deny, Allow), and a replaced plugin picked up on the next load.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -171,7 +174,7 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
     const tiny = await devnet.open('tinyplugin');
     await answer(tiny, 'Allow', 'tinyplugin');
     expect(await call(tiny, secret)).toMatchObject({ ok: true, result: 'the secret' });
-    // Without auto-redirect, the prompt comes back as psibase's RedirectErrorObject; here none is needed any more.
+    // Each caller has its own answer: greetings stays denied.
     expect(await call(greetings, secret)).toMatchObject({ ok: false, error: { message: `${APP} is not allowed to read the secret` } });
   }, 240_000);
 
