@@ -43,10 +43,3 @@ export const MAX_VERIFIED = 2048;
  * them all): a peer up to several sync batches behind is served from memory.
  */
 export const RETAINED_IRREVERSIBLE_BLOCKS = 4 * SYNC_BATCH;
-
-/**
- * Longest block payload a message may carry, in hex characters: the packed psibase
- * Block (header and transactions). 16 Mi characters = an 8 MiB block, the most the
- * Node peer's /native/blocks serves in one frame.
- */
-export const MAX_BLOCK_PAYLOAD_CHARS = 16 * 1024 * 1024;

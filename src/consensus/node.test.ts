@@ -217,7 +217,7 @@ describe("a term's first block is prepared only once its view changes make the t
   });
 
   it("checks only the leader's prepared certificate: another may name a block lost below irreversibility", () => {
-    const { node, cert, vc, opening, prepared } = setup();
+    const { node, cert, vc, opening } = setup();
     // A block 1 of term 0 that lost to genesis: this node cannot have it, nor check its prepares.
     const lost = { id: `00000001${'e'.repeat(56)}`, term: 0, prepares: [] };
     node.step('p1', vc('p1', cert));

@@ -417,7 +417,7 @@ export class ConsensusNode {
         const name = kind === 'prepare' ? 'PrepareMessage' : 'CommitMessage';
         if (!this.verifySigned(name, m.value, v.producer, undefined)) return this.drop(from, `bad signature on ${kind} from ${v.producer}`);
         if (kind === 'commit') this.rememberVerified(v);
-        this.onBftVote(from, v);
+        this.onBftVote(v);
         break;
       }
       case 'SignedMessage<ViewChangeMessage>': {
@@ -1419,7 +1419,7 @@ export class ConsensusNode {
     this.countVote(e, v);
   }
 
-  private onBftVote(from: string, v: Vote): void {
+  private onBftVote(v: Vote): void {
     if (numFromId(v.blockId) <= this._irreversible.num) return;
     const e = this.blocks.get(v.blockId);
     if (!e) {

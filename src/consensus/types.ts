@@ -6,7 +6,7 @@
  * certificates) and the components it is given.
  */
 import type { WireMessage } from '../net/wire/messages.ts';
-import type { Block, BlockHeader, Claim, Consensus, SignedBlock } from '../protocol/types.ts';
+import type { Block, Claim, SignedBlock } from '../protocol/types.ts';
 
 export type { WireMessage } from '../net/wire/messages.ts';
 export type { Block, BlockHeader, Claim, Consensus, SignedBlock } from '../protocol/types.ts';
