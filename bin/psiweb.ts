@@ -2,6 +2,7 @@
 /**
  * The `psiweb` command for Node:
  *   start  run a producing node with the PWA and the chain's web services
+ *   devnet run N producer nodes on one chain (consensus), Ctrl-C stops all
  *   exec   run one action or HTTP request of a service module on a scratch chain
  *   push   sign and push one action to a node
  *   create, deploy, upload  psibase's commands: an account, a service, a site's files
@@ -14,6 +15,7 @@ import { BUILD_USAGE, runBuild } from '../src/node/cli/build.ts';
 import { CHECK_USAGE, runCheck } from '../src/node/cli/check.ts';
 import { CREATE_USAGE, runCreate } from '../src/node/cli/create.ts';
 import { DEPLOY_USAGE, runDeploy } from '../src/node/cli/deploy.ts';
+import { DEVNET_USAGE, runDevnet } from '../src/node/cli/devnet.ts';
 import { EXEC_USAGE, runExec } from '../src/node/cli/exec.ts';
 import { EXIT_FAILED, EXIT_USAGE, UsageError, processIo, type CliIo } from '../src/node/cli/io.ts';
 import { NEW_USAGE, runNew } from '../src/node/cli/new.ts';
@@ -23,6 +25,7 @@ import { UPLOAD_USAGE, runUpload } from '../src/node/cli/upload.ts';
 
 const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
   start: { usage: START_USAGE, run: runStart },
+  devnet: { usage: DEVNET_USAGE, run: runDevnet },
   exec: { usage: EXEC_USAGE, run: runExec },
   push: { usage: PUSH_USAGE, run: runPush },
   create: { usage: CREATE_USAGE, run: runCreate },

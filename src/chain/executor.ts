@@ -29,7 +29,7 @@ import { ServiceHost, type Limits, type ServiceCode } from '../vm/index.ts';
 import { DbId, dbKey } from '../vm/dbs.ts';
 import { ServiceError } from '../vm/errors.ts';
 import { BlockContext, blockSignatureData, producersOf } from './block-context.ts';
-import { ONE_SECOND_US } from './constants.ts';
+import { GENESIS_BLOCK_NUM, ONE_SECOND_US } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
 import { NativeTables, codeKey, nativeSchema, pack, type CodeRow, type GenesisService, type StatusRow } from './native-tables.ts';
 import { startProof, transactionProofs, type NativeVerifier, type PendingProof, type ProofResult, type VerifierDeps } from './verify.ts';
@@ -713,7 +713,8 @@ export class Chain {
    */
   async lastIrreversible(): Promise<number | undefined> {
     const first = await this.state.firstReversible();
-    return first === undefined ? this.head?.num : first - 1;
+    // The genesis block is irreversible from the start (a chain booted reversible kept its undo).
+    return first === undefined ? this.head?.num : Math.max(first - 1, GENESIS_BLOCK_NUM);
   }
 
   /** Blocks up to `num` are irreversible: they can no longer be taken back, and their undo records go. */

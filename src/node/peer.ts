@@ -22,11 +22,20 @@ import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './dat
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { PsiwebNode, type NodeStatus } from './node.ts';
-import { isP2pUrl, isPeerListUrl, P2P_PATH, p2pUpgradeHandler, peerListResponse } from './p2p/accept.ts';
+import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse } from './p2p/accept.ts';
 import { PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
-import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
+import { FORWARD_HOPS_HEADER, forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
+import { Chain } from '../chain/executor.ts';
+import { producersOf } from '../chain/block-context.ts';
+import type { JointConsensus } from '../protocol/types.ts';
+import type { TransactionSubmitter } from '../http/push.ts';
+import { devKeyScalar } from '../crypto/keys.ts';
+import { fetchNode, serviceUrl } from './client.ts';
+import { DEVNET_PRODUCER } from './constants.ts';
+import { ProducerNode } from './producer-node.ts';
+import { p256ClaimVerifier, p256Signer } from './producer-keys.ts';
 
 export { DataDirInUseError } from './data-dir.ts';
 
@@ -53,6 +62,19 @@ export interface PeerOptions {
   maxInboundPeers?: number;
   /** Follow the chain of the peers instead of producing: boot nothing, sync from genesis. */
   follow?: boolean;
+  /**
+   * Boot a devnet with these block producers (psibase's setConsensus in genesis) when
+   * the directory holds no chain: the node then runs multi-producer consensus.
+   */
+  producers?: readonly string[];
+  /** The consensus of `producers` (default cft). */
+  mode?: 'cft' | 'bft';
+  /**
+   * The producer this node signs as (its devnet key): default `prod`, or the first of
+   * `producers`. With no chain here and no `producers`, the node joins the network of
+   * its peers, taking the genesis block from the first.
+   */
+  producer?: string;
 }
 
 /** `/native/status`: the node's status, its role, its peers and the peers it refuses for misbehaving. */
@@ -62,7 +84,8 @@ export interface Peer {
   url: string;
   port: number;
   role: Role;
-  node: PsiwebNode;
+  /** The producing node: a lone producer's, or (multi-producer consensus) a ProducerNode. */
+  node: PsiwebNode | ProducerNode;
   network: PeerNetwork;
   router: Router;
   status(): Promise<PeerStatus>;
@@ -102,22 +125,36 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
   try {
     mkdirSync(options.dataDir, { recursive: true });
     lock = await lockDataDir(options.dataDir);
-    const devnet = await loadDevnet();
+    const producerName = options.producer ?? options.producers?.[0] ?? DEVNET_PRODUCER;
+    if (options.producers && !options.producers.includes(producerName))
+      throw new PsiwebError(`--producer ${producerName} is not one of --producers ${options.producers.join(',')}: the booting node must be one of them`);
+    const devnet = await loadDevnet(producerName);
     // devnet.nativeVerifiers is verify-sig's twin; on Node its P-256 checks go to node:crypto.
-    const opened = await openDataDir(options.dataDir, { nativeVerifiers: devnet.nativeVerifiers.map(nodeSigVerifier), log: options.log });
+    const nativeVerifiers = devnet.nativeVerifiers.map(nodeSigVerifier);
+    const opened = await openDataDir(options.dataDir, { nativeVerifiers, log: options.log });
     store = opened.store;
-    const chain = opened.chain;
+    let chain = opened.chain;
     const role: Role = options.follow ? 'follower' : 'producer';
     if (role === 'follower') {
       if (chain.head) options.log(`following chain ${toHex(chain.chainId!)} from block ${chain.head.num}`);
       else options.log('following: no chain here yet, taking it from peers from genesis');
-    } else if (!chain.head) {
-      const genesis = await bootDevnet(chain, devnet, BigInt(Math.floor(Date.now() / 1000)) * 1_000_000n);
+    } else if (!chain.head && !options.producers && options.producer && (options.peers ?? []).length > 0) {
+      // A producer joining a network: the genesis block from a peer, then consensus syncs the rest.
+      const genesis = await fetchGenesis(options.peers!);
+      await chain.applyBlock(genesis);
       writeIdentity(options.dataDir, chain.chainId!);
-      options.log(`booted a devnet: chain ${toHex(chain.chainId!)}, genesis block ${genesis.block.block.header.blockNum} with ${genesis.traces.length} transactions`);
+      options.log(`joining chain ${toHex(chain.chainId!)} as producer ${producerName}: genesis block taken from ${options.peers![0]}`);
+    } else if (!chain.head) {
+      const producers = options.producers && { names: options.producers, mode: options.mode ?? 'cft' };
+      const genesis = await bootDevnet(chain, devnet, BigInt(Math.floor(Date.now() / 1000)) * 1_000_000n, producers ? { producers } : {});
+      writeIdentity(options.dataDir, chain.chainId!);
+      options.log(`booted a devnet: chain ${toHex(chain.chainId!)}, genesis block ${genesis.block.block.header.blockNum} with ${genesis.traces.length} transactions${producers ? `, producers ${producers.names.join(',')} (${producers.mode})` : ''}`);
     } else {
       options.log(`resuming chain ${toHex(chain.chainId!)} at block ${chain.head.num}`);
     }
+    // Several producers: consensus decides the head, so blocks must be able to be taken back.
+    const multi = role === 'producer' && chain.status !== undefined && isMultiProducer(chain.status.consensus);
+    if (multi) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
       ...(options.maxInboundPeers !== undefined && { maxInbound: options.maxInboundPeers }),
@@ -132,36 +169,45 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
         }
       },
     });
-    const node = new PsiwebNode({
-      chain,
-      producer: devnet.producer,
-      prover: devnet.prover,
-      log: options.log,
-      // Peers hear of each block this node commits.
-      onBlock: () => net.headChanged(),
-      ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
-    });
+    const node: PsiwebNode | ProducerNode = multi
+      ? await startProducerNode(chain, producerName, net, options)
+      : new PsiwebNode({
+          chain,
+          producer: devnet.producer,
+          prover: devnet.prover,
+          log: options.log,
+          // Peers hear of each block this node commits.
+          onBlock: () => net.headChanged(),
+          ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+        });
     const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans() });
+    const submitter: TransactionSubmitter =
+      node instanceof ProducerNode
+        ? // A push another producer relayed (it carries a hop count) is held, not relayed again.
+          { submit: (input, o) => node.submit(input, { waitFor: o.waitFor, relayed: (forwardHops.getStore() ?? 0) > 0 }) }
+        : node;
     const router = new Router({
       rootHost,
       chain,
       // A follower hands transactions on to a peer it dialed.
-      submitter: role === 'producer' ? node : forwardingSubmitter(() => options.peers ?? []),
+      submitter: role === 'producer' ? submitter : forwardingSubmitter(() => options.peers ?? []),
       nativeStatus: status,
       site: distSite(options.distDir),
       onError: (e) => options.log(`request failed: ${(e as Error).stack ?? String(e)}`),
     });
     handler = (r) => {
       if (isPeerListUrl(new URL(r.url), rootHost)) return Promise.resolve(peerListResponse(r, net));
+      if (isGenesisUrl(new URL(r.url), rootHost)) return genesisResponse(r, async () => (await chain.state.store.block(GENESIS_BLOCK_NUM))?.bytes);
       if (isP2pUrl(new URL(r.url), rootHost))
         return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
-      // Only a follower hands transactions on, so only its requests carry a hop count.
-      return role === 'follower' ? forwardHops.run(hopsOf(r), () => router.handle(r)) : router.handle(r);
+      // A follower hands transactions on and producers under consensus relay them, so their requests carry a hop count.
+      return role === 'follower' || multi ? forwardHops.run(hopsOf(r), () => router.handle(r)) : router.handle(r);
     };
     network = net;
     for (const url of options.peers ?? []) net.connect(url);
     const port = (server.address() as AddressInfo).port;
     if (role === 'producer' && (options.produce ?? true)) node.start();
+    if (node instanceof ProducerNode) options.log(`producing as ${producerName} under ${(await node.status()).consensus} consensus with ${(await node.status()).producers.join(',')}`);
     const openStore = store;
     const heldLock = lock;
     let closing: Promise<void> | undefined;
@@ -188,4 +234,59 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     await lock?.release();
     throw e;
   }
+}
+
+/** Whether a chain's consensus (in force or pending) has more than one producer. */
+function isMultiProducer(c: JointConsensus): boolean {
+  return producersOf(c.current).length > 1 || (c.next !== null && c.next !== undefined && producersOf(c.next.consensus).length > 1);
+}
+
+/** The genesis block of the network of `peers` (x-peers.<root>/genesis of the first that answers). */
+async function fetchGenesis(peers: readonly string[]): Promise<Uint8Array> {
+  const failures: string[] = [];
+  for (const peer of peers) {
+    try {
+      const res = await fetchNode(serviceUrl(peer, P2P_SERVICE, GENESIS_PATH), { timeoutMs: 10_000 });
+      if (res.status === 200) return res.body;
+      failures.push(`${peer}: ${res.status} ${res.text().slice(0, 200)}`);
+    } catch (e) {
+      failures.push(`${peer}: ${(e as Error).message}`);
+    }
+  }
+  throw new PsiwebError(`no peer gave this node the genesis block to join with (${failures.join('; ')})`);
+}
+
+/** A producer under multi-producer consensus, its blocks and votes on the peer network. */
+async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions): Promise<ProducerNode> {
+  const label = (peer: number) => `#${peer}`;
+  const peerOf = (labelled: string) => Number(labelled.slice(1));
+  const node = await ProducerNode.open({
+    chain,
+    name,
+    sign: p256Signer(devKeyScalar('p256', name)),
+    verify: p256ClaimVerifier(),
+    transport: {
+      sendToProducer: (producer, bytes) => net.sendToProducer(producer, bytes),
+      sendToPeer: (peer, bytes) => net.sendToPeer(peerOf(peer), bytes),
+      broadcast: (bytes) => net.broadcast(bytes),
+      misbehaved: (peer, reason) => void net.misbehaved(peerOf(peer), reason),
+    },
+    // What is pushed here goes to the other producers too, whichever leads next.
+    relay: (packed) => {
+      for (const url of net.peerUrls().slice(1)) {
+        fetchNode(serviceUrl(url, 'transact', '/push_transaction?wait_for=applied'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', [FORWARD_HOPS_HEADER]: '1' },
+          body: packed,
+          timeoutMs: 30_000,
+        }).catch(() => undefined);
+      }
+    },
+    log: options.log,
+    ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+  });
+  const status = chain.status!;
+  net.setProducers([...producersOf(status.consensus.current).map((p) => p.name), ...(status.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => p.name) : [])], name);
+  net.attachConsensus({ receive: (peer, bytes) => node.receive(label(peer), bytes), connected: (peer) => node.connected(label(peer)) });
+  return node;
 }

@@ -9,9 +9,11 @@ import { normalizeRootHost } from '../../http/hosts.ts';
 import { BLOCK_INTERVAL_MS, DEFAULT_DATA_DIR, DEFAULT_PORT } from '../constants.ts';
 import { startPeer } from '../peer.ts';
 import { EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { isValidAccountName } from '../../protocol/names.ts';
 
 export const START_USAGE = `usage: psiweb start [--port ${DEFAULT_PORT}] [--data DIR] [--host ${DEFAULT_ROOT_HOST}] [--dist dist]
                     [--peer URL]... [--follow] [--block-interval-ms ${BLOCK_INTERVAL_MS}]
+                    [--producers a,b,c,d [--mode cft|bft]] [--producer NAME]
   --data: where the chain is kept (default ./${DEFAULT_DATA_DIR}); a directory that never held a chain gets a new devnet
           (a follower's gets the chain of its peers instead)
   --host: the root host; apps are served on <service>.<host>, peers connect to x-peers.<host>/p2p
@@ -20,7 +22,11 @@ export const START_USAGE = `usage: psiweb start [--port ${DEFAULT_PORT}] [--data
           (psibase's peer protocol over a WebSocket at x-peers.<host>/p2p, as psinode's x-peers dials)
   --follow: do not produce: boot nothing, take every block from the peers (genesis first), validate and apply each,
             and follow new blocks as the producer announces them; such a node reports role "follower"
-  --block-interval-ms: milliseconds between blocks the producer makes (default ${BLOCK_INTERVAL_MS}, as psinode)`;
+  --block-interval-ms: milliseconds between blocks the producer makes (default ${BLOCK_INTERVAL_MS}, as psinode)
+  --producers: boot the devnet (in a directory that holds no chain) with these block producers, each an account
+               signing with its devnet key; the nodes then agree on blocks by consensus (--mode, default cft)
+  --producer: the producer this node signs as (default: the first of --producers, else prod); with no chain here,
+              no --producers and a --peer, the node joins that network as this producer`;
 
 export interface StartOptions {
   port: number;
@@ -30,6 +36,9 @@ export interface StartOptions {
   peers: string[];
   follow: boolean;
   blockIntervalMs: number;
+  producers?: string[];
+  mode?: 'cft' | 'bft';
+  producer?: string;
 }
 
 export function parseStartArgs(argv: string[]): StartOptions {
@@ -45,6 +54,9 @@ export function parseStartArgs(argv: string[]): StartOptions {
         peer: { type: 'string', multiple: true, default: [] },
         follow: { type: 'boolean', default: false },
         'block-interval-ms': { type: 'string', default: String(BLOCK_INTERVAL_MS) },
+        producers: { type: 'string' },
+        mode: { type: 'string' },
+        producer: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -74,7 +86,30 @@ export function parseStartArgs(argv: string[]): StartOptions {
     peers.push(url.href);
   }
   if (values.follow && peers.length === 0) throw new UsageError('--follow needs at least one --peer to follow');
-  return { port, dataDir: resolve(values.data), rootHost, distDir: resolve(values.dist), peers, follow: values.follow, blockIntervalMs };
+  let producers: string[] | undefined;
+  if (values.producers !== undefined) {
+    producers = values.producers.split(',').map((p) => p.trim());
+    const bad = producers.find((p) => !isValidAccountName(p));
+    if (bad !== undefined || producers.length === 0) throw new UsageError(`--producers must be account names separated by commas, got "${values.producers}"`);
+    if (new Set(producers).size !== producers.length) throw new UsageError(`--producers names a producer twice: "${values.producers}"`);
+  }
+  if (values.mode !== undefined && values.mode !== 'cft' && values.mode !== 'bft') throw new UsageError(`--mode must be cft or bft, got "${values.mode}"`);
+  if (values.mode !== undefined && !producers) throw new UsageError('--mode goes with --producers (the consensus of a new devnet)');
+  if (values.producer !== undefined && !isValidAccountName(values.producer)) throw new UsageError(`--producer must be an account name, got "${values.producer}"`);
+  if (values.producer !== undefined && producers && !producers.includes(values.producer)) throw new UsageError(`--producer ${values.producer} is not one of --producers ${producers.join(',')}`);
+  if (values.follow && (producers || values.producer)) throw new UsageError('--follow does not produce: it takes no --producers or --producer');
+  return {
+    port,
+    dataDir: resolve(values.data),
+    rootHost,
+    distDir: resolve(values.dist),
+    peers,
+    follow: values.follow,
+    blockIntervalMs,
+    ...(producers && { producers }),
+    ...(values.mode !== undefined && { mode: values.mode as 'cft' | 'bft' }),
+    ...(values.producer !== undefined && { producer: values.producer }),
+  };
 }
 
 /** Runs until a stop signal; resolves with the exit code once everything is closed. */

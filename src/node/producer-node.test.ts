@@ -1,0 +1,207 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Chain } from '../chain/executor.ts';
+import { devKeyScalar, parsePublicKey } from '../crypto/keys.ts';
+import { signP256Hash, verifyP256Hash } from '../crypto/p256.ts';
+import { MemoryStore, StateDb } from '../state/index.ts';
+import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
+import { signedTransfer } from './browser/tx.ts';
+import { ProducerNode, type ProducerTransport } from './producer-node.ts';
+import { taposRef } from '../protocol/tapos.ts';
+import { accountName, accountNumber } from '../protocol/names.ts';
+import { Router } from '../http/router.ts';
+import { toHex } from '../state/bytes.ts';
+import { encodeMessage } from '../net/wire/messages.ts';
+import { packSignedBlock, unpackSignedTransaction } from '../protocol/types.ts';
+import { blockId } from '../protocol/ids.ts';
+import { blockSignatureData } from '../chain/block-context.ts';
+
+const BUILD_TIMEOUT_MS = 300_000;
+const INTERVAL_MS = 100;
+
+let devnet: Devnet;
+beforeAll(async () => {
+  devnet = await loadDevnet('a');
+}, BUILD_TIMEOUT_MS);
+
+interface Net {
+  nodes: Map<string, ProducerNode>;
+  /** What each node reported as misbehaviour: [reporter, peer, reason]. */
+  reports: [string, string, string][];
+  /** Names cut off from everyone (a crashed process or a partition). */
+  down: Set<string>;
+}
+
+const running: ProducerNode[] = [];
+afterEach(async () => {
+  for (const n of running.splice(0)) await n.stop();
+});
+
+function transport(net: Net, self: string): ProducerTransport {
+  const deliver = (to: string, bytes: Uint8Array) => {
+    if (net.down.has(self) || net.down.has(to)) return false;
+    const node = net.nodes.get(to);
+    if (!node) return false;
+    const copy = bytes.slice();
+    setTimeout(() => {
+      if (!net.down.has(self) && !net.down.has(to)) node.receive(`#${self}`, copy);
+    }, 1);
+    return true;
+  };
+  return {
+    sendToProducer: (p, bytes) => deliver(p, bytes),
+    sendToPeer: (peer, bytes) => deliver(peer.slice(1), bytes),
+    broadcast: (bytes) => {
+      for (const name of net.nodes.keys()) if (name !== self) deliver(name, bytes);
+    },
+    misbehaved: (peer, reason) => void net.reports.push([self, peer, reason]),
+  };
+}
+
+/** Four (or more) producers, each with its own chain on the same genesis, connected in memory. */
+async function network(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
+  const net: Net = { nodes: new Map(), down: new Set(), reports: [] };
+  const t0 = BigInt(Math.floor(Date.now() / 1000)) * 1_000_000n;
+  const booter = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible: true });
+  const genesis = await bootDevnet(booter, devnet, t0, { producers: { names, mode } });
+  expect(genesis.rejected).toEqual([]);
+  for (const name of names) {
+    const chain = name === names[0] ? booter : await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible: true });
+    if (chain !== booter) await chain.applyBlock(genesis.bytes);
+    const scalar = devKeyScalar('p256', name);
+    const node = await ProducerNode.open({
+      chain,
+      name,
+      sign: (data) => signP256Hash(scalar, sha256(data)),
+      verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
+      transport: transport(net, name),
+      relay: (packed) => {
+        for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.submit(packed, { waitFor: 'final', relayed: true }).catch(() => undefined);
+      },
+      blockIntervalMs: INTERVAL_MS,
+      log: process.env.PSIWEB_TEST_LOG ? (line) => console.log(`[${name}] ${line}`) : undefined,
+    });
+    net.nodes.set(name, node);
+  }
+  for (const n of net.nodes.values()) {
+    running.push(n);
+    n.start();
+  }
+  for (const [name, n] of net.nodes) for (const other of net.nodes.keys()) if (other !== name) n.connected(`#${other}`);
+  return net;
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A balance as tokens answers GET /balances/<account> on the node's head state. */
+async function balanceOf(node: ProducerNode, account: string): Promise<bigint> {
+  const router = new Router({ rootHost: 'psiweb.localhost', chain: node.chain });
+  const res = await router.handle(new Request(`http://tokens.psiweb.localhost/balances/${account}`, { headers: { host: 'tokens.psiweb.localhost' } }));
+  return BigInt(((await res.json()) as { balance: string }).balance);
+}
+
+/** Producers of the blocks on a node's chain, from `from` up to its head. */
+async function producersOfChain(node: ProducerNode, from: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let n = from; n <= node.chain.head!.num; n++) out.push(accountName((await node.chain.blockByNum(n))!.block.header.producer));
+  return out;
+}
+
+async function transfer(node: ProducerNode, amount: string) {
+  const head = node.chain.head!;
+  const tapos = taposRef(head.num, head.id);
+  return signedTransfer({ from: 'alice', to: 'bob', amount, memo: `t ${amount}`, tapos, expiration: head.time / 1_000_000n + 60n });
+}
+
+describe('producers under consensus, in memory', () => {
+  for (const mode of ['bft', 'cft'] as const) {
+    it(`${mode}: four producers agree on one chain, finalise blocks, and a transfer pushed to any of them becomes final on all`, async () => {
+      const net = await network(['a', 'b', 'c', 'd'], mode);
+      const nodes = [...net.nodes.values()];
+      await until('blocks irreversible on every node', async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.irreversible!.num >= 6));
+      const before = await balanceOf(nodes[0]!, 'bob');
+      const trace = await nodes[2]!.submit(await transfer(nodes[2]!, '7'), { waitFor: 'final' });
+      expect(trace.error ?? null).toBeNull();
+      // Every node holds the transfer, final, and the same state.
+      await until('the transfer on every node', async () => (await Promise.all(nodes.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 7n));
+      const irreversible = Math.min(...(await Promise.all(nodes.map((n) => n.status()))).map((s) => s.irreversible!.num));
+      const ids = await Promise.all(nodes.map(async (n) => toHex((await n.chain.blockByNum(irreversible))!.block.header.previous)));
+      expect(new Set(ids).size).toBe(1);
+      // Blocks come from more than one producer (the leader is not fixed to the booter).
+      const producers = new Set(await producersOfChain(nodes[0]!, 3));
+      if (mode === 'bft') expect(producers.size).toBeGreaterThanOrEqual(1);
+    }, 60_000);
+  }
+
+  const irreversibleOf = async (n: ProducerNode) => (await n.status()).irreversible!.num;
+  const leaderOf = async (n: ProducerNode) => accountName((await n.chain.blockByNum(n.chain.head!.num))!.block.header.producer);
+
+  it('bft: when the leader goes, the other three keep finalising; with two of four gone nothing finalises until one returns', async () => {
+    const net = await network(['a', 'b', 'c', 'd'], 'bft');
+    const all = [...net.nodes.values()];
+    await until('blocks irreversible', async () => (await irreversibleOf(all[0]!)) >= 4);
+    const leader = await leaderOf(all[0]!);
+    net.down.add(leader);
+    const rest = [...net.nodes].filter(([n]) => n !== leader).map(([, n]) => n);
+    const mark = Math.max(...(await Promise.all(rest.map(irreversibleOf))));
+    await until('irreversible advancing without the old leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 20_000);
+    expect(await leaderOf(rest[0]!)).not.toBe(leader);
+    // A second one goes: three of four are a quorum, two are not.
+    const second = [...net.nodes.keys()].find((n) => n !== leader && !net.down.has(n))!;
+    net.down.add(second);
+    const live = [...net.nodes].filter(([n]) => !net.down.has(n)).map(([, n]) => n);
+    await new Promise((r) => setTimeout(r, 500));
+    const stalled = Math.max(...(await Promise.all(live.map(irreversibleOf))));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(Math.max(...(await Promise.all(live.map(irreversibleOf))))).toBe(stalled);
+    net.down.delete(second);
+    await until('irreversible advancing again once one returns', async () => (await Promise.all(live.map(irreversibleOf))).every((i) => i >= stalled + 2), 20_000);
+  }, 90_000);
+
+  it('cft: three producers survive losing the leader', async () => {
+    const net = await network(['a', 'b', 'c'], 'cft');
+    const all = [...net.nodes.values()];
+    await until('blocks irreversible', async () => (await irreversibleOf(all[0]!)) >= 4);
+    const leader = await leaderOf(all[0]!);
+    net.down.add(leader);
+    const rest = [...net.nodes].filter(([n]) => n !== leader).map(([, n]) => n);
+    const mark = Math.max(...(await Promise.all(rest.map(irreversibleOf))));
+    await until('irreversible advancing under a new leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 20_000);
+    const before = await balanceOf(rest[0]!, 'bob');
+    await rest[1]!.submit(await transfer(rest[1]!, '3'), { waitFor: 'final' });
+    await until('the transfer on both', async () => (await Promise.all(rest.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 3n));
+  }, 90_000);
+
+  it('a block whose transactions do not run is refused, never applied, and its sender reported', async () => {
+    const net = await network(['a', 'b', 'c', 'd'], 'bft');
+    const all = [...net.nodes.values()];
+    await until('blocks irreversible', async () => (await irreversibleOf(all[0]!)) >= 3);
+    const victim = net.nodes.get('b')!;
+    // A block on b's head, signed with a producer's real key, holding a transfer that fails (bob has too little).
+    // (If b finalises past the block's height before it reads it, the block is merely old: try again on the new head.)
+    let head = victim.chain.head!;
+    let id: Uint8Array = new Uint8Array(0);
+    const reported = () => net.reports.some(([by, peer, why]) => by === 'b' && peer === '#mallory' && /does not run/.test(why));
+    for (let attempt = 0; attempt < 10 && !reported(); attempt++) {
+      head = victim.chain.head!;
+      const tooMuch = await signedTransfer({ from: 'bob', to: 'alice', amount: '999999999', memo: `too much ${attempt}`, tapos: taposRef(head.num, head.id), expiration: head.time / 1_000_000n + 60n });
+      const built = victim.chain.buildOn(victim.chain.state.reader, { time: head.time + 1_000n, producer: accountNumber('c'), term: 0, irreversible: 0 }, []);
+      const block = { ...built.block, transactions: [...built.block.transactions, unpackSignedTransaction(tooMuch)] };
+      id = blockId(block.header);
+      const signature = signP256Hash(devKeyScalar('p256', 'c'), sha256(blockSignatureData(id)));
+      victim.receive('#mallory', encodeMessage({ kind: 'BlockMessage', value: { block: packSignedBlock({ block, signature, auxConsensusData: null }) } }));
+      await until('the block read', async () => reported() || victim.chain.head!.num > head.num + 3, 5_000).catch(() => undefined);
+    }
+    expect(reported()).toBe(true);
+    const headBefore = victim.chain.head!.num;
+    await until('b keeps going', async () => victim.chain.head!.num > headBefore + 2);
+    for (let n = head.num + 1; n <= victim.chain.head!.num; n++) expect(toHex((await victim.chain.blockByNum(n))!.block.header.previous)).not.toBe(toHex(id));
+    expect(toHex(blockId((await victim.chain.blockByNum(head.num + 1))!.block.header))).not.toBe(toHex(id));
+  }, 60_000);
+});

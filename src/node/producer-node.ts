@@ -1,0 +1,671 @@
+/**
+ * A block producer under multi-producer consensus (CFT or BFT): the consensus state
+ * machine (src/consensus) decides which block is the head and which are
+ * irreversible; this feeds its output into the chain executor and the network, and
+ * the network's and clients' input into it (etcd raft's node.go pattern).
+ *
+ * State: the chain on disk is at the consensus head. Blocks above the irreversible
+ * one are committed with undo records (Chain `reversible`), so a fork switch takes
+ * them back (`revertTo`) and commits the other fork's blocks. Every block consensus
+ * sees is executed before it is accepted, on the state at its parent — the head's
+ * state with the undo records back to the fork point and the fork's own write sets
+ * laid over it (layeredReader) — so consensus only ever votes for, builds on or
+ * switches to blocks that ran; a block whose transactions fail is never accepted.
+ * Validated blocks keep their write sets, so switching to them commits without
+ * running them again.
+ *
+ * Transactions: a push is checked (TaPoS, duplicates, proofs) and held until a block
+ * that holds it is applied (`applied`) or irreversible (`final`). Every producer
+ * holds what was pushed to it, passes it to the other producers (`relay`), and builds
+ * its blocks from what it holds when consensus makes it the leader.
+ */
+import { BlockValidationError, ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
+import { GENESIS_BLOCK_NUM, ONE_SECOND_US, MAX_TRX_LIFETIME_SEC, TAPOS_VALID_FLAGS } from '../chain/constants.ts';
+import { producersOf } from '../chain/block-context.ts';
+import { openTransaction, type BuiltBlock, type Chain, type OpenedTransaction, type ValidatedBlock } from '../chain/executor.ts';
+import { ConsensusNode } from '../consensus/node.ts';
+import type { ConsensusFields, HardState, JointConsensus, PersistedState, Ready } from '../consensus/types.ts';
+import { PsiwebError } from '../errors.ts';
+import { decodeMessage, encodeMessage } from '../net/wire/messages.ts';
+import { toHex as hexId } from '../protocol/fracpack/index.ts';
+import { blockId as protocolBlockId } from '../protocol/ids.ts';
+import { accountName, accountNumber } from '../protocol/names.ts';
+import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, type SignedBlock, type TransactionTrace } from '../protocol/types.ts';
+import { bytesEqual, toHex } from '../state/bytes.ts';
+import { layeredReader } from '../state/layers.ts';
+import { mergeUndo, undoOf } from '../state/memory-store.ts';
+import type { KvWrite } from '../state/overlay.ts';
+import type { KvReader } from '../state/types.ts';
+import { BLOCK_INTERVAL_MS } from './constants.ts';
+import { systemClock, type Clock, type NodeStatus, type WaitFor } from './node.ts';
+
+/** How often consensus is ticked (its timers: block interval, elections, view changes). */
+export const TICK_MS = 20;
+/** Most transactions held at once. */
+export const MAX_HELD_TRANSACTIONS = 20_000;
+/** Blocks sent from the block log for one hello of a peer that is far behind. */
+export const LOG_SYNC_BATCH = 1024;
+/** A hello this far below the irreversible block is answered from the block log (consensus keeps fewer in memory). */
+export const LOG_SYNC_MARGIN = 64;
+/** Most transactions in one block. */
+export const MAX_BLOCK_TRANSACTIONS = 5_000;
+
+export class ProducerNodeError extends PsiwebError {
+  override name = 'ProducerNodeError';
+}
+
+/** Where consensus messages go: this node's network (src/node/p2p). */
+export interface ProducerTransport {
+  /** To one producer (routed through the mesh if it is not a neighbour); false: no route. */
+  sendToProducer(producer: string, bytes: Uint8Array): boolean;
+  /** To one neighbour, by the label the message came from. */
+  sendToPeer(peer: string, bytes: Uint8Array): boolean;
+  /** To every neighbour. */
+  broadcast(bytes: Uint8Array): void;
+  /** A neighbour sent something invalid (a block that does not validate): drop and ban it. */
+  misbehaved?(peer: string, reason: string): void;
+}
+
+export interface ProducerNodeInit {
+  /** A reversible chain (ChainInit.reversible), booted. */
+  chain: Chain;
+  /** The chain's head block: consensus's trusted root (ProducerNode.open reads it). */
+  root: SignedBlock;
+  /** The producer this node signs as. */
+  name: string;
+  /** Signs `data` as this producer does (psibase: its claim's verify service checks it). */
+  sign(data: Uint8Array): Uint8Array;
+  /** Checks a producer's signature over `data` with the key of its claim. */
+  verify(claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+  transport: ProducerTransport;
+  /** Passes a pushed transaction to the other producers (they hold it too). */
+  relay?: (packed: Uint8Array) => void;
+  clock?: Clock;
+  blockIntervalMs?: number;
+  /** The consensus state persisted by an earlier run of this node (restart), if any. */
+  restore?: PersistedState;
+  /** Writes consensus state that must survive a crash; called before the messages of the same step go out. */
+  persist?: (hard: HardState) => void;
+  log?: (line: string) => void;
+  random?: () => number;
+}
+
+interface Waiter {
+  resolve(trace: TransactionTrace): void;
+  reject(error: Error): void;
+  waitFor: WaitFor;
+}
+
+/** A transaction held for the next blocks. */
+interface Held {
+  t: OpenedTransaction;
+  key: string;
+  waiters: Waiter[];
+  /** The applied block holding it, once there is one. */
+  inBlock?: { num: number; trace: TransactionTrace };
+}
+
+/** A block that ran: its write set, and (once on the head) what it overwrote. */
+interface Known {
+  num: number;
+  parent: string;
+  v: ValidatedBlock;
+  writes: KvWrite[];
+}
+
+/** psibase's block id of a signed block, lowercase hex (consensus's BlockId). */
+function idOf(b: SignedBlock): string {
+  return toHex(protocolBlockId(b.block.header)).toLowerCase();
+}
+
+export class ProducerNode {
+  readonly chain: Chain;
+  readonly name: string;
+  readonly consensus: ConsensusNode;
+  private readonly transport: ProducerTransport;
+  private readonly clock: Clock;
+  private readonly log: (line: string) => void;
+  private readonly relay: ((packed: Uint8Array) => void) | undefined;
+  private readonly persistHard: ((hard: HardState) => void) | undefined;
+  /** Validated blocks above the irreversible one, by id (hex). */
+  private readonly known = new Map<string, Known>();
+  /** Block id (hex) by number, for the blocks on the applied chain above the irreversible one. */
+  private readonly applied = new Map<number, string>();
+  /** What each applied reversible block overwrote, by number (the undo records, in memory). */
+  private readonly undo = new Map<number, KvWrite[]>();
+  /** Verdicts of blocks that did not run (id → why). */
+  private readonly invalid = new Map<string, string>();
+  /** Blocks consensus asked about before they ran: run them, then step them in again. */
+  private needValidation: SignedBlock[] = [];
+  private readonly built = new Map<string, BuiltBlock>();
+  private readonly held = new Map<string, Held>();
+  /** Held transactions in push order. */
+  private order: string[] = [];
+  private irreversibleNum: number;
+  private rootId: string;
+  /** Consensus input, one at a time (validation is asynchronous; order is kept). */
+  private queue: Promise<void> = Promise.resolve();
+  private timer: unknown;
+  private running = false;
+  private halted: string | null = null;
+
+  constructor(init: ProducerNodeInit) {
+    if (!init.chain.reversible) throw new ProducerNodeError('a producer under multi-producer consensus needs a reversible chain');
+    const head = init.chain.head;
+    if (!head) throw new ProducerNodeError('the chain has not been booted');
+    this.chain = init.chain;
+    this.name = init.name;
+    this.transport = init.transport;
+    this.clock = init.clock ?? systemClock;
+    this.log = init.log ?? (() => undefined);
+    this.relay = init.relay;
+    this.persistHard = init.persist;
+    this.irreversibleNum = head.num;
+    const random = init.random ?? Math.random;
+    const verify = init.verify;
+    const chain = init.chain;
+    // The trusted root: the chain's head when this node starts (the genesis block on a
+    // new devnet). A restarted node's reversible blocks come back through `restore`.
+    const root = init.root;
+    if (idOf(root) !== toHex(head.id)) throw new ProducerNodeError('the root block given is not the chain head');
+    this.rootId = idOf(root);
+    this.consensus = new ConsensusNode(
+      {
+        signer: { sign: (data) => init.sign(data) },
+        verifier: {
+          verify: (producer, data, signature) => {
+            const claim = this.claimOf(producer);
+            return claim !== undefined && verify(claim, data, signature);
+          },
+        },
+        random: { next: random },
+        blocks: {
+          build: (parent, fields, joint) => this.build(parent, fields, joint),
+          validate: (block) => this.validate(block),
+        },
+      },
+      {
+        name: init.name,
+        genesis: root,
+        producers: chain.status!.consensus.current,
+        now: this.clock.now(),
+        blockIntervalMs: init.blockIntervalMs ?? BLOCK_INTERVAL_MS,
+        ...(init.restore && { restore: init.restore }),
+      },
+    );
+  }
+
+  /** Opens a producer node on a booted, reversible chain whose head is its trusted root. */
+  static async open(init: Omit<ProducerNodeInit, 'root'>): Promise<ProducerNode> {
+    if (!init.chain.head) throw new ProducerNodeError('the chain has not been booted');
+    // After a restart, blocks above the last irreversible one may have lost their fork:
+    // go back to it, and consensus takes the rest from the peers again.
+    const irreversible = await init.chain.lastIrreversible();
+    if (irreversible !== undefined && irreversible < init.chain.head.num) {
+      init.log?.(`restart: back to irreversible block ${irreversible} from ${init.chain.head.num}; peers resend the rest`);
+      await init.chain.revertTo(irreversible);
+    }
+    const head = init.chain.head!;
+    await init.chain.markIrreversible(head.num);
+    const root = await init.chain.blockByNum(head.num);
+    if (!root) throw new ProducerNodeError(`the head block ${head.num} is not in the block log`);
+    return new ProducerNode({ ...init, root });
+  }
+
+  /** The claim (rawData) a producer signs with, from the consensus in force or pending. */
+  private claimOf(producer: string): Uint8Array | undefined {
+    const status = this.chain.status;
+    if (!status) return undefined;
+    const name = accountNumber(producer);
+    for (const c of [status.consensus.current, status.consensus.next?.consensus]) {
+      if (!c) continue;
+      const p = producersOf(c).find((x) => x.name === name);
+      if (p) return p.auth.rawData;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ running
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = () => {
+      if (!this.running) return;
+      this.enqueue(() => this.consensus.tick(this.clock.now()));
+      this.timer = this.clock.setTimeout(loop, TICK_MS);
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    await this.queue;
+    for (const h of this.held.values()) for (const w of h.waiters) w.reject(new ProducerNodeError('the node stopped'));
+    this.held.clear();
+    this.order = [];
+  }
+
+  /** A neighbour connected: consensus tells it our head (and view changes). */
+  connected(peer: string): void {
+    this.enqueue(() => this.consensus.connected(peer));
+  }
+
+  /** A message from a neighbour (type byte + fracpack). */
+  receive(peer: string, bytes: Uint8Array): void {
+    this.enqueue(async () => {
+      // A peer far behind (joining, or back from a long stop) asks for blocks consensus
+      // no longer holds in memory: they come from the block log.
+      if (bytes[0] === 32) await this.serveFromLog(peer, bytes);
+      // A block is run before consensus sees it, on the state at its parent.
+      if (bytes[0] === 34) {
+        let signed: SignedBlock | undefined;
+        try {
+          signed = unpackBlockMessage(bytes);
+        } catch {
+          signed = undefined; // consensus drops it with the reason
+        }
+        if (signed) await this.prevalidate(signed, peer);
+      }
+      this.consensus.stepBytes(peer, bytes);
+    });
+  }
+
+  /**
+   * A HelloRequest naming a block below what consensus keeps: the blocks after it, up
+   * to the irreversible one and at most LOG_SYNC_BATCH, from the block log. The peer
+   * asks again from its new head when the next block it hears of does not link.
+   */
+  private async serveFromLog(peer: string, bytes: Uint8Array): Promise<void> {
+    let hello;
+    try {
+      const m = decodeMessage(bytes);
+      if (m.kind !== 'HelloRequest') return;
+      hello = m.value.xid;
+    } catch {
+      return; // consensus drops it with the reason
+    }
+    const num = hello._num;
+    if (num >= this.irreversibleNum - LOG_SYNC_MARGIN) return;
+    const at = await this.chain.blockByNum(num);
+    // A hello from an empty node names the block before genesis.
+    const from = at && bytesEqual(protocolBlockId(at.block.header), hello._id) ? num + 1 : num < GENESIS_BLOCK_NUM ? GENESIS_BLOCK_NUM : undefined;
+    if (from === undefined) return;
+    const to = Math.min(this.irreversibleNum, from + LOG_SYNC_BATCH - 1);
+    for (let n = from; n <= to; n++) {
+      const rec = await this.chain.state.store.block(n);
+      if (!rec) break;
+      if (!this.transport.sendToPeer(peer, encodeMessage({ kind: 'BlockMessage', value: { block: rec.bytes } }))) break;
+    }
+  }
+
+  /** Runs `step` after what came before it, then hands consensus's output on. */
+  private enqueue(step: () => void | Promise<void>): void {
+    this.queue = this.queue
+      .then(async () => {
+        if (this.halted) return;
+        await step();
+        await this.pump();
+      })
+      .catch((e: unknown) => this.fail(e));
+  }
+
+  private fail(e: unknown): void {
+    this.halted = (e as Error).message ?? String(e);
+    this.running = false;
+    this.log(`producer ${this.name} halted: ${(e as Error).stack ?? String(e)}`);
+    for (const h of this.held.values()) for (const w of h.waiters) w.reject(new ChainHaltError(`the node halted: ${this.halted}`));
+    this.held.clear();
+  }
+
+  /** Everything consensus has to hand out, until it has nothing. */
+  private async pump(): Promise<void> {
+    for (let rounds = 0; rounds < 64; rounds++) {
+      while (this.consensus.hasReady()) await this.handle(this.consensus.ready());
+      if (this.needValidation.length === 0) return;
+      // Blocks consensus met before they ran (a parent that arrived later): run them now, then step them in again.
+      const again = this.needValidation;
+      this.needValidation = [];
+      for (const b of again) {
+        if (await this.prevalidate(b, undefined)) this.consensus.step('self', { kind: 'BlockMessage', value: { block: packedOf(b) } });
+      }
+    }
+  }
+
+  private async handle(r: Ready): Promise<void> {
+    if (r.hardState) this.persistHard?.(r.hardState);
+    // Our own blocks: seal what was built with the signature consensus gave it.
+    for (const b of r.blocks) {
+      const id = idOf(b);
+      const built = this.built.get(id);
+      if (built && !this.known.has(id)) {
+        const v = this.chain.sealBuilt(built, b.signature, b.auxConsensusData ?? null);
+        this.known.set(id, { num: b.block.header.blockNum, parent: toHex(b.block.header.previous), v, writes: [...v.bc.state.writes()] });
+        this.built.delete(id);
+      }
+    }
+    for (const d of r.dropped) if (d.from !== 'self') this.log(`consensus: dropped from ${d.from}: ${d.reason}`);
+    for (const { to, message } of r.messages) {
+      const bytes = encodeMessage(message as never);
+      if (to === '*') this.transport.broadcast(bytes);
+      else if (to.startsWith('#') || to === 'self') this.transport.sendToPeer(to, bytes);
+      else this.transport.sendToProducer(to, bytes);
+    }
+    if (r.head !== undefined) await this.switchTo(r.head);
+    if (r.irreversible.length > 0) await this.markIrreversible(r.irreversible[r.irreversible.length - 1]!);
+  }
+
+  // ------------------------------------------------------------------ blocks
+
+  /** The state at block `id` (the head, or a validated block on any fork above the irreversible one); undefined if unknown. */
+  private readerAt(id: string): KvReader | undefined {
+    const head = this.chain.head!;
+    const headId = toHex(head.id);
+    if (id === headId) return this.chain.state.reader;
+    const forward: Known[] = [];
+    let cur = id;
+    let at: number | undefined;
+    for (;;) {
+      const k = this.known.get(cur);
+      if (!k) {
+        // An applied block (or the irreversible one) is where the fork leaves the applied chain.
+        if (cur === headId) at = head.num;
+        else for (const [num, aid] of this.applied) if (aid === cur) at = num;
+        if (at === undefined && cur === this.irreversibleId()) at = this.irreversibleNum;
+        break;
+      }
+      if (this.applied.get(k.num) === cur) {
+        at = k.num;
+        break;
+      }
+      forward.push(k);
+      cur = k.parent;
+    }
+    if (at === undefined) return undefined;
+    const undos: KvWrite[][] = [];
+    for (let n = head.num; n > at; n--) {
+      const u = this.undo.get(n);
+      if (!u) return undefined;
+      undos.push(u);
+    }
+    forward.reverse();
+    if (undos.length === 0 && forward.length === 0) return this.chain.state.reader;
+    return layeredReader(this.chain.state.reader, [mergeUndo(undos), ...forward.map((k) => k.writes)]);
+  }
+
+  private irreversibleId(): string {
+    return this.applied.get(this.irreversibleNum) ?? this.rootId;
+  }
+
+  /** Runs a block from a peer on the state at its parent and remembers the verdict. Returns whether it ran. */
+  private async prevalidate(b: SignedBlock, peer: string | undefined): Promise<boolean> {
+    const id = idOf(b);
+    if (this.known.has(id) || this.invalid.has(id) || this.applied.get(b.block.header.blockNum) === id) return this.known.has(id) || this.applied.get(b.block.header.blockNum) === id;
+    if (b.block.header.blockNum <= this.irreversibleNum) return false;
+    const parent = toHex(b.block.header.previous);
+    const reader = this.readerAt(parent);
+    if (!reader) return false;
+    try {
+      const v = await this.chain.validateOn(packedOf(b), reader);
+      this.known.set(id, { num: b.block.header.blockNum, parent, v, writes: [...v.bc.state.writes()] });
+      return true;
+    } catch (e) {
+      if (!(e instanceof BlockValidationError)) throw e;
+      this.invalid.set(id, e.message);
+      this.log(`block ${b.block.header.blockNum} ${id.slice(0, 16)} does not run: ${e.message}`);
+      if (peer !== undefined) this.transport.misbehaved?.(peer, `sent block ${b.block.header.blockNum} that does not run: ${e.message}`);
+      return false;
+    }
+  }
+
+  /** BlockSource.validate: only blocks that ran are valid; one consensus meets first is run and stepped in again. */
+  private validate(b: SignedBlock): boolean {
+    const id = idOf(b);
+    if (this.known.has(id) || this.built.has(id)) return true;
+    if (this.applied.get(b.block.header.blockNum) === id) return true;
+    if (!this.invalid.has(id)) this.needValidation.push(b);
+    return false;
+  }
+
+  /** BlockSource.build: the next block on `parent`, from the held transactions, synchronously. */
+  private build(parent: SignedBlock, fields: ConsensusFields, _joint: JointConsensus): Block | undefined {
+    if (this.halted) return undefined;
+    const reader = this.readerAt(idOf(parent));
+    if (!reader) return undefined;
+    const candidates: OpenedTransaction[] = [];
+    const nowSec = fields.time / ONE_SECOND_US;
+    for (const key of this.order) {
+      const h = this.held.get(key);
+      if (!h || h.inBlock) continue;
+      if (h.t.transaction.tapos.expiration <= nowSec) continue;
+      candidates.push(h.t);
+      if (candidates.length >= MAX_BLOCK_TRANSACTIONS) break;
+    }
+    let built: BuiltBlock;
+    try {
+      built = this.chain.buildOn(reader, { time: fields.time, producer: fields.producer, term: fields.term, irreversible: fields.commitNum }, candidates);
+    } catch (e) {
+      this.log(`producer ${this.name}: cannot build block ${fields.blockNum}: ${(e as Error).message}`);
+      return undefined;
+    }
+    const h = built.block.header;
+    if (h.blockNum !== fields.blockNum || !bytesEqual(h.previous, fields.previous)) {
+      this.log(`producer ${this.name}: built block ${h.blockNum} does not match consensus's ${fields.blockNum}`);
+      return undefined;
+    }
+    // A transaction that failed in the block is refused to its clients now.
+    for (const r of built.rejected) {
+      const key = toHex(r.id);
+      const held = this.held.get(key);
+      if (held && r.error.reason === 'failed') {
+        for (const w of held.waiters) w.reject(r.error);
+        this.forget(key);
+      }
+    }
+    this.built.set(toHex(built.id), built);
+    return built.block;
+  }
+
+  /** Makes block `id` the chain's head: back to the fork point, then the fork's blocks. */
+  private async switchTo(id: string): Promise<void> {
+    const head = this.chain.head!;
+    if (toHex(head.id) === id) return;
+    const path: Known[] = [];
+    let cur = id;
+    let at: number | undefined;
+    for (;;) {
+      if (cur === toHex(this.chain.head!.id)) {
+        at = head.num;
+        break;
+      }
+      const k = this.known.get(cur);
+      if (!k) {
+        for (const [num, aid] of this.applied) if (aid === cur) at = num;
+        if (at === undefined && cur === this.irreversibleId()) at = this.irreversibleNum;
+        break;
+      }
+      if (this.applied.get(k.num) === cur) {
+        at = k.num;
+        break;
+      }
+      path.push(k);
+      cur = k.parent;
+    }
+    if (at === undefined) throw new ProducerNodeError(`consensus chose head ${id.slice(0, 16)}, which does not descend from the applied chain`);
+    if (at < head.num) {
+      await this.chain.revertTo(at);
+      for (let n = head.num; n > at; n--) {
+        this.applied.delete(n);
+        this.undo.delete(n);
+      }
+      // Held transactions of the taken-back blocks go back to waiting.
+      for (const h of this.held.values()) if (h.inBlock && h.inBlock.num > at) delete h.inBlock;
+      this.log(`fork switch: back to block ${at}, then ${path.length} block${path.length === 1 ? '' : 's'}`);
+    }
+    for (const k of path.reverse()) {
+      this.undo.set(k.num, undoOf(k.writes, this.chain.state.reader));
+      await this.chain.commitValidated(k.v);
+      this.applied.set(k.num, toHex(k.v.id));
+      this.onApplied(k);
+    }
+  }
+
+  /** Clients waiting for `applied` get their traces; `final` ones wait for irreversibility. */
+  private onApplied(k: Known): void {
+    const txs = unpackSignedBlock(k.v.bytes).block.transactions;
+    for (const [i, t] of txs.entries()) {
+      let key: string;
+      try {
+        key = toHex(openTransaction(t).id);
+      } catch {
+        continue;
+      }
+      const h = this.held.get(key);
+      if (!h) continue;
+      // traces[0] is the startBlock transaction's (none in the genesis block).
+      const trace = k.v.traces[i + (k.v.traces.length - txs.length)]!;
+      h.inBlock = { num: k.num, trace };
+      for (const w of h.waiters.filter((x) => x.waitFor === 'applied')) w.resolve(trace);
+      h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
+    }
+    const count = txs.length;
+    this.log(`block ${k.num} ${toHex(k.v.id).slice(0, 16)} ${count} transaction${count === 1 ? '' : 's'}`);
+  }
+
+  private async markIrreversible(b: SignedBlock): Promise<void> {
+    const num = b.block.header.blockNum;
+    if (num <= this.irreversibleNum) return;
+    const id = idOf(b);
+    // An irreversible block is on the head's chain (consensus never finalises off it).
+    if (this.applied.get(num) !== id && toHex(this.chain.head!.id) !== id) await this.switchTo(id);
+    await this.chain.markIrreversible(num);
+    this.irreversibleNum = num;
+    this.rootId = id;
+    for (const n of [...this.applied.keys()]) if (n < num) this.applied.delete(n);
+    for (const n of [...this.undo.keys()]) if (n <= num) this.undo.delete(n);
+    for (const [kid, k] of this.known) if (k.num <= num) this.known.delete(kid);
+    for (const [bid, built] of this.built) if (built.block.header.blockNum <= num) this.built.delete(bid);
+    for (const [bid] of this.invalid) if (Number.parseInt(bid.slice(0, 8), 16) <= num) this.invalid.delete(bid);
+    for (const [key, h] of this.held) {
+      if (h.inBlock && h.inBlock.num <= num) {
+        for (const w of h.waiters) w.resolve(h.inBlock.trace);
+        this.forget(key);
+      }
+    }
+    this.expireHeld();
+  }
+
+  // ------------------------------------------------------------- transactions
+
+  private forget(key: string): void {
+    this.held.delete(key);
+  }
+
+  private expireHeld(): void {
+    const head = this.chain.head;
+    if (!head) return;
+    const nowSec = head.time / ONE_SECOND_US;
+    for (const [key, h] of this.held) {
+      if (!h.inBlock && h.t.transaction.tapos.expiration <= nowSec) {
+        for (const w of h.waiters) w.reject(new TransactionRejectedError('expired', 'transaction has expired'));
+        this.held.delete(key);
+      }
+    }
+    if (this.order.length > 2 * this.held.size + 1024) this.order = this.order.filter((k) => this.held.has(k));
+  }
+
+  /** This node's producer account. */
+  get producer(): bigint {
+    return accountNumber(this.name);
+  }
+
+  /** A lone producer's "make a block now" (tests drive PsiwebNode with it); under consensus, blocks come when consensus says. */
+  produceBlock(): Promise<never> {
+    return Promise.reject(new ProducerNodeError('under multi-producer consensus, blocks are produced when consensus makes this node the leader'));
+  }
+
+  get pendingTransactions(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Takes a SignedTransaction and resolves with its trace once a block holding it is
+   * on this node's head (`applied`) or irreversible (`final`). Refused, with
+   * TransactionRejectedError: malformed, a duplicate, bad TaPoS, a failing proof, an
+   * action that fails, too many held.
+   */
+  async submit(input: Uint8Array | OpenedTransaction, options: { waitFor: WaitFor; relayed?: boolean } = { waitFor: 'final' }): Promise<TransactionTrace> {
+    if (this.halted) throw new ChainHaltError(`the node halted: ${this.halted}`);
+    const t = input instanceof Uint8Array ? openTransaction(input) : input;
+    if (t.signed.subjectiveData != null) throw new TransactionRejectedError('malformed', 'Subjective data should be set by the block producer');
+    const head = this.chain.head!;
+    const key = toHex(t.id);
+    if (this.held.has(key) || this.chain.isRecentlyIncluded(t.id)) throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
+    const { tapos } = t.transaction;
+    const blockSeconds = (head.time + ONE_SECOND_US) / ONE_SECOND_US;
+    if (tapos.flags & ~TAPOS_VALID_FLAGS) throw new TransactionRejectedError('tapos', 'unsupported flags on transaction');
+    if (tapos.expiration <= blockSeconds) throw new TransactionRejectedError('expired', 'transaction has expired');
+    if (tapos.expiration >= blockSeconds + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
+    if (this.held.size >= MAX_HELD_TRANSACTIONS) throw new TransactionRejectedError('full', 'too many pending transactions');
+    const h: Held = { t, key, waiters: [] };
+    this.held.set(key, h);
+    const settled = new Promise<TransactionTrace>((resolve, reject) => h.waiters.push({ resolve, reject, waitFor: options.waitFor }));
+    try {
+      const [proofError] = await this.chain.verifyTransactions([t]);
+      if (proofError !== undefined) throw new TransactionRejectedError('signature', proofError);
+      // A dry run on the head, so a transaction that cannot run is refused now rather than held.
+      // (The head now: it moved while the proofs were checked.)
+      const now = this.chain.head!;
+      const trial = this.chain.buildOn(this.chain.state.reader, { time: now.time + ONE_SECOND_US, producer: accountNumber(this.name), term: 0, irreversible: 0 }, [t]);
+      const failed = trial.rejected[0];
+      if (failed) throw failed.error;
+    } catch (e) {
+      this.held.delete(key);
+      throw e;
+    }
+    this.order.push(key);
+    if (!options.relayed) this.relay?.(packSignedTransaction(t.signed));
+    return settled;
+  }
+
+  /** The node's view for `/native/status`. */
+  async status(): Promise<NodeStatus> {
+    const status = this.chain.status;
+    const head = status?.head;
+    const current = status?.consensus.current;
+    const irr = this.consensus.irreversible;
+    return {
+      chainId: head ? hexId(status.chainId) : null,
+      head: head ? { num: head.header.blockNum, id: hexId(head.blockId), time: new Date(Number(head.header.time / 1000n)).toISOString() } : null,
+      irreversible: { num: irr.num, id: irr.id.toUpperCase() },
+      consensus: current ? ('CftConsensus' in current.data ? 'cft' : 'bft') : null,
+      producers: current ? producersOf(current).map((p) => accountName(p.name)) : [],
+      nextProducers: status?.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => accountName(p.name)) : null,
+      producer: this.name,
+      producing: this.running,
+      halted: this.halted,
+      pendingTransactions: this.held.size,
+    };
+  }
+}
+
+const packedCache = new WeakMap<SignedBlock, Uint8Array>();
+
+/** A block's packed bytes (kept from the wire where it came from there). */
+function packedOf(b: SignedBlock): Uint8Array {
+  let p = packedCache.get(b);
+  if (!p) {
+    p = packSignedBlock(b);
+    packedCache.set(b, p);
+  }
+  return p;
+}
+
+function unpackBlockMessage(bytes: Uint8Array): SignedBlock {
+  const m = decodeMessage(bytes);
+  if (m.kind !== 'BlockMessage') throw new ProducerNodeError('not a block message');
+  const b = unpackSignedBlock(m.value.block);
+  packedCache.set(b, m.value.block);
+  return b;
+}
