@@ -93,7 +93,7 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
 
     const f = (n: number) => n.toFixed(1);
     const line = (what: string, l: typeof coldLoad, inst: number, e2e: number) =>
-      `supervisor: ${what} load of ${l.plugin} (${l.bytes} bytes): ${f(l.totalMs + inst)} ms = fetch ${f(l.fetchMs)} + hash ${f(l.hashMs)} + transpile ${f(l.transpileMs)} + cache ${f(l.cacheMs)} + compile ${f(l.compileMs)} + import ${f(l.importMs)} + instantiate ${f(inst)}; first functionCall end to end ${f(e2e)} ms`;
+      `supervisor: ${what} load of ${l.plugin} (${l.bytes} bytes): ${f(l.totalMs + inst)} ms; steps, some overlapping: fetch ${f(l.fetchMs)}, hash ${f(l.hashMs)}, transpile ${f(l.transpileMs)}, cache ${f(l.cacheMs)}, compile ${f(l.compileMs)}, import ${f(l.importMs)}, instantiate ${f(inst)}; first functionCall end to end ${f(e2e)} ms`;
     console.log(line('cold', coldLoad, coldInst, cold.ms));
     console.log(line('warm', warmLoad, warmInst, warm.ms));
 
