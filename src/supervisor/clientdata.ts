@@ -82,4 +82,72 @@ export class IdbClientData implements ClientDataStore {
     this.pending = [];
     await Promise.all(writes);
   }
+
+  /** Every row of every key space whose name passes `keep` (for export). */
+  async exportRows(keep: (plugin: string) => boolean): Promise<Row[]> {
+    await this.flush();
+    const rows = (await (await this.open()).getAll(STORE)) as Row[];
+    return rows.filter((r) => keep(r.plugin));
+  }
+
+  /** Writes rows (an import); key spaces already in memory see them at once. */
+  async importRows(rows: Row[]): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(STORE, 'readwrite');
+    for (const r of rows) {
+      void tx.store.put(r);
+      this.spaces.get(r.plugin)?.set(r.key, r.value);
+    }
+    await tx.done;
+  }
+}
+
+export type { Row as ClientDataRow };
+
+/** The export file: psiweb's plugin data as JSON (values base64). */
+export interface ClientDataFile {
+  format: 'psiweb-plugin-data';
+  version: 1;
+  rows: { plugin: string; key: string; value: string }[];
+}
+
+export class ClientDataFileError extends Error {
+  override name = 'ClientDataFileError';
+}
+
+function toBase64(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s);
+}
+
+function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function toFile(rows: Row[]): ClientDataFile {
+  return { format: 'psiweb-plugin-data', version: 1, rows: rows.map((r) => ({ plugin: r.plugin, key: r.key, value: toBase64(r.value) })) };
+}
+
+/** Checks an export file; throws ClientDataFileError and reads nothing when it is not one. */
+export function fromFile(text: string): Row[] {
+  let f: unknown;
+  try {
+    f = JSON.parse(text);
+  } catch {
+    throw new ClientDataFileError('not a psiweb plugin data file (not JSON)');
+  }
+  const file = f as Partial<ClientDataFile>;
+  if (file?.format !== 'psiweb-plugin-data' || file.version !== 1 || !Array.isArray(file.rows)) throw new ClientDataFileError('not a psiweb plugin data file');
+  return file.rows.map((r, i) => {
+    if (typeof r?.plugin !== 'string' || typeof r.key !== 'string' || typeof r.value !== 'string') throw new ClientDataFileError(`row ${i} is malformed`);
+    try {
+      return { plugin: r.plugin, key: r.key, value: fromBase64(r.value) };
+    } catch {
+      throw new ClientDataFileError(`row ${i}'s value is not base64`);
+    }
+  });
 }

@@ -6,6 +6,8 @@
  * preloads with that type too).
  */
 import { IdbTranspileCache } from './cache.ts';
+import { IdbClientData } from './clientdata.ts';
+import { renderManagement } from './manage.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
 import {
   DEFAULT_PLUGIN,
@@ -20,11 +22,13 @@ const here = new URL(location.href);
 const SUPERVISOR_LABEL = 'supervisor.';
 const rootHost = here.hostname.startsWith(SUPERVISOR_LABEL) ? here.hostname.slice(SUPERVISOR_LABEL.length) : here.hostname;
 
+const clientdata = new IdbClientData();
 const supervisor = new Supervisor({
   protocol: here.protocol,
   rootHost,
   port: here.port,
   cache: new IdbTranspileCache(),
+  clientdata,
   log: (line) => console.info(line),
 });
 
@@ -57,4 +61,9 @@ window.addEventListener('message', (event: MessageEvent) => {
   }
 });
 
-window.parent.postMessage(supervisorInitialized(), '*');
+if (window.parent === window) {
+  // Opened on its own: the user's grants and plugin data (manage.ts).
+  void renderManagement(clientdata);
+} else {
+  window.parent.postMessage(supervisorInitialized(), '*');
+}

@@ -178,6 +178,45 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
     expect(await call(greetings, secret)).toMatchObject({ ok: false, error: { message: `${APP} is not allowed to read the secret` } });
   }, 240_000);
 
+  // Runs after the prompt test (its two answers are the grants listed).
+  it('lists grants with Revoke, and exports plugin data to a file and imports it back', async () => {
+    const greetings = await devnet.open();
+    const g = (method: string, params: unknown[]) => call(greetings, { service: APP, intf: 'api', method, params });
+    expect(await g('remember', ['color', 'green'])).toMatchObject({ ok: true });
+
+    const manage = await devnet.context.newPage();
+    await manage.goto(`http://supervisor.${devnet.rootHost}:${devnet.port}/`);
+    const rows = manage.locator('#grants tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.allTextContents()).toEqual(expect.arrayContaining([`${APP}composerdenyRevoke`, 'tinyplugincomposerallowRevoke']));
+
+    const [download] = await Promise.all([manage.waitForEvent('download'), manage.click('#export')]);
+    const exported = readFileSync((await download.path())!, 'utf8');
+    const file = JSON.parse(exported) as { format: string; rows: { plugin: string; key: string; value: string }[] };
+    expect(file.format).toBe('psiweb-plugin-data');
+    expect(file.rows.map((r) => [r.plugin, r.key])).toEqual(expect.arrayContaining([[`${APP}:plugin`, 'color']]));
+    // The supervisor's own grants are not plugin data.
+    expect(file.rows.filter((r) => r.plugin.startsWith('psiweb/'))).toEqual([]);
+
+    expect(await g('forget', ['color'])).toMatchObject({ ok: true });
+    // A file that is not an export changes nothing.
+    await manage.setInputFiles('#import', { name: 'x.json', mimeType: 'application/json', buffer: Buffer.from('nope') });
+    await expect.poll(() => manage.locator('#status').textContent()).toBe('Not imported: not a psiweb plugin data file (not JSON)');
+    await manage.setInputFiles('#import', { name: 'psiweb-plugin-data.json', mimeType: 'application/json', buffer: Buffer.from(exported) });
+    await expect.poll(() => manage.locator('#status').textContent()).toMatch(/^Imported \d+ entries\.$/);
+    await greetings.reload();
+    expect(await g('recall', ['color'])).toMatchObject({ ok: true, result: 'green' });
+
+    // Revoking greetings' answer: its next call to composer's secret asks again.
+    await manage.click(`button[data-grant="composer|${APP}"]`);
+    await expect.poll(() => rows.count()).toBe(2);
+    await greetings.reload();
+    await greetings.waitForFunction(() => (window as unknown as { appReady?: boolean }).appReady === true);
+    void greetings.evaluate((a) => (window as unknown as { call(a: unknown): Promise<unknown> }).call(a), { service: 'composer', intf: 'api', method: 'secret', params: [] }).catch(() => undefined);
+    await greetings.waitForURL(/^http:\/\/supervisor\.[^/]+\/prompt\.html/);
+    await manage.close();
+  }, 240_000);
+
   it('picks up a service that replaced its plugin on the next load', async () => {
     await buildPlugin('test-greetings-v2', join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'greetings-v2'));
     const page = await devnet.open();

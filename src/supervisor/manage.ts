@@ -1,0 +1,79 @@
+/**
+ * The supervisor page opened on its own (not embedded): what the user keeps here.
+ * Grants (which app may use which app's plugin, the answers given in prompts) with
+ * Revoke, and the plugins' client data exported to a file and imported from one, to
+ * carry it to another device. Only this origin can read that data, so this is where
+ * it is managed (the dashboard can link here).
+ */
+import { fromFile, toFile, type IdbClientData } from './clientdata.ts';
+import { GRANTS_SPACE, setGrant } from './permissions.ts';
+
+const td = new TextDecoder();
+/** Key spaces of the supervisor itself, never exported as plugin data. */
+const isSupervisorSpace = (space: string) => space.startsWith('psiweb/');
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+export async function renderManagement(store: IdbClientData): Promise<void> {
+  await store.load(GRANTS_SPACE);
+  const root = el('main', { id: 'manage' });
+  root.style.font = '15px system-ui, sans-serif';
+  document.body.append(root);
+
+  const grants = el('table', { id: 'grants' });
+  const status = el('p', { id: 'status' });
+  const renderGrants = async () => {
+    const rows = await store.exportRows((p) => p === GRANTS_SPACE);
+    grants.replaceChildren(el('tr', {}, el('th', {}, 'app'), el('th', {}, 'may use'), el('th', {}, 'answer'), el('th')));
+    for (const r of rows) {
+      const [callee, caller] = r.key.split('|') as [string, string];
+      const revoke = el('button', { type: 'button', textContent: 'Revoke' });
+      revoke.dataset.grant = r.key;
+      revoke.onclick = async () => {
+        setGrant(store, callee, caller, undefined);
+        await store.flush();
+        await renderGrants();
+      };
+      grants.append(el('tr', {}, el('td', {}, caller), el('td', {}, callee), el('td', {}, td.decode(r.value)), el('td', {}, revoke)));
+    }
+    if (rows.length === 0) grants.append(el('tr', {}, el('td', { colSpan: 4 }, 'No app has asked yet.')));
+  };
+
+  const exportButton = el('button', { type: 'button', id: 'export', textContent: 'Export plugin data' });
+  exportButton.onclick = async () => {
+    const file = toFile(await store.exportRows((p) => !isSupervisorSpace(p)));
+    const url = URL.createObjectURL(new Blob([JSON.stringify(file)], { type: 'application/json' }));
+    const a = el('a', { href: url, download: 'psiweb-plugin-data.json' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    status.textContent = `Exported ${file.rows.length} entries.`;
+  };
+  const importInput = el('input', { type: 'file', id: 'import', accept: 'application/json,.json' });
+  importInput.onchange = async () => {
+    const f = importInput.files?.[0];
+    if (!f) return;
+    try {
+      const rows = fromFile(await f.text()).filter((r) => !isSupervisorSpace(r.plugin));
+      await store.importRows(rows);
+      status.textContent = `Imported ${rows.length} entries.`;
+    } catch (e) {
+      status.textContent = `Not imported: ${(e as Error).message}`;
+    }
+  };
+
+  root.append(
+    el('h2', {}, 'Apps using other apps’ plugins'),
+    grants,
+    el('h2', {}, 'Plugin data on this device'),
+    el('p', {}, 'Plugins keep their data in this browser. Clearing this site’s data removes it; export it to keep a copy or to carry it to another device.'),
+    el('p', {}, exportButton, ' ', el('label', {}, 'Import: ', importInput)),
+    status,
+  );
+  await renderGrants();
+}
