@@ -14,7 +14,7 @@ import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts
 import { HOST_INTERFACES, interfaceKey, parseInterface } from './host.ts';
 import { FUNCTION_CALL_REQUEST, isFunctionCallRequest, isPreLoadPluginsRequest, PRE_LOAD_PLUGINS_REQUEST, kebabToCamel } from './messages.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
-import type { ClientDataStore } from './clientdata.ts';
+import { ClientDataFileError, fromFile, toFile, type ClientDataStore } from './clientdata.ts';
 import { hasAuth, isAuthorized, PromptRequest, setGrant } from './permissions.ts';
 
 const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
@@ -152,5 +152,17 @@ describe('permissions (the seed auth model behind permissions:plugin/api)', () =
     expect(() => isAuthorized(store, { ...args, caller: 'other' })).toThrow(PromptRequest);
     setGrant(store, 'tokens', 'tips', undefined);
     expect(() => isAuthorized(store, { ...args, caller: 'tips' })).toThrow(PromptRequest);
+  });
+});
+
+describe('plugin data export files', () => {
+  it('round-trips rows and refuses anything else whole', () => {
+    const rows = [{ plugin: 'greetings:plugin', key: 'color', value: new Uint8Array([0, 255, 7]) }];
+    const text = JSON.stringify(toFile(rows));
+    expect(fromFile(text)).toEqual(rows);
+    expect(() => fromFile('nope')).toThrow(ClientDataFileError);
+    expect(() => fromFile(JSON.stringify({ format: 'other', version: 1, rows: [] }))).toThrow('not a psiweb plugin data file');
+    expect(() => fromFile(JSON.stringify({ format: 'psiweb-plugin-data', version: 1, rows: [{ plugin: 'a', key: 'b' }] }))).toThrow('row 0 is malformed');
+    expect(() => fromFile(JSON.stringify({ format: 'psiweb-plugin-data', version: 1, rows: [{ plugin: 'a', key: 'b', value: '!!' }] }))).toThrow("row 0's value is not base64");
   });
 });
