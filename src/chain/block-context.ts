@@ -268,6 +268,20 @@ export class BlockContext {
     return result;
   }
 
+  /**
+   * Runs a transaction as it would run next in this block and then undoes everything it
+   * did, keeping it out of the block: the trace says whether it would succeed here.
+   * Throws only CacheMissError (after undoing its writes).
+   */
+  tryExec(signed: SignedTransaction, trx: Transaction): ExecResult {
+    const sp = this.state.savepoint();
+    try {
+      return this.execInner(signed, trx, 'transaction', { modifiedAuthAccounts: new Set(), removedCode: new Set() });
+    } finally {
+      this.state.rollback(sp);
+    }
+  }
+
   private execInner(signed: SignedTransaction, trx: Transaction, mode: 'transaction' | 'speculative', effects: NativeWriteEffects): ExecResult {
     const trace: TransactionTrace = { actionTraces: [], error: null };
     if (mode === 'transaction' && trx.tapos.flags & TAPOS_DO_NOT_BROADCAST) {

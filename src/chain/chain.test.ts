@@ -277,7 +277,7 @@ describe('blocks', () => {
       expect(await dump(node)).toEqual(await dump(b));
       // Irreversible blocks cannot be taken back; the refusal changes nothing.
       await node.markIrreversible(g + 1);
-      await expect(node.revertTo(g)).rejects.toThrow(/without an undo record/);
+      await expect(node.revertTo(g)).rejects.toThrow(/irreversible/);
       expect(node.head?.id).toEqual(b2.id);
       expect(await dump(node)).toEqual(await dump(b));
     }
@@ -317,6 +317,23 @@ describe('blocks', () => {
     const dump = async (c: Chain) => (await c.state.store.getRange(new Uint8Array(0), undefined)).map((e) => `${toHex(e.key)}=${toHex(e.value)}`);
     expect(node.head!.id).toEqual(b3.id);
     expect(await dump(node)).toEqual(await dump(b));
+  });
+
+  it('tryTransaction says whether a transaction would run in the next block, and keeps nothing of it', async () => {
+    const chain = await bootedChain();
+    const dump = async () => (await chain.state.store.getRange(new Uint8Array(0), undefined)).map((e) => `${toHex(e.key)}=${toHex(e.value)}`);
+    const before = await dump();
+    expect(chain.tryTransaction(openTransaction(transfer(5n)), PRODUCER).error).toBeNull();
+    expect(chain.tryTransaction(openTransaction(transfer(INITIAL_BALANCE + 1n)), PRODUCER).error).toMatch(/./);
+    // Alice's whole balance, then one more: the first was not kept, so the second still runs.
+    expect(chain.tryTransaction(openTransaction(transfer(INITIAL_BALANCE)), PRODUCER).error).toBeNull();
+    expect(chain.tryTransaction(openTransaction(transfer(1n)), PRODUCER).error).toBeNull();
+    expect(await dump()).toEqual(before);
+    expect(balance(chain, BOB)).toBe(INITIAL_BALANCE);
+    // After a block, it is tried on the new head.
+    await chain.produceBlock({ producer: PRODUCER, transactions: [transfer(5n)] });
+    expect(chain.tryTransaction(openTransaction(transfer(INITIAL_BALANCE - 5n)), PRODUCER).error).toBeNull();
+    expect(chain.tryTransaction(openTransaction(transfer(INITIAL_BALANCE - 4n)), PRODUCER).error).toMatch(/./);
   });
 
   it('applyBlocks validates consecutive blocks over each other and commits them together, as one by one would', async () => {

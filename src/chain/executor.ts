@@ -537,8 +537,8 @@ export class Chain {
    * committing nothing. The result's write set (`bc.state.writes()`) is the block's own
    * changes; `commitValidated` commits it once the head is the block's parent.
    */
-  validateOn(input: Uint8Array | SignedBlock, reader: KvReader): Promise<ValidatedBlock> {
-    return this.validateBlock(input, reader);
+  validateOn(input: Uint8Array | SignedBlock, reader: KvReader, options: ValidateOptions = {}): Promise<ValidatedBlock> {
+    return this.validateBlock(input, reader, options);
   }
 
   /** Commits a block validated (validateOn) or built (buildOn, then sealBuilt) on the state of the head. */
@@ -588,6 +588,33 @@ export class Chain {
     return { bc, block, id, traces, included, rejected };
   }
 
+  /**
+   * Whether a transaction would run in the next block on the head, synchronously, and
+   * nothing of it kept: a block is opened on the head once (its startBlock transaction
+   * run) and each transaction tried in it and undone. The trace carries the error if
+   * it would fail. Proofs are not checked here (verifyTransactions).
+   */
+  tryTransaction(t: OpenedTransaction, producer: bigint): TransactionTrace {
+    const head = this.head;
+    if (!head) throw new TransactionRejectedError('notBooted', 'the chain has not been booted');
+    const key = toHex(head.id);
+    if (this.trial?.head !== key) {
+      const bc = this.blockContext(true, this.state.reader);
+      bc.start(head.time + ONE_SECOND_US, producer, 0, 0);
+      const startTrx = bc.startBlockTransaction();
+      if (startTrx) {
+        const opened = openTransaction(startTrx);
+        const r = bc.exec(opened.signed, opened.transaction);
+        if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
+      }
+      this.trial = { head: key, bc };
+    }
+    return this.trial.bc.tryExec(t.signed, t.transaction).trace;
+  }
+
+  /** The block tryTransaction runs in, for the head it was opened on. */
+  private trial: { head: string; bc: BlockContext } | undefined;
+
   /** A built block with its producer's signature (and BFT's auxConsensusData): ready for commitValidated. */
   sealBuilt(built: BuiltBlock, signature: Uint8Array, auxConsensusData: Uint8Array | null = null): ValidatedBlock {
     built.bc.putProof(signature);
@@ -596,7 +623,7 @@ export class Chain {
   }
 
   /** Every check of applyBlock, against `reader` (the head state, or it with blocks not yet committed): nothing is committed. */
-  private async validateBlock(input: Uint8Array | SignedBlock, reader: KvReader): Promise<ValidatedBlock> {
+  private async validateBlock(input: Uint8Array | SignedBlock, reader: KvReader, options: ValidateOptions = {}): Promise<ValidatedBlock> {
     let signed: SignedBlock;
     try {
       signed = input instanceof Uint8Array ? unpackSignedBlock(input) : input;
@@ -635,7 +662,16 @@ export class Chain {
       }
       // The proofs are checked against the state before the block (as psibase does), the
       // native ones on WebCrypto's threads while the transactions re-execute.
-      const verification = this.verifyTransactions(opened, reader);
+      // Proofs this node already checked (a transaction it holds) are not checked again.
+      const verified = options.verified;
+      const toCheck = verified ? opened.filter((t) => !verified(t.id)) : opened;
+      const checked = this.verifyTransactions(toCheck, reader);
+      const verification = verified
+        ? checked.then((results) => {
+            const byTx = new Map(toCheck.map((t, i) => [t, results[i]]));
+            return opened.map((t) => byTx.get(t));
+          })
+        : checked;
       verification.catch(() => undefined);
       const traces: TransactionTrace[] = [];
       for (const [i, t] of opened.entries()) {
@@ -674,7 +710,15 @@ export class Chain {
 
   private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
     const num = bc.header.blockNum;
-    await this.state.commitBlock({ writes: bc.state.writes(), block: { num, id, bytes }, head: { num, id }, ...(this.reversible && { undo: true }) });
+    const drop = this.irreversibleMark;
+    await this.state.commitBlock({
+      writes: bc.state.writes(),
+      block: { num, id, bytes },
+      head: { num, id },
+      ...(this.reversible && { undo: true }),
+      ...(drop !== undefined && { dropUndoTo: drop }),
+    });
+    if (this.irreversibleMark === drop) this.irreversibleMark = undefined;
     await this.reloadStatus();
     this.noteIncluded(bc);
   }
@@ -689,6 +733,8 @@ export class Chain {
     this.assertNotBuilding();
     const head = this.head;
     if (!head || num >= head.num) return;
+    if (this.irreversibleMark !== undefined && num < this.irreversibleMark)
+      throw new StateError(`cannot revert block ${num + 1}: it is irreversible`, { details: { block: num + 1 } });
     const reverted: SignedBlock[] = [];
     for (let n = head.num; n > num; n--) {
       const b = await this.blockByNum(n);
@@ -719,8 +765,13 @@ export class Chain {
 
   /** Blocks up to `num` are irreversible: they can no longer be taken back, and their undo records go. */
   async markIrreversible(num: number): Promise<void> {
-    if (this.reversible) await this.state.dropUndo(num);
+    // Their undo records go with the next block's commit (one disk sync, not two); a
+    // crash before it only means a restart goes back a little further than it must.
+    if (this.reversible) this.irreversibleMark = Math.max(this.irreversibleMark ?? 0, num);
   }
+
+  /** Blocks up to this are irreversible; their undo records go with the next commit. */
+  private irreversibleMark: number | undefined;
 
   /** A committed block's transactions, for the duplicate check until they expire. */
   private noteIncluded(bc: BlockContext): void {
@@ -752,6 +803,14 @@ export class Chain {
     const rec = await this.state.store.block(num);
     return rec && bytesEqual(rec.id, id) ? unpackSignedBlock(rec.bytes) : undefined;
   }
+}
+
+export interface ValidateOptions {
+  /**
+   * Transactions whose proofs this node has already checked (by id), e.g. those it
+   * holds for its own blocks: their proofs are not checked again.
+   */
+  verified?: (id: Uint8Array) => boolean;
 }
 
 /** A block built by buildOn, not yet signed or committed. */

@@ -9,6 +9,7 @@
  * production commits, then the store closes, so a stop never tears a write.
  */
 import { mkdirSync } from 'node:fs';
+import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PsiwebError } from '../errors.ts';
 import { MAX_BODY_BYTES } from '../http/constants.ts';
@@ -22,12 +23,15 @@ import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './dat
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { PsiwebNode, type NodeStatus } from './node.ts';
-import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse } from './p2p/accept.ts';
+import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, isRelayUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse, RELAY_PATH } from './p2p/accept.ts';
 import { PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
-import { FORWARD_HOPS_HEADER, forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
+import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
 import { Chain } from '../chain/executor.ts';
+import { TransactionRejectedError } from '../chain/errors.ts';
+import { knownBody } from '../http/known-body.ts';
+import { decodeRelayBatch, encodeRelayBatch, RelayBatchError } from './p2p/relay.ts';
 import { producersOf } from '../chain/block-context.ts';
 import type { JointConsensus } from '../protocol/types.ts';
 import type { TransactionSubmitter } from '../http/push.ts';
@@ -181,11 +185,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
           ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
         });
     const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans() });
-    const submitter: TransactionSubmitter =
-      node instanceof ProducerNode
-        ? // A push another producer relayed (it carries a hop count) is held, not relayed again.
-          { submit: (input, o) => node.submit(input, { waitFor: o.waitFor, relayed: (forwardHops.getStore() ?? 0) > 0 }) }
-        : node;
+    const submitter: TransactionSubmitter = node;
     const router = new Router({
       rootHost,
       chain,
@@ -198,10 +198,11 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     handler = (r) => {
       if (isPeerListUrl(new URL(r.url), rootHost)) return Promise.resolve(peerListResponse(r, net));
       if (isGenesisUrl(new URL(r.url), rootHost)) return genesisResponse(r, async () => (await chain.state.store.block(GENESIS_BLOCK_NUM))?.bytes);
+      if (isRelayUrl(new URL(r.url), rootHost)) return node instanceof ProducerNode ? relayResponse(r, node) : Promise.resolve(new Response('this node does not take relayed transactions (it is not under multi-producer consensus)\n', { status: 404, headers: { 'Content-Type': 'text/plain' } }));
       if (isP2pUrl(new URL(r.url), rootHost))
         return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
       // A follower hands transactions on and producers under consensus relay them, so their requests carry a hop count.
-      return role === 'follower' || multi ? forwardHops.run(hopsOf(r), () => router.handle(r)) : router.handle(r);
+      return role === 'follower' ? forwardHops.run(hopsOf(r), () => router.handle(r)) : router.handle(r);
     };
     network = net;
     for (const url of options.peers ?? []) net.connect(url);
@@ -257,7 +258,33 @@ async function fetchGenesis(peers: readonly string[]): Promise<Uint8Array> {
 }
 
 /** A producer under multi-producer consensus, its blocks and votes on the peer network. */
+/** Connections that carry relayed pushes between producers, kept alive. */
+const relayAgent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 3_000 });
+
 async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions): Promise<ProducerNode> {
+  let batch: Uint8Array[] = [];
+  let relayTimer: ReturnType<typeof setTimeout> | undefined;
+  const flushRelay = () => {
+    relayTimer = undefined;
+    const body = encodeRelayBatch(batch);
+    batch = [];
+    for (const url of net.peerUrls().slice(1)) {
+      fetchNode(serviceUrl(url, P2P_SERVICE, RELAY_PATH), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body, timeoutMs: 30_000, agent: relayAgent }).then(
+        (res) => {
+          if (res.status !== 202) noteRelayFailure(url, `${res.status} ${res.text().slice(0, 200)}`);
+        },
+        (e: unknown) => noteRelayFailure(url, (e as Error).message),
+      );
+    }
+  };
+  // One line per peer and minute when relaying fails, not one per transaction.
+  const lastNoted = new Map<string, number>();
+  const noteRelayFailure = (url: string, why: string) => {
+    const now = Date.now();
+    if ((lastNoted.get(url) ?? 0) > now - 60_000) return;
+    lastNoted.set(url, now);
+    options.log(`relay to ${url} failed: ${why}`);
+  };
   const label = (peer: number) => `#${peer}`;
   const peerOf = (labelled: string) => Number(labelled.slice(1));
   const node = await ProducerNode.open({
@@ -271,16 +298,11 @@ async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, o
       broadcast: (bytes) => net.broadcast(bytes),
       misbehaved: (peer, reason) => void net.misbehaved(peerOf(peer), reason),
     },
-    // What is pushed here goes to the other producers too, whichever leads next.
+    // What is pushed here goes to the other producers too, whichever leads next: in
+    // batches (x-peers.<root>/relay, kept-alive connections; answered once held there).
     relay: (packed) => {
-      for (const url of net.peerUrls().slice(1)) {
-        fetchNode(serviceUrl(url, 'transact', '/push_transaction?wait_for=applied'), {
-          method: 'POST',
-          headers: { 'content-type': 'application/octet-stream', [FORWARD_HOPS_HEADER]: '1' },
-          body: packed,
-          timeoutMs: 30_000,
-        }).catch(() => undefined);
-      }
+      batch.push(packed);
+      relayTimer ??= setTimeout(flushRelay, RELAY_BATCH_MS);
     },
     log: options.log,
     ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
@@ -289,4 +311,34 @@ async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, o
   net.setProducers([...producersOf(status.consensus.current).map((p) => p.name), ...(status.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => p.name) : [])], name);
   net.attachConsensus({ receive: (peer, bytes) => node.receive(label(peer), bytes), connected: (peer) => node.connected(label(peer)) });
   return node;
+}
+
+/** Pushes collected this long go to the other producers in one request. */
+const RELAY_BATCH_MS = 5;
+/**
+ * `POST x-peers.<root>/relay`: transactions another producer was pushed, held here too.
+ * 202 with how many were held and why the others were not; 400 for a body that is not a batch.
+ */
+async function relayResponse(request: Request, node: ProducerNode): Promise<Response> {
+  const text = { 'Content-Type': 'text/plain; charset=utf-8' };
+  if (request.method !== 'POST') return new Response(`${RELAY_PATH} answers POST only\n`, { status: 405, headers: { ...text, Allow: 'POST' } });
+  // The Node server hands request bodies over beside the Request (src/http/known-body.ts).
+  const known = knownBody(request);
+  const body = known === undefined ? new Uint8Array(await request.arrayBuffer()) : typeof known === 'string' ? new TextEncoder().encode(known) : known;
+  let trxs: Uint8Array[];
+  try {
+    trxs = decodeRelayBatch(body);
+  } catch (e) {
+    if (e instanceof RelayBatchError) return new Response(`${e.message}\n`, { status: 400, headers: text });
+    throw e;
+  }
+  const results = await Promise.allSettled(trxs.map((t) => node.hold(t)));
+  const refused: Record<string, number> = {};
+  for (const r of results) {
+    if (r.status === 'fulfilled') continue;
+    if (!(r.reason instanceof TransactionRejectedError)) throw r.reason;
+    refused[r.reason.reason] = (refused[r.reason.reason] ?? 0) + 1;
+  }
+  const held = results.filter((r) => r.status === 'fulfilled').length;
+  return new Response(JSON.stringify({ held, refused }), { status: 202, headers: { 'Content-Type': 'application/json' } });
 }

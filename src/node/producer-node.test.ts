@@ -76,7 +76,7 @@ async function network(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
       verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
       transport: transport(net, name),
       relay: (packed) => {
-        for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.submit(packed, { waitFor: 'final', relayed: true }).catch(() => undefined);
+        for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
       },
       blockIntervalMs: INTERVAL_MS,
       log: process.env.PSIWEB_TEST_LOG ? (line) => console.log(`[${name}] ${line}`) : undefined,

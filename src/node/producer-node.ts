@@ -103,6 +103,8 @@ interface Held {
   waiters: Waiter[];
   /** The applied block holding it, once there is one. */
   inBlock?: { num: number; trace: TransactionTrace };
+  /** Its proofs passed (set once they are checked). */
+  verified?: boolean;
 }
 
 /** A block that ran: its write set, and (once on the head) what it overwrote. */
@@ -407,7 +409,8 @@ export class ProducerNode {
     const reader = this.readerAt(parent);
     if (!reader) return false;
     try {
-      const v = await this.chain.validateOn(packedOf(b), reader);
+      // The proofs of transactions this node holds were checked when they came.
+      const v = await this.chain.validateOn(packedOf(b), reader, { verified: (txId) => this.held.get(toHex(txId))?.verified === true });
       this.known.set(id, { num: b.block.header.blockNum, parent, v, writes: [...v.bc.state.writes()] });
       return true;
     } catch (e) {
@@ -459,6 +462,7 @@ export class ProducerNode {
       const key = toHex(r.id);
       const held = this.held.get(key);
       if (held && r.error.reason === 'failed') {
+        this.log(`transaction ${key.slice(0, 16)} left out of block ${fields.blockNum}: ${r.error.message}`);
         for (const w of held.waiters) w.reject(r.error);
         this.forget(key);
       }
@@ -513,23 +517,21 @@ export class ProducerNode {
 
   /** Clients waiting for `applied` get their traces; `final` ones wait for irreversibility. */
   private onApplied(k: Known): void {
-    const txs = unpackSignedBlock(k.v.bytes).block.transactions;
-    for (const [i, t] of txs.entries()) {
-      let key: string;
-      try {
-        key = toHex(openTransaction(t).id);
-      } catch {
-        continue;
-      }
-      const h = this.held.get(key);
+    // The block's transaction ids as its run recorded them (no decoding or hashing again).
+    const ids = k.v.bc.transactionIds();
+    const traces = k.v.traces;
+    for (const [i, id] of ids.entries()) {
+      const h = this.held.get(toHex(id));
       if (!h) continue;
-      // traces[0] is the startBlock transaction's (none in the genesis block).
-      const trace = k.v.traces[i + (k.v.traces.length - txs.length)]!;
+      // traces[0] is the startBlock transaction's when the block has one beside its transactions.
+      const trace = traces[i + (traces.length - ids.length)]!;
       h.inBlock = { num: k.num, trace };
-      for (const w of h.waiters.filter((x) => x.waitFor === 'applied')) w.resolve(trace);
-      h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
+      if (h.waiters.length > 0) {
+        for (const w of h.waiters) if (w.waitFor === 'applied') w.resolve(trace);
+        h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
+      }
     }
-    const count = txs.length;
+    const count = ids.length;
     this.log(`block ${k.num} ${toHex(k.v.id).slice(0, 16)} ${count} transaction${count === 1 ? '' : 's'}`);
   }
 
@@ -595,7 +597,24 @@ export class ProducerNode {
    * TransactionRejectedError: malformed, a duplicate, bad TaPoS, a failing proof, an
    * action that fails, too many held.
    */
-  async submit(input: Uint8Array | OpenedTransaction, options: { waitFor: WaitFor; relayed?: boolean } = { waitFor: 'final' }): Promise<TransactionTrace> {
+  async submit(input: Uint8Array | OpenedTransaction, options: { waitFor: WaitFor } = { waitFor: 'final' }): Promise<TransactionTrace> {
+    let settle!: Waiter;
+    const settled = new Promise<TransactionTrace>((resolve, reject) => (settle = { resolve, reject, waitFor: options.waitFor }));
+    await this.admit(input, false, settle);
+    return settled;
+  }
+
+  /**
+   * Holds a transaction another producer relayed (it ran there when it was pushed), so
+   * this node puts it in its blocks when it leads. Resolves once it is held; refused
+   * with TransactionRejectedError as `submit` refuses (a failing proof, a duplicate, …).
+   */
+  async hold(input: Uint8Array | OpenedTransaction): Promise<void> {
+    await this.admit(input, true, undefined);
+  }
+
+  /** The checks of a push, then the transaction held (with its client's waiter, if any). */
+  private async admit(input: Uint8Array | OpenedTransaction, relayed: boolean, waiter: Waiter | undefined): Promise<void> {
     if (this.halted) throw new ChainHaltError(`the node halted: ${this.halted}`);
     const t = input instanceof Uint8Array ? openTransaction(input) : input;
     if (t.signed.subjectiveData != null) throw new TransactionRejectedError('malformed', 'Subjective data should be set by the block producer');
@@ -608,25 +627,26 @@ export class ProducerNode {
     if (tapos.expiration <= blockSeconds) throw new TransactionRejectedError('expired', 'transaction has expired');
     if (tapos.expiration >= blockSeconds + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
     if (this.held.size >= MAX_HELD_TRANSACTIONS) throw new TransactionRejectedError('full', 'too many pending transactions');
-    const h: Held = { t, key, waiters: [] };
+    // Held (with its waiter) before the checks that wait, so a block that takes it meanwhile finds it.
+    const h: Held = { t, key, waiters: waiter ? [waiter] : [] };
     this.held.set(key, h);
-    const settled = new Promise<TransactionTrace>((resolve, reject) => h.waiters.push({ resolve, reject, waitFor: options.waitFor }));
     try {
       const [proofError] = await this.chain.verifyTransactions([t]);
       if (proofError !== undefined) throw new TransactionRejectedError('signature', proofError);
-      // A dry run on the head, so a transaction that cannot run is refused now rather than held.
-      // (The head now: it moved while the proofs were checked.)
-      const now = this.chain.head!;
-      const trial = this.chain.buildOn(this.chain.state.reader, { time: now.time + ONE_SECOND_US, producer: accountNumber(this.name), term: 0, irreversible: 0 }, [t]);
-      const failed = trial.rejected[0];
-      if (failed) throw failed.error;
+      h.verified = true;
+      // A dry run on the head, so a transaction that cannot run is refused to its client
+      // now rather than held (the head now: it moved while the proofs were checked). A
+      // relayed one was run by the producer it was pushed to; a block leaves it out if it fails.
+      if (!relayed) {
+        const trace = this.chain.tryTransaction(t, accountNumber(this.name));
+        if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
+      }
     } catch (e) {
       this.held.delete(key);
       throw e;
     }
     this.order.push(key);
-    if (!options.relayed) this.relay?.(packSignedTransaction(t.signed));
-    return settled;
+    if (!relayed) this.relay?.(packSignedTransaction(t.signed));
   }
 
   /** The node's view for `/native/status`. */

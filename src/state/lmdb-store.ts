@@ -356,8 +356,8 @@ export class LmdbStore implements KvStore {
     return decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num }));
   }
 
-  commitBlock({ writes, block, head, undo }: BlockCommit): Promise<void> {
-    return this.#commit({ writes, blocks: [block], head }, undo === true);
+  commitBlock({ writes, block, head, undo, dropUndoTo }: BlockCommit): Promise<void> {
+    return this.#commit({ writes, blocks: [block], head }, undo === true, dropUndoTo);
   }
 
   /** One lmdb write transaction (one sync) for the state, every block record and the head. */
@@ -417,7 +417,7 @@ export class LmdbStore implements KvStore {
     });
   }
 
-  async #commit({ writes, blocks, head }: BlocksCommit, undo: boolean): Promise<void> {
+  async #commit({ writes, blocks, head }: BlocksCommit, undo: boolean, dropUndoTo?: number): Promise<void> {
     this.#open();
     let failure: unknown;
     try {
@@ -447,6 +447,7 @@ export class LmdbStore implements KvStore {
         }
         for (const block of blocks) this.#blocks.putSync(block.num, encodeBlock(block));
         this.#meta.putSync(HEAD_KEY, encodeHead(head));
+        if (dropUndoTo !== undefined) for (const n of [...this.#undo.getKeys({ end: dropUndoTo + 1 })]) this.#undo.removeSync(n);
       });
     } catch (cause) {
       const reason = failure === undefined ? 'block commit failed' : 'block commit aborted: the write set failed';

@@ -64,8 +64,9 @@ export class MemoryStore implements KvStore {
     return this.#blocks.get(num);
   }
 
-  commitBlock({ writes, block, head, undo }: BlockCommit): Promise<void> {
-    return this.#commit({ writes, blocks: [block], head }, undo === true);
+  async commitBlock({ writes, block, head, undo, dropUndoTo }: BlockCommit): Promise<void> {
+    await this.#commit({ writes, blocks: [block], head }, undo === true);
+    if (dropUndoTo !== undefined) await this.dropUndo(dropUndoTo);
   }
 
   commitBlocks(commit: BlocksCommit): Promise<void> {

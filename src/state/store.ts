@@ -31,6 +31,8 @@ export interface BlockCommit {
    * `revertTo` can take the block back while it is reversible (a fork switch).
    */
   undo?: boolean;
+  /** Forget, in the same transaction, the undo records of blocks up to this one (they became irreversible). */
+  dropUndoTo?: number;
 }
 
 /**

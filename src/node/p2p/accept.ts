@@ -48,6 +48,15 @@ export async function genesisResponse(request: Request, genesis: () => Promise<U
   return new Response(bytes.slice().buffer, { headers: { "Content-Type": "application/octet-stream", "Cache-Control": "no-store" } });
 }
 
+/** psiweb's: a producer under consensus hands a pushed transaction to the others at `x-peers.<root>/relay` (POST, the packed SignedTransaction). */
+export const RELAY_PATH = '/relay';
+
+/** Whether a request URL is `x-peers.<root>/relay`. */
+export function isRelayUrl(url: URL, rootHost: string): boolean {
+  const route = routeHost(url.hostname, rootHost);
+  return route.kind === 'service' && route.name === P2P_SERVICE && url.pathname === RELAY_PATH;
+}
+
 /** Whether a checked request URL is this node's peer endpoint. */
 export function isP2pUrl(url: URL, rootHost: string): boolean {
   const route = routeHost(url.hostname, rootHost);

@@ -213,6 +213,10 @@ export const storeCases: StoreCase[] = [
       eq(await store.firstReversible?.(), undefined, 'no reversible block left');
       eq((await store.head())?.num, 2, 'head unchanged after the refusal');
       eq(show(await store.getRange(b(), undefined)), snapshots[2], 'state unchanged after the refusal');
+      // A commit can forget older undo records in the same transaction.
+      await store.commitBlock({ ...commitOf(3, [[b(3), b(3)]]), undo: true });
+      await store.commitBlock({ ...commitOf(4, [[b(4), b(4)]]), undo: true, dropUndoTo: 3 });
+      eq(await store.firstReversible?.(), 4, 'block 3 dropped with block 4');
     },
   },
   {
