@@ -108,18 +108,24 @@ function hostError(message: string, code = 0): HostCallError {
 }
 
 /** Synchronous HTTP to the running plugin's own service. */
-function ownServiceRequest(env: HostEnv, ctx: CallContext, method: 'GET' | 'POST', path: string, body?: { type: string; data: string | Uint8Array }): { status: number; type: string; text: string } {
+function ownServiceRequest(env: HostEnv, ctx: CallContext, method: 'GET' | 'POST', path: string, body?: { type: string; data: string | Uint8Array }): { status: number; type: string; text: string; bytes: Uint8Array } {
   if (!path.startsWith('/')) throw hostError(`the endpoint must be a path starting with '/', got ${JSON.stringify(path)}`);
   const xhr = new XMLHttpRequest();
   xhr.open(method, appUrl(env, current(ctx).service) + path, false);
+  // A synchronous XHR cannot ask for an ArrayBuffer: bytes come as one char each (x-user-defined).
+  xhr.overrideMimeType('text/plain; charset=x-user-defined');
   if (body) xhr.setRequestHeader('Content-Type', body.type);
   try {
     xhr.send(body ? (body.data as XMLHttpRequestBodyInit) : null);
   } catch (e) {
     throw hostError(`${method} ${path} failed: ${String((e as Error)?.message ?? e)}`);
   }
-  if (xhr.status < 200 || xhr.status >= 300) throw hostError(`${method} ${path} answered ${xhr.status}: ${xhr.responseText.slice(0, 200)}`, xhr.status);
-  return { status: xhr.status, type: xhr.getResponseHeader('Content-Type') ?? '', text: xhr.responseText };
+  const raw = xhr.responseText;
+  const bytes = Uint8Array.from(raw, (c) => c.charCodeAt(0) & 0xff);
+  const type = xhr.getResponseHeader('Content-Type') ?? '';
+  const text = new TextDecoder().decode(bytes);
+  if (xhr.status < 200 || xhr.status >= 300) throw hostError(`${method} ${path} answered ${xhr.status}: ${text.slice(0, 200)}`, xhr.status);
+  return { status: xhr.status, type, text, bytes };
 }
 
 type BodyTypes = { tag: 'bytes'; val: Uint8Array } | { tag: 'json' | 'text' | 'graphql'; val: string };
@@ -212,7 +218,8 @@ export function hostInterfaces(env: HostEnv, ctx: () => CallContext, clientdata:
       post: (request: { endpoint: string; body: BodyTypes }): BodyTypes => {
         const r = ownServiceRequest(env, ctx(), 'POST', request.endpoint, { type: BODY_CONTENT_TYPE[request.body.tag], data: request.body.val });
         if (r.type.startsWith('application/json')) return { tag: 'json', val: r.text };
-        return { tag: 'text', val: r.text };
+        if (r.type.startsWith('text/')) return { tag: 'text', val: r.text };
+        return { tag: 'bytes', val: r.bytes };
       },
     },
     'transact:plugin/intf': {

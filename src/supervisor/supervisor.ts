@@ -6,14 +6,19 @@
  * interfaces and to the plugins it imports (loaded first: calls between plugins are
  * synchronous), instantiated fresh for each top-level call, and called.
  *
- * Actions that plugins add during one top-level call form one FIFO. Signing and
- * submitting them is not built yet: a call that added actions is answered with a
- * plugin error from transact naming that, and the actions stay readable in `stats`.
+ * Actions that plugins add during one top-level call form one FIFO; at the end of the
+ * call it becomes one transaction, sent by the user logged in to the calling app
+ * (accounts:plugin/active-app login), signed with that user's key (auth-sig keyvault,
+ * keystore.ts) and pushed (submit.ts) before the app hears back.
  */
 import { compileCores, importFromBlob, loadJco, sha256Hex, transpileComponent, TranspileError, type JcoModule, type TranspiledComponent } from './component.ts';
 import { MemoryTranspileCache, type TranspileCache } from './cache.ts';
 import { IdbClientData, type ClientDataStore } from './clientdata.ts';
-import { GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
+import { publicKeyToPem } from '../crypto/keys.ts';
+import { isValidAccountName } from '../protocol/names.ts';
+import { IdbKeyStore, KeyImportError, NoKeyError, type KeyStore } from './keystore.ts';
+import { HttpSubmitter, SubmitError, type SubmitResult, type Submitter } from './submit.ts';
+import { isAuthorized, GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
 import { CLIENTDATA_INTERFACE, HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
 import {
@@ -57,7 +62,18 @@ export interface SupervisorStats {
   instantiateMs: Record<string, number>;
   /** The FIFO of the last top-level call. */
   lastActions: QueuedAction[];
+  /** Transactions submitted by this page (their ids and timings). */
+  submitted: { id: string | undefined; status: string; sender: string; actions: number; timing: SubmitResult['timing'] }[];
 }
+
+/** Who is logged in to which app, and which accounts each app may use (supervisor-only key spaces). */
+export const LOGINS_SPACE = 'psiweb/logins';
+export const CONNECTED_SPACE = 'psiweb/connected';
+const ACCOUNTS_PLUGIN: QualifiedPluginId = { service: 'accounts', plugin: 'plugin' };
+const AUTH_SIG_PLUGIN: QualifiedPluginId = { service: 'auth-sig', plugin: 'plugin' };
+const TRANSACT_PLUGIN: QualifiedPluginId = { service: 'transact', plugin: 'plugin' };
+const te = new TextEncoder();
+const td = new TextDecoder();
 
 export interface SupervisorOptions extends HostEnv {
   cache?: TranspileCache;
@@ -67,6 +83,10 @@ export interface SupervisorOptions extends HostEnv {
   fetchPlugin?: (url: string) => Promise<Uint8Array | undefined>;
   importModule?: (js: string, debugName: string) => Promise<JcoModule>;
   log?: (line: string) => void;
+  /** auth-sig's keys (default: IndexedDB on this origin). */
+  keys?: KeyStore;
+  /** Signs and pushes a call's transaction (default: HTTP to transact). */
+  submitter?: Submitter;
 }
 
 interface LoadedPlugin {
@@ -115,7 +135,9 @@ export function errorResult(e: unknown, fallback: QualifiedPluginId | undefined)
 }
 
 export class Supervisor {
-  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, lastActions: [] };
+  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, lastActions: [], submitted: [] };
+  private readonly keys: KeyStore;
+  private readonly submitter: Submitter;
   private readonly cache: TranspileCache;
   private readonly fetchPlugin: (url: string) => Promise<Uint8Array | undefined>;
   private readonly importModule: (js: string, debugName: string) => Promise<JcoModule>;
@@ -134,6 +156,8 @@ export class Supervisor {
     this.importModule = env.importModule ?? importFromBlob;
     this.log = env.log ?? (() => undefined);
     this.clientdata = env.clientdata ?? new IdbClientData();
+    this.keys = env.keys ?? new IdbKeyStore();
+    this.submitter = env.submitter ?? new HttpSubmitter(env, this.keys);
     this.host = hostInterfaces(
       env,
       () => {
@@ -178,15 +202,22 @@ export class Supervisor {
 
   private async doCall(app: string, args: QualifiedFunctionCallArgs): Promise<unknown> {
     const target = { service: args.service, plugin: args.plugin || DEFAULT_PLUGIN };
+    await Promise.all([this.clientdata.load(GRANTS_SPACE), this.clientdata.load(PROMPT_SPACE), this.clientdata.load(LOGINS_SPACE), this.clientdata.load(CONNECTED_SPACE)]);
+    if (target.plugin === DEFAULT_PLUGIN && (target.service === 'accounts' || target.service === 'auth-sig')) {
+      try {
+        return await this.builtin(app, target.service, args);
+      } catch (e) {
+        if (e instanceof PromptRequest) setActivePrompt(this.clientdata, e.prompt);
+        throw e;
+      } finally {
+        await this.clientdata.flush();
+      }
+    }
     const closure = await this.loadClosure([target]);
-    // Key spaces are read before the call: the plugin's reads are synchronous.
-    await Promise.all([
-      ...closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))),
-      // Grants and the active prompt (permissions.ts), read as synchronously as client data.
-      this.clientdata.load(GRANTS_SPACE),
-      this.clientdata.load(PROMPT_SPACE),
-    ]);
-    const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: undefined };
+    // Key spaces are read before the call: the plugin's reads are synchronous (grants,
+    // the active prompt and logins were read above).
+    await Promise.all(closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))));
+    const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: this.loginOf(app) };
     const instances = new Map<string, Record<string, unknown>>();
     this.stats.instantiateMs = {};
     // Fresh instances for every top-level call, as psibase disposes them after each.
@@ -200,10 +231,20 @@ export class Supervisor {
       const result = this.invoke(ctx, instances, target, args.intf, args.method, args.params);
       this.stats.lastActions = ctx.actions;
       if (ctx.actions.length > 0) {
-        throw new PluginCallError(
-          { service: 'transact', plugin: 'plugin' },
-          `the call added ${ctx.actions.length} action(s), but psiweb's supervisor cannot sign and submit transactions yet (no user is logged in)`,
-        );
+        this.context = undefined;
+        if (!ctx.user) throw new PluginCallError(TRANSACT_PLUGIN, `the call added ${ctx.actions.length} action(s), but no user is logged in to ${app} (accounts:plugin/active-app login)`);
+        // Durable before the transaction leaves (issue 10 §5).
+        await this.clientdata.flush();
+        let r: SubmitResult;
+        try {
+          r = await this.submitter.submit(ctx.user, ctx.actions);
+        } catch (e) {
+          if (e instanceof NoKeyError) throw new PluginCallError(AUTH_SIG_PLUGIN, e.message);
+          if (e instanceof SubmitError) throw new PluginCallError(TRANSACT_PLUGIN, e.message);
+          throw new PluginCallError(TRANSACT_PLUGIN, `submitting the transaction failed: ${String((e as Error)?.message ?? e)}`);
+        }
+        this.stats.submitted.push({ id: r.id, status: r.status, sender: ctx.user, actions: ctx.actions.length, timing: r.timing });
+        this.log(`supervisor: ${ctx.user}'s transaction ${r.id ?? ''} ${r.status}`);
       }
       return result;
     } catch (e) {
@@ -216,6 +257,67 @@ export class Supervisor {
       // Durable before the app hears back.
       await this.clientdata.flush();
     }
+  }
+
+  private loginOf(app: string): string | undefined {
+    const v = this.clientdata.get(LOGINS_SPACE, app);
+    return v ? td.decode(v) : undefined;
+  }
+
+  /**
+   * accounts:plugin and auth-sig:plugin, provided by the supervisor itself (their
+   * state — logins, keys — is the supervisor origin's). psibase's model with issue
+   * 10's change: any app may ask; another app's import-key, and a login to an account
+   * not yet connected to the app, ask the user first (permissions prompt).
+   */
+  private async builtin(app: string, service: 'accounts' | 'auth-sig', args: QualifiedFunctionCallArgs): Promise<unknown> {
+    const id = service === 'accounts' ? ACCOUNTS_PLUGIN : AUTH_SIG_PLUGIN;
+    // common-lib sends camelCase names (psibase); kebab-case ones are accepted too.
+    const call = `${kebabToCamel(args.intf ?? '')}:${kebabToCamel(args.method)}`;
+    const ask = (descriptions: [string, string, string]) => {
+      if (!isAuthorized(this.clientdata, { callee: service, caller: app, activeApp: app, level: 'high', descriptions, whitelist: [] })) {
+        throw new PluginCallError(id, `the user denied ${app} access to ${service}`);
+      }
+    };
+    const str = (i: number) => {
+      const v = args.params[i];
+      if (typeof v !== 'string') throw new PluginCallError(id, `${call}: parameter ${i + 1} must be a string`);
+      return v;
+    };
+    if (service === 'auth-sig' && call === 'keyvault:importKey') {
+      const pem = str(0);
+      ask([`${app} asks to import a private key into this browser`, '', '']);
+      try {
+        return publicKeyToPem(await this.keys.importPem(pem));
+      } catch (e) {
+        if (e instanceof KeyImportError) throw new PluginCallError(id, e.message);
+        throw e;
+      }
+    }
+    if (service === 'accounts') {
+      const connected = (user: string) => this.clientdata.get(CONNECTED_SPACE, `${app}|${user}`) !== undefined;
+      switch (call) {
+        case 'activeApp:login': {
+          const user = str(0);
+          if (!isValidAccountName(user)) throw new PluginCallError(id, `login: "${user}" is not an account name`);
+          if (!connected(user)) {
+            ask([`${app} asks to connect the account ${user}`, '', '']);
+            this.clientdata.set(CONNECTED_SPACE, `${app}|${user}`, te.encode('1'));
+          }
+          this.clientdata.set(LOGINS_SPACE, app, te.encode(user));
+          return undefined;
+        }
+        case 'activeApp:logout':
+          this.clientdata.delete(LOGINS_SPACE, app);
+          return undefined;
+        case 'api:getCurrentUser':
+          return this.loginOf(app) ?? null;
+        case 'api:isLoggedIn':
+          return this.loginOf(app) !== undefined;
+      }
+    }
+    // psibase's InvalidCall message.
+    throw new PluginCallError(id, `Unrecognized call: ${call}`);
   }
 
   /** Calls one plugin function with the call stack kept for get-sender / get-receiver. */

@@ -1,0 +1,105 @@
+/**
+ * auth-sig's keys on the supervisor origin (issue 10 §3): WebCrypto P-256 CryptoKeys,
+ * imported non-extractable and kept in IndexedDB (structured clone keeps a CryptoKey
+ * usable and still non-extractable). psibase keeps PKCS#8 text in localStorage; here
+ * the private key never leaves WebCrypto after import.
+ *
+ * Which key signs for an account: auth-sig's table is not readable over HTTP in psiweb,
+ * so an account's key is learned by use. A key bound to the account signs; otherwise
+ * the most recently imported key bound to no account is tried, and bound once the chain
+ * accepted a transaction it signed for that account. No candidate: NoKeyError, nothing
+ * is submitted.
+ */
+import { privateKeyFromPem, type KeyPair, type P256KeyPair } from '../crypto/keys.ts';
+import { PsiwebError } from '../errors.ts';
+
+export class NoKeyError extends PsiwebError {
+  override name = 'NoKeyError';
+}
+export class KeyImportError extends PsiwebError {
+  override name = 'KeyImportError';
+}
+
+export interface StoredKey {
+  /** Hex of the DER SubjectPublicKeyInfo. */
+  id: string;
+  privateKey: CryptoKey;
+  publicKeyDer: Uint8Array;
+  importedAt: number;
+}
+
+export interface KeyStore {
+  /** Imports a PKCS#8 PEM (P-256) as a non-extractable key; returns its public key DER. */
+  importPem(pem: string): Promise<Uint8Array>;
+  /** The key that signs for `account`, and whether it is bound already. */
+  keyFor(account: string): Promise<{ key: KeyPair; bound: boolean }>;
+  bind(account: string, publicKeyDer: Uint8Array): Promise<void>;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+const DB = 'psiweb-supervisor-keys';
+const KEYS = 'keys';
+const BINDINGS = 'bindings';
+
+function req<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+export class IdbKeyStore implements KeyStore {
+  private db: Promise<IDBDatabase> | undefined;
+
+  private open(): Promise<IDBDatabase> {
+    this.db ??= new Promise((resolve, reject) => {
+      const r = indexedDB.open(DB, 1);
+      r.onupgradeneeded = () => {
+        r.result.createObjectStore(KEYS, { keyPath: 'id' });
+        r.result.createObjectStore(BINDINGS);
+      };
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    return this.db;
+  }
+
+  async importPem(pem: string): Promise<Uint8Array> {
+    let pair: KeyPair;
+    try {
+      pair = await privateKeyFromPem(pem, { extractable: false });
+    } catch (e) {
+      throw new KeyImportError(`import-key: not a PKCS#8 private key PEM: ${String((e as Error)?.message ?? e)}`, { cause: e });
+    }
+    if (pair.alg !== 'p256') throw new KeyImportError('import-key: psiweb keeps P-256 keys only (WebCrypto has no secp256k1)');
+    const stored: StoredKey = { id: hex(pair.publicKeyDer), privateKey: pair.privateKey, publicKeyDer: pair.publicKeyDer, importedAt: Date.now() };
+    const db = await this.open();
+    await req(db.transaction(KEYS, 'readwrite').objectStore(KEYS).put(stored));
+    return pair.publicKeyDer;
+  }
+
+  async keyFor(account: string): Promise<{ key: KeyPair; bound: boolean }> {
+    const db = await this.open();
+    const tx = db.transaction([KEYS, BINDINGS], 'readonly');
+    const [keys, boundIds, boundAccounts] = await Promise.all([
+      req(tx.objectStore(KEYS).getAll() as IDBRequest<StoredKey[]>),
+      req(tx.objectStore(BINDINGS).getAll() as IDBRequest<string[]>),
+      req(tx.objectStore(BINDINGS).getAllKeys()),
+    ]);
+    const asPair = (k: StoredKey): P256KeyPair => ({ alg: 'p256', privateKey: k.privateKey, publicKeyDer: k.publicKeyDer });
+    const i = boundAccounts.indexOf(account);
+    if (i >= 0) {
+      const k = keys.find((x) => x.id === boundIds[i]);
+      if (k) return { key: asPair(k), bound: true };
+    }
+    const free = keys.filter((k) => !boundIds.includes(k.id)).sort((a, b) => b.importedAt - a.importedAt);
+    if (!free[0]) throw new NoKeyError(`no key on this device can sign for ${account}: import one (auth-sig keyvault import-key)`);
+    return { key: asPair(free[0]), bound: false };
+  }
+
+  async bind(account: string, publicKeyDer: Uint8Array): Promise<void> {
+    const db = await this.open();
+    await req(db.transaction(BINDINGS, 'readwrite').objectStore(BINDINGS).put(hex(publicKeyDer), account));
+  }
+}

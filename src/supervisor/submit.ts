@@ -1,0 +1,82 @@
+/**
+ * The end of a top-level call (issue 10 §3): the call's action FIFO becomes one
+ * transaction — TaPoS from `/common/tapos/head`, an expiry, the sender's verify-sig
+ * claim and proof (keystore.ts) — signed and pushed to transact's `push_transaction`.
+ * A 200 answer is the trace (an `error` in it rejects the call); a 202 is a queued
+ * push (the browser node's outbox), which the call reports as its result.
+ */
+import { sign } from '../crypto/keys.ts';
+import { PsiwebError } from '../errors.ts';
+import { accountNumber, methodNumber } from '../protocol/names.ts';
+import { packSignedTransaction, packTransaction } from '../protocol/types.ts';
+import { appUrl, type HostEnv, type QueuedAction } from './host.ts';
+import type { KeyStore } from './keystore.ts';
+
+/** Seconds a transaction stays valid. */
+export const EXPIRATION_SEC = 60;
+
+export class SubmitError extends PsiwebError {
+  override name = 'SubmitError';
+}
+
+export interface SubmitResult {
+  /** 'applied' (the node ran it: trace), or the outbox status when it was queued. */
+  status: string;
+  id: string | undefined;
+  trace: unknown;
+  /** Milliseconds: TaPoS fetch, signing, push. */
+  timing: { taposMs: number; signMs: number; pushMs: number };
+}
+
+export interface Submitter {
+  submit(sender: string, actions: QueuedAction[]): Promise<SubmitResult>;
+}
+
+export function rootUrl(env: HostEnv): string {
+  return `${env.protocol}//${env.rootHost}${env.port ? `:${env.port}` : ''}`;
+}
+
+export class HttpSubmitter implements Submitter {
+  constructor(
+    private readonly env: HostEnv,
+    private readonly keys: KeyStore,
+  ) {}
+
+  async submit(sender: string, actions: QueuedAction[]): Promise<SubmitResult> {
+    // Before any network: no key, nothing is submitted.
+    const { key, bound } = await this.keys.keyFor(sender);
+    const t0 = performance.now();
+    const taposRes = await fetch(`${appUrl(this.env, 'transact')}/common/tapos/head`);
+    if (!taposRes.ok) throw new SubmitError(`cannot get TaPoS: /common/tapos/head answered ${taposRes.status}`);
+    const tapos = (await taposRes.json()) as { refBlockIndex: number; refBlockSuffix: number };
+    const t1 = performance.now();
+    const transaction = packTransaction({
+      tapos: { expiration: BigInt(Math.floor(Date.now() / 1000) + EXPIRATION_SEC), refBlockIndex: tapos.refBlockIndex, refBlockSuffix: tapos.refBlockSuffix, flags: 0 },
+      actions: actions.map((a) => ({ sender: accountNumber(a.sender), service: accountNumber(a.service), method: methodNumber(a.method), rawData: a.rawData })),
+      claims: [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }],
+    });
+    const signed = packSignedTransaction({ transaction, proofs: [await sign(key, transaction)], subjectiveData: null });
+    const t2 = performance.now();
+    const res = await fetch(`${appUrl(this.env, 'transact')}/push_transaction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
+      body: signed as BodyInit,
+    });
+    const t3 = performance.now();
+    const timing = { taposMs: t1 - t0, signMs: t2 - t1, pushMs: t3 - t2 };
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const id = res.headers.get('x-psiweb-tx-id') ?? undefined;
+    if (res.status === 202) return { status: (body as { status?: string })?.status ?? 'queued', id, trace: undefined, timing };
+    if (res.status !== 200 || !body || typeof body !== 'object') throw new SubmitError(`push_transaction answered ${res.status}: ${text.slice(0, 300)}`);
+    const error = (body as { error?: unknown }).error;
+    if (error) throw new SubmitError(`the transaction failed: ${String(error)}`);
+    if (!bound) await this.keys.bind(sender, key.publicKeyDer);
+    return { status: 'applied', id, trace: body, timing };
+  }
+}
