@@ -192,6 +192,8 @@ export class ConsensusNode {
   private lastPrepared: { term: number; id: BlockId } | undefined;
   private lastCommitted: { term: number; id: BlockId } | undefined;
   private bestPrepared: PreparedCertificate | undefined;
+  /** psibase ForkDb's subtree root: the head descends from it (see setRoot). */
+  private subtree: BlockEntry | undefined;
   private readonly prepares = new Map<BlockId, QuorumTally<Vote>>();
   private readonly commits = new Map<BlockId, QuorumTally<Vote>>();
   /**
@@ -545,7 +547,34 @@ export class ConsensusNode {
   }
 
   private viable(e: BlockEntry): boolean {
-    return descendsFrom(e, this._irreversible);
+    if (!descendsFrom(e, this._irreversible)) return false;
+    const sub = this.subtree;
+    // A subtree root at or below the irreversible block no longer restricts anything.
+    if (!sub || sub.num <= this._irreversible.num || !descendsFrom(sub, this._irreversible)) return true;
+    return descendsFrom(e, sub);
+  }
+
+  /**
+   * psibase `set_root` / ForkDb `set_subtree`: in BFT, only descendants of one block may
+   * be the head: the block the current term builds on once the term is ready (the
+   * leader's view change, see termRoot), else our best prepared block (a block a quorum
+   * prepared cannot be forked out by a block that does not descend from it, bft.md),
+   * else the irreversible block. Set on each view change and term change, as psibase
+   * does, then the head is chosen again (psibase `switch_fork`), which may move it to a
+   * worse block.
+   */
+  private setRoot(): void {
+    if (this.mode !== 'bft') {
+      this.subtree = undefined;
+    } else {
+      let root = this.termRoot();
+      if (!root) {
+        const bp = this.bestPrepared ? this.blocks.get(this.bestPrepared.blockId) : undefined;
+        root = bp && descendsFrom(bp, this._irreversible) ? bp : this._irreversible;
+      }
+      this.subtree = root;
+    }
+    this.recomputeHead();
   }
 
   /**
@@ -1154,7 +1183,7 @@ export class ConsensusNode {
     this._term = term;
     this.hardDirty = true;
     // Blocks of terms up to this one may now be the head.
-    this.recomputeHead();
+    this.setRoot();
     this.viewActive = false;
     this.lastProduced = undefined;
     this.nextBlockAt = Infinity;
@@ -1195,6 +1224,7 @@ export class ConsensusNode {
     // the best chain to each peer; here, ask the sender for what follows our head.
     if (!this.viewActive) this.requestBlock(from, Infinity);
     this.afterViewChanges();
+    this.setRoot();
   }
 
   /** Send `peer` every view change we hold of the producers in force (psibase `send_all_view_changes`). */

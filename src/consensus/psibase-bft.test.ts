@@ -210,7 +210,7 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     expect(node.head()).toBe(blockId(block1));
   });
 
-  it.skip('better block after commit', () => {
+  it('better block after commit', () => {
     const node = new SingleNode(['a', 'b', 'c', 'd']);
     // fork2 should be excluded after fork1 is prepared
     const root = node.root;
@@ -227,7 +227,7 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     expect(node.head()).toBe(blockId(fork1));
   });
 
-  it.skip('return to previous fork', () => {
+  it('return to previous fork', () => {
     const node = new SingleNode(['a', 'b', 'c', 'd']);
     const root = node.root;
     const fork1 = makeBlock(root, 'b', 5);
