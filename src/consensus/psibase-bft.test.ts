@@ -11,17 +11,18 @@
 // transaction in it.
 import { describe, expect, it } from 'vitest';
 import { encodeMessage, type WireMessage } from '../net/wire/messages.ts';
-import { accountNumber } from '../protocol/names.ts';
-import { packTransaction, type SignedBlock, type SignedTransaction } from '../protocol/types.ts';
-import { blockId, idBytes, NULL_ID } from './block.ts';
+import { accountName, accountNumber } from '../protocol/names.ts';
+import { packTransaction, type Consensus, type SignedBlock, type SignedTransaction } from '../protocol/types.ts';
+import { blockId, hexOf, idBytes, NULL_ID } from './block.ts';
 import { blockMessage, confirmsOf, signed, signVote, voteMessage } from './messages.ts';
 import { ConsensusNode, makeGenesis } from './node.ts';
-import { signBlock, simConsensus } from './sim/blocks.ts';
+import { signBlock, simBlockSource, simConsensus } from './sim/blocks.ts';
 import { SimKeyring, simClaim } from './sim/keys.ts';
 import { Prng } from './sim/prng.ts';
 import type { ProducerName } from './types.ts';
 
 const keys = new SimKeyring(15);
+const blockProducer = (b: SignedBlock) => accountName(b.block.header.producer);
 const ONE_SECOND_US = 1_000_000n;
 
 /** A transaction psibase's test executor refuses (an action with no service). */
@@ -32,7 +33,7 @@ const INVALID_TRX: SignedTransaction = {
 };
 
 /** psibase test_util makeBlock: the next block on `prev` by `producer` in term `view`; `invalid` carries a refused transaction. */
-function makeBlock(prev: SignedBlock, producer: ProducerName, view: number, opts: { invalid?: boolean } = {}): SignedBlock {
+function makeBlock(prev: SignedBlock, producer: ProducerName, view: number, opts: { invalid?: boolean; newConsensus?: Consensus } = {}): SignedBlock {
   const p = prev.block.header;
   const z = new Uint8Array(32);
   return signBlock(
@@ -47,7 +48,7 @@ function makeBlock(prev: SignedBlock, producer: ProducerName, view: number, opts
         consensusState: z,
         trxMerkleRoot: z,
         eventMerkleRoot: z,
-        newConsensus: null,
+        newConsensus: opts.newConsensus ?? null,
         authCode: null,
       },
       transactions: opts.invalid ? [INVALID_TRX] : [],
@@ -90,20 +91,32 @@ class SingleNode {
   readonly root: SignedBlock;
   readonly dropped: string[] = [];
 
-  constructor(producers: ProducerName[]) {
+  /** `produce`: a builds blocks when it leads (psibase's producer cases); otherwise it never does. */
+  constructor(producers: ProducerName[], opts: { produce?: boolean } = {}) {
     this.root = makeGenesis(simConsensus('bft', producers), 1_700_000_000n * ONE_SECOND_US);
     this.node = new ConsensusNode(
       {
         signer: keys.signerFor('a'),
         verifier: keys,
         random: new Prng(1),
-        // Nothing to produce: the node is never the leader of the terms these cases use.
-        blocks: { build: () => undefined, validate: (b) => b.block.transactions.length === 0 },
+        // psibase's test executor: a's own blocks are empty; a block with a transaction is refused.
+        blocks: { build: opts.produce ? simBlockSource().build : () => undefined, validate: (b) => b.block.transactions.length === 0 },
       },
       { name: 'a', genesis: this.root, now: 0 },
     );
     this.drain();
   }
+
+  /** psibase runFor: advance the node's clock by `ms` in 100 ms steps. */
+  runFor(ms: number): void {
+    for (const end = this.now + ms; this.now < end; ) {
+      this.now += 100;
+      this.node.tick(this.now);
+      this.drain();
+    }
+  }
+
+  private now = 0;
 
   send(message: SignedBlock | WireMessage): void {
     const m = 'kind' in message ? message : blockMessage(message);
@@ -117,6 +130,33 @@ class SingleNode {
 
   head(): string {
     return this.node.head.id;
+  }
+
+  /**
+   * psibase checks the head is `b` while a's block on it is still pending (psibase builds
+   * on a timer); psiweb's leader builds at once, in the same step: the head is `b` or a's
+   * block on `b`.
+   */
+  /**
+   * The head chain's blocks above `b` (newest first), or undefined if the head does not
+   * descend from `b`. psibase's runFor(1s) gives one block at its 1 s interval; psiweb's
+   * 500 ms interval gives two.
+   */
+  builtOn(b: SignedBlock): { producer: string; previous: string }[] | undefined {
+    const out: { producer: string; previous: string }[] = [];
+    for (let id = this.head(); id !== blockId(b); ) {
+      const blk = this.node.getBlock(id);
+      if (!blk || blk.block.header.blockNum <= b.block.header.blockNum) return undefined;
+      const previous = hexOf(blk.block.header.previous);
+      out.push({ producer: blockProducer(blk), previous });
+      id = previous;
+    }
+    return out;
+  }
+
+  headIsOrBuildsOn(b: SignedBlock): boolean {
+    const h = this.node.head;
+    return h.id === blockId(b) || (h.producer === 'a' && hexOf(h.header.previous) === blockId(b));
   }
 }
 
@@ -370,5 +410,87 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     node.send(makeCommit(block2, 'd'));
     expect(node.head()).toBe(blockId(block1b));
     expect(node.node.irreversible.id).toBe(blockId(block1b));
+  });
+
+  //     --- A --- B
+  // root
+  //     ------------ C --- X
+  //
+  // psibase switches from B to C in between sending A and B to a peer (a client it
+  // polls later); psiweb's step is synchronous and its sends are messages in Ready, so
+  // the messages are stepped in psibase's order and the decision checked is the head.
+  it('truncated fork switch', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd']);
+    const root = node.root;
+    const block1a = makeBlock(root, 'b', 5);
+    const block1b = makeBlock(block1a, 'b', 5);
+    const block1c = makeBlock(block1b, 'b', 5);
+    const block2 = makeBlock(root, 'c', 6, { newConsensus: simConsensus('bft', ['a', 'b', 'c', 'e']) });
+    const invalid = makeBlock(block2, 'c', 6, { invalid: true });
+    node.send(block1a);
+    node.send(makeViewChange('b', 5));
+    node.send(makeViewChange('c', 5));
+    node.send(block1b);
+    node.send(block1c);
+    node.send(block2);
+    node.send(invalid);
+    node.send(makeViewChange('b', 6));
+    node.send(makeViewChange('c', 6));
+    expect(node.head()).toBe(blockId(block2));
+  });
+
+  //     --- A --- X
+  // root
+  //     ------------ B --- P
+  it('producer fork 1', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd'], { produce: true });
+    const root = node.root;
+    const fork1 = makeBlock(root, 'b', 5);
+    const invalid = makeBlock(fork1, 'b', 5, { invalid: true });
+    // start block production for "a" (the leader of term 8)
+    node.send(makeViewChange('b', 8));
+    node.send(makeViewChange('c', 8));
+    node.runFor(1000);
+    expect(node.node.head.producer).toBe('a');
+    node.send(fork1);
+    node.send(invalid);
+    // Force switch to fork 1
+    node.send(makeViewChange('b', 12, fork1, ['b', 'c', 'd']));
+    node.send(makeViewChange('c', 12, fork1, ['b', 'c', 'd']));
+    node.send(makeViewChange('d', 12, fork1, ['b', 'c', 'd']));
+    expect(node.headIsOrBuildsOn(fork1)).toBe(true);
+    node.runFor(1000);
+    // The block should be built off fork1
+    const built = node.builtOn(fork1);
+    expect(built?.length).toBeGreaterThan(0);
+    expect(built!.every((b) => b.producer === 'a')).toBe(true);
+  });
+
+  //     ------ B --- X
+  // root
+  //     --- A --- P
+  it('producer cancel fork switch', () => {
+    const node = new SingleNode(['a', 'b', 'c', 'd'], { produce: true });
+    const root = node.root;
+    const fork1 = makeBlock(root, 'b', 5);
+    const fork2 = makeBlock(root, 'c', 6);
+    const invalid = makeBlock(fork2, 'a', 8, { invalid: true });
+    node.send(fork1);
+    node.send(makeViewChange('b', 5));
+    node.send(makeViewChange('c', 5));
+    // start block production for "a"
+    node.send(makeViewChange('b', 8));
+    node.send(makeViewChange('c', 8));
+    // We should not switch forks, because the pending block is better than fork2
+    node.send(fork2);
+    expect(node.headIsOrBuildsOn(fork1)).toBe(true);
+    // We should still not switch forks, because invalid gets discarded after it fails
+    node.send(invalid);
+    expect(node.headIsOrBuildsOn(fork1)).toBe(true);
+    // The next block should be built off fork1
+    for (let i = 0; i < 30 && node.head() === blockId(fork1); i++) node.runFor(1000);
+    const built = node.builtOn(fork1);
+    expect(built?.length).toBeGreaterThan(0);
+    expect(built!.every((b) => b.producer === 'a')).toBe(true);
   });
 });
