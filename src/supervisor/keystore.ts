@@ -31,6 +31,8 @@ export interface StoredKey {
 export interface KeyStore {
   /** Imports a PKCS#8 PEM (P-256) as a non-extractable key; returns its public key DER. */
   importPem(pem: string): Promise<Uint8Array>;
+  /** Checks a PEM as importPem would, storing nothing. */
+  checkPem(pem: string): Promise<void>;
   /** The key that signs for `account`, and whether it is bound already. */
   keyFor(account: string): Promise<{ key: KeyPair; bound: boolean }>;
   bind(account: string, publicKeyDer: Uint8Array): Promise<void>;
@@ -49,6 +51,17 @@ function req<T>(r: IDBRequest<T>): Promise<T> {
   });
 }
 
+async function parsePem(pem: string): Promise<P256KeyPair> {
+  let pair: KeyPair;
+  try {
+    pair = await privateKeyFromPem(pem, { extractable: false });
+  } catch (e) {
+    throw new KeyImportError(`import-key: not a PKCS#8 private key PEM: ${String((e as Error)?.message ?? e)}`, { cause: e });
+  }
+  if (pair.alg !== 'p256') throw new KeyImportError('import-key: psiweb keeps P-256 keys only (WebCrypto has no secp256k1)');
+  return pair;
+}
+
 export class IdbKeyStore implements KeyStore {
   private db: Promise<IDBDatabase> | undefined;
 
@@ -65,14 +78,12 @@ export class IdbKeyStore implements KeyStore {
     return this.db;
   }
 
+  async checkPem(pem: string): Promise<void> {
+    await parsePem(pem);
+  }
+
   async importPem(pem: string): Promise<Uint8Array> {
-    let pair: KeyPair;
-    try {
-      pair = await privateKeyFromPem(pem, { extractable: false });
-    } catch (e) {
-      throw new KeyImportError(`import-key: not a PKCS#8 private key PEM: ${String((e as Error)?.message ?? e)}`, { cause: e });
-    }
-    if (pair.alg !== 'p256') throw new KeyImportError('import-key: psiweb keeps P-256 keys only (WebCrypto has no secp256k1)');
+    const pair = await parsePem(pem);
     const stored: StoredKey = { id: hex(pair.publicKeyDer), privateKey: pair.privateKey, publicKeyDer: pair.publicKeyDer, importedAt: Date.now() };
     const db = await this.open();
     await req(db.transaction(KEYS, 'readwrite').objectStore(KEYS).put(stored));

@@ -286,8 +286,10 @@ export class Supervisor {
     };
     if (service === 'auth-sig' && call === 'keyvault:importKey') {
       const pem = str(0);
-      ask([`${app} asks to import a private key into this browser`, '', '']);
       try {
+        // Bad input is refused before the user is asked.
+        await this.keys.checkPem(pem);
+        ask([`${app} asks to import a private key into this browser`, '', '']);
         return publicKeyToPem(await this.keys.importPem(pem));
       } catch (e) {
         if (e instanceof KeyImportError) throw new PluginCallError(id, e.message);
