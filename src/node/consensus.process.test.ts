@@ -129,5 +129,11 @@ describe('four psiweb start processes', () => {
     const bob0 = await balance(all()[0]!, 'bob');
     await push(all()[1]!, '4', 'after the leader');
     await until('the transfer on both', async () => (await Promise.all(all().map((n) => balance(n, 'bob')))).every((b) => b === bob0 + 4n));
+    // A follower joins late: consensus without a vote, synced from genesis to the same state.
+    const follower = await start('cft-follower', ['--follow', '--peer', all()[0]!.url]);
+    await until('the follower holding the transfer', async () => (await balance(follower, 'bob')) === bob0 + 4n, 60_000);
+    const s = await status(follower);
+    expect(s.role).toBe('follower');
+    expect(s.consensus).toBe('cft');
   }, 180_000);
 });

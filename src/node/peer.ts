@@ -141,7 +141,17 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const role: Role = options.follow ? 'follower' : 'producer';
     if (role === 'follower') {
       if (chain.head) options.log(`following chain ${toHex(chain.chainId!)} from block ${chain.head.num}`);
-      else options.log('following: no chain here yet, taking it from peers from genesis');
+      else {
+        // The genesis block first (x-peers.<root>/genesis), so a chain under consensus is
+        // known for one before any block arrives; a peer without it (psinode) syncs it over p2p.
+        try {
+          await chain.applyBlock(await fetchGenesis(options.peers ?? []));
+          writeIdentity(options.dataDir, chain.chainId!);
+          options.log(`following chain ${toHex(chain.chainId!)}: genesis block taken from a peer, the rest comes over p2p`);
+        } catch (e) {
+          options.log(`following: no chain here yet, taking it from peers from genesis (${(e as Error).message})`);
+        }
+      }
     } else if (!chain.head && !options.producers && options.producer && (options.peers ?? []).length > 0) {
       // A producer joining a network: the genesis block from a peer, then consensus syncs the rest.
       const genesis = await fetchGenesis(options.peers!);
@@ -157,7 +167,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       options.log(`resuming chain ${toHex(chain.chainId!)} at block ${chain.head.num}`);
     }
     // Several producers: consensus decides the head, so blocks must be able to be taken back.
-    const multi = role === 'producer' && chain.status !== undefined && isMultiProducer(chain.status.consensus);
+    // A follower of such a chain runs consensus too, without a vote (psibase's non-producer nodes).
+    const multi = chain.status?.head != null && isMultiProducer(chain.status.consensus);
     if (multi) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
@@ -174,7 +185,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       },
     });
     const node: PsiwebNode | ProducerNode = multi
-      ? await startProducerNode(chain, producerName, net, options)
+      ? await startProducerNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role)
       : new PsiwebNode({
           chain,
           producer: devnet.producer,
@@ -261,7 +272,10 @@ async function fetchGenesis(peers: readonly string[]): Promise<Uint8Array> {
 /** Connections that carry relayed pushes between producers, kept alive. */
 const relayAgent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 3_000 });
 
-async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions): Promise<ProducerNode> {
+/** The name a follower's consensus runs under: not a producer, so it never votes or signs. */
+const FOLLOWER_NAME = 'follower';
+
+async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions, role: Role = 'producer'): Promise<ProducerNode> {
   let batch: Uint8Array[] = [];
   let relayTimer: ReturnType<typeof setTimeout> | undefined;
   const flushRelay = () => {
@@ -290,7 +304,12 @@ async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, o
   const node = await ProducerNode.open({
     chain,
     name,
-    sign: p256Signer(devKeyScalar('p256', name)),
+    sign:
+      role === 'follower'
+        ? () => {
+            throw new PsiwebError('a follower does not sign');
+          }
+        : p256Signer(devKeyScalar('p256', name)),
     verify: p256ClaimVerifier(),
     transport: {
       sendToProducer: (producer, bytes) => net.sendToProducer(producer, bytes),

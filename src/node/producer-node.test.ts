@@ -189,8 +189,10 @@ describe('producers under consensus, in memory', () => {
     let id: Uint8Array = new Uint8Array(0);
     const reported = () => net.reports.some(([by, peer, why]) => by === 'b' && peer === '#mallory' && /does not run/.test(why));
     for (let attempt = 0; attempt < 10 && !reported(); attempt++) {
+      const at = victim.chain.head!;
+      const tooMuch = await signedTransfer({ from: 'bob', to: 'alice', amount: '999999999', memo: `too much ${attempt}`, tapos: taposRef(at.num, at.id), expiration: at.time / 1_000_000n + 60n });
+      // The head now (it may have moved while signing): the block goes on top of it, at once.
       head = victim.chain.head!;
-      const tooMuch = await signedTransfer({ from: 'bob', to: 'alice', amount: '999999999', memo: `too much ${attempt}`, tapos: taposRef(head.num, head.id), expiration: head.time / 1_000_000n + 60n });
       const built = victim.chain.buildOn(victim.chain.state.reader, { time: head.time + 1_000n, producer: accountNumber('c'), term: 0, irreversible: 0 }, []);
       const block = { ...built.block, transactions: [...built.block.transactions, unpackSignedTransaction(tooMuch)] };
       id = blockId(block.header);

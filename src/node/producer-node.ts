@@ -347,7 +347,8 @@ export class ProducerNode {
         this.built.delete(id);
       }
     }
-    for (const d of r.dropped) if (d.from !== 'self') this.log(`consensus: dropped from ${d.from}: ${d.reason}`);
+    // (A block met before it ran is dropped with "content rejected", run, and stepped in again: not worth a line.)
+    for (const d of r.dropped) if (d.from !== 'self' && !d.reason.endsWith('content rejected by the executor')) this.log(`consensus: dropped from ${d.from}: ${d.reason}`);
     for (const { to, message } of r.messages) {
       const bytes = encodeMessage(message as never);
       if (to === '*') this.transport.broadcast(bytes);
@@ -663,7 +664,7 @@ export class ProducerNode {
       producers: current ? producersOf(current).map((p) => accountName(p.name)) : [],
       nextProducers: status?.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => accountName(p.name)) : null,
       producer: this.name,
-      producing: this.running,
+      producing: this.running && this.consensus.role !== 'nonvoting',
       halted: this.halted,
       pendingTransactions: this.held.size,
     };
