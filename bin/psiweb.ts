@@ -8,6 +8,7 @@
  *   create, deploy, upload  psibase's commands: an account, a service, a site's files
  *   new, build  a new app project; compile its AssemblyScript service
  *   check  re-verify a stopped node's data directory (checksums, block log, replay)
+ *   devkey print a devnet account's dev key as a PEM (to import in the browser)
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage.
  */
 import { PsiwebError } from '../src/errors.ts';
@@ -16,6 +17,7 @@ import { CHECK_USAGE, runCheck } from '../src/node/cli/check.ts';
 import { CREATE_USAGE, runCreate } from '../src/node/cli/create.ts';
 import { DEPLOY_USAGE, runDeploy } from '../src/node/cli/deploy.ts';
 import { DEVNET_USAGE, runDevnet } from '../src/node/cli/devnet.ts';
+import { DEVKEY_USAGE, runDevkey } from '../src/node/cli/devkey.ts';
 import { EXEC_USAGE, runExec } from '../src/node/cli/exec.ts';
 import { EXIT_FAILED, EXIT_USAGE, UsageError, processIo, type CliIo } from '../src/node/cli/io.ts';
 import { NEW_USAGE, runNew } from '../src/node/cli/new.ts';
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo)
   new: { usage: NEW_USAGE, run: runNew },
   build: { usage: BUILD_USAGE, run: runBuild },
   check: { usage: CHECK_USAGE, run: runCheck },
+  devkey: { usage: DEVKEY_USAGE, run: runDevkey },
 };
 
 const USAGE = `usage: psiweb <command> [options]\n\n${Object.values(COMMANDS)
