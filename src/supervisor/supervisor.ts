@@ -202,8 +202,11 @@ export class Supervisor {
 
   private async doCall(app: string, args: QualifiedFunctionCallArgs): Promise<unknown> {
     const target = { service: args.service, plugin: args.plugin || DEFAULT_PLUGIN };
-    await Promise.all([this.clientdata.load(GRANTS_SPACE), this.clientdata.load(PROMPT_SPACE), this.clientdata.load(LOGINS_SPACE), this.clientdata.load(CONNECTED_SPACE)]);
+    // Grants, the active prompt (permissions.ts) and logins, read as synchronously as client data.
+    const loadSupervisorSpaces = () =>
+      Promise.all([this.clientdata.load(GRANTS_SPACE), this.clientdata.load(PROMPT_SPACE), this.clientdata.load(LOGINS_SPACE), this.clientdata.load(CONNECTED_SPACE)]);
     if (target.plugin === DEFAULT_PLUGIN && (target.service === 'accounts' || target.service === 'auth-sig')) {
+      await loadSupervisorSpaces();
       try {
         return await this.builtin(app, target.service, args);
       } catch (e) {
@@ -214,9 +217,8 @@ export class Supervisor {
       }
     }
     const closure = await this.loadClosure([target]);
-    // Key spaces are read before the call: the plugin's reads are synchronous (grants,
-    // the active prompt and logins were read above).
-    await Promise.all(closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))));
+    // Key spaces are read before the call: the plugin's reads are synchronous.
+    await Promise.all([...closure.filter((p) => p.imports.includes(CLIENTDATA_INTERFACE)).map((p) => this.clientdata.load(key(p.id))), loadSupervisorSpaces()]);
     const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: this.loginOf(app) };
     const instances = new Map<string, Record<string, unknown>>();
     this.stats.instantiateMs = {};
