@@ -72,7 +72,7 @@ describe('supervisor and plugins (issue 10, first slice)', () => {
       error: { name: 'PluginError', message: expect.stringMatching(/^GET \/missing.json answered 404/), pluginId: { service: 'host', plugin: 'common' } },
     });
     expect(await call(page, { service: APP, intf: 'api', method: 'ownGet', params: ['http://evil.example/x'] })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/must be a path starting with/) } });
-    // An action goes into the call's FIFO, for the plugin's own service; submitting is not built yet.
+    // An action goes into the call's FIFO, for the plugin's own service; nobody is logged in, so nothing is submitted.
     const queued = await call(page, { service: APP, intf: 'api', method: 'queue', params: ['inc'] });
     expect(queued).toMatchObject({ ok: false, error: { name: 'PluginError', pluginId: { service: 'transact', plugin: 'plugin' } } });
     const afterQueue = await stats(page);
