@@ -1,7 +1,8 @@
 /**
  * The end of a top-level call (issue 10 §3): the call's action FIFO becomes one
  * transaction — TaPoS from `/common/tapos/head`, an expiry, the sender's verify-sig
- * claim and proof (keystore.ts) — signed and pushed to transact's `push_transaction`.
+ * claim and proof (keystore.ts) — signed and pushed to transact's `push_transaction`,
+ * both through the root origin's service worker (root-bridge.ts: the browser node).
  * A 200 answer is the trace (an `error` in it rejects the call); a 202 is a queued
  * push (the browser node's outbox), which the call reports as its result.
  */
@@ -9,8 +10,9 @@ import { sign } from '../crypto/keys.ts';
 import { PsiwebError } from '../errors.ts';
 import { accountNumber, methodNumber } from '../protocol/names.ts';
 import { packSignedTransaction, packTransaction } from '../protocol/types.ts';
-import { appUrl, type HostEnv, type QueuedAction } from './host.ts';
+import type { HostEnv, QueuedAction } from './host.ts';
 import type { KeyStore } from './keystore.ts';
+import { lastRoute, serviceFetch } from './root-bridge.ts';
 
 /** Seconds a transaction stays valid. */
 export const EXPIRATION_SEC = 60;
@@ -24,6 +26,8 @@ export interface SubmitResult {
   status: string;
   id: string | undefined;
   trace: unknown;
+  /** How the push went: through the root origin's bridge (the browser node) or the network. */
+  route: 'bridge' | 'network' | undefined;
   /** Milliseconds: TaPoS fetch, signing, push. */
   timing: { taposMs: number; signMs: number; pushMs: number };
 }
@@ -46,7 +50,7 @@ export class HttpSubmitter implements Submitter {
     // Before any network: no key, nothing is submitted.
     const { key, bound } = await this.keys.keyFor(sender);
     const t0 = performance.now();
-    const taposRes = await fetch(`${appUrl(this.env, 'transact')}/common/tapos/head`);
+    const taposRes = await serviceFetch(this.env, 'transact', '/common/tapos/head');
     if (!taposRes.ok) throw new SubmitError(`cannot get TaPoS: /common/tapos/head answered ${taposRes.status}`);
     const tapos = (await taposRes.json()) as { refBlockIndex: number; refBlockSuffix: number };
     const t1 = performance.now();
@@ -57,10 +61,10 @@ export class HttpSubmitter implements Submitter {
     });
     const signed = packSignedTransaction({ transaction, proofs: [await sign(key, transaction)], subjectiveData: null });
     const t2 = performance.now();
-    const res = await fetch(`${appUrl(this.env, 'transact')}/push_transaction`, {
+    const res = await serviceFetch(this.env, 'transact', '/push_transaction', {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
-      body: signed as BodyInit,
+      body: signed,
     });
     const t3 = performance.now();
     const timing = { taposMs: t1 - t0, signMs: t2 - t1, pushMs: t3 - t2 };
@@ -72,11 +76,11 @@ export class HttpSubmitter implements Submitter {
       body = undefined;
     }
     const id = res.headers.get('x-psiweb-tx-id') ?? undefined;
-    if (res.status === 202) return { status: (body as { status?: string })?.status ?? 'queued', id, trace: undefined, timing };
+    if (res.status === 202) return { status: (body as { status?: string })?.status ?? 'queued', id, trace: undefined, timing, route: lastRoute };
     if (res.status !== 200 || !body || typeof body !== 'object') throw new SubmitError(`push_transaction answered ${res.status}: ${text.slice(0, 300)}`);
     const error = (body as { error?: unknown }).error;
     if (error) throw new SubmitError(`the transaction failed: ${String(error)}`);
     if (!bound) await this.keys.bind(sender, key.publicKeyDer);
-    return { status: 'applied', id, trace: body, timing };
+    return { status: 'applied', id, trace: body, timing, route: lastRoute };
   }
 }

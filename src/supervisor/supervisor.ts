@@ -63,7 +63,7 @@ export interface SupervisorStats {
   /** The FIFO of the last top-level call. */
   lastActions: QueuedAction[];
   /** Transactions submitted by this page (their ids and timings). */
-  submitted: { id: string | undefined; status: string; sender: string; actions: number; timing: SubmitResult['timing'] }[];
+  submitted: { id: string | undefined; status: string; sender: string; actions: number; route: SubmitResult['route']; timing: SubmitResult['timing'] }[];
 }
 
 /** Who is logged in to which app, and which accounts each app may use (supervisor-only key spaces). */
@@ -245,7 +245,7 @@ export class Supervisor {
           if (e instanceof SubmitError) throw new PluginCallError(TRANSACT_PLUGIN, e.message);
           throw new PluginCallError(TRANSACT_PLUGIN, `submitting the transaction failed: ${String((e as Error)?.message ?? e)}`);
         }
-        this.stats.submitted.push({ id: r.id, status: r.status, sender: ctx.user, actions: ctx.actions.length, timing: r.timing });
+        this.stats.submitted.push({ id: r.id, status: r.status, sender: ctx.user, actions: ctx.actions.length, route: r.route, timing: r.timing });
         this.log(`supervisor: ${ctx.user}'s transaction ${r.id ?? ''} ${r.status}`);
       }
       return result;

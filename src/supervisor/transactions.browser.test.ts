@@ -118,7 +118,8 @@ describe('actions from plugins become signed, submitted transactions (issue 10 Â
     expect(sent).toMatchObject({ ok: true });
     const s = await stats();
     expect(s.submitted).toHaveLength(1);
-    expect(s.submitted[0]).toMatchObject({ sender: 'alice', actions: 1 });
+    // Through the root origin's service worker (the browser node), as the PWA pushes.
+    expect(s.submitted[0]).toMatchObject({ sender: 'alice', actions: 1, route: 'bridge', status: 'applied' });
     console.log(`supervisor: click â†’ ${s.submitted[0]!.status} ${clickToTrace} ms (call as the page saw it ${(sent as { ms: number }).ms.toFixed(0)} ms; tapos ${s.submitted[0]!.timing.taposMs.toFixed(0)}, sign ${s.submitted[0]!.timing.signMs.toFixed(0)}, push ${s.submitted[0]!.timing.pushMs.toFixed(0)} ms)`);
     await devnet.waitForBlock(1);
     await devnet.waitForSync();
