@@ -125,8 +125,20 @@ class SingleNode {
     this.drain();
   }
 
+  /** Every message a sent (the wire messages of its Ready). */
+  readonly sent: WireMessage[] = [];
+
   private drain(): void {
-    while (this.node.hasReady()) for (const d of this.node.ready().dropped) this.dropped.push(d.reason);
+    while (this.node.hasReady()) {
+      const r = this.node.ready();
+      for (const d of r.dropped) this.dropped.push(d.reason);
+      for (const m of r.messages) this.sent.push(m.message);
+    }
+  }
+
+  /** Whether a sent its own commit of `b`. */
+  committed(b: SignedBlock): boolean {
+    return this.sent.some((m) => m.kind === 'SignedMessage<CommitMessage>' && hexOf(m.message.block_id) === blockId(b) && accountName(m.message.producer) === 'a');
   }
 
   head(): string {
@@ -292,6 +304,7 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     // (d's commit also breaks the protocol: d is the one adversary).
     node.send(makeCommit(fork1b, 'c'));
     node.send(makeCommit(fork1b, 'd'));
+    expect(node.committed(fork1b)).toBe(false);
     node.send(makeViewChange('b', 8, fork2, ['b', 'c', 'd']));
     node.send(makeViewChange('c', 8, fork2, ['b', 'c', 'd']));
     // should switch to fork 2
@@ -314,6 +327,8 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     node.send(makePrepare(fork2, 'c'));
     node.send(makeCommit(fork2, 'b'));
     node.send(makeCommit(fork2, 'c'));
+    // a prepared and committed fork2 itself (so fork2 is irreversible here).
+    expect(node.committed(fork2)).toBe(true);
     // This view change names a block that conflicts with the committed fork2, but is
     // better than any block another view change names.
     node.send(makeViewChange('d', 6, fork1, ['a', 'b', 'd']));
