@@ -42,7 +42,8 @@ async function status(n: SpawnedNode): Promise<Status> {
   return res.json() as Status;
 }
 
-async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
+/** Generous: under the full suite this machine's 2 cores are shared with every other test file. */
+async function until(what: string, ok: () => Promise<boolean>, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     try {
@@ -109,11 +110,11 @@ describe('four psiweb start processes', () => {
     // It restarts on its data: finalising resumes.
     const peer = all()[0]!.url;
     nodes.set(second, await start(`bft-${second}`, ['--producer', second, '--peer', peer]));
-    await until('finalising again after a restart', async () => (await Promise.all(all().map(status))).every((s) => s.irreversible.num >= stalled + 3), 45_000);
+    await until('finalising again after a restart', async () => (await Promise.all(all().map(status))).every((s) => s.irreversible.num >= stalled + 3));
     const heads = await Promise.all(all().map(async (n) => (await status(n)).irreversible));
     const lowest = Math.min(...heads.map((h) => h.num));
     expect(lowest).toBeGreaterThan(stalled);
-  }, 240_000);
+  }, 420_000);
 
   it('cft: three producers survive losing the leader', async () => {
     const a = await start('cft-a', ['--producers', 'a,b,c', '--mode', 'cft']);
@@ -131,9 +132,9 @@ describe('four psiweb start processes', () => {
     await until('the transfer on both', async () => (await Promise.all(all().map((n) => balance(n, 'bob')))).every((b) => b === bob0 + 4n));
     // A follower joins late: consensus without a vote, synced from genesis to the same state.
     const follower = await start('cft-follower', ['--follow', '--peer', all()[0]!.url]);
-    await until('the follower holding the transfer', async () => (await balance(follower, 'bob')) === bob0 + 4n, 60_000);
+    await until('the follower holding the transfer', async () => (await balance(follower, 'bob')) === bob0 + 4n);
     const s = await status(follower);
     expect(s.role).toBe('follower');
     expect(s.consensus).toBe('cft');
-  }, 180_000);
+  }, 360_000);
 });

@@ -91,7 +91,7 @@ async function network(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
   return net;
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 45_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -136,7 +136,7 @@ describe('producers under consensus, in memory', () => {
       // Blocks come from more than one producer (the leader is not fixed to the booter).
       const producers = new Set(await producersOfChain(nodes[0]!, 3));
       if (mode === 'bft') expect(producers.size).toBeGreaterThanOrEqual(1);
-    }, 60_000);
+    }, 120_000);
   }
 
   const irreversibleOf = async (n: ProducerNode) => (await n.status()).irreversible!.num;
@@ -150,7 +150,7 @@ describe('producers under consensus, in memory', () => {
     net.down.add(leader);
     const rest = [...net.nodes].filter(([n]) => n !== leader).map(([, n]) => n);
     const mark = Math.max(...(await Promise.all(rest.map(irreversibleOf))));
-    await until('irreversible advancing without the old leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 20_000);
+    await until('irreversible advancing without the old leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 45_000);
     expect(await leaderOf(rest[0]!)).not.toBe(leader);
     // A second one goes: three of four are a quorum, two are not.
     const second = [...net.nodes.keys()].find((n) => n !== leader && !net.down.has(n))!;
@@ -161,8 +161,8 @@ describe('producers under consensus, in memory', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(Math.max(...(await Promise.all(live.map(irreversibleOf))))).toBe(stalled);
     net.down.delete(second);
-    await until('irreversible advancing again once one returns', async () => (await Promise.all(live.map(irreversibleOf))).every((i) => i >= stalled + 2), 20_000);
-  }, 90_000);
+    await until('irreversible advancing again once one returns', async () => (await Promise.all(live.map(irreversibleOf))).every((i) => i >= stalled + 2), 45_000);
+  }, 180_000);
 
   it('cft: three producers survive losing the leader', async () => {
     const net = await network(['a', 'b', 'c'], 'cft');
@@ -172,11 +172,11 @@ describe('producers under consensus, in memory', () => {
     net.down.add(leader);
     const rest = [...net.nodes].filter(([n]) => n !== leader).map(([, n]) => n);
     const mark = Math.max(...(await Promise.all(rest.map(irreversibleOf))));
-    await until('irreversible advancing under a new leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 20_000);
+    await until('irreversible advancing under a new leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 45_000);
     const before = await balanceOf(rest[0]!, 'bob');
     await rest[1]!.submit(await transfer(rest[1]!, '3'), { waitFor: 'final' });
     await until('the transfer on both', async () => (await Promise.all(rest.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 3n));
-  }, 90_000);
+  }, 180_000);
 
   it('a block whose transactions do not run is refused, never applied, and its sender reported', async () => {
     const net = await network(['a', 'b', 'c', 'd'], 'bft');
@@ -205,5 +205,5 @@ describe('producers under consensus, in memory', () => {
     await until('b keeps going', async () => victim.chain.head!.num > headBefore + 2);
     for (let n = head.num + 1; n <= victim.chain.head!.num; n++) expect(toHex((await victim.chain.blockByNum(n))!.block.header.previous)).not.toBe(toHex(id));
     expect(toHex(blockId((await victim.chain.blockByNum(head.num + 1))!.block.header))).not.toBe(toHex(id));
-  }, 60_000);
+  }, 120_000);
 });

@@ -8,7 +8,7 @@
  * installed), the request goes to the network instead.
  */
 import type { BridgeFetch, BridgeReply, BridgeRequest } from '../../sw/bridge-protocol.ts';
-import { bridge } from '../ui/loader-client.ts';
+import { bridge } from './loader-client.ts';
 import { appUrl, type HostEnv } from './host.ts';
 
 /** How the last service request went: 'bridge' or 'network'. */

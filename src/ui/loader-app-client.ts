@@ -4,7 +4,7 @@
  * (its own scripts first).
  */
 import { RELOAD_GUARD_KEY } from './loader.ts';
-import { startLoaderClient } from './loader-client.ts';
+import { startLoaderClient } from '../supervisor/loader-client.ts';
 
 startLoaderClient();
 // The loader's reload reached the app: a later loader may reload again.

@@ -8,7 +8,7 @@
  * it with the bridge client injected.
  */
 import { APP_SW_PATH } from '../../sw/bridge-protocol.ts';
-import { bridge, startLoaderClient } from './loader-client.ts';
+import { bridge, startLoaderClient } from '../supervisor/loader-client.ts';
 
 /** sessionStorage key: when this tab's loader last reloaded (app-client clears it). */
 export const RELOAD_GUARD_KEY = 'psiweb-loader-reloaded-at';
