@@ -25,6 +25,7 @@ import { fetchNode, serviceUrl } from './client.ts';
 import { loadDevnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { spawnPsiwebStart, type SpawnedNode } from './testing/spawn-start.ts';
+import { balanceAt, headProducer, nodeStatus, ran, until as untilHolds } from './testing/node-client.ts';
 import { taposRef } from '../protocol/tapos.ts';
 import { fromHex } from '../protocol/fracpack/index.ts';
 
@@ -37,31 +38,11 @@ const TPS_INTERVAL_MS = Number(process.env.PSIWEB_BENCH_TPS_INTERVAL ?? 400);
 /** Transfers signed before a throughput run (enough for 33 s at ~700/s). */
 const PRESIGNED = 24_000;
 
-interface Status {
-  irreversible: { num: number };
-  consensus: string;
-}
-
-async function status(n: SpawnedNode): Promise<Status> {
-  const res = await fetchNode(`${n.url}/native/status`, { timeoutMs: 5_000 });
-  if (res.status !== 200) throw new Error(`status: ${res.status}`);
-  return res.json() as Status;
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await ok()) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Four BFT producers (a boots, b, c, d join), finalising. */
+const status = (n: SpawnedNode) => nodeStatus(n.url);
+const until = (what: string, ok: () => Promise<boolean>, ms = 60_000) => untilHolds(what, ok, ms, 20);
+const balance = (n: SpawnedNode, account: string) => balanceAt(n.url, account);
+
 async function fourProducers(dir: string, tag: string, intervalMs: number): Promise<SpawnedNode[]> {
   const args = ['--block-interval-ms', String(intervalMs)];
   const a = await spawnPsiwebStart(join(dir, `${tag}-a`), { startArgs: [...args, '--producers', 'a,b,c,d', '--mode', 'bft'] });
@@ -76,19 +57,6 @@ async function fourProducers(dir: string, tag: string, intervalMs: number): Prom
 
 async function tapos(n: SpawnedNode) {
   return (await fetchNode(`${n.url}/common/tapos/head`)).json() as { refBlockIndex: number; refBlockSuffix: number };
-}
-
-async function balance(n: SpawnedNode, account: string): Promise<bigint> {
-  return BigInt(((await fetchNode(serviceUrl(n.url, 'tokens', `/balances/${account}`))).json() as { balance: string }).balance);
-}
-
-/** Whether a JSON trace holds a run of service::method, at any depth. */
-function ran(node: unknown, service: string, method: string): boolean {
-  if (Array.isArray(node)) return node.some((n) => ran(n, service, method));
-  if (node === null || typeof node !== 'object') return false;
-  const action = (node as { action?: { service?: unknown; method?: unknown } }).action;
-  if (action?.service === service && action.method === method) return true;
-  return Object.values(node).some((v) => ran(v, service, method));
 }
 
 function check(status: number, body: string, what: string): void {
@@ -112,15 +80,10 @@ async function latency(nodes: SpawnedNode[], tag: string): Promise<number[]> {
   return ms;
 }
 
-async function headProducer(n: SpawnedNode): Promise<string> {
-  const res = await fetchNode(serviceUrl(n.url, 'explorer', '/graphql'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ blocks(last:1) { edges { node { header { producer } } } } }' }) });
-  return (res.json() as { data: { blocks: { edges: { node: { header: { producer: string } } }[] } } }).data.blocks.edges[0]!.node.header.producer;
-}
-
 /** ms from SIGKILL of the leader until a survivor finalises past every block finalised before. */
 async function recovery(nodes: SpawnedNode[]): Promise<number> {
   const names = ['a', 'b', 'c', 'd'];
-  const leader = names.indexOf(await headProducer(nodes[0]!));
+  const leader = names.indexOf(await headProducer(nodes[0]!.url));
   const survivors = nodes.filter((_, i) => i !== leader);
   const before = Math.max(...(await Promise.all(nodes.map(status))).map((s) => s.irreversible.num));
   const killed = performance.now();

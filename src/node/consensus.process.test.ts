@@ -12,6 +12,7 @@ import { fetchNode, serviceUrl } from './client.ts';
 import { loadDevnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { spawnPsiwebStart, type SpawnedNode } from './testing/spawn-start.ts';
+import { balanceAt, headProducer, nodeStatus, until as untilHolds } from './testing/node-client.ts';
 
 const BUILD_TIMEOUT_MS = 300_000;
 const INTERVAL_MS = '200';
@@ -27,49 +28,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Status {
-  head: { num: number; id: string };
-  irreversible: { num: number; id: string };
-  role: string;
-  consensus: string;
-  producer: string;
-  peers: unknown[];
-}
-
-async function status(n: SpawnedNode): Promise<Status> {
-  const res = await fetchNode(`${n.url}/native/status`, { timeoutMs: 5_000 });
-  if (res.status !== 200) throw new Error(`status: ${res.status} ${res.text()}`);
-  return res.json() as Status;
-}
-
+const status = (n: SpawnedNode) => nodeStatus(n.url);
 /** Generous: under the full suite this machine's 2 cores are shared with every other test file. */
-async function until(what: string, ok: () => Promise<boolean>, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await ok()) return;
-    } catch {
-      // a node restarting does not answer for a moment
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, ok: () => Promise<boolean>, ms = 90_000) => untilHolds(what, ok, ms, 100);
+const balance = (n: SpawnedNode, account: string) => balanceAt(n.url, account);
 
 async function start(name: string, args: string[]): Promise<SpawnedNode> {
   const n = await spawnPsiwebStart(join(dir, name), { startArgs: ['--block-interval-ms', INTERVAL_MS, ...args] });
   started.push(n);
   return n;
-}
-
-async function headProducer(n: SpawnedNode): Promise<string> {
-  const res = await fetchNode(serviceUrl(n.url, 'explorer', '/graphql'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ blocks(last:1) { edges { node { header { producer } } } } }' }) });
-  return (res.json() as { data: { blocks: { edges: { node: { header: { producer: string } } }[] } } }).data.blocks.edges[0]!.node.header.producer;
-}
-
-async function balance(n: SpawnedNode, account: string): Promise<bigint> {
-  const res = await fetchNode(serviceUrl(n.url, 'tokens', `/balances/${account}`));
-  return BigInt((res.json() as { balance: string }).balance);
 }
 
 async function push(n: SpawnedNode, amount: string, memo: string): Promise<void> {
@@ -94,7 +61,7 @@ describe('four psiweb start processes', () => {
     await until('both transfers on every node', async () => (await Promise.all(all().map((n) => balance(n, 'bob')))).every((b) => b === bob0 + 11n));
 
     // The leader's process dies; the other three go on and finalise again.
-    const leader = await headProducer(a);
+    const leader = await headProducer(a.url);
     await nodes.get(leader)!.kill();
     nodes.delete(leader);
     const mark = Math.max(...(await Promise.all(all().map(status))).map((s) => s.irreversible.num));
@@ -122,7 +89,7 @@ describe('four psiweb start processes', () => {
     for (const name of ['b', 'c']) nodes.set(name, await start(`cft-${name}`, ['--producer', name, '--peer', a.url]));
     const all = () => [...nodes.values()];
     await until('every node finalising', async () => (await Promise.all(all().map(status))).every((s) => s.irreversible.num >= 5 && s.consensus === 'cft'));
-    const leader = await headProducer(a);
+    const leader = await headProducer(a.url);
     await nodes.get(leader)!.kill();
     nodes.delete(leader);
     const mark = Math.max(...(await Promise.all(all().map(status))).map((s) => s.irreversible.num));

@@ -31,6 +31,7 @@ import { bootDevnet, loadDevnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { spawnPsiwebStart, type SpawnedNode } from './testing/spawn-start.ts';
 import { RawConnection, rawRequest } from '../../test/raw-http.ts';
+import { ran } from './testing/node-client.ts';
 
 const CONCURRENCY = 50;
 /** Long enough for V8 to have optimized the query path, so before and after compare like with like. */
@@ -157,15 +158,6 @@ async function transfers(rootUrl: string, count: number, tag: string): Promise<U
 interface TraceJson {
   error?: string | null;
   actionTraces?: unknown[];
-}
-
-/** Whether a JSON trace holds a run of service::method, at any depth. */
-function ran(node: unknown, service: string, method: string): boolean {
-  if (Array.isArray(node)) return node.some((n) => ran(n, service, method));
-  if (node === null || typeof node !== 'object') return false;
-  const action = (node as { action?: { service?: unknown; method?: unknown } }).action;
-  if (action?.service === service && action.method === method) return true;
-  return Object.values(node).some((v) => ran(v, service, method));
 }
 
 /**

@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ROOT_HOST } from '../../http/constants.ts';
-import { normalizeRootHost } from '../../http/hosts.ts';
 import { BLOCK_INTERVAL_MS, DEFAULT_PORT } from '../constants.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from './io.ts';
+import { parseBlockIntervalOption, parseHostOption } from './start.ts';
 
 export const DEVNET_USAGE = `usage: psiweb devnet --nodes N [--mode cft|bft] [--port ${DEFAULT_PORT}] [--data psiweb-devnet] [--host ${DEFAULT_ROOT_HOST}]
                      [--dist dist] [--block-interval-ms ${BLOCK_INTERVAL_MS}]
@@ -56,16 +56,8 @@ export function parseDevnetArgs(argv: string[]): DevnetCliOptions {
   if (values.mode !== 'cft' && values.mode !== 'bft') throw new UsageError(`--mode must be cft or bft, got "${values.mode}"`);
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port < 1 || port + nodes - 1 > 65535) throw new UsageError(`--port must leave room for ${nodes} ports below 65536, got "${values.port}"`);
-  let rootHost: string;
-  try {
-    rootHost = normalizeRootHost(values.host);
-  } catch (e) {
-    throw new UsageError(`--host: ${(e as Error).message}`);
-  }
-  const interval = values['block-interval-ms'];
-  const blockIntervalMs = Number(interval);
-  if (!/^\d+$/.test(interval) || blockIntervalMs < 1 || blockIntervalMs > 3_600_000)
-    throw new UsageError(`--block-interval-ms must be a whole number of milliseconds from 1 to 3600000, got "${interval}"`);
+  const rootHost = parseHostOption(values.host);
+  const blockIntervalMs = parseBlockIntervalOption(values['block-interval-ms']);
   return { nodes, mode: values.mode, port, dataDir: resolve(values.data), rootHost, distDir: resolve(values.dist), blockIntervalMs };
 }
 

@@ -41,6 +41,23 @@ export interface StartOptions {
   producer?: string;
 }
 
+/** `--host`: a root host name, or a UsageError saying why not. */
+export function parseHostOption(value: string): string {
+  try {
+    return normalizeRootHost(value);
+  } catch (e) {
+    throw new UsageError(`--host: ${(e as Error).message}`);
+  }
+}
+
+/** `--block-interval-ms`: whole milliseconds from 1 to an hour, or a UsageError. */
+export function parseBlockIntervalOption(interval: string): number {
+  const ms = Number(interval);
+  if (!/^\d+$/.test(interval) || ms < 1 || ms > 3_600_000)
+    throw new UsageError(`--block-interval-ms must be a whole number of milliseconds from 1 to 3600000, got "${interval}"`);
+  return ms;
+}
+
 export function parseStartArgs(argv: string[]): StartOptions {
   let values;
   try {
@@ -64,16 +81,8 @@ export function parseStartArgs(argv: string[]): StartOptions {
   }
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
-  let rootHost: string;
-  try {
-    rootHost = normalizeRootHost(values.host);
-  } catch (e) {
-    throw new UsageError(`--host: ${(e as Error).message}`);
-  }
-  const interval = values['block-interval-ms'];
-  const blockIntervalMs = Number(interval);
-  if (!/^\d+$/.test(interval) || blockIntervalMs < 1 || blockIntervalMs > 3_600_000)
-    throw new UsageError(`--block-interval-ms must be a whole number of milliseconds from 1 to 3600000, got "${interval}"`);
+  const rootHost = parseHostOption(values.host);
+  const blockIntervalMs = parseBlockIntervalOption(values['block-interval-ms']);
   const peers: string[] = [];
   for (const peer of values.peer) {
     let url: URL;
