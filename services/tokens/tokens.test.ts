@@ -112,6 +112,13 @@ describe('tokens', () => {
     expect(() => pack('{"to":"bob",')).toThrow(/aborted with message: json: /);
   });
 
+  it("lets other origins of the node read its answers (CORS, as psibase's servePackAction and queries)", () => {
+    const cors = (r: { headers: { name: string; value: string }[] }) => Object.fromEntries(r.headers.filter((h) => h.name.startsWith('Access-Control-')).map((h) => [h.name, h.value]));
+    const packed = get(chain, 'tokens', '/pack_action/transfer', { method: 'POST', contentType: 'application/json', body: new TextEncoder().encode('{"to":"bob","amount":1}') });
+    expect(cors(packed)).toMatchObject({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': expect.stringContaining('POST') });
+    expect(cors(get(chain, 'tokens', '/balances/alice'))['Access-Control-Allow-Origin']).toBe('*');
+  });
+
   it('serves its UI from sites on the tokens subdomain', () => {
     const files = tokensUiFiles();
     expect(files.map((f) => f.path)).toEqual(['/app.js', '/index.html', '/style.css']);

@@ -16,7 +16,7 @@
 // Tables: 0 Balance {account, balance} by account; 1 Supply {supply} (a singleton).
 
 import {
-  abortWith, accountName, accountNumber, action, Action, Call, callAction, check, HttpReply, HttpRequest,
+  abortWith, accountName, allowCors, accountNumber, action, Action, Call, callAction, check, HttpReply, HttpRequest,
   jsonStr, jsonString, jsonU64, Key, methodNumber, ObjectReader, ObjectWriter, parseJson, receiver, Row, serveHttp,
   Table,
 } from "../sdk";
@@ -137,7 +137,16 @@ function packTransfer(body: string): Uint8Array {
   return ObjectWriter.struct().u64(to).u64(amount).str(memo).finish();
 }
 
+// Every answer may be read from another origin of this node (an app's page, the
+// supervisor running this service's plugin), as psibase's servePackAction and query
+// templates answer: allowCors().
 serveHttp((req: HttpRequest, user: u64): HttpReply | null => {
+  const reply = answer(req);
+  if (reply !== null) for (let i = 0, h = allowCors(); i < h.length; i++) reply.headers.push(h[i]);
+  return reply;
+});
+
+function answer(req: HttpRequest): HttpReply | null {
   if (req.method == "POST" && req.path() == "/pack_action/transfer") {
     return new HttpReply(200, "application/octet-stream", packTransfer(req.bodyText()));
   }
@@ -155,4 +164,4 @@ serveHttp((req: HttpRequest, user: u64): HttpReply | null => {
     return HttpReply.json("{\"error\":" + jsonString("invalid account name: " + name) + "}", 400);
   }
   return HttpReply.json("{\"account\":" + jsonString(name) + ",\"balance\":" + jsonString(balanceOf(account).toString()) + "}");
-});
+}
