@@ -34,6 +34,16 @@
  */
 import type { AnyMessage, RouteUpdateMessage, RouteSeqnoRequest, RoutingEnvelope } from '../wire/index.ts';
 import { RoutingError } from './errors.ts';
+import { accountName } from '../../protocol/names.ts';
+
+/** A producer as the log names it: its account name (the number if it has none). */
+function nameOf(producer: bigint): string {
+  try {
+    return accountName(producer);
+  } catch {
+    return String(producer);
+  }
+}
 
 export type PeerId = number;
 /** An AccountNumber (the producer's name as its u64). */
@@ -237,7 +247,7 @@ export class ShortestPathRouting {
     for (const p of [...this.selected.keys()])
       if (!keep(p)) {
         this.selected.delete(p);
-        this.log(`routing: removed route to ${p}`);
+        this.log(`routing: removed route to ${nameOf(p)}`);
       }
     for (const [k, r] of this.routes) if (!keep(r.producer)) this.routes.delete(k);
     for (const [k, _] of this.sources) if (!keep(BigInt(k.slice(0, k.indexOf('/'))))) this.sources.delete(k);
@@ -320,7 +330,7 @@ export class ShortestPathRouting {
     const removed = this.selected.get(producer);
     if (!removed) return;
     this.selected.delete(producer);
-    this.log(`routing: no feasible route to ${producer}`);
+    this.log(`routing: no feasible route to ${nameOf(producer)}`);
     this.multicast({ kind: 'RouteUpdateMessage', value: { producer, seqno: { value: 0 }, metric: { value: INFINITE_METRIC }, router: removed.router } });
     const fd = this.sources.get(sourceKey(producer, removed.router));
     if (fd) this.multicast({ kind: 'RouteSeqnoRequest', value: { producer, seqno: { value: (fd.seqno + 1) & 0xffff }, ttl: SEQNO_REQUEST_TTL } });
@@ -332,7 +342,7 @@ export class ShortestPathRouting {
     if (changed) this.selected.set(r.producer, { router: r.router, peer: r.peer });
     if (!changed && r.peer !== updatedPeer) return;
     const metric = this.metricOf(r);
-    this.log(`routing: ${changed ? 'new' : 'updated'} route to ${r.producer} via peer ${r.peer} seqno=${r.seqno} metric=${metric}`);
+    this.log(`routing: ${changed ? 'new' : 'updated'} route to ${nameOf(r.producer)} via peer ${r.peer} seqno=${r.seqno} metric=${metric}`);
     const feasibility = { seqno: r.seqno, metric };
     const key = sourceKey(r.producer, r.router);
     const fd = this.sources.get(key);
@@ -419,12 +429,12 @@ export class ShortestPathRouting {
     }
     const validate = this.init.validate ?? ((d: Uint8Array) => d.length > 0);
     if (!validate(msg.data)) {
-      this.log(`routing: envelope for ${msg.destination} from peer ${peer} not forwarded: its message is not one that is routed`);
+      this.log(`routing: envelope for ${nameOf(msg.destination)} from peer ${peer} not forwarded: its message is not one that is routed`);
       return;
     }
     const s = this.selected.get(msg.destination);
     if (s) this.send(s.peer, { kind: 'RoutingEnvelope', value: msg });
-    else this.log(`routing: envelope discarded for lack of a route to ${msg.destination}`);
+    else this.log(`routing: envelope discarded for lack of a route to ${nameOf(msg.destination)}`);
   }
 }
 
