@@ -364,17 +364,37 @@ export class ProducerNode {
   /** The state at block `id` (the head, or a validated block on any fork above the irreversible one); undefined if unknown. */
   private readerAt(id: string): KvReader | undefined {
     const head = this.chain.head!;
+    const fork = this.forkPoint(id);
+    if (!fork) return undefined;
+    const undos: KvWrite[][] = [];
+    for (let n = head.num; n > fork.at; n--) {
+      const u = this.undo.get(n);
+      if (!u) return undefined;
+      undos.push(u);
+    }
+    if (undos.length === 0 && fork.path.length === 0) return this.chain.state.reader;
+    return layeredReader(this.chain.state.reader, [mergeUndo(undos), ...fork.path.map((k) => k.writes)]);
+  }
+
+  /**
+   * Where block `id`'s chain leaves the applied one: the number of the applied block
+   * (or the irreversible one) it descends from, and the validated blocks after it up to
+   * `id`, oldest first. Undefined when `id` does not lead back to the applied chain.
+   */
+  private forkPoint(id: string): { at: number; path: Known[] } | undefined {
+    const head = this.chain.head!;
     const headId = toHex(head.id);
-    if (id === headId) return this.chain.state.reader;
-    const forward: Known[] = [];
+    const path: Known[] = [];
     let cur = id;
     let at: number | undefined;
     for (;;) {
+      if (cur === headId) {
+        at = head.num;
+        break;
+      }
       const k = this.known.get(cur);
       if (!k) {
-        // An applied block (or the irreversible one) is where the fork leaves the applied chain.
-        if (cur === headId) at = head.num;
-        else for (const [num, aid] of this.applied) if (aid === cur) at = num;
+        for (const [num, aid] of this.applied) if (aid === cur) at = num;
         if (at === undefined && cur === this.irreversibleId()) at = this.irreversibleNum;
         break;
       }
@@ -382,19 +402,10 @@ export class ProducerNode {
         at = k.num;
         break;
       }
-      forward.push(k);
+      path.push(k);
       cur = k.parent;
     }
-    if (at === undefined) return undefined;
-    const undos: KvWrite[][] = [];
-    for (let n = head.num; n > at; n--) {
-      const u = this.undo.get(n);
-      if (!u) return undefined;
-      undos.push(u);
-    }
-    forward.reverse();
-    if (undos.length === 0 && forward.length === 0) return this.chain.state.reader;
-    return layeredReader(this.chain.state.reader, [mergeUndo(undos), ...forward.map((k) => k.writes)]);
+    return at === undefined ? undefined : { at, path: path.reverse() };
   }
 
   private irreversibleId(): string {
@@ -476,28 +487,9 @@ export class ProducerNode {
   private async switchTo(id: string): Promise<void> {
     const head = this.chain.head!;
     if (toHex(head.id) === id) return;
-    const path: Known[] = [];
-    let cur = id;
-    let at: number | undefined;
-    for (;;) {
-      if (cur === toHex(this.chain.head!.id)) {
-        at = head.num;
-        break;
-      }
-      const k = this.known.get(cur);
-      if (!k) {
-        for (const [num, aid] of this.applied) if (aid === cur) at = num;
-        if (at === undefined && cur === this.irreversibleId()) at = this.irreversibleNum;
-        break;
-      }
-      if (this.applied.get(k.num) === cur) {
-        at = k.num;
-        break;
-      }
-      path.push(k);
-      cur = k.parent;
-    }
-    if (at === undefined) throw new ProducerNodeError(`consensus chose head ${id.slice(0, 16)}, which does not descend from the applied chain`);
+    const fork = this.forkPoint(id);
+    if (!fork) throw new ProducerNodeError(`consensus chose head ${id.slice(0, 16)}, which does not descend from the applied chain`);
+    const { at, path } = fork;
     if (at < head.num) {
       await this.chain.revertTo(at);
       for (let n = head.num; n > at; n--) {
@@ -508,7 +500,7 @@ export class ProducerNode {
       for (const h of this.held.values()) if (h.inBlock && h.inBlock.num > at) delete h.inBlock;
       this.log(`fork switch: back to block ${at}, then ${path.length} block${path.length === 1 ? '' : 's'}`);
     }
-    for (const k of path.reverse()) {
+    for (const k of path) {
       this.undo.set(k.num, undoOf(k.writes, this.chain.state.reader));
       await this.chain.commitValidated(k.v);
       this.applied.set(k.num, toHex(k.v.id));
