@@ -26,9 +26,10 @@ import { openTransaction, type BuiltBlock, type Chain, type OpenedTransaction, t
 import { ConsensusNode } from '../consensus/node.ts';
 import type { ConsensusFields, HardState, JointConsensus, PersistedState, Ready } from '../consensus/types.ts';
 import { PsiwebError } from '../errors.ts';
-import { decodeMessage, encodeMessage } from '../net/wire/messages.ts';
+import { decodeMessage, encodeMessage, type WireMessage } from '../net/wire/messages.ts';
 import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { blockId as protocolBlockId } from '../protocol/ids.ts';
+import { blockId, numFromId } from '../consensus/block.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
 import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, type SignedBlock, type TransactionTrace } from '../protocol/types.ts';
 import { bytesEqual, toHex } from '../state/bytes.ts';
@@ -115,10 +116,6 @@ interface Known {
   writes: KvWrite[];
 }
 
-/** psibase's block id of a signed block, lowercase hex (consensus's BlockId). */
-function idOf(b: SignedBlock): string {
-  return toHex(protocolBlockId(b.block.header)).toLowerCase();
-}
 
 export class ProducerNode {
   readonly chain: Chain;
@@ -169,8 +166,8 @@ export class ProducerNode {
     // The trusted root: the chain's head when this node starts (the genesis block on a
     // new devnet). A restarted node's reversible blocks come back through `restore`.
     const root = init.root;
-    if (idOf(root) !== toHex(head.id)) throw new ProducerNodeError('the root block given is not the chain head');
-    this.rootId = idOf(root);
+    if (blockId(root) !== toHex(head.id)) throw new ProducerNodeError('the root block given is not the chain head');
+    this.rootId = blockId(root);
     this.consensus = new ConsensusNode(
       {
         signer: { sign: (data) => init.sign(data) },
@@ -257,20 +254,27 @@ export class ProducerNode {
   /** A message from a neighbour (type byte + fracpack). */
   receive(peer: string, bytes: Uint8Array): void {
     this.enqueue(async () => {
+      let m: WireMessage;
+      try {
+        m = decodeMessage(bytes);
+      } catch {
+        return this.consensus.stepBytes(peer, bytes); // consensus drops it with the reason
+      }
       // A peer far behind (joining, or back from a long stop) asks for blocks consensus
       // no longer holds in memory: they come from the block log.
-      if (bytes[0] === 32) await this.serveFromLog(peer, bytes);
+      if (m.kind === 'HelloRequest') await this.serveFromLog(peer, m.value.xid);
       // A block is run before consensus sees it, on the state at its parent.
-      if (bytes[0] === 34) {
+      if (m.kind === 'BlockMessage') {
         let signed: SignedBlock | undefined;
         try {
-          signed = unpackBlockMessage(bytes);
+          signed = unpackSignedBlock(m.value.block);
+          packedCache.set(signed, m.value.block);
         } catch {
           signed = undefined; // consensus drops it with the reason
         }
         if (signed) await this.prevalidate(signed, peer);
       }
-      this.consensus.stepBytes(peer, bytes);
+      this.consensus.step(peer, m);
     });
   }
 
@@ -279,15 +283,7 @@ export class ProducerNode {
    * to the irreversible one and at most LOG_SYNC_BATCH, from the block log. The peer
    * asks again from its new head when the next block it hears of does not link.
    */
-  private async serveFromLog(peer: string, bytes: Uint8Array): Promise<void> {
-    let hello;
-    try {
-      const m = decodeMessage(bytes);
-      if (m.kind !== 'HelloRequest') return;
-      hello = m.value.xid;
-    } catch {
-      return; // consensus drops it with the reason
-    }
+  private async serveFromLog(peer: string, hello: { _id: Uint8Array; _num: number }): Promise<void> {
     const num = hello._num;
     if (num >= this.irreversibleNum - LOG_SYNC_MARGIN) return;
     const at = await this.chain.blockByNum(num);
@@ -339,7 +335,7 @@ export class ProducerNode {
     if (r.hardState) this.persistHard?.(r.hardState);
     // Our own blocks: seal what was built with the signature consensus gave it.
     for (const b of r.blocks) {
-      const id = idOf(b);
+      const id = blockId(b);
       const built = this.built.get(id);
       if (built && !this.known.has(id)) {
         const v = this.chain.sealBuilt(built, b.signature, b.auxConsensusData ?? null);
@@ -414,8 +410,9 @@ export class ProducerNode {
 
   /** Runs a block from a peer on the state at its parent and remembers the verdict. Returns whether it ran. */
   private async prevalidate(b: SignedBlock, peer: string | undefined): Promise<boolean> {
-    const id = idOf(b);
-    if (this.known.has(id) || this.invalid.has(id) || this.applied.get(b.block.header.blockNum) === id) return this.known.has(id) || this.applied.get(b.block.header.blockNum) === id;
+    const id = blockId(b);
+    if (this.known.has(id) || this.applied.get(b.block.header.blockNum) === id) return true;
+    if (this.invalid.has(id)) return false;
     if (b.block.header.blockNum <= this.irreversibleNum) return false;
     const parent = toHex(b.block.header.previous);
     const reader = this.readerAt(parent);
@@ -436,7 +433,7 @@ export class ProducerNode {
 
   /** BlockSource.validate: only blocks that ran are valid; one consensus meets first is run and stepped in again. */
   private validate(b: SignedBlock): boolean {
-    const id = idOf(b);
+    const id = blockId(b);
     if (this.known.has(id) || this.built.has(id)) return true;
     if (this.applied.get(b.block.header.blockNum) === id) return true;
     if (!this.invalid.has(id)) this.needValidation.push(b);
@@ -446,7 +443,7 @@ export class ProducerNode {
   /** BlockSource.build: the next block on `parent`, from the held transactions, synchronously. */
   private build(parent: SignedBlock, fields: ConsensusFields, _joint: JointConsensus): Block | undefined {
     if (this.halted) return undefined;
-    const reader = this.readerAt(idOf(parent));
+    const reader = this.readerAt(blockId(parent));
     if (!reader) return undefined;
     const candidates: OpenedTransaction[] = [];
     const nowSec = fields.time / ONE_SECOND_US;
@@ -531,7 +528,7 @@ export class ProducerNode {
   private async markIrreversible(b: SignedBlock): Promise<void> {
     const num = b.block.header.blockNum;
     if (num <= this.irreversibleNum) return;
-    const id = idOf(b);
+    const id = blockId(b);
     // An irreversible block is on the head's chain (consensus never finalises off it).
     if (this.applied.get(num) !== id && toHex(this.chain.head!.id) !== id) await this.switchTo(id);
     await this.chain.markIrreversible(num);
@@ -541,7 +538,7 @@ export class ProducerNode {
     for (const n of [...this.undo.keys()]) if (n <= num) this.undo.delete(n);
     for (const [kid, k] of this.known) if (k.num <= num) this.known.delete(kid);
     for (const [bid, built] of this.built) if (built.block.header.blockNum <= num) this.built.delete(bid);
-    for (const [bid] of this.invalid) if (Number.parseInt(bid.slice(0, 8), 16) <= num) this.invalid.delete(bid);
+    for (const bid of this.invalid.keys()) if (numFromId(bid) <= num) this.invalid.delete(bid);
     for (const [key, h] of this.held) {
       if (h.inBlock && h.inBlock.num <= num) {
         for (const w of h.waiters) w.resolve(h.inBlock.trace);
@@ -673,12 +670,4 @@ function packedOf(b: SignedBlock): Uint8Array {
     packedCache.set(b, p);
   }
   return p;
-}
-
-function unpackBlockMessage(bytes: Uint8Array): SignedBlock {
-  const m = decodeMessage(bytes);
-  if (m.kind !== 'BlockMessage') throw new ProducerNodeError('not a block message');
-  const b = unpackSignedBlock(m.value.block);
-  packedCache.set(b, m.value.block);
-  return b;
 }
