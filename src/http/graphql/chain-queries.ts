@@ -8,6 +8,7 @@
  *    account number, as psibase's Table lays it out and services/accounts keeps it).
  *  - `transact.<root>/graphql` (psibase's RTransact TransactQuery): `snapshotInfo`,
  *    always null: psiweb's transact keeps no snapshot schedule.
+ *  - `tokens.<root>/graphql` (psibase's Tokens query service): tokens-queries.ts.
  *  - `explorer.<root>/graphql` (psibase's Explorer Query): `blocks`, a connection over
  *    the block log (DbId::blockLog, keyed by the big-endian block number), each node a
  *    Block `{ header { blockNum previous time producer … } transactions { … } }`.
@@ -27,6 +28,8 @@ import type { KvReader, StateDb } from '../../state/index.ts';
 import { DbId, dbKey } from '../../vm/dbs.ts';
 import { DEFAULT_MAX_PAGE, connectionArgs, connectionType, connectionField, kvIndex, makeConnection, type ConnectionArgs, type KeyedIndex } from './connection.ts';
 import { GraphqlError } from './errors.ts';
+import { tableIndexPrefix } from './tables.ts';
+import { TOKENS, TOKENS_GRAPHQL } from './tokens-queries.ts';
 import { execute, type ExecutionLimits } from './execute.ts';
 import type { GraphqlRunner } from './serve.ts';
 import { buildSchema } from './introspection.ts';
@@ -63,20 +66,7 @@ export class ChainSnapshot {
 
 // ---- service tables ----
 
-/**
- * The prefix of one index of a service's table, as psibase's Table lays it out (and
- * services/sdk's Table keeps it): DbId::service, then the service (u64), the table
- * number (u16) and the index number (u8), all big-endian. Index 0 maps the primary
- * key to the packed row; index i ≥ 1 maps a secondary key to `0 ‖ primary key`.
- */
-export function tableIndexPrefix(service: bigint, table: number, index = 0): Uint8Array {
-  const k = new Uint8Array(11);
-  const v = new DataView(k.buffer);
-  v.setBigUint64(0, service);
-  v.setUint16(8, table);
-  v.setUint8(10, index);
-  return dbKey(DbId.service, k);
-}
+export { tableIndexPrefix } from './tables.ts';
 
 export interface TableIndexRef {
   service: bigint;
@@ -352,6 +342,7 @@ export const CHAIN_GRAPHQL: ReadonlyMap<bigint, Schema<ChainSnapshot>> = new Map
   [ACCOUNTS, buildSchema(AccountsQuery)],
   [accountNumber('transact'), buildSchema(TransactQuery)],
   [accountNumber('explorer'), buildSchema(ExplorerQuery)],
+  [TOKENS, TOKENS_GRAPHQL],
 ]);
 
 /** How many times a query is run again when a block commits while it runs. */

@@ -13,7 +13,7 @@
  */
 import { fromHex, toHex } from '../../protocol/fracpack/index.ts';
 import { GraphqlError } from './errors.ts';
-import { GraphqlBoolean, GraphqlFloat, GraphqlString, list, nonNull, type ArgDef, type FieldDef, type ObjectType, type ScalarType } from './schema.ts';
+import { GraphqlBoolean, GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, type ArgDef, type FieldDef, type ObjectType, type ScalarType } from './schema.ts';
 
 /** An index: positions 0..size-1 in key order, keys strictly increasing (bytewise). */
 export interface KeyedIndex<Node> {
@@ -298,5 +298,63 @@ export function connectionField<Ctx, Node, Key>(
     args: connectionArgs(key),
     ...(description !== undefined && { description }),
     resolve: async (_parent, args, ctx) => makeConnection(await index(ctx), args as ConnectionArgs<Key>, keyBytes, maxPage),
+  };
+}
+
+/**
+ * async-graphql's PageInfo, as psibase's Rust services (TableQuery) answer it: the
+ * cursors are null on an empty page. Named PageInfo, so a schema has either this or
+ * PageInfoType, never both.
+ */
+export const NullableCursorPageInfoType: ObjectType = {
+  kind: 'OBJECT',
+  name: 'PageInfo',
+  fields: () => ({
+    hasPreviousPage: { type: nonNull(GraphqlBoolean) },
+    hasNextPage: { type: nonNull(GraphqlBoolean) },
+    startCursor: { type: GraphqlString, resolve: (p: PageInfo) => p.startCursor || null },
+    endCursor: { type: GraphqlString, resolve: (p: PageInfo) => p.endCursor || null },
+  }),
+};
+
+const rustConnectionTypes = new WeakMap<ObjectType<any>, ObjectType>();
+
+/**
+ * `<Node>Connection` as async-graphql's `Connection<RawKey, Node>` (psibase's Rust
+ * services) has it: `edges { node cursor }`, `nodes` (the edges' nodes) and a
+ * PageInfo with nullable cursors (NullableCursorPageInfoType). Its value is a
+ * makeConnection result.
+ */
+export function rustConnectionType(node: ObjectType<any>): ObjectType {
+  const known = rustConnectionTypes.get(node);
+  if (known) return known;
+  const edge: ObjectType = {
+    kind: 'OBJECT',
+    name: `${node.name}Edge`,
+    fields: () => ({
+      node: { type: nonNull(node), resolve: (e: Edge<unknown>) => e.node() },
+      cursor: { type: nonNull(GraphqlString) },
+    }),
+  };
+  const connection: ObjectType = {
+    kind: 'OBJECT',
+    name: `${node.name}Connection`,
+    fields: () => ({
+      pageInfo: { type: nonNull(NullableCursorPageInfoType) },
+      edges: { type: nonNull(list(nonNull(edge))) },
+      nodes: { type: nonNull(list(nonNull(node))), resolve: (c: Connection<unknown>) => Promise.all(c.edges.map((e) => e.node())) },
+    }),
+  };
+  rustConnectionTypes.set(node, connection);
+  return connection;
+}
+
+/** The paging arguments of psibase's Rust TableQuery (`first`/`last` are i32: Int). */
+export function rustConnectionArgs(): Record<string, ArgDef> {
+  return {
+    first: { type: GraphqlInt },
+    last: { type: GraphqlInt },
+    before: { type: GraphqlString },
+    after: { type: GraphqlString },
   };
 }
