@@ -12,6 +12,9 @@ import { KeyImportError, type KeyStore } from './keystore.ts';
 import { PromptRequest, setGrant } from './permissions.ts';
 import type { Submitter } from './submit.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
+import type { QueuedAction } from './host.ts';
+import { packActionArgs } from '../node/schemas.ts';
+import { createAccountDenial, PROMPT_SPACE } from './permissions.ts';
 
 const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
 
@@ -27,14 +30,18 @@ function memoryStore(): ClientDataStore {
   };
 }
 
-function fakeKeys(): KeyStore & { imported: Uint8Array[] } {
+function fakeKeys(): KeyStore & { imported: Uint8Array[]; bound: Map<string, Uint8Array> } {
   const imported: Uint8Array[] = [];
+  const bound = new Map<string, Uint8Array>();
   const parse = async (pem: string) => {
     if (!pem.includes('BEGIN PRIVATE KEY')) throw new KeyImportError('import-key: not a PKCS#8 private key PEM');
     return (await devKeyPair('p256', 'alice')).publicKeyDer;
   };
   return {
     imported,
+    bound,
+    boundKey: async (account) => bound.get(account),
+    list: async () => [],
     checkPem: async (pem) => void (await parse(pem)),
     importPem: async (pem) => {
       const der = await parse(pem);
@@ -57,8 +64,15 @@ const noSubmit: Submitter = {
 function setup() {
   const clientdata = memoryStore();
   const keys = fakeKeys();
-  const sup = new Supervisor({ ...env, clientdata, keys, submitter: noSubmit, fetchPlugin: async () => undefined });
-  return { sup, clientdata, keys };
+  const submitted: { sender: string; actions: QueuedAction[] }[] = [];
+  const submitter: Submitter = {
+    submit: async (sender, actions) => {
+      submitted.push({ sender, actions });
+      return { status: 'applied', id: 'tx', trace: {}, route: 'network', timing: { taposMs: 0, signMs: 0, pushMs: 0 } };
+    },
+  };
+  const sup = new Supervisor({ ...env, clientdata, keys, submitter, fetchPlugin: async () => undefined });
+  return { sup, clientdata, keys, submitted };
 }
 
 const login = (user: string) => ({ service: 'accounts', plugin: 'plugin', intf: 'activeApp', method: 'login', params: [user] });
@@ -114,5 +128,41 @@ describe('auth-sig keyvault import-key', () => {
     expect(await sup.call('tokens', importKey(pem))).toBe(publicKeyToPem((await devKeyPair('p256', 'alice')).publicKeyDer));
     expect(await sup.call('auth-sig', importKey(pem))).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(keys.imported).toHaveLength(2);
+  });
+});
+
+describe('auth-sig actions create-account', () => {
+  const create = (name: unknown) => ({ service: 'auth-sig', plugin: 'plugin', intf: 'actions', method: 'createAccount', params: [name] });
+
+  it('needs a logged-in sender and a name accounts lets users create; refused before asking, nothing sent', async () => {
+    const { sup, submitted } = setup();
+    await expect(sup.call('tokens', create('carol-dev'))).rejects.toMatchObject({ name: 'PluginCallError', pluginId: { service: 'auth-sig' }, message: expect.stringMatching(/no user is logged in/) });
+    await sup.call('accounts', login('alice'));
+    await expect(sup.call('accounts', create('carol'))).rejects.toThrow(/shorter than 8/);
+    await expect(sup.call('accounts', create('Carol Dev!'))).rejects.toThrow(/not an account name/);
+    await expect(sup.call('accounts', create(5))).rejects.toThrow(/must be a string/);
+    expect(submitted).toEqual([]);
+  });
+
+  it('asks the user (the prompt makes and backs up the key), a Deny answers once, and with the key stored it sends newAccount from the logged-in user', async () => {
+    const { sup, clientdata, keys, submitted } = setup();
+    await sup.call('accounts', login('alice'));
+    const asked = await sup.call('accounts', create('carol-dev')).catch((e: unknown) => e);
+    expect(asked).toBeInstanceOf(PromptRequest);
+    expect((asked as PromptRequest).prompt).toMatchObject({ promptApp: 'auth-sig', promptName: 'create-account', caller: 'accounts', packedContext: Array.from(new TextEncoder().encode('carol-dev')) });
+    expect(submitted).toEqual([]);
+
+    // The prompt page's Deny: refused once, then asked again.
+    clientdata.set(PROMPT_SPACE, createAccountDenial('accounts', 'carol-dev'), new Uint8Array([1]));
+    await expect(sup.call('accounts', create('carol-dev'))).rejects.toThrow(/denied accounts creating the account carol-dev/);
+    expect(await sup.call('accounts', create('carol-dev')).catch((e: unknown) => e)).toBeInstanceOf(PromptRequest);
+    expect(submitted).toEqual([]);
+
+    // The prompt page's Allow stored a key bound to the new name.
+    const carol = (await devKeyPair('p256', 'carol-dev')).publicKeyDer;
+    keys.bound.set('carol-dev', carol);
+    expect(await sup.call('accounts', create('carol-dev'))).toBe(publicKeyToPem(carol));
+    const hex = Array.from(carol, (b) => b.toString(16).padStart(2, '0')).join('');
+    expect(submitted).toEqual([{ sender: 'alice', actions: [{ sender: 'alice', service: 'auth-sig', method: 'newAccount', rawData: packActionArgs('auth-sig', 'newAccount', { name: 'carol-dev', key: hex }) }] }]);
   });
 });

@@ -10,7 +10,7 @@
  * accepted a transaction it signed for that account. No candidate: NoKeyError, nothing
  * is submitted.
  */
-import { privateKeyFromPem, type KeyPair, type P256KeyPair } from '../crypto/keys.ts';
+import { generateKeyPair, privateKeyFromPem, privateKeyToPem, type KeyPair, type P256KeyPair } from '../crypto/keys.ts';
 import { PsiwebError } from '../errors.ts';
 
 export class NoKeyError extends PsiwebError {
@@ -36,6 +36,21 @@ export interface KeyStore {
   /** The key that signs for `account`, and whether it is bound already. */
   keyFor(account: string): Promise<{ key: KeyPair; bound: boolean }>;
   bind(account: string, publicKeyDer: Uint8Array): Promise<void>;
+  /** The public key DER of the key bound to `account`, if this device has one. */
+  boundKey(account: string): Promise<Uint8Array | undefined>;
+  /** Every key on this device: its public key and the accounts it is bound to. */
+  list(): Promise<{ publicKeyDer: Uint8Array; accounts: string[]; importedAt: number }[]>;
+}
+
+/**
+ * A new P-256 key as a PKCS#8 PEM, for the user to back up before it is stored
+ * (issue 10 §3). It is made extractable only to be exported once: the caller offers
+ * the PEM as a file, then imports it non-extractable (KeyStore.importPem) and drops the
+ * text. The extractable CryptoKey itself never leaves this function.
+ */
+export async function newKeyPem(): Promise<{ pem: string; publicKeyDer: Uint8Array }> {
+  const pair = await generateKeyPair('p256', { extractable: true });
+  return { pem: await privateKeyToPem(pair), publicKeyDer: pair.publicKeyDer };
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -107,6 +122,28 @@ export class IdbKeyStore implements KeyStore {
     const free = keys.filter((k) => !boundIds.includes(k.id)).sort((a, b) => b.importedAt - a.importedAt);
     if (!free[0]) throw new NoKeyError(`no key on this device can sign for ${account}: import one (auth-sig keyvault import-key)`);
     return { key: asPair(free[0]), bound: false };
+  }
+
+  async boundKey(account: string): Promise<Uint8Array | undefined> {
+    const db = await this.open();
+    const tx = db.transaction([KEYS, BINDINGS], 'readonly');
+    const id = await req(tx.objectStore(BINDINGS).get(account) as IDBRequest<string | undefined>);
+    if (id === undefined) return undefined;
+    const k = await req(tx.objectStore(KEYS).get(id) as IDBRequest<StoredKey | undefined>);
+    return k?.publicKeyDer;
+  }
+
+  async list(): Promise<{ publicKeyDer: Uint8Array; accounts: string[]; importedAt: number }[]> {
+    const db = await this.open();
+    const tx = db.transaction([KEYS, BINDINGS], 'readonly');
+    const [keys, boundIds, boundAccounts] = await Promise.all([
+      req(tx.objectStore(KEYS).getAll() as IDBRequest<StoredKey[]>),
+      req(tx.objectStore(BINDINGS).getAll() as IDBRequest<string[]>),
+      req(tx.objectStore(BINDINGS).getAllKeys()),
+    ]);
+    return keys
+      .sort((a, b) => a.importedAt - b.importedAt)
+      .map((k) => ({ publicKeyDer: k.publicKeyDer, importedAt: k.importedAt, accounts: boundAccounts.filter((_, i) => boundIds[i] === k.id).map(String) }));
   }
 
   async bind(account: string, publicKeyDer: Uint8Array): Promise<void> {

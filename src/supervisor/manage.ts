@@ -7,6 +7,8 @@
  */
 import { fromFile, toFile, type IdbClientData } from './clientdata.ts';
 import { GRANTS_SPACE, setGrant } from './permissions.ts';
+import { IdbKeyStore } from './keystore.ts';
+import { publicKeyToPem } from '../crypto/keys.ts';
 
 const td = new TextDecoder();
 /** Key spaces of the supervisor itself, never exported as plugin data. */
@@ -67,7 +69,22 @@ export async function renderManagement(store: IdbClientData): Promise<void> {
     }
   };
 
+  const keys = el('ul', { id: 'keys' });
+  try {
+    const list = await new IdbKeyStore().list();
+    for (const k of list) {
+      const pem = publicKeyToPem(k.publicKeyDer).split('\n').slice(1, -2).join('');
+      keys.append(el('li', {}, `${k.accounts.length ? k.accounts.join(', ') : 'not used yet'}: `, el('code', {}, `${pem.slice(-24)}`)));
+    }
+    if (list.length === 0) keys.append(el('li', {}, 'No keys: import one or create an account from an app.'));
+  } catch (e) {
+    keys.append(el('li', {}, `Keys cannot be read here: ${(e as Error).message}`));
+  }
+
   root.append(
+    el('h2', {}, 'Keys on this device'),
+    el('p', { id: 'keys-warning' }, 'Your private keys live only in this browser (non-extractable: not even this page can read them). Clearing this site’s data removes them, and with them the way to sign for your accounts: keep the backup file you downloaded when a key was made.'),
+    keys,
     el('h2', {}, 'Apps using other apps’ plugins'),
     grants,
     el('h2', {}, 'Plugin data on this device'),

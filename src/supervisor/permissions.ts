@@ -15,6 +15,13 @@ import type { ClientDataStore } from './clientdata.ts';
 export const GRANTS_SPACE = 'psiweb/grants';
 export const PROMPT_SPACE = 'psiweb/prompt';
 export const ACTIVE_PROMPT_KEY = 'active';
+/** auth-sig's create-account prompt: the account name is the prompt's packedContext (UTF-8). */
+export const CREATE_ACCOUNT_PROMPT = 'create-account';
+
+/** Where the prompt page leaves a Deny to one create-account request (PROMPT_SPACE; read once). */
+export function createAccountDenial(app: string, name: string): string {
+  return `denied|${CREATE_ACCOUNT_PROMPT}|${app}|${name}`;
+}
 
 export type TrustLevel = 'none' | 'low' | 'medium' | 'high' | 'max';
 

@@ -17,8 +17,9 @@ import { IdbClientData, type ClientDataStore } from './clientdata.ts';
 import { publicKeyToPem } from '../crypto/keys.ts';
 import { isValidAccountName } from '../protocol/names.ts';
 import { IdbKeyStore, KeyImportError, NoKeyError, type KeyStore } from './keystore.ts';
+import { packActionArgs } from '../node/schemas.ts';
 import { HttpSubmitter, SubmitError, type SubmitResult, type Submitter } from './submit.ts';
-import { isAuthorized, GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
+import { CREATE_ACCOUNT_PROMPT, createAccountDenial, isAuthorized, GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
 import { CLIENTDATA_INTERFACE, HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
 import {
@@ -58,8 +59,13 @@ export interface SupervisorStats {
   /** Loads whose transpiled output came from the cache. */
   cacheHits: number;
   loads: LoadTiming[];
-  /** Instantiation times of the last top-level call (ms), by plugin. */
+  /**
+   * How long the last top-level call waited for each plugin's fresh instance (ms): the
+   * instantiation, or only its unfinished part when a spare was being made ahead.
+   */
   instantiateMs: Record<string, number>;
+  /** Top-level instances taken from spares made ahead (while a load fetched, or after a call). */
+  sparesUsed: number;
   /** The FIFO of the last top-level call. */
   lastActions: QueuedAction[];
   /** Transactions submitted by this page (their ids and timings). */
@@ -102,6 +108,24 @@ interface LoadedPlugin {
 
 const key = (id: QualifiedPluginId) => `${id.service}:${id.plugin}`;
 
+/**
+ * Which call a plugin instance serves: set when the instance is taken for a top-level
+ * call (its imports of other plugins look the callee up here at call time), so an
+ * instance can be made before its call.
+ */
+interface CallBinding {
+  ctx: CallContext | undefined;
+  instances: Map<string, Record<string, unknown>> | undefined;
+}
+
+/** A fresh instance, never called, made ahead of the top-level call that will take it. */
+interface Spare {
+  /** The compiled plugin it was made from (a replaced plugin's spare is dropped). */
+  module: JcoModule;
+  binding: CallBinding;
+  instance: Promise<Record<string, unknown>>;
+}
+
 interface Prepared {
   transpiled: TranspiledComponent;
   cores: Map<string, WebAssembly.Module>;
@@ -135,7 +159,7 @@ export function errorResult(e: unknown, fallback: QualifiedPluginId | undefined)
 }
 
 export class Supervisor {
-  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, lastActions: [], submitted: [] };
+  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, sparesUsed: 0, lastActions: [], submitted: [] };
   private readonly keys: KeyStore;
   private readonly submitter: Submitter;
   private readonly cache: TranspileCache;
@@ -149,6 +173,14 @@ export class Supervisor {
   private readonly clientdata: ClientDataStore;
   /** One top-level call at a time, as psibase serializes them. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * One spare instance per loaded plugin: instantiating is no call's business (the
+   * host's functions refuse to run outside a call), so it is done ahead — while a warm
+   * load waits for its revalidating fetch, and after each call for the next one — and
+   * a call takes the spare instead of waiting for instantiation. Each spare serves one
+   * call: every top-level call still gets instances never called before.
+   */
+  private readonly spares = new Map<string, Spare>();
 
   constructor(private readonly env: SupervisorOptions) {
     this.cache = env.cache ?? new MemoryTranspileCache();
@@ -222,12 +254,19 @@ export class Supervisor {
     const ctx: CallContext = { activeApp: app, stack: [], actions: [], user: this.loginOf(app) };
     const instances = new Map<string, Record<string, unknown>>();
     this.stats.instantiateMs = {};
-    // Fresh instances for every top-level call, as psibase disposes them after each.
-    for (const p of closure) {
+    // Fresh instances for every top-level call, as psibase disposes them after each:
+    // the spares made ahead, or new ones, all under way at once.
+    const taken = closure.map((p) => this.takeInstance(p));
+    for (const [i, p] of closure.entries()) {
       const t0 = performance.now();
-      instances.set(key(p.id), await this.instantiate(p, instances, ctx));
+      const { binding, instance } = taken[i]!;
+      binding.ctx = ctx;
+      binding.instances = instances;
+      instances.set(key(p.id), await instance);
       this.stats.instantiateMs[key(p.id)] = performance.now() - t0;
     }
+    // Spares for the next call, made once this one has answered.
+    setTimeout(() => closure.forEach((p) => this.makeSpare(p)), 0);
     this.context = ctx;
     try {
       const result = this.invoke(ctx, instances, target, args.intf, args.method, args.params);
@@ -298,6 +337,7 @@ export class Supervisor {
         throw e;
       }
     }
+    if (service === 'auth-sig' && call === 'actions:createAccount') return this.createAccount(app, str(0));
     if (service === 'accounts') {
       const connected = (user: string) => this.clientdata.get(CONNECTED_SPACE, `${app}|${user}`) !== undefined;
       switch (call) {
@@ -324,6 +364,53 @@ export class Supervisor {
     throw new PluginCallError(id, `Unrecognized call: ${call}`);
   }
 
+  /**
+   * psibase's auth-sig `actions` `create-account(name)`: the user logged in to the app
+   * sends (and pays for) auth-sig's newAccount with a key made in this browser. The key
+   * is made on the prompt page (prompt.ts), where the user first gets its backup as a
+   * PEM file, and only then is it stored, non-extractable and bound to `name`; the
+   * app's next call (after psibase's prompt redirect brings the user back) finds it
+   * and submits. Returns the new account's public key PEM (psibase returns the private
+   * key; here it never leaves WebCrypto after the backup).
+   */
+  private async createAccount(app: string, name: string): Promise<string> {
+    const id = AUTH_SIG_PLUGIN;
+    if (!isValidAccountName(name)) throw new PluginCallError(id, `create-account: "${name}" is not an account name`);
+    // accounts' own rule for names an account creates (Accounts.cpp MIN_ALLOWED_ACCOUNT_LENGTH).
+    if (name.length < 8) throw new PluginCallError(id, `create-account: "${name}" is shorter than 8 characters, which accounts only lets itself create`);
+    const sponsor = this.loginOf(app);
+    if (!sponsor) throw new PluginCallError(id, `create-account: no user is logged in to ${app} to send and pay for the new account (psibase's create-account needs one)`);
+    const denial = createAccountDenial(app, name);
+    if (this.clientdata.get(PROMPT_SPACE, denial) !== undefined) {
+      // The answer is for this one request only.
+      this.clientdata.delete(PROMPT_SPACE, denial);
+      throw new PluginCallError(id, `the user denied ${app} creating the account ${name}`);
+    }
+    const key = await this.keys.boundKey(name);
+    if (!key) {
+      throw new PromptRequest({
+        promptApp: 'auth-sig',
+        promptName: CREATE_ACCOUNT_PROMPT,
+        activeApp: app,
+        caller: app,
+        level: 'high',
+        descriptions: [`${app} asks to create the account ${name} with a new key made in this browser; ${sponsor} sends and pays for it`, '', ''],
+        created: new Date().toISOString(),
+        packedContext: Array.from(te.encode(name)),
+      });
+    }
+    const rawData = packActionArgs('auth-sig', 'newAccount', { name, key: Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('') });
+    let r: SubmitResult;
+    try {
+      r = await this.submitter.submit(sponsor, [{ sender: sponsor, service: 'auth-sig', method: 'newAccount', rawData }]);
+    } catch (e) {
+      if (e instanceof NoKeyError) throw new PluginCallError(AUTH_SIG_PLUGIN, e.message);
+      throw new PluginCallError(TRANSACT_PLUGIN, `creating ${name} failed: ${String((e as Error)?.message ?? e)}`);
+    }
+    this.stats.submitted.push({ id: r.id, status: r.status, sender: sponsor, actions: 1, route: r.route, timing: r.timing });
+    return publicKeyToPem(key);
+  }
+
   /** Calls one plugin function with the call stack kept for get-sender / get-receiver. */
   private invoke(ctx: CallContext, instances: Map<string, Record<string, unknown>>, id: QualifiedPluginId, intf: string | undefined, method: string, params: unknown[]): unknown {
     const instance = instances.get(key(id));
@@ -340,7 +427,30 @@ export class Supervisor {
     }
   }
 
-  private async instantiate(p: LoadedPlugin, instances: Map<string, Record<string, unknown>>, ctx: CallContext): Promise<Record<string, unknown>> {
+  /** The plugin's spare instance (made ahead, never called) or a new one, for one top-level call. */
+  private takeInstance(p: LoadedPlugin): Spare {
+    const spare = this.spares.get(key(p.id));
+    this.spares.delete(key(p.id));
+    if (spare && spare.module === p.module) {
+      this.stats.sparesUsed++;
+      // A spare that failed is made again (and fails with this call's error).
+      return { ...spare, instance: spare.instance.catch(() => this.instantiate(p, spare.binding)) };
+    }
+    const binding: CallBinding = { ctx: undefined, instances: undefined };
+    return { module: p.module, binding, instance: this.instantiate(p, binding) };
+  }
+
+  /** Starts a spare instance of `p` for its next top-level call, unless one is there. */
+  private makeSpare(p: Pick<LoadedPlugin, 'id' | 'module' | 'cores' | 'imports'>): void {
+    const k = key(p.id);
+    if (this.spares.get(k)?.module === p.module) return;
+    const binding: CallBinding = { ctx: undefined, instances: undefined };
+    const instance = this.instantiate(p, binding);
+    instance.catch(() => undefined);
+    this.spares.set(k, { module: p.module, binding, instance });
+  }
+
+  private async instantiate(p: Pick<LoadedPlugin, 'id' | 'module' | 'cores' | 'imports'>, binding: CallBinding): Promise<Record<string, unknown>> {
     const imports: Record<string, unknown> = {};
     for (const name of p.imports) {
       const provided = this.host[name];
@@ -356,7 +466,10 @@ export class Supervisor {
         get: (_, fnName) =>
           typeof fnName !== 'string'
             ? undefined
-            : (...a: unknown[]) => this.invoke(ctx, instances, dep, parsed.intf, fnName, a),
+            : (...a: unknown[]) => {
+                if (!binding.ctx || !binding.instances) throw new Error(`plugin ${key(p.id)} called ${name} outside a call`);
+                return this.invoke(binding.ctx, binding.instances, dep, parsed.intf, fnName, a);
+              },
       });
     }
     try {

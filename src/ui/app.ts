@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import './chain-status.ts';
 import './explorer.ts';
+import './keys-note.ts';
 import './offline-banner.ts';
 import './storage-persist.ts';
 import './sync-progress.ts';
@@ -24,6 +25,7 @@ export class PsiwebApp extends LitElement {
         <psiweb-sync-progress></psiweb-sync-progress>
         <psiweb-chain-status></psiweb-chain-status>
         <psiweb-storage-persist></psiweb-storage-persist>
+        <psiweb-keys-note></psiweb-keys-note>
         <psiweb-explorer></psiweb-explorer>
       </main>
     `;
