@@ -19,8 +19,9 @@ import { Router } from '../http/router.ts';
 import { ACCOUNTS, ACCOUNT_TABLE, AccountType, accountKeyBytes, accountRowSchema, chainRunner, tableConnectionField, type ChainSnapshot } from '../http/graphql/chain-queries.ts';
 import { buildSchema } from '../http/graphql/introspection.ts';
 import { GraphqlString, type ObjectType } from '../http/graphql/schema.ts';
+import { TOKENS_GRAPHQL } from '../http/graphql/tokens-queries.ts';
 import { DEVNET_PRODUCER } from './constants.ts';
-import { DEVNET_SERVICES, DEVNET_USERS, bootDevnet, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
+import { DEVNET_SERVICES, DEVNET_TOKEN_SUPPLY, DEVNET_USERS, bootDevnet, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { packActionArgs } from './schemas.ts';
 
@@ -59,6 +60,9 @@ function socketFetch(port: number): (r: Request) => Promise<Response> {
   };
 }
 let transferBlock: number;
+/** tokens' userBalances of alice and bob before the transfer, as psibase's Tokens query answers them. */
+let balancesBefore: unknown;
+const BALANCES_QUERY = '{ alice: userBalances(user: "alice") { nodes { account tokenId balance precision } } bob: userBalance(user: "bob", tokenId: "1") { balance } }';
 let transferBlockId: Uint8Array;
 
 class GraphQLError extends Error {}
@@ -127,6 +131,7 @@ beforeAll(async () => {
   devnet = await loadDevnet();
   chain = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
   await bootDevnet(chain, devnet, T0);
+  balancesBefore = (await chainRunner(TOKENS_GRAPHQL, chain.state)({ query: BALANCES_QUERY })).data;
   // A signed alice → bob transfer, as psinode.py pushes one, in the next block.
   const head = chain.head!;
   const key = await devnetKey('alice');
@@ -239,6 +244,23 @@ describe("psibase's Python client on a devnet", () => {
     expect(backward).toEqual(forward);
     const some = await ask('ge: "bob" lt: "tokens"');
     expect(some.edges.map((e: any) => e.node.accountNum)).toEqual(forward.filter((n) => accountNumber(n) >= accountNumber('bob') && accountNumber(n) < accountNumber('tokens')));
+  });
+
+  it("reads tokens' balances as psibase's Tokens queries answer them, changed by the transfer", async () => {
+    const client = new PsinodeClient((r) => router.handle(r));
+    const half = DEVNET_TOKEN_SUPPLY / 2n;
+    expect(balancesBefore).toEqual({ alice: { nodes: [{ account: 'alice', tokenId: 1, balance: `${half}`, precision: 0 }] }, bob: { balance: `${half}` } });
+    expect(await client.graphql('tokens', BALANCES_QUERY)).toEqual({
+      alice: { nodes: [{ account: 'alice', tokenId: 1, balance: `${half - 5n}`, precision: 0 }] },
+      bob: { balance: `${half + 5n}` },
+    });
+    const token = await client.graphql('tokens', '{ config { sysTid token { id currentSupply owner } } }');
+    expect(token).toEqual({ config: { sysTid: 1, token: { id: 1, currentSupply: `${DEVNET_TOKEN_SUPPLY}`, owner: 'tokens' } } });
+    // The same balance as tokens' own HTTP answers it.
+    const host = `tokens.${ROOT}`;
+    const own = await (await router.handle(new Request(`http://${host}/balances/bob`, { headers: { host } }))).json();
+    expect(own).toEqual({ account: 'bob', balance: `${half + 5n}` });
+    await expect(client.graphql('tokens', '{ userBalances(user: "alice" first: -1) { nodes { balance } } }')).rejects.toThrow(GraphQLError);
   });
 
   it('does the same over a real socket, through the Node server', async () => {
