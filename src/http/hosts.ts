@@ -68,35 +68,38 @@ const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
  * is refused, so a URL built from the result has exactly this authority.
  */
 export function parseAuthority(value: string, what = 'the Host header'): Authority {
-  const shown = quoted(value);
-  const bad = (why: string) => new BadRequestTargetError(`${what} must be a host name with an optional port, like psiweb.localhost:8080; ${shown} ${why}`);
-  if (value.length === 0) throw bad('is empty');
-  if (value.length > MAX_HOST_LENGTH) throw bad(`is longer than ${MAX_HOST_LENGTH} characters`);
+  // The message is built only when the value is refused (this runs for every request).
+  if (value.length === 0) throw badAuthority(value, what, 'is empty');
+  if (value.length > MAX_HOST_LENGTH) throw badAuthority(value, what, `is longer than ${MAX_HOST_LENGTH} characters`);
   const lower = value.toLowerCase();
   let hostname: string;
   let rest: string;
   if (lower.startsWith('[')) {
     const close = lower.indexOf(']');
-    if (close < 0) throw bad('has an unclosed IPv6 literal');
+    if (close < 0) throw badAuthority(value, what, 'has an unclosed IPv6 literal');
     hostname = lower.slice(0, close + 1);
     rest = lower.slice(close + 1);
-    if (!IPV6_LITERAL.test(hostname) || !validUrlHost(hostname)) throw bad('is not a valid IPv6 literal');
+    if (!IPV6_LITERAL.test(hostname) || !validUrlHost(hostname)) throw badAuthority(value, what, 'is not a valid IPv6 literal');
   } else {
     const colon = lower.indexOf(':');
     hostname = colon < 0 ? lower : lower.slice(0, colon);
     rest = colon < 0 ? '' : lower.slice(colon);
-    if (!REG_NAME.test(hostname) || hostname.length > 253) throw bad('is not a host name');
+    if (!REG_NAME.test(hostname) || hostname.length > 253) throw badAuthority(value, what, 'is not a host name');
     // A name whose last label is a number is an IPv4 address to a URL parser, which
     // would also read "0x7f.1" or "2130706433" as 127.0.0.1: only dotted quads pass.
     const last = hostname.slice(hostname.lastIndexOf('.') + 1);
-    if ((/^[0-9]+$/.test(last) || /^0x[0-9a-f]*$/.test(last)) && !IPV4.test(hostname)) throw bad('is not a valid IPv4 address');
+    if ((/^[0-9]+$/.test(last) || /^0x[0-9a-f]*$/.test(last)) && !IPV4.test(hostname)) throw badAuthority(value, what, 'is not a valid IPv4 address');
   }
   let port = '';
   if (rest !== '') {
-    if (!/^:[0-9]{1,5}$/.test(rest) || Number(rest.slice(1)) > 65535) throw bad('has a port that is not a number from 0 to 65535');
+    if (!/^:[0-9]{1,5}$/.test(rest) || Number(rest.slice(1)) > 65535) throw badAuthority(value, what, 'has a port that is not a number from 0 to 65535');
     port = rest.slice(1);
   }
   return { hostname, port, host: port === '' ? hostname : `${hostname}:${port}` };
+}
+
+function badAuthority(value: string, what: string, why: string): BadRequestTargetError {
+  return new BadRequestTargetError(`${what} must be a host name with an optional port, like psiweb.localhost:8080; ${quoted(value)} ${why}`);
 }
 
 /**

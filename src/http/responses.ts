@@ -5,7 +5,7 @@
 import type { HttpReply } from '../protocol/types.ts';
 import { PREFLIGHT_MAX_AGE_SECONDS } from './constants.ts';
 import { HttpError } from './errors.ts';
-import { withKnownBody } from './known-body.ts';
+import { LazyBodyResponse, lazyBodiesInUse, withKnownBody } from './known-body.ts';
 
 /** psibase's allowCors() (Rpc.cpp): any origin may read the reply. */
 export function corsHeaders(): Record<string, string> {
@@ -42,11 +42,17 @@ function body(status: number, bytes: Uint8Array | string): BodyInit | null {
 }
 
 export function bytesResponse(bytes: Uint8Array, contentType: string, status = 200, headers: Record<string, string> = {}): Response {
-  return known(new Response(body(status, bytes), { status, headers: { ...headers, 'Content-Type': contentType } }), status, bytes);
+  return knownResponse(bytes, status, { ...headers, 'Content-Type': contentType });
 }
 
 export function textResponse(text: string, status: number, headers: Record<string, string> = {}, contentType = 'text/plain; charset=utf-8'): Response {
-  return known(new Response(body(status, text), { status, headers: { ...headers, 'Content-Type': contentType } }), status, text);
+  return knownResponse(text, status, { ...headers, 'Content-Type': contentType });
+}
+
+/** A response carrying `bytes` (none for a null-body status), known to adapters that send it as it is. */
+function knownResponse(bytes: Uint8Array | string, status: number, headers: Record<string, string>): Response {
+  if (lazyBodiesInUse() && !NULL_BODY.has(status)) return new LazyBodyResponse(bytes, { status, headers });
+  return known(new Response(body(status, bytes), { status, headers }), status, bytes);
 }
 
 /** Records the body of a response that has one, for adapters that can send it as it is (known-body.ts). */
@@ -79,5 +85,6 @@ export function replyToResponse(reply: HttpReply): Response {
   } catch (e) {
     throw new HttpError(500, `service replied with an invalid header: ${(e as Error).message}`, { cause: e });
   }
+  if (lazyBodiesInUse() && !NULL_BODY.has(status)) return new LazyBodyResponse(reply.body, { status, headers });
   return known(new Response(body(status, reply.body), { status, headers }), status, reply.body);
 }

@@ -11,7 +11,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { PsiwebError } from '../errors.ts';
 import { HttpError } from '../http/errors.ts';
-import { knownBody, withKnownBody } from '../http/known-body.ts';
+import { knownBody, useLazyBodies, withKnownBody } from '../http/known-body.ts';
 import { parseRequestTarget, type RequestTarget } from '../http/target.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -180,14 +180,19 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies;
   const known = knownBody(response);
+  if (typeof known === 'string') {
+    // Sent as it is: the socket encodes it, without a Buffer copy first.
+    headers['content-length'] = String(Buffer.byteLength(known));
+    res.writeHead(response.status, headers);
+    res.end(head ? undefined : known);
+    return;
+  }
   const body =
     known === undefined
       ? response.body
         ? Buffer.from(await response.arrayBuffer())
         : undefined
-      : typeof known === 'string'
-        ? Buffer.from(known)
-        : Buffer.from(known.buffer, known.byteOffset, known.byteLength);
+      : Buffer.from(known.buffer, known.byteOffset, known.byteLength);
   if (body) headers['content-length'] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(head ? undefined : body);
@@ -195,6 +200,9 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
 
 /** An http.Server answering every request through `handler`. */
 export function createHttpServer(handler: FetchHandler, options: NodeHttpOptions): Server {
+  // This process's Responses go to sockets (send above) and to in-process readers, never
+  // to a service worker: their known bodies need no stream.
+  useLazyBodies();
   const aborts = new AbortCounter(options.abortSummaryMs ?? ABORT_SUMMARY_MS, (summary) => options.onError?.(summary));
   const server = createServer((req, res) => {
     void (async () => {

@@ -194,17 +194,23 @@ export class ServiceHost {
    */
   private admit(item: ServiceInstance | WebAssembly.Memory, pages: number, list: unknown[], instance: boolean): boolean {
     if (pages > this.maxPooledPages) return false;
-    const fits = () => this.pooledPages + pages <= this.maxPoolPages && (!instance || this.idleInstances < this.maxPooledInstances);
-    for (const [old, entry] of this.pooled) {
-      if (fits()) break;
-      // Past the instance cap only instances need to go; past the page budget anything does.
-      if (this.pooledPages + pages > this.maxPoolPages || entry.instance) this.evict(old, entry);
+    // (No closure for the test: this runs for every instance a transaction gives back.)
+    if (!this.fits(pages, instance)) {
+      for (const [old, entry] of this.pooled) {
+        if (this.fits(pages, instance)) break;
+        // Past the instance cap only instances need to go; past the page budget anything does.
+        if (this.pooledPages + pages > this.maxPoolPages || entry.instance) this.evict(old, entry);
+      }
+      if (!this.fits(pages, instance)) return false;
     }
-    if (!fits()) return false;
     this.pooled.set(item, { pages, list, instance });
     this.pooledPages += pages;
     if (instance) this.idleInstances++;
     return true;
+  }
+
+  private fits(pages: number, instance: boolean): boolean {
+    return this.pooledPages + pages <= this.maxPoolPages && (!instance || this.idleInstances < this.maxPooledInstances);
   }
 
   private evict(item: ServiceInstance | WebAssembly.Memory, entry: Pooled): void {
