@@ -6,32 +6,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../../chain/executor.ts';
-import { accountNumber } from '../../protocol/names.ts';
 import { MemoryStore, StateDb } from '../../state/index.ts';
 import { Router } from '../router.ts';
-import { tableIndexPrefix } from './tables.ts';
-import { BALANCE_TABLE, SUPPLY_TABLE, TOKENS, formatDecimal, tokensRowSchema } from './tokens-queries.ts';
+import { formatDecimal } from './tokens-queries.ts';
+import { tokensRows } from './tokens-fixture.ts';
 
 const ROOT = 'psiweb.localhost';
-
-/** The tokens rows of a chain where tokens' init gave `supply` and the balances are `balances`. */
-export function tokensRows(supply: bigint | undefined, balances: Record<string, bigint>): [Uint8Array, Uint8Array][] {
-  const key = (table: number, k: Uint8Array) => {
-    const p = tableIndexPrefix(TOKENS, table);
-    const out = new Uint8Array(p.length + k.length);
-    out.set(p);
-    out.set(k, p.length);
-    return out;
-  };
-  const rows: [Uint8Array, Uint8Array][] = [];
-  if (supply !== undefined) rows.push([key(SUPPLY_TABLE, new Uint8Array(0)), tokensRowSchema.type('Supply').encode({ supply: supply.toString() })]);
-  for (const [account, balance] of Object.entries(balances)) {
-    const k = new Uint8Array(8);
-    new DataView(k.buffer).setBigUint64(0, accountNumber(account));
-    rows.push([key(BALANCE_TABLE, k), tokensRowSchema.type('Balance').encode({ account, balance: balance.toString() })]);
-  }
-  return rows;
-}
 
 /** A Router over a state holding only `rows` (no chain booted: the queries read tables). */
 async function routerWith(rows: [Uint8Array, Uint8Array][]): Promise<Router> {
