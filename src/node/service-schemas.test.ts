@@ -33,12 +33,26 @@ beforeAll(async () => {
 
 const get = (path: string, init: RequestInit = {}) => router.handle(new Request(`http://packages.${ROOT}${path}`, init));
 
-/** Runs an action from alice against the head as a transaction would, without committing it: its error message, or its return value. */
+/** Actions whose handler refuses other senders before reading its arguments: the sender that gets past that check. */
+const SENDERS: Record<string, string> = { 'http::serve': 'x-http' };
+
+/**
+ * Actions the service cannot be called by under the number psiweb's clients give
+ * their name: src/protocol/names.ts hashes a name whose code runs past 64 bits (as
+ * psibase's Rust does), services/sdk's AssemblyScript keeps it truncated (as psibase's
+ * C++ method_to_number does), and the SDK's dispatch accepts only its own number.
+ * psibase's C++ Transact declares allowHashedMethods(), which makes its dispatch take
+ * both. Listed so the test says when that changes.
+ */
+const UNREACHABLE = new Set(['transact::removeCallback', 'transact::checkFirstAuth']);
+
+/** Runs an action from alice (or SENDERS') against the head as a transaction would, without committing it: its error message, or its return value. */
 function runAction(service: string, method: string, rawData: Uint8Array): { error?: string; retval?: Uint8Array } {
+  const sender = SENDERS[`${service}::${method}`] ?? 'alice';
   const reader = chain.state.reader;
   const tx = chain.host.transaction({ state: new WriteOverlay(reader), codeFor: (s) => chain.codeFor(reader, s), mode: 'transaction' });
   try {
-    const { trace, error } = tx.runAction({ sender: accountNumber('alice'), service: accountNumber(service), method: methodNumber(method), rawData });
+    const { trace, error } = tx.runAction({ sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData });
     return error ? { error: String((error as Error).message ?? error) } : { retval: trace.rawRetval };
   } catch (e) {
     return { error: (e as Error).message };
@@ -78,6 +92,8 @@ function sample(type: AnyType, types: Schema): unknown {
     }
     case 'List':
       return [];
+    case 'FracPack':
+      return sample(body as AnyType, types);
     case 'Option':
       return null;
     case 'Array': {
@@ -91,10 +107,15 @@ function sample(type: AnyType, types: Schema): unknown {
   }
 }
 
-/** The action names a service's source registers with `action("name", …)`. */
+/**
+ * The action names a service's source registers: `action("name", …)`, and `serveSys`
+ * for a service that serves HTTP through the SDK's serveHttp (which registers it).
+ */
 function registeredActions(service: string): Set<string> {
   const source = readFileSync(join('services', service, `${service}.ts`), 'utf8');
-  return new Set([...source.matchAll(/^action\("([A-Za-z0-9]+)"/gm)].map((m) => m[1]!));
+  const names = new Set([...source.matchAll(/^action\("([A-Za-z0-9]+)"/gm)].map((m) => m[1]!));
+  if (/^serveHttp\(/m.test(source)) names.add('serveSys');
+  return names;
 }
 
 describe('packages.<root>/schema', () => {
@@ -146,6 +167,18 @@ describe("built-in schemas match their services' handlers", () => {
     }
   });
 
+  it('names every action the service registers', () => {
+    let registeredCount = 0;
+    for (const [name, schema] of BUILT_IN_SCHEMAS) {
+      const registered = registeredActions(name);
+      registeredCount += registered.size;
+      const missing = [...registered].filter((method) => !(method in schema.actions));
+      expect(missing, `${name}'s schema.json lacks these registered actions`).toEqual([]);
+    }
+    // The source scan finds actions (a scan that found none would pass vacuously).
+    expect(registeredCount).toBeGreaterThan(80);
+  });
+
   it('packs arguments each handler reads in full, and no fewer; results decode as declared', () => {
     const checked: string[] = [];
     const returned: string[] = [];
@@ -156,6 +189,9 @@ describe("built-in schemas match their services' handlers", () => {
         const args = sample(action.params, schema.types) as Record<string, unknown>;
         const packed = packWithSchema(schema, method, args);
         const { error, retval } = runAction(name, method, packed.rawData);
+        const unreachable = /unknown service action/.test(error ?? '');
+        expect(unreachable, `${name}::${method} reached (${error ?? 'no error'})`).toBe(UNREACHABLE.has(`${name}::${method}`));
+        if (unreachable) continue;
         expect(error ?? '', `${name}::${method} with ${JSON.stringify(args)}`).not.toMatch(/fracpack/);
         // A return value is exactly the declared result (a result and no declared one: none at all).
         if (retval !== undefined && packed.decodeResult) {
