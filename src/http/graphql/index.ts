@@ -10,6 +10,9 @@ export {
   connectionType,
   kvIndex,
   makeConnection,
+  rustConnectionArgs,
+  rustConnectionType,
+  NullableCursorPageInfoType,
   positionIndex,
   DEFAULT_MAX_PAGE,
   type Connection,
@@ -20,4 +23,6 @@ export {
   type PageInfo,
 } from './connection.ts';
 export { CHAIN_GRAPHQL, ChainSnapshot, chainRunner, u32KeyBytes } from './chain-queries.ts';
+export { TOKENS_GRAPHQL, formatDecimal } from './tokens-queries.ts';
+export { tableIndexPrefix } from './tables.ts';
 export { GRAPHQL_PATH, runner, serveGraphql, type GraphqlRunner } from './serve.ts';
