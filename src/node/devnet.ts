@@ -124,10 +124,15 @@ function action(sender: string, service: string, method: string, args: unknown):
   return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: packActionArgs(service, method, args) };
 }
 
-/** The tokens UI as sites::storeSys actions, sent by tokens (services/tokens/ui.ts). */
+/**
+ * The tokens UI as sites::storeSys actions, sent by tokens (services/tokens/ui.ts), and
+ * tokens' plugin at /plugin.wasm when built (plugins/tokens/site.ts), as psibase's
+ * packages carry their plugins.
+ */
 async function tokensUiActions(): Promise<Action[]> {
-  const ui = await import('../../services/tokens/ui.ts');
-  return ui.tokensUiActions('tokens');
+  const [ui, plugin, sites] = await Promise.all([import('../../services/tokens/ui.ts'), import('../../plugins/tokens/site.ts'), import('../../services/sites/upload.ts')]);
+  const file = plugin.tokensPluginFile();
+  return [...ui.tokensUiActions('tokens'), ...(file ? sites.storeSysActions('tokens', [file]) : [])];
 }
 
 export interface BootOptions {
