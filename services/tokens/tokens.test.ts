@@ -135,7 +135,7 @@ describe('tokens', () => {
     expect(text(page)).toContain('<script type="module" src="/app.js">');
     const script = get(chain, 'tokens', '/app.js');
     expect(script.contentType).toBe('text/javascript');
-    expect(text(script)).toContain('window.psiweb?.submitTransaction');
+    expect(text(script)).toContain("import { getSupervisor } from '/common/common-lib.js'");
     expect(get(chain, 'tokens', '/style.css').contentType).toBe('text/css');
   });
 });

@@ -1,53 +1,28 @@
-// Tokens UI. Reads balances from GET /balances/<account> and sends transfers as
-// psibase transactions. Building the transaction is done here; signing and pushing
-// go through one pluggable hook:
+// Tokens UI. Reads balances from GET /balances/<account>; everything that signs goes
+// through plugins, as a psibase app does: common-lib's getSupervisor().functionCall
+// asks the supervisor (a hidden frame at supervisor.<root>), which runs tokens'
+// plugin (tokens:plugin `user` `credit`), builds the transaction from the actions the
+// plugin added, signs it with the logged-in user's key and pushes it.
 //
-//   window.psiweb.submitTransaction(transaction) -> Promise<unknown>
-//
-// `transaction` is the JSON form /common/pack/Transaction accepts:
-//   { tapos: { refBlockIndex, refBlockSuffix, flags: 0, expiration: ISO string },
-//     actions: [{ sender, service: "tokens", method: "transfer", rawData: hex }],
-//     claims: [] }
-// The supervisor installs the real hook (it adds claims and proofs). Without it, the
-// fallback packs the transaction with /common/pack/SignedTransaction (no proofs) and
-// POSTs it to transact's /push_transaction, which only a chain without auth accepts.
+// Accounts: log in (accounts `activeApp` `login`; switching is logging in as another),
+// import a key (auth-sig `keyvault` `importKey`, e.g. `psiweb devkey alice`), or create
+// an account with a new key made in the browser (auth-sig `actions` `createAccount`,
+// sent and paid for by the logged-in user). Calls that need the user's answer send the
+// page to the supervisor's prompt page and back (psibase's redirect); send them again.
+import { getSupervisor } from '/common/common-lib.js';
 
-const rootUrl = async () => {
-  const root = await (await fetch('/common/rootdomain')).json();
-  return `${location.protocol}//${root}${location.port ? ':' + location.port : ''}`;
-};
+const supervisor = getSupervisor();
+const call = (service, intf, method, params) => supervisor.functionCall({ service, intf, method, params });
 
-async function fallbackSubmit(transaction) {
-  const packed = await fetch('/common/pack/SignedTransaction', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ transaction, proofs: [] }),
-  });
-  if (!packed.ok) throw new Error(await packed.text());
-  const base = (await rootUrl()).replace('//', '//transact.');
-  const pushed = await fetch(`${base}/push_transaction`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/octet-stream' },
-    body: await packed.arrayBuffer(),
-  });
-  const trace = await pushed.json();
-  if (!pushed.ok || trace.error) throw new Error(trace.error ?? pushed.statusText);
-  return trace;
+/** The system token (psibase's fetch-network-token: token 1 on psiweb's devnet). */
+const SYSTEM_TOKEN = 1;
+
+const $ = (id) => document.getElementById(id);
+function show(el, message, isError = false) {
+  el.textContent = message;
+  el.className = isError ? 'error' : '';
 }
-
-const submitTransaction = (tx) => (window.psiweb?.submitTransaction ?? fallbackSubmit)(tx);
-
-// The tokens service packs transfer's arguments (psibase's /pack_action/<method>),
-// so the UI needs neither fracpack nor psibase's account-name encoding.
-async function packTransfer(to, amount, memo) {
-  const r = await fetch('/pack_action/transfer', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ to, amount, memo }),
-  });
-  if (!r.ok) throw new Error(await r.text());
-  return [...new Uint8Array(await r.arrayBuffer())].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+const errorText = (err) => (err && err.message) || String(err);
 
 async function balanceOf(name) {
   const r = await fetch(`/balances/${encodeURIComponent(name)}`);
@@ -56,42 +31,86 @@ async function balanceOf(name) {
   return body;
 }
 
-const $ = (id) => document.getElementById(id);
-function show(el, message, isError = false) {
-  el.textContent = message;
-  el.className = isError ? 'error' : '';
+function describeBalance(body) {
+  if (body.balance !== undefined) return `${body.account}: ${body.balance}`;
+  if (Array.isArray(body.balances)) return `${body.account}: ${body.balances.map((b) => `${b.balance} (token ${b.tokenId})`).join(', ') || '0'}`;
+  return JSON.stringify(body);
 }
 
-$('lookup').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const name = new FormData(e.target).get('account');
+async function refreshUser() {
   try {
-    const { account, balance } = await balanceOf(name);
-    show($('balance'), `${account}: ${balance}`);
+    const user = await call('accounts', 'api', 'getCurrentUser', []);
+    $('user').textContent = user ?? 'nobody';
+    $('user').dataset.user = user ?? '';
   } catch (err) {
-    show($('balance'), err.message, true);
+    show($('account-status'), errorText(err), true);
+  }
+}
+
+function form(id, handler) {
+  $(id).addEventListener('submit', async (e) => {
+    e.preventDefault();
+    await handler(new FormData(e.target));
+  });
+}
+
+form('lookup', async (f) => {
+  try {
+    show($('balance'), describeBalance(await balanceOf(f.get('account'))));
+  } catch (err) {
+    show($('balance'), errorText(err), true);
   }
 });
 
-$('transfer').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
+form('login', async (f) => {
+  const name = f.get('account');
   try {
-    const tapos = await (await fetch('/common/tapos/head')).json();
-    const transaction = {
-      tapos: { ...tapos, flags: 0, expiration: new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, 'Z') },
-      actions: [{
-        sender: f.get('from'),
-        service: 'tokens',
-        method: 'transfer',
-        rawData: await packTransfer(f.get('to'), f.get('amount'), f.get('memo') ?? ''),
-      }],
-      claims: [],
-    };
+    show($('account-status'), `Logging in as ${name}…`);
+    await call('accounts', 'activeApp', 'login', [name]);
+    show($('account-status'), `Logged in as ${name}`);
+  } catch (err) {
+    show($('account-status'), errorText(err), true);
+  }
+  await refreshUser();
+});
+
+form('import-key', async (f) => {
+  try {
+    const file = f.get('pem-file');
+    const pem = file && file.size ? await file.text() : f.get('pem');
+    const pub = await call('auth-sig', 'keyvault', 'importKey', [pem]);
+    show($('account-status'), `Key imported (public key ${pub.split('\n').slice(1, -2).join('').slice(-16)})`);
+  } catch (err) {
+    show($('account-status'), errorText(err), true);
+  }
+});
+
+form('create-account', async (f) => {
+  const name = f.get('account');
+  try {
+    show($('account-status'), `Creating ${name}…`);
+    await call('auth-sig', 'actions', 'createAccount', [name]);
+    show($('account-status'), `Created ${name}: log in as ${name} to use it`);
+  } catch (err) {
+    show($('account-status'), errorText(err), true);
+  }
+});
+
+form('transfer', async (f) => {
+  try {
     show($('status'), 'Sending…');
-    await submitTransaction(transaction);
+    await call('tokens', 'user', 'credit', [SYSTEM_TOKEN, f.get('to'), f.get('amount'), f.get('memo') ?? '']);
     show($('status'), `Sent ${f.get('amount')} to ${f.get('to')}`);
   } catch (err) {
-    show($('status'), err.message, true);
+    show($('status'), errorText(err), true);
   }
+});
+
+$('logout').addEventListener('click', async () => {
+  await call('accounts', 'activeApp', 'logout', []).catch((err) => show($('account-status'), errorText(err), true));
+  await refreshUser();
+});
+
+refreshUser().then(() => {
+  document.body.dataset.ready = 'true';
 });
