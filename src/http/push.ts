@@ -12,10 +12,11 @@
  * the client's fault, so psiweb says so).
  */
 import { TransactionRejectedError } from '../chain/errors.ts';
-import { openTransaction, traceJson, type OpenedTransaction } from '../chain/executor.ts';
+import { openTransaction, type OpenedTransaction } from '../chain/executor.ts';
 import { packTransactionTrace, type TransactionTrace } from '../protocol/types.ts';
 import { HttpError } from './errors.ts';
-import { bytesResponse, corsHeaders, jsonResponse } from './responses.ts';
+import { bytesResponse, corsHeaders, textResponse } from './responses.ts';
+import { traceJsonText } from './trace-json.ts';
 
 export type WaitFor = 'applied' | 'final';
 
@@ -88,6 +89,6 @@ export async function pushTransaction(request: Request, url: URL, submitter: Tra
     if (e.reason === 'malformed') throw new HttpError(400, e.message, { cause: e, headers: cors });
     trace = rejectionTrace(e);
   }
-  if (acceptsJson(request.headers.get('accept'))) return jsonResponse(traceJson(trace), 200, cors);
+  if (acceptsJson(request.headers.get('accept'))) return textResponse(traceJsonText(trace), 200, cors, 'application/json');
   return bytesResponse(packTransactionTrace(trace), 'application/octet-stream', 200, cors);
 }

@@ -17,7 +17,7 @@
  * PSIWEB_BENCH_PROFILE=DIR runs the node with `--cpu-prof` into DIR; PSIWEB_BENCH_PUSH_ONLY=1
  * measures only the pushes.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,7 +169,40 @@ interface TraceJson {
  * push at `measureFrom` is sent with all `inFlight` connections open until the last
  * push is sent: a stretch during which exactly `inFlight` pushes are in flight.
  */
-async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measureFrom: number): Promise<number> {
+/** The pid of the node serving `dataDir` (its command line names the directory), if found. */
+function nodePid(dataDir: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('start') && args.includes(dataDir)) return Number(entry);
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** What `push` measured: answers a second, and the node's CPU per answer over the same stretch. */
+interface PushRate {
+  perSec: number;
+  cpuMsPerPush: number;
+}
+
+async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measureFrom: number, pid?: number): Promise<PushRate> {
   const target = new URL(serviceUrl(rootUrl, 'transact', '/push_transaction?wait_for=applied'));
   const port = Number(target.port);
   const headers = { 'Content-Type': 'application/octet-stream', Accept: 'application/json' };
@@ -182,6 +215,8 @@ async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measu
   let from = Infinity;
   let to = Infinity;
   let opening = 0;
+  let cpuFrom = NaN;
+  let cpuTo = NaN;
   const waiting: (() => void)[] = [];
   const worker = async () => {
     if (opening >= PUSH_OPENING) await new Promise<void>((r) => waiting.push(r));
@@ -192,8 +227,14 @@ async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measu
     let first = true;
     while (next < trxs.length) {
       const i = next++;
-      if (i >= measureFrom && started === workers && from === Infinity) from = performance.now();
-      if (next === trxs.length) to = performance.now();
+      if (i >= measureFrom && started === workers && from === Infinity) {
+        from = performance.now();
+        cpuFrom = cpuSeconds(pid);
+      }
+      if (next === trxs.length) {
+        to = performance.now();
+        cpuTo = cpuSeconds(pid);
+      }
       const res = await connection.send(requests[i]!);
       if (res.status !== 200) throw new Error(`push ${i}: ${res.status} ${res.body.toString('utf8', 0, 200)}`);
       const trace = JSON.parse(res.body.toString('utf8')) as TraceJson;
@@ -218,17 +259,17 @@ async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measu
     for (const c of connections) c.close();
   }
   const counted = answered.filter((t) => t > from && t <= to).length;
-  return to > from ? (counted / (to - from)) * 1000 : NaN;
+  return { perSec: to > from ? (counted / (to - from)) * 1000 : NaN, cpuMsPerPush: ((cpuTo - cpuFrom) * 1000) / counted };
 }
 
-async function pushBench(rootUrl: string): Promise<Figure[]> {
+async function pushBench(rootUrl: string, pid: number | undefined): Promise<Figure[]> {
   {
     const alice = await balance(rootUrl, 'alice');
     const bob = await balance(rootUrl, 'bob');
     // The warm-up (the transfer path compiled and optimized, the connections opened)
     // runs straight on into the measured pushes.
     const trxs = [...(await transfers(rootUrl, PUSH_WARMUP, 'warm-up')), ...(await transfers(rootUrl, PUSH_TOTAL, 'run'))];
-    const perSec = await push(rootUrl, trxs, PUSH_IN_FLIGHT, PUSH_WARMUP);
+    const { perSec, cpuMsPerPush } = await push(rootUrl, trxs, PUSH_IN_FLIGHT, PUSH_WARMUP, pid);
     const sent = BigInt(trxs.length);
     // Queries read committed state; a transaction applied in the block being built is
     // there once that block commits (the next interval boundary).
@@ -247,6 +288,13 @@ async function pushBench(rootUrl: string): Promise<Figure[]> {
         { op: '>=', value: 2500, text: '≥ 2,500/s' },
         `${PUSH_TOTAL.toLocaleString('en-US')} signed alice→bob transfers (pre-signed, P-256), ${PUSH_IN_FLIGHT.toLocaleString('en-US')} unanswered at a time on keep-alive sockets (a lean raw-socket client, test/raw-http.ts, so the load generator takes less of the 2 cores; opened ${PUSH_OPENING} at a time by at least ${PUSH_WARMUP.toLocaleString('en-US')} warm-up pushes that run straight on into the measured ones), wait_for=applied, to psiweb start (lmdb, 1 s blocks); answers counted from the first measured push with all connections open until the last push is sent, one run; every trace checked for tokens::transfer and no error, balances moved by exactly the number sent`,
       ),
+      figure(
+        `node: node CPU per pushed transfer, ${PUSH_IN_FLIGHT.toLocaleString('en-US')} in flight`,
+        'node',
+        cpuMsPerPush,
+        'ms',
+        undefined,
+        'user + system CPU of the psiweb start process (all its threads, /proc/PID/stat) over the stretch the figure above counts, divided by the answers counted there: what a push costs the node, whatever else shares the cores'      ),
     ];
   }
 }
@@ -263,7 +311,7 @@ const bench: BenchFile = async () => {
     const node = await startNode(dataDir);
     const agent = keepAliveAgent(CONCURRENCY);
     try {
-      if (process.env.PSIWEB_BENCH_PUSH_ONLY) return await pushBench(node.url);
+      if (process.env.PSIWEB_BENCH_PUSH_ONLY) return await pushBench(node.url, nodePid(dataDir));
       const url = serviceUrl(node.url, 'tokens', QUERY);
       const expected = JSON.stringify({ account: 'alice', balance: String(await balance(node.url, 'alice')) });
       const before = await throughput(url, agent, expected, 3, WARMUP_MS);
@@ -278,7 +326,7 @@ const bench: BenchFile = async () => {
         figure(`node: HTTP queries/s, GET ${QUERY}, after ${SOAK_REQUESTS.toLocaleString('en-US')} varied requests`, 'node', after.perSec, '/s', undefined, `measured as before the soak`),
         figure(`node: GET throughput after soak / before`, 'node', after.perSec / before.perSec, '×', { op: '>=', value: 0.9, text: '≥ 0.9' }, `${SOAK_REQUESTS.toLocaleString('en-US')} seeded requests, ${CONCURRENCY} in flight: 8 paths on tokens, common-api, sites and transact, headers of 0–${SOAK_MAX_HEADER.toLocaleString('en-US')} bytes, 30% POSTs with bodies of 0–64 KiB; none may answer 5xx`),
       );
-      figures.push(...(await pushBench(node.url)));
+      figures.push(...(await pushBench(node.url, nodePid(dataDir))));
     } finally {
       agent.destroy();
       await node.stop();
