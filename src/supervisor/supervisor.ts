@@ -547,7 +547,12 @@ export class Supervisor {
       const c0 = performance.now();
       const t = await this.cache.get(known);
       cacheMs = performance.now() - c0;
-      return t ? this.prepare(id, t) : undefined;
+      if (!t) return undefined;
+      const prepared = await this.prepare(id, t);
+      // The first call's instance too, while the fetch is still out (dropped when the
+      // bytes turn out to be another plugin).
+      this.makeSpare({ id, module: prepared.module, cores: prepared.cores, imports: this.checkImports(id, t).imports });
+      return prepared;
     })();
     // A failed guess costs nothing but the work: the plain path below runs instead.
     speculative.catch(() => undefined);
@@ -605,6 +610,7 @@ export class Supervisor {
       totalMs: performance.now() - t0,
     };
     this.stats.loads.push(timing);
+    this.makeSpare({ id, module, cores, imports });
     this.log(`supervisor: loaded ${key(id)} (${bytes.length} bytes, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
     return { id, transpiled, module, cores, deps, imports };
   }
