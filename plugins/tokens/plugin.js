@@ -1,7 +1,12 @@
 // The tokens plugin: credit adds tokens' transfer action (arguments packed by the
 // service's own POST /pack_action/transfer, sent as text/plain: a JSON content type
 // would need a CORS preflight the node does not answer) to the call's transaction.
+// Another app's plugin (or page) reaching credit is asked about first: the user
+// answers tokens' prompt once per app (permissions:plugin is-authorized, high trust);
+// the tokens app itself is never asked.
+import { getSender } from 'host:common/client';
 import { post } from 'host:common/server';
+import { isAuthorized } from 'permissions:plugin/api';
 import { addActionToTransaction } from 'transact:plugin/intf';
 
 const fail = (message) => {
@@ -10,6 +15,9 @@ const fail = (message) => {
 
 export const user = {
   credit(tokenId, debitor, amount, memo) {
+    const caller = getSender();
+    const descriptions = ['', '', `${caller} may send your tokens from the account you log in with there`];
+    if (!isAuthorized(caller, 'high', descriptions, 'tokens credit', [])) fail(`the user did not allow ${caller} to send tokens`);
     if (tokenId !== 1) fail(`token ${tokenId} does not exist: psiweb's tokens service holds only the system token (1)`);
     const packed = post({ endpoint: '/pack_action/transfer', body: { tag: 'text', val: JSON.stringify({ to: debitor, amount, memo }) } });
     if (packed.tag !== 'bytes') fail(`tokens answered ${packed.tag} instead of packed arguments: ${packed.val}`);

@@ -56,6 +56,11 @@ export class IdbClientData implements ClientDataStore {
     return p;
   }
 
+  /** Makes the next load() read `plugin`'s space from IndexedDB again (another page changed it). */
+  invalidate(plugin: string): void {
+    this.loading.delete(plugin);
+  }
+
   private space(plugin: string): Map<string, Uint8Array> {
     const s = this.spaces.get(plugin);
     if (!s) throw new Error(`the client data of ${plugin} was not loaded before its call`);

@@ -8,6 +8,7 @@
 import { IdbTranspileCache } from './cache.ts';
 import { IdbClientData } from './clientdata.ts';
 import { renderManagement } from './manage.ts';
+import { followChanges } from './spaces-sync.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
 import {
   DEFAULT_PLUGIN,
@@ -31,6 +32,9 @@ const supervisor = new Supervisor({
   clientdata,
   log: (line) => console.info(line),
 });
+
+// Grants revoked or answered, logins made, in other pages of this origin: re-read before the next call.
+followChanges((space) => clientdata.invalidate(space));
 
 // For tests and benches (read through the frame): counters and load timings.
 (globalThis as { __psiwebSupervisor?: Supervisor }).__psiwebSupervisor = supervisor;

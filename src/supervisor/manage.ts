@@ -8,6 +8,7 @@
 import { fromFile, toFile, type IdbClientData } from './clientdata.ts';
 import { GRANTS_SPACE, setGrant } from './permissions.ts';
 import { IdbKeyStore } from './keystore.ts';
+import { announceChanged } from './spaces-sync.ts';
 import { publicKeyToPem } from '../crypto/keys.ts';
 
 const td = new TextDecoder();
@@ -38,6 +39,7 @@ export async function renderManagement(store: IdbClientData): Promise<void> {
       revoke.onclick = async () => {
         setGrant(store, callee, caller, undefined);
         await store.flush();
+        announceChanged([GRANTS_SPACE]);
         await renderGrants();
       };
       grants.append(el('tr', {}, el('td', {}, caller), el('td', {}, callee), el('td', {}, td.decode(r.value)), el('td', {}, revoke)));

@@ -11,6 +11,7 @@
  */
 import { IdbClientData } from './clientdata.ts';
 import { IdbKeyStore, newKeyPem } from './keystore.ts';
+import { announceChanged } from './spaces-sync.ts';
 import {
   activePrompt,
   createAccountDenial,
@@ -113,6 +114,7 @@ async function main() {
     } else setGrant(store, p.promptApp, p.caller, a);
     setActivePrompt(store, undefined);
     await store.flush();
+    announceChanged([GRANTS_SPACE, PROMPT_SPACE]);
     location.href = appOrigin(p.activeApp) + returnPath();
   };
   allow.onclick = () => void answer('allow');

@@ -18,6 +18,7 @@ import { publicKeyToPem } from '../crypto/keys.ts';
 import { isValidAccountName } from '../protocol/names.ts';
 import { IdbKeyStore, KeyImportError, NoKeyError, type KeyStore } from './keystore.ts';
 import { packActionArgs } from '../node/schemas.ts';
+import { announceChanged } from './spaces-sync.ts';
 import { HttpSubmitter, SubmitError, type SubmitResult, type Submitter } from './submit.ts';
 import { CREATE_ACCOUNT_PROMPT, createAccountDenial, isAuthorized, GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
@@ -246,6 +247,8 @@ export class Supervisor {
         throw e;
       } finally {
         await this.clientdata.flush();
+        // Logins and connections: other frames of this origin re-read them.
+        if (target.service === 'accounts') announceChanged([LOGINS_SPACE, CONNECTED_SPACE]);
       }
     }
     const closure = await this.loadClosure([target]);

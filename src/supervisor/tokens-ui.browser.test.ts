@@ -10,9 +10,15 @@
  *   PEM for download and enables Allow only after it; the stored key is
  *   non-extractable and is the one in the file; Deny stores nothing and refuses;
  * - the new account receives tokens, logs in (switching accounts) and spends them,
- *   signed by its browser-made key; then back to alice.
+ *   signed by its browser-made key; then back to alice;
+ * - a second app, tips-app (plugins/tips-app), whose plugin tips through tokens' plugin:
+ *   tokens asks the user on the prompt page whether tips-app may send tokens; Deny →
+ *   nothing is sent; the grant revoked on the supervisor page, then Allow → the tip is
+ *   applied.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateKeyFromPem, privateKeyToPem, devKeyPair } from '../crypto/keys.ts';
@@ -22,7 +28,10 @@ import { builtPlugin, supervisorFrame, supervisorStats } from './testing/harness
 
 let devnet: AppDevnet;
 let plugin: Uint8Array;
+let tipsPlugin: Uint8Array;
 const APP = 'tokens';
+const TIPS = 'tips-app';
+const TIPS_PAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'plugins', 'tips-app', 'ui', 'index.html');
 
 async function balance(account: string): Promise<bigint> {
   const r = (await devnet.rootPage.evaluate(async (a) => (await fetch(`/_svc/tokens/balances/${a}`, { cache: 'no-store' })).json(), account)) as {
@@ -34,7 +43,7 @@ async function balance(account: string): Promise<bigint> {
 
 beforeAll(async () => {
   // Built before the devnet boots: boot stores it in tokens' sites (src/node/devnet.ts).
-  [, plugin] = await Promise.all([ensureProductionBuild(), builtPlugin('tokens')]);
+  [, plugin, tipsPlugin] = await Promise.all([ensureProductionBuild(), builtPlugin('tokens'), builtPlugin(TIPS)]);
   devnet = await startDevnet({ distDir: DIST_DIR });
   // The browser's node serves the tokens origin: it needs the genesis block's sites first.
   await devnet.waitForSync();
@@ -44,18 +53,18 @@ afterAll(async () => {
   await devnet?.close();
 });
 
-async function ready(page: Page): Promise<void> {
-  await page.waitForURL(devnet.appUrl(APP));
+async function ready(page: Page, app = APP): Promise<void> {
+  await page.waitForURL(devnet.appUrl(app));
   await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
 }
 
 /** Submits `form` (filled by `fill`), which asks: the prompt page opens; `answer` there, then back to the app. */
-async function throughPrompt(page: Page, fill: () => Promise<void>, form: string, answer: (prompt: Page) => Promise<void>): Promise<void> {
+async function throughPrompt(page: Page, fill: () => Promise<void>, form: string, answer: (prompt: Page) => Promise<void>, app = APP): Promise<void> {
   await fill();
   await page.locator(`#${form} button`).click();
   await page.waitForURL(/^http:\/\/supervisor\.[^/]+\/prompt\.html\?returnPath=/);
   await answer(page);
-  await ready(page);
+  await ready(page, app);
 }
 
 const allow = (page: Page) => page.getByRole('button', { name: 'Allow' }).click();
@@ -158,5 +167,53 @@ describe('the tokens UI signs through plugins (issue 10 §3, §6)', () => {
     // And back to alice.
     await submit(page, 'login', { account: 'alice' }, 'account-status', /^Logged in as alice$/);
     await expect.poll(() => page.locator('#user').textContent()).toBe('alice');
+  }, 240_000);
+
+  it('tips-app tips through tokens plugin: tokens asks the user; Deny sends nothing; revoked, then Allow: applied', async () => {
+    const deployed = await devnet.deploy({ account: TIPS, files: { '/index.html': readFileSync(TIPS_PAGE, 'utf8'), '/plugin.wasm': { content: tipsPlugin, contentType: 'application/wasm' } } });
+    expect(deployed.error).toBeNull();
+    await devnet.waitForSync();
+    const page = await devnet.open(TIPS);
+    page.on('pageerror', (e) => console.log('tips UI error:', e.message));
+    await ready(page, TIPS);
+    // alice's key is on this device already (the first test); tips-app connects her.
+    const fillLogin = () => page.locator('#login [name="account"]').fill('alice');
+    await throughPrompt(page, fillLogin, 'login', allow, TIPS);
+    await submit(page, 'login', { account: 'alice' }, 'status', /^Logged in as alice$/);
+    const before = await balance('alice');
+    const tip = { to: 'bob', amount: '3', memo: 'thanks' };
+    const fillTip = async () => {
+      for (const [name, value] of Object.entries(tip)) await page.locator(`#tip [name="${name}"]`).fill(value);
+    };
+
+    // tokens' prompt, reached through tips-app's plugin: Deny.
+    await throughPrompt(
+      page,
+      fillTip,
+      'tip',
+      async (p) => {
+        await expect.poll(() => p.locator('#title').textContent()).toBe('tips-app wants to use tokens');
+        await expect.poll(() => p.locator('#detail').textContent()).toBe('tips-app may send your tokens from the account you log in with there');
+        await p.getByRole('button', { name: 'Deny' }).click();
+      },
+      TIPS,
+    );
+    await submit(page, 'tip', tip, 'status', /the user did not allow tips-app to send tokens/);
+    expect((await supervisorStats(page, devnet.rootHost)).submitted).toEqual([]);
+
+    // The user changes their mind on the supervisor page: Revoke, then Allow in the prompt.
+    const manage = await devnet.context.newPage();
+    await manage.goto(`http://supervisor.${devnet.rootHost}:${devnet.port}/`);
+    await manage.locator('button[data-grant="tokens|tips-app"]').click();
+    await expect.poll(() => manage.locator('button[data-grant="tokens|tips-app"]').count()).toBe(0);
+    await manage.close();
+    await throughPrompt(page, fillTip, 'tip', allow, TIPS);
+    await submit(page, 'tip', tip, 'status', /^Tipped bob 3$/);
+    const stats = await supervisorStats(page, devnet.rootHost);
+    expect(stats.lastActions.map((a) => [a.sender, a.service, a.method])).toEqual([['alice', 'tokens', 'transfer']]);
+    expect(stats.submitted).toMatchObject([{ sender: 'alice', actions: 1, status: 'applied' }]);
+    await devnet.waitForBlock(1);
+    await devnet.waitForSync();
+    expect(await balance('alice')).toBe(before - 3n);
   }, 240_000);
 });
