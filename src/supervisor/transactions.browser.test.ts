@@ -28,19 +28,12 @@ async function balance(account: string): Promise<bigint> {
 }
 
 beforeAll(async () => {
-  const [, plugin] = await Promise.all([ensureProductionBuild(), builtPlugin('tokens')]);
+  // Built before the devnet boots, which stores it in tokens' sites at /plugin.wasm.
+  await Promise.all([ensureProductionBuild(), builtPlugin('tokens')]);
   devnet = await startDevnet({ distDir: DIST_DIR, app: pluginApp(APP) });
-  // tokens' plugin belongs in tokens' sites at /plugin.wasm, but tokens (auth-delg with no
-  // owner on the devnet) cannot be made to upload: the node answers that URL from the
-  // build instead. (Not a Playwright route: request interception breaks plugins'
-  // synchronous XHR.)
   const router = devnet.peer.router;
   const handle = router.handle.bind(router);
   router.handle = async (r: Request) => {
-    const u = new URL(r.url);
-    if (r.method === 'GET' && u.hostname === `tokens.${devnet.rootHost}` && u.pathname === '/plugin.wasm') {
-      return new Response(plugin as BodyInit, { status: 200, headers: { 'content-type': 'application/wasm', 'access-control-allow-origin': '*' } });
-    }
     const res = await handle(r);
     // The node answers a service's own HTTP (here tokens' POST /pack_action/transfer)
     // without Access-Control-Allow-Origin, so the supervisor's XHR cannot read it: added
@@ -66,6 +59,8 @@ describe('actions from plugins become signed, submitted transactions (issue 10 Â
     const before = await balance('alice');
     const stats = () => supervisorStats(page, devnet.rootHost);
 
+    // walletapp is not tokens: tokens' plugin asks the user once whether walletapp may send tokens.
+    await allowPrompt(page, credit('7'));
     // Nobody logged in to the app: transact refuses.
     expect(await call(page, credit('7'))).toMatchObject({ ok: false, error: { name: 'PluginError', pluginId: { service: 'transact', plugin: 'plugin' }, message: expect.stringMatching(/no user is logged in/) } });
     // alice is not connected to the app: login asks the user first (Allow), then logs in.
