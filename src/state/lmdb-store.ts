@@ -362,7 +362,7 @@ export class LmdbStore implements KvStore {
 
   /** One lmdb write transaction (one sync) for the state, every block record and the head. */
   commitBlocks(commit: BlocksCommit): Promise<void> {
-    return this.#commit(commit, false);
+    return this.#commit(commit, false, commit.dropUndoTo);
   }
 
   async revertTo(num: number): Promise<KvWrite[]> {

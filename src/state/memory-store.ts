@@ -69,8 +69,9 @@ export class MemoryStore implements KvStore {
     if (dropUndoTo !== undefined) await this.dropUndo(dropUndoTo);
   }
 
-  commitBlocks(commit: BlocksCommit): Promise<void> {
-    return this.#commit(commit, false);
+  async commitBlocks(commit: BlocksCommit): Promise<void> {
+    await this.#commit(commit, false);
+    if (commit.dropUndoTo !== undefined) await this.dropUndo(commit.dropUndoTo);
   }
 
   async revertTo(num: number): Promise<KvWrite[]> {

@@ -45,6 +45,8 @@ export interface BlocksCommit {
   /** In ascending order, consecutive. */
   blocks: readonly BlockRecord[];
   head: HeadRecord;
+  /** Forget, in the same transaction, the undo records of blocks up to this one (they are irreversible). */
+  dropUndoTo?: number;
 }
 
 export interface RangeOptions {
