@@ -550,6 +550,45 @@ export class Chain {
   }
 
   /**
+   * Commits consecutive blocks validated on the head's state (validateOn, each on the
+   * one before it) that are already irreversible, in one store transaction (one disk
+   * sync) without undo records, dropping the undo records of the blocks below them: a
+   * node catching up. A crash leaves the head before them or after the last. Where the
+   * state cannot commit blocks together, they commit one by one.
+   */
+  async commitIrreversible(vs: readonly ValidatedBlock[]): Promise<void> {
+    this.assertNotBuilding();
+    const head = this.head;
+    let previous = head?.id;
+    for (const v of vs) {
+      if (!previous || !bytesEqual(v.bc.header.previous, previous)) throw new ChainHaltError(`block ${v.bc.header.blockNum} does not follow the head`);
+      previous = v.id;
+    }
+    const last = vs[vs.length - 1];
+    if (!last) return;
+    if (vs.length === 1 || !this.state.commitsBlocksTogether) {
+      for (const v of vs) await this.commit(v.bc, v.id, v.bytes);
+      return;
+    }
+    const merged = new WriteOverlay(this.state.reader);
+    for (const v of vs)
+      for (const [k, value] of v.bc.state.writes()) {
+        if (value === undefined) merged.remove(k);
+        else merged.put(k, value);
+      }
+    const lastNum = last.bc.header.blockNum;
+    await this.state.commitBlocks({
+      writes: merged.writes(),
+      blocks: vs.map((v) => ({ num: v.bc.header.blockNum, id: v.id, bytes: v.bytes })),
+      head: { num: lastNum, id: last.id },
+      dropUndoTo: Math.max(lastNum, this.irreversibleMark ?? 0),
+    });
+    if (this.irreversibleMark !== undefined && this.irreversibleMark <= lastNum) this.irreversibleMark = undefined;
+    await this.reloadStatus();
+    for (const v of vs) this.noteIncluded(v.bc);
+  }
+
+  /**
    * Builds a block on the state `reader` shows, synchronously (consensus asks for a
    * block inside its step): the startBlock transaction, then each candidate in order
    * (proofs already checked, e.g. by verifyTransactions when it was pushed); a
