@@ -31,20 +31,7 @@ beforeAll(async () => {
   // Built before the devnet boots, which stores it in tokens' sites at /plugin.wasm.
   await Promise.all([ensureProductionBuild(), builtPlugin('tokens')]);
   devnet = await startDevnet({ distDir: DIST_DIR, app: pluginApp(APP) });
-  const router = devnet.peer.router;
-  const handle = router.handle.bind(router);
-  router.handle = async (r: Request) => {
-    const res = await handle(r);
-    // The node answers a service's own HTTP (here tokens' POST /pack_action/transfer)
-    // without Access-Control-Allow-Origin, so the supervisor's XHR cannot read it: added
-    // here until src/http does (reported in issue 10).
-    if (r.headers.get('origin') === `http://supervisor.${devnet.rootHost}:${devnet.port}` && !res.headers.has('access-control-allow-origin')) {
-      const headers = new Headers(res.headers);
-      headers.set('access-control-allow-origin', '*');
-      return new Response(res.body, { status: res.status, headers });
-    }
-    return res;
-  };
+  // No CORS stand-in: tokens answers its own HTTP with psibase's allowCors headers.
 }, 300_000);
 
 afterAll(async () => {
