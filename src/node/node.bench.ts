@@ -183,11 +183,14 @@ function nodePid(dataDir: string): number | undefined {
   return undefined;
 }
 
-/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number | undefined): number {
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux): every
+ * thread's, or with `mainThread` only its main thread's (where JavaScript runs).
+ */
+function cpuSeconds(pid: number | undefined, mainThread = false): number {
   if (pid === undefined) return NaN;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -200,6 +203,10 @@ function cpuSeconds(pid: number | undefined): number {
 interface PushRate {
   perSec: number;
   cpuMsPerPush: number;
+  /** The node's main thread's share of that. */
+  mainMsPerPush: number;
+  /** The same for this process, the load generator. */
+  clientCpuMsPerPush: number;
 }
 
 async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measureFrom: number, pid?: number): Promise<PushRate> {
@@ -217,6 +224,10 @@ async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measu
   let opening = 0;
   let cpuFrom = NaN;
   let cpuTo = NaN;
+  let mainFrom = NaN;
+  let mainTo = NaN;
+  let clientFrom: NodeJS.CpuUsage | undefined;
+  let clientUsed: NodeJS.CpuUsage | undefined;
   const waiting: (() => void)[] = [];
   const worker = async () => {
     if (opening >= PUSH_OPENING) await new Promise<void>((r) => waiting.push(r));
@@ -230,10 +241,14 @@ async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measu
       if (i >= measureFrom && started === workers && from === Infinity) {
         from = performance.now();
         cpuFrom = cpuSeconds(pid);
+        mainFrom = cpuSeconds(pid, true);
+        clientFrom = process.cpuUsage();
       }
       if (next === trxs.length) {
         to = performance.now();
         cpuTo = cpuSeconds(pid);
+        mainTo = cpuSeconds(pid, true);
+        clientUsed = process.cpuUsage(clientFrom);
       }
       const res = await connection.send(requests[i]!);
       if (res.status !== 200) throw new Error(`push ${i}: ${res.status} ${res.body.toString('utf8', 0, 200)}`);
@@ -259,7 +274,12 @@ async function push(rootUrl: string, trxs: Uint8Array[], inFlight: number, measu
     for (const c of connections) c.close();
   }
   const counted = answered.filter((t) => t > from && t <= to).length;
-  return { perSec: to > from ? (counted / (to - from)) * 1000 : NaN, cpuMsPerPush: ((cpuTo - cpuFrom) * 1000) / counted };
+  return {
+    perSec: to > from ? (counted / (to - from)) * 1000 : NaN,
+    cpuMsPerPush: ((cpuTo - cpuFrom) * 1000) / counted,
+    mainMsPerPush: ((mainTo - mainFrom) * 1000) / counted,
+    clientCpuMsPerPush: clientUsed ? (clientUsed.user + clientUsed.system) / 1000 / counted : NaN,
+  };
 }
 
 async function pushBench(rootUrl: string, pid: number | undefined): Promise<Figure[]> {
@@ -269,7 +289,7 @@ async function pushBench(rootUrl: string, pid: number | undefined): Promise<Figu
     // The warm-up (the transfer path compiled and optimized, the connections opened)
     // runs straight on into the measured pushes.
     const trxs = [...(await transfers(rootUrl, PUSH_WARMUP, 'warm-up')), ...(await transfers(rootUrl, PUSH_TOTAL, 'run'))];
-    const { perSec, cpuMsPerPush } = await push(rootUrl, trxs, PUSH_IN_FLIGHT, PUSH_WARMUP, pid);
+    const { perSec, cpuMsPerPush, mainMsPerPush, clientCpuMsPerPush } = await push(rootUrl, trxs, PUSH_IN_FLIGHT, PUSH_WARMUP, pid);
     const sent = BigInt(trxs.length);
     // Queries read committed state; a transaction applied in the block being built is
     // there once that block commits (the next interval boundary).
@@ -294,7 +314,23 @@ async function pushBench(rootUrl: string, pid: number | undefined): Promise<Figu
         cpuMsPerPush,
         'ms',
         undefined,
-        'user + system CPU of the psiweb start process (all its threads, /proc/PID/stat) over the stretch the figure above counts, divided by the answers counted there: what a push costs the node, whatever else shares the cores'      ),
+        'user + system CPU of the psiweb start process (all its threads, /proc/PID/stat) over the stretch the figure above counts, divided by the answers counted there: what a push costs the node, whatever else shares the cores',
+      ),
+      figure(
+        `node: node main thread CPU per pushed transfer, ${PUSH_IN_FLIGHT.toLocaleString('en-US')} in flight`,
+        'node',
+        mainMsPerPush,
+        'ms',
+        undefined,
+        'as above, the main thread only (/proc/PID/task/PID/stat): JavaScript and wasm run there, so this bounds the rate at 1000/x per second; proofs are checked on the thread pool',
+      ),
+      figure(
+        `node: load generator CPU per pushed transfer, ${PUSH_IN_FLIGHT.toLocaleString('en-US')} in flight`,
+        'node',
+        clientCpuMsPerPush,
+        'ms',
+        undefined,
+        'user + system CPU of the bench process (the raw-socket client: sending, reading and checking each JSON trace) over the same stretch, per answer: with the node it shares the 2 cores, so the two together bound the rate'      ),
     ];
   }
 }
