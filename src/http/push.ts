@@ -41,6 +41,9 @@ function waitForOf(url: URL): WaitFor {
 /** psibase's acceptJson: JSON unless the client prefers application/octet-stream. */
 export function acceptsJson(accept: string | null): boolean {
   if (!accept) return true;
+  // What clients send most: a single media range, no parameters.
+  if (accept === 'application/json' || accept === '*/*') return true;
+  if (accept === 'application/octet-stream') return false;
   let json = 0;
   let bin = 0;
   for (const part of accept.split(',')) {

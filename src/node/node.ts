@@ -341,7 +341,8 @@ export class PsiwebNode {
       const [proofError] = await this.chain.verifyTransactions([t]);
       if (proofError !== undefined) throw new TransactionRejectedError('signature', proofError);
       for (;;) {
-        builder = await this.currentBuilder();
+        // The open block as it is, when there is one (no await of currentBuilder's promise).
+        builder = this.builder?.open && this.halted === null ? this.builder : await this.currentBuilder();
         this.checkTapos(t, builder.time / ONE_SECOND_US);
         try {
           trace = await builder.push(t);
