@@ -48,6 +48,8 @@ export interface LoadTiming {
   hashMs: number;
   /** 0 when cached. */
   transpileMs: number;
+  /** The part of transpileMs spent waiting for jco itself to load (started beside the fetch). */
+  jcoWaitMs: number;
   cacheMs: number;
   compileMs: number;
   importMs: number;
@@ -576,6 +578,7 @@ export class Supervisor {
     if (prepared && prepared.transpiled.hash !== hash) prepared = undefined;
     if (prepared) this.stats.cacheHits++;
     let transpileMs = 0;
+    let jcoWaitMs = 0;
     if (!prepared) {
       const c0 = performance.now();
       let transpiled = await this.cache.get(hash).catch(() => undefined);
@@ -584,6 +587,8 @@ export class Supervisor {
       else {
         const tt = performance.now();
         try {
+          await loadJco().catch(() => undefined);
+          jcoWaitMs = performance.now() - tt;
           transpiled = await transpileComponent(bytes, hash);
         } catch (e) {
           if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
@@ -607,6 +612,7 @@ export class Supervisor {
       fetchMs: t1 - t0,
       hashMs: t2 - t1,
       transpileMs,
+      jcoWaitMs,
       cacheMs,
       compileMs: prepared.compileMs,
       importMs: prepared.importMs,
