@@ -14,6 +14,15 @@
  * Validated blocks keep their write sets, so switching to them commits without
  * running them again.
  *
+ * Catch-up: a block consensus makes the head is applied at once (the next block runs
+ * on its state, the chain's state with the write sets of the applied blocks not yet
+ * committed over it) but commits to disk only when no more input waits, or when
+ * COMMIT_BATCH of them are held. Those that are irreversible by then commit together
+ * in one store transaction without undo records (Chain.commitIrreversible: one disk
+ * sync for the batch); the rest one by one with their undo records. A crash loses at
+ * most the uncommitted blocks, and the store is at one block or another, never between.
+ * Clients hear of a block (`applied`, `final`) once it is committed.
+ *
  * Transactions: a push is checked (TaPoS, duplicates, proofs) and held until a block
  * that holds it is applied (`applied`) or irreversible (`final`). Every producer
  * holds what was pushed to it, passes it to the other producers (`relay`), and builds
@@ -35,7 +44,7 @@ import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, 
 import { bytesEqual, toHex } from '../state/bytes.ts';
 import { layeredReader } from '../state/layers.ts';
 import { mergeUndo, undoOf } from '../state/memory-store.ts';
-import type { KvWrite } from '../state/overlay.ts';
+import { WriteOverlay, type KvWrite } from '../state/overlay.ts';
 import type { KvReader } from '../state/types.ts';
 import { BLOCK_INTERVAL_MS } from './constants.ts';
 import { systemClock, type Clock, type NodeStatus, type WaitFor } from './node.ts';
@@ -48,8 +57,19 @@ export const MAX_HELD_TRANSACTIONS = 20_000;
 export const LOG_SYNC_BATCH = 1024;
 /** A hello this far below the irreversible block is answered from the block log (consensus keeps fewer in memory). */
 export const LOG_SYNC_MARGIN = 64;
+/** A peer sent nothing from the block log for this long gets a hello answered in full again. */
+export const LOG_RESEND_MS = 2_000;
 /** Most transactions in one block. */
 export const MAX_BLOCK_TRANSACTIONS = 5_000;
+/**
+ * Most applied blocks held uncommitted while more input waits (a node catching up):
+ * the irreversible ones among them commit together, in one store transaction.
+ */
+export const COMMIT_BATCH = 512;
+/** A block this much older than the clock is one being caught up on (its commit may wait for a batch). */
+export const CATCH_UP_LAG_MS = 1_000;
+/** Longest a caught-up block waits uncommitted for more of its batch. */
+export const COMMIT_WAIT_MS = 250;
 
 export class ProducerNodeError extends PsiwebError {
   override name = 'ProducerNodeError';
@@ -134,6 +154,21 @@ export class ProducerNode {
   private readonly undo = new Map<number, KvWrite[]>();
   /** Verdicts of blocks that did not run (id → why). */
   private readonly invalid = new Map<string, string>();
+  /**
+   * Applied blocks not yet committed, oldest first: they follow the chain's head, and
+   * the applied chain ends with them (see "Catch-up" above).
+   */
+  private pending: Known[] = [];
+  /** The chain's state with the pending blocks' writes over it: the state at the applied head. */
+  private pendingState: WriteOverlay | undefined;
+  /** Ids (hex) of the transactions in pending blocks (the duplicate check of a push). */
+  private readonly pendingTx = new Set<string>();
+  /** When the oldest pending block's batch began waiting (clock ms). */
+  private pendingSince: number | undefined;
+  /** Consensus inputs queued and not yet run: while some wait, applied blocks are not committed yet. */
+  private waiting = 0;
+  /** Per peer: the last block sent it from the block log, and when (clock ms). */
+  private readonly logSent = new Map<string, { through: number; at: number }>();
   /** Blocks consensus asked about before they ran: run them, then step them in again. */
   private needValidation: SignedBlock[] = [];
   private readonly built = new Map<string, BuiltBlock>();
@@ -241,6 +276,7 @@ export class ProducerNode {
     this.running = false;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     await this.queue;
+    if (!this.halted) await this.flush(true).catch((e: unknown) => this.fail(e));
     for (const h of this.held.values()) for (const w of h.waiters) w.reject(new ProducerNodeError('the node stopped'));
     this.held.clear();
     this.order = [];
@@ -261,8 +297,9 @@ export class ProducerNode {
         return this.consensus.stepBytes(peer, bytes); // consensus drops it with the reason
       }
       // A peer far behind (joining, or back from a long stop) asks for blocks consensus
-      // no longer holds in memory: they come from the block log.
-      if (m.kind === 'HelloRequest') await this.serveFromLog(peer, m.value.xid);
+      // no longer holds in memory: they come from the block log, and consensus does not
+      // answer too (it would send the blocks at its head, which the peer cannot link yet).
+      if (m.kind === 'HelloRequest' && (await this.serveFromLog(peer, m.value.xid))) return;
       // A block is run before consensus sees it, on the state at its parent.
       if (m.kind === 'BlockMessage') {
         let signed: SignedBlock | undefined;
@@ -282,29 +319,46 @@ export class ProducerNode {
    * A HelloRequest naming a block below what consensus keeps: the blocks after it, up
    * to the irreversible one and at most LOG_SYNC_BATCH, from the block log. The peer
    * asks again from its new head when the next block it hears of does not link.
+   * Whether the hello was answered here.
    */
-  private async serveFromLog(peer: string, hello: { _id: Uint8Array; _num: number }): Promise<void> {
+  private async serveFromLog(peer: string, hello: { _id: Uint8Array; _num: number }): Promise<boolean> {
     const num = hello._num;
-    if (num >= this.irreversibleNum - LOG_SYNC_MARGIN) return;
-    const at = await this.chain.blockByNum(num);
+    if (num >= this.irreversibleNum - LOG_SYNC_MARGIN) return false;
+    const at = await this.chain.state.store.block(num);
     // A hello from an empty node names the block before genesis.
-    const from = at && bytesEqual(protocolBlockId(at.block.header), hello._id) ? num + 1 : num < GENESIS_BLOCK_NUM ? GENESIS_BLOCK_NUM : undefined;
-    if (from === undefined) return;
+    const from = at && bytesEqual(at.id, hello._id) ? num + 1 : num < GENESIS_BLOCK_NUM ? GENESIS_BLOCK_NUM : undefined;
+    if (from === undefined) return false;
     const to = Math.min(this.irreversibleNum, from + LOG_SYNC_BATCH - 1);
-    for (let n = from; n <= to; n++) {
+    // A peer catching up says hello again after each block it applies while blocks we
+    // sent are still on their way: send only what follows them (up to LOG_SYNC_BATCH
+    // past the block it names), not the same blocks again. Once nothing was sent to it
+    // for LOG_RESEND_MS, a hello is answered in full (what was sent may be lost).
+    const now = this.clock.now();
+    const sent = this.logSent.get(peer);
+    const start = sent && now - sent.at < LOG_RESEND_MS && sent.through >= from ? sent.through + 1 : from;
+    let through: number | undefined;
+    for (let n = start; n <= to; n++) {
       const rec = await this.chain.state.store.block(n);
       if (!rec) break;
       if (!this.transport.sendToPeer(peer, encodeMessage({ kind: 'BlockMessage', value: { block: rec.bytes } }))) break;
+      through = n;
     }
+    if (through === undefined) return true;
+    if (this.logSent.size > 1024 && !sent) this.logSent.clear();
+    this.logSent.set(peer, { through: Math.max(through, start > from ? sent!.through : 0), at: now });
+    return true;
   }
 
   /** Runs `step` after what came before it, then hands consensus's output on. */
   private enqueue(step: () => void | Promise<void>): void {
+    this.waiting++;
     this.queue = this.queue
       .then(async () => {
+        this.waiting--;
         if (this.halted) return;
         await step();
         await this.pump();
+        await this.settleCommits();
       })
       .catch((e: unknown) => this.fail(e));
   }
@@ -359,17 +413,34 @@ export class ProducerNode {
 
   /** The state at block `id` (the head, or a validated block on any fork above the irreversible one); undefined if unknown. */
   private readerAt(id: string): KvReader | undefined {
-    const head = this.chain.head!;
+    const disk = this.chain.head!;
     const fork = this.forkPoint(id);
     if (!fork) return undefined;
-    const undos: KvWrite[][] = [];
-    for (let n = head.num; n > fork.at; n--) {
-      const u = this.undo.get(n);
-      if (!u) return undefined;
-      undos.push(u);
+    let base: KvReader;
+    if (fork.at >= disk.num) {
+      // On the applied chain at or above the committed head: the pending blocks up to the fork point.
+      const kept = fork.at - disk.num;
+      if (kept === this.pending.length) base = this.pendingState ?? this.chain.state.reader;
+      else if (kept === 0) base = this.chain.state.reader;
+      else base = layeredReader(this.chain.state.reader, this.pending.slice(0, kept).map((k) => k.writes));
+    } else {
+      const undos: KvWrite[][] = [];
+      for (let n = disk.num; n > fork.at; n--) {
+        const u = this.undo.get(n);
+        if (!u) return undefined;
+        undos.push(u);
+      }
+      base = layeredReader(this.chain.state.reader, [mergeUndo(undos)]);
     }
-    if (undos.length === 0 && fork.path.length === 0) return this.chain.state.reader;
-    return layeredReader(this.chain.state.reader, [mergeUndo(undos), ...fork.path.map((k) => k.writes)]);
+    return fork.path.length === 0 ? base : layeredReader(base, fork.path.map((k) => k.writes));
+  }
+
+  /** The last applied block: the last pending one, else the chain's head. */
+  private appliedHead(): { num: number; id: string } {
+    const last = this.pending[this.pending.length - 1];
+    if (last) return { num: last.num, id: toHex(last.v.id) };
+    const h = this.chain.head!;
+    return { num: h.num, id: toHex(h.id) };
   }
 
   /**
@@ -378,8 +449,8 @@ export class ProducerNode {
    * `id`, oldest first. Undefined when `id` does not lead back to the applied chain.
    */
   private forkPoint(id: string): { at: number; path: Known[] } | undefined {
-    const head = this.chain.head!;
-    const headId = toHex(head.id);
+    const head = this.appliedHead();
+    const headId = head.id;
     const path: Known[] = [];
     let cur = id;
     let at: number | undefined;
@@ -410,10 +481,11 @@ export class ProducerNode {
 
   /** Runs a block from a peer on the state at its parent and remembers the verdict. Returns whether it ran. */
   private async prevalidate(b: SignedBlock, peer: string | undefined): Promise<boolean> {
+    // (A block at or below the irreversible one, e.g. sent twice while catching up, is not even hashed.)
+    if (b.block.header.blockNum <= this.irreversibleNum) return false;
     const id = blockId(b);
     if (this.known.has(id) || this.applied.get(b.block.header.blockNum) === id) return true;
     if (this.invalid.has(id)) return false;
-    if (b.block.header.blockNum <= this.irreversibleNum) return false;
     const parent = toHex(b.block.header.previous);
     const reader = this.readerAt(parent);
     if (!reader) return false;
@@ -482,13 +554,15 @@ export class ProducerNode {
 
   /** Makes block `id` the chain's head: back to the fork point, then the fork's blocks. */
   private async switchTo(id: string): Promise<void> {
-    const head = this.chain.head!;
-    if (toHex(head.id) === id) return;
+    const head = this.appliedHead();
+    if (head.id === id) return;
     const fork = this.forkPoint(id);
     if (!fork) throw new ProducerNodeError(`consensus chose head ${id.slice(0, 16)}, which does not descend from the applied chain`);
     const { at, path } = fork;
     if (at < head.num) {
-      await this.chain.revertTo(at);
+      // Pending blocks above the fork point are dropped; committed ones are taken back.
+      this.keepPending(at);
+      if (at < this.chain.head!.num) await this.chain.revertTo(at);
       for (let n = head.num; n > at; n--) {
         this.applied.delete(n);
         this.undo.delete(n);
@@ -498,31 +572,125 @@ export class ProducerNode {
       this.log(`fork switch: back to block ${at}, then ${path.length} block${path.length === 1 ? '' : 's'}`);
     }
     for (const k of path) {
-      this.undo.set(k.num, undoOf(k.writes, this.chain.state.reader));
-      await this.chain.commitValidated(k.v);
+      this.pending.push(k);
+      this.pendingState ??= new WriteOverlay(this.chain.state.reader);
+      for (const [key, value] of k.writes) {
+        if (value === undefined) this.pendingState.remove(key);
+        else this.pendingState.put(key, value);
+      }
       this.applied.set(k.num, toHex(k.v.id));
       this.onApplied(k);
     }
   }
 
-  /** Clients waiting for `applied` get their traces; `final` ones wait for irreversibility. */
+  /** Drops the pending blocks above block `num` (a fork switch), keeping the state at the rest. */
+  private keepPending(num: number): void {
+    const kept = this.pending.filter((k) => k.num <= num);
+    if (kept.length < this.pending.length) this.setPending(kept);
+  }
+
+  /** The pending blocks are `blocks`: their state and transaction ids rebuilt. */
+  private setPending(blocks: Known[]): void {
+    this.pending = [];
+    this.pendingState = undefined;
+    this.pendingTx.clear();
+    for (const k of blocks) {
+      this.pending.push(k);
+      this.pendingState ??= new WriteOverlay(this.chain.state.reader);
+      for (const [key, value] of k.writes) {
+        if (value === undefined) this.pendingState.remove(key);
+        else this.pendingState.put(key, value);
+      }
+      for (const id of k.v.bc.transactionIds()) this.pendingTx.add(toHex(id));
+    }
+  }
+
+  /**
+   * After a consensus input: commit the applied blocks, at once unless they are being
+   * caught up on (old blocks) and more input waits; those wait for COMMIT_BATCH of them,
+   * or COMMIT_WAIT_MS.
+   */
+  private async settleCommits(): Promise<void> {
+    const last = this.pending[this.pending.length - 1];
+    if (!last) return;
+    const now = this.clock.now();
+    const lag = now - Number(last.v.bc.header.time / 1000n);
+    if (this.waiting === 0 || lag < CATCH_UP_LAG_MS) return this.flush(true);
+    this.pendingSince ??= now;
+    if (this.pending.length < COMMIT_BATCH && now - this.pendingSince < COMMIT_WAIT_MS) return;
+    const before = this.pending.length;
+    await this.flush(false);
+    // Irreversibility is not keeping up: commit the rest with their undo records too.
+    if (this.pending.length === before || this.pending.length >= COMMIT_BATCH) await this.flush(true);
+  }
+
+  /**
+   * Commits the pending blocks: the irreversible ones together in one store
+   * transaction, then (with `all`) the others one by one with their undo records.
+   * Their clients hear of them then.
+   */
+  private async flush(all: boolean): Promise<void> {
+    if (this.pending.length === 0) return;
+    let n = 0;
+    while (n < this.pending.length && this.pending[n]!.num <= this.irreversibleNum) n++;
+    const done: Known[] = [];
+    if (n > 0) {
+      const batch = this.pending.slice(0, n);
+      await this.chain.commitIrreversible(batch.map((k) => k.v));
+      done.push(...batch);
+    }
+    if (all)
+      for (const k of this.pending.slice(n)) {
+        this.undo.set(k.num, undoOf(k.writes, this.chain.state.reader));
+        await this.chain.commitValidated(k.v);
+        done.push(k);
+      }
+    if (done.length === 0) return;
+    this.setPending(this.pending.slice(done.length));
+    this.pendingSince = this.pending.length > 0 ? this.clock.now() : undefined;
+    for (const k of done) this.onCommitted(k);
+    this.settleFinal();
+  }
+
+  /** A block joins the applied chain: its held transactions are in it (so no block of ours takes them again). */
   private onApplied(k: Known): void {
     // The block's transaction ids as its run recorded them (no decoding or hashing again).
     const ids = k.v.bc.transactionIds();
     const traces = k.v.traces;
     for (const [i, id] of ids.entries()) {
-      const h = this.held.get(toHex(id));
+      const key = toHex(id);
+      this.pendingTx.add(key);
+      const h = this.held.get(key);
       if (!h) continue;
       // traces[0] is the startBlock transaction's when the block has one beside its transactions.
       const trace = traces[i + (traces.length - ids.length)]!;
       h.inBlock = { num: k.num, trace };
-      if (h.waiters.length > 0) {
-        for (const w of h.waiters) if (w.waitFor === 'applied') w.resolve(trace);
-        h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
-      }
+    }
+  }
+
+  /** A block is committed: clients waiting for `applied` get their traces; `final` ones wait for irreversibility. */
+  private onCommitted(k: Known): void {
+    const ids = k.v.bc.transactionIds();
+    for (const id of ids) {
+      const h = this.held.get(toHex(id));
+      if (!h?.inBlock || h.inBlock.num !== k.num || h.waiters.length === 0) continue;
+      const trace = h.inBlock.trace;
+      for (const w of h.waiters) if (w.waitFor === 'applied') w.resolve(trace);
+      h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
     }
     const count = ids.length;
     this.log(`block ${k.num} ${toHex(k.v.id).slice(0, 16)} ${count} transaction${count === 1 ? '' : 's'}`);
+  }
+
+  /** Held transactions in committed irreversible blocks: their clients get their traces, and they are let go. */
+  private settleFinal(): void {
+    const upTo = Math.min(this.irreversibleNum, this.chain.head!.num);
+    for (const [key, h] of this.held) {
+      if (h.inBlock && h.inBlock.num <= upTo) {
+        for (const w of h.waiters) w.resolve(h.inBlock.trace);
+        this.forget(key);
+      }
+    }
   }
 
   private async markIrreversible(b: SignedBlock): Promise<void> {
@@ -530,7 +698,7 @@ export class ProducerNode {
     if (num <= this.irreversibleNum) return;
     const id = blockId(b);
     // An irreversible block is on the head's chain (consensus never finalises off it).
-    if (this.applied.get(num) !== id && toHex(this.chain.head!.id) !== id) await this.switchTo(id);
+    if (this.applied.get(num) !== id && this.appliedHead().id !== id) await this.switchTo(id);
     await this.chain.markIrreversible(num);
     this.irreversibleNum = num;
     this.rootId = id;
@@ -539,12 +707,7 @@ export class ProducerNode {
     for (const [kid, k] of this.known) if (k.num <= num) this.known.delete(kid);
     for (const [bid, built] of this.built) if (built.block.header.blockNum <= num) this.built.delete(bid);
     for (const bid of this.invalid.keys()) if (numFromId(bid) <= num) this.invalid.delete(bid);
-    for (const [key, h] of this.held) {
-      if (h.inBlock && h.inBlock.num <= num) {
-        for (const w of h.waiters) w.resolve(h.inBlock.trace);
-        this.forget(key);
-      }
-    }
+    this.settleFinal();
     this.expireHeld();
   }
 
@@ -610,7 +773,7 @@ export class ProducerNode {
     if (t.signed.subjectiveData != null) throw new TransactionRejectedError('malformed', 'Subjective data should be set by the block producer');
     const head = this.chain.head!;
     const key = toHex(t.id);
-    if (this.held.has(key) || this.chain.isRecentlyIncluded(t.id)) throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
+    if (this.held.has(key) || this.pendingTx.has(key) || this.chain.isRecentlyIncluded(t.id)) throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
     const { tapos } = t.transaction;
     const blockSeconds = (head.time + ONE_SECOND_US) / ONE_SECOND_US;
     if (tapos.flags & ~TAPOS_VALID_FLAGS) throw new TransactionRejectedError('tapos', 'unsupported flags on transaction');
