@@ -33,6 +33,7 @@ import { GENESIS_BLOCK_NUM, ONE_SECOND_US, MAX_TRX_LIFETIME_SEC, TAPOS_VALID_FLA
 import { producersOf } from '../chain/block-context.ts';
 import { openTransaction, type BuiltBlock, type Chain, type OpenedTransaction, type ValidatedBlock } from '../chain/executor.ts';
 import { ConsensusNode } from '../consensus/node.ts';
+import { SYNC_BATCH } from '../consensus/constants.ts';
 import type { ConsensusFields, HardState, JointConsensus, PersistedState, Ready } from '../consensus/types.ts';
 import { PsiwebError } from '../errors.ts';
 import { decodeMessage, encodeMessage, type WireMessage } from '../net/wire/messages.ts';
@@ -169,6 +170,8 @@ export class ProducerNode {
   private waiting = 0;
   /** Per peer: the last block sent it from the block log, and when (clock ms). */
   private readonly logSent = new Map<string, { through: number; at: number }>();
+  /** Per peer: the block named by the last hello consensus answered, and when (clock ms). */
+  private readonly helloAnswered = new Map<string, { num: number; at: number }>();
   /** Blocks consensus asked about before they ran: run them, then step them in again. */
   private needValidation: SignedBlock[] = [];
   private readonly built = new Map<string, BuiltBlock>();
@@ -299,7 +302,18 @@ export class ProducerNode {
       // A peer far behind (joining, or back from a long stop) asks for blocks consensus
       // no longer holds in memory: they come from the block log, and consensus does not
       // answer too (it would send the blocks at its head, which the peer cannot link yet).
-      if (m.kind === 'HelloRequest' && (await this.serveFromLog(peer, m.value.xid))) return;
+      if (m.kind === 'HelloRequest') {
+        if (await this.serveFromLog(peer, m.value.xid)) return;
+        // Nearer the head consensus answers, with up to SYNC_BATCH blocks from its memory;
+        // a peer catching up says hello again after each of them it applies: those
+        // hellos are not answered again while the answer is still on its way.
+        const num = m.value.xid._num;
+        const last = this.helloAnswered.get(peer);
+        const now = this.clock.now();
+        if (last && now - last.at < LOG_RESEND_MS && num > last.num && num < last.num + SYNC_BATCH) return;
+        if (this.helloAnswered.size > 1024 && !last) this.helloAnswered.clear();
+        this.helloAnswered.set(peer, { num, at: now });
+      }
       // A block is run before consensus sees it, on the state at its parent.
       if (m.kind === 'BlockMessage') {
         let signed: SignedBlock | undefined;
