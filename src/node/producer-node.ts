@@ -135,6 +135,8 @@ interface Known {
   parent: string;
   v: ValidatedBlock;
   writes: KvWrite[];
+  /** The signature validateOn checked (a block from a peer). */
+  signature?: Uint8Array;
 }
 
 
@@ -211,6 +213,8 @@ export class ProducerNode {
         signer: { sign: (data) => init.sign(data) },
         verifier: {
           verify: (producer, data, signature) => {
+            // A block this node ran had its signature checked then (against its producer's claim at its parent).
+            if (this.ranWithSignature(data, signature)) return true;
             const claim = this.claimOf(producer);
             return claim !== undefined && verify(claim, data, signature);
           },
@@ -247,6 +251,13 @@ export class ProducerNode {
     const root = await init.chain.blockByNum(head.num);
     if (!root) throw new ProducerNodeError(`the head block ${head.num} is not in the block log`);
     return new ProducerNode({ ...init, root });
+  }
+
+  /** Whether `data` is a block's signing data (00 ce a8 'B' ‖ id) for a block that ran here with this signature. */
+  private ranWithSignature(data: Uint8Array, signature: Uint8Array): boolean {
+    if (data.length !== 36 || data[0] !== 0 || data[1] !== 0xce || data[2] !== 0xa8 || data[3] !== 0x42) return false;
+    const k = this.known.get(toHex(data.subarray(4)));
+    return k?.signature !== undefined && bytesEqual(k.signature, signature);
   }
 
   /** The claim (rawData) a producer signs with, from the consensus in force or pending. */
@@ -506,7 +517,7 @@ export class ProducerNode {
     try {
       // The proofs of transactions this node holds were checked when they came.
       const v = await this.chain.validateOn(packedOf(b), reader, { verified: (txId) => this.held.get(toHex(txId))?.verified === true });
-      this.known.set(id, { num: b.block.header.blockNum, parent, v, writes: [...v.bc.state.writes()] });
+      this.known.set(id, { num: b.block.header.blockNum, parent, v, writes: [...v.bc.state.writes()], signature: b.signature });
       return true;
     } catch (e) {
       if (!(e instanceof BlockValidationError)) throw e;
