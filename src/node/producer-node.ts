@@ -510,7 +510,12 @@ export class ProducerNode {
     if (b.block.header.blockNum <= this.irreversibleNum) return false;
     const id = blockId(b);
     if (this.known.has(id) || this.applied.get(b.block.header.blockNum) === id) return true;
-    if (this.invalid.has(id)) return false;
+    const why = this.invalid.get(id);
+    if (why !== undefined) {
+      // A block already found not to run, sent again: its sender is reported as the first was.
+      if (peer !== undefined) this.transport.misbehaved?.(peer, `sent block ${b.block.header.blockNum} that does not run: ${why}`);
+      return false;
+    }
     const parent = toHex(b.block.header.previous);
     const reader = this.readerAt(parent);
     if (!reader) return false;
