@@ -12,7 +12,14 @@
  *    the ceiling; the target is 40 %).
  *
  * Every answer is checked (200, a trace without error that ran tokens::transfer), and
- * the balances must move by exactly what was pushed. PSIWEB_BENCH_CONSENSUS=latency|recovery|tps
+ *  - catch-up blocks/s from peers: four BFT producers build CATCHUP_BLOCKS blocks at
+ *    10 ms blocks (with signed transfers), three stop, and a fresh follower (empty lmdb
+ *    data directory, `--follow --peer`) syncs the fourth's chain; the clock runs from
+ *    the follower serving (it dials then) until its head is the producer's head, whose
+ *    id and alice's and bob's balances it must then match (src/node/testing/late-join.ts).
+ *
+ * Every answer is checked (200, a trace without error that ran tokens::transfer), and
+ * the balances must move by exactly what was pushed. PSIWEB_BENCH_CONSENSUS=latency|recovery|tps|catchup
  * runs one part only.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +33,7 @@ import { loadDevnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { spawnPsiwebStart, type SpawnedNode } from './testing/spawn-start.ts';
 import { balanceAt, headProducer, nodeStatus, ran, until as untilHolds } from './testing/node-client.ts';
+import { buildChain, joinLate } from './testing/late-join.ts';
 import { taposRef } from '../protocol/tapos.ts';
 import { fromHex } from '../protocol/fracpack/index.ts';
 
@@ -37,6 +45,10 @@ const PUSH_IN_FLIGHT = Number(process.env.PSIWEB_BENCH_IN_FLIGHT ?? 800);
 const TPS_INTERVAL_MS = Number(process.env.PSIWEB_BENCH_TPS_INTERVAL ?? 400);
 /** Transfers signed before a throughput run (enough for 33 s at ~700/s). */
 const PRESIGNED = 24_000;
+
+/** Blocks the late follower syncs (PSIWEB_BENCH_CATCHUP_BLOCKS overrides), and the target rate. */
+const CATCHUP_BLOCKS = Number(process.env.PSIWEB_BENCH_CATCHUP_BLOCKS ?? 5000);
+const CATCHUP_TARGET = 500;
 
 /** Four BFT producers (a boots, b, c, d join), finalising. */
 const status = (n: SpawnedNode) => nodeStatus(n.url);
@@ -197,6 +209,27 @@ const bench: BenchFile = async () => {
         figure('consensus: finalised by 4 processes / one node applied', 'node', run.perSec / one.perSec, '×', { op: '>=', value: 0.4, text: '≥ 0.4' }, 'the two figures above, same run; four processes share 2 cores, so 0.5 is the ceiling'),
       );
       for (const n of four) await n.stop();
+    }
+    if (!only || only === 'catchup') {
+      const chain = await buildChain(join(dir, 'catchup'), { blocks: CATCHUP_BLOCKS, intervalMs: 10, transfers: 10, timeoutMs: 1_800_000 });
+      spawned.push(...chain.started);
+      // PSIWEB_BENCH_PROFILE=DIR profiles the follower (--cpu-prof into DIR).
+      const profile = process.env.PSIWEB_BENCH_PROFILE;
+      const joined = await joinLate(join(dir, 'catchup'), chain, { timeoutMs: 600_000, ...(profile && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profile}`] }) });
+      spawned.push(joined.follower);
+      const synced = chain.head.num - 1; // every block after genesis (the follower fetches genesis before it serves)
+      figures.push(
+        figure(
+          'consensus: catch-up blocks/s from peers, a fresh follower of a 4-producer BFT chain',
+          'node',
+          synced / (joined.syncMs / 1000),
+          'blocks/s',
+          { op: '>=', value: CATCHUP_TARGET, text: `≥ ${CATCHUP_TARGET} blocks/s` },
+          `one run, cold: ${synced} blocks (four BFT psiweb start processes at 10 ms blocks, ${chain.transfers} with a signed transfer; built in ${(chain.buildMs / 1000).toFixed(0)} s) synced by a follower process (empty lmdb dir, durable commits) from the one producer left running; ${(joined.syncMs / 1000).toFixed(2)} s from the follower serving to its head equal to the producer's (same id, same alice and bob balances); spawn took ${(joined.spawnMs / 1000).toFixed(1)} s more`,
+        ),
+      );
+      if (profile) await joined.follower.stop();
+      for (const n of chain.started) await n.kill();
     }
   } finally {
     await Promise.all(spawned.map((n) => n.kill()));
