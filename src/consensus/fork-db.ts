@@ -18,7 +18,7 @@ export interface BlockEntry {
   readonly commitNum: number;
   /** Cut (undefined) on the oldest block kept once older ones are pruned, so they can be collected. */
   parent: BlockEntry | undefined;
-  /** The producers that govern this block: produce, confirm, prepare and commit it. */
+  /** The producers that confirm, prepare and commit this block: its parent's state with its own `newConsensus` applied (psibase's BlockHeaderState). Its producer is checked against the parent's `state`. */
   readonly gov: JointConsensus;
   /** The joint consensus after this block (its `newConsensus` applied). */
   readonly state: JointConsensus;

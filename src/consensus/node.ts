@@ -45,6 +45,7 @@ import {
   QuorumTally,
   sets,
   settle,
+  sameJoint,
   threshold,
   weakThreshold,
   type QuorumOverride,
@@ -174,6 +175,14 @@ export class ConsensusNode {
   private readonly orphans = new Map<BlockId, SignedBlock[]>();
   private pendingCount = 0;
   private readonly requested = new Map<string, number>();
+  /**
+   * Per peer, the highest block of its sync answers that we hold, and the block our last
+   * hello to it named: the next hello names that block while it moves, so a long fork
+   * comes in batch after batch (see requestBlock).
+   */
+  /** The producer sets last seen in force (checkMode): a change under BFT resyncs the term. */
+  private syncedJoint: JointConsensus | undefined;
+  private readonly syncTips = new Map<string, { tip: BlockEntry; named: BlockId | undefined }>();
   private _head: BlockEntry;
   private _irreversible: BlockEntry;
   private irreversibleProof: Uint8Array | undefined;
@@ -268,6 +277,7 @@ export class ConsensusNode {
       this.headChanged = false;
     }
     this.mode = this.activeJoint().current.mode;
+    this.syncedJoint = this.activeJoint();
     this.enterMode(true);
   }
 
@@ -528,15 +538,18 @@ export class ConsensusNode {
   }
 
   /**
-   * A block is governed by the state its parent left. Joint consensus starts on the
-   * block carrying `newConsensus` and ends on the first block whose `commitNum` shows
-   * that block irreversible, so every node switches at the same block.
+   * A block's producer is checked against the state its parent left; its votes are
+   * governed by that state with the block's own `newConsensus` applied (psibase's
+   * BlockHeaderState of the block), so the block that starts joint consensus is already
+   * confirmed, prepared and committed by both sets. Joint consensus ends on the first
+   * block whose `commitNum` shows that block irreversible, so every node switches at the
+   * same block.
    */
   private makeEntry(b: SignedBlock, id: BlockId, parent: BlockEntry): BlockEntry {
-    const gov = parent.state;
+    const prev = parent.state;
     const h = b.block.header;
-    const joint: JointConsensus = h.newConsensus ? { current: gov.current, next: { set: producerSetOf(h.newConsensus), blockNum: h.blockNum } } : gov;
-    return this.entryOf(b, id, parent, gov, settle(joint, h.commitNum));
+    const gov: JointConsensus = h.newConsensus ? { current: prev.current, next: { set: producerSetOf(h.newConsensus), blockNum: h.blockNum } } : prev;
+    return this.entryOf(b, id, parent, gov, settle(gov, h.commitNum));
   }
 
   private insertTrusted(b: SignedBlock): void {
@@ -605,7 +618,17 @@ export class ConsensusNode {
    * block is sent at most once per two block intervals.
    */
   private requestBlock(from: string, missingNum: number): void {
-    const base = missingNum <= this._head.num ? this._irreversible : this._head;
+    let base = missingNum <= this._head.num ? this._irreversible : this._head;
+    // psibase's hello walks back to a block both sides know. Here a peer that does not
+    // know the block we name answers from our irreversible block, SYNC_BATCH blocks at
+    // most; when our head sits on a fork the peer never saw, that answer may hold only
+    // blocks we already have. So while the peer's answers reach further along its chain,
+    // name the furthest of them: each hello then brings the next batch of its fork.
+    const st = this.syncTips.get(from);
+    if (st && st.tip.id !== st.named && st.tip.num > this._irreversible.num && this.blocks.get(st.tip.id) === st.tip) {
+      base = st.tip;
+      st.named = st.tip.id;
+    }
     const k = `${from}|${base.id}`;
     const last = this.requested.get(k);
     if (last !== undefined && this.now - last < 2 * this.blockIntervalMs) return;
@@ -670,7 +693,11 @@ export class ConsensusNode {
   private acceptBlock(from: string, b: SignedBlock): BlockId | undefined {
     const h = b.block.header;
     const id = blockId(b);
-    if (this.blocks.has(id)) return undefined;
+    const known = this.blocks.get(id);
+    if (known) {
+      this.noteSyncTip(from, known);
+      return undefined;
+    }
     if (h.blockNum <= this._irreversible.num) return undefined;
     const previous = hexOf(h.previous);
     const parent = this.blocks.get(previous);
@@ -699,6 +726,7 @@ export class ConsensusNode {
     this.blocks.set(id, entry);
     this.newBlocks.push(b);
     this.noteBlockEquivocation(entry);
+    this.noteSyncTip(from, entry);
 
     if (entry.gov.current.mode === 'cft') this.onCftBlock(entry);
     if (this.eligible(entry) && this.viable(entry) && isBetter(entry, this._head)) {
@@ -709,6 +737,13 @@ export class ConsensusNode {
     if (entry.gov.current.mode === 'bft') this.onBftBlock(from, entry);
     this.applyCommitNum(entry);
     return id;
+  }
+
+  private noteSyncTip(from: string, e: BlockEntry): void {
+    if (from === this.name) return;
+    const st = this.syncTips.get(from);
+    if (!st) this.syncTips.set(from, { tip: e, named: undefined });
+    else if (e.num > st.tip.num || this.blocks.get(st.tip.id) !== st.tip) st.tip = e;
   }
 
   /** Undefined when valid, else the reason. */
@@ -723,17 +758,21 @@ export class ConsensusNode {
     // pending) is irreversible at once and names itself committed.
     const sole = !h.newConsensus && soleProducer(e.state) === e.producer;
     if (e.commitNum < parent.commitNum || e.commitNum > e.num || (e.commitNum === e.num && !sole)) return 'commitNum out of range';
-    if (h.newConsensus && e.gov.next) return 'joint consensus already active';
+    // The producer answers to the state its parent left, not to the block's own newConsensus.
+    const prev = parent.state;
+    if (h.newConsensus && prev.next) return 'joint consensus already active';
     if (h.newConsensus && e.state.next && e.state.next.set.producers.length === 0) return 'empty producer set';
-    if (e.gov.current.mode === 'cft') {
-      if (!mayStandForElection(e.gov, e.producer)) return 'producer may not lead under CFT';
-    } else if (bftLeader(e.gov, e.term) !== e.producer) return 'producer is not the leader of its term';
+    if (prev.current.mode === 'cft') {
+      if (!mayStandForElection(prev, e.producer)) return 'producer may not lead under CFT';
+    } else if (bftLeader(prev, e.term) !== e.producer) return 'producer is not the leader of its term';
     // psibase bft.hpp validate_aux_consensus_data: a BlockConfirm for commitNum, checked against the committed block.
     const aux = e.block.auxConsensusData;
     const committed = e.commitNum === e.num ? e : e.commitNum > parent.commitNum || aux ? ancestorAt(parent, e.commitNum) : undefined;
     if (e.commitNum > parent.commitNum && !committed) return 'commitNum names an unknown block';
-    // bft.hpp: a sole producer's block needs no irreversibility proof.
-    if (committed && committed !== e && committed.gov.current.mode === 'bft' && committed.num > this._irreversible.num && soleProducer(committed.gov) === undefined) {
+    // bft.hpp: a sole producer's block needs no irreversibility proof, and only a block
+    // BFT governs is checked (on_accept_block_header): the first block after joint
+    // consensus ended in a CFT set names its commitNum as a CFT leader does.
+    if (committed && committed !== e && e.gov.current.mode === 'bft' && committed.gov.current.mode === 'bft' && committed.num > this._irreversible.num && soleProducer(committed.gov) === undefined) {
       if (!aux) return 'commitNum lacks a commit certificate';
       const bad = this.checkBlockConfirm(committed, aux);
       if (bad) return bad;
@@ -901,15 +940,52 @@ export class ConsensusNode {
 
   /** Mode of the chain follows the producer set in force; switching restarts the role (cft.md diagram "producers changed"). */
   private checkMode(): void {
-    const mode = this.activeJoint().current.mode;
+    const joint = this.activeJoint();
+    const mode = joint.current.mode;
+    const was = this.syncedJoint;
+    const setsChanged = !sameJoint(joint, was);
+    this.syncedJoint = joint;
     if (mode !== this.mode) {
       this.mode = mode;
       this.enterMode(false);
+    } else if (this.mode === 'bft') {
+      if (setsChanged) this.syncCurrentTerm(was);
     } else if (this.mode === 'cft') {
       const voter = isProducer(this.activeJoint(), this.name);
       if (voter && this._role === 'nonvoting') this.becomeFollower(this._term);
       else if (!voter && this._role !== 'nonvoting') this.stopLeading('nonvoting');
     }
+  }
+
+  /**
+   * psibase `set_producers` / `sync_current_term`: when the producers in force change
+   * under BFT (a set joins or leaves joint consensus), the view changes of producers no
+   * longer in force are dropped; a producer new to the sets says it is in the current
+   * term and asks for the others' view changes, and where the current term's leader
+   * changed the term is opened again. The new set's leader can then open it at once
+   * instead of waiting for a view-change timeout. (psibase has every producer resend its
+   * view change; the others' are still held here, so only the newcomers send.)
+   */
+  private syncCurrentTerm(was: JointConsensus | undefined): void {
+    const joint = this.activeJoint();
+    for (const p of [...this.viewChanges.keys()]) if (!isProducer(joint, p)) this.viewChanges.delete(p);
+    if (!isProducer(joint, this.name)) return;
+    const newHere = !was || !isProducer(was, this.name);
+    const leaderChanged = !was || bftLeader(was, this._term) !== bftLeader(joint, this._term);
+    if (!newHere && !leaderChanged) return;
+    this.viewActive = false;
+    this.lastProduced = undefined;
+    this.nextBlockAt = Infinity;
+    if (newHere) {
+      this.noteViewTerm(this.name, this._term);
+      const vc = this.makeViewChange();
+      if (vc) {
+        this.viewChanges.set(this.name, vc);
+        this.send('*', vc.wire);
+      }
+      this.send('*', { kind: 'RequestViewMessage', value: {} });
+    }
+    this.afterViewChanges();
   }
 
   private enterMode(restart: boolean): void {

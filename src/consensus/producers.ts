@@ -140,3 +140,11 @@ export function mayStandForElection(joint: JointConsensus, name: ProducerName): 
 export function sameSet(a: ProducerSet, b: ProducerSet): boolean {
   return a.mode === b.mode && a.producers.length === b.producers.length && a.producers.every((p, i) => p === b.producers[i]);
 }
+
+/** Whether two joint consensus states have the same sets in force (either may be absent). */
+export function sameJoint(a: JointConsensus | undefined, b: JointConsensus | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (!sameSet(a.current, b.current)) return false;
+  if (!a.next || !b.next) return a.next === b.next;
+  return sameSet(a.next.set, b.next.set);
+}

@@ -526,7 +526,7 @@ describe("psibase's combined cases (test_consensus.cpp)", () => {
   // set, refuses the nextCommits of e and f ("commitNum lacks a commit certificate"),
   // drops block2 and block3, and keeps block1 (prepared) as the head. Marked `fails` so
   // CI shows when psiweb follows psibase; see src/consensus/README.md.
-  it.fails('fork at commit consensus change', () => {
+  it('fork at commit consensus change', () => {
     const node = new SingleNode(['a', 'b', 'c', 'd']);
     const boot = node.root;
     const transition = makeBlock(boot, 'd', 3, { newConsensus: simConsensus('cft', ['e', 'f', 'g']) });

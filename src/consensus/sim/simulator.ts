@@ -70,6 +70,11 @@ export interface SimConfig {
   readonly retainBlocks?: number;
   /** Stop once this many blocks are irreversible on every honest node (benchmarks). */
   readonly stopAtIrreversible?: number;
+  /**
+   * Keep running until this time even once liveness is shown (psibase's cases run a fixed
+   * time after healing, then check every node's head); liveness is judged as before.
+   */
+  readonly runUntilMs?: number;
   readonly trace?: (line: string) => void;
   /** Called for every block an honest node reports irreversible, with the virtual time. */
   readonly onIrreversible?: (node: ProducerName, header: BlockHeader, now: number) => void;
@@ -521,7 +526,7 @@ export class Simulation {
         // Liveness: after healing, every honest node sees a block beyond anything irreversible at heal time.
         if (stop === undefined) this.setTarget(Math.max(...this.nodes.filter((n) => this.honest(n)).map((n) => n.lastNum), 1) + 1);
       }
-      if (e.time > deadline) break;
+      if (e.time > (live ? this.cfg.runUntilMs! : deadline)) break;
       this.now = e.time;
       switch (e.kind) {
         case FAULT:
@@ -569,9 +574,9 @@ export class Simulation {
         }
       }
       if (this.violations.length > 0) break;
-      if (this.honestCount > 0 && this.reached === this.honestCount && (stop !== undefined || healed)) {
+      if (!live && this.honestCount > 0 && this.reached === this.honestCount && (stop !== undefined || healed)) {
         live = true;
-        break;
+        if (this.cfg.runUntilMs === undefined) break;
       }
     }
     if (!live && this.violations.length === 0)
