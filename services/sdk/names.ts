@@ -291,6 +291,15 @@ class BitSource {
   }
 }
 
+/**
+ * The hashed number of a method name (seahash of its bytes, with the hash bit set), which
+ * psibase's Rust encoder gives names whose compressed code does not fit where C++ keeps a
+ * truncated code. Dispatch accepts it too, as psibase's `allowHashedMethods` does.
+ */
+export function hashedMethodNumber(name: string): u64 {
+  return seahash(Uint8Array.wrap(String.UTF8.encode(name))) | HASH_BIT;
+}
+
 /** Decode a method number to its name; hashed names come back as `#` + 16 letters. */
 export function methodName(value: u64): string {
   if (value == 0) return "";
