@@ -21,6 +21,8 @@ const QUERIES: [string, string][] = [
   ['explorer', 'query { blocks(first: 20 ge: 2) { edges { cursor node { header { blockNum previous time producer term commitNum } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }'],
   ['explorer', 'query { blocks(last: 1) { edges { node { header { blockNum producer } } } } }'],
   ['accounts', 'query { accounts(first: 5) { edges { node { accountNum authService } } pageInfo { hasNextPage endCursor } } }'],
+  ['tokens', 'query { userBalances(user: "alice", first: 20) { edges { cursor node { tokenId balance precision } } pageInfo { hasNextPage startCursor } } }'],
+  ['tokens', 'query { token(tokenId: "1") { id precision currentSupply maxIssuedSupply } }'],
 ];
 
 interface Answer {
