@@ -130,9 +130,47 @@ export async function buildPlugins(): Promise<{ name: string; path: string; size
   return built;
 }
 
+/** The newest modification time of the files under `path` (a file or a folder). */
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+/** Whether a plugin's component is older than its sources, psiweb's WIT or another plugin's world. */
+export function pluginStale(name: string, dir: string): boolean {
+  const out = pluginWasmPath(name);
+  if (!existsSync(out)) return true;
+  const built = statSync(out).mtimeMs;
+  if (newestMtime(dir) > built || newestMtime(WIT_DIR) > built) return true;
+  return listPlugins().some((o) => newestMtime(join(o.dir, 'wit')) > built);
+}
+
+/**
+ * `npm run build:plugins [-- [--changed] [NAME...]]`: every plugin, or the named ones;
+ * `--changed` skips those whose component is newer than their sources (npm start uses it).
+ */
+async function main(args: string[]): Promise<void> {
+  const changed = args.includes('--changed');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const known = listPlugins();
+  for (const n of names) if (!known.some((p) => p.name === n)) throw new PluginBuildError(`no plugin named ${n} in plugins/ (have: ${known.map((p) => p.name).join(', ')})`);
+  for (const { name, dir } of known) {
+    if (names.length > 0 && !names.includes(name)) continue;
+    if (changed && !pluginStale(name, dir)) {
+      console.log(`${name}: ${relative(ROOT, pluginWasmPath(name))} is up to date`);
+      continue;
+    }
+    const { path, size } = await buildPlugin(name, dir);
+    console.log(`${name}: ${relative(ROOT, path)} (${size} bytes)`);
+  }
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    for (const { name, path, size } of await buildPlugins()) console.log(`${name}: ${relative(ROOT, path)} (${size} bytes)`);
+    await main(process.argv.slice(2));
   } catch (e) {
     console.error((e as Error).message);
     process.exit(1);
