@@ -371,6 +371,8 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     node.send(makePrepare(invalid, 'd'));
     expect(node.head()).toBe(blockId(block1));
     expect(node.node.irreversible.id).toBe(blockId(root));
+    // The invalid block failed and is not held (psibase: executed at the fork switch, and refused).
+    expect(node.node.getBlock(blockId(invalid))).toBeUndefined();
   });
 
   it('invalid committed block', () => {
@@ -503,6 +505,7 @@ describe("psibase's BFT consensus cases (test_bft_consensus.cpp)", () => {
     // We should still not switch forks, because invalid gets discarded after it fails
     node.send(invalid);
     expect(node.headIsOrBuildsOn(fork1)).toBe(true);
+    expect(node.node.getBlock(blockId(invalid))).toBeUndefined();
     // The next block should be built off fork1
     for (let i = 0; i < 30 && node.head() === blockId(fork1); i++) node.runFor(1000);
     const built = node.builtOn(fork1);
@@ -518,14 +521,12 @@ function makeBlockConfirm(committed: SignedBlock, prods: ProducerName[], nextPro
 }
 
 describe("psibase's combined cases (test_consensus.cpp)", () => {
-  // DIFFERS (psiweb bug, not fixed): psibase's BlockHeaderState of the block carrying
-  // newConsensus already holds the next set (ForkDb.hpp: nextProducers set from the
-  // block's own header), so commits of `transition` come from both sets and block2's
-  // BlockConfirm names b, c, d and e, f. psiweb governs a block's votes by its parent's
-  // state (node.ts makeEntry: gov = parent.state), so for `transition` it knows no next
-  // set, refuses the nextCommits of e and f ("commitNum lacks a commit certificate"),
-  // drops block2 and block3, and keeps block1 (prepared) as the head. Marked `fails` so
-  // CI shows when psiweb follows psibase; see src/consensus/README.md.
+  // psibase's BlockHeaderState of the block carrying newConsensus already holds the next
+  // set (ForkDb.hpp: nextProducers set from the block's own header), so commits of
+  // `transition` come from both sets and block2's BlockConfirm names b, c, d and e, f.
+  // psiweb governs a block's votes by its own state (node.ts makeEntry); governing them by
+  // the parent's state refuses e's and f's commits ("commitNum lacks a commit
+  // certificate"), drops block2 and block3, and leaves block1 the head (checked by breaking it).
   it('fork at commit consensus change', () => {
     const node = new SingleNode(['a', 'b', 'c', 'd']);
     const boot = node.root;
