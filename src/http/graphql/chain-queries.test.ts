@@ -142,6 +142,26 @@ describe('explorer.<root>/graphql', () => {
     expect(bounded.data.blocks.pageInfo).toEqual({ hasPreviousPage: false, hasNextPage: false });
   });
 
+  it('answers the block a fork switch put at a number, not the one it replaced', async () => {
+    // The explorer keeps decoded blocks by number; a fork switch rewrites reversible ones.
+    const node = await Chain.open({ state: new StateDb(new MemoryStore()), reversible: true });
+    await node.boot({ services: await testServices(), producer: PROD, time: T0 });
+    await node.produceBlock({ producer: PROD, time: T0 + 1_000_000n });
+    const r = new Router({ rootHost: ROOT, chain: node });
+    const host = `explorer.${ROOT}`;
+    const timeAt = async (n: number) => {
+      const res = await r.handle(new Request(`http://${host}/graphql`, { method: 'POST', body: JSON.stringify({ query: `{ blocks(first: 1 ge: ${n}) { edges { node { header { blockNum time } } } } }` }), headers: { host, 'content-type': 'application/json' } }));
+      return ((await res.json()) as any).data.blocks.edges[0]?.node.header.time as string | undefined;
+    };
+    const n = node.head!.num;
+    expect(await timeAt(n)).toBe('2023-11-14T22:13:21.000000Z');
+    await node.revertTo(n - 1);
+    expect(await timeAt(n)).toBeUndefined();
+    await node.produceBlock({ producer: PROD, time: T0 + 5_000_000n });
+    expect(node.head!.num).toBe(n);
+    expect(await timeAt(n)).toBe('2023-11-14T22:13:25.000000Z');
+  });
+
   it("gives a block's transactions in psibase's JSON", async () => {
     const r = await gql('explorer', `{ blocks(first: 1) { edges { node { header { blockNum authCode { vmType } } transactions { transaction { tapos { expiration flags } actions { sender service method rawData } } proofs } } } } }`);
     const genesis = r.data.blocks.edges[0].node;

@@ -25,6 +25,7 @@ import { FracSchema, toHex } from '../../protocol/fracpack/index.ts';
 import { accountName, accountNumber } from '../../protocol/names.ts';
 import { protocolSchema, type ConsensusData, type Producer } from '../../protocol/types.ts';
 import type { KvReader, StateDb } from '../../state/index.ts';
+import { bytesEqual } from '../../state/bytes.ts';
 import { DbId, dbKey } from '../../vm/dbs.ts';
 import { DEFAULT_MAX_PAGE, connectionArgs, connectionType, connectionField, kvIndex, makeConnection, type ConnectionArgs, type KeyedIndex } from './connection.ts';
 import { GraphqlError } from './errors.ts';
@@ -44,6 +45,11 @@ export class ChainSnapshot {
     private readonly state: StateDb,
     readonly status: StatusRow | undefined,
   ) {}
+
+  /** The store the snapshot reads (an identity for per-store caches). */
+  get store(): object {
+    return this.state;
+  }
 
   static async open(state: StateDb): Promise<ChainSnapshot> {
     return new ChainSnapshot(state, await state.run(() => new NativeTables(state.reader).status()));
@@ -305,9 +311,19 @@ export function u32KeyBytes(v: number): Uint8Array {
  */
 async function blockLog(snap: ChainSnapshot): Promise<KeyedIndex<unknown>> {
   const range = await snap.read((r) => {
-    const first = r.greaterEqual(BLOCK_LOG_PREFIX, BLOCK_LOG_PREFIX.length);
     const last = r.max(BLOCK_LOG_PREFIX);
-    return first && last ? { first: blockNumOf(first.key), last: blockNumOf(last.key) } : undefined;
+    if (!last) return undefined;
+    // The first entry is the genesis block, by far the largest, and reading it copies and
+    // checksums all of it: remember its number per store (blocks are only ever added
+    // above it; a fork switch rewrites reversible blocks, never the first).
+    let first = firstLogBlock.get(snap.store);
+    if (first === undefined || first > blockNumOf(last.key)) {
+      const entry = r.greaterEqual(BLOCK_LOG_PREFIX, BLOCK_LOG_PREFIX.length);
+      if (!entry) return undefined;
+      first = blockNumOf(entry.key);
+      firstLogBlock.set(snap.store, first);
+    }
+    return { first, last: blockNumOf(last.key) };
   });
   const firstNum = range?.first ?? 0;
   return {
@@ -317,10 +333,37 @@ async function blockLog(snap: ChainSnapshot): Promise<KeyedIndex<unknown>> {
       const num = firstNum + pos;
       const raw = await snap.read((r) => r.get(dbKey(DbId.blockLog, u32KeyBytes(num))));
       if (!raw) throw new GraphqlError(`block ${num} is not in this node's block log`);
-      return jsonSchema.type('Block').decode(raw);
+      return decodedBlock(num, raw);
     },
   };
 }
+
+/** The first block number of each store's block log (the log is never pruned from below). */
+const firstLogBlock = new WeakMap<object, number>();
+
+/**
+ * Decoded blocks of the log, by number, with the bytes they came from: a page of blocks
+ * is asked for again and again (the explorer follows the head), and decoding a block to
+ * psibase's JSON costs more than reading it. An entry counts only while the log still
+ * holds the same bytes at that number (a fork switch rewrites reversible blocks).
+ */
+const DECODED_BLOCKS_MAX = 256;
+const decodedBlocks = new Map<number, { raw: Uint8Array; json: unknown }>();
+
+function decodedBlock(num: number, raw: Uint8Array): unknown {
+  const hit = decodedBlocks.get(num);
+  if (hit && bytesEqual(hit.raw, raw)) {
+    decodedBlocks.delete(num);
+    decodedBlocks.set(num, hit);
+    return hit.json;
+  }
+  const json = jsonSchema.type('Block').decode(raw);
+  decodedBlocks.delete(num);
+  decodedBlocks.set(num, { raw: raw.slice(), json });
+  if (decodedBlocks.size > DECODED_BLOCKS_MAX) decodedBlocks.delete(decodedBlocks.keys().next().value!);
+  return json;
+}
+
 
 function blockNumOf(key: Uint8Array): number {
   const k = key.subarray(BLOCK_LOG_PREFIX.length);
