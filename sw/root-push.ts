@@ -4,9 +4,13 @@
  * stored in the outbox first (src/node/browser/outbox.ts), so it is never lost; then:
  *
  *  - a node runs (some tab holds the node lock), online, reaching its peer: the node is
- *    told, and the reply waits up to PUSH_WAIT_MS for its verdict. A verdict answers
- *    200 with the transaction's trace JSON, as psibase's push_transaction does (a
- *    failed one's trace has `error`); no verdict in time answers 202 with the status.
+ *    told, and the reply waits up to PUSH_WAIT_MS for the transaction's trace: the
+ *    producer's as soon as it ran the transaction (psibase's `wait_for=applied`:
+ *    executed, not yet final; `x-psiweb-tx-status: submitted`), or a verdict (applied,
+ *    failed). It answers 200 with that trace JSON, as psibase's push_transaction does
+ *    (a failed one's trace has `error`); nothing in time answers 202 with the status.
+ *    The record stays in the outbox until the block holding it is synced (applied) or
+ *    it expired (failed): `/push_status/<id>` follows it.
  *  - otherwise (no node, offline, or the peer is down): 202 `{"status":"queued","id":…}` at once; the first node that runs
  *    online submits it.
  *
@@ -18,7 +22,7 @@ import { HttpError } from '../src/http/errors.ts';
 import { corsHeaders, errorResponse, jsonResponse } from '../src/http/responses.ts';
 import { NODE_LOCK, PUSH_WAIT_MS } from '../src/node/browser/constants.ts';
 import type { NodeMessage } from '../src/node/browser/messages.ts';
-import { isFinal, pushStatusJson, type Outbox, type OutboxRecord } from '../src/node/browser/outbox.ts';
+import { hasAnswer, pushStatusJson, type Outbox, type OutboxRecord } from '../src/node/browser/outbox.ts';
 import { toHex } from '../src/state/bytes.ts';
 
 export const PUSH_STATUS_PREFIX = '/push_status/';
@@ -37,7 +41,7 @@ export class PushService {
 
   /** A record changed (told by the node on the channel). */
   onTx(record: Verdict): void {
-    if (!isFinal(record.status)) return;
+    if (!hasAnswer(record)) return;
     const ws = this.waiters.get(record.id);
     if (!ws) return;
     this.waiters.delete(record.id);
@@ -83,7 +87,7 @@ export class PushService {
     // Whatever happens next, a running node learns of the record (and keeps it in mind
     // until its peer is reachable).
     this.post({ type: 'outbox' });
-    if (!isFinal(rec.status) && (await nodeRunning()) && navigator.onLine && (await this.peerReachable()) !== false) {
+    if (!hasAnswer(rec) && (await nodeRunning()) && navigator.onLine && (await this.peerReachable()) !== false) {
       const verdict = new Promise<Verdict>((resolve) => {
         const ws = this.waiters.get(id) ?? [];
         ws.push(resolve);
@@ -91,10 +95,10 @@ export class PushService {
       });
       // The verdict may have landed between enqueue and listening.
       const again = await outbox.get(id);
-      if (again && isFinal(again.status)) rec = again;
+      if (again && hasAnswer(again)) rec = again;
       else rec = await Promise.race([verdict, sleep(PUSH_WAIT_MS).then(async () => (await outbox.get(id)) ?? rec)]);
     }
-    if (isFinal(rec.status)) {
+    if (hasAnswer(rec)) {
       const trace = rec.trace ?? { actionTraces: [], error: rec.error ?? 'failed' };
       return jsonResponse(trace, 200, { ...cors, 'x-psiweb-tx-status': rec.status, 'x-psiweb-tx-id': id });
     }

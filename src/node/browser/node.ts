@@ -279,7 +279,11 @@ export class BrowserNode {
   private async submit(r: OutboxRecord): Promise<void> {
     let res: Response;
     try {
-      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction', '?wait_for=final'), {
+      // `applied`: the producer answers once the transaction ran into the block it is
+      // building, so the caller waiting on the service worker gets its trace then; the
+      // record still leaves the outbox only once a committed block holding it is synced
+      // here (onApplied), or fails once it expired without one.
+      res = await this.fetch(transactUrl(this.sync.peerUrl, '/push_transaction', '?wait_for=applied'), {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream', accept: 'application/json', [UPSTREAM_HEADER]: '1' },
         body: r.packed as Uint8Array<ArrayBuffer>,
@@ -294,8 +298,10 @@ export class BrowserNode {
         this.pending.delete(r.id);
         this.announce(await this.outbox.update(r.id, { status: 'failed', trace, error: trace.error }));
       } else if (this.pending.has(r.id)) {
-        // In a committed block at the producer: applied here once that block is synced.
-        this.announce(await this.outbox.update(r.id, { status: 'submitted' }));
+        // Ran at the producer (executed, not yet final): submitted, with the producer's
+        // trace for the waiting caller (a duplicate's trace is no answer: it waits for
+        // the block). Applied here once the block holding it is synced.
+        this.announce(await this.outbox.update(r.id, trace.error ? { status: 'submitted' } : { status: 'submitted', trace }));
         this.poke();
       }
       return;

@@ -3,8 +3,10 @@
  * the node has a verdict: the service worker queues each one (so a push with no node
  * running, or offline, is never lost and never hangs), the node submits queued ones to
  * its peer and records the outcome once the block holding the transaction is applied
- * locally. Records are keyed by transaction id, so pushing the same transaction twice
- * is one record.
+ * locally. The producer's trace of a transaction it ran comes earlier and is kept on
+ * the submitted record: the push waiting for it is answered with it (see hasAnswer).
+ * Records are keyed by transaction id, so pushing the same transaction twice is one
+ * record.
  *
  * Status JSON (`GET /_svc/transact/push_status/<id>`, and the 202 reply of a push):
  *   { "id": hex transaction id,
@@ -12,6 +14,8 @@
  *     "queuedAt": ISO time, "updatedAt": ISO time,
  *     "blockNum"?: number   (applied: the block holding it),
  *     "trace"?: TransactionTrace JSON (applied: the local re-execution's trace;
+ *                                     submitted: the producer's trace once it ran
+ *                                     the transaction, not yet in a block here;
  *                                     failed: the producer's trace, when it ran),
  *     "error"?: string      (failed: why) }
  * queued: stored, waiting for a node that is online; submitted: sent to the producer,
@@ -48,6 +52,15 @@ export interface PushStatus {
 
 export function isFinal(status: TxStatus): boolean {
   return status === 'applied' || status === 'failed';
+}
+
+/**
+ * Whether a push waiting on this record can be answered 200 with a trace: a verdict
+ * (applied, failed), or a submitted transaction the producer ran, with its trace
+ * (executed, not yet final; the record stays pending until its block is synced).
+ */
+export function hasAnswer(r: Pick<OutboxRecord, 'status' | 'trace'>): boolean {
+  return isFinal(r.status) || (r.status === 'submitted' && r.trace !== undefined);
 }
 
 export function pushStatusJson(r: OutboxRecord): PushStatus {
