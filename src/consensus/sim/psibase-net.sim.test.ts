@@ -9,6 +9,7 @@
 // node soon after the network heals (psibase's "final sync"), and, where psibase
 // expects progress under a partition, irreversible blocks at the probe times.
 import { describe, expect, it } from 'vitest';
+import { hexOf } from '../block.ts';
 import { Prng } from './prng.ts';
 import { Simulation, type FaultAction } from './simulator.ts';
 
@@ -80,7 +81,7 @@ function quorumRun(mode: 'bft' | 'cft', producers: number, active: number) {
 
 describe("psibase's multi-node BFT cases (test_bft_consensus.cpp)", () => {
   it('bft crash', () => {
-    const r = new Simulation({
+    const sim = new Simulation({
       seed: 1,
       mode: 'bft',
       nodes: 4,
@@ -88,9 +89,24 @@ describe("psibase's multi-node BFT cases (test_bft_consensus.cpp)", () => {
       chaosMs: 5 * 60_000,
       schedule: subsetPartitions(1, 4, 10_000, 5 * 60_000, 0.67),
       livenessMs: 20_000,
-    }).run();
+      // psibase: "Final sync": everyone connected for 20 s, then the heads are checked.
+      runUntilMs: 5 * 60_000 + 20_000,
+    });
+    const r = sim.run();
     expect(r.violations).toEqual([]);
     expect(r.irreversible).toBeGreaterThan(10);
+    // psibase's final checks: every node on one head (give or take the block in flight at
+    // the instant the run stops), made in the last 2 s, and carrying the commit of the
+    // block two before it (psibase: commitNum == blockNum − 2).
+    const nodes = sim.honestNodes();
+    const first = nodes.reduce((a, n) => (n.head.num > a.head.num ? n : a));
+    const head = first.head.header;
+    for (const n of nodes) {
+      expect(n.head.num).toBeGreaterThanOrEqual(head.blockNum - 1);
+      expect(n.head.id === first.head.id || hexOf(head.previous) === n.head.id, `${n.name} on the same chain`).toBe(true);
+    }
+    expect(Number(head.time) / 1000).toBeGreaterThanOrEqual(r.timeMs - 2_000);
+    expect(head.commitNum).toBeGreaterThanOrEqual(head.blockNum - 2);
   }, 60_000);
 
   for (const [producers, count] of BFT_QUORUM) {
