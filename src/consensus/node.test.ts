@@ -144,6 +144,45 @@ describe('catching up', () => {
 });
 
 describe('restart', () => {
+  for (const mode of ['bft', 'cft'] as const) {
+    it(`${mode}: a whole network restarted from a block of a later term, with no consensus state, finalises again at once`, () => {
+      // What four Node peers do after all of them stopped: each starts from its last
+      // irreversible block (here of term 5) and remembers no votes or view changes.
+      const producers = ['p0', 'p1', 'p2', 'p3'];
+      const g = makeGenesis(simConsensus(mode, producers));
+      const root: SignedBlock = { ...g, block: withHeader(g, { term: 5 }) };
+      const nodes = producers.map(
+        (name) => new ConsensusNode({ signer: keys.signerFor(name), verifier: keys, random: new Prng(producers.indexOf(name) + 1), blocks: simBlockSource() }, { name, genesis: root, now: 0, blockIntervalMs: 100 }),
+      );
+      const byName = new Map(nodes.map((n) => [n.name, n]));
+      const dropped: string[] = [];
+      // Six seconds: a few election timeouts (1.5 s), while a node resuming in term 0 would
+      // need one timeout for every term up to 6 (with backoff under BFT).
+      for (let t = 0; t <= 6_000; t += 10) {
+        for (const n of nodes) n.tick(t);
+        for (let round = 0; round < 20; round++) {
+          let moved = false;
+          for (const n of nodes) {
+            const r = n.ready();
+            dropped.push(...r.dropped.map((d) => `${n.name}: ${d.reason}`));
+            for (const m of r.messages) {
+              moved = true;
+              const bytes = encodeMessage(m.message);
+              for (const to of m.to === '*' ? nodes.filter((x) => x !== n) : [byName.get(m.to)!]) to.stepBytes(n.name, bytes);
+            }
+          }
+          if (!moved) break;
+        }
+      }
+      expect(dropped).toEqual([]);
+      for (const n of nodes) {
+        expect(n.irreversible.num, n.name).toBeGreaterThanOrEqual(3);
+        expect(n.term).toBeGreaterThan(5);
+      }
+    });
+  }
+
+
   it('comes back with what it persisted and does not prepare twice in a term', () => {
     const p0 = makeNode('p0', 'bft', ['p0', 'p1', 'p2', 'p3']);
     p0.tick(100);

@@ -276,9 +276,17 @@ export class ConsensusNode {
       this.recomputeHead();
       this.headChanged = false;
     }
+    // A node started without its consensus state (a Node peer restarts from its last
+    // irreversible block) resumes at the term of the block it starts from: a block of an
+    // earlier term could never follow it.
+    const resumedBehind = !restore?.hardState && this._head.term > this._term;
+    if (resumedBehind) this._term = this._head.term;
     this.mode = this.activeJoint().current.mode;
     this.syncedJoint = this.activeJoint();
     this.enterMode(true);
+    // Under BFT it opens a fresh term at once: it may have voted in that term before it
+    // stopped and no longer knows for what (psibase persists this; the Node peer does not).
+    if (resumedBehind && this.mode === 'bft' && isProducer(this.activeJoint(), this.name)) this.startViewChange(this._term + 1, false);
   }
 
   // ------------------------------------------------------------ inspection
