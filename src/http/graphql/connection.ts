@@ -244,13 +244,9 @@ export const PageInfoType: ObjectType = {
   }),
 };
 
-/** `<Node>Edge` and `<Node>Connection` for a node type, named as psibase names them. */
-const connectionTypes = new WeakMap<ObjectType<any>, ObjectType>();
-
-export function connectionType(node: ObjectType<any>): ObjectType {
-  const known = connectionTypes.get(node);
-  if (known) return known;
-  const edge: ObjectType = {
+/** `<Node>Edge` for a node type: its node (resolved lazily) and its cursor. */
+function edgeType(node: ObjectType<any>): ObjectType {
+  return {
     kind: 'OBJECT',
     name: `${node.name}Edge`,
     fields: () => ({
@@ -258,16 +254,25 @@ export function connectionType(node: ObjectType<any>): ObjectType {
       cursor: { type: nonNull(GraphqlString) },
     }),
   };
-  const connection: ObjectType = {
-    kind: 'OBJECT',
-    name: `${node.name}Connection`,
-    fields: () => ({
-      edges: { type: nonNull(list(nonNull(edge))) },
-      pageInfo: { type: nonNull(PageInfoType) },
-    }),
-  };
-  connectionTypes.set(node, connection);
+}
+
+/** One `<Node>Connection` type per node type and flavour, with `fields` given its edge type. */
+function cachedConnectionType(cache: WeakMap<ObjectType<any>, ObjectType>, node: ObjectType<any>, fields: (edge: ObjectType) => ObjectType['fields']): ObjectType {
+  const known = cache.get(node);
+  if (known) return known;
+  const connection: ObjectType = { kind: 'OBJECT', name: `${node.name}Connection`, fields: fields(edgeType(node)) };
+  cache.set(node, connection);
   return connection;
+}
+
+/** `<Node>Edge` and `<Node>Connection` for a node type, named as psibase names them. */
+const connectionTypes = new WeakMap<ObjectType<any>, ObjectType>();
+
+export function connectionType(node: ObjectType<any>): ObjectType {
+  return cachedConnectionType(connectionTypes, node, (edge) => () => ({
+    edges: { type: nonNull(list(nonNull(edge))) },
+    pageInfo: { type: nonNull(PageInfoType) },
+  }));
 }
 
 /** makeConnection's arguments, the bounds of type `key` (psibase: Float for u32 keys). */
@@ -326,27 +331,11 @@ const rustConnectionTypes = new WeakMap<ObjectType<any>, ObjectType>();
  * makeConnection result.
  */
 export function rustConnectionType(node: ObjectType<any>): ObjectType {
-  const known = rustConnectionTypes.get(node);
-  if (known) return known;
-  const edge: ObjectType = {
-    kind: 'OBJECT',
-    name: `${node.name}Edge`,
-    fields: () => ({
-      node: { type: nonNull(node), resolve: (e: Edge<unknown>) => e.node() },
-      cursor: { type: nonNull(GraphqlString) },
-    }),
-  };
-  const connection: ObjectType = {
-    kind: 'OBJECT',
-    name: `${node.name}Connection`,
-    fields: () => ({
-      pageInfo: { type: nonNull(NullableCursorPageInfoType) },
-      edges: { type: nonNull(list(nonNull(edge))) },
-      nodes: { type: nonNull(list(nonNull(node))), resolve: (c: Connection<unknown>) => Promise.all(c.edges.map((e) => e.node())) },
-    }),
-  };
-  rustConnectionTypes.set(node, connection);
-  return connection;
+  return cachedConnectionType(rustConnectionTypes, node, (edge) => () => ({
+    pageInfo: { type: nonNull(NullableCursorPageInfoType) },
+    edges: { type: nonNull(list(nonNull(edge))) },
+    nodes: { type: nonNull(list(nonNull(node))), resolve: (c: Connection<unknown>) => Promise.all(c.edges.map((e) => e.node())) },
+  }));
 }
 
 /** The paging arguments of psibase's Rust TableQuery (`first`/`last` are i32: Int). */
