@@ -105,7 +105,8 @@ export class IdbKeyStore implements KeyStore {
     return pair.publicKeyDer;
   }
 
-  async keyFor(account: string): Promise<{ key: KeyPair; bound: boolean }> {
+  /** Every stored key and every binding (account → key id), read in one transaction. */
+  private async readAll(): Promise<{ keys: StoredKey[]; boundIds: string[]; boundAccounts: IDBValidKey[] }> {
     const db = await this.open();
     const tx = db.transaction([KEYS, BINDINGS], 'readonly');
     const [keys, boundIds, boundAccounts] = await Promise.all([
@@ -113,6 +114,11 @@ export class IdbKeyStore implements KeyStore {
       req(tx.objectStore(BINDINGS).getAll() as IDBRequest<string[]>),
       req(tx.objectStore(BINDINGS).getAllKeys()),
     ]);
+    return { keys, boundIds, boundAccounts };
+  }
+
+  async keyFor(account: string): Promise<{ key: KeyPair; bound: boolean }> {
+    const { keys, boundIds, boundAccounts } = await this.readAll();
     const asPair = (k: StoredKey): P256KeyPair => ({ alg: 'p256', privateKey: k.privateKey, publicKeyDer: k.publicKeyDer });
     const i = boundAccounts.indexOf(account);
     if (i >= 0) {
@@ -134,13 +140,7 @@ export class IdbKeyStore implements KeyStore {
   }
 
   async list(): Promise<{ publicKeyDer: Uint8Array; accounts: string[]; importedAt: number }[]> {
-    const db = await this.open();
-    const tx = db.transaction([KEYS, BINDINGS], 'readonly');
-    const [keys, boundIds, boundAccounts] = await Promise.all([
-      req(tx.objectStore(KEYS).getAll() as IDBRequest<StoredKey[]>),
-      req(tx.objectStore(BINDINGS).getAll() as IDBRequest<string[]>),
-      req(tx.objectStore(BINDINGS).getAllKeys()),
-    ]);
+    const { keys, boundIds, boundAccounts } = await this.readAll();
     return keys
       .sort((a, b) => a.importedAt - b.importedAt)
       .map((k) => ({ publicKeyDer: k.publicKeyDer, importedAt: k.importedAt, accounts: boundAccounts.filter((_, i) => boundIds[i] === k.id).map(String) }));
