@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { devKeyPair, privateKeyToPem, publicKeyToPem } from '../crypto/keys.ts';
 import type { ClientDataStore } from './clientdata.ts';
+import { memoryStore } from './testing/memory-store.ts';
 import { PluginCallError } from './errors.ts';
 import { KeyImportError, type KeyStore } from './keystore.ts';
 import { PromptRequest, setGrant } from './permissions.ts';
@@ -18,17 +19,6 @@ import { createAccountDenial, PROMPT_SPACE } from './permissions.ts';
 
 const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
 
-function memoryStore(): ClientDataStore {
-  const spaces = new Map<string, Map<string, Uint8Array>>();
-  const space = (p: string) => spaces.get(p) ?? spaces.set(p, new Map()).get(p)!;
-  return {
-    load: async () => undefined,
-    get: (p, k) => space(p).get(k),
-    set: (p, k, v) => void space(p).set(k, v),
-    delete: (p, k) => void space(p).delete(k),
-    flush: async () => undefined,
-  };
-}
 
 function fakeKeys(): KeyStore & { imported: Uint8Array[]; bound: Map<string, Uint8Array> } {
   const imported: Uint8Array[] = [];

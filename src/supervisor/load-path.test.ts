@@ -10,22 +10,12 @@ import { builtPlugin } from './testing/harness.ts';
 import { transpileComponent, withoutDebugLog, type JcoModule } from './component.ts';
 import { MemoryTranspileCache } from './cache.ts';
 import type { ClientDataStore } from './clientdata.ts';
+import { memoryStore } from './testing/memory-store.ts';
 import { Supervisor } from './supervisor.ts';
 import { pluginWasmPath } from '../../scripts/build-plugins.ts';
 
 const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
 
-const memoryStore = (): ClientDataStore => {
-  const spaces = new Map<string, Map<string, Uint8Array>>();
-  const space = (p: string) => spaces.get(p) ?? spaces.set(p, new Map()).get(p)!;
-  return {
-    load: async () => undefined,
-    get: (p, k) => space(p).get(k),
-    set: (p, k, v) => void space(p).set(k, v),
-    delete: (p, k) => void space(p).delete(k),
-    flush: async () => undefined,
-  };
-};
 
 /** Node cannot import Blob URLs: the generated JS as a data: URL. */
 const importData = async (js: string): Promise<JcoModule> => (await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(js).toString('base64')}`)) as JcoModule;

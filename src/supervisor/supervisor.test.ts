@@ -15,6 +15,7 @@ import { HOST_INTERFACES, interfaceKey, parseInterface } from './host.ts';
 import { FUNCTION_CALL_REQUEST, isFunctionCallRequest, isPreLoadPluginsRequest, PRE_LOAD_PLUGINS_REQUEST, kebabToCamel } from './messages.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
 import { ClientDataFileError, fromFile, toFile, type ClientDataStore } from './clientdata.ts';
+import { memoryStore } from './testing/memory-store.ts';
 import { hasAuth, isAuthorized, PromptRequest, setGrant } from './permissions.ts';
 
 const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
@@ -113,18 +114,6 @@ describe('loading plugins', () => {
 });
 
 describe('permissions (the seed auth model behind permissions:plugin/api)', () => {
-  /** A ClientDataStore in memory. */
-  const memoryStore = (): ClientDataStore => {
-    const spaces = new Map<string, Map<string, Uint8Array>>();
-    const space = (p: string) => spaces.get(p) ?? spaces.set(p, new Map()).get(p)!;
-    return {
-      load: async () => undefined,
-      get: (p, k) => space(p).get(k),
-      set: (p, k, v) => void space(p).set(k, v),
-      delete: (p, k) => void space(p).delete(k),
-      flush: async () => undefined,
-    };
-  };
   const args = { callee: 'tokens', activeApp: 'tips', level: 'high' as const, descriptions: ['l', 'm', 'h'] as [string, string, string], whitelist: [] };
 
   it('lets an app use its own plugin, asks for others, and remembers the answer until revoked', () => {
