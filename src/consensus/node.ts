@@ -175,13 +175,13 @@ export class ConsensusNode {
   private readonly orphans = new Map<BlockId, SignedBlock[]>();
   private pendingCount = 0;
   private readonly requested = new Map<string, number>();
+  /** The producer sets last seen in force (checkMode): a change under BFT resyncs the term. */
+  private syncedJoint: JointConsensus | undefined;
   /**
    * Per peer, the highest block of its sync answers that we hold, and the block our last
    * hello to it named: the next hello names that block while it moves, so a long fork
    * comes in batch after batch (see requestBlock).
    */
-  /** The producer sets last seen in force (checkMode): a change under BFT resyncs the term. */
-  private syncedJoint: JointConsensus | undefined;
   private readonly syncTips = new Map<string, { tip: BlockEntry; named: BlockId | undefined }>();
   private _head: BlockEntry;
   private _irreversible: BlockEntry;
@@ -958,8 +958,8 @@ export class ConsensusNode {
       this.enterMode(false);
     } else if (this.mode === 'bft') {
       if (setsChanged) this.syncCurrentTerm(was);
-    } else if (this.mode === 'cft') {
-      const voter = isProducer(this.activeJoint(), this.name);
+    } else {
+      const voter = isProducer(joint, this.name);
       if (voter && this._role === 'nonvoting') this.becomeFollower(this._term);
       else if (!voter && this._role !== 'nonvoting') this.stopLeading('nonvoting');
     }

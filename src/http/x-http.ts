@@ -28,7 +28,8 @@ const DATA_START = 16;
 const I32 = 0x7f;
 const I64 = 0x7e;
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128, as the wasm binary format encodes sizes and indices. */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;

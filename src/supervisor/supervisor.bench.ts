@@ -34,6 +34,7 @@ import type { AppDevnet } from '../../playwright/devnet.ts';
 import { buildPlugin, pluginWasmPath } from '../../scripts/build-plugins.ts';
 import { figure, type BenchFile, type Figure } from '../../test/bench-kit.ts';
 import { percentile } from '../../test/measure.ts';
+import { uleb } from '../http/x-http.ts';
 import { builtPlugin, call, clearTranspileCache, GREETINGS, pluginApp, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
 
 const COLD_RUNS = 5;
@@ -59,22 +60,11 @@ export function withRunMark(component: Uint8Array, run: string): Uint8Array {
   const te = new TextEncoder();
   const name = te.encode('psiweb-bench');
   const payload = te.encode(run);
-  const content = [...leb128(name.length), ...name, ...payload];
-  const section = [0, ...leb128(content.length), ...content];
+  const content = [...uleb(name.length), ...name, ...payload];
+  const section = [0, ...uleb(content.length), ...content];
   const out = new Uint8Array(component.length + section.length);
   out.set(component);
   out.set(section, component.length);
-  return out;
-}
-
-function leb128(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
   return out;
 }
 

@@ -526,7 +526,7 @@ export class Simulation {
         // Liveness: after healing, every honest node sees a block beyond anything irreversible at heal time.
         if (stop === undefined) this.setTarget(Math.max(...this.nodes.filter((n) => this.honest(n)).map((n) => n.lastNum), 1) + 1);
       }
-      if (e.time > (live ? this.cfg.runUntilMs! : deadline)) break;
+      if (e.time > (live ? (this.cfg.runUntilMs ?? deadline) : deadline)) break;
       this.now = e.time;
       switch (e.kind) {
         case FAULT:
