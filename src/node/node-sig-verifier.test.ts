@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256, sha384 } from '@noble/hashes/sha2.js';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, sign } from '../crypto/keys.ts';
@@ -22,6 +22,8 @@ describe("verify-sig's twin on node:crypto", () => {
     const good = await sign(key, data);
     const uncompressed = key.publicKeyDer.subarray(key.publicKeyDer.length - 65);
     const compressedDer = encodeSpki('p256', p256.Point.fromBytes(uncompressed).toBytes(true));
+    const nobleSecret = p256.utils.randomSecretKey();
+    const nobleDer = encodeSpki('p256', p256.getPublicKey(nobleSecret, false));
     const offCurve = encodeSpki('p256', Uint8Array.of(4, ...new Uint8Array(64).fill(7)));
     const proof = (rawData: Uint8Array, sig: Uint8Array): ProofToCheck => ({ hash: sha256(data), data, claim: { service: 1n, rawData }, proof: sig });
     const cases: [string, ProofToCheck, string, boolean][] = [
@@ -30,6 +32,9 @@ describe("verify-sig's twin on node:crypto", () => {
       ['all zero', proof(key.publicKeyDer, new Uint8Array(64)), 'invalid', false],
       ['too short', proof(key.publicKeyDer, good.subarray(0, 63)), 'invalid', false],
       ['another key', proof(other.publicKeyDer, good), 'invalid', false],
+      // A signature by the right key over another digest of the data (the digest node:crypto is told to use is SHA-256's).
+      ['noble key, over sha256', proof(nobleDer, p256.sign(sha256(data), nobleSecret, { prehash: false })), 'valid', false],
+      ['noble key, over sha384', proof(nobleDer, p256.sign(sha384(data).subarray(0, 32), nobleSecret, { prehash: false })), 'invalid', false],
       ['compressed key', proof(compressedDer, good), 'valid', false],
       ['k1', proof(k1.publicKeyDer, await sign(k1, data)), 'valid', true],
       ['malformed key', proof(Uint8Array.of(1, 2, 3), good), 'throws DecodeError', true],

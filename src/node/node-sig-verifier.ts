@@ -9,7 +9,7 @@
  * not P-256, an error from node:crypto) goes to the twin, so the twin's errors and
  * verdicts stand there.
  */
-import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { parsePublicKey } from '../crypto/keys.ts';
 import { SIGNATURE_BYTES, uncompressedP256 } from '../crypto/p256.ts';
 import type { NativeVerifier } from '../chain/verify.ts';
@@ -18,6 +18,26 @@ import type { NativeVerifier } from '../chain/verify.ts';
 const KEY_CACHE_LIMIT = 4096;
 
 const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+
+/**
+ * The digest argument for node:crypto's verify. Naming 'sha256' makes OpenSSL 3 fetch
+ * the digest by name on the main thread for every call (about 0.06 ms, most of what a
+ * queued verify costs the main thread, measured); `null` takes the key's default
+ * digest, which for an EC key is SHA-256. That default is checked once here, with a
+ * fresh key: a signature over SHA-256 must verify and one over SHA-384 must not;
+ * otherwise every call names 'sha256'.
+ */
+const DIGEST: null | 'sha256' = (() => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.from('psiweb: which digest does null mean');
+  const opts = { key: publicKey, dsaEncoding: 'ieee-p1363' as const };
+  const over = (alg: string) => nodeSign(alg, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  try {
+    return nodeVerify(null, data, opts, over('sha256')) && !nodeVerify(null, data, opts, over('sha384')) ? null : 'sha256';
+  } catch {
+    return 'sha256';
+  }
+})();
 
 /** The P-256 key in a DER SubjectPublicKeyInfo, or null where the twin is to decide. */
 function p256Key(der: Uint8Array): KeyObject | null {
@@ -56,7 +76,7 @@ export function nodeSigVerifier(twin: NativeVerifier): NativeVerifier {
       if (key === null) return twin.verify(p);
       if (p.proof.length !== SIGNATURE_BYTES) return Promise.resolve(false);
       return new Promise<boolean>((resolve) =>
-        nodeVerify('sha256', p.data, { key, dsaEncoding: 'ieee-p1363' }, p.proof, (e, ok) => (e ? resolve(twin.verify(p)) : resolve(ok))),
+        nodeVerify(DIGEST, p.data, { key, dsaEncoding: 'ieee-p1363' }, p.proof, (e, ok) => (e ? resolve(twin.verify(p)) : resolve(ok))),
       );
     },
   };
