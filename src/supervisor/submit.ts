@@ -5,6 +5,12 @@
  * both through the root origin's service worker (root-bridge.ts: the browser node).
  * A 200 answer is the trace (an `error` in it rejects the call); a 202 is a queued
  * push (the browser node's outbox), which the call reports as its result.
+ *
+ * The status a call reports is the one the node answered with, never assumed: the
+ * browser node says it in `x-psiweb-tx-status` (`submitted`: the producer executed it,
+ * not yet in a synced block; `applied`: in a block this browser synced; sw/root-push.ts);
+ * a Node peer answers `push_transaction` without `wait_for` once the block holding it is
+ * irreversible (src/http/push.ts), so its 200 without that header is `final`.
  */
 import { sign } from '../crypto/keys.ts';
 import { PsiwebError } from '../errors.ts';
@@ -21,9 +27,18 @@ export class SubmitError extends PsiwebError {
   override name = 'SubmitError';
 }
 
+/**
+ * How far a pushed transaction got when the node answered: `queued` (in the browser
+ * node's outbox, not yet handed on), `submitted` (the producer executed it; no block
+ * holding it synced yet), `applied` (in a block), `final` (in an irreversible block).
+ */
+export type SubmitStatus = 'queued' | 'submitted' | 'applied' | 'final';
+
+const ANSWERED: readonly string[] = ['submitted', 'applied', 'final'];
+
 export interface SubmitResult {
-  /** 'applied' (the node ran it: trace), or the outbox status when it was queued. */
-  status: string;
+  /** The node's answer: a trace with `submitted`, `applied` or `final`; `queued` or `submitted` (no trace yet) on a 202. */
+  status: SubmitStatus;
   id: string | undefined;
   trace: unknown;
   /** How the push went: through the root origin's bridge (the browser node) or the network. */
@@ -76,11 +91,19 @@ export class HttpSubmitter implements Submitter {
       body = undefined;
     }
     const id = res.headers.get('x-psiweb-tx-id') ?? undefined;
-    if (res.status === 202) return { status: (body as { status?: string })?.status ?? 'queued', id, trace: undefined, timing, route: lastRoute };
+    const header = res.headers.get('x-psiweb-tx-status');
+    if (res.status === 202) {
+      const queued = (body as { status?: string } | undefined)?.status ?? header ?? 'queued';
+      if (queued !== 'queued' && queued !== 'submitted') throw new SubmitError(`push_transaction answered 202 with the status ${JSON.stringify(queued)}: ${text.slice(0, 300)}`);
+      return { status: queued, id, trace: undefined, timing, route: lastRoute };
+    }
     if (res.status !== 200 || !body || typeof body !== 'object') throw new SubmitError(`push_transaction answered ${res.status}: ${text.slice(0, 300)}`);
     const error = (body as { error?: unknown }).error;
     if (error) throw new SubmitError(`the transaction failed: ${String(error)}`);
+    // No header: a Node peer's answer, given once the transaction is final (no wait_for).
+    const status = header ?? 'final';
+    if (!ANSWERED.includes(status)) throw new SubmitError(`push_transaction answered 200 with the status ${JSON.stringify(status)}, which a trace does not come with`);
     if (!bound) await this.keys.bind(sender, key.publicKeyDer);
-    return { status: 'applied', id, trace: body, timing, route: lastRoute };
+    return { status: status as SubmitStatus, id, trace: body, timing, route: lastRoute };
   }
 }
