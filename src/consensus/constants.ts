@@ -29,6 +29,15 @@ export const VIEW_CHANGE_RESEND_MS = 2 * BLOCK_INTERVAL_MS;
 /** Blocks asked for in one request when an orphan arrives: one round trip catches up this far. */
 export const SYNC_BATCH = 64;
 
+/**
+ * While catching up, a node asks a peer for what follows its head again once the head
+ * has moved this far since it last asked (each answer holds up to SYNC_BATCH blocks, so
+ * the next is asked for well before one runs out), not after every block it applies:
+ * each hello is a message and a socket write on both sides. A hello held back this way
+ * goes out at the next tick two block intervals on, so a sync never waits on it.
+ */
+export const CATCH_UP_HELLO_BLOCKS = SYNC_BATCH / 2;
+
 /** Orphans and early votes kept per node; a flooding peer cannot grow memory without bound. */
 export const MAX_PENDING = 4096;
 

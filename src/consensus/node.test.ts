@@ -10,6 +10,7 @@ import { blockIn } from './sim/byzantine.ts';
 import { SimKeyring, simClaim } from './sim/keys.ts';
 import { Prng } from './sim/prng.ts';
 import type { ConsensusMode, Outbound, PersistedState } from './types.ts';
+import { CATCH_UP_HELLO_BLOCKS } from './constants.ts';
 
 const keys = new SimKeyring(7);
 
@@ -140,6 +141,60 @@ describe('catching up', () => {
     const sent = blocksIn(p0.ready().messages).map((b) => b.block.header.blockNum);
     expect(sent.at(-1)).toBe(p0.head.num);
     expect(sent).toEqual(Array.from({ length: sent.length }, (_, i) => 2 + i));
+  });
+  /** p0 alone has built a chain of about `blocks` blocks; f, a fresh follower, hears of its head. */
+  function behind(blocks: number) {
+    const p0 = makeNode('p0', 'bft', ['p0']);
+    for (let t = 0; t <= blocks * 100; t += 100) p0.tick(t);
+    p0.ready();
+    const f = makeNode('f', 'bft', ['p0']);
+    f.ready();
+    p0.connected('f');
+    for (const m of p0.ready().messages) f.step('p0', m.message);
+    return { p0, f };
+  }
+  const hellos = (messages: readonly Outbound[]) => messages.filter((m) => m.message.kind === 'HelloRequest');
+
+  it('while catching up asks again every CATCH_UP_HELLO_BLOCKS blocks applied, not after each block', () => {
+    const { p0, f } = behind(200);
+    const asks = hellos(f.ready().messages);
+    let sent = 0;
+    let applied = 0;
+    while (asks.length > 0) {
+      sent++;
+      p0.step('f', asks.shift()!.message);
+      for (const m of p0.ready().messages) {
+        const before = f.head.num;
+        f.step('p0', m.message);
+        if (f.head.num > before) applied++;
+        // What consensus hands out after each message, as the node drains it.
+        asks.push(...hellos(f.ready().messages));
+      }
+    }
+    expect(f.head.id).toBe(p0.head.id);
+    expect(applied).toBeGreaterThan(190);
+    // One hello on hearing of the head, then one per CATCH_UP_HELLO_BLOCKS (32) applied.
+    expect(sent).toBeLessThanOrEqual(2 + Math.ceil(applied / CATCH_UP_HELLO_BLOCKS));
+  });
+
+  it('sends a held-back hello at a tick two block intervals on, so a short answer does not stall the sync', () => {
+    const { p0, f } = behind(200);
+    const first = hellos(f.ready().messages);
+    expect(first).toHaveLength(1);
+    p0.step('f', first[0]!.message);
+    // Only the first 10 blocks of the answer arrive: the next hello is held back.
+    const answer = p0.ready().messages.slice(0, 10);
+    for (const m of answer) f.step('p0', m.message);
+    expect(f.head.num).toBe(11);
+    expect(hellos(f.ready().messages)).toHaveLength(0);
+    f.tick(150);
+    expect(hellos(f.ready().messages)).toHaveLength(0);
+    f.tick(200);
+    const again = hellos(f.ready().messages);
+    expect(again).toHaveLength(1);
+    expect(again[0]).toMatchObject({ to: 'p0', message: { kind: 'HelloRequest', value: { xid: { _id: idBytes(f.head.id), _num: 11 } } } });
+    f.tick(1000);
+    expect(hellos(f.ready().messages)).toHaveLength(0);
   });
 });
 

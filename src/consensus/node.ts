@@ -28,6 +28,7 @@ import {
   MAX_VIEW_CHANGE_TIMEOUT_MS,
   RETAINED_IRREVERSIBLE_BLOCKS,
   SYNC_BATCH,
+  CATCH_UP_HELLO_BLOCKS,
   VIEW_CHANGE_BACKOFF,
   VIEW_CHANGE_RESEND_MS,
   VIEW_CHANGE_TIMEOUT_MS,
@@ -183,6 +184,11 @@ export class ConsensusNode {
    * comes in batch after batch (see requestBlock).
    */
   private readonly syncTips = new Map<string, { tip: BlockEntry; named: BlockId | undefined }>();
+  /**
+   * Per peer, the last hello sent to it: our head then, when, and whether a catch-up
+   * hello was held back since (see askForMore; tick sends it two block intervals on).
+   */
+  private readonly catchUp = new Map<string, { head: BlockEntry; at: number; held: boolean }>();
   private _head: BlockEntry;
   private _irreversible: BlockEntry;
   private irreversibleProof: Uint8Array | undefined;
@@ -455,6 +461,7 @@ export class ConsensusNode {
 
   tick(now: number): void {
     if (now > this.now) this.now = now;
+    if (this.catchUp.size > 0) this.sendHeldHellos();
     if (this.mode === 'cft') this.tickCft();
     else this.tickBft();
     this.checkMode();
@@ -642,6 +649,8 @@ export class ConsensusNode {
     if (last !== undefined && this.now - last < 2 * this.blockIntervalMs) return;
     if (this.requested.size > MAX_PENDING) this.requested.clear();
     this.requested.set(k, this.now);
+    if (!this.catchUp.has(from) && this.catchUp.size >= MAX_PENDING) this.catchUp.clear();
+    this.catchUp.set(from, { head: this._head, at: this.now, held: false });
     this.send(from, helloMessage(base.id, base.num, base === this._irreversible));
   }
 
@@ -694,7 +703,32 @@ export class ConsensusNode {
       if (id !== undefined) queue.push(...this.release(this.orphans, id));
     }
     // Catching up: a batch came in and blocks still wait for parents; ask for what follows the new head.
-    if (this._head !== head && this.orphans.size > 0) this.requestBlock(from, Infinity);
+    if (this._head !== head && this.orphans.size > 0) this.askForMore(from);
+  }
+
+  /**
+   * A catch-up hello to `from` after the head moved: sent when the head is
+   * CATCH_UP_HELLO_BLOCKS past the one the last hello to it was sent at (or off its
+   * chain), or two block intervals after it; otherwise held back, and sent by tick
+   * once those two intervals have passed if blocks still wait for parents then.
+   */
+  private askForMore(from: string): void {
+    const last = this.catchUp.get(from);
+    const h = this._head;
+    if (last && h.num < last.head.num + CATCH_UP_HELLO_BLOCKS && this.now - last.at < 2 * this.blockIntervalMs && descendsFrom(h, last.head)) {
+      last.held = true;
+      return;
+    }
+    this.requestBlock(from, Infinity);
+  }
+
+  /** The catch-up hellos held back two block intervals ago, if blocks still wait for parents. */
+  private sendHeldHellos(): void {
+    for (const [from, last] of this.catchUp) {
+      if (!last.held || this.now - last.at < 2 * this.blockIntervalMs) continue;
+      last.held = false;
+      if (this.orphans.size > 0) this.requestBlock(from, Infinity);
+    }
   }
 
   /** Validates and inserts a block; returns its id when it was newly accepted. */
