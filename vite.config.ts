@@ -1,4 +1,5 @@
-import { build, defineConfig, type BuildOptions, type Plugin } from 'vite';
+import { createHash } from 'node:crypto';
+import { build, defineConfig, type BuildOptions, type Plugin, type Rollup } from 'vite';
 import { VitePWA, type VitePWAOptions } from 'vite-plugin-pwa';
 import { commonLibPlugin } from './src/supervisor/vite-plugin.ts';
 
@@ -85,6 +86,68 @@ function appOrigin(): Plugin {
   };
 }
 
+/** The supervisor origin's service worker, at `supervisor.<root>/supervisor-sw.js`. */
+export const SUPERVISOR_SW_FILE = 'supervisor-sw.js';
+/** The supervisor origin's pages (src/http/supervisor-origin.ts serves them from the build). */
+const SUPERVISOR_PAGES = ['supervisor.html', 'prompt.html'];
+
+/** The files a build output refers to by name (`/assets/…` in HTML, chunks and assets). */
+function referencedFiles(output: Rollup.OutputBundle, file: Rollup.OutputAsset | Rollup.OutputChunk): string[] {
+  const text = file.type === 'chunk' ? file.code : typeof file.source === 'string' ? file.source : '';
+  const found = new Set<string>();
+  for (const m of text.matchAll(/assets\/[\w.-]+/g)) if (output[m[0]]) found.add(m[0]);
+  if (file.type === 'chunk') for (const f of [...file.imports, ...file.dynamicImports]) found.add(f);
+  return [...found];
+}
+
+/**
+ * What the supervisor worker keeps (sw/supervisor-sw.ts): its pages with everything they
+ * load at once (HTML references and static imports) precached, and whatever those may
+ * load later (dynamic imports: jco and its wasm) kept on first use.
+ */
+export function supervisorWorkerBuild(output: Rollup.OutputBundle): { version: string; precache: string[]; runtime: string[] } {
+  const walk = (roots: string[], follow: (f: Rollup.OutputAsset | Rollup.OutputChunk) => string[]) => {
+    const seen = new Set<string>();
+    const todo = [...roots];
+    for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+      const f = output[name];
+      if (!f || seen.has(name)) continue;
+      seen.add(name);
+      todo.push(...follow(f));
+    }
+    return seen;
+  };
+  const missing = SUPERVISOR_PAGES.filter((p) => !output[p]);
+  if (missing.length) throw new Error(`the build has no ${missing.join(', ')} for the supervisor worker`);
+  const eager = walk(SUPERVISOR_PAGES, (f) =>
+    f.type === 'asset' ? referencedFiles(output, f) : [...f.imports, ...((f as { viteMetadata?: { importedCss?: Set<string> } }).viteMetadata?.importedCss ?? [])],
+  );
+  const all = walk(SUPERVISOR_PAGES, (f) => referencedFiles(output, f));
+  const precache = [...eager].sort();
+  const runtime = [...all].filter((f) => !eager.has(f)).sort();
+  const hash = createHash('sha256');
+  for (const name of [...precache, '|', ...runtime]) {
+    hash.update(name);
+    const f = output[name];
+    if (f && eager.has(name)) hash.update(f.type === 'chunk' ? f.code : f.source);
+  }
+  const path = (f: string) => `/${f}`;
+  return { version: hash.digest('hex').slice(0, 16), precache: precache.map(path), runtime: runtime.map(path) };
+}
+
+/** Builds sw/supervisor-sw.ts with the list of what it keeps, once the pages and chunks are final. */
+function supervisorWorker(): Plugin {
+  return {
+    name: 'psiweb-supervisor-worker',
+    apply: 'build',
+    enforce: 'post',
+    async generateBundle(_options, output) {
+      const sw = await bundle('sw/supervisor-sw.ts', { __PSIWEB_SUPERVISOR_BUILD__: JSON.stringify(supervisorWorkerBuild(output)) });
+      this.emitFile({ type: 'asset', fileName: SUPERVISOR_SW_FILE, source: sw });
+    },
+  };
+}
+
 /** The root service worker's build (vite-plugin-pwa). */
 export const pwaOptions: Partial<VitePWAOptions> = {
   // Our own service worker (sw/root-sw.ts): it will answer service HTTP from chain
@@ -102,7 +165,7 @@ export const pwaOptions: Partial<VitePWAOptions> = {
     globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,wasm}'],
     // The app origins' worker and loader are of no use on the root origin.
     // jco's bindgen (3.5 MB) runs on the supervisor's origin, whose pages the root worker never serves.
-    globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html', 'assets/js-component-bindgen-component*'],
+    globIgnores: ['**/node_modules/**/*', 'app-sw.js', 'app-loader.html', SUPERVISOR_SW_FILE, 'assets/js-component-bindgen-component*'],
   },
   includeAssets: ['icons/icon.svg'],
   manifest: {
@@ -132,5 +195,5 @@ export default defineConfig({
     rolldownOptions: { input: { index: 'index.html', supervisor: 'supervisor.html', prompt: 'prompt.html' } },
   },
   server: { host: '127.0.0.1', port: 5173 },
-  plugins: [appOrigin(), commonLibPlugin(SOURCEMAP), VitePWA(pwaOptions)],
+  plugins: [appOrigin(), commonLibPlugin(SOURCEMAP), supervisorWorker(), VitePWA(pwaOptions)],
 });

@@ -8,6 +8,7 @@
 import { IdbTranspileCache } from './cache.ts';
 import { IdbClientData } from './clientdata.ts';
 import { renderManagement } from './manage.ts';
+import { fetchPluginBytes, lastPluginSource } from './plugin-fetch.ts';
 import { followChanges } from './spaces-sync.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
 import {
@@ -24,10 +25,11 @@ const SUPERVISOR_LABEL = 'supervisor.';
 const rootHost = here.hostname.startsWith(SUPERVISOR_LABEL) ? here.hostname.slice(SUPERVISOR_LABEL.length) : here.hostname;
 
 const clientdata = new IdbClientData();
+const env = { protocol: here.protocol, rootHost, port: here.port };
 const supervisor = new Supervisor({
-  protocol: here.protocol,
-  rootHost,
-  port: here.port,
+  ...env,
+  // Offline, a plugin comes from the browser's own node (plugin-fetch.ts).
+  fetchPlugin: (url) => fetchPluginBytes(env, url),
   cache: new IdbTranspileCache(),
   clientdata,
   log: (line) => console.info(line),
@@ -36,8 +38,19 @@ const supervisor = new Supervisor({
 // Grants revoked or answered, logins made, in other pages of this origin: re-read before the next call.
 followChanges((space) => clientdata.invalidate(space));
 
+/** This origin's service worker (sw/supervisor-sw.ts): the supervisor and prompt pages offline. */
+export const SUPERVISOR_SW_PATH = '/supervisor-sw.js';
+if ('serviceWorker' in navigator && import.meta.env.PROD) {
+  // After the page's own load, so installing (precaching) does not compete with the first plugin load.
+  const register = () =>
+    navigator.serviceWorker.register(SUPERVISOR_SW_PATH, { scope: '/', updateViaCache: 'none' }).catch((e: unknown) => console.warn('supervisor: its service worker could not be registered:', e));
+  if (document.readyState === 'complete') void register();
+  else window.addEventListener('load', () => void register(), { once: true });
+}
+
 // For tests and benches (read through the frame): counters and load timings.
 (globalThis as { __psiwebSupervisor?: Supervisor }).__psiwebSupervisor = supervisor;
+Object.defineProperty(globalThis, '__psiwebLastPluginSource', { get: () => lastPluginSource });
 
 window.addEventListener('message', (event: MessageEvent) => {
   if (event.source !== window.parent || window.parent === window) return;
