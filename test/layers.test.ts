@@ -1,15 +1,19 @@
 /**
  * The folders under src/ are layers, and imports point down only (ARCHITECTURE.md §2):
- * protocol ← crypto ← state ← vm ← chain ← consensus/net ← http ← node ← supervisor ←
+ * protocol ← crypto ← state ← vm ← chain ← consensus/net ← core ← http ← node ← supervisor ←
  * ui ← platform. src/errors.ts is below them all. Tests and benches follow the same
  * rule as the code beside them: a test that needs a higher layer lives in that layer.
+ * src/core is the platform-free node core: neither it nor a layer below it imports the
+ * service workers' code (sw/, a browser platform) either.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-export const LAYERS: readonly (readonly string[])[] = [['protocol'], ['crypto'], ['state'], ['vm'], ['chain'], ['consensus', 'net'], ['http'], ['node'], ['supervisor'], ['ui'], ['platform']];
+export const LAYERS: readonly (readonly string[])[] = [['protocol'], ['crypto'], ['state'], ['vm'], ['chain'], ['consensus', 'net'], ['core'], ['http'], ['node'], ['supervisor'], ['ui'], ['platform']];
+/** The highest layer that must not import sw/ (the node core, and what it stands on). */
+export const PLATFORM_FREE_UP_TO = LAYERS.findIndex((l) => l.includes('core'));
 
 /** A file's layer index; -1 for files directly in src/ (below every layer), undefined outside src/. */
 export function layerOf(file: string): number | undefined {
@@ -35,6 +39,7 @@ export function upwardImports(files: { file: string; text: string }[]): string[]
     for (const target of importsOf(file, text)) {
       const to = layerOf(target);
       if (to !== undefined && to > from) found.push(`${file} imports ${target} (${LAYERS[from]?.join('/') ?? 'src'} → ${LAYERS[to]!.join('/')})`);
+      else if (target.startsWith('sw/') && from <= PLATFORM_FREE_UP_TO) found.push(`${file} imports ${target} (${LAYERS[from]?.join('/') ?? 'src'} → sw)`);
     }
   }
   return found;
@@ -67,6 +72,22 @@ describe('layers', () => {
       'src/chain/x.ts imports src/node/devnet.ts (chain → node)',
       'src/protocol/y.ts imports src/crypto/keys.ts (protocol → crypto)',
       'src/protocol/y.ts imports src/state/index.ts (protocol → state)',
+    ]);
+  });
+
+  it('keeps the node core off its platforms: no src/node, src/node/browser, src/supervisor or sw/ import', () => {
+    const found = upwardImports([
+      { file: 'src/core/a.ts', text: "import { startPeer } from '../node/peer.ts';" },
+      { file: 'src/core/b.ts', text: "import { BrowserNode } from '../node/browser/node.ts';" },
+      { file: 'src/core/c.ts', text: "import type { X } from '../supervisor/x.ts';\nimport { Y } from '../../sw/root-sw.ts';" },
+      { file: 'src/core/d.ts', text: "import { ConsensusNode } from '../consensus/node.ts';\nimport { Chain } from '../chain/executor.ts';" },
+      { file: 'src/node/e.ts', text: "import { CoreNode } from '../core/node.ts';\nimport { Z } from '../../sw/root-push.ts';" },
+    ]);
+    expect(found).toEqual([
+      'src/core/a.ts imports src/node/peer.ts (core → node)',
+      'src/core/b.ts imports src/node/browser/node.ts (core → node)',
+      'src/core/c.ts imports src/supervisor/x.ts (core → supervisor)',
+      'src/core/c.ts imports sw/root-sw.ts (core → sw)',
     ]);
   });
 });

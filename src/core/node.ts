@@ -1,12 +1,20 @@
 /**
- * A block producer under multi-producer consensus (CFT or BFT): the consensus state
- * machine (src/consensus) decides which block is the head and which are
- * irreversible; this feeds its output into the chain executor and the network, and
- * the network's and clients' input into it (etcd raft's node.go pattern).
+ * The node core: a node under consensus (CFT or BFT), producing or following, on any
+ * platform. The consensus state machine (src/consensus) decides which block is the
+ * head and which are irreversible; this feeds its output (persist, send, apply,
+ * irreversible) into the chain executor and the network, and the network's and
+ * clients' input into it (etcd raft's node.go pattern). What it runs on comes in as a
+ * Platform (platform.ts): clock and timers, randomness, the chain (block log + state
+ * store) and the transport to its peers. The Node peer (src/node/peer.ts) runs it as a
+ * producer or a follower; the browser's leader-tab worker (src/node/browser) as a
+ * follower of its Node peer.
  *
- * State: the chain on disk is at the consensus head. Blocks above the irreversible
- * one are committed with undo records (Chain `reversible`), so a fork switch takes
- * them back (`revertTo`) and commits the other fork's blocks. Every block consensus
+ * State: on a reversible chain (Chain `reversible`) the chain on disk is at the
+ * consensus head. Blocks above the irreversible one are committed with undo records,
+ * so a fork switch takes them back (`revertTo`) and commits the other fork's blocks.
+ * On a chain that is not reversible (a store that cannot take blocks back) only
+ * irreversible blocks are committed; the applied blocks above them stay in memory
+ * (pending, below) until they are irreversible, and a fork switch only drops some. Every block consensus
  * sees is executed before it is accepted, on the state at its parent — the head's
  * state with the undo records back to the fork point and the fork's own write sets
  * laid over it (layeredReader) — so consensus only ever votes for, builds on or
@@ -48,7 +56,9 @@ import { mergeUndo, undoOf } from '../state/memory-store.ts';
 import { WriteOverlay, type KvWrite } from '../state/overlay.ts';
 import type { KvReader } from '../state/types.ts';
 import { BLOCK_INTERVAL_MS } from './constants.ts';
-import { systemClock, type Clock, type NodeStatus, type WaitFor } from './node.ts';
+import type { Clock, NodeStatus, Platform, Transport, WaitFor } from './platform.ts';
+
+export type { Clock, NodeStatus, Platform, Transport, WaitFor } from './platform.ts';
 
 /** How often consensus is ticked (its timers: block interval, elections, view changes). */
 export const TICK_MS = 20;
@@ -72,45 +82,41 @@ export const CATCH_UP_LAG_MS = 1_000;
 /** Longest a caught-up block waits uncommitted for more of its batch. */
 export const COMMIT_WAIT_MS = 250;
 
-export class ProducerNodeError extends PsiwebError {
-  override name = 'ProducerNodeError';
+export class CoreNodeError extends PsiwebError {
+  override name = 'CoreNodeError';
 }
 
-/** Where consensus messages go: this node's network (src/node/p2p). */
-export interface ProducerTransport {
-  /** To one producer (routed through the mesh if it is not a neighbour); false: no route. */
-  sendToProducer(producer: string, bytes: Uint8Array): boolean;
-  /** To one neighbour, by the label the message came from. */
-  sendToPeer(peer: string, bytes: Uint8Array): boolean;
-  /** To every neighbour. */
-  broadcast(bytes: Uint8Array): void;
-  /** A neighbour sent something invalid (a block that does not validate): drop and ban it. */
-  misbehaved?(peer: string, reason: string): void;
+/** A block the core committed, for its platform (e.g. the browser's waiters on pushed transactions). */
+export interface CommittedBlock {
+  num: number;
+  id: Uint8Array;
+  /** The block's transactions (ids as they were hashed when it ran), with their traces, in order. */
+  transactions: { id: Uint8Array; trace: TransactionTrace }[];
 }
 
-export interface ProducerNodeInit {
-  /** A reversible chain (ChainInit.reversible), booted. */
-  chain: Chain;
-  /** The chain's head block: consensus's trusted root (ProducerNode.open reads it). */
+export interface CoreNodeInit {
+  platform: Platform;
+  /** The chain's head block: consensus's trusted root (CoreNode.open reads it). */
   root: SignedBlock;
-  /** The producer this node signs as. */
+  /** The producer this node signs as; a name outside the producer set follows without a vote (FOLLOWER_NAME). */
   name: string;
   /** Signs `data` as this producer does (psibase: its claim's verify service checks it). */
   sign(data: Uint8Array): Uint8Array;
   /** Checks a producer's signature over `data` with the key of its claim. */
   verify(claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
-  transport: ProducerTransport;
   /** Passes a pushed transaction to the other producers (they hold it too). */
   relay?: (packed: Uint8Array) => void;
-  clock?: Clock;
   blockIntervalMs?: number;
   /** The consensus state persisted by an earlier run of this node (restart), if any. */
   restore?: PersistedState;
   /** Writes consensus state that must survive a crash; called before the messages of the same step go out. */
   persist?: (hard: HardState) => void;
-  log?: (line: string) => void;
-  random?: () => number;
+  /** Told of each block once it is committed, in order (after its clients waiting for `applied`). */
+  onCommitted?: (block: CommittedBlock) => void | Promise<void>;
 }
+
+/** The name a follower's core runs under: not a producer, so it never votes or signs. */
+export const FOLLOWER_NAME = 'follower';
 
 interface Waiter {
   resolve(trace: TransactionTrace): void;
@@ -140,11 +146,14 @@ interface Known {
 }
 
 
-export class ProducerNode {
+export class CoreNode {
   readonly chain: Chain;
   readonly name: string;
   readonly consensus: ConsensusNode;
-  private readonly transport: ProducerTransport;
+  private readonly transport: Transport;
+  /** Whether blocks above the irreversible one are committed (with undo records), or held in memory until they are irreversible. */
+  private readonly commitReversible: boolean;
+  private readonly onCommittedHook: CoreNodeInit['onCommitted'];
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly relay: ((packed: Uint8Array) => void) | undefined;
@@ -187,26 +196,30 @@ export class ProducerNode {
   private timer: unknown;
   private running = false;
   private halted: string | null = null;
+  /** What halted the node (e.g. a StateLostError of the browser's store), once it halted. */
+  haltError: unknown;
 
-  constructor(init: ProducerNodeInit) {
-    if (!init.chain.reversible) throw new ProducerNodeError('a producer under multi-producer consensus needs a reversible chain');
-    const head = init.chain.head;
-    if (!head) throw new ProducerNodeError('the chain has not been booted');
-    this.chain = init.chain;
+  constructor(init: CoreNodeInit) {
+    const { platform } = init;
+    const head = platform.chain.head;
+    if (!head) throw new CoreNodeError('the chain has not been booted');
+    this.chain = platform.chain;
+    this.commitReversible = platform.chain.reversible;
     this.name = init.name;
-    this.transport = init.transport;
-    this.clock = init.clock ?? systemClock;
-    this.log = init.log ?? (() => undefined);
+    this.transport = platform.transport;
+    this.clock = platform.clock;
+    this.log = platform.log ?? (() => undefined);
     this.relay = init.relay;
     this.persistHard = init.persist;
+    this.onCommittedHook = init.onCommitted;
     this.irreversibleNum = head.num;
-    const random = init.random ?? Math.random;
+    const random = platform.random ?? Math.random;
     const verify = init.verify;
-    const chain = init.chain;
+    const chain = platform.chain;
     // The trusted root: the chain's head when this node starts (the genesis block on a
     // new devnet). A restarted node's reversible blocks come back through `restore`.
     const root = init.root;
-    if (blockId(root) !== toHex(head.id)) throw new ProducerNodeError('the root block given is not the chain head');
+    if (blockId(root) !== toHex(head.id)) throw new CoreNodeError('the root block given is not the chain head');
     this.rootId = blockId(root);
     this.consensus = new ConsensusNode(
       {
@@ -236,21 +249,22 @@ export class ProducerNode {
     );
   }
 
-  /** Opens a producer node on a booted, reversible chain whose head is its trusted root. */
-  static async open(init: Omit<ProducerNodeInit, 'root'>): Promise<ProducerNode> {
-    if (!init.chain.head) throw new ProducerNodeError('the chain has not been booted');
+  /** Opens the core on its platform's booted chain, whose head (after a restart: the last irreversible block) is its trusted root. */
+  static async open(init: Omit<CoreNodeInit, 'root'>): Promise<CoreNode> {
+    const { chain, log } = init.platform;
+    if (!chain.head) throw new CoreNodeError('the chain has not been booted');
     // After a restart, blocks above the last irreversible one may have lost their fork:
     // go back to it, and consensus takes the rest from the peers again.
-    const irreversible = await init.chain.lastIrreversible();
-    if (irreversible !== undefined && irreversible < init.chain.head.num) {
-      init.log?.(`restart: back to irreversible block ${irreversible} from ${init.chain.head.num}; peers resend the rest`);
-      await init.chain.revertTo(irreversible);
+    const irreversible = await chain.lastIrreversible();
+    if (irreversible !== undefined && irreversible < chain.head.num) {
+      log?.(`restart: back to irreversible block ${irreversible} from ${chain.head.num}; peers resend the rest`);
+      await chain.revertTo(irreversible);
     }
-    const head = init.chain.head!;
-    await init.chain.markIrreversible(head.num);
-    const root = await init.chain.blockByNum(head.num);
-    if (!root) throw new ProducerNodeError(`the head block ${head.num} is not in the block log`);
-    return new ProducerNode({ ...init, root });
+    const head = chain.head!;
+    await chain.markIrreversible(head.num);
+    const root = await chain.blockByNum(head.num);
+    if (!root) throw new CoreNodeError(`the head block ${head.num} is not in the block log`);
+    return new CoreNode({ ...init, root });
   }
 
   /** Whether `data` is a block's signing data (00 ce a8 'B' ‖ id) for a block that ran here with this signature. */
@@ -290,8 +304,8 @@ export class ProducerNode {
     this.running = false;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     await this.queue;
-    if (!this.halted) await this.flush(true).catch((e: unknown) => this.fail(e));
-    for (const h of this.held.values()) for (const w of h.waiters) w.reject(new ProducerNodeError('the node stopped'));
+    if (!this.halted) await this.flush(this.commitReversible).catch((e: unknown) => this.fail(e));
+    for (const h of this.held.values()) for (const w of h.waiters) w.reject(new CoreNodeError('the node stopped'));
     this.held.clear();
     this.order = [];
   }
@@ -389,6 +403,7 @@ export class ProducerNode {
   }
 
   private fail(e: unknown): void {
+    this.haltError ??= e;
     this.halted = (e as Error).message ?? String(e);
     this.running = false;
     this.log(`producer ${this.name} halted: ${(e as Error).stack ?? String(e)}`);
@@ -587,7 +602,7 @@ export class ProducerNode {
     const head = this.appliedHead();
     if (head.id === id) return;
     const fork = this.forkPoint(id);
-    if (!fork) throw new ProducerNodeError(`consensus chose head ${id.slice(0, 16)}, which does not descend from the applied chain`);
+    if (!fork) throw new CoreNodeError(`consensus chose head ${id.slice(0, 16)}, which does not descend from the applied chain`);
     const { at, path } = fork;
     if (at < head.num) {
       // Pending blocks above the fork point are dropped; committed ones are taken back.
@@ -645,18 +660,20 @@ export class ProducerNode {
     if (!last) return;
     const now = this.clock.now();
     const lag = now - Number(last.v.bc.header.time / 1000n);
-    if (this.waiting === 0 || lag < CATCH_UP_LAG_MS) return this.flush(true);
+    if (this.waiting === 0 || lag < CATCH_UP_LAG_MS) return this.flush(this.commitReversible);
     this.pendingSince ??= now;
     if (this.pending.length < COMMIT_BATCH && now - this.pendingSince < COMMIT_WAIT_MS) return;
     const before = this.pending.length;
     await this.flush(false);
-    // Irreversibility is not keeping up: commit the rest with their undo records too.
-    if (this.pending.length === before || this.pending.length >= COMMIT_BATCH) await this.flush(true);
+    // Irreversibility is not keeping up: commit the rest with their undo records too
+    // (a chain that is not reversible keeps them in memory until they are irreversible).
+    if (this.commitReversible && (this.pending.length === before || this.pending.length >= COMMIT_BATCH)) await this.flush(true);
   }
 
   /**
    * Commits the pending blocks: the irreversible ones together in one store
-   * transaction, then (with `all`) the others one by one with their undo records.
+   * transaction, then (with `all`, on a reversible chain) the others one by one with
+   * their undo records.
    * Their clients hear of them then.
    */
   private async flush(all: boolean): Promise<void> {
@@ -669,7 +686,7 @@ export class ProducerNode {
       await this.chain.commitIrreversible(batch.map((k) => k.v));
       done.push(...batch);
     }
-    if (all)
+    if (all && this.commitReversible)
       for (const k of this.pending.slice(n)) {
         this.undo.set(k.num, undoOf(k.writes, this.chain.state.reader));
         await this.chain.commitValidated(k.v);
@@ -678,7 +695,21 @@ export class ProducerNode {
     if (done.length === 0) return;
     this.setPending(this.pending.slice(done.length));
     this.pendingSince = this.pending.length > 0 ? this.clock.now() : undefined;
-    for (const k of done) this.onCommitted(k);
+    for (const k of done) {
+      this.onCommitted(k);
+      if (this.onCommittedHook) {
+        const ids = k.v.bc.transactionIds();
+        const traces = k.v.traces;
+        // traces[0] is the startBlock transaction's when the block has one beside its transactions.
+        const skip = traces.length - ids.length;
+        const block: CommittedBlock = { num: k.num, id: k.v.id, transactions: ids.map((id, i) => ({ id, trace: traces[i + skip]! })) };
+        try {
+          await this.onCommittedHook(block);
+        } catch (e) {
+          this.log(`block ${k.num}: its platform's onCommitted failed: ${(e as Error).stack ?? String(e)}`);
+        }
+      }
+    }
     this.settleFinal();
   }
 
@@ -767,7 +798,7 @@ export class ProducerNode {
 
   /** A lone producer's "make a block now" (tests drive PsiwebNode with it); under consensus, blocks come when consensus says. */
   produceBlock(): Promise<never> {
-    return Promise.reject(new ProducerNodeError('under multi-producer consensus, blocks are produced when consensus makes this node the leader'));
+    return Promise.reject(new CoreNodeError('under multi-producer consensus, blocks are produced when consensus makes this node the leader'));
   }
 
   get pendingTransactions(): number {

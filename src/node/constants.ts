@@ -1,7 +1,7 @@
 /** The Node peer's fixed numbers, each with why it has that value. */
 
-/** psibase's default block interval (blocknet.hpp _block_interval): one second. */
-export const BLOCK_INTERVAL_MS = 1000;
+/** psibase's default block interval (the node core's, src/core/constants.ts). */
+export { BLOCK_INTERVAL_MS } from '../core/constants.ts';
 
 /** Port `psiweb start` listens on unless told otherwise (ARCHITECTURE.md §1). */
 export const DEFAULT_PORT = 8080;

@@ -27,21 +27,15 @@ import { toHex } from '../state/bytes.ts';
 // Checksums as psibase's JSON writes them (psio: upper-case hex), like /common/chainid.
 import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { BLOCK_INTERVAL_MS } from './constants.ts';
+import type { Clock, NodeStatus, WaitFor } from '../core/platform.ts';
 
-export interface Clock {
-  /** Milliseconds since the UNIX epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { Clock, NodeStatus, WaitFor } from '../core/platform.ts';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
-
-export type WaitFor = 'applied' | 'final';
 
 export interface NodeInit {
   chain: Chain;
@@ -57,22 +51,6 @@ export interface NodeInit {
   log?: (line: string) => void;
   /** Called with each block this node commits (after its clients are settled), e.g. to announce it to peers. */
   onBlock?: (produced: ProducedBlock) => void;
-}
-
-/** What `/native/status` reports of the node (the peer adds its role and peers). */
-export interface NodeStatus {
-  chainId: string | null;
-  head: { num: number; id: string; time: string } | null;
-  irreversible: { num: number; id: string } | null;
-  consensus: 'cft' | 'bft' | null;
-  producers: string[];
-  /** The producer set taking over once the pending consensus change commits; null when none is pending. */
-  nextProducers: string[] | null;
-  producer: string;
-  producing: boolean;
-  /** Why production stopped for good (a damaged store), else null. */
-  halted: string | null;
-  pendingTransactions: number;
 }
 
 /** A client waiting for its transaction to become final. */

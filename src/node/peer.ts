@@ -22,7 +22,7 @@ import { LOOPBACK } from './constants.ts';
 import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './data-dir.ts';
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
-import { PsiwebNode, type NodeStatus } from './node.ts';
+import { PsiwebNode, systemClock, type NodeStatus } from './node.ts';
 import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, isRelayUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse, RELAY_PATH } from './p2p/accept.ts';
 import { PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
@@ -38,7 +38,7 @@ import type { TransactionSubmitter } from '../http/push.ts';
 import { devKeyScalar } from '../crypto/keys.ts';
 import { fetchNode, serviceUrl } from './client.ts';
 import { DEVNET_PRODUCER } from './constants.ts';
-import { ProducerNode } from './producer-node.ts';
+import { CoreNode, FOLLOWER_NAME } from '../core/node.ts';
 import { p256ClaimVerifier, p256Signer } from './producer-keys.ts';
 
 export { DataDirInUseError } from './data-dir.ts';
@@ -88,8 +88,8 @@ export interface Peer {
   url: string;
   port: number;
   role: Role;
-  /** The producing node: a lone producer's, or (multi-producer consensus) a ProducerNode. */
-  node: PsiwebNode | ProducerNode;
+  /** The producing node: a lone producer's, or (multi-producer consensus) the node core (src/core). */
+  node: PsiwebNode | CoreNode;
   network: PeerNetwork;
   router: Router;
   status(): Promise<PeerStatus>;
@@ -184,8 +184,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
         }
       },
     });
-    const node: PsiwebNode | ProducerNode = multi
-      ? await startProducerNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role)
+    const node: PsiwebNode | CoreNode = multi
+      ? await startCoreNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role)
       : new PsiwebNode({
           chain,
           producer: devnet.producer,
@@ -209,7 +209,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     handler = (r) => {
       if (isPeerListUrl(new URL(r.url), rootHost)) return Promise.resolve(peerListResponse(r, net));
       if (isGenesisUrl(new URL(r.url), rootHost)) return genesisResponse(r, async () => (await chain.state.store.block(GENESIS_BLOCK_NUM))?.bytes);
-      if (isRelayUrl(new URL(r.url), rootHost)) return node instanceof ProducerNode ? relayResponse(r, node) : Promise.resolve(new Response('this node does not take relayed transactions (it is not under multi-producer consensus)\n', { status: 404, headers: { 'Content-Type': 'text/plain' } }));
+      if (isRelayUrl(new URL(r.url), rootHost)) return node instanceof CoreNode ? relayResponse(r, node) : Promise.resolve(new Response('this node does not take relayed transactions (it is not under multi-producer consensus)\n', { status: 404, headers: { 'Content-Type': 'text/plain' } }));
       if (isP2pUrl(new URL(r.url), rootHost))
         return Promise.resolve(new Response(`${P2P_PATH} is a websocket endpoint\n`, { status: 426, headers: { Upgrade: 'websocket', 'Content-Type': 'text/plain' } }));
       // A follower hands transactions on and producers under consensus relay them, so their requests carry a hop count.
@@ -219,7 +219,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     for (const url of options.peers ?? []) net.connect(url);
     const port = (server.address() as AddressInfo).port;
     if (role === 'producer' && (options.produce ?? true)) node.start();
-    if (node instanceof ProducerNode) options.log(`producing as ${producerName} under ${(await node.status()).consensus} consensus with ${(await node.status()).producers.join(',')}`);
+    if (node instanceof CoreNode) options.log(`producing as ${producerName} under ${(await node.status()).consensus} consensus with ${(await node.status()).producers.join(',')}`);
     const openStore = store;
     const heldLock = lock;
     let closing: Promise<void> | undefined;
@@ -272,10 +272,7 @@ async function fetchGenesis(peers: readonly string[]): Promise<Uint8Array> {
 /** Connections that carry relayed pushes between producers, kept alive. */
 const relayAgent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 3_000 });
 
-/** The name a follower's consensus runs under: not a producer, so it never votes or signs. */
-const FOLLOWER_NAME = 'follower';
-
-async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions, role: Role = 'producer'): Promise<ProducerNode> {
+async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions, role: Role = 'producer'): Promise<CoreNode> {
   let batch: Uint8Array[] = [];
   let relayTimer: ReturnType<typeof setTimeout> | undefined;
   const flushRelay = () => {
@@ -301,8 +298,19 @@ async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, o
   };
   const label = (peer: number) => `#${peer}`;
   const peerOf = (labelled: string) => Number(labelled.slice(1));
-  const node = await ProducerNode.open({
-    chain,
+  // The Node platform: the system clock, the lmdb-backed chain, and the peer network.
+  const node = await CoreNode.open({
+    platform: {
+      clock: systemClock,
+      chain,
+      transport: {
+        sendToProducer: (producer, bytes) => net.sendToProducer(producer, bytes),
+        sendToPeer: (peer, bytes) => net.sendToPeer(peerOf(peer), bytes),
+        broadcast: (bytes) => net.broadcast(bytes),
+        misbehaved: (peer, reason) => void net.misbehaved(peerOf(peer), reason),
+      },
+      log: options.log,
+    },
     name,
     sign:
       role === 'follower'
@@ -311,19 +319,12 @@ async function startProducerNode(chain: Chain, name: string, net: PeerNetwork, o
           }
         : p256Signer(devKeyScalar('p256', name)),
     verify: p256ClaimVerifier(),
-    transport: {
-      sendToProducer: (producer, bytes) => net.sendToProducer(producer, bytes),
-      sendToPeer: (peer, bytes) => net.sendToPeer(peerOf(peer), bytes),
-      broadcast: (bytes) => net.broadcast(bytes),
-      misbehaved: (peer, reason) => void net.misbehaved(peerOf(peer), reason),
-    },
     // What is pushed here goes to the other producers too, whichever leads next: in
     // batches (x-peers.<root>/relay, kept-alive connections; answered once held there).
     relay: (packed) => {
       batch.push(packed);
       relayTimer ??= setTimeout(flushRelay, RELAY_BATCH_MS);
     },
-    log: options.log,
     ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
   });
   const status = chain.status!;
@@ -338,7 +339,7 @@ const RELAY_BATCH_MS = 5;
  * `POST x-peers.<root>/relay`: transactions another producer was pushed, held here too.
  * 202 with how many were held and why the others were not; 400 for a body that is not a batch.
  */
-async function relayResponse(request: Request, node: ProducerNode): Promise<Response> {
+async function relayResponse(request: Request, node: CoreNode): Promise<Response> {
   const text = { 'Content-Type': 'text/plain; charset=utf-8' };
   if (request.method !== 'POST') return new Response(`${RELAY_PATH} answers POST only\n`, { status: 405, headers: { ...text, Allow: 'POST' } });
   // The Node server hands request bodies over beside the Request (src/http/known-body.ts).

@@ -6,7 +6,8 @@ import { signP256Hash, verifyP256Hash } from '../crypto/p256.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
-import { ProducerNode, type ProducerTransport } from './producer-node.ts';
+import { CoreNode, type Transport } from '../core/node.ts';
+import { systemClock } from './node.ts';
 import { taposRef } from '../protocol/tapos.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
 import { Router } from '../http/router.ts';
@@ -25,19 +26,19 @@ beforeAll(async () => {
 }, BUILD_TIMEOUT_MS);
 
 interface Net {
-  nodes: Map<string, ProducerNode>;
+  nodes: Map<string, CoreNode>;
   /** What each node reported as misbehaviour: [reporter, peer, reason]. */
   reports: [string, string, string][];
   /** Names cut off from everyone (a crashed process or a partition). */
   down: Set<string>;
 }
 
-const running: ProducerNode[] = [];
+const running: CoreNode[] = [];
 afterEach(async () => {
   for (const n of running.splice(0)) await n.stop();
 });
 
-function transport(net: Net, self: string): ProducerTransport {
+function transport(net: Net, self: string): Transport {
   const deliver = (to: string, bytes: Uint8Array) => {
     if (net.down.has(self) || net.down.has(to)) return false;
     const node = net.nodes.get(to);
@@ -69,17 +70,20 @@ async function network(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
     const chain = name === names[0] ? booter : await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible: true });
     if (chain !== booter) await chain.applyBlock(genesis.bytes);
     const scalar = devKeyScalar('p256', name);
-    const node = await ProducerNode.open({
-      chain,
+    const node = await CoreNode.open({
+      platform: {
+        clock: systemClock,
+        chain,
+        transport: transport(net, name),
+        log: process.env.PSIWEB_TEST_LOG ? (line) => console.log(`[${name}] ${line}`) : undefined,
+      },
       name,
       sign: (data) => signP256Hash(scalar, sha256(data)),
       verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
-      transport: transport(net, name),
       relay: (packed) => {
         for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
       },
       blockIntervalMs: INTERVAL_MS,
-      log: process.env.PSIWEB_TEST_LOG ? (line) => console.log(`[${name}] ${line}`) : undefined,
     });
     net.nodes.set(name, node);
   }
@@ -100,20 +104,20 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 45
 }
 
 /** A balance as tokens answers GET /balances/<account> on the node's head state. */
-async function balanceOf(node: ProducerNode, account: string): Promise<bigint> {
+async function balanceOf(node: CoreNode, account: string): Promise<bigint> {
   const router = new Router({ rootHost: 'psiweb.localhost', chain: node.chain });
   const res = await router.handle(new Request(`http://tokens.psiweb.localhost/balances/${account}`, { headers: { host: 'tokens.psiweb.localhost' } }));
   return BigInt(((await res.json()) as { balance: string }).balance);
 }
 
 /** Producers of the blocks on a node's chain, from `from` up to its head. */
-async function producersOfChain(node: ProducerNode, from: number): Promise<string[]> {
+async function producersOfChain(node: CoreNode, from: number): Promise<string[]> {
   const out: string[] = [];
   for (let n = from; n <= node.chain.head!.num; n++) out.push(accountName((await node.chain.blockByNum(n))!.block.header.producer));
   return out;
 }
 
-async function transfer(node: ProducerNode, amount: string) {
+async function transfer(node: CoreNode, amount: string) {
   const head = node.chain.head!;
   const tapos = taposRef(head.num, head.id);
   return signedTransfer({ from: 'alice', to: 'bob', amount, memo: `t ${amount}`, tapos, expiration: head.time / 1_000_000n + 60n });
@@ -139,8 +143,8 @@ describe('producers under consensus, in memory', () => {
     }, 120_000);
   }
 
-  const irreversibleOf = async (n: ProducerNode) => (await n.status()).irreversible!.num;
-  const leaderOf = async (n: ProducerNode) => accountName((await n.chain.blockByNum(n.chain.head!.num))!.block.header.producer);
+  const irreversibleOf = async (n: CoreNode) => (await n.status()).irreversible!.num;
+  const leaderOf = async (n: CoreNode) => accountName((await n.chain.blockByNum(n.chain.head!.num))!.block.header.producer);
 
   it('bft: when the leader goes, the other three keep finalising; with two of four gone nothing finalises until one returns', async () => {
     const net = await network(['a', 'b', 'c', 'd'], 'bft');

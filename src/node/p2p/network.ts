@@ -337,7 +337,7 @@ export class PeerNetwork {
 
   /**
    * Hands the block flow to a consensus layer (a producer under multi-producer
-   * consensus, src/node/producer-node.ts): from now on every HelloRequest, block and
+   * consensus, the node core src/core/node.ts): from now on every HelloRequest, block and
    * consensus message goes to `layer.receive` (type byte + fracpack, with the
    * neighbour's id), this network sends no hellos or blocks of its own, and
    * `layer.connected` hears of each neighbour (those already connected at once).
