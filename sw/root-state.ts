@@ -12,6 +12,7 @@
  * that loaded nothing ran entirely on the cache, which is one block's state.
  */
 import { Chain } from '../src/chain/executor.ts';
+import { knownBody } from '../src/http/known-body.ts';
 import { Router } from '../src/http/router.ts';
 import { CHAIN_DB } from '../src/node/browser/constants.ts';
 import type { NodeMessage } from '../src/node/browser/messages.ts';
@@ -83,12 +84,17 @@ export class ChainView {
     return this.state.cache?.stats.loads ?? 0;
   }
 
-  /** Answers `request` (a fetch Request for the service's own URL) from local state. */
+  /**
+   * Answers `request` (a fetch Request for the service's own URL) from local state. Its
+   * body is best given beside it (withKnownBody), so a run on a newer head needs no clone.
+   */
   async handle(request: Request): Promise<Response> {
     if (Date.now() - this.checkedAt > HEAD_RECHECK_MS) await this.recheck();
     for (let run = 1; ; run++) {
       const loadsBefore = this.loads();
-      const attempt = run < MAX_CONSISTENCY_RUNS ? request.clone() : request;
+      // A body the router reads from beside the request (known-body.ts) can be read again;
+      // a body stream only once, so such a request is cloned for each run but the last.
+      const attempt = run < MAX_CONSISTENCY_RUNS && request.body !== null && knownBody(request) === undefined ? request.clone() : request;
       const response = await this.router.handle(attempt);
       if (this.loads() === loadsBefore || run >= MAX_CONSISTENCY_RUNS) return withHead(response, this.head);
       if (!(await this.recheck())) return withHead(response, this.head);

@@ -9,9 +9,14 @@
  * `errors`, answered by the worker: x-psiweb-block set). Run alone:
  * `npx tsx test/bench.ts graphql-sw`.
  */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, CDPSession } from 'playwright-core';
 import { figure, type BenchFile, type Figure } from '../../../test/bench-kit.ts';
 import { launchChromium } from '../../../test/browser/chromium.ts';
-import { ensureProductionBuild, startDevnetPeer } from '../../../test/browser/devnet.ts';
+import { DIST_DIR, ensureProductionBuild, startDevnetPeer } from '../../../test/browser/devnet.ts';
 import { percentile } from '../../../test/measure.ts';
 import { openApp, produceTransferBlocks } from './testing.ts';
 
@@ -20,10 +25,156 @@ const PAGE = 20;
 const WARMUP = 50;
 const SAMPLES = 400;
 
+/**
+ * `PSIWEB_SW_PROFILE=1`: also profile the worker (CDP sampling profiler, attached to the
+ * service worker target) over each kind of request and print where its time goes, self
+ * time by function, to stderr. The build is then made unminified, so the names are the
+ * sources' (the figures of such a run are not the production build's).
+ */
+const PROFILE = process.env.PSIWEB_SW_PROFILE === '1' || process.env.PSIWEB_SW_PROFILE === 'trace';
+/** `PSIWEB_SW_PROFILE=trace`: a Chromium trace instead, the worker thread's self time by trace event. */
+const TRACE = process.env.PSIWEB_SW_PROFILE === 'trace';
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string };
+}
+
+/** Records a browser-wide trace while `fn` runs. */
+async function traced(browser: Browser, fn: () => Promise<unknown>): Promise<TraceEvent[]> {
+  const cdp: CDPSession = await browser.newBrowserCDPSession();
+  const categories = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.execute', 'blink', 'ServiceWorker', 'toplevel', 'mojom', 'loading', 'navigation', 'disabled-by-default-v8.gc'];
+  const complete = new Promise<string>((resolve) => cdp.once('Tracing.tracingComplete', (e: any) => resolve(e.stream)));
+  await cdp.send('Tracing.start', { transferMode: 'ReturnAsStream', traceConfig: { includedCategories: categories, recordMode: 'recordAsMuchAsPossible' } });
+  await fn();
+  await cdp.send('Tracing.end');
+  const handle = await complete;
+  let text = '';
+  for (;;) {
+    const chunk = (await cdp.send('IO.read', { handle, size: 1 << 22 })) as { data: string; eof: boolean; base64Encoded?: boolean };
+    text += chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString() : chunk.data;
+    if (chunk.eof) break;
+  }
+  await cdp.send('IO.close', { handle });
+  const parsed = JSON.parse(text) as { traceEvents: TraceEvent[] } | TraceEvent[];
+  return Array.isArray(parsed) ? parsed : parsed.traceEvents;
+}
+
+/** Self time by event name on each thread whose name matches, per request. */
+function traceSelfTimes(events: TraceEvent[], requests: number, threadName: RegExp, top = 30): string {
+  const names = new Map<string, string>();
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, e.args?.name ?? '');
+  const out: string[] = [];
+  for (const [thread, name] of names) {
+    if (!threadName.test(name)) continue;
+    const xs = events.filter((e) => `${e.pid}:${e.tid}` === thread && e.ph === 'X' && e.dur !== undefined).sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+    const self = new Map<string, number>();
+    const stack: { end: number; name: string }[] = [];
+    let top0 = 0;
+    for (const e of xs) {
+      while (stack.length && stack[stack.length - 1]!.end <= e.ts) stack.pop();
+      const parent = stack[stack.length - 1];
+      if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!);
+      else top0 += e.dur!;
+      self.set(e.name, (self.get(e.name) ?? 0) + e.dur!);
+      stack.push({ end: e.ts + e.dur!, name: e.name });
+    }
+    out.push(`  thread ${name} (${thread}): busy ${(top0 / requests / 1000).toFixed(3)} ms per request`);
+    for (const [n, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) out.push(`  ${(us / requests / 1000).toFixed(4).padStart(8)} ms/req  ${n}`);
+  }
+  return out.join('\n');
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+
+/** The root service worker's profiler, through the browser's CDP session. */
+async function workerProfiler(browser: Browser): Promise<{ start(): Promise<void>; stop(): Promise<{ nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }> }> {
+  const cdp: CDPSession = await browser.newBrowserCDPSession();
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+  const sw = targetInfos.find((t) => t.type === 'service_worker' && t.url.includes('root-sw'));
+  if (!sw) throw new Error(`no root service worker target among ${targetInfos.map((t) => `${t.type} ${t.url}`).join(', ')}`);
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: sw.targetId, flatten: false })) as { sessionId: string };
+  let next = 1;
+  const pending = new Map<number, (r: any) => void>();
+  cdp.on('Target.receivedMessageFromTarget', (e: any) => {
+    if (e.sessionId !== sessionId) return;
+    const m = JSON.parse(e.message);
+    if (m.id !== undefined) pending.get(m.id)?.(m);
+  });
+  const send = async (method: string, params: object = {}) => {
+    const id = next++;
+    const reply = new Promise<any>((r) => pending.set(id, r));
+    await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
+    const m = await reply;
+    if (m.error) throw new Error(`${method}: ${JSON.stringify(m.error)}`);
+    return m.result;
+  };
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 50 });
+  return {
+    start: () => send('Profiler.start'),
+    stop: async () => (await send('Profiler.stop')).profile,
+  };
+}
+
+/** Self time by function (name, file, line), largest first, as lines of a table. */
+function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }, requests: number, top = 40): string {
+  const byNode = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) byNode.set(profile.samples[i]!, (byNode.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const byFn = new Map<string, number>();
+  let total = 0;
+  let busy = 0;
+  for (const n of profile.nodes) {
+    const us = byNode.get(n.id) ?? 0;
+    if (!us) continue;
+    const f = n.callFrame;
+    const file = f.url.split('/').pop() ?? '';
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+    total += us;
+    if (f.functionName !== '(idle)' && f.functionName !== '(program)' && f.functionName !== '(garbage collector)') busy += us;
+  }
+  const rows = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top);
+  // Where the largest self times of nodes without a source are called from.
+  const parent = new Map<number, ProfileNode>();
+  const nodeById = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) {
+    nodeById.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n);
+  }
+  const stacks: string[] = [];
+  for (const [id, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    const n = nodeById.get(id)!;
+    const chain: string[] = [];
+    for (let p: ProfileNode | undefined = n; p && chain.length < 8; p = parent.get(p.id)) chain.push(`${p.callFrame.functionName || '(anonymous)'}:${p.callFrame.lineNumber + 1}`);
+    stacks.push(`  ${(us / requests / 1000).toFixed(4).padStart(8)} ms/req  ${chain.join(' < ')}`);
+  }
+  const lines = [`  total ${(total / 1000).toFixed(0)} ms over ${requests} requests; JS (not idle/program/gc) ${(busy / requests / 1000).toFixed(3)} ms per request`];
+  for (const [k, us] of rows) lines.push(`  ${(us / requests / 1000).toFixed(4).padStart(8)} ms/req  ${k}`);
+  return [...lines, '  heaviest nodes with their callers:', ...stacks].join('\n');
+}
+
 const LAST_QUERY = 'query { blocks(last: 1) { edges { node { header { blockNum } } } } }';
 
 const bench: BenchFile = async () => {
   await ensureProductionBuild();
+  if (PROFILE) {
+    // The same build, unminified (vite-plugin-pwa builds the worker with build.minify).
+    await promisify(execFile)(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', DIST_DIR, '--emptyOutDir', '--minify', 'false', '--logLevel', 'error'], {
+      env: { ...process.env, NODE_ENV: 'production' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    writeFileSync(join(DIST_DIR, '.production'), new Date().toISOString());
+  }
   const peer = await startDevnetPeer({ produce: false });
   const browser = await launchChromium();
   try {
@@ -82,6 +233,26 @@ const bench: BenchFile = async () => {
         [service, kind, WARMUP, SAMPLES, PAGE, first, BLOCKS - PAGE] as const,
       );
 
+    if (TRACE) {
+      for (const [svc, kind] of [['packages', 'floor'], ['explorer', 'blocks']] as const) {
+        let r: { ms: number[] } | undefined;
+        const events = await traced(browser, async () => (r = await run(svc, kind)));
+        process.stderr.write(`trace, ${kind} (page p50 ${percentile(r!.ms, 50).toFixed(2)} ms):\n${traceSelfTimes(events, WARMUP + SAMPLES, /ServiceWorker|CrRendererMain|CrBrowserMain|IO|Network/)}\n`);
+      }
+      await context.close();
+      return [];
+    }
+    if (PROFILE) {
+      const profiler = await workerProfiler(browser);
+      for (const [svc, kind] of [['packages', 'floor'], ['explorer', 'blocks'], ['producers', 'producers']] as const) {
+        await profiler.start();
+        const r = await run(svc, kind);
+        const profile = await profiler.stop();
+        process.stderr.write(`profile of the root worker, ${kind} (page p50 ${percentile(r.ms, 50).toFixed(2)} ms):\n${selfTimes(profile, WARMUP + SAMPLES)}\n`);
+      }
+      await context.close();
+      return [];
+    }
     const blocks = await run('explorer', 'blocks');
     if (blocks.bad.length > 0) throw new Error(`blocks queries answered wrong: ${blocks.bad.join(' | ')}`);
     const producers = await run('producers', 'producers');
