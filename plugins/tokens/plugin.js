@@ -4,8 +4,10 @@
 // Another app's plugin (or page) reaching credit is asked about first: the user
 // answers tokens' prompt once per app (permissions:plugin is-authorized, high trust);
 // the tokens app itself is never asked.
+// fetch-network-token asks tokens' GraphQL `config { sysTid }`, as psibase's tokens
+// plugin does; reading it needs no permission (psibase: authorized(None)).
 import { getSender } from 'host:common/client';
-import { post } from 'host:common/server';
+import { post, postGraphqlGetJson } from 'host:common/server';
 import { isAuthorized } from 'permissions:plugin/api';
 import { addActionToTransaction } from 'transact:plugin/intf';
 
@@ -22,5 +24,23 @@ export const user = {
     const packed = post({ endpoint: '/pack_action/transfer', body: { tag: 'text', val: JSON.stringify({ to: debitor, amount, memo }) } });
     if (packed.tag !== 'bytes') fail(`tokens answered ${packed.tag} instead of packed arguments: ${packed.val}`);
     addActionToTransaction('transfer', packed.val);
+  },
+};
+
+export const helpers = {
+  fetchNetworkToken() {
+    const text = postGraphqlGetJson('query { config { sysTid } }');
+    let answer;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      fail(`tokens' GraphQL answered something that is not JSON: ${text.slice(0, 200)}`);
+    }
+    if (Array.isArray(answer?.errors) && answer.errors.length > 0) fail(`tokens' GraphQL refused config: ${answer.errors.map((e) => e?.message).join('; ')}`);
+    const config = answer?.data?.config;
+    if (config === null) return undefined;
+    const id = config?.sysTid;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) fail(`tokens' GraphQL config has no token id: ${text.slice(0, 200)}`);
+    return id;
   },
 };
