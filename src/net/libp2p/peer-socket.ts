@@ -201,6 +201,8 @@ export class Libp2pPeerSocket implements PeerSocket {
   close(code: number = CloseCode.normal, reason = ''): void {
     if (this.closed || this.closeSent) return;
     this.closeSent = true;
+    // The close handler hears this side's code and reason, not the stream's own close event.
+    this.finish(code, reason);
     if (code === CloseCode.normal || code === CloseCode.goingAway) {
       const timer = setTimeout(() => this.stream.abort(new PeerStreamClosedError(code, reason)), this.init.closeTimeoutMs ?? 1000);
       (timer as { unref?: () => void }).unref?.();
@@ -209,12 +211,11 @@ export class Libp2pPeerSocket implements PeerSocket {
         () => clearTimeout(timer),
       );
     } else this.stream.abort(new PeerStreamClosedError(code, reason));
-    this.finish(code, reason);
   }
 
   destroy(): void {
-    this.stream.abort(new PeerStreamClosedError(CloseCode.goingAway, 'destroyed'));
     this.finish(CloseCode.goingAway, 'destroyed');
+    this.stream.abort(new PeerStreamClosedError(CloseCode.goingAway, 'destroyed'));
   }
 
   private receive(chunk: Uint8Array): void {
@@ -252,8 +253,8 @@ export class Libp2pPeerSocket implements PeerSocket {
     this.error = e;
     this.init.log?.(`libp2p: closing the psibase peer stream of ${this.peerId}: ${e.message}`);
     this.closeSent = true;
-    this.stream.abort(e);
     this.finish(closeCodeOf(e), e.message.slice(0, 120));
+    this.stream.abort(e);
   }
 
   private finish(code: number, reason: string): void {
