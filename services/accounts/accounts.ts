@@ -4,10 +4,22 @@
 //
 // Tables (psibase's numbering): 0 AccountsStatus {totalAccounts}, 1 Account
 // {accountNum, authService, authSequence} keyed by accountNum.
+//
+// Open registration (psiweb's devnet; not in psibase): accounts is also the auth
+// service (psibase's AuthInterface) of one account, `registrar`, and authorizes, with
+// no signature, its top-level auth-sig::newAccount actions and nothing else, so a
+// person with no account yet can create one with their own key. It is psibase's invite
+// credential with the invite held by everyone: psibase's `cred-sys` may send only what
+// its credential allows (Invite::createAccount), authorized by the Credentials service.
+// The rule: open registration exists on a chain exactly when `registrar` exists with
+// accounts as its auth service. A devnet creates it at boot (src/node/devnet.ts); a
+// production chain does not, and no other account can move to accounts
+// (canAuthUserSys refuses), nor can registrar change its key or auth service.
 
 import {
   abortWith, accountName, accountNumber, Action, action, Call, callAction, check, CodeRow, Key, nativeDb,
-  methodNumber, nativeKey, NativeTableNum, ObjectReader, ObjectWriter, receiver, Row, Table,
+  methodName, methodNumber, nativeKey, NativeTableNum, ObjectReader, ObjectWriter, receiver, REQUEST_MASK, Row, Table,
+  TOP_ACTION_REQ,
 } from "../sdk";
 
 // Method numbers called on every transaction, written out: computing one costs more
@@ -166,4 +178,71 @@ action("incAuthSeq", (c: Call): void => {
     account.authSequence++;
     accounts.put(account);
   }
+});
+
+// ---- open registration: accounts as registrar's auth service (see the top) ----
+
+/** The one account accounts authorizes: open registration's sender. */
+const REGISTRAR = accountNumber("registrar");
+const AUTH_SIG = accountNumber("auth-sig");
+
+function readServiceMethod(r: ObjectReader): u64[] {
+  const service = r.u64();
+  const method = r.u64();
+  r.done();
+  return [service, method];
+}
+
+action("checkAuthSys", (c: Call): void => {
+  const args = c.args;
+  const flags = args.u32();
+  args.u64(); // requester
+  const sender = args.u64();
+  const act = readServiceMethod(args.struct());
+  const allowed = args.vector();
+  while (allowed.more()) readServiceMethod(allowed.struct());
+  allowed.done();
+  const claims = args.vector();
+  while (claims.more()) {
+    const claim = claims.struct();
+    claim.u64();
+    claim.bytes();
+    claim.done();
+  }
+  claims.done();
+  check(sender == REGISTRAR, "accounts authorizes only registrar (open registration), not " + accountName(sender));
+  check((flags & REQUEST_MASK) == TOP_ACTION_REQ, "open registration: registrar's actions cannot be run as another account's (runAs)");
+  check(act[0] == AUTH_SIG && act[1] == methodNumber("newAccount"),
+    "open registration: registrar may send only auth-sig::newAccount, not " + accountName(act[0]) + "::" + methodName(act[1]));
+  c.retBool(true);
+});
+
+action("canAuthUserSys", (c: Call): void => {
+  const user = c.args.u64();
+  check(user == REGISTRAR, "accounts is the auth service of registrar (open registration) only, not of " + accountName(user));
+});
+
+action("getDlgsSys", (c: Call): void => {
+  c.args.u64();
+  c.retStruct(ObjectWriter.vector());
+});
+
+/** Nobody approves or rejects for registrar: it sends newAccount, and only directly. */
+function readSenderList(c: Call): void {
+  const args = c.args;
+  args.u64();
+  const list = args.vector();
+  const n = list.count(8);
+  for (let i = 0; i < n; i++) list.u64();
+  list.done();
+}
+
+action("isAuthSys", (c: Call): void => {
+  readSenderList(c);
+  c.retBool(false);
+});
+
+action("isRejectSys", (c: Call): void => {
+  readSenderList(c);
+  c.retBool(false);
 });
