@@ -10,7 +10,8 @@ import { accountName, accountNumber } from '../../protocol/names.ts';
 import { MemoryStore, StateDb } from '../../state/index.ts';
 import { Router } from '../router.ts';
 import { constantService, packOptionalReply, textReply } from '../test-kit.ts';
-import { ChainSnapshot, chainRunner, tableConnectionField, tableIndexPrefix } from './chain-queries.ts';
+import { ChainSnapshot, chainRunner, tableConnectionField, tableIndexPrefix, u32KeyBytes } from './chain-queries.ts';
+import { makeConnection, type KeyedIndex } from './connection.ts';
 import { buildSchema } from './introspection.ts';
 import { GraphqlFloat, GraphqlString, nonNull, type ObjectType } from './schema.ts';
 
@@ -140,6 +141,28 @@ describe('explorer.<root>/graphql', () => {
     const bounded = await gql('explorer', `{ blocks(gt: ${all[1]} le: ${all[4]}) { edges { node { header { blockNum } } } pageInfo { hasPreviousPage hasNextPage } } }`);
     expect(bounded.data.blocks.edges.map((e: any) => e.node.header.blockNum)).toEqual(all.slice(2, 5));
     expect(bounded.data.blocks.pageInfo).toEqual({ hasPreviousPage: false, hasNextPage: false });
+  });
+
+  it('finds every bound and cursor as a search over the log keys would, short, long and out-of-range ones too', async () => {
+    const all = Array.from({ length: MORE + 1 }, (_, i) => headNum() - MORE + i);
+    const log: KeyedIndex<number> = { size: all.length, key: (p) => u32KeyBytes(all[p]!), node: (p) => all[p]! };
+    const nums = [0, all[0]! - 1, all[0]!, all[3]!, all[all.length - 1]!, all[all.length - 1]! + 1, 0xffffffff];
+    const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+    const cursors = nums.flatMap((n) => [hex(n), hex(n).slice(0, 4), `${hex(n)}00`, `${hex(n)}FF`]);
+    const cases: Record<string, unknown>[] = [
+      ...nums.flatMap((n) => [{ ge: n }, { gt: n }, { le: n }, { lt: n }, { ge: n, last: 2 }, { le: n, first: 2 }]),
+      ...cursors.flatMap((c) => [{ after: c }, { before: c }, { after: c, first: 2 }, { before: c, last: 2 }, { after: c, le: all[4] }]),
+    ];
+    for (const args of cases) {
+      const want = makeConnection(log, args, u32KeyBytes);
+      const text = Object.entries(args).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(' ');
+      const r = await gql('explorer', `{ blocks(${text}) { edges { cursor node { header { blockNum } } } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }`);
+      expect({ args, edges: r.data.blocks.edges.map((e: any) => [e.cursor, e.node.header.blockNum]), pageInfo: r.data.blocks.pageInfo }).toEqual({
+        args,
+        edges: want.edges.map((e) => [e.cursor, e.node()]),
+        pageInfo: want.pageInfo,
+      });
+    }
   });
 
   it('answers the block a fork switch put at a number, not the one it replaced', async () => {

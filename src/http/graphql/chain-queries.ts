@@ -19,15 +19,16 @@
  * log. When a block commits while the query runs (the head changes), the query is run
  * again on the new head, so an answer never mixes two blocks.
  */
-import { NativeTables, type StatusRow } from '../../chain/native-tables.ts';
+import { NativeTables, statusKey, type StatusRow } from '../../chain/native-tables.ts';
 import { producersOf } from '../../chain/block-context.ts';
 import { FracSchema, toHex } from '../../protocol/fracpack/index.ts';
 import { accountName, accountNumber } from '../../protocol/names.ts';
 import { protocolSchema, type ConsensusData, type Producer } from '../../protocol/types.ts';
 import type { KvReader, StateDb } from '../../state/index.ts';
+import { findMiss } from '../../state/retry.ts';
 import { bytesEqual } from '../../state/bytes.ts';
 import { DbId, dbKey } from '../../vm/dbs.ts';
-import { DEFAULT_MAX_PAGE, connectionArgs, connectionType, connectionField, kvIndex, makeConnection, type ConnectionArgs, type KeyedIndex } from './connection.ts';
+import { DEFAULT_MAX_PAGE, connectionArgs, connectionType, connectionField, kvIndex, makeConnection, type ConnectionArgs, type KeyedIndex, type OrderedIndex } from './connection.ts';
 import { GraphqlError } from './errors.ts';
 import { tableIndexPrefix } from './tables.ts';
 import { TOKENS, TOKENS_GRAPHQL } from './tokens-queries.ts';
@@ -39,12 +40,40 @@ import { GraphqlFloat, GraphqlInt, GraphqlString, list, nonNull, variantUnion, t
 const jsonSchema = new FracSchema(protocolSchema, { mode: 'json' });
 const BLOCK_LOG_PREFIX = dbKey(DbId.blockLog, new Uint8Array(0));
 
+/** The status row's key in chain state. */
+const STATUS_STATE_KEY = dbKey(DbId.native, statusKey());
+
+/**
+ * The last status row decoded, with its bytes: every request reads the row (twice: at
+ * the start and to check the head did not move), and it changes once a block, so
+ * decoding it each time is wasted work. The decoded row is shared: nothing may change it.
+ */
+let lastStatus: { raw: Uint8Array; row: StatusRow } | undefined;
+
+function statusOf(raw: Uint8Array | undefined): StatusRow | undefined {
+  if (!raw) return undefined;
+  if (lastStatus && bytesEqual(lastStatus.raw, raw)) return lastStatus.row;
+  // NativeTables decodes it as the chain does, over a reader holding only this row.
+  const row = new NativeTables({ get: (key: Uint8Array) => (bytesEqual(key, STATUS_STATE_KEY) ? raw : undefined) } as KvReader).status()!;
+  lastStatus = { raw, row };
+  return row;
+}
+
 /** What the queries read: chain state at the head when the request began. */
 export class ChainSnapshot {
   private constructor(
     private readonly state: StateDb,
-    readonly status: StatusRow | undefined,
+    /** The status row's bytes (a copy: a store may reuse the buffer it read into). */
+    private readonly statusRaw: Uint8Array | undefined,
   ) {}
+
+  #status: StatusRow | undefined | null = null;
+
+  /** The status row at the snapshot's head (decoded on first use). */
+  get status(): StatusRow | undefined {
+    if (this.#status === null) this.#status = statusOf(this.statusRaw);
+    return this.#status;
+  }
 
   /** The store the snapshot reads (an identity for per-store caches). */
   get store(): object {
@@ -52,7 +81,8 @@ export class ChainSnapshot {
   }
 
   static async open(state: StateDb): Promise<ChainSnapshot> {
-    return new ChainSnapshot(state, await state.run(() => new NativeTables(state.reader).status()));
+    const raw = await readNow(state, (r) => r.get(STATUS_STATE_KEY)?.slice());
+    return new ChainSnapshot(state, raw);
   }
 
   /** Synchronous reads of committed state (retried over IndexedDB's range cache). */
@@ -60,13 +90,30 @@ export class ChainSnapshot {
     return this.state.run(() => f(this.state.reader));
   }
 
-  /** Whether the head is still the block this snapshot began at. */
+  /**
+   * The same, answered at once when the reads hit (over IndexedDB: the range cache holds
+   * them), so a resolver need not wait a turn for data already in memory.
+   */
+  readNow<T>(f: (reader: KvReader) => T): T | Promise<T> {
+    return readNow(this.state, f);
+  }
+
+  /** Whether the head is still the block this snapshot began at (the status row, which every block changes, is unchanged). */
   async current(): Promise<boolean> {
-    const now = await ChainSnapshot.open(this.state);
-    const a = this.status?.head?.blockId;
-    const b = now.status?.head?.blockId;
-    if (!a || !b) return a === b;
-    return a.length === b.length && a.every((x, i) => x === b[i]);
+    const now = await readNow(this.state, (r) => r.get(STATUS_STATE_KEY));
+    if (!now || !this.statusRaw) return now === this.statusRaw;
+    return bytesEqual(now, this.statusRaw);
+  }
+}
+
+/** `f` over `state`'s reader, at once when nothing misses, else loaded and run again (StateDb.run). */
+function readNow<T>(state: StateDb, f: (reader: KvReader) => T): T | Promise<T> {
+  if (!state.cache) return f(state.reader);
+  try {
+    return f(state.reader);
+  } catch (e) {
+    if (findMiss(e)) return state.run(() => f(state.reader));
+    throw e;
   }
 }
 
@@ -305,12 +352,19 @@ export function u32KeyBytes(v: number): Uint8Array {
   return b;
 }
 
+/** A block log key's number (the key within the log: 4 bytes, big-endian), or undefined for another length. */
+function logKeyNum(key: Uint8Array): number | undefined {
+  if (key.length !== 4) return undefined;
+  return ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+}
+
 /**
  * The block log at the snapshot: its blocks are numbered without gaps from the first
- * entry to the last, so a position is a block number.
+ * entry to the last, so a position is a block number, and a key bound is found by
+ * arithmetic on its number rather than by a search over key bytes.
  */
-async function blockLog(snap: ChainSnapshot): Promise<KeyedIndex<unknown>> {
-  const range = await snap.read((r) => {
+async function blockLog(snap: ChainSnapshot): Promise<OrderedIndex<number, unknown>> {
+  const range = await snap.readNow((r) => {
     const last = r.max(BLOCK_LOG_PREFIX);
     if (!last) return undefined;
     // The first entry is the genesis block, by far the largest, and reading it copies and
@@ -326,16 +380,40 @@ async function blockLog(snap: ChainSnapshot): Promise<KeyedIndex<unknown>> {
     return { first, last: blockNumOf(last.key) };
   });
   const firstNum = range?.first ?? 0;
+  const size = range ? range.last - range.first + 1 : 0;
+  const clampPos = (p: number) => Math.min(Math.max(p, 0), size);
+  // Keys are 4 bytes; a bound of another length (a cursor) sorts as bytes do: a shorter
+  // key before every key it prefixes, a longer one after the key that prefixes it.
+  const bound = (key: Uint8Array, strict: boolean): number => {
+    const num = logKeyNum(key);
+    if (num !== undefined) return clampPos(num - firstNum + (strict ? 1 : 0));
+    const head = new Uint8Array(4);
+    head.set(key.subarray(0, 4));
+    const n = logKeyNum(head)!;
+    // Shorter: the first key >= it (and > it) is the one its zero-padding names.
+    // Longer: every key <= its first 4 bytes is smaller, so both bounds start after it.
+    return clampPos(n - firstNum + (key.length > 4 ? 1 : 0));
+  };
   return {
-    size: range ? range.last - range.first + 1 : 0,
+    begin: () => 0,
+    end: () => size,
+    lowerBound: (k) => bound(k, false),
+    upperBound: (k) => bound(k, true),
+    next: (i) => i + 1,
+    prev: (i) => i - 1,
+    cmp: (a, b) => a - b,
     key: (pos) => u32KeyBytes(firstNum + pos),
-    node: async (pos) => {
+    node: (pos) => {
       const num = firstNum + pos;
-      const raw = await snap.read((r) => r.get(dbKey(DbId.blockLog, u32KeyBytes(num))));
-      if (!raw) throw new GraphqlError(`block ${num} is not in this node's block log`);
-      return decodedBlock(num, raw);
+      const raw = snap.readNow((r) => r.get(dbKey(DbId.blockLog, u32KeyBytes(num))));
+      return raw instanceof Promise ? raw.then((b) => blockNode(num, b)) : blockNode(num, raw);
     },
   };
+}
+
+function blockNode(num: number, raw: Uint8Array | undefined): unknown {
+  if (!raw) throw new GraphqlError(`block ${num} is not in this node's block log`);
+  return decodedBlock(num, raw);
 }
 
 /** The first block number of each store's block log (the log is never pruned from below). */

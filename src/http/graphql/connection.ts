@@ -289,12 +289,12 @@ export function connectionArgs(key: ScalarType): Record<string, ArgDef> {
   };
 }
 
-/** A connection field over the index `index(parent, ctx)` returns. */
+/** A connection field over the index `index(ctx)` returns. */
 export function connectionField<Ctx, Node, Key>(
   node: ObjectType<any>,
   key: ScalarType,
   keyBytes: (k: Key) => Uint8Array,
-  index: (ctx: Ctx) => KeyedIndex<Node> | Promise<KeyedIndex<Node>>,
+  index: (ctx: Ctx) => KeyedIndex<Node> | OrderedIndex<any, Node> | Promise<KeyedIndex<Node> | OrderedIndex<any, Node>>,
   description?: string,
   maxPage = DEFAULT_MAX_PAGE,
 ): FieldDef<Ctx> {
@@ -302,7 +302,7 @@ export function connectionField<Ctx, Node, Key>(
     type: nonNull(connectionType(node)),
     args: connectionArgs(key),
     ...(description !== undefined && { description }),
-    resolve: async (_parent, args, ctx) => makeConnection(await index(ctx), args as ConnectionArgs<Key>, keyBytes, maxPage),
+    resolve: async (_parent, args, ctx) => makeConnection(await index(ctx) as OrderedIndex<unknown, Node>, args as ConnectionArgs<Key>, keyBytes, maxPage),
   };
 }
 
