@@ -1,0 +1,11 @@
+/**
+ * A Node peer's libp2p host as a process of its own, for the browser tests to stop:
+ * prints `RELAY <multiaddr>` once it listens, stops on SIGTERM.
+ */
+import { startNodeHost } from '../../src/net/libp2p/node-host.ts';
+
+const host = await startNodeHost();
+process.stdout.write(`RELAY ${String(host.addresses()[0])}\n`);
+process.on('SIGTERM', () => {
+  void host.stop().finally(() => process.exit(0));
+});
