@@ -15,6 +15,7 @@ import {
   packTransaction,
   transactionTraceJson,
   unpackSignedBlock,
+  unpackTransaction,
   type Block,
   type SignedBlock,
   type SignedTransaction,
@@ -68,6 +69,21 @@ export function openTransaction(input: Uint8Array | SignedTransaction): OpenedTr
     throw new TransactionRejectedError('malformed', `transaction is malformed: ${(e as Error).message}`, undefined, { cause: e });
   }
   return { signed, transaction, id: sha256(signed.transaction) };
+}
+
+/**
+ * openTransaction of a transaction decoded as part of a block: the block's decode
+ * checked it (its inner Transaction as FracPack too), so only the inner Transaction is
+ * decoded, instead of packing the transaction again and decoding both layers.
+ */
+function openInBlock(t: SignedTransaction): OpenedTransaction {
+  let transaction: Transaction;
+  try {
+    transaction = unpackTransaction(t.transaction);
+  } catch (e) {
+    throw new TransactionRejectedError('malformed', `transaction is malformed: ${(e as Error).message}`, undefined, { cause: e });
+  }
+  return { signed: t, transaction, id: sha256(t.transaction) };
 }
 
 export interface ProduceOptions {
@@ -695,7 +711,7 @@ export class Chain {
     const body = async () => {
       let opened: OpenedTransaction[];
       try {
-        opened = transactions.map((t) => openTransaction(t));
+        opened = transactions.map(openInBlock);
       } catch (e) {
         throw new BlockValidationError('block contains a malformed transaction', { cause: e });
       }
