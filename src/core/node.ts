@@ -315,6 +315,20 @@ export class CoreNode {
     this.enqueue(() => this.consensus.connected(peer));
   }
 
+  /**
+   * Says hello to `peer` naming this node's applied head (psibase blocknet's hello on
+   * connect), `committed` when it is irreversible: a peer that knows the block sends
+   * what follows it. A follower whose root has no parent (the genesis block) has no
+   * head block to show a peer, so it asks with this.
+   */
+  hello(peer: string): void {
+    this.enqueue(() => {
+      const head = this.appliedHead();
+      const xid = { _id: fromHexBytes(head.id), _num: head.num };
+      this.transport.sendToPeer(peer, encodeMessage({ kind: 'HelloRequest', value: { xid, committed: head.num <= this.irreversibleNum } }));
+    });
+  }
+
   /** A message from a neighbour (type byte + fracpack). */
   receive(peer: string, bytes: Uint8Array): void {
     this.enqueue(async () => {
@@ -885,6 +899,13 @@ export class CoreNode {
 }
 
 const packedCache = new WeakMap<SignedBlock, Uint8Array>();
+
+/** Bytes of a lower-case hex string (a block id). */
+function fromHexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
 
 /** A block's packed bytes (kept from the wire where it came from there). */
 function packedOf(b: SignedBlock): Uint8Array {

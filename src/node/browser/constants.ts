@@ -24,6 +24,16 @@ export const SYNC_POLL_MS = 500;
 /** Back-off after a failed request to the peer (offline, peer down). */
 export const SYNC_RETRY_MS = 1_000;
 
+/** Reconnect backoff of the WebSocket to the peer (core-sync.ts): first wait, and the most it grows to (as the Node peer's). */
+export const P2P_RETRY_MIN_MS = 250;
+export const P2P_RETRY_MAX_MS = 5_000;
+
+/** WebSocket dials that fail in a row, none ever open, before the node syncs over HTTP instead. */
+export const P2P_FALLBACK_FAILURES = 3;
+
+/** After the peer sent something invalid, its connection is dialed again this much later (the core remembers the bad block). */
+export const MISBEHAVIOUR_RETRY_MS = 30_000;
+
 /** How often the node tells the tabs its status even when nothing changes. */
 export const STATUS_INTERVAL_MS = 1_000;
 

@@ -7,6 +7,10 @@ import type { OutboxRecord } from './outbox.ts';
 /** The node's view for dashboards (every tab), sent by the leader. */
 export interface NodeStatusView {
   peerUrl: string;
+  /** How blocks come: the node core over psibase's peer protocol (a WebSocket), or HTTP block ranges. */
+  sync: 'p2p' | 'http';
+  /** Whether the peer protocol's WebSocket is open (null when syncing over HTTP). */
+  peerConnected: boolean | null;
   /** Whether the last request to the peer succeeded. */
   peerOnline: boolean;
   peerHead: number | null;

@@ -3,12 +3,20 @@
  * into IndexedDB, submits the transactions the service worker queued, and tells every
  * tab its status. Its dependencies come in through the constructor, so a Node test can
  * drive it against an in-process peer.
+ *
+ * Sync (`sync`): 'p2p' runs the node core (src/core) as a follower over psibase's peer
+ * protocol on a WebSocket to the peer (core-sync.ts), and falls back to HTTP when that
+ * WebSocket never opens; 'http' copies blocks over HTTP (sync.ts). Both validate every
+ * block before it is committed. The status view and the transaction outbox are the same.
  */
 import type { Chain } from '../../chain/executor.ts';
 import { traceJson } from '../../chain/executor.ts';
 import { ONE_SECOND_US } from '../../chain/constants.ts';
 import { toHex } from '../../state/bytes.ts';
 import { RATE_WINDOW_MS, STATUS_INTERVAL_MS, SYNC_POLL_MS, SYNC_RETRY_MS } from './constants.ts';
+import type { CommittedBlock } from '../../core/node.ts';
+import type { Clock } from '../../core/platform.ts';
+import { CoreSync, type Dial } from './core-sync.ts';
 import { StateLostError, SyncError } from './errors.ts';
 import type { NodeMessage, NodeStatusView } from './messages.ts';
 import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
@@ -28,6 +36,11 @@ export interface BrowserNodeInit {
   online?: () => boolean;
   /** Resolves once every block applied so far is stored (BroadcastingStateDb.settled). */
   settled?: () => Promise<void>;
+  /** How blocks come (default 'http'): the node core over the peer protocol, or HTTP block ranges. */
+  sync?: 'p2p' | 'http';
+  /** Opens the WebSocket to the peer (default: the platform's WebSocket). */
+  dial?: Dial;
+  log?: (line: string) => void;
 }
 
 /** The peer's transact subdomain URL of a root URL. */
@@ -47,6 +60,8 @@ export const UPSTREAM_HEADER = 'x-psiweb-upstream';
 
 export class BrowserNode {
   readonly sync: BlockSync;
+  /** The node core over the peer protocol (sync 'p2p'). */
+  readonly p2p: CoreSync | undefined;
   private readonly chain: Chain;
   private readonly outbox: Outbox;
   private readonly fetch: Fetch;
@@ -80,6 +95,23 @@ export class BrowserNode {
       onApplied: (b) => this.onApplied(b),
       shouldPause: () => this.paused || this.stopped,
     });
+    if (init.sync === 'p2p') {
+      const clock: Clock = { now: this.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+      this.p2p = new CoreSync({
+        chain: init.chain,
+        peerUrl: init.peerUrl,
+        genesis: () => this.sync.genesis(),
+        onCommitted: (b) => this.onCommitted(b),
+        clock,
+        ...(init.dial && { dial: init.dial }),
+        ...(init.log && { log: init.log }),
+      });
+    }
+  }
+
+  /** How blocks come now: the core over the peer protocol, or HTTP (chosen, or fallen back to). */
+  get syncMode(): 'p2p' | 'http' {
+    return this.p2p && !this.p2p.gaveUp ? 'p2p' : 'http';
   }
 
   /** Handles a message from the channel (the service worker, other tabs). */
@@ -106,12 +138,15 @@ export class BrowserNode {
     this.paused = true;
     this.postStatus();
     if (this.applying) await new Promise<void>((r) => this.pauseWaiters.push(r));
+    // The core stops once the block it is on is done, its irreversible blocks committed.
+    await this.p2p?.stop();
     // A failed commit is the run loop's to report; paused is paused either way.
     await this.init.settled?.().catch(() => undefined);
   }
 
   stop(): void {
     this.stopped = true;
+    void this.p2p?.stop();
     this.poke();
   }
 
@@ -130,11 +165,27 @@ export class BrowserNode {
           this.applying = true;
           this.peer = await this.sync.peerStatus();
           this.peerOnline = true;
-          const n = await this.sync.step(this.peer);
+          let n = 0;
+          if (this.p2p && !this.p2p.gaveUp) {
+            // The core syncs on its own once started; this loop watches the peer's status.
+            this.sync.checkChain(this.peer);
+            await this.p2p.start();
+          } else {
+            if (this.p2p?.isRunning) await this.p2p.stop();
+            n = await this.sync.step(this.peer);
+          }
           // The batch's last commits may still be in flight; a failure among them ends the run.
           await this.init.settled?.();
+          const halt = this.p2p?.core?.haltError;
+          if (halt !== undefined) {
+            await this.p2p!.stop();
+            if (halt instanceof StateLostError) throw halt;
+            throw new SyncError(`the node core halted: ${(halt as Error).message ?? String(halt)}`, { cause: halt });
+          }
           if (n > 0) delay = 0;
-          if (this.error !== null) this.error = null;
+          // The peer sent the core something invalid: said until blocks come again.
+          const bad = this.p2p?.misbehaviour ?? null;
+          if (this.error !== bad) this.error = bad;
         } catch (e) {
           if (e instanceof StateLostError) {
             this.error = e.message;
@@ -193,6 +244,8 @@ export class BrowserNode {
     const peerHead = this.peer?.head?.num ?? null;
     return {
       peerUrl: this.sync.peerUrl,
+      sync: this.syncMode,
+      peerConnected: this.syncMode === 'p2p' ? this.p2p!.connected : null,
       peerOnline: this.peerOnline,
       peerHead,
       peerIrreversible: this.peer?.irreversible?.num ?? null,
@@ -212,6 +265,12 @@ export class BrowserNode {
   private postStatus(): void {
     this.lastStatusAt = this.now();
     this.init.post({ type: 'status', status: this.status() });
+  }
+
+  /** A block the core committed: as one applied over HTTP. */
+  private onCommitted(b: CommittedBlock): Promise<void> {
+    if (this.p2p) this.p2p.misbehaviour = null;
+    return this.onApplied({ num: b.num, id: b.id, transactions: b.transactions.map((t) => ({ id: toHex(t.id), trace: t.trace })) });
   }
 
   private async onApplied(block: AppliedBlock): Promise<void> {

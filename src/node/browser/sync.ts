@@ -1,5 +1,6 @@
 /**
- * Block sync over HTTP: the browser node follows the Node peer by asking for block
+ * Block sync over HTTP, the browser node's fallback (its default is the node core over
+ * the peer protocol, core-sync.ts), and how it takes the genesis block: the browser node follows the Node peer by asking for block
  * ranges (`GET /native/blocks`, src/http/blocks.ts) after its own head and applying each
  * block through the executor, which checks the producer's signature, every
  * transaction's proofs (WebCrypto for P-256), re-executes the transactions and checks
@@ -25,8 +26,8 @@ export interface PeerStatus {
 export interface AppliedBlock {
   num: number;
   id: Uint8Array;
-  /** The block's transactions, in order, with their local traces. */
-  transactions: AppliedTransaction[];
+  /** The block's transactions, in order, with their local traces (id: hex). */
+  transactions: readonly { readonly id: string; readonly trace: TransactionTrace }[];
 }
 
 /** A transaction of an applied block; its id (hex) is hashed when first asked for. */
@@ -77,19 +78,30 @@ export class BlockSync {
     return s;
   }
 
+  /** A SyncError when the peer runs another chain than the one this browser holds. */
+  checkChain(peer: PeerStatus | undefined): void {
+    if (peer?.chainId && this.chain.head && this.chain.chainId && toHex(this.chain.chainId) !== peer.chainId.toLowerCase()) {
+      throw new SyncError(`the peer runs chain ${peer.chainId}, this browser holds chain ${toHex(this.chain.chainId)}`);
+    }
+  }
+
+  /** Applies the peer's genesis block when the chain holds none (the node core needs a root). */
+  async genesis(): Promise<void> {
+    if (this.chain.head) return;
+    if ((await this.step(undefined, 1)) !== 1) throw new SyncError('the peer sent no genesis block');
+  }
+
   /**
    * Fetches the next range after the local head and applies it. Returns how many
    * blocks were applied (0: nothing new, or paused before the first).
    */
-  async step(peer?: PeerStatus): Promise<number> {
+  async step(peer?: PeerStatus, count = this.batch): Promise<number> {
+    this.checkChain(peer);
     const local = this.chain.head;
-    if (peer?.chainId && local && this.chain.chainId && toHex(this.chain.chainId) !== peer.chainId.toLowerCase()) {
-      throw new SyncError(`the peer runs chain ${peer.chainId}, this browser holds chain ${toHex(this.chain.chainId)}`);
-    }
     // psibase numbers the genesis block 2 (block 1 is never produced).
     const from = local ? local.num + 1 : GENESIS_BLOCK_NUM;
     if (peer?.head && peer.head.num < from) return 0;
-    const res = await this.fetch(`${this.peerUrl}/native/blocks?from=${from}&count=${this.batch}`, { cache: 'no-store' });
+    const res = await this.fetch(`${this.peerUrl}/native/blocks?from=${from}&count=${count}`, { cache: 'no-store' });
     if (!res.ok) throw new SyncError(`the peer's /native/blocks answered ${res.status}`);
     let frames: Uint8Array[];
     try {

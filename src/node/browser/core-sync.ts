@@ -1,0 +1,284 @@
+/**
+ * The browser node's sync on the node core (src/core): the leader-tab worker runs the
+ * same CoreNode as the Node peer, as a follower without a vote (FOLLOWER_NAME),
+ * connected to its Node peer over psibase's peer protocol on a WebSocket to
+ * `x-peers.<root>/p2p` (one type byte + fracpack per frame, src/net/wire). The core
+ * says hello with its head, the peer answers with the blocks after it, and each block
+ * is validated before consensus sees it (producer signature, transaction proofs,
+ * re-execution, merkle root and id; a BFT block's commit certificate by consensus).
+ *
+ * The browser platform: IndexedDB cannot take blocks back, so the chain is not
+ * reversible and the core commits only irreversible blocks (on a single-producer
+ * chain every block is irreversible at once); the blocks above them wait in memory.
+ * The genesis block comes first over HTTP (`genesis`), since the core needs a root.
+ *
+ * A block that does not validate (or any message the core reports) closes the
+ * connection; it is dialed again after MISBEHAVIOUR_RETRY_MS, and the core remembers
+ * the invalid block, so nothing of it is ever committed. Dials that fail in a row
+ * P2P_FALLBACK_FAILURES times before one ever succeeded set `gaveUp`: the browser
+ * node then syncs over HTTP (BlockSync) instead.
+ */
+import type { Chain } from '../../chain/executor.ts';
+import { claimVerifier } from '../../core/claim-verifier.ts';
+import { CoreNode, FOLLOWER_NAME, type CommittedBlock } from '../../core/node.ts';
+import type { Clock, Transport } from '../../core/platform.ts';
+import { PsiwebError } from '../../errors.ts';
+import { decodeMessage, encodeMessage, MESSAGE_TYPES } from '../../net/wire/index.ts';
+import { MISBEHAVIOUR_RETRY_MS, P2P_FALLBACK_FAILURES, P2P_RETRY_MAX_MS, P2P_RETRY_MIN_MS } from './constants.ts';
+
+/** psibase's routing_base protocol_version. */
+const PROTOCOL_VERSION = 0;
+/** Routing messages (RoutingEnvelope … RequestRoutesMessage): a follower with one peer routes nothing. */
+const ROUTING_TYPES: ReadonlySet<number> = new Set([3, 4, 5, 6]);
+/** psibase's snapshot and state-checksum messages, which psiweb does not serve. */
+const IGNORED_TYPES: ReadonlySet<number> = new Set([42, 43, 45]);
+/** Type bytes from here up are x-peers' own connection messages. */
+const FIRST_XPEERS_TYPE = 64;
+
+/** The WebSocket to the peer could not be opened. */
+export class P2pConnectError extends PsiwebError {
+  override name = 'P2pConnectError';
+}
+
+/** An open connection to the peer. */
+export interface PeerLink {
+  send(bytes: Uint8Array): void;
+  close(reason: string): void;
+}
+
+export interface LinkEvents {
+  message(bytes: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+/** Opens a binary WebSocket to `url`; rejects with P2pConnectError when it does not open. */
+export type Dial = (url: string, events: LinkEvents) => Promise<PeerLink>;
+
+/** The peer's p2p endpoint of its root URL: http://psiweb.localhost:8080 → ws://x-peers.psiweb.localhost:8080/p2p. */
+export function p2pUrl(peerUrl: string): string {
+  const u = new URL(peerUrl);
+  return `${u.protocol === 'https:' ? 'wss' : 'ws'}://x-peers.${u.host}/p2p`;
+}
+
+/** The platform's WebSocket (browsers and workers have one). */
+export const webSocketDial: Dial = (url, events) =>
+  new Promise((resolve, reject) => {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      reject(new P2pConnectError(`${url}: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    let open = false;
+    ws.onopen = () => {
+      open = true;
+      resolve({
+        send: (bytes) => ws.send(bytes as Uint8Array<ArrayBuffer>),
+        // Browsers let a page close with 1000 or 3000–4999 only.
+        close: (reason) => ws.close(1000, new TextEncoder().encode(reason).length > 120 ? reason.slice(0, 40) : reason),
+      });
+    };
+    ws.onmessage = (e: MessageEvent) => {
+      if (e.data instanceof ArrayBuffer) events.message(new Uint8Array(e.data));
+    };
+    ws.onclose = (e: CloseEvent) => {
+      if (open) events.close(e.code, e.reason);
+      else reject(new P2pConnectError(`${url}: the WebSocket did not open (${e.code}${e.reason ? `: ${e.reason}` : ''})`));
+    };
+  });
+
+export interface CoreSyncInit {
+  /** Not reversible: the core commits irreversible blocks only. */
+  chain: Chain;
+  /** The peer's root URL, e.g. http://psiweb.localhost:8080. */
+  peerUrl: string;
+  /** Applies the genesis block (from the peer, over HTTP) when the chain holds none. */
+  genesis: () => Promise<void>;
+  /** Told of each block the core committed, in order. */
+  onCommitted: (block: CommittedBlock) => void | Promise<void>;
+  clock: Clock;
+  dial?: Dial;
+  log?: (line: string) => void;
+  random?: () => number;
+}
+
+export class CoreSync {
+  readonly url: string;
+  private readonly chain: Chain;
+  private readonly dial: Dial;
+  private readonly clock: Clock;
+  private readonly log: (line: string) => void;
+  private _core: CoreNode | undefined;
+  private link: PeerLink | undefined;
+  /** The label of the open connection (a new one per connection: consensus meets it afresh). */
+  private label: string | undefined;
+  private seq = 0;
+  private running = false;
+  private dialing = false;
+  private timer: unknown;
+  /** Dials that failed in a row. */
+  private failures = 0;
+  private everConnected = false;
+  /** Why the peer was last disconnected for misbehaving, or null. */
+  misbehaviour: string | null = null;
+
+  constructor(private readonly init: CoreSyncInit) {
+    this.chain = init.chain;
+    this.url = p2pUrl(init.peerUrl);
+    this.dial = init.dial ?? webSocketDial;
+    this.clock = init.clock;
+    this.log = init.log ?? (() => undefined);
+  }
+
+  /** The core, while running. */
+  get core(): CoreNode | undefined {
+    return this._core;
+  }
+
+  /** Whether the WebSocket to the peer is open. */
+  get connected(): boolean {
+    return this.link !== undefined;
+  }
+
+  /** The WebSocket never opened after P2P_FALLBACK_FAILURES tries: sync over HTTP instead. */
+  get gaveUp(): boolean {
+    return !this.everConnected && this.failures >= P2P_FALLBACK_FAILURES;
+  }
+
+  /** Whether the core is running. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Opens the core on the chain (the genesis block first, if the chain has none) and
+   * dials the peer. Resolves once the core runs; the connection follows. Idempotent.
+   */
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (!this.chain.head) await this.init.genesis();
+    const transport: Transport = {
+      // A follower with one peer: nothing is routed to producers through it.
+      sendToProducer: () => false,
+      sendToPeer: (peer, bytes) => {
+        if (peer !== this.label || !this.link) return false;
+        this.link.send(bytes);
+        return true;
+      },
+      broadcast: (bytes) => this.link?.send(bytes),
+      misbehaved: (peer, reason) => {
+        if (peer !== this.label) return;
+        this.misbehaviour = reason;
+        this.log(`p2p: disconnecting the peer: ${reason}`);
+        this.drop(reason, MISBEHAVIOUR_RETRY_MS);
+      },
+    };
+    const core = await CoreNode.open({
+      platform: { clock: this.clock, chain: this.chain, transport, log: this.log, ...(this.init.random && { random: this.init.random }) },
+      name: FOLLOWER_NAME,
+      sign: () => {
+        throw new PsiwebError('a follower does not sign');
+      },
+      verify: claimVerifier(),
+      onCommitted: (b) => this.init.onCommitted(b),
+    });
+    this._core = core;
+    this.running = true;
+    core.start();
+    void this.connect();
+  }
+
+  /** Closes the connection and stops the core once the block it is on is done (its irreversible blocks committed). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.drop('the node is stopping', undefined);
+    await this._core?.stop();
+    this._core = undefined;
+  }
+
+  private drop(reason: string, retryMs: number | undefined): void {
+    const link = this.link;
+    this.link = undefined;
+    this.label = undefined;
+    this.seq++;
+    link?.close(reason);
+    if (retryMs !== undefined) this.retry(retryMs);
+  }
+
+  private retry(ms: number): void {
+    if (!this.running || this.timer !== undefined) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.connect();
+    }, ms);
+  }
+
+  private backoff(): number {
+    const full = Math.min(P2P_RETRY_MAX_MS, P2P_RETRY_MIN_MS * 2 ** Math.min(this.failures, 16));
+    return Math.round(full / 2 + ((this.init.random ?? Math.random)() * full) / 2);
+  }
+
+  private async connect(): Promise<void> {
+    if (!this.running || this.link || this.dialing) return;
+    this.dialing = true;
+    const seq = ++this.seq;
+    const label = `#${seq}`;
+    try {
+      const link = await this.dial(this.url, {
+        message: (bytes) => {
+          if (seq === this.seq) this.onFrame(label, bytes);
+        },
+        close: (code, reason) => {
+          if (seq !== this.seq) return;
+          this.log(`p2p: the peer closed the connection (${code}${reason ? `: ${reason}` : ''})`);
+          this.drop('closed', this.backoff());
+        },
+      });
+      if (!this.running || seq !== this.seq) {
+        link.close('not needed');
+        return;
+      }
+      this.link = link;
+      this.label = label;
+      this.failures = 0;
+      this.everConnected = true;
+      link.send(encodeMessage({ kind: 'InitMessage', value: { version: PROTOCOL_VERSION } }));
+      this._core?.connected(label);
+      // Our head, so the peer sends what follows it (a Node peer without consensus waits for it).
+      this._core?.hello(label);
+      this.log(`p2p: connected to ${this.url}`);
+    } catch (e) {
+      this.failures++;
+      this.log(`p2p: cannot connect to ${this.url}: ${(e as Error).message}`);
+      if (!this.gaveUp) this.retry(this.backoff());
+    } finally {
+      this.dialing = false;
+    }
+  }
+
+  private onFrame(label: string, bytes: Uint8Array): void {
+    const type = bytes[0];
+    if (type === undefined || type >= FIRST_XPEERS_TYPE || IGNORED_TYPES.has(type) || ROUTING_TYPES.has(type)) return;
+    if (type === MESSAGE_TYPES.InitMessage) {
+      let version: number | undefined;
+      try {
+        const m = decodeMessage(bytes);
+        if (m.kind === 'InitMessage') version = m.value.version;
+      } catch {
+        version = undefined;
+      }
+      if (version !== PROTOCOL_VERSION) {
+        this.misbehaviour = `the peer speaks protocol version ${version ?? '(undecodable)'}; psiweb speaks ${PROTOCOL_VERSION}`;
+        this.drop(this.misbehaviour, MISBEHAVIOUR_RETRY_MS);
+      }
+      return;
+    }
+    // Hellos, blocks and consensus messages: the core decodes, validates and answers.
+    this._core?.receive(label, bytes);
+  }
+}
