@@ -11,7 +11,7 @@
  */
 import { GraphqlError, GraphqlLimitError, GraphqlValidationError, type GraphqlErrorJson, type SourceLocation } from './errors.ts';
 import { DEFAULT_PARSE_LIMITS, parse, type ArgumentNode, type DirectiveNode, type DocumentNode, type FieldNode, type FragmentNode, type OperationNode, type SelectionNode, type TypeNode, type ValueNode } from './parse.ts';
-import { coerceInput, literalValue, namedType, typeString, type FieldDef, type ObjectType, type Schema, type TypeRef, type UnionType } from './schema.ts';
+import { coerceInput, literalValue, namedType, typeString, type FieldDef, type ObjectType, type ResolveInfo, type Schema, type TypeRef, type UnionType } from './schema.ts';
 
 export interface ExecutionLimits {
   maxLength: number;
@@ -266,9 +266,43 @@ class Abort {
 class NullBubble {}
 const NULL_BUBBLE = new NullBubble();
 
+/**
+ * A response path, built as a list from the leaf (one small object per field), made an
+ * array only when something reads it: an error, or a resolver's info.path.
+ */
+interface Path {
+  readonly prev: Path | undefined;
+  readonly key: string | number;
+}
+
+function pathArray(p: Path | undefined): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (; p; p = p.prev) out.push(p.key);
+  return out.reverse();
+}
+
+/** What a resolver is told besides its arguments; the path is made on first read. */
+class FieldInfo implements ResolveInfo {
+  #path: (string | number)[] | undefined;
+  constructor(private readonly at: Path) {}
+  get path(): (string | number)[] {
+    return (this.#path ??= pathArray(this.at));
+  }
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Runs the selections. Fields are resolved and completed one after another, in order;
+ * a value that is at hand (not a promise) is completed at once, so an answer read from
+ * memory takes no turn of the event loop per field, and only a field whose resolver
+ * returns a promise waits for it before the fields after it run.
+ */
 class Executor<Ctx> {
   readonly errors: GraphqlError[] = [];
   private fields = 0;
+  /** CollectFields of each selection set and type, once per execution (directives depend only on the variables). */
+  private readonly collected = new Map<SelectionNode[], Map<ObjectType<Ctx>, [string, FieldNode[]][]>>();
 
   constructor(
     private readonly schema: Schema<Ctx>,
@@ -308,6 +342,14 @@ class Executor<Ctx> {
     return out;
   }
 
+  private collectOnce(type: ObjectType<Ctx>, selections: SelectionNode[]): [string, FieldNode[]][] {
+    let byType = this.collected.get(selections);
+    if (!byType) this.collected.set(selections, (byType = new Map()));
+    let fields = byType.get(type);
+    if (!fields) byType.set(type, (fields = [...this.collect(type, selections, new Map())]));
+    return fields;
+  }
+
   /** DoesFragmentTypeApply (§6.3.2): the object type itself, or a union it is in. */
   private applies(condition: string, type: ObjectType<Ctx>): boolean {
     if (condition === type.name) return true;
@@ -321,7 +363,7 @@ class Executor<Ctx> {
     }
   }
 
-  private args(def: FieldDef<any>, nodes: ArgumentNode[], path: (string | number)[], loc: SourceLocation): Record<string, unknown> {
+  private args(def: FieldDef<any>, nodes: ArgumentNode[], path: Path, loc: SourceLocation): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [name, ad] of Object.entries(def.args ?? {})) {
       const node = nodes.find((a) => a.name === name);
@@ -333,75 +375,97 @@ class Executor<Ctx> {
       try {
         out[name] = coerceInput(ad.type, raw, `argument "${name}"`);
       } catch (e) {
-        throw new GraphqlError((e as Error).message, { locations: [node?.loc ?? loc], path, cause: e });
+        throw new GraphqlError((e as Error).message, { locations: [node?.loc ?? loc], path: pathArray(path), cause: e });
       }
     }
     return out;
   }
 
-  async selectionSet(type: ObjectType<Ctx>, parent: unknown, selections: SelectionNode[], path: (string | number)[]): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = {};
-    for (const [key, nodes] of this.collect(type, selections, new Map())) {
-      const node = nodes[0]!;
-      const fieldPath = [...path, key];
-      this.count(node.loc);
-      if (node.name === '__typename') {
-        out[key] = type.name;
-        continue;
-      }
-      const def = fieldDef(type, node.name)!;
-      // Same-key fields merge their selections (§6.3.2); their arguments must agree.
-      const subSelections = nodes.length === 1 ? node.selections : nodes.flatMap((n) => n.selections ?? []);
-      let value: unknown;
-      try {
-        const args = this.args(def, node.args, fieldPath, node.loc);
-        value = def.resolve ? def.resolve(parent, args, this.ctx, { path: fieldPath }) : (parent as Record<string, unknown>)[node.name];
-        if (value instanceof Promise) value = await value;
-        out[key] = await this.complete(def.type, value, subSelections, fieldPath, node.loc);
-      } catch (e) {
-        if (e instanceof Abort) throw e;
-        if (e !== NULL_BUBBLE) this.fieldError(e, fieldPath, node.loc);
-        if (def.type.kind === 'NON_NULL') throw NULL_BUBBLE;
-        out[key] = null;
+  selectionSet(type: ObjectType<Ctx>, parent: unknown, selections: SelectionNode[], path: Path | undefined): MaybePromise<Record<string, unknown>> {
+    return this.fieldsFrom(type, parent, this.collectOnce(type, selections), 0, {}, path);
+  }
+
+  /** Fields `i` onwards of a selection set into `out`, in order. */
+  private fieldsFrom(type: ObjectType<Ctx>, parent: unknown, fields: [string, FieldNode[]][], i: number, out: Record<string, unknown>, path: Path | undefined): MaybePromise<Record<string, unknown>> {
+    for (; i < fields.length; i++) {
+      const [key, nodes] = fields[i]!;
+      const pending = this.field(type, parent, key, nodes, out, path);
+      if (pending) {
+        const next = i + 1;
+        return pending.then(() => this.fieldsFrom(type, parent, fields, next, out, path));
       }
     }
     return out;
   }
 
-  private fieldError(e: unknown, path: (string | number)[], loc: SourceLocation): void {
+  /** One field into out[key]; a promise when it waits for its value. */
+  private field(type: ObjectType<Ctx>, parent: unknown, key: string, nodes: FieldNode[], out: Record<string, unknown>, path: Path | undefined): Promise<void> | undefined {
+    const node = nodes[0]!;
+    const fieldPath: Path = { prev: path, key };
+    this.count(node.loc);
+    if (node.name === '__typename') {
+      out[key] = type.name;
+      return undefined;
+    }
+    const def = fieldDef(type, node.name)!;
+    // Same-key fields merge their selections (§6.3.2); their arguments must agree.
+    const subSelections = nodes.length === 1 ? node.selections : nodes.flatMap((n) => n.selections ?? []);
+    const failed = (e: unknown): void => {
+      if (e instanceof Abort) throw e;
+      if (e !== NULL_BUBBLE) this.fieldError(e, fieldPath, node.loc);
+      if (def.type.kind === 'NON_NULL') throw NULL_BUBBLE;
+      out[key] = null;
+    };
+    const completed = (value: unknown): Promise<void> | undefined => {
+      const v = this.complete(def.type, value, subSelections, fieldPath, node.loc);
+      if (v instanceof Promise) return v.then((x) => void (out[key] = x), failed);
+      out[key] = v;
+      return undefined;
+    };
+    try {
+      const args = this.args(def, node.args, fieldPath, node.loc);
+      const value = def.resolve ? def.resolve(parent, args, this.ctx, new FieldInfo(fieldPath)) : (parent as Record<string, unknown>)[node.name];
+      if (value instanceof Promise) {
+        return value.then((v) => {
+          try {
+            return completed(v);
+          } catch (e) {
+            failed(e);
+            return undefined;
+          }
+        }, failed);
+      }
+      return completed(value);
+    } catch (e) {
+      failed(e);
+      return undefined;
+    }
+  }
+
+  private fieldError(e: unknown, path: Path, loc: SourceLocation): void {
     if (e instanceof GraphqlError) {
-      e.path ??= path;
+      e.path ??= pathArray(path);
       e.locations ??= [loc];
       this.errors.push(e);
     } else {
       // A resolver's own failure: the message, never a stack.
-      this.errors.push(new GraphqlError(e instanceof Error ? e.message : String(e), { path, locations: [loc], cause: e }));
+      this.errors.push(new GraphqlError(e instanceof Error ? e.message : String(e), { path: pathArray(path), locations: [loc], cause: e }));
     }
   }
 
-  private async complete(type: TypeRef, value: unknown, selections: SelectionNode[] | undefined, path: (string | number)[], loc: SourceLocation): Promise<unknown> {
+  private complete(type: TypeRef, value: unknown, selections: SelectionNode[] | undefined, path: Path, loc: SourceLocation): MaybePromise<unknown> {
     if (type.kind === 'NON_NULL') {
-      const v = await this.complete(type.ofType, value, selections, path, loc);
-      if (v === null) throw new GraphqlError(`Cannot return null for non-nullable field`, { path, locations: [loc] });
-      return v;
+      const nonNull = (v: unknown) => {
+        if (v === null) throw new GraphqlError(`Cannot return null for non-nullable field`, { path: pathArray(path), locations: [loc] });
+        return v;
+      };
+      const v = this.complete(type.ofType, value, selections, path, loc);
+      return v instanceof Promise ? v.then(nonNull) : nonNull(v);
     }
     if (value === null || value === undefined) return null;
     if (type.kind === 'LIST') {
-      if (!Array.isArray(value)) throw new GraphqlError(`Expected a list for ${typeString(type)}`, { path, locations: [loc] });
-      const out: unknown[] = [];
-      for (let i = 0; i < value.length; i++) {
-        this.count(loc);
-        const itemPath = [...path, i];
-        try {
-          out.push(await this.complete(type.ofType, value[i], selections, itemPath, loc));
-        } catch (e) {
-          if (e instanceof Abort) throw e;
-          if (e !== NULL_BUBBLE) this.fieldError(e, itemPath, loc);
-          if (type.ofType.kind === 'NON_NULL') throw NULL_BUBBLE;
-          out.push(null);
-        }
-      }
-      return out;
+      if (!Array.isArray(value)) throw new GraphqlError(`Expected a list for ${typeString(type)}`, { path: pathArray(path), locations: [loc] });
+      return this.itemsFrom(type, value, 0, [], selections, path, loc);
     }
     if (type.kind === 'SCALAR') return type.serialize(value);
     if (type.kind === 'ENUM') {
@@ -413,6 +477,31 @@ class Executor<Ctx> {
       return this.selectionSet(member.type, member.value, selections!, path);
     }
     return this.selectionSet(type, value, selections!, path);
+  }
+
+  /** Items `i` onwards of a list into `out`, in order. */
+  private itemsFrom(type: TypeRef & { kind: 'LIST' }, value: unknown[], i: number, out: unknown[], selections: SelectionNode[] | undefined, path: Path, loc: SourceLocation): MaybePromise<unknown[]> {
+    for (; i < value.length; i++) {
+      this.count(loc);
+      const itemPath: Path = { prev: path, key: i };
+      const failed = (e: unknown): void => {
+        if (e instanceof Abort) throw e;
+        if (e !== NULL_BUBBLE) this.fieldError(e, itemPath, loc);
+        if (type.ofType.kind === 'NON_NULL') throw NULL_BUBBLE;
+        out.push(null);
+      };
+      try {
+        const v = this.complete(type.ofType, value[i], selections, itemPath, loc);
+        if (v instanceof Promise) {
+          const next = i + 1;
+          return v.then((x) => void out.push(x), failed).then(() => this.itemsFrom(type, value, next, out, selections, path, loc));
+        }
+        out.push(v);
+      } catch (e) {
+        failed(e);
+      }
+    }
+    return out;
   }
 }
 
@@ -515,7 +604,7 @@ export async function execute<Ctx>(schema: Schema<Ctx>, request: GraphqlRequest,
   const executor = new Executor(schema, doc, variables, ctx, limits);
   let data: Record<string, unknown> | null;
   try {
-    data = await executor.selectionSet(schema.query, undefined, op.selections, []);
+    data = await executor.selectionSet(schema.query, undefined, op.selections, undefined);
   } catch (e) {
     if (e instanceof Abort) return { errors: [e.error.toJSON()] };
     if (e !== NULL_BUBBLE) throw e;

@@ -38,6 +38,8 @@ const RowType: ObjectType<Ctx> = {
     broken: { type: GraphqlString, resolve: () => Promise.reject(new Error('broken on purpose')) },
     brokenNonNull: { type: nonNull(GraphqlString), resolve: () => null },
     self: { type: RowType, resolve: (r: Row) => r },
+    slowNonNull: { type: nonNull(GraphqlString), resolve: async () => null },
+    slowSelf: { type: RowType, resolve: async (r: Row) => r },
   }),
 };
 
@@ -52,6 +54,7 @@ const Query: ObjectType<Ctx> = {
   name: 'Query',
   fields: () => ({
     hello: { type: nonNull(GraphqlString), resolve: () => 'world' },
+    firstRows: { type: nonNull(list(RowType)), resolve: (_p, _a, ctx) => ctx.rows.slice(0, 2) },
     shapes: { type: nonNull(list(nonNull(Shape))), resolve: () => SHAPES },
     oddShape: { type: Shape, resolve: () => ({ Triangle: {} }) },
     count: { type: nonNull(GraphqlInt), args: { plus: { type: nonNull(GraphqlInt) } }, resolve: (_p, a, ctx) => ctx.rows.length + (a.plus as number) },
@@ -206,6 +209,27 @@ describe('GraphQL execute', () => {
     const d = await run('{ hello rows(ge: -1) { edges { cursor } } }');
     expect(d.data).toBeNull();
     expect(d.errors![0]).toMatchObject({ message: 'a key must be a u32, got -1', path: ['rows'] });
+  });
+
+  it('bubbles nulls of values that come later (promises) as it does those at hand', async () => {
+    // The first node's non-null field is null: up through node, the non-null edge, edges
+    // and rows to data; nothing after it runs.
+    const a = await run('{ rows(first: 2) { edges { node { id slowNonNull } } } }');
+    expect(a).toEqual({ data: null, errors: [{ message: 'Cannot return null for non-nullable field', locations: [{ line: 1, column: 38 }], path: ['rows', 'edges', 0, 'node', 'slowNonNull'] }] });
+    // A nullable field whose value came later stops it, for each item.
+    const b = await run('{ rows(first: 2) { edges { node { id slowSelf { slowNonNull } } } } }');
+    expect(b.data).toEqual({ rows: { edges: [{ node: { id: 2, slowSelf: null } }, { node: { id: 4, slowSelf: null } }] } });
+    expect(b.errors!.map((e) => e.path)).toEqual([
+      ['rows', 'edges', 0, 'node', 'slowSelf', 'slowNonNull'],
+      ['rows', 'edges', 1, 'node', 'slowSelf', 'slowNonNull'],
+    ]);
+    // So does a nullable list item.
+    const c = await run('{ firstRows { id slowNonNull } }');
+    expect(c.data).toEqual({ firstRows: [null, null] });
+    expect(c.errors!.map((e) => e.path)).toEqual([
+      ['firstRows', 0, 'slowNonNull'],
+      ['firstRows', 1, 'slowNonNull'],
+    ]);
   });
 
   it('limits depth and the size of the answer', async () => {
