@@ -13,7 +13,9 @@
  *  3. Each package's install, in dependency order: init actions (accounts, setcode),
  *     HTTP servers registered with http, the tokens UI uploaded to sites.
  *  4. Accounts: the producer's and the users' (alice, bob), each with auth-sig and its
- *     dev key; then the token supply, split between alice and bob.
+ *     dev key; open registration's `registrar` (services/accounts: it may send only
+ *     auth-sig newAccount, unsigned, so anyone can create an account with their own
+ *     key); then the token supply, split between alice and bob.
  *  5. transact::finishBoot, after which transact enforces auth.
  *
  * Everything goes into the genesis block, so transact needs no startBoot (psibase
@@ -60,6 +62,13 @@ export const DEVNET_SERVICES: readonly DevnetService[] = [
 
 /** Accounts a devnet creates for people, each with auth-sig and its dev key. */
 export const DEVNET_USERS: readonly string[] = ['alice', 'bob'];
+
+/**
+ * Open registration's sender: accounts authorizes its auth-sig newAccount actions, and
+ * only those, with no signature (services/accounts). A chain without it has no open
+ * registration.
+ */
+export const DEVNET_REGISTRAR = 'registrar';
 
 /** Tokens created at boot; alice and bob get half each. */
 export const DEVNET_TOKEN_SUPPLY = 1_000_000n;
@@ -147,6 +156,8 @@ export interface BootOptions {
    * devnet key, before the users.
    */
   producers?: DevnetProducers;
+  /** Whether the chain gets open registration (DEVNET_REGISTRAR; default true). */
+  openRegistration?: boolean;
 }
 
 /** The boot transactions after the genesis transaction, in psibase's order. */
@@ -174,6 +185,9 @@ export async function devnetBootTransactions(devnet: Devnet, expiration: bigint,
       action('accounts', 'accounts', 'newAccount', { name, authService: 'auth-sig', requireMatch: true }),
       action(name, 'auth-sig', 'setKey', { key: toHexString(key.publicKeyDer) }),
     ]);
+  }
+  if (options.openRegistration !== false) {
+    groups.push([action('accounts', 'accounts', 'newAccount', { name: DEVNET_REGISTRAR, authService: 'accounts', requireMatch: true })]);
   }
   const [first, second] = DEVNET_USERS as [string, string];
   groups.push([

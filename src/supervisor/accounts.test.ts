@@ -11,7 +11,8 @@ import { memoryStore } from './testing/memory-store.ts';
 import { PluginCallError } from './errors.ts';
 import { KeyImportError, type KeyStore } from './keystore.ts';
 import { PromptRequest, setGrant } from './permissions.ts';
-import type { Submitter } from './submit.ts';
+import type { SubmitOptions, Submitter } from './submit.ts';
+import type { AccountLookup } from './accounts.ts';
 import { errorResult, Supervisor } from './supervisor.ts';
 import type { QueuedAction } from './host.ts';
 import { packActionArgs } from '../node/schemas.ts';
@@ -51,18 +52,30 @@ const noSubmit: Submitter = {
   },
 };
 
-function setup() {
+/** The chain's accounts as accounts' GraphQL would answer (name → auth service); alice, bob and, unless closed, registrar. */
+function chainAccounts(open = true): Map<string, string> & { lookups: string[][] } {
+  const m = new Map<string, string>([['alice', 'auth-sig'], ['bob', 'auth-sig'], ['taken-name', 'auth-sig']]) as Map<string, string> & { lookups: string[][] };
+  if (open) m.set('registrar', 'accounts');
+  m.lookups = [];
+  return m;
+}
+
+function setup(accounts = chainAccounts()) {
   const clientdata = memoryStore();
   const keys = fakeKeys();
-  const submitted: { sender: string; actions: QueuedAction[] }[] = [];
+  const submitted: { sender: string; actions: QueuedAction[]; options?: SubmitOptions }[] = [];
   const submitter: Submitter = {
-    submit: async (sender, actions) => {
-      submitted.push({ sender, actions });
-      return { status: 'applied', id: 'tx', trace: {}, route: 'network', timing: { taposMs: 0, signMs: 0, pushMs: 0 } };
+    submit: async (sender, actions, options) => {
+      submitted.push(options ? { sender, actions, options } : { sender, actions });
+      return { status: 'submitted', id: 'tx', trace: {}, route: 'network', timing: { taposMs: 0, signMs: 0, pushMs: 0 } };
     },
   };
-  const sup = new Supervisor({ ...env, clientdata, keys, submitter, fetchPlugin: async () => undefined });
-  return { sup, clientdata, keys, submitted };
+  const lookup: AccountLookup = async (names) => {
+    accounts.lookups.push(names);
+    return Object.fromEntries(names.map((n) => [n, accounts.has(n) ? { authService: accounts.get(n)! } : null]));
+  };
+  const sup = new Supervisor({ ...env, clientdata, keys, submitter, accounts: lookup, fetchPlugin: async () => undefined });
+  return { sup, clientdata, keys, submitted, accounts };
 }
 
 const login = (user: string) => ({ service: 'accounts', plugin: 'plugin', intf: 'activeApp', method: 'login', params: [user] });
@@ -124,10 +137,16 @@ describe('auth-sig keyvault import-key', () => {
 describe('auth-sig actions create-account', () => {
   const create = (name: unknown) => ({ service: 'auth-sig', plugin: 'plugin', intf: 'actions', method: 'createAccount', params: [name] });
 
-  it('needs a logged-in sender and a name accounts lets users create; refused before asking, nothing sent', async () => {
-    const { sup, submitted } = setup();
-    await expect(sup.call('tokens', create('carol-dev'))).rejects.toMatchObject({ name: 'PluginCallError', pluginId: { service: 'auth-sig' }, message: expect.stringMatching(/no user is logged in/) });
+  it('needs a logged-in sender (or open registration) and a name accounts lets users create; refused before asking, nothing sent', async () => {
+    const { sup, submitted } = setup(chainAccounts(false));
+    // A chain without open registration (no registrar on accounts) and nobody logged in.
+    await expect(sup.call('tokens', create('carol-dev'))).rejects.toMatchObject({
+      name: 'PluginCallError',
+      pluginId: { service: 'auth-sig' },
+      message: expect.stringMatching(/no user is logged in to tokens .* this chain has no open registration/),
+    });
     await sup.call('accounts', login('alice'));
+    await expect(sup.call('accounts', create('taken-name'))).rejects.toThrow('create-account: the account taken-name already exists');
     await expect(sup.call('accounts', create('carol'))).rejects.toThrow(/shorter than 8/);
     await expect(sup.call('accounts', create('Carol Dev!'))).rejects.toThrow(/not an account name/);
     await expect(sup.call('accounts', create(5))).rejects.toThrow(/must be a string/);
@@ -153,6 +172,45 @@ describe('auth-sig actions create-account', () => {
     keys.bound.set('carol-dev', carol);
     expect(await sup.call('accounts', create('carol-dev'))).toBe(publicKeyToPem(carol));
     const hex = Array.from(carol, (b) => b.toString(16).padStart(2, '0')).join('');
-    expect(submitted).toEqual([{ sender: 'alice', actions: [{ sender: 'alice', service: 'auth-sig', method: 'newAccount', rawData: packActionArgs('auth-sig', 'newAccount', { name: 'carol-dev', key: hex }) }] }]);
+    expect(submitted).toEqual([
+      { sender: 'alice', actions: [{ sender: 'alice', service: 'auth-sig', method: 'newAccount', rawData: packActionArgs('auth-sig', 'newAccount', { name: 'carol-dev', key: hex }) }], options: { unsigned: false } },
+    ]);
+  });
+});
+
+describe('auth-sig actions create-account through open registration (nobody logged in)', () => {
+  const create = (name: unknown) => ({ service: 'auth-sig', plugin: 'plugin', intf: 'actions', method: 'createAccount', params: [name] });
+
+  it('registrar sends newAccount unsigned, after the same prompt; the app has no user until it logs in', async () => {
+    const { sup, keys, submitted, accounts } = setup();
+    const asked = await sup.call('tokens', create('carol-dev')).catch((e: unknown) => e);
+    expect(asked).toBeInstanceOf(PromptRequest);
+    expect((asked as PromptRequest).prompt.descriptions[0]).toMatch(/open registration: registrar sends it/);
+    expect(accounts.lookups).toEqual([['carol-dev', 'registrar']]);
+    const carol = (await devKeyPair('p256', 'carol-dev')).publicKeyDer;
+    keys.bound.set('carol-dev', carol);
+    expect(await sup.call('tokens', create('carol-dev'))).toBe(publicKeyToPem(carol));
+    const hex = Array.from(carol, (b) => b.toString(16).padStart(2, '0')).join('');
+    expect(submitted).toEqual([
+      { sender: 'registrar', actions: [{ sender: 'registrar', service: 'auth-sig', method: 'newAccount', rawData: packActionArgs('auth-sig', 'newAccount', { name: 'carol-dev', key: hex }) }], options: { unsigned: true } },
+    ]);
+    expect(await sup.call('tokens', currentUser)).toBeNull();
+  });
+
+  it('refuses a taken name and a bad name before asking: no prompt, no key, nothing sent', async () => {
+    const { sup, keys, submitted } = setup();
+    for (const [name, message] of [
+      ['taken-name', 'create-account: the account taken-name already exists'],
+      ['registrar', 'create-account: the account registrar already exists'],
+      ['carol', /shorter than 8/],
+      ['Carol Dev!', /not an account name/],
+    ] as const) {
+      const r = await sup.call('tokens', create(name)).catch((e: unknown) => e);
+      expect(r).toBeInstanceOf(PluginCallError);
+      expect((r as PluginCallError).message).toMatch(message);
+    }
+    expect(keys.imported).toEqual([]);
+    expect(keys.bound.size).toBe(0);
+    expect(submitted).toEqual([]);
   });
 });

@@ -93,4 +93,15 @@ describe('HttpSubmitter status', () => {
     await expect(s.submit('alice', [action])).rejects.toThrow(/answered 500: busy/);
     expect(k.binds).toEqual([]);
   });
+
+  it('unsigned (open registration): no key is looked up or bound, the transaction carries no claim', async () => {
+    const k = { ...keys(), keyFor: async () => { throw new Error('no key may be looked up'); } };
+    answers.push(Response.json(trace, { headers: { 'x-psiweb-tx-status': 'submitted' } }));
+    const r = await new HttpSubmitter(env, k).submit('registrar', [{ ...action, sender: 'registrar' }], { unsigned: true });
+    expect(r.status).toBe('submitted');
+    expect(k.binds).toEqual([]);
+    const { openTransaction } = await import('../chain/executor.ts');
+    const opened = openTransaction(requests.at(-1)!.body!);
+    expect(opened.transaction.claims).toEqual([]);
+  });
 });

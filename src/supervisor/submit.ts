@@ -47,8 +47,16 @@ export interface SubmitResult {
   timing: { taposMs: number; signMs: number; pushMs: number };
 }
 
+export interface SubmitOptions {
+  /**
+   * No claim and no proof: for a sender whose auth service needs no signature (open
+   * registration's registrar, src/supervisor/accounts.ts). No key is looked up or bound.
+   */
+  unsigned?: boolean;
+}
+
 export interface Submitter {
-  submit(sender: string, actions: QueuedAction[]): Promise<SubmitResult>;
+  submit(sender: string, actions: QueuedAction[], options?: SubmitOptions): Promise<SubmitResult>;
 }
 
 export function rootUrl(env: HostEnv): string {
@@ -61,9 +69,9 @@ export class HttpSubmitter implements Submitter {
     private readonly keys: KeyStore,
   ) {}
 
-  async submit(sender: string, actions: QueuedAction[]): Promise<SubmitResult> {
+  async submit(sender: string, actions: QueuedAction[], options: SubmitOptions = {}): Promise<SubmitResult> {
     // Before any network: no key, nothing is submitted.
-    const { key, bound } = await this.keys.keyFor(sender);
+    const { key, bound } = options.unsigned ? { key: undefined, bound: true } : await this.keys.keyFor(sender);
     const t0 = performance.now();
     const taposRes = await serviceFetch(this.env, 'transact', '/common/tapos/head');
     if (!taposRes.ok) throw new SubmitError(`cannot get TaPoS: /common/tapos/head answered ${taposRes.status}`);
@@ -72,9 +80,9 @@ export class HttpSubmitter implements Submitter {
     const transaction = packTransaction({
       tapos: { expiration: BigInt(Math.floor(Date.now() / 1000) + EXPIRATION_SEC), refBlockIndex: tapos.refBlockIndex, refBlockSuffix: tapos.refBlockSuffix, flags: 0 },
       actions: actions.map((a) => ({ sender: accountNumber(a.sender), service: accountNumber(a.service), method: methodNumber(a.method), rawData: a.rawData })),
-      claims: [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }],
+      claims: key ? [{ service: accountNumber('verify-sig'), rawData: key.publicKeyDer }] : [],
     });
-    const signed = packSignedTransaction({ transaction, proofs: [await sign(key, transaction)], subjectiveData: null });
+    const signed = packSignedTransaction({ transaction, proofs: key ? [await sign(key, transaction)] : [], subjectiveData: null });
     const t2 = performance.now();
     const res = await serviceFetch(this.env, 'transact', '/push_transaction', {
       method: 'POST',
@@ -103,7 +111,7 @@ export class HttpSubmitter implements Submitter {
     // No header: a Node peer's answer, given once the transaction is final (no wait_for).
     const status = header ?? 'final';
     if (!ANSWERED.includes(status)) throw new SubmitError(`push_transaction answered 200 with the status ${JSON.stringify(status)}, which a trace does not come with`);
-    if (!bound) await this.keys.bind(sender, key.publicKeyDer);
+    if (!bound && key) await this.keys.bind(sender, key.publicKeyDer);
     return { status: status as SubmitStatus, id, trace: body, timing, route: lastRoute };
   }
 }

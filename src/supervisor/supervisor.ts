@@ -20,6 +20,7 @@ import { IdbKeyStore, KeyImportError, NoKeyError, type KeyStore } from './keysto
 import { packActionArgs } from '../node/schemas.ts';
 import { announceChanged } from './spaces-sync.ts';
 import { HttpSubmitter, SubmitError, type SubmitResult, type Submitter } from './submit.ts';
+import { graphqlAccountLookup, RegistrationError, sponsorOf, type AccountLookup, type Sponsor } from './accounts.ts';
 import { CREATE_ACCOUNT_PROMPT, createAccountDenial, isAuthorized, GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
 import { CLIENTDATA_INTERFACE, HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
@@ -96,6 +97,8 @@ export interface SupervisorOptions extends HostEnv {
   keys?: KeyStore;
   /** Signs and pushes a call's transaction (default: HTTP to transact). */
   submitter?: Submitter;
+  /** Reads accounts from the chain (default: accounts' GraphQL through the root bridge). */
+  accounts?: AccountLookup;
 }
 
 interface LoadedPlugin {
@@ -165,6 +168,7 @@ export class Supervisor {
   readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, sparesUsed: 0, lastActions: [], submitted: [] };
   private readonly keys: KeyStore;
   private readonly submitter: Submitter;
+  private readonly accounts: AccountLookup;
   private readonly cache: TranspileCache;
   private readonly fetchPlugin: (url: string) => Promise<Uint8Array | undefined>;
   private readonly importModule: (js: string, debugName: string) => Promise<JcoModule>;
@@ -193,6 +197,7 @@ export class Supervisor {
     this.clientdata = env.clientdata ?? new IdbClientData();
     this.keys = env.keys ?? new IdbKeyStore();
     this.submitter = env.submitter ?? new HttpSubmitter(env, this.keys);
+    this.accounts = env.accounts ?? graphqlAccountLookup(env);
     this.host = hostInterfaces(
       env,
       () => {
@@ -370,12 +375,16 @@ export class Supervisor {
   }
 
   /**
-   * psibase's auth-sig `actions` `create-account(name)`: the user logged in to the app
-   * sends (and pays for) auth-sig's newAccount with a key made in this browser. The key
-   * is made on the prompt page (prompt.ts), where the user first gets its backup as a
-   * PEM file, and only then is it stored, non-extractable and bound to `name`; the
-   * app's next call (after psibase's prompt redirect brings the user back) finds it
-   * and submits. Returns the new account's public key PEM (psibase returns the private
+   * psibase's auth-sig `actions` `create-account(name)` with a key made in this browser.
+   * The user logged in to the app sends (and pays for) auth-sig's newAccount; with
+   * nobody logged in, open registration's `registrar` sends it unsigned where the
+   * chain has open registration (accounts.ts: psiweb's devnet), as psibase's invite
+   * credential does. A taken name, or nobody logged in on a chain without open
+   * registration, is refused before the user is asked or a key is made. The key is
+   * made on the prompt page (prompt.ts), where the user first gets its backup as a PEM
+   * file, and only then is it stored, non-extractable and bound to `name`; the app's
+   * next call (after psibase's prompt redirect brings the user back) finds it and
+   * submits. Returns the new account's public key PEM (psibase returns the private
    * key; here it never leaves WebCrypto after the backup).
    */
   private async createAccount(app: string, name: string): Promise<string> {
@@ -383,8 +392,13 @@ export class Supervisor {
     if (!isValidAccountName(name)) throw new PluginCallError(id, `create-account: "${name}" is not an account name`);
     // accounts' own rule for names an account creates (Accounts.cpp MIN_ALLOWED_ACCOUNT_LENGTH).
     if (name.length < 8) throw new PluginCallError(id, `create-account: "${name}" is shorter than 8 characters, which accounts only lets itself create`);
-    const sponsor = this.loginOf(app);
-    if (!sponsor) throw new PluginCallError(id, `create-account: no user is logged in to ${app} to send and pay for the new account (psibase's create-account needs one)`);
+    let sponsor: Sponsor;
+    try {
+      sponsor = await sponsorOf(this.accounts, app, name, this.loginOf(app));
+    } catch (e) {
+      if (e instanceof RegistrationError) throw new PluginCallError(id, e.message);
+      throw e;
+    }
     const denial = createAccountDenial(app, name);
     if (this.clientdata.get(PROMPT_SPACE, denial) !== undefined) {
       // The answer is for this one request only.
@@ -393,13 +407,14 @@ export class Supervisor {
     }
     const key = await this.keys.boundKey(name);
     if (!key) {
+      const who = sponsor.unsigned ? `open registration: ${sponsor.sender} sends it (this chain lets anyone create an account)` : `${sponsor.sender} sends and pays for it`;
       throw new PromptRequest({
         promptApp: 'auth-sig',
         promptName: CREATE_ACCOUNT_PROMPT,
         activeApp: app,
         caller: app,
         level: 'high',
-        descriptions: [`${app} asks to create the account ${name} with a new key made in this browser; ${sponsor} sends and pays for it`, '', ''],
+        descriptions: [`${app} asks to create the account ${name} with a new key made in this browser; ${who}`, '', ''],
         created: new Date().toISOString(),
         packedContext: Array.from(te.encode(name)),
       });
@@ -407,12 +422,12 @@ export class Supervisor {
     const rawData = packActionArgs('auth-sig', 'newAccount', { name, key: Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('') });
     let r: SubmitResult;
     try {
-      r = await this.submitter.submit(sponsor, [{ sender: sponsor, service: 'auth-sig', method: 'newAccount', rawData }]);
+      r = await this.submitter.submit(sponsor.sender, [{ sender: sponsor.sender, service: 'auth-sig', method: 'newAccount', rawData }], { unsigned: sponsor.unsigned });
     } catch (e) {
       if (e instanceof NoKeyError) throw new PluginCallError(AUTH_SIG_PLUGIN, e.message);
       throw new PluginCallError(TRANSACT_PLUGIN, `creating ${name} failed: ${String((e as Error)?.message ?? e)}`);
     }
-    this.stats.submitted.push({ id: r.id, status: r.status, sender: sponsor, actions: 1, route: r.route, timing: r.timing });
+    this.stats.submitted.push({ id: r.id, status: r.status, sender: sponsor.sender, actions: 1, route: r.route, timing: r.timing });
     return publicKeyToPem(key);
   }
 
