@@ -62,6 +62,17 @@ describe('browser peers over libp2p WebRTC, signalled through a Node relay', () 
     console.log(`libp2p WebRTC dial + psibase stream over loopback: median ${sorted[REPEATS >> 1]!.toFixed(0)} ms, max ${sorted[REPEATS - 1]!.toFixed(0)} ms (${REPEATS} dials)`);
   }, 300_000);
 
+  it('reaches the Node peer over WebSockets and exchanges psibase messages with it', async () => {
+    const dial = await b.call((d, addr) => d.dial(addr), relay.addr);
+    expect(dial.connection).toMatchObject({ direct: false, limited: false });
+    expect(dial.connection.remoteAddr.startsWith(relay.addr.split('/p2p/')[0]!)).toBe(true);
+    const view = async () => (await b.call((d) => d.sockets())).find((s) => s.id === dial.id)!;
+    expect((await view()).transport).toBe('websocket');
+    await b.call((d, id) => d.send(id, [7, 8, 9]), dial.id);
+    // The relay process echoes every message.
+    await expect.poll(async () => (await view()).hellos, { timeout: 10_000 }).toEqual([7, 8, 9]);
+  }, 60_000);
+
   it('connects directly over WebRTC, exchanges psibase messages, and keeps talking after the relay process stops', async () => {
     const dial = await b.call((d, addr) => d.dial(addr), aInfo.addrs[0]!);
     expect(dial.connection).toMatchObject({ remotePeer: aInfo.peerId, direct: true, limited: false });
