@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchNode } from '../client.ts';
 import { launchChromium } from '../../../test/browser/chromium.ts';
 import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
-import { dashboardHead, nodeRole, openApp, peerTapos, produceTransferBlocks, svc, until } from './testing.ts';
+import { dashboardHead, nodeRole, nodeStatus, openApp, peerTapos, produceTransferBlocks, svc, until } from './testing.ts';
 import { signedTransfer } from './tx.ts';
 
 const balanceAtPeer = async (peer: DevnetPeer, account: string) =>
@@ -60,6 +60,35 @@ describe('browser node', () => {
       await cdp.send('ServiceWorker.enable');
       await cdp.send('ServiceWorker.stopAllWorkers');
       expect(JSON.parse((await svc(page, 'tokens/balances/bob')).body).balance).toBe('500000');
+    } finally {
+      await context.close();
+      await peer.dispose();
+    }
+  });
+
+  it('syncs with the node core over the peer protocol (a WebSocket to x-peers.<root>/p2p) to the peer head and balances, and follows new blocks', async () => {
+    const peer = await startDevnetPeer({ produce: false });
+    const context = await browser.newContext();
+    try {
+      const transfers = await produceTransferBlocks(peer.peer, 30, 5);
+      const page = await openApp(context, peer.url);
+      const target = peer.peer.node.chain.head!;
+      await until(async () => ((await dashboardHead(page)) ?? 0) >= target.num, 60_000, 'sync');
+      const status = await nodeStatus(page);
+      expect(status.sync).toBe('p2p');
+      expect(status.peerConnected).toBe(true);
+      expect(status.error).toBeNull();
+      expect(status.head!.id).toBe(Buffer.from(target.id).toString('hex'));
+      // The Node peer sees the browser's core as a peer that dialed in.
+      expect(peer.peer.network.peers().filter((p) => p.direction === 'in')).toHaveLength(1);
+      const bob = JSON.parse((await svc(page, 'tokens/balances/bob')).body) as { balance: string };
+      expect(bob.balance).toBe(String(500000 + transfers));
+      expect(bob).toEqual(await balanceAtPeer(peer, 'bob'));
+      // Blocks produced now come over the open WebSocket.
+      const more = await produceTransferBlocks(peer.peer, 2, 3);
+      const next = peer.peer.node.chain.head!.num;
+      await until(async () => ((await dashboardHead(page)) ?? 0) >= next, 30_000, 'the new blocks');
+      expect((JSON.parse((await svc(page, 'tokens/balances/bob')).body) as { balance: string }).balance).toBe(String(500000 + transfers + more));
     } finally {
       await context.close();
       await peer.dispose();

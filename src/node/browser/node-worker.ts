@@ -5,6 +5,10 @@
  * closes its worker dies with it, the lock is released and the next tab's worker takes
  * over. Block execution runs here, off the tab's main thread (ARCHITECTURE.md §5).
  *
+ * The leader runs the node core (src/core) as a follower of its Node peer over
+ * psibase's peer protocol on a WebSocket (BrowserNode sync 'p2p', core-sync.ts),
+ * falling back to HTTP block ranges when that WebSocket never opens.
+ *
  * Messages from the tab: { type: 'init', peerUrl }. To the tab: { type: 'role', role }.
  */
 import { Chain } from '../../chain/executor.ts';
@@ -26,6 +30,11 @@ export type ToWorker = { type: 'init'; peerUrl: string };
 
 const tell = (m: FromWorker) => self.postMessage(m);
 
+/** The core's log in the worker's console: connections, refusals and halts, not a line per block. */
+const coreLog = (line: string) => {
+  if (!/^block \d+ [0-9a-f]+ \d+ transactions?$/.test(line)) console.info(`[psiweb node] ${line}`);
+};
+
 async function lead(peerUrl: string): Promise<void> {
   const channel = new BroadcastChannel(NODE_CHANNEL);
   const post = (m: NodeMessage) => channel.postMessage(m);
@@ -39,7 +48,7 @@ async function lead(peerUrl: string): Promise<void> {
     const store = await IdbStore.open(CHAIN_DB);
     const state = new BroadcastingStateDb(store, post);
     const chain = await Chain.open({ state, host: new BrowserServiceHost(), nativeVerifiers });
-    node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled() });
+    node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog });
     tell({ type: 'role', role: 'leader' });
     try {
       await node.run();

@@ -6,6 +6,8 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { loadDevnet } from '../devnet.ts';
 import type { Peer } from '../peer.ts';
+import { NODE_CHANNEL } from './constants.ts';
+import type { NodeStatusView } from './messages.ts';
 import { signedTransfer } from './tx.ts';
 
 /** Opens the dashboard and waits until the root service worker controls the page. */
@@ -28,6 +30,23 @@ export async function dashboardField(page: Page, element: string, field: string)
         ?.textContent?.replace(/\s+/g, ' ')
         .trim(),
     [element, field],
+  );
+}
+
+/** The leader's status view, asked for on the node channel as a tab asks. */
+export async function nodeStatus(page: Page): Promise<NodeStatusView> {
+  return page.evaluate(
+    (channel) =>
+      new Promise<NodeStatusView>((resolve) => {
+        const bc = new BroadcastChannel(channel);
+        bc.onmessage = (e: MessageEvent<{ type: string; status: NodeStatusView }>) => {
+          if (e.data?.type !== 'status') return;
+          bc.close();
+          resolve(e.data.status);
+        };
+        bc.postMessage({ type: 'status?' });
+      }),
+    NODE_CHANNEL,
   );
 }
 
@@ -101,5 +120,7 @@ export async function produceTransferBlocks(peer: Peer, blocks: number, perBlock
     if (produced.rejected.length > 0) throw new Error(`transfer rejected: ${produced.rejected[0]!.error.message}`);
     n += transactions.length;
   }
+  // Peers connected over the peer protocol (a browser node's core) hear of the new head.
+  peer.network.headChanged();
   return n;
 }
