@@ -5,14 +5,19 @@
  * plain data (JS text and core modules), which cache.ts keeps by the component's hash.
  */
 
-/** jco's output for one component, as kept in the cache. */
+/**
+ * jco's output for one component. Fresh from jco its JS is a string and its core
+ * modules bytes; read back from IndexedDB (cache.ts) they are Blobs, which the page
+ * hands to the module loader and to streaming compilation without copying them
+ * through JS.
+ */
 export interface TranspiledComponent {
   /** sha-256 of the component's bytes, hex. */
   hash: string;
   /** The instantiation module (`instantiate(getCoreModule, imports)`). */
-  js: string;
+  js: string | Blob;
   /** Core modules by the file name the JS asks for. */
-  cores: [string, Uint8Array][];
+  cores: [string, Uint8Array | Blob][];
   /** Imported interfaces (`ns:pkg/intf`) and functions. */
   imports: string[];
   /** Exported interfaces and functions with their kind. */
@@ -97,16 +102,37 @@ export async function transpileComponent(bytes: Uint8Array, hash: string): Promi
   return { hash, js, cores, imports: out.imports.map(String), exports: out.exports.map(([n, k]) => [String(n), String(k)]) };
 }
 
+/** Blobs of core modules at least this large are compiled as they stream in (off the main thread). */
+const STREAM_COMPILE_BYTES = 64 * 1024;
+
+/** One core module: bytes compiled at once; a large Blob streamed into the compiler. */
+async function compileCore(core: Uint8Array | Blob): Promise<WebAssembly.Module> {
+  if (!(core instanceof Blob)) return WebAssembly.compile(core as Uint8Array<ArrayBuffer>);
+  if (core.size >= STREAM_COMPILE_BYTES && typeof WebAssembly.compileStreaming === 'function' && typeof Response === 'function') {
+    return WebAssembly.compileStreaming(new Response(core, { headers: { 'Content-Type': 'application/wasm' } }));
+  }
+  return WebAssembly.compile(await core.arrayBuffer());
+}
+
 /** Compiles the core modules once; `instantiate` can then be called per top-level call. */
 export async function compileCores(t: TranspiledComponent): Promise<Map<string, WebAssembly.Module>> {
   const modules = new Map<string, WebAssembly.Module>();
-  await Promise.all(t.cores.map(async ([name, bytes]) => modules.set(name, await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>))));
+  await Promise.all(t.cores.map(async ([name, core]) => modules.set(name, await compileCore(core))));
   return modules;
 }
 
-/** Loads the generated JS as a module from a Blob URL (the supervisor's CSP allows `blob:`). */
-export async function importFromBlob(js: string, debugName: string): Promise<JcoModule> {
-  const url = URL.createObjectURL(new Blob([`${js}\n//# sourceURL=${debugName}`], { type: 'text/javascript' }));
+/** The generated JS as a Blob a module can be imported from, named for debuggers. */
+export function jsBlob(js: string, debugName: string): Blob {
+  return new Blob([js, `\n//# sourceURL=${debugName}`], { type: 'text/javascript' });
+}
+
+/**
+ * Loads the generated JS as a module from a Blob URL (the supervisor's CSP allows
+ * `blob:`): a string is wrapped first; a Blob (as the cache gives it back, named
+ * already) is used as it is.
+ */
+export async function importFromBlob(js: string | Blob, debugName: string): Promise<JcoModule> {
+  const url = URL.createObjectURL(typeof js === 'string' ? jsBlob(js, debugName) : js);
   try {
     return (await import(/* @vite-ignore */ url)) as JcoModule;
   } finally {

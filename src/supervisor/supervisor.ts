@@ -532,6 +532,12 @@ export class Supervisor {
     return p;
   }
 
+  /** The generated JS as a module: a Blob from the cache goes to the module loader as it is, unless a test's importer wants text. */
+  private async importJs(js: string | Blob, debugName: string): Promise<JcoModule> {
+    if (typeof js === 'string') return this.importModule(js, debugName);
+    return this.env.importModule ? this.env.importModule(await js.text(), debugName) : importFromBlob(js, debugName);
+  }
+
   /** Compiles a transpiled plugin's core modules and loads its JS. */
   private async prepare(id: QualifiedPluginId, t: TranspiledComponent): Promise<Prepared> {
     const t0 = performance.now();
@@ -539,7 +545,7 @@ export class Supervisor {
       // Side by side: the JS does not need the compiled modules until instantiation.
       const [[cores, compileMs], [module, importMs]] = await Promise.all([
         compileCores(t).then((c) => [c, performance.now() - t0] as const),
-        this.importModule(t.js, `${id.service}.${id.plugin}.js`).then((m) => [m, performance.now() - t0] as const),
+        this.importJs(t.js, `${id.service}.${id.plugin}.js`).then((m) => [m, performance.now() - t0] as const),
       ]);
       return { transpiled: t, cores, module, compileMs, importMs };
     } catch (e) {
@@ -567,7 +573,11 @@ export class Supervisor {
       const c0 = performance.now();
       const t = await this.cache.get(known);
       cacheMs = performance.now() - c0;
-      if (!t) return undefined;
+      if (!t) {
+        // Seen, but its entry is gone: as cold.
+        loadJco().catch(() => undefined);
+        return undefined;
+      }
       const prepared = await this.prepare(id, t);
       // The first call's instance too, while the fetch is still out (dropped when the
       // bytes turn out to be another plugin).
@@ -594,6 +604,7 @@ export class Supervisor {
     if (prepared) this.stats.cacheHits++;
     let transpileMs = 0;
     let jcoWaitMs = 0;
+    let stored = Promise.resolve(true);
     if (!prepared) {
       const c0 = performance.now();
       let transpiled = await this.cache.get(hash).catch(() => undefined);
@@ -611,13 +622,23 @@ export class Supervisor {
         }
         transpileMs = performance.now() - tt;
         this.stats.transpiles++;
-        await this.cache.put(transpiled).catch((e: unknown) => this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`));
+        // Stored while the plugin is compiled, not before (the load still waits for
+        // it: a page reloaded at once finds it); the URL's hash is recorded once its
+        // entry is there.
+        stored = this.cache.put(transpiled).then(
+          () => true,
+          (e: unknown) => (this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`), false),
+        );
       }
       this.checkImports(id, transpiled);
-      prepared = await this.prepare(id, transpiled);
+      [prepared] = await Promise.all([this.prepare(id, transpiled), stored]);
     }
     const cached = transpileMs === 0;
-    this.cache.setLastHash(url, hash).catch(() => undefined);
+    void stored
+      .then(async (ok) => {
+        if (ok) await this.cache.setLastHash(url, hash);
+      })
+      .catch(() => undefined);
     const { transpiled, module, cores } = prepared;
     const { imports, deps } = this.checkImports(id, transpiled);
     const timing: LoadTiming = {
