@@ -5,15 +5,13 @@
  * carry it to another device. Only this origin can read that data, so this is where
  * it is managed (the dashboard can link here).
  */
-import { fromFile, toFile, type IdbClientData } from './clientdata.ts';
+import { fromFile, isSupervisorSpace, toFile, type IdbClientData } from './clientdata.ts';
 import { GRANTS_SPACE, setGrant } from './permissions.ts';
 import { IdbKeyStore } from './keystore.ts';
 import { announceChanged } from './spaces-sync.ts';
 import { publicKeyToPem } from '../crypto/keys.ts';
 
 const td = new TextDecoder();
-/** Key spaces of the supervisor itself, never exported as plugin data. */
-const isSupervisorSpace = (space: string) => space.startsWith('psiweb/');
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = Object.assign(document.createElement(tag), props);
@@ -29,6 +27,7 @@ export async function renderManagement(store: IdbClientData): Promise<void> {
 
   const grants = el('table', { id: 'grants' });
   const status = el('p', { id: 'status' });
+  status.setAttribute('role', 'status');
   const renderGrants = async () => {
     const rows = await store.exportRows((p) => p === GRANTS_SPACE);
     grants.replaceChildren(el('tr', {}, el('th', {}, 'app'), el('th', {}, 'may use'), el('th', {}, 'answer'), el('th')));
@@ -62,12 +61,18 @@ export async function renderManagement(store: IdbClientData): Promise<void> {
   importInput.onchange = async () => {
     const f = importInput.files?.[0];
     if (!f) return;
+    status.textContent = `Importing ${f.name}…`;
     try {
-      const rows = fromFile(await f.text()).filter((r) => !isSupervisorSpace(r.plugin));
-      await store.importRows(rows);
+      // Checked whole before anything is written (fromFile), then written in one transaction.
+      const rows = fromFile(await f.text());
+      const spaces = await store.importRows(rows);
+      // Supervisor frames open in other pages re-read these key spaces before their next call.
+      announceChanged(spaces);
       status.textContent = `Imported ${rows.length} entries.`;
     } catch (e) {
       status.textContent = `Not imported: ${(e as Error).message}`;
+    } finally {
+      importInput.value = '';
     }
   };
 
