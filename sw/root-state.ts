@@ -81,7 +81,7 @@ export class ChainView {
   }
 
   private loads(): number {
-    return this.state.cache?.stats.loads ?? 0;
+    return this.state.cache?.loads ?? 0;
   }
 
   /**

@@ -14,7 +14,7 @@
  *  - push_transaction and push_status on transact go to the outbox (root-push.ts).
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, matchPrecache, precacheAndRoute } from 'workbox-precaching';
-import { knownBody, withKnownBody } from '../src/http/known-body.ts';
+import { knownBody, useLazyBodies, withKnownBody } from '../src/http/known-body.ts';
 import { COMMON_LIB_PATH } from '../src/http/supervisor-origin.ts';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { routeHost } from '../src/http/hosts.ts';
@@ -92,10 +92,8 @@ function serviceTarget(request: Request): URL | Response | undefined {
   // Not an account name: the URL's hostname setter would silently refuse it and leave
   // the root host, routing the rest of the path there.
   if (!isValidAccountName(service)) return new Response(`no such service: ${JSON.stringify(service)}`, { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-  const target = new URL(url);
-  target.hostname = `${service}.${rootHost}`;
-  target.pathname = slash < 0 ? '/' : rest.slice(slash);
-  return target;
+  // The URL's hostname and pathname setters cost more than parsing the URL anew.
+  return new URL(`${url.protocol}//${service}.${rootHost}${url.port ? `:${url.port}` : ''}${slash < 0 ? '/' : rest.slice(slash)}${url.search}`);
 }
 
 async function answer(request: Request, target: URL): Promise<Response> {
@@ -131,6 +129,11 @@ async function answerFromState(request: Request, target: URL): Promise<Response>
 
 const encoder = new TextEncoder();
 
+// Bodies psiweb makes stay bytes or strings (LazyBodyResponse) until streamed() below
+// makes the response respondWith gets: building a body stream that is never read costs
+// about as much as building the one sent. Every answer goes through streamed().
+useLazyBodies();
+
 /**
  * A response whose body psiweb made (known-body.ts) as one with a stream body. Chromium
  * hands a body made from a string or bytes to the page as a blob, registered with the
@@ -153,8 +156,10 @@ function streamed(response: Response): Response {
 // Before workbox's listener: the first respondWith wins.
 self.addEventListener('fetch', (event) => {
   const target = serviceTarget(event.request);
-  if (target instanceof Response) event.respondWith(streamed(target));
-  else if (target) event.respondWith(answer(event.request, target));
+  if (!target) return;
+  event.respondWith(target instanceof Response ? target : answer(event.request, target));
+  // Answered: workbox's listener need not look for a route of its own.
+  event.stopImmediatePropagation();
 });
 
 precacheAndRoute(self.__WB_MANIFEST);

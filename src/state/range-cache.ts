@@ -104,6 +104,11 @@ export class RangeCache implements KvReader {
     };
   }
 
+  /** Loads so far (stats.loads, without building the stats). */
+  get loads(): number {
+    return this.#loads;
+  }
+
   /** Index of the last interval with start <= key (start < key when `strict`), or -1. */
   #lastStartingAt(key: Bytes | undefined, strict: boolean): number {
     const iv = this.#loaded;

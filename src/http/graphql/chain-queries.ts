@@ -347,8 +347,12 @@ const BlockType = obj('Block', { header: nonNull(BlockHeaderType), transactions:
 /** A u32 key (block number) as the block log's key bytes; throws for anything else. */
 export function u32KeyBytes(v: number): Uint8Array {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new GraphqlError(`a block number is a whole number from 0 to 4294967295, got ${v}`);
+  // Byte by byte: a DataView over a small array makes V8 move it off its heap first.
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, false);
+  b[0] = v >>> 24;
+  b[1] = (v >>> 16) & 0xff;
+  b[2] = (v >>> 8) & 0xff;
+  b[3] = v & 0xff;
   return b;
 }
 
