@@ -27,7 +27,7 @@ export interface BrowserPeerInit extends PeerProtocolInit {
   /** Dial loopback and private addresses (the browser's default gater refuses them; tests need them). */
   allowPrivateAddresses?: boolean;
   privateKey?: PrivateKey;
-  /** How long a dial may take, ms (libp2p's default otherwise). */
+  /** How long a dial (and a dial of each address) may take, ms (libp2p: 10 s, 6 s per address). */
   dialTimeoutMs?: number;
 }
 
@@ -52,7 +52,7 @@ export async function startBrowserPeer(init: BrowserPeerInit = {}): Promise<Brow
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.allowPrivateAddresses && { connectionGater: { denyDialMultiaddr: async () => false } }),
-    ...(init.dialTimeoutMs !== undefined && { connectionManager: { dialTimeout: init.dialTimeoutMs } }),
+    ...(init.dialTimeoutMs !== undefined && { connectionManager: { dialTimeout: init.dialTimeoutMs, addressDialTimeout: init.dialTimeoutMs } }),
     services: { identify: identify(), ping: ping() },
   });
   const peers = new PsibasePeerProtocol(node, init);
