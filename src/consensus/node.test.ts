@@ -177,6 +177,25 @@ describe('catching up', () => {
     expect(sent).toBeLessThanOrEqual(2 + Math.ceil(applied / CATCH_UP_HELLO_BLOCKS));
   });
 
+  it('tells a peer that connects its head, also when the head is the root it was restarted from', () => {
+    const p0 = makeNode('p0', 'bft', ['p0']);
+    for (let t = 0; t <= 1000; t += 100) p0.tick(t);
+    const root = p0.head.block;
+    // The chain's genesis is not sent: every peer has it.
+    const fresh = makeNode('p0', 'bft', ['p0']);
+    fresh.ready();
+    fresh.connected('f');
+    expect(blocksIn(fresh.ready().messages)).toEqual([]);
+    // Restarted at block `root` (its trusted root, no parent held): a fresh follower hears of it and asks for the rest.
+    const restarted = new ConsensusNode(
+      { signer: keys.signerFor('p0'), verifier: keys, random: new Prng(1), blocks: simBlockSource() },
+      { name: 'p0', genesis: root, producers: simConsensus('bft', ['p0']), now: 1000, blockIntervalMs: 100 },
+    );
+    restarted.ready();
+    restarted.connected('f');
+    expect(blocksIn(restarted.ready().messages).map((b) => blockId(b))).toEqual([blockId(root)]);
+  });
+
   it('sends a held-back hello at a tick two block intervals on, so a short answer does not stall the sync', () => {
     const { p0, f } = behind(200);
     const first = hellos(f.ready().messages);

@@ -339,7 +339,10 @@ export class ConsensusNode {
    * on connect (`send_all_view_changes`).
    */
   connected(peer: string): void {
-    if (this._head.parent) this.send(peer, blockMessage(this._head.block));
+    // Our head, so a peer behind us asks for what leads to it: also when it is the root
+    // we started from (a restarted node; only the chain's genesis, which every peer
+    // has, is not sent).
+    if (this._head.parent || this._head.block.block.header.previous.some((b) => b !== 0)) this.send(peer, blockMessage(this._head.block));
     if (this.mode === 'bft') this.sendViewChanges(peer);
   }
 
