@@ -1,8 +1,11 @@
 import { LitElement, css, html } from 'lit';
 import './chain-status.ts';
+import './consensus-panel.ts';
 import './explorer.ts';
+import './finality-panel.ts';
 import './keys-note.ts';
 import './offline-banner.ts';
+import './peers-panel.ts';
 import './storage-persist.ts';
 import './sync-progress.ts';
 import './update-prompt.ts';
@@ -13,6 +16,8 @@ export class PsiwebApp extends LitElement {
     :host { display: block; font: 16px system-ui, sans-serif; color: #1b1b1b; }
     main { padding: 1em 1.5em; }
     h1 { margin: 0 0 0.3em; }
+    .panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(22em, 1fr)); gap: 0.8em; margin: 0.8em 0; align-items: start; }
+    psiweb-explorer { margin-top: 0.8em; }
   `;
 
   override render() {
@@ -23,7 +28,12 @@ export class PsiwebApp extends LitElement {
         <h1>psiweb</h1>
         <p>A browser-native psibase node.</p>
         <psiweb-sync-progress></psiweb-sync-progress>
-        <psiweb-chain-status></psiweb-chain-status>
+        <div class="panels">
+          <psiweb-chain-status></psiweb-chain-status>
+          <psiweb-consensus></psiweb-consensus>
+          <psiweb-peers></psiweb-peers>
+          <psiweb-finality></psiweb-finality>
+        </div>
         <psiweb-storage-persist></psiweb-storage-persist>
         <psiweb-keys-note></psiweb-keys-note>
         <psiweb-explorer></psiweb-explorer>

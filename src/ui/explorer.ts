@@ -1,4 +1,5 @@
 import { css, html, type PropertyValues } from 'lit';
+import { blockTimesSeen } from './dashboard-sources.ts';
 import { NodeElement } from './node-element.ts';
 
 /** How many of the latest blocks the explorer shows. */
@@ -20,8 +21,8 @@ interface ExplorerBlock {
 export class ExplorerPanel extends NodeElement {
   static override properties = { ...NodeElement.properties, blocks: { state: true }, error: { state: true } };
   static override styles = css`
-    :host { display: block; font: 14px system-ui, sans-serif; margin-top: 1em; }
-    h2 { font-size: 1.1em; margin: 0 0 0.4em; }
+    :host { display: block; font: 14px system-ui, sans-serif; border: 1px solid #e2e2e2; border-radius: 6px; padding: 0.6em 0.9em; background: #fff; }
+    h2 { font-size: 1em; margin: 0 0 0.4em; }
     ol { list-style: none; padding: 0; margin: 0; }
     li { padding: 0.25em 0; border-top: 1px solid #eee; font-variant-numeric: tabular-nums; }
     .meta { color: #555; }
@@ -82,6 +83,7 @@ export class ExplorerPanel extends NodeElement {
       if (json.errors?.length || !json.data) throw new Error(json.errors?.[0]?.message ?? `explorer answered ${r.status}`);
       this.blocks = json.data.blocks.edges.map((e) => e.node).reverse();
       this.error = undefined;
+      blockTimesSeen(this.blocks.map((b) => ({ num: b.header.blockNum, time: b.header.time })));
     } catch (e) {
       if (ask === this.asked) this.error = (e as Error).message;
     }
@@ -89,7 +91,7 @@ export class ExplorerPanel extends NodeElement {
 
   override render() {
     return html`<h2>Recent blocks</h2>
-      ${this.error ? html`<p data-field="explorer-error">${this.error}</p>` : ''}
+      ${this.error ? html`<p data-field="explorer-error">${this.error}${this.blocks ? ' (showing the blocks last read)' : ''}</p>` : ''}
       ${this.blocks === undefined
         ? html`<p>—</p>`
         : html`<ol>

@@ -1,0 +1,46 @@
+import { html } from 'lit';
+import { ago, type DashboardStatus } from './dashboard-data.ts';
+import { producers } from './dashboard-sources.ts';
+import { panelStyles } from './dashboard-styles.ts';
+import { NodeElement } from './node-element.ts';
+
+/**
+ * Consensus mode, this node's role and the producers, from this browser's own chain
+ * state (`producers` GraphQL through the root service worker, so offline too), read again
+ * as the head moves. The node's role comes from its status view when it says (issue 11's
+ * browser producers); until then the browser node is a follower without a vote.
+ */
+export class ConsensusPanel extends NodeElement {
+  static override styles = panelStyles;
+  private unsubscribe2: (() => void) | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.unsubscribe2 = producers.subscribe(() => this.requestUpdate());
+  }
+
+  override disconnectedCallback(): void {
+    this.unsubscribe2?.();
+    super.disconnectedCallback();
+  }
+
+  override render() {
+    const s = this.status as DashboardStatus | undefined;
+    const r = producers.reading;
+    const mode = s?.consensus ?? r.value?.consensus;
+    const list = s?.producers ?? r.value?.producers;
+    const next = r.value?.nextProducers ?? [];
+    const stale = r.error !== undefined && r.value !== undefined;
+    const role = s?.role ?? (s ? 'follower' : undefined);
+    return html`<h2>Consensus ${stale ? html`<span class="badge" data-field="producers-stale" title=${r.error!}>stale: read ${ago(r.okAt!, Date.now())}</span>` : ''}</h2>
+      <dl>
+        <dt>Mode</dt><dd data-field="consensus" ?data-stale=${stale}>${mode === undefined ? '—' : mode === 'cft' ? 'CFT (crash fault tolerant)' : 'BFT (Byzantine fault tolerant)'}</dd>
+        <dt>This node</dt>
+        <dd data-field="node-role" title=${s?.role ? 'from the node' : 'the browser node runs the node core as a follower without a vote'}>${role ?? '—'}</dd>
+        <dt>Producers</dt>
+        <dd data-field="producers" ?data-stale=${stale}>${list === undefined ? (r.error ? html`<span class="stale">${r.error}</span>` : '—') : list.length === 0 ? 'none' : list.map((p, i) => html`${i ? ', ' : ''}<code data-producer=${p}>${p}</code>`)}</dd>
+        ${next.length ? html`<dt>Changing to</dt><dd data-field="next-producers">${next.map((p, i) => html`${i ? ', ' : ''}<code data-producer=${p}>${p}</code>`)}</dd>` : ''}
+      </dl>`;
+  }
+}
+customElements.define('psiweb-consensus', ConsensusPanel);

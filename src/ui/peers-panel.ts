@@ -1,0 +1,74 @@
+import { html } from 'lit';
+import { ago, type DashboardStatus, type PeerView } from './dashboard-data.ts';
+import { nativeStatus, onTick } from './dashboard-sources.ts';
+import { panelStyles } from './dashboard-styles.ts';
+import { NodeElement } from './node-element.ts';
+
+const rtt = (ms: number | undefined) => (ms === undefined ? '—' : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`);
+
+/**
+ * This node's peers (transport, direction, head, round trip), and the Node peer's own
+ * view from its `/native/status` (its role and its peers, round trips as it measures
+ * them). The browser node's status view does not list peers yet: until it does, the
+ * one peer is the Node peer it syncs from, with the round trip of this page's
+ * `/native/status` polls. Unreachable: last values kept, marked stale.
+ */
+export class PeersPanel extends NodeElement {
+  static override styles = panelStyles;
+  private off: (() => void)[] = [];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.off = [nativeStatus.subscribe(() => this.requestUpdate()), onTick(() => this.requestUpdate())];
+  }
+
+  override disconnectedCallback(): void {
+    this.off.forEach((f) => f());
+    super.disconnectedCallback();
+  }
+
+  private ownPeers(s: DashboardStatus): { peers: PeerView[]; measured: 'node' | 'page' } {
+    if (s.peers) return { peers: s.peers, measured: 'node' };
+    const r = nativeStatus.reading;
+    const transport = s.sync === 'p2p' && s.peerConnected ? 'websocket' : 'http';
+    const online = s.sync === 'p2p' ? s.peerConnected === true : s.peerOnline;
+    if (!online) return { peers: [], measured: 'page' };
+    return {
+      peers: [{ id: 'Node peer', transport, direction: 'out', url: s.peerUrl, ...(s.peerHead !== null && { head: { num: s.peerHead, id: '' } }), ...(r.error === undefined && r.rttMs !== undefined && { rttMs: r.rttMs }) }],
+      measured: 'page',
+    };
+  }
+
+  private table(peers: PeerView[], field: string, rttTitle: string) {
+    return html`<table data-field=${field}>
+      <tr><th>Peer</th><th>Transport</th><th>Direction</th><th>Head</th><th title=${rttTitle}>RTT</th></tr>
+      ${peers.map(
+        (p) => html`<tr data-peer=${String(p.id)} data-transport=${p.transport}>
+          <td>${p.url ?? p.id}</td><td>${p.transport}</td><td>${p.direction === 'out' ? 'dialed' : 'dialed in'}</td>
+          <td>${p.head?.num ?? '—'}</td><td data-field="rtt" title=${rttTitle}>${rtt(p.rttMs)}</td>
+        </tr>`,
+      )}
+    </table>`;
+  }
+
+  override render() {
+    const s = this.status as DashboardStatus | undefined;
+    const r = nativeStatus.reading;
+    const n = r.value;
+    const stale = r.error !== undefined;
+    const own = s ? this.ownPeers(s) : undefined;
+    const ownTitle = own?.measured === 'node' ? "this node's ping round trip" : "this page's GET /native/status round trip to the Node peer (HTTP, includes the peer's answer time)";
+    return html`<h2>Peers</h2>
+      ${own === undefined ? html`<p>—</p>` : own.peers.length === 0 ? html`<p data-field="no-peers">No peer connected${s?.peerOnline === false ? ': the Node peer is unreachable' : ''}.</p>` : this.table(own.peers, 'peers', ownTitle)}
+      <h2>Node peer ${stale && n ? html`<span class="badge" data-field="native-stale" title=${r.error!}>unreachable: last seen ${ago(r.okAt!, Date.now())}</span>` : ''}</h2>
+      ${n === undefined
+        ? html`<p data-field="native-status">${r.error ? html`unreachable (${r.error})` : '—'}</p>`
+        : html`<dl ?data-stale=${stale}>
+              <dt>Role</dt><dd data-field="native-role">${n.role ?? '—'}${n.producing ? ` (producing as ${n.producer})` : ''}</dd>
+              <dt>Head</dt><dd data-field="native-head">${n.head ? html`${n.head.num} <code>${n.head.id.slice(0, 16)}…</code>` : '—'}</dd>
+              <dt>Irreversible</dt><dd data-field="native-irreversible">${n.irreversible?.num ?? '—'}</dd>
+            </dl>
+            ${n.peers && n.peers.length > 0 ? html`<div ?data-stale=${stale}>${this.table(n.peers, 'native-peers', "the Node peer's WebSocket ping round trip")}</div>` : html`<p class="note" data-field="native-peers">The Node peer lists no peers.</p>`}`}`;
+  }
+}
+customElements.define('psiweb-peers', PeersPanel);
