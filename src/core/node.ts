@@ -244,7 +244,7 @@ export class CoreNode {
         producers: chain.status!.consensus.current,
         now: this.clock.now(),
         blockIntervalMs: init.blockIntervalMs ?? BLOCK_INTERVAL_MS,
-        ...(init.restore && { restore: init.restore }),
+        ...(init.restore && { restore: restoreAt(init.restore, root) }),
       },
     );
   }
@@ -896,6 +896,16 @@ export class CoreNode {
       pendingTransactions: this.held.size,
     };
   }
+}
+
+/**
+ * The persisted state to restore on `root`: a hard state of a term below the root
+ * block's (written before the node applied blocks of later terms) is left out, and
+ * consensus resumes at the root's term as a node without one does.
+ */
+function restoreAt(restore: PersistedState, root: SignedBlock): PersistedState {
+  const hard = restore.hardState;
+  return hard && hard.term < root.block.header.term ? { ...restore, hardState: undefined } : restore;
 }
 
 const packedCache = new WeakMap<SignedBlock, Uint8Array>();

@@ -40,6 +40,7 @@ import { fetchNode, serviceUrl } from './client.ts';
 import { DEVNET_PRODUCER } from './constants.ts';
 import { CoreNode, FOLLOWER_NAME } from '../core/node.ts';
 import { p256ClaimVerifier, p256Signer } from './producer-keys.ts';
+import { hardStateWriter, loadHardState } from './consensus-state.ts';
 
 export { DataDirInUseError } from './data-dir.ts';
 
@@ -298,6 +299,8 @@ async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, optio
   };
   const label = (peer: number) => `#${peer}`;
   const peerOf = (labelled: string) => Number(labelled.slice(1));
+  // A producer's votes survive a restart (consensus.json in the data directory).
+  const hardState = role === 'producer' ? loadHardState(options.dataDir) : undefined;
   // The Node platform: the system clock, the lmdb-backed chain, and the peer network.
   const node = await CoreNode.open({
     platform: {
@@ -326,6 +329,8 @@ async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, optio
       relayTimer ??= setTimeout(flushRelay, RELAY_BATCH_MS);
     },
     ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
+    ...(hardState && { restore: { hardState, blocks: [] } }),
+    ...(role === 'producer' && { persist: hardStateWriter(options.dataDir) }),
   });
   const status = chain.status!;
   net.setProducers([...producersOf(status.consensus.current).map((p) => p.name), ...(status.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => p.name) : [])], name);
