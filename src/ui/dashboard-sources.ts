@@ -13,6 +13,8 @@ import { withNode } from './node-context.ts';
 
 /** How often `/native/status` is asked while shown. */
 export const NATIVE_POLL_MS = 2_000;
+/** …and again on a new head, but not sooner than this after the last ask. */
+export const NATIVE_MIN_MS = 1_000;
 /** The producers are read again at most this often (on a new head), and at least this often. */
 export const PRODUCERS_MIN_MS = 2_000;
 export const PRODUCERS_MAX_MS = 15_000;
@@ -91,7 +93,7 @@ export const nativeStatus = new Poller<NativeStatus>(async () => {
   const r = await fetch(`${peerUrl()}/native/status`, { cache: 'no-store' });
   if (!r.ok) throw new DashboardDataError(`/native/status answered ${r.status}`);
   return parseNativeStatus(await r.json());
-}, NATIVE_POLL_MS);
+}, NATIVE_POLL_MS, NATIVE_MIN_MS);
 
 export const producers = new Poller<ProducersView>(
   async () => {
@@ -128,7 +130,10 @@ withNode((node) =>
     latestStatus = s;
     finality.observe(s, Date.now());
     finalityListeners.forEach((fn) => fn());
-    if (headMoved) producers.poke();
+    if (headMoved) {
+      producers.poke();
+      nativeStatus.poke();
+    }
   }),
 );
 

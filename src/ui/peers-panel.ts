@@ -65,7 +65,7 @@ export class PeersPanel extends NodeElement {
         ? html`<p data-field="native-status">${r.error ? html`unreachable (${r.error})` : '—'}</p>`
         : html`<dl ?data-stale=${stale}>
               <dt>Role</dt><dd data-field="native-role">${n.role ?? '—'}${n.producing ? ` (producing as ${n.producer})` : ''}</dd>
-              <dt>Head</dt><dd data-field="native-head">${n.head ? html`${n.head.num} <code>${n.head.id.slice(0, 16)}…</code>` : '—'}</dd>
+              <dt>Head</dt><dd data-field="native-head">${n.head ? html`${n.head.num} <code>${n.head.id.slice(0, 16).toLowerCase()}…</code>` : '—'}</dd>
               <dt>Irreversible</dt><dd data-field="native-irreversible">${n.irreversible?.num ?? '—'}</dd>
             </dl>
             ${n.peers && n.peers.length > 0 ? html`<div ?data-stale=${stale}>${this.table(n.peers, 'native-peers', "the Node peer's WebSocket ping round trip")}</div>` : html`<p class="note" data-field="native-peers">The Node peer lists no peers.</p>`}`}`;

@@ -17,7 +17,7 @@ export class SyncProgress extends NodeElement {
     return html`
       <progress max=${Math.max(1, target)} value=${head}></progress>
       <div>
-        <span data-field="behind">${s.behind === 0 ? 'in sync' : `${s.behind} blocks behind`}</span>
+        <span data-field="behind">${!s.peerOnline ? `peer unreachable${s.peerHead !== null ? ` (its last head ${s.peerHead})` : ''}` : s.behind === 0 ? 'in sync' : `${s.behind} blocks behind`}</span>
         <span data-field="blocks-per-sec">${s.blocksPerSec.toFixed(1)} blocks/s</span>
         <span data-field="transfers-per-sec">${s.transfersPerSec.toFixed(0)} transfers/s</span>
         ${s.pendingTransactions > 0 ? html`<span data-field="pending">${s.pendingTransactions} transactions waiting</span>` : ''}
