@@ -117,9 +117,10 @@ describe('the node dashboard', () => {
   it('finality latency: block time → irreversible and head → irreversible, from blocks seen here', async () => {
     await until(async () => Number(await panelAttr(page, 'psiweb-finality', '[data-field="finality-block-time"]', 'data-samples')) >= 3, 30_000, 'three finality samples');
     const blockTime = Number((await field(page, 'psiweb-finality', 'finality-block-time'))!.split(' ')[0]);
-    // A block's time is its slot's start (1 s slots): it is final here within a few seconds, never before its time.
+    // A block's time is its slot's start (1 s slots): final here within seconds (1.4–3 s seen on
+    // the shared 2-core machine), never before its time.
     expect(blockTime).toBeGreaterThanOrEqual(0);
-    expect(blockTime).toBeLessThan(5_000);
+    expect(blockTime).toBeLessThan(10_000);
     const head = Number((await field(page, 'psiweb-finality', 'finality-head'))!.split(' ')[0]);
     // One producer: irreversible when first seen as head.
     expect(head).toBe(0);
