@@ -15,6 +15,8 @@ import { withNode } from './node-context.ts';
 export const NATIVE_POLL_MS = 2_000;
 /** …and again on a new head, but not sooner than this after the last ask. */
 export const NATIVE_MIN_MS = 1_000;
+/** A `/native/status` ask that has not answered by then failed (a peer that hangs is stale, not current). */
+export const NATIVE_TIMEOUT_MS = 5_000;
 /** The producers are read again at most this often (on a new head), and at least this often. */
 export const PRODUCERS_MIN_MS = 2_000;
 export const PRODUCERS_MAX_MS = 15_000;
@@ -90,7 +92,7 @@ function peerUrl(): string {
 }
 
 export const nativeStatus = new Poller<NativeStatus>(async () => {
-  const r = await fetch(`${peerUrl()}/native/status`, { cache: 'no-store' });
+  const r = await fetch(`${peerUrl()}/native/status`, { cache: 'no-store', signal: AbortSignal.timeout(NATIVE_TIMEOUT_MS) });
   if (!r.ok) throw new DashboardDataError(`/native/status answered ${r.status}`);
   return parseNativeStatus(await r.json());
 }, NATIVE_POLL_MS, NATIVE_MIN_MS);

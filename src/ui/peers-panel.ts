@@ -1,6 +1,6 @@
 import { html } from 'lit';
 import { ago, type DashboardStatus, type PeerView } from './dashboard-data.ts';
-import { nativeStatus, onTick } from './dashboard-sources.ts';
+import { NATIVE_TIMEOUT_MS, nativeStatus, onTick } from './dashboard-sources.ts';
 import { panelStyles } from './dashboard-styles.ts';
 import { NodeElement } from './node-element.ts';
 
@@ -55,12 +55,13 @@ export class PeersPanel extends NodeElement {
     const s = this.status as DashboardStatus | undefined;
     const r = nativeStatus.reading;
     const n = r.value;
-    const stale = r.error !== undefined;
+    // Failed, or (a hung ask) not read for a while.
+    const stale = r.error !== undefined || (r.okAt !== undefined && Date.now() - r.okAt > 3 * NATIVE_TIMEOUT_MS);
     const own = s ? this.ownPeers(s) : undefined;
     const ownTitle = own?.measured === 'node' ? "this node's ping round trip" : "this page's GET /native/status round trip to the Node peer (HTTP, includes the peer's answer time)";
     return html`<h2>Peers</h2>
       ${own === undefined ? html`<p>—</p>` : own.peers.length === 0 ? html`<p data-field="no-peers">No peer connected${s?.peerOnline === false ? ': the Node peer is unreachable' : ''}.</p>` : this.table(own.peers, 'peers', ownTitle)}
-      <h2>Node peer ${stale && n ? html`<span class="badge" data-field="native-stale" title=${r.error!}>unreachable: last seen ${ago(r.okAt!, Date.now())}</span>` : ''}</h2>
+      <h2>Node peer ${stale && n ? html`<span class="badge" data-field="native-stale" title=${r.error ?? 'no answer'}>unreachable: last seen ${ago(r.okAt!, Date.now())}</span>` : ''}</h2>
       ${n === undefined
         ? html`<p data-field="native-status">${r.error ? html`unreachable (${r.error})` : '—'}</p>`
         : html`<dl ?data-stale=${stale}>
