@@ -4,13 +4,65 @@
  * the root service worker, writes queued with no node or no peer, a tab closed in the
  * middle of applying blocks, and one node for two tabs.
  */
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
+import { decodeMessage, encodeMessage } from '../../net/wire/index.ts';
+import { unpackSignedBlock } from '../../protocol/types.ts';
+import { acceptWebSocket, dialWebSocket } from '../p2p/websocket.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchNode } from '../client.ts';
 import { launchChromium } from '../../../test/browser/chromium.ts';
 import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
 import { dashboardHead, nodeRole, nodeStatus, openApp, peerTapos, produceTransferBlocks, svc, until } from './testing.ts';
 import { signedTransfer } from './tx.ts';
+
+/**
+ * A man in the middle between the browser and the Node peer: HTTP passes through, and on
+ * the p2p WebSocket block `forge` has a byte of its producer's signature flipped.
+ */
+async function forgingProxy(target: DevnetPeer, forge: number): Promise<{ url: string; forged: () => number; close(): Promise<void> }> {
+  let forged = 0;
+  const server = createServer((req, res) => {
+    const up = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const client = acceptWebSocket(req, socket, head);
+    void dialWebSocket(target.url).then((upstream) => {
+      upstream.on('message', (bytes) => {
+        let out = bytes;
+        if (bytes[0] === 34) {
+          const m = decodeMessage(bytes);
+          if (m.kind === 'BlockMessage' && unpackSignedBlock(m.value.block).block.header.blockNum === forge) {
+            const b = new Uint8Array(m.value.block);
+            b[b.length - 5]! ^= 0xff;
+            out = encodeMessage({ kind: 'BlockMessage', value: { block: b } });
+            forged++;
+          }
+        }
+        client.send(out);
+      });
+      client.on('message', (bytes) => void upstream.send(bytes));
+      client.on('close', () => upstream.close());
+      upstream.on('close', () => client.close());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://${target.rootHost}:${(server.address() as AddressInfo).port}`,
+    forged: () => forged,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
 
 const balanceAtPeer = async (peer: DevnetPeer, account: string) =>
   (await fetchNode(`http://tokens.${peer.rootHost}:${peer.port}/balances/${account}`)).json() as { balance: string };
@@ -91,6 +143,33 @@ describe('browser node', () => {
       expect((JSON.parse((await svc(page, 'tokens/balances/bob')).body) as { balance: string }).balance).toBe(String(500000 + transfers + more));
     } finally {
       await context.close();
+      await peer.dispose();
+    }
+  });
+
+  it('refuses a forged block from its peer: the WebSocket is dropped, nothing of the block is committed, head and state stay', async () => {
+    const peer = await startDevnetPeer({ produce: false });
+    // Blocks 3..12, two one-token transfers each; block 8 arrives forged.
+    await produceTransferBlocks(peer.peer, 10, 2);
+    const proxy = await forgingProxy(peer, 8);
+    const context = await browser.newContext();
+    try {
+      const page = await openApp(context, proxy.url);
+      await until(async () => /block 8 that does not run/.test((await nodeStatus(page)).error ?? '') || undefined, 40_000, 'the forged block refused');
+      await new Promise((r) => setTimeout(r, 1_000));
+      const status = await nodeStatus(page);
+      expect(proxy.forged()).toBeGreaterThanOrEqual(1);
+      expect(status.sync).toBe('p2p');
+      expect(status.peerConnected).toBe(false);
+      expect(status.head?.num).toBe(7);
+      expect(status.error).toMatch(/signature/);
+      expect(await dashboardHead(page)).toBe(7);
+      // Blocks 3..7 only: five blocks of two transfers.
+      const bob = JSON.parse((await svc(page, 'tokens/balances/bob')).body) as { balance: string };
+      expect(bob.balance).toBe(String(500000 + 10));
+    } finally {
+      await context.close();
+      await proxy.close();
       await peer.dispose();
     }
   });

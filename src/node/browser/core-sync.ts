@@ -121,8 +121,12 @@ export class CoreSync {
   /** Dials that failed in a row. */
   private failures = 0;
   private everConnected = false;
-  /** Why the peer was last disconnected for misbehaving, or null. */
+  /** Why the peer was last disconnected for misbehaving, or null (cleared once a later connection commits a block). */
   misbehaviour: string | null = null;
+  /** The connection (seq) the misbehaviour came on. */
+  private badSeq = 0;
+  /** The open connection's seq. */
+  private linkSeq = 0;
 
   constructor(private readonly init: CoreSyncInit) {
     this.chain = init.chain;
@@ -171,6 +175,7 @@ export class CoreSync {
       misbehaved: (peer, reason) => {
         if (peer !== this.label) return;
         this.misbehaviour = reason;
+        this.badSeq = this.linkSeq;
         this.log(`p2p: disconnecting the peer: ${reason}`);
         this.drop(reason, MISBEHAVIOUR_RETRY_MS);
       },
@@ -182,7 +187,10 @@ export class CoreSync {
         throw new PsiwebError('a follower does not sign');
       },
       verify: claimVerifier(),
-      onCommitted: (b) => this.init.onCommitted(b),
+      onCommitted: (b) => {
+        if (this.misbehaviour !== null && this.link && this.linkSeq > this.badSeq) this.misbehaviour = null;
+        return this.init.onCommitted(b);
+      },
     });
     this._core = core;
     this.running = true;
@@ -245,6 +253,7 @@ export class CoreSync {
       }
       this.link = link;
       this.label = label;
+      this.linkSeq = seq;
       this.failures = 0;
       this.everConnected = true;
       link.send(encodeMessage({ kind: 'InitMessage', value: { version: PROTOCOL_VERSION } }));
@@ -274,6 +283,7 @@ export class CoreSync {
       }
       if (version !== PROTOCOL_VERSION) {
         this.misbehaviour = `the peer speaks protocol version ${version ?? '(undecodable)'}; psiweb speaks ${PROTOCOL_VERSION}`;
+        this.badSeq = this.linkSeq;
         this.drop(this.misbehaviour, MISBEHAVIOUR_RETRY_MS);
       }
       return;

@@ -269,7 +269,6 @@ export class BrowserNode {
 
   /** A block the core committed: as one applied over HTTP. */
   private onCommitted(b: CommittedBlock): Promise<void> {
-    if (this.p2p) this.p2p.misbehaviour = null;
     return this.onApplied({ num: b.num, id: b.id, transactions: b.transactions.map((t) => ({ id: toHex(t.id), trace: t.trace })) });
   }
 
