@@ -172,7 +172,7 @@ describe('browser node', () => {
       await proxy.close();
       await peer.dispose();
     }
-  });
+  }, 120_000);
 
   it('answers 200 queries in one root worker lifetime, serving files that grow a service memory', async () => {
     const peer = await startDevnetPeer();

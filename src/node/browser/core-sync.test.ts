@@ -102,6 +102,14 @@ describe('the browser core (CoreSync) following the Node peer', () => {
       await until('the live block', () => chain.head!.num === peer.node.chain.head!.num);
       expect(await balance(chain, 'bob')).toBe(String(START_BALANCE + (TRANSFERS + 1) * AMOUNT));
       expect(core.misbehaviour).toBeNull();
+      // Stopped and opened again on its chain (a tab reopened): its root is now a block the
+      // peer has, which it shows on connect before its hello; the peer sends what follows.
+      await core.stop();
+      await transfer('after a restart');
+      await peer.node.produceBlock();
+      await core.start();
+      await until('the block after the restart', () => chain.head!.num === peer.node.chain.head!.num);
+      expect(await balance(chain, 'bob')).toBe(String(START_BALANCE + (TRANSFERS + 2) * AMOUNT));
     } finally {
       await core.stop();
     }

@@ -905,10 +905,13 @@ export class PeerNetwork {
     }
     const num = header.blockNum;
     const id = blockId(header);
-    // The peer has this block: never send it back (blocknet update_last_received).
+    // The peer has this block: never send it back (blocknet update_last_received), and
+    // send what follows it (a peer that shows its head on connect, as the node core does,
+    // marks the connection ready before its hello, which is then not answered again).
     c.ready = true;
     if (num > c.lastSent) c.lastSent = num;
     this.notePeerHead(c, num, id);
+    void this.pump(c);
     // The block waits in the queue, counted in the peer's inbox until it is applied, and
     // the peer's next messages are read meanwhile: blocks that queue up while one is
     // applied are applied together.
