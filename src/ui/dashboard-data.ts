@@ -6,6 +6,7 @@
  */
 import { PsiwebError } from '../errors.ts';
 import type { NodeStatusView } from '../node/browser/messages.ts';
+import type { NodeStatus } from '../core/platform.ts';
 
 /** An answer a panel reads is not what it should be (not JSON, wrong shape, GraphQL errors). */
 export class DashboardDataError extends PsiwebError {
@@ -46,18 +47,10 @@ export interface NodeStatusExtras {
 export type DashboardStatus = NodeStatusView & NodeStatusExtras;
 
 /** The part of the Node peer's `/native/status` the dashboard reads. */
-export interface NativeStatus {
-  chainId: string | null;
-  head: { num: number; id: string; time: string } | null;
-  irreversible: { num: number; id: string } | null;
-  consensus: 'cft' | 'bft' | null;
-  producers: string[];
-  nextProducers: string[] | null;
-  producer: string;
-  producing: boolean;
+export type NativeStatus = Omit<NodeStatus, 'halted' | 'pendingTransactions'> & {
   role?: 'producer' | 'follower';
   peers?: PeerView[];
-}
+};
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isBlockRef = (v: unknown): boolean => v === null || (isObj(v) && Number.isInteger(v.num) && typeof v.id === 'string');

@@ -13,7 +13,7 @@
  * for `banMs`.
  */
 import { ShortestPathRouting, type RoutingAction, type RoutingMessage } from '../routing/index.ts';
-import { decodeMessage, encodeMessage, MessageDecodeError, type AnyMessage, type WireMessage } from '../wire/index.ts';
+import { decodeMessage, decodesAsMessage, encodeMessage, isRoutingKind, MessageDecodeError, ROUTED_TYPES, type AnyMessage, type WireMessage } from '../wire/index.ts';
 import { accountNumber } from '../../protocol/names.ts';
 import { PsiwebError } from '../../errors.ts';
 import { CloseCode, type PeerSocket } from './peer-socket.ts';
@@ -22,8 +22,6 @@ import { CloseCode, type PeerSocket } from './peer-socket.ts';
 export const PROTOCOL_VERSION = 0;
 /** How long a misbehaving peer id is refused (default of `banMs`). */
 export const BAN_MS = 10 * 60_000;
-/** Consensus messages psibase forwards in envelopes (those with a validate_message): Confirm … RequestView. */
-const ROUTED_TYPES: ReadonlySet<number> = new Set([35, 36, 37, 38, 39, 40, 41]);
 
 /** A peer refused: its id is banned for misbehaving. */
 export class PeerRefusedError extends PsiwebError {
@@ -81,7 +79,7 @@ export class Libp2pTransport {
       routerId: init.routerId ?? randomRouterId(),
       ...(init.producer !== undefined && { self: accountNumber(init.producer) }),
       ...(init.producers !== undefined && { producers: [...init.producers].map(accountNumber) }),
-      validate: init.validateRouted ?? ((data) => ROUTED_TYPES.has(data[0]!) && decodes(data)),
+      validate: init.validateRouted ?? ((data) => ROUTED_TYPES.has(data[0]!) && decodesAsMessage(data)),
       ...(init.log && { log: init.log }),
     });
   }
@@ -237,15 +235,4 @@ function randomRouterId(): bigint {
   return b[0]!;
 }
 
-function decodes(data: Uint8Array): boolean {
-  try {
-    decodeMessage(data);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-function isRoutingKind(kind: string): boolean {
-  return kind === 'RouteUpdateMessage' || kind === 'RouteSeqnoRequest' || kind === 'RequestRoutesMessage' || kind === 'RoutingEnvelope';
-}

@@ -287,6 +287,24 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
 }
 
 /** Decode bytes as one given kind (e.g. the unsigned form of a signed message, its signing preimage). */
+/** Consensus messages psibase forwards in envelopes (those with a validate_message): Confirm … RequestView. */
+export const ROUTED_TYPES: ReadonlySet<number> = new Set([35, 36, 37, 38, 39, 40, 41]);
+
+/** Whether `bytes` decode as a psibase peer message (a routed payload is checked so before it is forwarded). */
+export function decodesAsMessage(bytes: Uint8Array): boolean {
+  try {
+    decodeMessage(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** psinode's routing messages (shortest_path_routing.hpp), which the routing state machine takes. */
+export function isRoutingKind(kind: string): boolean {
+  return kind === 'RouteUpdateMessage' || kind === 'RouteSeqnoRequest' || kind === 'RequestRoutesMessage' || kind === 'RoutingEnvelope';
+}
+
 export function decodeMessageAs<K extends MessageKind>(kind: K, bytes: Uint8Array): KindValue<K> {
   const k = parseKind(kind);
   if (!k) throw new MessageDecodeError('unknown-type', `p2p: unknown message kind ${JSON.stringify(kind)}`);

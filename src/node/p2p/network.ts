@@ -57,7 +57,7 @@
 import { GENESIS_BLOCK_NUM } from '../../chain/constants.ts';
 import { BlockValidationError } from '../../chain/errors.ts';
 import type { Chain } from '../../chain/executor.ts';
-import { decodeMessage, encodeMessage, MessageDecodeError, UnknownMessageTypeError, type AnyMessage, type WireMessage } from '../../net/wire/index.ts';
+import { decodeMessage, decodesAsMessage, encodeMessage, isRoutingKind, MessageDecodeError, ROUTED_TYPES, UnknownMessageTypeError, type AnyMessage, type WireMessage } from '../../net/wire/index.ts';
 import { ShortestPathRouting, type RoutingAction, type RoutingMessage } from '../../net/routing/index.ts';
 import { accountNumber } from '../../protocol/names.ts';
 import { blockId } from '../../protocol/ids.ts';
@@ -102,8 +102,6 @@ export const MAX_DISCOVERED_ATTEMPTS = 4;
 export const UNREACHABLE_MS = 5 * 60_000;
 /** A connection that lasted this long resets its dialer's backoff. */
 const STABLE_CONNECTION_MS = 10_000;
-/** Consensus messages psibase forwards in envelopes (those with a validate_message): Confirm … RequestView. */
-const ROUTED_TYPES: ReadonlySet<number> = new Set([35, 36, 37, 38, 39, 40, 41]);
 
 export type Role = 'producer' | 'follower';
 
@@ -282,7 +280,7 @@ export class PeerNetwork {
       routerId: randomBytes(8).readBigUInt64LE(),
       ...(init.producer !== undefined && { self: toProducer(init.producer) }),
       ...(init.producers !== undefined && { producers: [...init.producers].map(toProducer) }),
-      validate: init.validateRouted ?? ((data) => ROUTED_TYPES.has(data[0]!) && decodes(data)),
+      validate: init.validateRouted ?? ((data) => ROUTED_TYPES.has(data[0]!) && decodesAsMessage(data)),
       log: init.log,
     });
   }
@@ -1020,18 +1018,7 @@ function toProducer(name: string | bigint): bigint {
   return typeof name === 'bigint' ? name : accountNumber(name);
 }
 
-function decodes(data: Uint8Array): boolean {
-  try {
-    decodeMessage(data);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-function isRoutingKind(kind: string): boolean {
-  return kind === 'RouteUpdateMessage' || kind === 'RouteSeqnoRequest' || kind === 'RequestRoutesMessage' || kind === 'RoutingEnvelope';
-}
 
 /** The ban key of a URL a peer that dialed in said is its own (unproven). */
 function claimed(key: string): string {
