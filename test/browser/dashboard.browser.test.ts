@@ -129,6 +129,9 @@ describe('the node dashboard', () => {
 
   it("recent blocks are the Node peer's newest blocks, live", async () => {
     const panel = page.locator('psiweb-explorer');
+    // The explorer lists the ten newest blocks: wait for a chain that long (a fast machine
+    // gets here a few seconds after the devnet started, with fewer blocks than that).
+    await until(async () => (await panel.locator('li[data-block]').count()) === 10, 30_000, 'ten blocks in the explorer');
     const before = Number(await panel.locator('li[data-block]').first().getAttribute('data-block'));
     await until(async () => Number(await panel.locator('li[data-block]').first().getAttribute('data-block')) > before, 15_000, 'a new block in the explorer');
     const nums = (await panel.locator('li[data-block]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-block'))))) as number[];
