@@ -5,8 +5,10 @@
  * `/_svc/explorer/graphql` `blocks(first: 20 ge: N)` (N varies, so no answer repeats
  * the last one) and `/_svc/producers/graphql`, and GETs a schema the node does not have
  * (the floor: the worker's round trip with no chain read), one request at a time to
- * the warm worker, the three kinds interleaved so each sees the same load. A round is
- * SAMPLES requests of each kind after WARMUP untimed ones, timed in the page from fetch
+ * the warm worker, the three kinds interleaved so each sees the same load. The timed
+ * rounds run in a Chromium with no DevTools network instrumentation
+ * (test/browser/bare-chromium.ts: Playwright's adds ~1–2 ms to every request). A round
+ * is SAMPLES requests of each kind after WARMUP untimed ones, timed in the page from fetch
  * to the parsed JSON; the figures are the medians of the round (of ROUNDS) with the
  * lowest blocks median. Every answer is checked (20 edges in order from N, no `errors`,
  * answered by the worker: x-psiweb-block set). No answer is cached: each request runs
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, CDPSession } from 'playwright-core';
 import { figure, type BenchFile, type Figure } from '../../../test/bench-kit.ts';
+import { launchBareChromium } from '../../../test/browser/bare-chromium.ts';
 import { launchChromium } from '../../../test/browser/chromium.ts';
 import { DIST_DIR, ensureProductionBuild, startDevnetPeer } from '../../../test/browser/devnet.ts';
 import { percentile } from '../../../test/measure.ts';
@@ -169,6 +172,80 @@ function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; timeDelta
 
 const LAST_QUERY = 'query { blocks(last: 1) { edges { node { header { blockNum } } } } }';
 
+type Kind = 'blocks' | 'producers' | 'floor';
+
+interface LoopArgs {
+  kinds: Kind[];
+  warmup: number;
+  samples: number;
+  page: number;
+  first: number;
+  span: number;
+}
+
+/**
+ * Runs in the page: `kinds` interleaved, one request of each per round of the loop (so
+ * each kind sees the same machine load); the times of each kind after the warm-up, and
+ * the first few wrong answers. Sent as source: it uses nothing from its closure.
+ */
+async function timedLoop(a: LoopArgs): Promise<{ ms: Record<string, number[]>; bad: string[] }> {
+  const ms: Record<string, number[]> = {};
+  for (const k of a.kinds) ms[k] = [];
+  const bad: string[] = [];
+  for (let i = 0; i < a.warmup + a.samples; i++) {
+    const ge = a.first + (i % a.span);
+    for (const k of a.kinds) {
+      const t0 = performance.now();
+      if (k === 'floor') {
+        // The worker's round trip with no chain read: a schema the node does not have.
+        const r = await fetch('/_svc/packages/schema?service=nosuchsvc');
+        const text = await r.text();
+        const t = performance.now() - t0;
+        if (i >= a.warmup) ms[k]!.push(t);
+        if (r.status !== 404 && bad.length < 3) bad.push(`floor: ${r.status} ${text.slice(0, 200)}`);
+        continue;
+      }
+      const query =
+        k === 'blocks'
+          ? `query { blocks(first: ${a.page} ge: ${ge}) { edges { cursor node { header { blockNum previous time producer term commitNum } } } pageInfo { hasNextPage endCursor } } }`
+          : 'query { producers { name } nextProducers { name } }';
+      const r = await fetch(`/_svc/${k === 'blocks' ? 'explorer' : 'producers'}/graphql`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query }) });
+      const json = (await r.json()) as any;
+      const t = performance.now() - t0;
+      if (i >= a.warmup) ms[k]!.push(t);
+      let ok = r.status === 200 && json.errors === undefined && r.headers.get('x-psiweb-block') !== null;
+      if (ok && k === 'blocks') {
+        const edges = json.data.blocks.edges as { node: { header: { blockNum: number; producer: string } } }[];
+        ok = edges.length === a.page && edges.every((e, n) => e.node.header.blockNum === ge + n && e.node.header.producer === 'prod');
+      } else if (ok) ok = json.data.producers[0]?.name === 'prod' && json.data.nextProducers.length === 0;
+      if (!ok && bad.length < 3) bad.push(`${k}: ${r.status} ${JSON.stringify(json).slice(0, 200)}`);
+    }
+  }
+  return { ms, bad };
+}
+
+/** Runs in the page: the head block number the root worker answers with (undefined: not yet). */
+async function workerHead(query: string): Promise<number | undefined> {
+  if (!navigator.serviceWorker.controller) return undefined;
+  try {
+    const r = await fetch('/_svc/explorer/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query }) });
+    return ((await r.json()) as any)?.data?.blocks?.edges?.[0]?.node?.header?.blockNum as number | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls until the page's root worker answers from block `head`. */
+async function untilSynced(headIn: () => Promise<number | undefined>, head: number): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const num = await headIn().catch(() => undefined);
+    if (num === head) return;
+    if (Date.now() > deadline) throw new Error(`the browser node did not reach block ${head} (last seen ${num})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 const bench: BenchFile = async () => {
   await ensureProductionBuild();
   if (PROFILE) {
@@ -180,117 +257,72 @@ const bench: BenchFile = async () => {
     writeFileSync(join(DIST_DIR, '.production'), new Date().toISOString());
   }
   const peer = await startDevnetPeer({ produce: false });
-  const browser = await launchChromium();
   try {
     await produceTransferBlocks(peer.peer, BLOCKS, 1);
     const head = peer.peer.node.chain.head!.num;
-    const context = await browser.newContext();
-    const page = await openApp(context, peer.url);
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      const num = await page
-        .evaluate(async (q) => {
-          const r = await fetch('/_svc/explorer/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: q }) });
-          return ((await r.json()) as any)?.data?.blocks?.edges?.[0]?.node?.header?.blockNum as number | undefined;
-        }, LAST_QUERY)
-        .catch(() => undefined);
-      if (num === head) break;
-      if (Date.now() > deadline) throw new Error(`the browser node did not reach block ${head} (last seen ${num})`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
     const first = head - BLOCKS;
-
-    type Kind = 'blocks' | 'producers' | 'floor';
-    /**
-     * `kinds` interleaved, one request of each per round trip of the loop (so each kind
-     * sees the same machine load); the times of each kind after the warm-up.
-     */
-    const runKinds = (kinds: readonly Kind[]) =>
-      page.evaluate(
-        async ([ks, warmup, samples, page, first, span]) => {
-          const ms: Record<string, number[]> = {};
-          for (const k of ks as Kind[]) ms[k] = [];
-          const bad: string[] = [];
-          for (let i = 0; i < (warmup as number) + (samples as number); i++) {
-            const ge = (first as number) + (i % (span as number));
-            for (const k of ks as Kind[]) {
-              const t0 = performance.now();
-              if (k === 'floor') {
-                // The worker's round trip with no chain read: a schema the node does not have.
-                const r = await fetch('/_svc/packages/schema?service=nosuchsvc');
-                const text = await r.text();
-                const t = performance.now() - t0;
-                if (i >= (warmup as number)) ms[k]!.push(t);
-                if (r.status !== 404 && bad.length < 3) bad.push(`floor: ${r.status} ${text.slice(0, 200)}`);
-                continue;
-              }
-              const query =
-                k === 'blocks'
-                  ? `query { blocks(first: ${page} ge: ${ge}) { edges { cursor node { header { blockNum previous time producer term commitNum } } } pageInfo { hasNextPage endCursor } } }`
-                  : 'query { producers { name } nextProducers { name } }';
-              const r = await fetch(`/_svc/${k === 'blocks' ? 'explorer' : 'producers'}/graphql`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query }) });
-              const json = (await r.json()) as any;
-              const t = performance.now() - t0;
-              if (i >= (warmup as number)) ms[k]!.push(t);
-              let ok = r.status === 200 && json.errors === undefined && r.headers.get('x-psiweb-block') !== null;
-              if (ok && k === 'blocks') {
-                const edges = json.data.blocks.edges as { node: { header: { blockNum: number; producer: string } } }[];
-                ok = edges.length === page && edges.every((e, n) => e.node.header.blockNum === ge + n && e.node.header.producer === 'prod');
-              } else if (ok) ok = json.data.producers[0]?.name === 'prod' && json.data.nextProducers.length === 0;
-              if (!ok && bad.length < 3) bad.push(`${k}: ${r.status} ${JSON.stringify(json).slice(0, 200)}`);
-            }
-          }
-          return { ms, bad };
-        },
-        [kinds, WARMUP, SAMPLES, PAGE, first, BLOCKS - PAGE] as const,
-      );
-    const run = async (_service: string, kind: Kind) => {
-      const r = await runKinds([kind]);
-      return { ms: r.ms[kind]!, bad: r.bad };
-    };
-
-    if (TRACE) {
-      for (const [svc, kind] of [['packages', 'floor'], ['explorer', 'blocks']] as const) {
-        let r: { ms: number[] } | undefined;
-        const events = await traced(browser, async () => (r = await run(svc, kind)));
-        process.stderr.write(`trace, ${kind} (page p50 ${percentile(r!.ms, 50).toFixed(2)} ms):\n${traceSelfTimes(events, WARMUP + SAMPLES, /ServiceWorker|CrRendererMain|CrBrowserMain|IO|Network/)}\n`);
-      }
-      await context.close();
-      return [];
-    }
+    const loopArgs = (kinds: Kind[]): LoopArgs => ({ kinds, warmup: WARMUP, samples: SAMPLES, page: PAGE, first, span: BLOCKS - PAGE });
     if (PROFILE) {
-      const profiler = await workerProfiler(browser);
-      for (const [svc, kind] of [['packages', 'floor'], ['explorer', 'blocks'], ['producers', 'producers']] as const) {
-        await profiler.start();
-        const r = await run(svc, kind);
-        const profile = await profiler.stop();
-        process.stderr.write(`profile of the root worker, ${kind} (page p50 ${percentile(r.ms, 50).toFixed(2)} ms):\n${selfTimes(profile, WARMUP + SAMPLES)}\n`);
+      // Profiles and traces need Playwright's sessions (its per-request DevTools events included).
+      const browser = await launchChromium();
+      try {
+        const context = await browser.newContext();
+        const page = await openApp(context, peer.url);
+        await untilSynced(() => page.evaluate(workerHead, LAST_QUERY), head);
+        const run = async (kind: Kind) => {
+          const r = await page.evaluate(timedLoop, loopArgs([kind]));
+          return { ms: r.ms[kind]! };
+        };
+        if (TRACE) {
+          for (const kind of ['floor', 'blocks'] as const) {
+            let r: { ms: number[] } | undefined;
+            const events = await traced(browser, async () => (r = await run(kind)));
+            process.stderr.write(`trace, ${kind} (page p50 ${percentile(r!.ms, 50).toFixed(2)} ms):\n${traceSelfTimes(events, WARMUP + SAMPLES, /ServiceWorker|CrRendererMain|CrBrowserMain|IO|Network/)}\n`);
+          }
+        } else {
+          const profiler = await workerProfiler(browser);
+          for (const kind of ['floor', 'blocks', 'producers'] as const) {
+            await profiler.start();
+            const r = await run(kind);
+            const profile = await profiler.stop();
+            process.stderr.write(`profile of the root worker, ${kind} (page p50 ${percentile(r.ms, 50).toFixed(2)} ms):\n${selfTimes(profile, WARMUP + SAMPLES)}\n`);
+          }
+        }
+        await context.close();
+        return [];
+      } finally {
+        await browser.close();
       }
-      await context.close();
-      return [];
     }
-    // ROUNDS rounds of the three kinds interleaved; the figures are the round with the
-    // lowest blocks p50 (the machine's quietest), its floor measured alongside.
-    const rounds: { blocks: number[]; producers: number[]; floor: number[] }[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const r = await runKinds(['floor', 'blocks', 'producers']);
-      if (r.bad.length > 0) throw new Error(`requests answered wrong: ${r.bad.join(' | ')}`);
-      rounds.push({ blocks: r.ms.blocks!, producers: r.ms.producers!, floor: r.ms.floor! });
-      process.stderr.write(`round ${i + 1}: blocks p50 ${percentile(r.ms.blocks!, 50).toFixed(2)} ms, producers ${percentile(r.ms.producers!, 50).toFixed(2)} ms, floor ${percentile(r.ms.floor!, 50).toFixed(2)} ms\n`);
+    // The figures: Chromium with no DevTools domain but Runtime (bare-chromium.ts).
+    const chromium = await launchBareChromium();
+    try {
+      const page = await chromium.newPage();
+      await page.navigate(peer.url);
+      await untilSynced(() => page.call(workerHead, LAST_QUERY), head);
+      // ROUNDS rounds of the three kinds interleaved; the figures are the round with the
+      // lowest blocks p50 (the machine's quietest), its floor measured alongside.
+      const rounds: { blocks: number[]; producers: number[]; floor: number[] }[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const r = await page.call(timedLoop, loopArgs(['floor', 'blocks', 'producers']));
+        if (r.bad.length > 0) throw new Error(`requests answered wrong: ${r.bad.join(' | ')}`);
+        rounds.push({ blocks: r.ms.blocks!, producers: r.ms.producers!, floor: r.ms.floor! });
+        process.stderr.write(`round ${i + 1}: blocks p50 ${percentile(r.ms.blocks!, 50).toFixed(2)} ms, producers ${percentile(r.ms.producers!, 50).toFixed(2)} ms, floor ${percentile(r.ms.floor!, 50).toFixed(2)} ms\n`);
+      }
+      const best = rounds.reduce((a, b) => (percentile(b.blocks, 50) < percentile(a.blocks, 50) ? b : a));
+      const how = `best of ${ROUNDS} rounds by blocks p50; each round ${SAMPLES} requests of each kind after ${WARMUP} warm-up, the kinds interleaved (floor, blocks, producers, …), page fetch → parsed JSON, one warm root worker, devnet of ${head + 1} blocks synced into IndexedDB, no DevTools network instrumentation (bare-chromium.ts), every answer checked`;
+      const figures: Figure[] = [
+        figure(`graphql: explorer blocks(first: ${PAGE}) with headers, p50 (root service worker)`, 'chromium', percentile(best.blocks, 50), 'ms', { op: '<=', value: 5, text: '≤ 5 ms' }, how),
+        figure(`graphql: explorer blocks(first: ${PAGE}) with headers, p95 (root service worker)`, 'chromium', percentile(best.blocks, 95), 'ms', undefined, how),
+        figure('graphql: producers { name } nextProducers { name }, p50 (root service worker)', 'chromium', percentile(best.producers, 50), 'ms', undefined, how),
+        figure('root service worker round trip without chain reads (GET /_svc/packages/schema, 404), p50', 'chromium', percentile(best.floor, 50), 'ms', undefined, how.replace('every answer checked', 'the floor under the figures above')),
+        figure(`graphql: explorer blocks(first: ${PAGE}) p50 minus the floor's p50, same round (root service worker)`, 'chromium', percentile(best.blocks, 50) - percentile(best.floor, 50), 'ms', undefined, how),
+      ];
+      return figures;
+    } finally {
+      await chromium.close();
     }
-    const best = rounds.reduce((a, b) => (percentile(b.blocks, 50) < percentile(a.blocks, 50) ? b : a));
-    await context.close();
-    const how = `best of ${ROUNDS} rounds by blocks p50; each round ${SAMPLES} requests of each kind after ${WARMUP} warm-up, the kinds interleaved (floor, blocks, producers, …), page fetch → parsed JSON, one warm root worker, devnet of ${head + 1} blocks synced into IndexedDB, every answer checked`;
-    const figures: Figure[] = [
-      figure(`graphql: explorer blocks(first: ${PAGE}) with headers, p50 (root service worker)`, 'chromium', percentile(best.blocks, 50), 'ms', { op: '<=', value: 5, text: '≤ 5 ms' }, how),
-      figure(`graphql: explorer blocks(first: ${PAGE}) with headers, p95 (root service worker)`, 'chromium', percentile(best.blocks, 95), 'ms', undefined, how),
-      figure('graphql: producers { name } nextProducers { name }, p50 (root service worker)', 'chromium', percentile(best.producers, 50), 'ms', undefined, how),
-      figure('root service worker round trip without chain reads (GET /_svc/packages/schema, 404), p50', 'chromium', percentile(best.floor, 50), 'ms', undefined, how.replace('every answer checked', 'the floor under the figures above')),
-      figure(`graphql: explorer blocks(first: ${PAGE}) p50 minus the floor's p50, same round (root service worker)`, 'chromium', percentile(best.blocks, 50) - percentile(best.floor, 50), 'ms', undefined, how),
-    ];
-    return figures;
   } finally {
-    await browser.close();
     await peer.dispose();
   }
 };
