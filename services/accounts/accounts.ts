@@ -18,7 +18,7 @@
 
 import {
   abortWith, accountName, accountNumber, Action, action, Call, callAction, check, CodeRow, Key, nativeDb,
-  methodName, methodNumber, nativeKey, NativeTableNum, ObjectReader, ObjectWriter, receiver, REQUEST_MASK, Row, Table,
+  methodName, methodNumber, nativeKey, NativeTableNum, ObjectReader, ObjectWriter, receiver, REQUEST_MASK, Row, senderAmong, Table,
   TOP_ACTION_REQ,
 } from "../sdk";
 
@@ -227,22 +227,13 @@ action("getDlgsSys", (c: Call): void => {
   c.retStruct(ObjectWriter.vector());
 });
 
-/** Nobody approves or rejects for registrar: it sends newAccount, and only directly. */
-function readSenderList(c: Call): void {
-  const args = c.args;
-  args.u64();
-  const list = args.vector();
-  const n = list.count(8);
-  for (let i = 0; i < n; i++) list.u64();
-  list.done();
-}
-
+// Nobody approves or rejects for registrar: it sends newAccount, and only directly.
 action("isAuthSys", (c: Call): void => {
-  readSenderList(c);
+  senderAmong(c.args);
   c.retBool(false);
 });
 
 action("isRejectSys", (c: Call): void => {
-  readSenderList(c);
+  senderAmong(c.args);
   c.retBool(false);
 });

@@ -2,7 +2,7 @@
 // from an account using it is authorized, with or without claims. Meant for test
 // chains and accounts nobody needs to protect. No tables.
 
-import { action, Call, ObjectWriter, readAuthRequest } from "../sdk";
+import { action, Call, ObjectWriter, readAuthRequest, senderAmong } from "../sdk";
 export { start, called } from "../sdk";
 
 action("checkAuthSys", (c: Call): void => {
@@ -29,23 +29,11 @@ action("getDlgsSys", (c: Call): void => {
   c.retStruct(ObjectWriter.vector());
 });
 
-// Only the sender itself can approve or reject on its own behalf; the optional
-// method AuthInterface callers append is an unknown trailing field, as in psibase.
-function senderAmong(c: Call): bool {
-  const args = c.args;
-  const sender = args.u64();
-  const list = args.vector();
-  const n = list.count(8);
-  let found = false;
-  for (let i = 0; i < n; i++) if (list.u64() == sender) found = true;
-  list.done();
-  return found;
-}
-
+// Only the sender itself can approve or reject on its own behalf.
 action("isAuthSys", (c: Call): void => {
-  c.retBool(senderAmong(c));
+  c.retBool(senderAmong(c.args));
 });
 
 action("isRejectSys", (c: Call): void => {
-  c.retBool(senderAmong(c));
+  c.retBool(senderAmong(c.args));
 });

@@ -10,7 +10,7 @@ import {
   abortWith, accountNumber, Action, action, Call, callAction, check, Key, methodNumber, ObjectReader,
   ObjectWriter, receiver, Row, sha256, Table,
 } from "../sdk";
-import { FIRST_AUTH_FLAG, readAuthRequest, REQUEST_MASK, RUN_AS_MATCHED_EXPANDED_REQ, RUN_AS_MATCHED_REQ, RUN_AS_OTHER_REQ, RUN_AS_REQUESTER_REQ, TOP_ACTION_REQ } from "../sdk";
+import { FIRST_AUTH_FLAG, readAuthRequest, REQUEST_MASK, senderAmong, RUN_AS_MATCHED_EXPANDED_REQ, RUN_AS_MATCHED_REQ, RUN_AS_OTHER_REQ, RUN_AS_REQUESTER_REQ, TOP_ACTION_REQ } from "../sdk";
 export { start, called } from "../sdk";
 
 const VERIFY_SIG = accountNumber("verify-sig");
@@ -133,30 +133,12 @@ action("getDlgsSys", (c: Call): void => {
   c.retStruct(ObjectWriter.vector());
 });
 
-function containsSender(c: Call): bool {
-  const args = c.args;
-  const sender = args.u64();
-  const list = args.vector();
-  const n = list.count(8);
-  let found = false;
-  for (let i = 0; i < n; i++) if (list.u64() == sender) found = true;
-  list.done();
-  // Callers following AuthInterface pass a trailing optional method, which auth-sig ignores.
-  if (args.more() && !args.isNone()) {
-    const m = args.struct();
-    m.u64();
-    m.u64();
-    m.done();
-  }
-  return found;
-}
-
 action("isAuthSys", (c: Call): void => {
-  c.retBool(containsSender(c));
+  c.retBool(senderAmong(c.args));
 });
 
 action("isRejectSys", (c: Call): void => {
-  c.retBool(containsSender(c));
+  c.retBool(senderAmong(c.args));
 });
 
 action("newAccount", (c: Call): void => {

@@ -38,3 +38,19 @@ export function readAuthRequest(args: ObjectReader): AuthRequest {
   allowed.done();
   return new AuthRequest(flags, requester, sender);
 }
+
+/**
+ * Reads isAuthSys / isRejectSys's arguments (sender, the authorizers, and the optional
+ * ServiceMethod AuthInterface callers append, checked when present) and tells whether
+ * the sender is among the authorizers.
+ */
+export function senderAmong(args: ObjectReader): bool {
+  const sender = args.u64();
+  const list = args.vector();
+  const n = list.count(8);
+  let found = false;
+  for (let i = 0; i < n; i++) if (list.u64() == sender) found = true;
+  list.done();
+  if (args.more() && !args.isNone()) skipServiceMethod(args.struct());
+  return found;
+}

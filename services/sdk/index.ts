@@ -26,5 +26,6 @@ export {
   RUN_AS_MATCHED_REQ,
   RUN_AS_OTHER_REQ,
   RUN_AS_REQUESTER_REQ,
+  senderAmong,
   TOP_ACTION_REQ,
 } from "./auth";
