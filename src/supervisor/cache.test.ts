@@ -9,7 +9,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
-import { IdbTranspileCache } from './cache.ts';
+import { IdbTranspileCache, toUrlRecord } from './cache.ts';
 import { compileCores, type TranspiledComponent } from './component.ts';
 
 /** A valid empty core module carrying a custom section of `pad` bytes. */
@@ -69,11 +69,44 @@ describe('IdbTranspileCache', () => {
     expect(await cache.get('nosuchhash')).toBeUndefined();
   });
 
-  it('remembers the hash a URL served last', async () => {
+  it('remembers the hash a URL served last and when it was confirmed, and forgets it', async () => {
     const cache = new IdbTranspileCache();
-    expect(await cache.lastHash('http://x.psiweb.localhost/plugin.wasm')).toBeUndefined();
-    await cache.setLastHash('http://x.psiweb.localhost/plugin.wasm', 'bb22');
-    expect(await new IdbTranspileCache().lastHash('http://x.psiweb.localhost/plugin.wasm')).toBe('bb22');
+    const url = 'http://x.psiweb.localhost/plugin.wasm';
+    expect(await cache.lastSeen(url)).toBeUndefined();
+    await cache.setLastSeen(url, { hash: 'bb22', checkedAt: 1234 });
+    expect(await new IdbTranspileCache().lastSeen(url)).toEqual({ hash: 'bb22', checkedAt: 1234 });
+    await cache.forget(url);
+    expect(await new IdbTranspileCache().lastSeen(url)).toBeUndefined();
+  });
+
+  it('reads a bare hash (older pages) as never confirmed, and nonsense as nothing', () => {
+    expect(toUrlRecord('bb22')).toEqual({ hash: 'bb22', checkedAt: 0 });
+    expect(toUrlRecord('bb22 1234')).toEqual({ hash: 'bb22', checkedAt: 1234 });
+    expect(toUrlRecord('bb22 -5')).toEqual({ hash: 'bb22', checkedAt: 0 });
+    expect(toUrlRecord('bb22 soon')).toEqual({ hash: 'bb22', checkedAt: 0 });
+    expect(toUrlRecord({ hash: 'bb22', checkedAt: 'x' })).toEqual({ hash: 'bb22', checkedAt: 0 });
+    expect(toUrlRecord('')).toBeUndefined();
+    expect(toUrlRecord(null)).toBeUndefined();
+    expect(toUrlRecord({ checkedAt: 5 })).toBeUndefined();
+  });
+
+  it('refuses and drops a malformed entry, and deletes one on request', async () => {
+    const cache = new IdbTranspileCache();
+    await cache.put(fresh('dd44'));
+    const db = await openDB('psiweb-supervisor', 3);
+    // A core index pointing past the end of the stored modules.
+    const stored = await db.get('components', 'dd44');
+    await db.put('components', { ...stored, coreIndex: [['plugin.core.wasm', 0, stored.cores.size + 1]] });
+    expect(await cache.get('dd44')).toBeUndefined();
+    expect(await db.get('components', 'dd44')).toBeUndefined();
+    // No JS Blob.
+    await db.put('components', { ...stored, js: 'text' });
+    expect(await cache.get('dd44')).toBeUndefined();
+    await cache.put(fresh('dd44'));
+    expect(await cache.get('dd44')).toBeDefined();
+    await cache.delete('dd44');
+    expect(await cache.get('dd44')).toBeUndefined();
+    db.close();
   });
 
   it('upgrades the version 2 layout: old entries dropped, URLs kept', async () => {
@@ -90,7 +123,7 @@ describe('IdbTranspileCache', () => {
     old.close();
     const cache = new IdbTranspileCache();
     expect(await cache.get('cc33')).toBeUndefined();
-    expect(await cache.lastHash('http://y.psiweb.localhost/plugin.wasm')).toBe('cc33');
+    expect(await cache.lastSeen('http://y.psiweb.localhost/plugin.wasm')).toEqual({ hash: 'cc33', checkedAt: 0 });
     await cache.put(fresh('cc33'));
     expect(await bytesOf((await cache.get('cc33'))!.cores[1]![1])).toEqual(large);
   });

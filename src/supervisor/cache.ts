@@ -5,6 +5,10 @@
  * transpiled on the next load. Old entries are left (a few MB each); a later change
  * may prune them.
  *
+ * Each plugin URL also remembers which hash it served last and when the server last
+ * confirmed it (`lastSeen`): the supervisor uses the cached entry without waiting for
+ * the network while that confirmation is recent (supervisor.ts, FRESH_MS).
+ *
  * An entry keeps jco's JS and its core modules as Blobs (one for the JS, one for all
  * core modules, each module a slice of it): reading an entry back is a small record
  * of Blob handles, not megabytes deserialized on the page's thread, and the page hands
@@ -18,20 +22,53 @@ const DB_NAME = 'psiweb-supervisor';
 const DB_VERSION = 3;
 const OLD_STORE = 'transpiled';
 const STORE = 'components';
-/** The hash a plugin URL served last time: a warm load starts preparing that entry while it fetches. */
+/** The hash a plugin URL served last time and when that was confirmed (a UrlRecord; a bare hash in older databases). */
 const URLS = 'urls';
 /**
  * The same, in localStorage: read at once, without waiting for IndexedDB to open, so
- * a warm load asks for the right entry sooner. Only a hint: the bytes' hash decides.
+ * a warm load asks for the right entry sooner (`<hash> <checkedAt>`; a bare hash
+ * from older pages counts as never confirmed).
  */
 const HINT_PREFIX = 'psiweb-supervisor:last-hash:';
 
+/** What a plugin URL served when last loaded. */
+export interface UrlRecord {
+  /** sha-256 of the component bytes, hex. */
+  hash: string;
+  /**
+   * When (ms since the epoch, the time the request was sent) the server last answered
+   * with these bytes; 0 when not confirmed (only the hash is known).
+   */
+  checkedAt: number;
+}
+
 export interface TranspileCache {
+  /** The entry for `hash`; undefined when missing or malformed (a malformed entry is dropped). */
   get(hash: string): Promise<TranspiledComponent | undefined>;
   put(t: TranspiledComponent): Promise<void>;
-  /** The hash `url` served when last loaded, if known. */
-  lastHash(url: string): Promise<string | undefined>;
-  setLastHash(url: string, hash: string): Promise<void>;
+  /** Drops the entry for `hash` (one that failed to compile or import). */
+  delete(hash: string): Promise<void>;
+  /** What `url` served when last loaded, if known. */
+  lastSeen(url: string): Promise<UrlRecord | undefined>;
+  setLastSeen(url: string, record: UrlRecord): Promise<void>;
+  /** Forgets what `url` served (its bytes changed, or its entry was refused). */
+  forget(url: string): Promise<void>;
+}
+
+/** A stored URL record, or a bare hash as version 2 and 3 pages stored it. */
+export function toUrlRecord(value: unknown): UrlRecord | undefined {
+  if (typeof value === 'string') {
+    const [hash, at] = value.split(' ');
+    if (!hash) return undefined;
+    const checkedAt = at === undefined ? 0 : Number(at);
+    return { hash, checkedAt: Number.isFinite(checkedAt) && checkedAt > 0 ? checkedAt : 0 };
+  }
+  if (value && typeof value === 'object') {
+    const { hash, checkedAt } = value as Partial<UrlRecord>;
+    if (typeof hash !== 'string' || hash === '') return undefined;
+    return { hash, checkedAt: typeof checkedAt === 'number' && Number.isFinite(checkedAt) && checkedAt > 0 ? checkedAt : 0 };
+  }
+  return undefined;
 }
 
 /** An entry as stored. */
@@ -57,6 +94,18 @@ async function toStored(t: TranspiledComponent): Promise<StoredComponent> {
     at += size;
   }
   return { hash: t.hash, js, cores: new Blob(parts, { type: 'application/wasm' }), coreIndex, imports: t.imports, exports: t.exports };
+}
+
+/** True when `s` has the shape put() stores: anything else (another layout, a damaged record) is refused. */
+function isStored(s: unknown): s is StoredComponent {
+  if (!s || typeof s !== 'object') return false;
+  const r = s as Partial<StoredComponent>;
+  if (typeof r.hash !== 'string' || !(r.js instanceof Blob) || !(r.cores instanceof Blob)) return false;
+  if (!Array.isArray(r.imports) || !Array.isArray(r.exports) || !Array.isArray(r.coreIndex)) return false;
+  const size = r.cores.size;
+  return r.coreIndex.every(
+    (c) => Array.isArray(c) && typeof c[0] === 'string' && Number.isInteger(c[1]) && Number.isInteger(c[2]) && c[1] >= 0 && c[1] <= c[2] && c[2] <= size,
+  );
 }
 
 function fromStored(s: StoredComponent): TranspiledComponent {
@@ -92,27 +141,46 @@ export class IdbTranspileCache implements TranspileCache {
   }
 
   async get(hash: string): Promise<TranspiledComponent | undefined> {
-    const s = (await (await this.open()).get(STORE, hash)) as StoredComponent | undefined;
-    return s && fromStored(s);
+    const db = await this.open();
+    const s: unknown = await db.get(STORE, hash);
+    if (s === undefined) return undefined;
+    if (!isStored(s) || s.hash !== hash) {
+      await db.delete(STORE, hash);
+      return undefined;
+    }
+    return fromStored(s);
   }
 
   async put(t: TranspiledComponent): Promise<void> {
     await (await this.open()).put(STORE, await toStored(t));
   }
 
-  async lastHash(url: string): Promise<string | undefined> {
-    const hint = hintStorage()?.getItem(HINT_PREFIX + url);
-    if (hint) return hint;
-    return (await (await this.open()).get(URLS, url)) as string | undefined;
+  async delete(hash: string): Promise<void> {
+    await (await this.open()).delete(STORE, hash);
   }
 
-  async setLastHash(url: string, hash: string): Promise<void> {
+  async lastSeen(url: string): Promise<UrlRecord | undefined> {
+    const hint = toUrlRecord(hintStorage()?.getItem(HINT_PREFIX + url));
+    if (hint) return hint;
+    return toUrlRecord(await (await this.open()).get(URLS, url));
+  }
+
+  async setLastSeen(url: string, record: UrlRecord): Promise<void> {
     try {
-      hintStorage()?.setItem(HINT_PREFIX + url, hash);
+      hintStorage()?.setItem(HINT_PREFIX + url, `${record.hash} ${record.checkedAt}`);
     } catch {
       // Full or blocked: IndexedDB below still has it.
     }
-    await (await this.open()).put(URLS, hash, url);
+    await (await this.open()).put(URLS, { hash: record.hash, checkedAt: record.checkedAt }, url);
+  }
+
+  async forget(url: string): Promise<void> {
+    try {
+      hintStorage()?.removeItem(HINT_PREFIX + url);
+    } catch {
+      // Blocked: nothing was stored there either.
+    }
+    await (await this.open()).delete(URLS, url);
   }
 }
 
@@ -125,11 +193,17 @@ export class MemoryTranspileCache implements TranspileCache {
   async put(t: TranspiledComponent) {
     this.map.set(t.hash, t);
   }
-  private readonly urls = new Map<string, string>();
-  async lastHash(url: string) {
+  async delete(hash: string) {
+    this.map.delete(hash);
+  }
+  private readonly urls = new Map<string, UrlRecord>();
+  async lastSeen(url: string) {
     return this.urls.get(url);
   }
-  async setLastHash(url: string, hash: string) {
-    this.urls.set(url, hash);
+  async setLastSeen(url: string, record: UrlRecord) {
+    this.urls.set(url, { ...record });
+  }
+  async forget(url: string) {
+    this.urls.delete(url);
   }
 }

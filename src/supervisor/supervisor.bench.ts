@@ -13,8 +13,13 @@
  *    0; it was 100–170 ms when the build was sent without caching headers);
  *  - first visit: the same with the browser's HTTP cache cleared too (jco downloaded
  *    and compiled as well), reported without a target;
- *  - warm: the page reloaded with the cache in place: the same minus transpiling (the
- *    download is a revalidation, overlapped with reading the cache).
+ *  - warm: the page reloaded with the cache in place, the server's last confirmation of
+ *    the plugin's bytes (by the previous load) less than FRESH_MS (60 s) old: the
+ *    supervisor uses the cached transpile without waiting for the network (the fetch, a
+ *    revalidation, goes on in the background) — each run is checked to be such a load;
+ *  - warm, revalidating: the same with every confirmation made old first (as a load
+ *    more than FRESH_MS after the last): the load waits for the revalidation (a 304)
+ *    beside reading and compiling the cache; reported without a target.
  * Medians over runs after one warm-up. The end-to-end time of the first call (from the
  * app's functionCall to its answer, including the supervisor frame's own start) is
  * reported beside, without a target.
@@ -34,8 +39,8 @@ import type { AppDevnet } from '../../playwright/devnet.ts';
 import { buildPlugin, pluginWasmPath } from '../../scripts/build-plugins.ts';
 import { figure, type BenchFile, type Figure } from '../../test/bench-kit.ts';
 import { percentile } from '../../test/measure.ts';
-import { uleb } from '../http/x-http.ts';
-import { builtPlugin, call, clearTranspileCache, GREETINGS, pluginApp, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
+import { withRunMark } from './testing/run-mark.ts';
+import { builtPlugin, call, clearTranspileCache, expireConfirmations, GREETINGS, pluginApp, startGreetingsDevnet, supervisorStats } from './testing/harness.ts';
 
 const COLD_RUNS = 5;
 const FIRST_VISIT_RUNS = 3;
@@ -50,23 +55,8 @@ const CROSS_RUNS = 7;
 const CALLBENCH = 'callbench';
 const CALLBENCH_FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'testing', 'fixtures', 'callbench');
 
-type Run = { load: number; e2e: number; cached: boolean; bytes: number; downloaded: number; steps: Record<string, number> };
-
-/**
- * The component with a custom section appended (valid at a component's top level and
- * ignored by jco): the same plugin under a new hash, so a load of it is cold.
- */
-export function withRunMark(component: Uint8Array, run: string): Uint8Array {
-  const te = new TextEncoder();
-  const name = te.encode('psiweb-bench');
-  const payload = te.encode(run);
-  const content = [...uleb(name.length), ...name, ...payload];
-  const section = [0, ...uleb(content.length), ...content];
-  const out = new Uint8Array(component.length + section.length);
-  out.set(component);
-  out.set(section, component.length);
-  return out;
-}
+type Run = { load: number; e2e: number; cached: boolean; fresh: boolean; bytes: number; downloaded: number; net: { wait: number; total: number } | undefined; steps: Record<string, number> };
+type Kind = 'cold' | 'first visit' | 'warm' | 'revalidating';
 
 async function storePlugin(devnet: AppDevnet, service: string, bytes: Uint8Array): Promise<void> {
   const r = await devnet.push(service, 'sites', 'storeSys', { path: '/plugin.wasm', contentType: 'application/wasm', contentEncoding: null, content: Buffer.from(bytes).toString('hex') });
@@ -81,27 +71,42 @@ async function measure(devnet: AppDevnet, service: string, what: string, compone
   const pluginUrl = devnet.appUrl(service, '/plugin.wasm');
   const pluginRequests = new Set<string>();
   let downloaded = 0;
+  // The plugin request's own network time: waiting for the answer's headers, and in all.
+  const sent = new Map<string, number>();
+  let net: Run['net'];
   cdp.on('Network.requestWillBeSent', (e) => {
-    if (e.request.url === pluginUrl) pluginRequests.add(e.requestId);
+    if (e.request.url === pluginUrl) {
+      pluginRequests.add(e.requestId);
+      sent.set(e.requestId, e.timestamp);
+    }
+  });
+  cdp.on('Network.responseReceived', (e) => {
+    const t = e.response.timing;
+    if (pluginRequests.has(e.requestId) && t) net = { wait: t.receiveHeadersStart - t.sendEnd, total: 0 };
   });
   cdp.on('Network.loadingFinished', (e) => {
-    if (pluginRequests.has(e.requestId)) downloaded += e.encodedDataLength;
+    if (pluginRequests.has(e.requestId)) {
+      downloaded += e.encodedDataLength;
+      if (net) net.total = (e.timestamp - sent.get(e.requestId)!) * 1000;
+    }
   });
   const one = async (p: Page): Promise<Run> => {
     downloaded = 0;
+    net = undefined;
     const r = await call(p, { service, intf: 'api', method: 'greet', params: ['bench'] });
     if (!r.ok) throw new Error(`${service} greet failed: ${JSON.stringify(r.error)}`);
     if (r.result !== expected) throw new Error(`${service} greet answered ${JSON.stringify(r.result)}, expected ${JSON.stringify(expected)}`);
     const s = await supervisorStats(p, devnet.rootHost);
     const load = s.loads[0]!;
     const inst = s.instantiateMs[load.plugin] ?? 0;
-    return { load: load.totalMs + inst, e2e: r.ms, cached: load.cached, bytes: load.bytes, downloaded, steps: { ...(load as unknown as Record<string, number>), instantiateMs: inst } };
+    return { load: load.totalMs + inst, e2e: r.ms, cached: load.cached, fresh: load.fresh, bytes: load.bytes, downloaded, net, steps: { ...(load as unknown as Record<string, number>), instantiateMs: inst } };
   };
   let mark = 0;
-  const runs = async (n: number, kind: 'cold' | 'first visit' | 'warm'): Promise<Run[]> => {
+  const runs = async (n: number, kind: Kind): Promise<Run[]> => {
     const out: Run[] = [];
     for (let i = 0; i < n + 1; i++) {
-      if (kind !== 'warm') {
+      if (kind === 'revalidating') await expireConfirmations(page, devnet.rootHost);
+      else if (kind !== 'warm') {
         // A plugin never seen here: new bytes at the URL, no transpiled entry.
         await storePlugin(devnet, service, withRunMark(component, `${service} ${++mark}`));
         await clearTranspileCache(page, devnet.rootHost);
@@ -109,8 +114,9 @@ async function measure(devnet: AppDevnet, service: string, what: string, compone
       }
       await page.reload();
       const r = await one(page);
-      const cold = kind !== 'warm';
+      const cold = kind === 'cold' || kind === 'first visit';
       if (r.cached === cold) throw new Error(`a ${kind} run of ${service} ${cold ? 'found its plugin in the cache' : 'transpiled'}`);
+      if (r.fresh !== (kind === 'warm')) throw new Error(`a ${kind} run of ${service} ${r.fresh ? 'did not wait for the network' : 'waited for the network'}`);
       if (i > 0) out.push(r);
     }
     return out;
@@ -119,22 +125,62 @@ async function measure(devnet: AppDevnet, service: string, what: string, compone
   const firstVisit = await runs(FIRST_VISIT_RUNS, 'first visit');
   const cold = await runs(COLD_RUNS, 'cold');
   const warm = await runs(WARM_RUNS, 'warm');
+  const revalidating = await runs(WARM_RUNS, 'revalidating');
+  if (process.env.PSIWEB_BENCH_PROFILE) {
+    for (const kind of ['warm', 'cold'] as const) {
+      if (kind === 'cold') {
+        await storePlugin(devnet, service, withRunMark(component, `${service} ${++mark}`));
+        await clearTranspileCache(page, devnet.rootHost);
+      }
+      await profileOne(page, cdp, `${service} ${kind}`, () => page.reload().then(() => one(page)));
+    }
+  }
   await page.close();
   const median = (xs: number[]) => percentile(xs, 50);
   const steps = (rs: Run[]) => STEPS.map((k) => `${k.replace('Ms', '')} ${median(rs.map((r) => r.steps[k]!)).toFixed(1)}`).join(', ');
   // The shared machine stretches single runs: the best and the range beside the median.
   const spread = (rs: Run[]) => {
     const xs = rs.map((r) => r.load);
-    return `best ${Math.min(...xs).toFixed(1)}, worst ${Math.max(...xs).toFixed(1)} ms; /plugin.wasm took ${median(rs.map((r) => r.downloaded)).toLocaleString('en-US')} bytes off the network (median)`;
+    const nets = rs.flatMap((r) => (r.net ? [r.net] : []));
+    const netText = nets.length ? `, its request waited ${median(nets.map((n) => n.wait)).toFixed(1)} ms for the answer's headers and took ${median(nets.map((n) => n.total)).toFixed(1)} ms in all (network panel, medians)` : '';
+    return `best ${Math.min(...xs).toFixed(1)}, worst ${Math.max(...xs).toFixed(1)} ms; /plugin.wasm took ${median(rs.map((r) => r.downloaded)).toLocaleString('en-US')} bytes off the network (median)${netText}`;
   };
   const size = `${what}, ${cold[0]!.bytes.toLocaleString('en-US')} bytes`;
   return [
     figure(`plugin cold load (download + transpile + instantiate), ${service}`, 'chromium', median(cold.map((r) => r.load)), 'ms', COLD, `${size}; median of ${COLD_RUNS} after a warm-up; a plugin never seen (new bytes at its URL, IndexedDB cleared), HTTP cache kept (the build's hashed assets are sent immutable, so jco comes from it), page reloaded; supervisor's own timing; ${spread(cold)}; step medians (ms): ${steps(cold)}`),
     figure(`plugin load on a first visit (HTTP cache cleared too), ${service}`, 'chromium', median(firstVisit.map((r) => r.load)), 'ms', undefined, `${size}; median of ${FIRST_VISIT_RUNS} after a warm-up; as cold, and jco downloaded and compiled too; ${spread(firstVisit)}; step medians (ms): ${steps(firstVisit)}`),
-    figure(`plugin warm load (cached transpile), ${service}`, 'chromium', median(warm.map((r) => r.load)), 'ms', WARM, `${size}; median of ${WARM_RUNS} after a warm-up; page reloaded, transpiled output from IndexedDB (the fetch, a revalidation, overlaps cache + compile + import); ${spread(warm)}; step medians (ms): ${steps(warm)}`),
+    figure(`plugin warm load (cached transpile), ${service}`, 'chromium', median(warm.map((r) => r.load)), 'ms', WARM, `${size}; median of ${WARM_RUNS} after a warm-up; page reloaded, transpiled output from IndexedDB, the plugin's bytes confirmed by the server less than FRESH_MS (60 s) before (by the previous load), so the load does not wait for the fetch (a revalidation, in the background, each checked); ${spread(warm)}; step medians (ms): ${steps(warm)}`),
+    figure(`plugin warm load, revalidating (confirmation older than FRESH_MS), ${service}`, 'chromium', median(revalidating.map((r) => r.load)), 'ms', undefined, `${size}; median of ${WARM_RUNS} after a warm-up; as warm, with every confirmation made old first: the load waits for the fetch (a revalidation, 304) beside cache + compile + import; ${spread(revalidating)}; step medians (ms): ${steps(revalidating)}`),
     figure(`first functionCall end to end, cold, ${service}`, 'chromium', median(cold.map((r) => r.e2e)), 'ms', undefined, 'from the app calling functionCall to its answer, supervisor frame start included; median'),
     figure(`first functionCall end to end, warm, ${service}`, 'chromium', median(warm.map((r) => r.e2e)), 'ms', undefined, 'as above, with the transpiled plugin cached; median'),
   ];
+}
+
+/**
+ * PSIWEB_BENCH_PROFILE=1: a CPU profile of one more load (page reload + first call),
+ * its self time by function printed to stderr (the supervisor frame shares the page's
+ * renderer, so its isolate is profiled too).
+ */
+async function profileOne(page: Page, cdp: import('playwright-core').CDPSession, label: string, run: () => Promise<Run>): Promise<void> {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  const r = await run();
+  const { profile } = await cdp.send('Profiler.stop');
+  const dt = new Map<number, number>();
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const deltas = profile.timeDeltas ?? [];
+  (profile.samples ?? []).forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (deltas[i + 1] ?? 0) / 1000));
+  const byFn = new Map<string, number>();
+  for (const [id, ms] of dt) {
+    const f = nodes.get(id)!.callFrame;
+    const where = f.url ? f.url.replace(/^.*\//, '') : '';
+    const k = `${f.functionName || '(anonymous)'} ${where}`;
+    byFn.set(k, (byFn.get(k) ?? 0) + ms);
+  }
+  const top = [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 25);
+  process.stderr.write(`profile ${label}: load ${r.load.toFixed(1)} ms, steps ${JSON.stringify(r.steps)}\n${top.map(([k, ms]) => `  ${ms.toFixed(1).padStart(7)} ms  ${k}`).join('\n')}\n`);
+  await page.waitForTimeout(200);
 }
 
 /** One call from the callbench plugin into `target`'s greet: (median at CALLS − median at 0) / CALLS. */
@@ -181,10 +227,13 @@ const bench: BenchFile = async () => {
     const [tiny] = await Promise.all([builtPlugin('tinyplugin'), buildPlugin('test-callbench', CALLBENCH_FIXTURE)]);
     await devnet.deploy(pluginApp('tinyplugin', tiny));
     await devnet.deploy(pluginApp(CALLBENCH, readFileSync(pluginWasmPath('test-callbench'))));
-    const cross = [await measureCrossCall(devnet, 'tinyplugin', 'AssemblyScript plugin'), await measureCrossCall(devnet, 'greetings', 'QuickJS plugin')];
+    // PSIWEB_BENCH_ONLY=greetings (or tinyplugin, cross): one part, while working on it.
+    const only = process.env.PSIWEB_BENCH_ONLY;
+    const want = (part: string) => !only || only.split(',').includes(part);
+    const cross = want('cross') ? [await measureCrossCall(devnet, 'tinyplugin', 'AssemblyScript plugin'), await measureCrossCall(devnet, 'greetings', 'QuickJS plugin')] : [];
     return [
-      ...(await measure(devnet, GREETINGS, 'QuickJS component', greetings, 'Hello, bench, from the greetings plugin')),
-      ...(await measure(devnet, 'tinyplugin', 'AssemblyScript component', tiny, 'Hello, bench, from the tiny plugin')),
+      ...(want(GREETINGS) ? await measure(devnet, GREETINGS, 'QuickJS component', greetings, 'Hello, bench, from the greetings plugin') : []),
+      ...(want('tinyplugin') ? await measure(devnet, 'tinyplugin', 'AssemblyScript component', tiny, 'Hello, bench, from the tiny plugin') : []),
       ...cross,
     ];
   } finally {

@@ -45,6 +45,12 @@ export interface LoadTiming {
   bytes: number;
   /** True when the transpiled output came from the cache. */
   cached: boolean;
+  /**
+   * True when the load did not wait for the network: the server confirmed the cached
+   * hash less than FRESH_MS ago (the fetch revalidates in the background; `bytes`,
+   * `fetchMs` and `hashMs` are then 0).
+   */
+  fresh: boolean;
   fetchMs: number;
   hashMs: number;
   /** 0 when cached. */
@@ -62,6 +68,12 @@ export interface SupervisorStats {
   transpiles: number;
   /** Loads whose transpiled output came from the cache. */
   cacheHits: number;
+  /** Loads that used a recently confirmed cache entry without waiting for the network. */
+  freshLoads: number;
+  /** Background revalidations after fresh loads, in the order they finished. */
+  revalidations: { plugin: string; changed: boolean }[];
+  /** Cached entries that failed to compile or import and were dropped. */
+  refusedEntries: number;
   loads: LoadTiming[];
   /**
    * How long the last top-level call waited for each plugin's fresh instance (ms): the
@@ -76,6 +88,15 @@ export interface SupervisorStats {
   submitted: { id: string | undefined; status: string; sender: string; actions: number; route: SubmitResult['route']; timing: SubmitResult['timing'] }[];
 }
 
+/**
+ * How long (ms) after the server last answered a plugin URL with the bytes the cache
+ * holds a load uses that cached entry without waiting for the network (sites serves
+ * plugins `no-cache` with an ETag, so each fetch is a revalidation: ~100 ms for
+ * greetings here, more than the 30 ms a warm load may take). Every such load
+ * revalidates in the background; see Supervisor.doLoad for the bound on staleness.
+ */
+export const FRESH_MS = 60_000;
+
 /** Who is logged in to which app, and which accounts each app may use (supervisor-only key spaces). */
 export const LOGINS_SPACE = 'psiweb/logins';
 export const CONNECTED_SPACE = 'psiweb/connected';
@@ -87,6 +108,10 @@ const td = new TextDecoder();
 
 export interface SupervisorOptions extends HostEnv {
   cache?: TranspileCache;
+  /** How long a server's confirmation of a plugin's bytes lets loads skip waiting for the network (default FRESH_MS; 0: never). */
+  freshMs?: number;
+  /** Wall-clock time in ms (tests). */
+  now?: () => number;
   /** Plugins' key/value data (default: IndexedDB on this origin). */
   clientdata?: ClientDataStore;
   /** Fetches a plugin's bytes; undefined when it is not there (404). */
@@ -165,7 +190,7 @@ export function errorResult(e: unknown, fallback: QualifiedPluginId | undefined)
 }
 
 export class Supervisor {
-  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, loads: [], instantiateMs: {}, sparesUsed: 0, lastActions: [], submitted: [] };
+  readonly stats: SupervisorStats = { transpiles: 0, cacheHits: 0, freshLoads: 0, revalidations: [], refusedEntries: 0, loads: [], instantiateMs: {}, sparesUsed: 0, lastActions: [], submitted: [] };
   private readonly keys: KeyStore;
   private readonly submitter: Submitter;
   private readonly accounts: AccountLookup;
@@ -173,6 +198,8 @@ export class Supervisor {
   private readonly fetchPlugin: (url: string) => Promise<Uint8Array | undefined>;
   private readonly importModule: (js: string, debugName: string) => Promise<JcoModule>;
   private readonly log: (line: string) => void;
+  private readonly freshMs: number;
+  private readonly now: () => number;
   /** Plugins loaded by this page (a new page load fetches them again, so a replaced plugin is picked up). */
   private readonly plugins = new Map<string, Promise<LoadedPlugin>>();
   private context: CallContext | undefined;
@@ -194,6 +221,8 @@ export class Supervisor {
     this.fetchPlugin = env.fetchPlugin ?? defaultFetchPlugin;
     this.importModule = env.importModule ?? importFromBlob;
     this.log = env.log ?? (() => undefined);
+    this.freshMs = env.freshMs ?? FRESH_MS;
+    this.now = env.now ?? Date.now;
     this.clientdata = env.clientdata ?? new IdbClientData();
     this.keys = env.keys ?? new IdbKeyStore();
     this.submitter = env.submitter ?? new HttpSubmitter(env, this.keys);
@@ -558,48 +587,99 @@ export class Supervisor {
    * under way, the entry of the hash this URL served last time is read and prepared
    * (a warm load then waits for the longer of the two, not their sum); when the URL
    * is new, jco is loaded meanwhile instead (the load is cold).
+   *
+   * When the server confirmed that hash less than `freshMs` ago, the prepared entry is
+   * used without waiting for the fetch, which then revalidates in the background: the
+   * same bytes renew the confirmation; other bytes (or a 404) forget it and drop the
+   * plugin from this page, so the next load — in this page or another — fetches and
+   * transpiles the new plugin. A changed plugin is thus used stale only by loads that
+   * start within `freshMs` of the last confirmation of its old bytes, and only until
+   * one of them has revalidated.
+   *
+   * A cached entry that fails to compile or import is dropped, and the plugin is
+   * loaded from the fetched bytes instead (transpiled again).
    */
   private async doLoad(id: QualifiedPluginId): Promise<LoadedPlugin> {
     const t0 = performance.now();
     const url = `${appUrl(this.env, id.service)}/${id.plugin}.wasm`;
+    /** Wall-clock time the request is sent: the time a matching answer confirms. */
+    const asked = this.now();
     let cacheMs = 0;
-    const speculative = (async () => {
-      const known = await this.cache.lastHash(url);
-      if (known === undefined) {
+    const speculative = (async (): Promise<{ prepared: Prepared; fresh: boolean; checkedAt: number } | undefined> => {
+      const seen = await this.cache.lastSeen(url);
+      if (seen === undefined) {
         // Likely cold: have the transpiler ready when the bytes arrive.
         loadJco().catch(() => undefined);
         return undefined;
       }
       const c0 = performance.now();
-      const t = await this.cache.get(known);
+      const t = await this.cache.get(seen.hash);
       cacheMs = performance.now() - c0;
       if (!t) {
         // Seen, but its entry is gone: as cold.
         loadJco().catch(() => undefined);
         return undefined;
       }
-      const prepared = await this.prepare(id, t);
+      let prepared: Prepared;
+      try {
+        prepared = await this.prepare(id, t);
+      } catch (e) {
+        await this.refuseEntry(id, url, t.hash, e);
+        throw e;
+      }
       // The first call's instance too, while the fetch is still out (dropped when the
       // bytes turn out to be another plugin).
       this.makeSpare({ id, module: prepared.module, cores: prepared.cores, imports: this.checkImports(id, t).imports });
-      return prepared;
+      const age = asked - seen.checkedAt;
+      return { prepared, fresh: seen.checkedAt > 0 && age >= 0 && age < this.freshMs, checkedAt: seen.checkedAt };
     })();
     // A failed guess costs nothing but the work: the plain path below runs instead.
     speculative.catch(() => undefined);
 
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await this.fetchPlugin(url);
-    } catch (e) {
-      throw new PluginLoadError(id, `Plugin download failed: ${String((e as Error)?.message ?? e)}`, { cause: e });
-    }
-    // psibase's PluginDownloadFailed message.
-    if (!bytes) throw new PluginLoadError(id, 'Plugin download failed.');
-    const t1 = performance.now();
-    const hash = await sha256Hex(bytes);
-    const t2 = performance.now();
+    const fetched = (async () => {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await this.fetchPlugin(url);
+      } catch (e) {
+        throw new PluginLoadError(id, `Plugin download failed: ${String((e as Error)?.message ?? e)}`, { cause: e });
+      }
+      // psibase's PluginDownloadFailed message.
+      if (!bytes) throw new PluginLoadError(id, 'Plugin download failed.');
+      const t1 = performance.now();
+      const hash = await sha256Hex(bytes);
+      return { bytes, hash, t1, t2: performance.now() };
+    })();
+    fetched.catch(() => undefined);
 
-    let prepared = await speculative.catch(() => undefined);
+    const guess = await speculative.catch(() => undefined);
+    if (guess?.fresh) {
+      const { transpiled, module, cores } = guess.prepared;
+      const { imports, deps } = this.checkImports(id, transpiled);
+      this.stats.cacheHits++;
+      this.stats.freshLoads++;
+      const timing: LoadTiming = {
+        plugin: key(id),
+        bytes: 0,
+        cached: true,
+        fresh: true,
+        fetchMs: 0,
+        hashMs: 0,
+        transpileMs: 0,
+        jcoWaitMs: 0,
+        cacheMs,
+        compileMs: guess.prepared.compileMs,
+        importMs: guess.prepared.importMs,
+        totalMs: performance.now() - t0,
+      };
+      this.stats.loads.push(timing);
+      this.makeSpare({ id, module, cores, imports });
+      void this.revalidate(id, url, asked, transpiled.hash, fetched);
+      this.log(`supervisor: loaded ${key(id)} from cache (confirmed ${((asked - guess.checkedAt) / 1000).toFixed(1)} s ago; revalidating) in ${timing.totalMs.toFixed(0)} ms`);
+      return { id, transpiled, module, cores, deps, imports };
+    }
+
+    const { bytes, hash, t1, t2 } = await fetched;
+    let prepared = guess?.prepared;
     if (prepared && prepared.transpiled.hash !== hash) prepared = undefined;
     if (prepared) this.stats.cacheHits++;
     let transpileMs = 0;
@@ -607,36 +687,48 @@ export class Supervisor {
     let stored = Promise.resolve(true);
     if (!prepared) {
       const c0 = performance.now();
-      let transpiled = await this.cache.get(hash).catch(() => undefined);
+      const entry = await this.cache.get(hash).catch(() => undefined);
       cacheMs += performance.now() - c0;
-      if (transpiled) this.stats.cacheHits++;
-      else {
-        const tt = performance.now();
+      if (entry) {
+        this.stats.cacheHits++;
+        this.checkImports(id, entry);
         try {
-          await loadJco().catch(() => undefined);
-          jcoWaitMs = performance.now() - tt;
-          transpiled = await transpileComponent(bytes, hash);
+          prepared = await this.prepare(id, entry);
         } catch (e) {
-          if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
-          throw e;
+          // Not a hit after all: transpiled again below.
+          this.stats.cacheHits--;
+          await this.refuseEntry(id, url, hash, e);
         }
-        transpileMs = performance.now() - tt;
-        this.stats.transpiles++;
-        // Stored while the plugin is compiled, not before (the load still waits for
-        // it: a page reloaded at once finds it); the URL's hash is recorded once its
-        // entry is there.
-        stored = this.cache.put(transpiled).then(
-          () => true,
-          (e: unknown) => (this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`), false),
-        );
       }
-      this.checkImports(id, transpiled);
-      [prepared] = await Promise.all([this.prepare(id, transpiled), stored]);
+    }
+    if (!prepared) {
+      let transpiled: TranspiledComponent;
+      const tt = performance.now();
+      try {
+        await loadJco().catch(() => undefined);
+        jcoWaitMs = performance.now() - tt;
+        transpiled = await transpileComponent(bytes, hash);
+      } catch (e) {
+        if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
+        throw e;
+      }
+      transpileMs = performance.now() - tt;
+      this.stats.transpiles++;
+      // Stored while the plugin is compiled, not before (the load still waits for
+      // it: a page reloaded at once finds it); the URL's hash is recorded once its
+      // entry is there.
+      const entry = transpiled;
+      stored = this.cache.put(entry).then(
+        () => true,
+        (e: unknown) => (this.log(`supervisor: caching ${key(id)} failed: ${String(e)}`), false),
+      );
+      this.checkImports(id, entry);
+      [prepared] = await Promise.all([this.prepare(id, entry), stored]);
     }
     const cached = transpileMs === 0;
     void stored
       .then(async (ok) => {
-        if (ok) await this.cache.setLastHash(url, hash);
+        if (ok) await this.cache.setLastSeen(url, { hash, checkedAt: asked });
       })
       .catch(() => undefined);
     const { transpiled, module, cores } = prepared;
@@ -645,6 +737,7 @@ export class Supervisor {
       plugin: key(id),
       bytes: bytes.length,
       cached,
+      fresh: false,
       fetchMs: t1 - t0,
       hashMs: t2 - t1,
       transpileMs,
@@ -658,6 +751,51 @@ export class Supervisor {
     this.makeSpare({ id, module, cores, imports });
     this.log(`supervisor: loaded ${key(id)} (${bytes.length} bytes, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
     return { id, transpiled, module, cores, deps, imports };
+  }
+
+  /** A cached entry that failed to compile or import: dropped, with the URL's record of it. */
+  private async refuseEntry(id: QualifiedPluginId, url: string, hash: string, e: unknown): Promise<void> {
+    this.stats.refusedEntries++;
+    this.log(`supervisor: the cached ${key(id)} (${hash.slice(0, 12)}) failed to load and is dropped: ${String((e as Error)?.message ?? e)}`);
+    await Promise.all([this.cache.delete(hash), this.cache.forget(url)]).catch(() => undefined);
+  }
+
+  /**
+   * The background fetch of a plugin loaded without waiting for it: the same bytes
+   * renew the URL's confirmation; other bytes, or none, forget it and drop the plugin
+   * from this page (the next call loads it again). A failed fetch changes nothing (the
+   * confirmation runs out).
+   */
+  private async revalidate(id: QualifiedPluginId, url: string, asked: number, used: string, fetched: Promise<{ hash: string }>): Promise<void> {
+    let hash: string;
+    try {
+      ({ hash } = await fetched);
+    } catch (e) {
+      const gone = e instanceof PluginLoadError && e.message === 'Plugin download failed.';
+      if (!gone) {
+        this.log(`supervisor: revalidating ${key(id)} failed: ${String((e as Error)?.message ?? e)}`);
+        return;
+      }
+      hash = '';
+    }
+    try {
+      if (hash === used) {
+        await this.cache.setLastSeen(url, { hash, checkedAt: asked });
+        this.stats.revalidations.push({ plugin: key(id), changed: false });
+        return;
+      }
+      this.stats.revalidations.push({ plugin: key(id), changed: true });
+      this.log(`supervisor: ${key(id)} changed on the server; the next load fetches it`);
+      await this.cache.forget(url);
+      const k = key(id);
+      const current = this.plugins.get(k);
+      if (current && (await current.catch(() => undefined))?.transpiled.hash === used && this.plugins.get(k) === current) {
+        this.plugins.delete(k);
+        this.spares.delete(k);
+      }
+    } catch (e) {
+      this.log(`supervisor: recording ${key(id)}'s revalidation failed: ${String(e)}`);
+    }
   }
 
   /** The plugin's imports and the plugins among them; throws when it imports a host interface the host lacks. */
