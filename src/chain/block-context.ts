@@ -173,7 +173,7 @@ export class BlockContext {
   }
 
   private putStatus(status: StatusRow): void {
-    NativeTables.put(this.state, statusKey(), pack.statusRow(status));
+    NativeTables.putStatus(this.state, status, pack.statusRow(status));
   }
 
   /** BlockContext::start(time, producer, term, irreversible). */

@@ -553,7 +553,7 @@ export class Chain {
    * committing nothing. The result's write set (`bc.state.writes()`) is the block's own
    * changes; `commitValidated` commits it once the head is the block's parent.
    */
-  validateOn(input: Uint8Array | SignedBlock, reader: KvReader, options: ValidateOptions = {}): Promise<ValidatedBlock> {
+  validateOn(input: Uint8Array | SignedBlock | DecodedBlock, reader: KvReader, options: ValidateOptions = {}): Promise<ValidatedBlock> {
     return this.validateBlock(input, reader, options);
   }
 
@@ -678,15 +678,22 @@ export class Chain {
   }
 
   /** Every check of applyBlock, against `reader` (the head state, or it with blocks not yet committed): nothing is committed. */
-  private async validateBlock(input: Uint8Array | SignedBlock, reader: KvReader, options: ValidateOptions = {}): Promise<ValidatedBlock> {
+  private async validateBlock(input: Uint8Array | SignedBlock | DecodedBlock, reader: KvReader, options: ValidateOptions = {}): Promise<ValidatedBlock> {
     let signed: SignedBlock;
+    let packed: Uint8Array | undefined;
+    let receivedId: Uint8Array | undefined;
     try {
-      signed = input instanceof Uint8Array ? unpackSignedBlock(input) : input;
+      if (input instanceof Uint8Array) {
+        signed = unpackSignedBlock(input);
+        packed = input;
+      } else if (isDecoded(input)) {
+        ({ signed, bytes: packed, id: receivedId } = input);
+      } else signed = input;
     } catch (e) {
       throw new BlockValidationError(`block is malformed: ${(e as Error).message}`, { cause: e });
     }
     const { header, transactions } = signed.block;
-    const expectedId = blockId(header);
+    const expectedId = receivedId ?? blockId(header);
     const bc = this.blockContext(false, reader);
     let status: StatusRow;
     try {
@@ -760,7 +767,7 @@ export class Chain {
     await checkSignature();
     const { finished, traces } = result;
     bc.putProof(signed.signature);
-    return { bc, id: finished.id, bytes: input instanceof Uint8Array ? input : packSignedBlock(signed), traces };
+    return { bc, id: finished.id, bytes: packed ?? packSignedBlock(signed), traces };
   }
 
   private async commit(bc: BlockContext, id: Uint8Array, bytes: Uint8Array): Promise<void> {
@@ -866,6 +873,21 @@ export interface ValidateOptions {
    * holds for its own blocks: their proofs are not checked again.
    */
   verified?: (id: Uint8Array) => boolean;
+}
+
+/**
+ * A received block already decoded (a node core decodes it once for consensus and the
+ * executor): `signed` is unpackSignedBlock(bytes) and `id` the block id of its header
+ * (src/protocol/ids.ts blockId), computed from that same header object.
+ */
+export interface DecodedBlock {
+  signed: SignedBlock;
+  bytes: Uint8Array;
+  id: Uint8Array;
+}
+
+function isDecoded(x: SignedBlock | DecodedBlock): x is DecodedBlock {
+  return 'signed' in x && 'bytes' in x;
 }
 
 /** A block built by buildOn, not yet signed or committed. */

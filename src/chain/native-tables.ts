@@ -10,7 +10,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { FracSchema } from '../protocol/fracpack/index.ts';
 import { protocolSchema } from '../protocol/schema.ts';
-import type { Action, BlockHeader, Claim, JointConsensus } from '../protocol/types.ts';
+import type { Action, BlockHeader, Claim, Consensus, JointConsensus } from '../protocol/types.ts';
 import { bytesEqual } from '../state/bytes.ts';
 import type { KvReader, KvWriter } from '../state/types.ts';
 import { DbId, dbKey } from '../vm/dbs.ts';
@@ -228,6 +228,39 @@ export function blockLogKey(blockNum: number): Uint8Array {
   return key;
 }
 
+/**
+ * Status rows by the bytes object they were written as or read from (overlays return
+ * the object put): each entry is a copy no caller sees, so a read returns a copy of it.
+ * Stored values are never changed in place (an overlay or store keeps what it was given).
+ */
+const statusOfBytes = new WeakMap<Uint8Array, StatusRow>();
+
+/** A copy of a status row that its holder may change as BlockContext does (fields reassigned, the pending consensus edited). */
+function cloneStatus(s: StatusRow): StatusRow {
+  const next = s.consensus.next;
+  return {
+    chainId: s.chainId,
+    current: { ...s.current },
+    head: s.head && { header: { ...s.head.header }, blockId: s.head.blockId },
+    consensus: {
+      current: cloneConsensus(s.consensus.current),
+      next: next && { blockNum: next.blockNum, consensus: cloneConsensus(next.consensus) },
+    },
+  };
+}
+
+function cloneConsensus(c: Consensus): Consensus {
+  const data = 'CftConsensus' in c.data ? { CftConsensus: { producers: [...c.data.CftConsensus.producers] } } : { BftConsensus: { producers: [...c.data.BftConsensus.producers] } };
+  return { data, services: [...c.services], wasmConfig: structuredCloneConfig(c.wasmConfig) };
+}
+
+function structuredCloneConfig<T extends { vmOptions: object }>(w: T): T {
+  return { ...w, vmOptions: { ...w.vmOptions } };
+}
+
+/** The last proof / transaction WasmConfigRow decoded, by its bytes. */
+const lastWasmConfig: Record<number, { raw: Uint8Array; row: WasmConfigRow } | undefined> = {};
+
 /** Typed reads and writes of the native tables over chain state (DbId-prefixed keys). */
 export class NativeTables {
   constructor(private readonly state: KvReader) {}
@@ -238,7 +271,20 @@ export class NativeTables {
 
   status(): StatusRow | undefined {
     const raw = this.state.get(STORED_STATUS_KEY);
-    return raw && (type('StatusRow').decode(raw) as StatusRow);
+    if (!raw) return undefined;
+    // The row a block wrote (putStatus) comes back as the same bytes object from the
+    // overlays over the state: the row it was encoded from, not decoded again.
+    const known = statusOfBytes.get(raw);
+    if (known) return cloneStatus(known);
+    const row = type('StatusRow').decode(raw) as StatusRow;
+    statusOfBytes.set(raw, cloneStatus(row));
+    return row;
+  }
+
+  /** Writes the status row (packed `packed`, the encoding of `status`), remembered by its bytes so a read of them need not decode. */
+  static putStatus(state: KvWriter, status: StatusRow, packed: Uint8Array): void {
+    statusOfBytes.set(packed, cloneStatus(status));
+    state.put(STORED_STATUS_KEY, packed);
   }
 
   code(account: bigint): CodeRow | undefined {
@@ -254,7 +300,14 @@ export class NativeTables {
   /** WasmConfigRow of a table, or psibase's defaults when the row is absent. */
   wasmConfig(table: typeof NativeTable.transactionWasmConfig | typeof NativeTable.proofWasmConfig): WasmConfigRow {
     const raw = this.get(wasmConfigKey(table));
-    if (raw) return type('WasmConfigRow').decode(raw) as WasmConfigRow;
+    if (raw) {
+      // Read every block (updateAuthServices) and almost never changed: the last decode is kept by its bytes.
+      const last = lastWasmConfig[table];
+      if (last && bytesEqual(last.raw, raw)) return structuredCloneConfig(last.row);
+      const row = type('WasmConfigRow').decode(raw) as WasmConfigRow;
+      lastWasmConfig[table] = { raw: raw.slice(), row: structuredCloneConfig(row) };
+      return row;
+    }
     return {
       numExecutionMemories: 32,
       vmOptions: { max_mutable_global_bytes: 1024, max_pages: 512, max_table_elements: 8192, max_stack_bytes: 1024 * 1024 },

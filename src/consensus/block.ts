@@ -27,12 +27,23 @@ export function idBytes(id: BlockId): Uint8Array {
 
 /** Ids of headers already hashed: one decoded block reaches several code paths. */
 const idCache = new WeakMap<BlockHeader, BlockId>();
+const idBytesCache = new WeakMap<BlockHeader, Uint8Array>();
+
+/** psibase's block id of a header, as bytes (hashed once per header object; do not modify the result). */
+export function headerIdBytes(header: BlockHeader): Uint8Array {
+  let id = idBytesCache.get(header);
+  if (id === undefined) {
+    id = protocolBlockId(header);
+    idBytesCache.set(header, id);
+  }
+  return id;
+}
 
 /** psibase's block id of a header, as hex. */
 export function headerId(header: BlockHeader): BlockId {
   let id = idCache.get(header);
   if (id === undefined) {
-    id = hexOf(protocolBlockId(header));
+    id = hexOf(headerIdBytes(header));
     idCache.set(header, id);
   }
   return id;

@@ -395,6 +395,16 @@ export class ConsensusNode {
     this.step(from, m);
   }
 
+  /**
+   * A BlockMessage whose block the caller already decoded: `b` is unpackSignedBlock(packed)
+   * (a node core decodes a received block once, for the executor and for this).
+   */
+  stepBlock(from: string, b: SignedBlock, packed: Uint8Array): void {
+    notePacked(b, packed);
+    this.onBlock(from, b);
+    this.checkMode();
+  }
+
   /** Handles one decoded message from peer `from`. Bad input is dropped with a reason, never thrown. */
   step(from: string, m: WireMessage): void {
     if (typeof m !== 'object' || m === null) return this.drop(from, 'not a message');

@@ -47,7 +47,7 @@ import { PsiwebError } from '../errors.ts';
 import { decodeMessage, encodeMessage, type WireMessage } from '../net/wire/messages.ts';
 import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { blockId as protocolBlockId } from '../protocol/ids.ts';
-import { blockId, numFromId } from '../consensus/block.ts';
+import { blockId, headerIdBytes, numFromId } from '../consensus/block.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
 import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, type SignedBlock, type TransactionTrace } from '../protocol/types.ts';
 import { bytesEqual, toHex } from '../state/bytes.ts';
@@ -362,7 +362,11 @@ export class CoreNode {
         } catch {
           signed = undefined; // consensus drops it with the reason
         }
-        if (signed) await this.prevalidate(signed, peer);
+        if (signed) {
+          await this.prevalidate(signed, peer);
+          // Consensus takes the same decode (and the header's id, hashed once).
+          return this.consensus.stepBlock(peer, signed, m.value.block);
+        }
       }
       this.consensus.step(peer, m);
     });
@@ -434,7 +438,7 @@ export class CoreNode {
       const again = this.needValidation;
       this.needValidation = [];
       for (const b of again) {
-        if (await this.prevalidate(b, undefined)) this.consensus.step('self', { kind: 'BlockMessage', value: { block: packedOf(b) } });
+        if (await this.prevalidate(b, undefined)) this.consensus.stepBlock('self', b, packedOf(b));
       }
     }
   }
@@ -550,7 +554,8 @@ export class CoreNode {
     if (!reader) return false;
     try {
       // The proofs of transactions this node holds were checked when they came.
-      const v = await this.chain.validateOn(packedOf(b), reader, { verified: (txId) => this.held.get(toHex(txId))?.verified === true });
+      // The block as decoded here, with its id (blockId above hashed this header once).
+      const v = await this.chain.validateOn({ signed: b, bytes: packedOf(b), id: headerIdBytes(b.block.header) }, reader, { verified: (txId) => this.held.get(toHex(txId))?.verified === true });
       this.known.set(id, { num: b.block.header.blockNum, parent, v, writes: [...v.bc.state.writes()], signature: b.signature });
       return true;
     } catch (e) {
