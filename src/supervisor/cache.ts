@@ -130,14 +130,27 @@ function hintStorage(): Storage | undefined {
 export class IdbTranspileCache implements TranspileCache {
   private db: Promise<IDBPDatabase> | undefined;
 
+  /**
+   * Starts opening the database (the supervisor page does at start, while its parent
+   * is still sending the first request: a warm load then does not wait for the open).
+   */
+  warm(): void {
+    this.open().catch(() => undefined);
+  }
+
   private open(): Promise<IDBPDatabase> {
-    return (this.db ??= openDB(DB_NAME, DB_VERSION, {
+    const db = (this.db ??= openDB(DB_NAME, DB_VERSION, {
       upgrade(db, oldVersion) {
         if (oldVersion < 2) db.createObjectStore(URLS);
         if (oldVersion >= 1 && oldVersion < 3) db.deleteObjectStore(OLD_STORE);
         if (oldVersion < 3) db.createObjectStore(STORE, { keyPath: 'hash' });
       },
     }));
+    // A failed open (storage blocked, a version change refused) is tried again next time.
+    db.catch(() => {
+      if (this.db === db) this.db = undefined;
+    });
+    return db;
   }
 
   async get(hash: string): Promise<TranspiledComponent | undefined> {

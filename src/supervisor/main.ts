@@ -26,11 +26,14 @@ const rootHost = here.hostname.startsWith(SUPERVISOR_LABEL) ? here.hostname.slic
 
 const clientdata = new IdbClientData();
 const env = { protocol: here.protocol, rootHost, port: here.port };
+const cache = new IdbTranspileCache();
+// Opened while the parent sends its first request.
+cache.warm();
 const supervisor = new Supervisor({
   ...env,
   // Offline, a plugin comes from the browser's own node (plugin-fetch.ts).
   fetchPlugin: (url) => fetchPluginBytes(env, url),
-  cache: new IdbTranspileCache(),
+  cache,
   clientdata,
   log: (line) => console.info(line),
 });
