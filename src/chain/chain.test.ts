@@ -527,6 +527,33 @@ describe('producer schedule and block signatures', () => {
     const b5 = await signer.produceBlock({ producer: PRODUCER, prover });
     expect(b5.block.signature).toEqual(sha256(blockSignatureData(b5.id)));
     expect((await validator.applyBlock(b5.bytes)).id).toEqual(b5.id);
+
+    // A check begun when a block arrives (beginSignatureCheck, the verifier's native
+    // twin) is the block's only if it was of the same signature: a forged copy of block
+    // 5 (same header, so the same id) neither borrows the honest copy's verdict nor
+    // lends it its own.
+    const twin = hashLockVerifier(services[1]!.code);
+    let checks = 0;
+    const counted = { codeHash: twin.codeHash, verify: (p: Parameters<typeof twin.verify>[0]) => (checks++, twin.verify(p)) };
+    const early = async () => {
+      const v = await memoryChain({ nativeVerifiers: [counted] });
+      for (let n = 2; n <= 4; n++) await v.applyBlock((await producer.blockByNum(n))!);
+      return v;
+    };
+    const forged = { ...b5.block, signature: new Uint8Array(32).fill(1) };
+    const honestFirst = await early();
+    honestFirst.beginSignatureCheck(b5.block, b5.id);
+    await expect(honestFirst.applyBlock(forged)).rejects.toThrow(/block signature/);
+    const forgedFirst = await early();
+    forgedFirst.beginSignatureCheck(forged, b5.id);
+    expect((await forgedFirst.applyBlock(b5.bytes)).id).toEqual(b5.id);
+    // The honest copy's check, begun early, is the one its validation takes (one check, not two).
+    const ahead = await early();
+    checks = 0;
+    ahead.beginSignatureCheck(b5.block, b5.id);
+    expect(checks).toBe(1);
+    expect((await ahead.applyBlock(b5.bytes)).id).toEqual(b5.id);
+    expect(checks).toBe(1);
   });
 });
 

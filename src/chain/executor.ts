@@ -33,7 +33,10 @@ import { BlockContext, blockSignatureData, producersOf } from './block-context.t
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
 import { NativeTables, codeKey, nativeSchema, pack, type CodeRow, type GenesisService, type StatusRow } from './native-tables.ts';
-import { startProof, transactionProofs, type NativeVerifier, type PendingProof, type ProofResult, type VerifierDeps } from './verify.ts';
+import { startNativeProof, startProof, transactionProofs, verifyInWasm, type NativeVerifier, type PendingProof, type ProofResult, type VerifierDeps } from './verify.ts';
+
+/** Most block signature checks begun ahead of their blocks (Chain.beginSignatureCheck). */
+const MAX_EARLY_SIGNATURES = 4096;
 
 /** Signs BlockSignatureInfo with the producer's claim (psibase's Prover). */
 export type BlockProver = (data: Uint8Array, claim: { service: bigint; rawData: Uint8Array }) => Promise<Uint8Array>;
@@ -337,9 +340,58 @@ export class Chain {
   /** Verifies a block signature with the producer's claim (VerifyProver over BlockSignatureInfo). */
   private async verifyBlockSignature(claim: { service: bigint; rawData: Uint8Array }, id: Uint8Array, signature: Uint8Array, reader: KvReader): Promise<ProofResult> {
     if (claim.service === 0n) return signature.length === 0 ? undefined : 'unexpected block signature';
+    const key = toHex(id);
+    const early = this.earlySignatures.get(key);
+    if (early) this.earlySignatures.delete(key);
     const data = blockSignatureData(id);
     const p = { hash: sha256(data), data, claim, proof: signature };
-    return this.state.run(() => startProof(this.verifierDeps, reader, p));
+    return this.state.run(() => {
+      const code = this.codeFor(reader, claim.service);
+      // The check begun when the block arrived is this one if it was made with the same
+      // claim, signature and verify code (codeFor gives one object while a service's code row is unchanged).
+      if (early && early.code === code && early.claim.service === claim.service && bytesEqual(early.claim.rawData, claim.rawData) && bytesEqual(early.signature, signature)) return early.result;
+      return startNativeProof(this.verifierDeps, code, p) ?? verifyInWasm(this.verifierDeps, reader, p);
+    });
+  }
+
+  /** Block signature checks begun before their blocks ran (beginSignatureCheck), by block id (hex). */
+  private readonly earlySignatures = new Map<string, { claim: { service: bigint; rawData: Uint8Array }; code: ServiceCode; signature: Uint8Array; result: Promise<ProofResult> }>();
+
+  /**
+   * Begins the native check of a received block's signature now, with its producer's
+   * claim and verify code at the head, so it runs on the crypto threads while the
+   * blocks before it run (a node catching up receives many at once). validateOn takes
+   * this check only if the claim, signature and verify code it finds at the block's
+   * parent are the same; otherwise it checks again. `id` is the block id of the
+   * header. Nothing is begun for a claim without a native verifier (its wasm would run
+   * here, synchronously) or when the code is not at hand.
+   */
+  beginSignatureCheck(signed: SignedBlock, id: Uint8Array): void {
+    const status = this.statusRow;
+    if (!status || signed.signature.length === 0) return;
+    // The producer's claim in the consensus the block after the head is under (BlockContext.start:
+    // the pending one once the head commits the block that named it), else in the pending one.
+    const name = signed.block.header.producer;
+    const next = status.consensus.next;
+    const nextInForce = next && status.head && next.blockNum <= status.head.header.commitNum;
+    const sets = nextInForce ? [next.consensus] : next ? [status.consensus.current, next.consensus] : [status.consensus.current];
+    let claim: { service: bigint; rawData: Uint8Array } | undefined;
+    for (const c of sets) if ((claim = producersOf(c).find((p) => p.name === name && p.auth.service !== 0n)?.auth)) break;
+    if (!claim || claim.service === 0n) return;
+    const key = toHex(id);
+    if (this.earlySignatures.has(key)) return;
+    let code: ServiceCode | undefined;
+    try {
+      code = this.codeFor(this.state.reader, claim.service);
+    } catch {
+      return; // e.g. a cache miss of an asynchronous store: validateOn checks it then
+    }
+    const data = blockSignatureData(id);
+    const result = code && startNativeProof(this.verifierDeps, code, { hash: sha256(data), data, claim, proof: signed.signature });
+    if (!result || !code) return;
+    // Only a head start: a block never validated leaves its entry, so the map is bounded.
+    if (this.earlySignatures.size >= MAX_EARLY_SIGNATURES) this.earlySignatures.clear();
+    this.earlySignatures.set(key, { claim, code, signature: signed.signature, result });
   }
 
   /** Boots a new chain: the genesis block holds the genesis transaction, then `initTransactions`. */

@@ -86,14 +86,21 @@ export type PendingProof = ProofResult | Promise<ProofResult>;
  */
 export function startProof(deps: VerifierDeps, state: KvReader, p: ProofToCheck): PendingProof {
   const code = deps.codeFor(state, p.claim.service);
+  return startNativeProof(deps, code, p) ?? verifyInWasm(deps, state, p);
+}
+
+/**
+ * The native check startProof makes of `p` when the claim's verify service has code
+ * `code` (what deps.codeFor gives at the state checked against), or undefined when that
+ * code has no native verifier (startProof then runs the wasm).
+ */
+export function startNativeProof(deps: VerifierDeps, code: ServiceCode | undefined, p: ProofToCheck): Promise<ProofResult> | undefined {
   const native = code?.codeHash && deps.nativeVerifiers.get(toHex(code.codeHash));
-  if (native && code && (code.flags ?? 0n) & CodeFlags.isVerify) {
-    return native.verify(p).then(
-      (ok) => (ok ? undefined : `service '${accountName(p.claim.service)}' aborted with message: signature invalid`),
-      (e: unknown) => `service '${accountName(p.claim.service)}' aborted with message: ${(e as Error).message}`,
-    );
-  }
-  return verifyInWasm(deps, state, p);
+  if (!native || !code || !((code.flags ?? 0n) & CodeFlags.isVerify)) return undefined;
+  return native.verify(p).then(
+    (ok) => (ok ? undefined : `service '${accountName(p.claim.service)}' aborted with message: signature invalid`),
+    (e: unknown) => `service '${accountName(p.claim.service)}' aborted with message: ${(e as Error).message}`,
+  );
 }
 
 /** The proofs of one transaction as checks, or an error when they cannot pair with its claims. */

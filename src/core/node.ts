@@ -331,13 +331,26 @@ export class CoreNode {
 
   /** A message from a neighbour (type byte + fracpack). */
   receive(peer: string, bytes: Uint8Array): void {
-    this.enqueue(async () => {
-      let m: WireMessage;
+    // Decoded as it arrives: a block's signature check begins now, on the crypto
+    // threads, while the blocks queued before it run (see Chain.beginSignatureCheck).
+    let m: WireMessage | undefined;
+    let signed: SignedBlock | undefined;
+    try {
+      m = decodeMessage(bytes);
+    } catch {
+      m = undefined;
+    }
+    if (m?.kind === 'BlockMessage') {
       try {
-        m = decodeMessage(bytes);
+        signed = unpackSignedBlock(m.value.block);
+        packedCache.set(signed, m.value.block);
       } catch {
-        return this.consensus.stepBytes(peer, bytes); // consensus drops it with the reason
+        signed = undefined; // consensus drops it with the reason
       }
+      if (signed && signed.block.header.blockNum > this.irreversibleNum && !this.halted) this.chain.beginSignatureCheck(signed, headerIdBytes(signed.block.header));
+    }
+    this.enqueue(async () => {
+      if (m === undefined) return this.consensus.stepBytes(peer, bytes); // consensus drops it with the reason
       // A peer far behind (joining, or back from a long stop) asks for blocks consensus
       // no longer holds in memory: they come from the block log, and consensus does not
       // answer too (it would send the blocks at its head, which the peer cannot link yet).
@@ -355,13 +368,6 @@ export class CoreNode {
       }
       // A block is run before consensus sees it, on the state at its parent.
       if (m.kind === 'BlockMessage') {
-        let signed: SignedBlock | undefined;
-        try {
-          signed = unpackSignedBlock(m.value.block);
-          packedCache.set(signed, m.value.block);
-        } catch {
-          signed = undefined; // consensus drops it with the reason
-        }
         if (signed) {
           await this.prevalidate(signed, peer);
           // Consensus takes the same decode (and the header's id, hashed once).
