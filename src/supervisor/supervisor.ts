@@ -589,7 +589,8 @@ export class Supervisor {
    * is new, jco is loaded meanwhile instead (the load is cold).
    *
    * When the server confirmed that hash less than `freshMs` ago, the prepared entry is
-   * used without waiting for the fetch, which then revalidates in the background: the
+   * used without waiting for the fetch, which is only sent once the plugin is ready (its
+   * main-thread work would delay the load) and revalidates in the background: the
    * same bytes renew the confirmation; other bytes (or a 404) forget it and drop the
    * plugin from this page, so the next load — in this page or another — fetches and
    * transpiles the new plugin. A changed plugin is thus used stale only by loads that
@@ -602,41 +603,14 @@ export class Supervisor {
   private async doLoad(id: QualifiedPluginId): Promise<LoadedPlugin> {
     const t0 = performance.now();
     const url = `${appUrl(this.env, id.service)}/${id.plugin}.wasm`;
-    /** Wall-clock time the request is sent: the time a matching answer confirms. */
-    const asked = this.now();
     let cacheMs = 0;
-    const speculative = (async (): Promise<{ prepared: Prepared; fresh: boolean; checkedAt: number } | undefined> => {
-      const seen = await this.cache.lastSeen(url);
-      if (seen === undefined) {
-        // Likely cold: have the transpiler ready when the bytes arrive.
-        loadJco().catch(() => undefined);
-        return undefined;
-      }
-      const c0 = performance.now();
-      const t = await this.cache.get(seen.hash);
-      cacheMs = performance.now() - c0;
-      if (!t) {
-        // Seen, but its entry is gone: as cold.
-        loadJco().catch(() => undefined);
-        return undefined;
-      }
-      let prepared: Prepared;
-      try {
-        prepared = await this.prepare(id, t);
-      } catch (e) {
-        await this.refuseEntry(id, url, t.hash, e);
-        throw e;
-      }
-      // The first call's instance too, while the fetch is still out (dropped when the
-      // bytes turn out to be another plugin).
-      this.makeSpare({ id, module: prepared.module, cores: prepared.cores, imports: this.checkImports(id, t).imports });
-      const age = asked - seen.checkedAt;
-      return { prepared, fresh: seen.checkedAt > 0 && age >= 0 && age < this.freshMs, checkedAt: seen.checkedAt };
-    })();
-    // A failed guess costs nothing but the work: the plain path below runs instead.
-    speculative.catch(() => undefined);
-
-    const fetched = (async () => {
+    const seen = await this.cache.lastSeen(url).catch(() => undefined);
+    /** Wall-clock time the request is sent: the time a matching answer confirms. */
+    let asked = this.now();
+    const age = seen ? asked - seen.checkedAt : -1;
+    const mayBeFresh = seen !== undefined && seen.checkedAt > 0 && age >= 0 && age < this.freshMs;
+    let fetching: ReturnType<typeof fetchNow> | undefined;
+    const fetchNow = async () => {
       let bytes: Uint8Array | undefined;
       try {
         bytes = await this.fetchPlugin(url);
@@ -648,8 +622,48 @@ export class Supervisor {
       const t1 = performance.now();
       const hash = await sha256Hex(bytes);
       return { bytes, hash, t1, t2: performance.now() };
+    };
+    const fetched = () => {
+      if (!fetching) {
+        asked = this.now();
+        fetching = fetchNow();
+        fetching.catch(() => undefined);
+      }
+      return fetching;
+    };
+    // A load that may use its cached entry at once leaves the fetch (a revalidation)
+    // until the plugin is ready: its main-thread work does not delay the load.
+    if (!mayBeFresh) fetched();
+    const speculative = (async (): Promise<{ prepared: Prepared; fresh: boolean; checkedAt: number } | undefined> => {
+      if (seen === undefined) {
+        // Likely cold: have the transpiler ready when the bytes arrive.
+        loadJco().catch(() => undefined);
+        return undefined;
+      }
+      const c0 = performance.now();
+      const t = await this.cache.get(seen.hash);
+      cacheMs = performance.now() - c0;
+      if (!t) {
+        // Seen, but its entry is gone: as cold.
+        fetched();
+        loadJco().catch(() => undefined);
+        return undefined;
+      }
+      let prepared: Prepared;
+      try {
+        prepared = await this.prepare(id, t);
+      } catch (e) {
+        fetched();
+        await this.refuseEntry(id, url, t.hash, e);
+        throw e;
+      }
+      // The first call's instance too, while the fetch is still out (dropped when the
+      // bytes turn out to be another plugin).
+      this.makeSpare({ id, module: prepared.module, cores: prepared.cores, imports: this.checkImports(id, t).imports });
+      return { prepared, fresh: mayBeFresh, checkedAt: seen.checkedAt };
     })();
-    fetched.catch(() => undefined);
+    // A failed guess costs nothing but the work: the plain path below runs instead.
+    speculative.catch(() => undefined);
 
     const guess = await speculative.catch(() => undefined);
     if (guess?.fresh) {
@@ -673,12 +687,16 @@ export class Supervisor {
       };
       this.stats.loads.push(timing);
       this.makeSpare({ id, module, cores, imports });
-      void this.revalidate(id, url, asked, transpiled.hash, fetched);
+      // After the caller's call has run (its continuations are microtasks).
+      setTimeout(() => {
+        const revalidation = fetched();
+        void this.revalidate(id, url, asked, transpiled.hash, revalidation);
+      }, 0);
       this.log(`supervisor: loaded ${key(id)} from cache (confirmed ${((asked - guess.checkedAt) / 1000).toFixed(1)} s ago; revalidating) in ${timing.totalMs.toFixed(0)} ms`);
       return { id, transpiled, module, cores, deps, imports };
     }
 
-    const { bytes, hash, t1, t2 } = await fetched;
+    const { bytes, hash, t1, t2 } = await fetched();
     let prepared = guess?.prepared;
     if (prepared && prepared.transpiled.hash !== hash) prepared = undefined;
     if (prepared) this.stats.cacheHits++;
