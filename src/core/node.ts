@@ -81,6 +81,8 @@ export const COMMIT_BATCH = 512;
 export const CATCH_UP_LAG_MS = 1_000;
 /** Longest a caught-up block waits uncommitted for more of its batch. */
 export const COMMIT_WAIT_MS = 250;
+/** Longest the queue of consensus input runs before the event loop gets a turn. */
+export const YIELD_MS = 20;
 
 export class CoreNodeError extends PsiwebError {
   override name = 'CoreNodeError';
@@ -414,6 +416,7 @@ export class CoreNode {
 
   /** Runs `step` after what came before it, then hands consensus's output on. */
   private enqueue(step: () => void | Promise<void>): void {
+    if (this.waiting === 0) this.lastYield = this.clock.now();
     this.waiting++;
     this.queue = this.queue
       .then(async () => {
@@ -422,8 +425,24 @@ export class CoreNode {
         await step();
         await this.pump();
         await this.settleCommits();
+        await this.yieldWhenBusy();
       })
       .catch((e: unknown) => this.fail(e));
+  }
+
+  /** When the queue began running without a break, or last gave way (clock ms). */
+  private lastYield = 0;
+
+  /**
+   * Gives the platform's event loop a turn after YIELD_MS of queued steps: a node
+   * catching up runs a backlog of blocks whose checks have all settled (their signature
+   * checks began as they arrived), which would otherwise hold the thread for seconds
+   * (no socket reads, timers or status requests meanwhile).
+   */
+  private async yieldWhenBusy(): Promise<void> {
+    if (this.waiting === 0 || this.clock.now() - this.lastYield < YIELD_MS) return;
+    await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 0));
+    this.lastYield = this.clock.now();
   }
 
   private fail(e: unknown): void {
