@@ -58,7 +58,7 @@ class Server {
 }
 
 function page(server: Server, cache: MemoryTranspileCache, now: number): Supervisor {
-  return new Supervisor({ ...env, cache, fetchPlugin: server.fetch, importModule: importData, clientdata: memoryStore(), now: () => now });
+  return new Supervisor({ ...env, cache, fetchPlugin: server.fetch, importModule: importData, clientdata: memoryStore(), now: () => now, freshMs: FRESH_MS });
 }
 
 const greet = (s: Supervisor, name = 'x') => s.call('someapp', { service: 'tinyplugin', plugin: 'plugin', intf: 'api', method: 'greet', params: [name] });

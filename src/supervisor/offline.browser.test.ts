@@ -4,14 +4,13 @@
  * network gone (browser context offline, the Node peer's front server stopped). The
  * supervisor frame and the prompt and management pages come from the supervisor
  * origin's service worker (sw/supervisor-sw.ts); the plugin's bytes come from the
- * browser's own node through the root origin's bridge (plugin-fetch.ts) — in the
- * background when the online load confirmed them less than FRESH_MS before — and its
+ * browser's own node through the root origin's bridge (plugin-fetch.ts), and its
  * transpiled form from IndexedDB; client data is read and written as online.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDevnet } from '../../playwright/devnet.ts';
-import { call, expireConfirmations, GREETINGS as APP, startGreetingsDevnet, supervisorFrame, supervisorStats } from './testing/harness.ts';
+import { call, GREETINGS as APP, startGreetingsDevnet, supervisorFrame, supervisorStats } from './testing/harness.ts';
 
 let devnet: AppDevnet;
 const greet = { service: APP, intf: 'api', method: 'greet', params: ['alice'] };
@@ -43,19 +42,9 @@ describe('the supervisor offline', () => {
     expect(await call(page, greet)).toMatchObject({ ok: true, result: 'Hello, alice, from the greetings plugin' });
     const frame = supervisorFrame(page, devnet.rootHost);
     expect(await frame.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(sw);
-    // The transpiled plugin from IndexedDB, confirmed by the online load just before (so
-    // not waiting for the network); its background revalidation got the bytes from the
-    // browser's node, and they were the same.
-    expect(await supervisorStats(page, devnet.rootHost)).toMatchObject({ transpiles: 0, cacheHits: 1, freshLoads: 1 });
-    await expect.poll(async () => (await supervisorStats(page, devnet.rootHost)).revalidations, { timeout: 30_000 }).toEqual([{ plugin: 'greetings:plugin', changed: false }]);
+    // The bytes from the browser's node, the transpiled plugin from IndexedDB.
     expect(await pluginSource(page)).toBe('local');
-
-    // With the confirmation old, the load waits for the bytes, from the browser's node.
-    await expireConfirmations(page, devnet.rootHost);
-    await page.reload();
-    expect(await call(page, greet)).toMatchObject({ ok: true, result: 'Hello, alice, from the greetings plugin' });
-    expect(await pluginSource(page)).toBe('local');
-    expect(await supervisorStats(page, devnet.rootHost)).toMatchObject({ transpiles: 0, cacheHits: 1, freshLoads: 0 });
+    expect(await supervisorStats(page, devnet.rootHost)).toMatchObject({ transpiles: 0, cacheHits: 1 });
 
     // Client data, read and written offline, durable across an offline reload.
     expect(await g(page, 'recall', ['color'])).toMatchObject({ ok: true, result: 'blue' });

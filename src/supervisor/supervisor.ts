@@ -89,11 +89,14 @@ export interface SupervisorStats {
 }
 
 /**
- * How long (ms) after the server last answered a plugin URL with the bytes the cache
- * holds a load uses that cached entry without waiting for the network (sites serves
- * plugins `no-cache` with an ETag, so each fetch is a revalidation: ~100 ms for
- * greetings here, more than the 30 ms a warm load may take). Every such load
+ * A freshness window an embedder may choose (`freshMs`): how long (ms) after the server
+ * last answered a plugin URL with the bytes the cache holds a load may use that cached
+ * entry without waiting for the network (sites serves plugins `no-cache` with an ETag,
+ * so each fetch is a revalidation: ~100 ms for greetings here). Every such load
  * revalidates in the background; see Supervisor.doLoad for the bound on staleness.
+ *
+ * The supervisor psiweb ships uses none (freshMs 0): a service that replaces its plugin
+ * must be picked up on the next load (issue 10), and within a window it would not be.
  */
 export const FRESH_MS = 60_000;
 
@@ -108,7 +111,7 @@ const td = new TextDecoder();
 
 export interface SupervisorOptions extends HostEnv {
   cache?: TranspileCache;
-  /** How long a server's confirmation of a plugin's bytes lets loads skip waiting for the network (default FRESH_MS; 0: never). */
+  /** How long a server's confirmation of a plugin's bytes lets loads skip waiting for the network (default 0: never; FRESH_MS is a choice). */
   freshMs?: number;
   /** Wall-clock time in ms (tests). */
   now?: () => number;
@@ -221,7 +224,7 @@ export class Supervisor {
     this.fetchPlugin = env.fetchPlugin ?? defaultFetchPlugin;
     this.importModule = env.importModule ?? importFromBlob;
     this.log = env.log ?? (() => undefined);
-    this.freshMs = env.freshMs ?? FRESH_MS;
+    this.freshMs = env.freshMs ?? 0;
     this.now = env.now ?? Date.now;
     this.clientdata = env.clientdata ?? new IdbClientData();
     this.keys = env.keys ?? new IdbKeyStore();

@@ -91,36 +91,3 @@ export function clearTranspileCache(page: Page, rootHost: string): Promise<void>
   );
 }
 
-/**
- * Makes every plugin URL's confirmation old (cache.ts's localStorage hints and
- * IndexedDB records keep their hashes, with checkedAt 0): the next load waits for
- * the network, as one more than FRESH_MS after the last would.
- */
-export function expireConfirmations(page: Page, rootHost: string): Promise<void> {
-  return supervisorFrame(page, rootHost).evaluate(async () => {
-    const prefix = 'psiweb-supervisor:last-hash:';
-    for (const k of Object.keys(localStorage)) {
-      if (k.startsWith(prefix)) localStorage.setItem(k, (localStorage.getItem(k) ?? '').split(' ')[0]!);
-    }
-    await new Promise<void>((resolve, reject) => {
-      const open = indexedDB.open('psiweb-supervisor');
-      open.onerror = () => reject(open.error);
-      open.onsuccess = () => {
-        const db = open.result;
-        if (!db.objectStoreNames.contains('urls')) return (db.close(), resolve());
-        const tx = db.transaction('urls', 'readwrite');
-        const store = tx.objectStore('urls');
-        const cursor = store.openCursor();
-        cursor.onsuccess = () => {
-          const c = cursor.result;
-          if (!c) return;
-          const v = c.value as { hash?: string } | string;
-          c.update(typeof v === 'string' ? v : { ...v, checkedAt: 0 });
-          c.continue();
-        };
-        tx.oncomplete = () => (db.close(), resolve());
-        tx.onerror = () => (db.close(), reject(tx.error));
-      };
-    });
-  });
-}
