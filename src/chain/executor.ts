@@ -665,6 +665,23 @@ export class Chain {
    * Needs a synchronous reader (lmdb, memory, or overlays over them).
    */
   buildOn(reader: KvReader, options: { time: bigint; producer: bigint; term: number; irreversible: number }, candidates: readonly OpenedTransaction[]): BuiltBlock {
+    const open = this.openOn(reader, options);
+    const rejected: ProducedBlock['rejected'] = [];
+    for (const t of candidates) {
+      const { error } = open.push(t);
+      if (error) rejected.push({ id: t.id, error: error.reason === 'duplicate' ? new TransactionRejectedError('duplicate', 'duplicate transaction') : error });
+    }
+    return { ...open.finish(), rejected };
+  }
+
+  /**
+   * Opens a block on the state `reader` shows, synchronously, to be built a transaction
+   * at a time (a sole producer's block, open while transactions arrive, as psibase's
+   * leader between start_block and finish_block): its startBlock transaction runs now,
+   * each `push` runs one more, and `finish` gives what buildOn gives. Nothing is
+   * committed or signed. Needs a synchronous reader.
+   */
+  openOn(reader: KvReader, options: { time: bigint; producer: bigint; term: number; irreversible: number }): OpenBlock {
     const bc = this.blockContext(true, reader);
     bc.start(options.time, options.producer, options.term, options.irreversible);
     const traces: TransactionTrace[] = [];
@@ -675,24 +692,7 @@ export class Chain {
       if (r.trace.error != null) throw new ChainHaltError(`startBlock failed: ${r.trace.error}`, { details: { trace: r.trace } });
       traces.push(r.trace);
     }
-    const included: OpenedTransaction[] = [];
-    const rejected: ProducedBlock['rejected'] = [];
-    const inBlock = new Set<string>();
-    for (const t of candidates) {
-      const key = toHex(t.id);
-      if (inBlock.has(key) || this.recent.has(key)) {
-        rejected.push({ id: t.id, error: new TransactionRejectedError('duplicate', 'duplicate transaction') });
-        continue;
-      }
-      const r = bc.exec(t.signed, t.transaction, 'transaction', t.id);
-      if (r.trace.error == null) {
-        traces.push(r.trace);
-        inBlock.add(key);
-        included.push(t);
-      } else rejected.push({ id: t.id, error: new TransactionRejectedError('failed', r.trace.error, r.trace) });
-    }
-    const { block, id } = bc.finish();
-    return { bc, block, id, traces, included, rejected };
+    return new OpenBlock(bc, traces, (key) => this.recent.has(key));
   }
 
   /**
@@ -940,6 +940,89 @@ export interface DecodedBlock {
 
 function isDecoded(x: SignedBlock | DecodedBlock): x is DecodedBlock {
   return 'signed' in x && 'bytes' in x;
+}
+
+/**
+ * A block open on some state (Chain.openOn), built one transaction at a time and then
+ * finished: each push runs once, into the block, and its trace is the block's.
+ */
+export class OpenBlock {
+  /** The transactions in the block after its startBlock one, in order. */
+  readonly included: OpenedTransaction[] = [];
+  /** The traces of the transactions in the block, by hex id. */
+  private readonly keys = new Map<string, TransactionTrace>();
+  private finished = false;
+
+  constructor(
+    private readonly bc: BlockContext,
+    /** The startBlock transaction's trace, then each transaction's that went in. */
+    private readonly traces: TransactionTrace[],
+    private readonly isRecent: (key: string) => boolean,
+  ) {}
+
+  get num(): number {
+    return this.bc.header.blockNum;
+  }
+
+  /** The block's time, microseconds. */
+  get time(): bigint {
+    return this.bc.header.time;
+  }
+
+  get term(): number {
+    return this.bc.header.term;
+  }
+
+  /** The parent block's id. */
+  get previous(): Uint8Array {
+    return this.bc.header.previous;
+  }
+
+  get open(): boolean {
+    return !this.finished;
+  }
+
+  /** Whether the block holds this transaction (hex id). */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /**
+   * Runs a transaction into the block: its trace, with `error` set (and nothing of it
+   * kept) when it failed; a duplicate (in the block or a recent one) gets
+   * TransactionRejectedError and changes nothing.
+   */
+  push(t: OpenedTransaction, key: string = toHex(t.id)): { trace: TransactionTrace; error?: TransactionRejectedError } {
+    if (this.finished) throw new ChainHaltError(`block ${this.num} is no longer open`);
+    if (this.keys.has(key) || this.isRecent(key)) {
+      const error = new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
+      return { trace: { actionTraces: [], error: error.message }, error };
+    }
+    const r = this.bc.exec(t.signed, t.transaction, 'transaction', t.id);
+    if (r.trace.error != null) return { trace: r.trace, error: new TransactionRejectedError('failed', r.trace.error, r.trace) };
+    this.traces.push(r.trace);
+    this.keys.set(key, r.trace);
+    this.included.push(t);
+    return { trace: r.trace };
+  }
+
+  /** The trace of a transaction in the block (hex id). */
+  traceOf(key: string): TransactionTrace | undefined {
+    return this.keys.get(key);
+  }
+
+  /** Finishes the block (roots, id): nothing more goes in. */
+  finish(): BuiltBlock {
+    if (this.finished) throw new ChainHaltError(`block ${this.num} is no longer open`);
+    this.finished = true;
+    const { block, id } = this.bc.finish();
+    return { bc: this.bc, block, id, traces: this.traces, included: this.included, rejected: [] };
+  }
+
+  /** Throws the block away. */
+  abandon(): void {
+    this.finished = true;
+  }
 }
 
 /** A block built by buildOn, not yet signed or committed. */
