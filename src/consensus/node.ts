@@ -472,6 +472,19 @@ export class ConsensusNode {
     this.checkMode();
   }
 
+  /**
+   * A CFT leader whose producer set is itself alone makes its next block at the next
+   * tick instead of waiting out the block interval (its node is stopping with
+   * transactions in its open block, or a test drives production): no one else's timing
+   * depends on it. Whether that leader is this node.
+   */
+  produceAtNextTick(): boolean {
+    const joint = this.activeJoint();
+    if (this.mode !== 'cft' || this._role !== 'leader' || soleProducer(joint) !== this.name) return false;
+    this.nextBlockAt = Math.min(this.nextBlockAt, this.now);
+    return true;
+  }
+
   tick(now: number): void {
     if (now > this.now) this.now = now;
     if (this.catchUp.size > 0) this.sendHeldHellos();
