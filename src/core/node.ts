@@ -35,15 +35,26 @@
  * that holds it is applied (`applied`) or irreversible (`final`). Every producer
  * holds what was pushed to it, passes it to the other producers (`relay`), and builds
  * its blocks from what it holds when consensus makes it the leader.
+ *
+ * A sole producer (a producer set of this node alone: the devnet's `psiweb start`) runs
+ * the same consensus, CFT with one producer, in which each block is irreversible as
+ * soon as it is made, so it commits at once without undo records (the chain need not
+ * be reversible). It builds as psibase's leader does (blocknet.hpp start_leader): a
+ * block is open on the head while transactions arrive, at max(head + interval, the
+ * interval boundary before now), and each push runs once, into it, its client waiting
+ * for `applied` answered then (no dry run, and nothing runs again when consensus asks
+ * for the block: the open block is finished). A block that fails to commit stays
+ * applied and is committed with the next (nothing in it is lost, and its clients
+ * waiting for `final` have it then); a damaged store halts the node.
  */
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US, MAX_TRX_LIFETIME_SEC, TAPOS_VALID_FLAGS } from '../chain/constants.ts';
 import { producersOf } from '../chain/block-context.ts';
-import { openTransaction, type BuiltBlock, type Chain, type OpenedTransaction, type ValidatedBlock } from '../chain/executor.ts';
+import { openTransaction, type BuiltBlock, type Chain, type OpenBlock, type OpenedTransaction, type ValidatedBlock } from '../chain/executor.ts';
 import { ConsensusNode } from '../consensus/node.ts';
 import { SYNC_BATCH } from '../consensus/constants.ts';
 import type { ConsensusFields, HardState, JointConsensus, PersistedState, Ready } from '../consensus/types.ts';
-import { PsiwebError } from '../errors.ts';
+import { PsiwebError, StoreDamagedError } from '../errors.ts';
 import { decodeMessage, encodeMessage, MESSAGE_TYPES, type WireMessage } from '../net/wire/messages.ts';
 import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { blockId as protocolBlockId } from '../protocol/ids.ts';
@@ -121,6 +132,8 @@ export interface CoreNodeInit {
   restore?: PersistedState;
   /** Writes consensus state that must survive a crash; called before the messages of the same step go out. */
   persist?: (hard: HardState) => void;
+  /** Most transactions held at once (default MAX_HELD_TRANSACTIONS). */
+  maxHeld?: number;
   /** Told of each block once it is committed, in order (after its clients waiting for `applied`). */
   onCommitted?: (block: CommittedBlock) => void | Promise<void>;
 }
@@ -206,6 +219,18 @@ export class CoreNode {
   private timer: unknown;
   private running = false;
   private halted: string | null = null;
+  private readonly intervalMs: number;
+  private readonly maxHeld: number;
+  /** A sole producer's open block, on the applied head `parent` (see "A sole producer" above). */
+  private openBlock: { ob: OpenBlock; parent: string } | undefined;
+  /** A consensus input is being run: pushes leave the open block alone meanwhile (consensus may be finishing it). */
+  private stepping = false;
+  /** Whether the chain's producer set is this node alone, for the committed head (hex id) it was worked out at. */
+  private loneAt: { head: string; lone: boolean } | undefined;
+  /** A sole producer's blocks that failed to commit: the first, and why (they are committed again after each input). */
+  private commitFailure: { num: number; error: unknown } | undefined;
+  /** A failure met inside a consensus step (e.g. a damaged store while building), thrown once the step is done. */
+  private deferredFailure: unknown;
   /** What halted the node (e.g. a StateLostError of the browser's store), once it halted. */
   haltError: unknown;
 
@@ -223,6 +248,8 @@ export class CoreNode {
     this.persistHard = init.persist;
     this.onCommittedHook = init.onCommitted;
     this.irreversibleNum = head.num;
+    this.intervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
+    this.maxHeld = init.maxHeld ?? MAX_HELD_TRANSACTIONS;
     const random = platform.random ?? Math.random;
     const verify = init.verify;
     const chain = platform.chain;
@@ -299,8 +326,9 @@ export class CoreNode {
 
   // ------------------------------------------------------------------ running
 
+  /** Ticks consensus from now on (not again once halted). */
   start(): void {
-    if (this.running) return;
+    if (this.running || this.halted) return;
     this.running = true;
     const loop = () => {
       if (!this.running) return;
@@ -310,10 +338,19 @@ export class CoreNode {
     loop();
   }
 
+  /**
+   * Stops ticking and waits for the input being run. A sole producer's open block that
+   * holds transactions is finished and committed first (their clients were told they
+   * applied); an empty one is dropped.
+   */
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     await this.queue;
+    if (!this.halted && this.openBlock && this.openBlock.ob.included.length > 0)
+      await this.produceBlock().catch((e: unknown) => this.log(`block production failed: ${(e as Error).message}`));
+    this.openBlock?.ob.abandon();
+    this.openBlock = undefined;
     if (!this.halted) await this.flush(this.commitReversible).catch((e: unknown) => this.fail(e));
     for (const h of this.held.values()) for (const w of h.waiters) w.reject(new CoreNodeError('the node stopped'));
     this.held.clear();
@@ -370,7 +407,7 @@ export class CoreNode {
       // no longer holds in memory: they come from the block log, and consensus does not
       // answer too (it would send the blocks at its head, which the peer cannot link yet).
       if (m.kind === 'HelloRequest') {
-        if (await this.serveFromLog(peer, m.value.xid)) return;
+        if (await this.serveFromLog(peer, m.value.xid, m.value.committed)) return;
         // Nearer the head consensus answers, with up to SYNC_BATCH blocks from its memory;
         // a peer catching up says hello again after each of them it applies: those
         // hellos are not answered again while the answer is still on its way.
@@ -399,9 +436,18 @@ export class CoreNode {
    * asks again from its new head when the next block it hears of does not link.
    * Whether the hello was answered here.
    */
-  private async serveFromLog(peer: string, hello: { _id: Uint8Array; _num: number }): Promise<boolean> {
+  private async serveFromLog(peer: string, hello: { _id: Uint8Array; _num: number }, committed = false): Promise<boolean> {
     const num = hello._num;
-    if (num >= this.irreversibleNum - LOG_SYNC_MARGIN) return false;
+    // A block the peer holds irreversible that contradicts ours: it is on another chain.
+    if (committed && num <= this.irreversibleNum && num >= GENESIS_BLOCK_NUM) {
+      const ours = await this.chain.state.store.block(num);
+      if (ours && !bytesEqual(ours.id, hello._id)) {
+        this.transport.misbehaved?.(peer, `no common block: the peer's irreversible block ${num} is ${hexId(hello._id).slice(0, 16)}…, this node's is ${hexId(ours.id).slice(0, 16)}… (another chain)`);
+        return true;
+      }
+    }
+    // (A sole producer's blocks are irreversible at once: consensus keeps none of them to answer from.)
+    if (num >= this.irreversibleNum - (this.lone ? 0 : LOG_SYNC_MARGIN)) return false;
     const at = await this.chain.state.store.block(num);
     // A hello from an empty node names the block before genesis.
     const from = at && bytesEqual(at.id, hello._id) ? num + 1 : num < GENESIS_BLOCK_NUM ? GENESIS_BLOCK_NUM : undefined;
@@ -435,9 +481,17 @@ export class CoreNode {
       .then(async () => {
         this.waiting--;
         if (this.halted) return;
-        await step();
-        await this.pump();
-        await this.settleCommits();
+        this.stepping = true;
+        try {
+          await step();
+          await this.pump();
+          await this.settleCommits();
+        } finally {
+          this.stepping = false;
+        }
+        const deferred = this.deferredFailure;
+        this.deferredFailure = undefined;
+        if (deferred !== undefined) throw deferred;
         await this.yieldWhenBusy();
       })
       .catch((e: unknown) => this.fail(e));
@@ -627,6 +681,7 @@ export class CoreNode {
   /** BlockSource.build: the next block on `parent`, from the held transactions, synchronously. */
   private build(parent: SignedBlock, fields: ConsensusFields, _joint: JointConsensus): Block | undefined {
     if (this.halted) return undefined;
+    if (this.lone) return this.buildLone(parent, fields);
     const reader = this.readerAt(blockId(parent));
     if (!reader) return undefined;
     const candidates: OpenedTransaction[] = [];
@@ -662,6 +717,131 @@ export class CoreNode {
     }
     this.built.set(toHex(built.id), built);
     return built.block;
+  }
+
+  /**
+   * BlockSource.build for a sole producer: its open block, when it is on `parent` for
+   * this term, with what was held and not in it yet added, finished (nothing in it runs
+   * again); otherwise a block opened now on `parent`, filled and finished.
+   */
+  private buildLone(parent: SignedBlock, fields: ConsensusFields): Block | undefined {
+    const parentId = blockId(parent);
+    let ob: OpenBlock | undefined;
+    const o = this.openBlock;
+    this.openBlock = undefined;
+    if (o && o.ob.open && o.parent === parentId && o.ob.term === fields.term) ob = o.ob;
+    else o?.ob.abandon();
+    try {
+      ob ??= this.openOn(parentId, parent.block.header.time, fields.term);
+      if (!ob) return undefined;
+      this.fillOpen(ob);
+      const built = ob.finish();
+      this.built.set(toHex(built.id), built);
+      return built.block;
+    } catch (e) {
+      ob?.abandon();
+      if (e instanceof StoreDamagedError) this.deferredFailure ??= e;
+      this.log(`producer ${this.name}: cannot build block ${fields.blockNum}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Whether the chain's producer set is this node alone (and no change to it is pending). */
+  private get lone(): boolean {
+    const status = this.chain.status;
+    const head = this.chain.head;
+    if (!status || !head) return false;
+    const key = toHex(head.id);
+    if (this.loneAt?.head !== key) {
+      // The set in force for the next block: a pending one takes over once the block naming it is irreversible (BlockContext.start).
+      const c = status.consensus;
+      const next = c.next && status.head && c.next.blockNum <= status.head.header.commitNum ? { current: c.next.consensus, next: null } : c;
+      const prods = next.next ? [] : producersOf(next.current);
+      this.loneAt = { head: key, lone: this.name !== FOLLOWER_NAME && prods.length === 1 && prods[0]!.name === this.producer };
+    }
+    return this.loneAt.lone;
+  }
+
+  /** The time of a sole producer's block opened now on a parent of `parentTime`: max(parent + interval, now floored to the interval), microseconds. */
+  private nextBlockTime(parentTime: bigint): bigint {
+    const intervalUs = BigInt(this.intervalMs) * 1000n;
+    const nowUs = BigInt(Math.floor(this.clock.now())) * 1000n;
+    const boundary = intervalUs > 0n ? (nowUs / intervalUs) * intervalUs : nowUs;
+    const earliest = parentTime + (intervalUs > 0n ? intervalUs : ONE_SECOND_US);
+    return boundary > earliest ? boundary : earliest;
+  }
+
+  /** A block opened on the applied block `parentId` (its startBlock run), or undefined when that state is not known. */
+  private openOn(parentId: string, parentTime: bigint, term: number): OpenBlock | undefined {
+    const reader = this.readerAt(parentId);
+    if (!reader) return undefined;
+    return this.chain.openOn(reader, { time: this.nextBlockTime(parentTime), producer: this.producer, term, irreversible: 0 });
+  }
+
+  /**
+   * A sole producer's open block on the applied head, opened now if there is none (what
+   * is held and in no block goes in first); undefined while a consensus input runs.
+   */
+  private currentOpenBlock(): OpenBlock | undefined {
+    if (this.stepping || this.halted || !this.lone) return undefined;
+    const head = this.appliedHead();
+    const o = this.openBlock;
+    if (o && o.ob.open && o.parent === head.id) return o.ob;
+    o?.ob.abandon();
+    this.openBlock = undefined;
+    const last = this.pending[this.pending.length - 1];
+    const headTime = last ? last.v.bc.header.time : this.chain.head!.time;
+    // Consensus elects a sole producer in the next term when it is not leading yet.
+    const term = this.consensus.role === 'leader' ? this.consensus.term : this.consensus.term + 1;
+    let ob: OpenBlock | undefined;
+    try {
+      ob = this.openOn(head.id, headTime, term);
+    } catch (e) {
+      // A damaged store halts the node (the push that met it says why).
+      if (e instanceof StoreDamagedError) throw e;
+      this.log(`producer ${this.name}: cannot open block ${head.num + 1}: ${(e as Error).message}`);
+      return undefined;
+    }
+    if (!ob) return undefined;
+    this.openBlock = { ob, parent: head.id };
+    this.fillOpen(ob);
+    return ob;
+  }
+
+  /**
+   * Runs the held transactions that are in no block into `ob`, in push order (those of a
+   * block thrown away, or pushed while consensus ran): one that expired by the block's
+   * time or fails is refused to its clients and let go; each one that went in answers
+   * its clients waiting for `applied`.
+   */
+  private fillOpen(ob: OpenBlock): void {
+    for (const key of this.order) {
+      if (ob.included.length >= MAX_BLOCK_TRANSACTIONS) return;
+      const h = this.held.get(key);
+      if (!h || h.inBlock || !h.verified || ob.has(key)) continue;
+      let error: TransactionRejectedError | undefined;
+      try {
+        checkTapos(h.t, ob.time / ONE_SECOND_US);
+        error = ob.push(h.t, key).error;
+      } catch (e) {
+        if (!(e instanceof TransactionRejectedError)) throw e;
+        error = e;
+      }
+      if (error) {
+        this.log(`transaction ${key.slice(0, 16)} left out of block ${ob.num}: ${error.message}`);
+        for (const w of h.waiters) w.reject(error);
+        this.forget(key);
+      } else this.answerApplied(h, ob);
+    }
+  }
+
+  /** A held transaction ran into the open block: its clients waiting for `applied` have its trace. */
+  private answerApplied(h: Held, ob: OpenBlock): void {
+    if (h.waiters.length === 0) return;
+    const trace = ob.traceOf(h.key);
+    if (!trace) return;
+    for (const w of h.waiters) if (w.waitFor === 'applied') w.resolve(trace);
+    h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
   }
 
   /** Makes block `id` the chain's head: back to the fork point, then the fork's blocks. */
@@ -725,6 +905,7 @@ export class CoreNode {
   private async settleCommits(): Promise<void> {
     const last = this.pending[this.pending.length - 1];
     if (!last) return;
+    if (this.lone) return this.flushLone();
     const now = this.clock.now();
     const lag = now - Number(last.v.bc.header.time / 1000n);
     if (this.waiting === 0 || lag < CATCH_UP_LAG_MS) return this.flush(this.commitReversible);
@@ -780,6 +961,25 @@ export class CoreNode {
     this.settleFinal();
   }
 
+  /**
+   * A sole producer commits its blocks as they are made (each irreversible at once).
+   * One that fails to commit stays pending, applied, with what it holds: the next input
+   * commits it (with the blocks made on it since) once the store takes it. A damaged
+   * store halts the node.
+   */
+  private async flushLone(): Promise<void> {
+    try {
+      await this.flush(false);
+      if (this.commitFailure) this.log(`blocks from ${this.commitFailure.num} committed after all`);
+      this.commitFailure = undefined;
+    } catch (e) {
+      if (e instanceof StoreDamagedError) throw e;
+      const num = this.pending[0]?.num ?? 0;
+      if (this.commitFailure?.num !== num) this.log(`block production failed: block ${num} did not commit (it is committed again with the next): ${(e as Error).message}`);
+      this.commitFailure = { num, error: e };
+    }
+  }
+
   /** A block joins the applied chain: its held transactions are in it (so no block of ours takes them again). */
   private onApplied(k: Known): void {
     // The block's transaction ids as its run recorded them (no decoding or hashing again).
@@ -806,7 +1006,8 @@ export class CoreNode {
       for (const w of h.waiters) if (w.waitFor === 'applied') w.resolve(trace);
       h.waiters = h.waiters.filter((x) => x.waitFor !== 'applied');
     }
-    const count = ids.length;
+    // Every block after the genesis block begins with its startBlock transaction: not counted.
+    const count = ids.length - (k.num === GENESIS_BLOCK_NUM ? 0 : 1);
     this.log(`block ${k.num} ${toHex(k.v.id).slice(0, 16)} ${count} transaction${count === 1 ? '' : 's'}`);
   }
 
@@ -850,7 +1051,7 @@ export class CoreNode {
     if (!head) return;
     const nowSec = head.time / ONE_SECOND_US;
     for (const [key, h] of this.held) {
-      if (!h.inBlock && h.t.transaction.tapos.expiration <= nowSec) {
+      if (!h.inBlock && h.t.transaction.tapos.expiration <= nowSec && !this.openBlock?.ob.has(key)) {
         for (const w of h.waiters) w.reject(new TransactionRejectedError('expired', 'transaction has expired'));
         this.held.delete(key);
       }
@@ -863,9 +1064,28 @@ export class CoreNode {
     return accountNumber(this.name);
   }
 
-  /** A lone producer's "make a block now" (tests drive PsiwebNode with it); under consensus, blocks come when consensus says. */
-  produceBlock(): Promise<never> {
-    return Promise.reject(new CoreNodeError('under multi-producer consensus, blocks are produced when consensus makes this node the leader'));
+  /**
+   * A sole producer's "make the next block now" (its open block, or an empty one), for
+   * tests and a stop; resolves with the block once it is committed, rejects with why it
+   * was not. Under multi-producer consensus blocks come when consensus makes this node
+   * the leader: CoreNodeError.
+   */
+  async produceBlock(): Promise<{ num: number; id: Uint8Array; block: SignedBlock }> {
+    if (!this.lone) throw new CoreNodeError('under multi-producer consensus, blocks are produced when consensus makes this node the leader');
+    const before = this.appliedHead().num;
+    this.enqueue(() => {
+      // Not leading yet: the first tick elects it (a sole producer wins at once) and it produces then.
+      this.consensus.produceAtNextTick();
+      this.consensus.tick(this.clock.now());
+    });
+    await this.queue;
+    if (this.halted) throw new ChainHaltError(`the node halted: ${this.halted}`);
+    const head = this.chain.head!;
+    if (this.commitFailure) throw this.commitFailure.error;
+    if (head.num <= before) throw new CoreNodeError(`no block was produced on block ${before}`);
+    const block = await this.chain.blockByNum(head.num);
+    if (!block) throw new CoreNodeError(`block ${head.num} is not in the block log`);
+    return { num: head.num, id: head.id, block };
   }
 
   get pendingTransactions(): number {
@@ -902,12 +1122,10 @@ export class CoreNode {
     const head = this.chain.head!;
     const key = toHex(t.id);
     if (this.held.has(key) || this.pendingTx.has(key) || this.chain.isRecentlyIncluded(t.id)) throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
-    const { tapos } = t.transaction;
-    const blockSeconds = (head.time + ONE_SECOND_US) / ONE_SECOND_US;
-    if (tapos.flags & ~TAPOS_VALID_FLAGS) throw new TransactionRejectedError('tapos', 'unsupported flags on transaction');
-    if (tapos.expiration <= blockSeconds) throw new TransactionRejectedError('expired', 'transaction has expired');
-    if (tapos.expiration >= blockSeconds + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
-    if (this.held.size >= MAX_HELD_TRANSACTIONS) throw new TransactionRejectedError('full', 'too many pending transactions');
+    if (this.openBlock?.ob.has(key)) throw new TransactionRejectedError('duplicate', 'duplicate transaction', undefined, { details: { id: key } });
+    // Any block it can go in is at least one second after the head.
+    checkTapos(t, (head.time + ONE_SECOND_US) / ONE_SECOND_US);
+    if (this.held.size >= this.maxHeld) throw new TransactionRejectedError('full', 'too many pending transactions');
     // Held (with its waiter) before the checks that wait, so a block that takes it meanwhile finds it.
     const h: Held = { t, key, waiters: waiter ? [waiter] : [] };
     this.held.set(key, h);
@@ -918,12 +1136,23 @@ export class CoreNode {
       // A dry run on the head, so a transaction that cannot run is refused to its client
       // now rather than held (the head now: it moved while the proofs were checked). A
       // relayed one was run by the producer it was pushed to; a block leaves it out if it fails.
+      // A sole producer runs it into its open block instead, once: that is its run.
+      const ob = relayed ? undefined : this.currentOpenBlock();
+      if (ob && ob.included.length < MAX_BLOCK_TRANSACTIONS) {
+        checkTapos(t, ob.time / ONE_SECOND_US);
+        const { error } = ob.push(t, key);
+        if (error) throw error;
+        this.order.push(key);
+        this.answerApplied(h, ob);
+        return;
+      }
       if (!relayed) {
         const trace = this.chain.tryTransaction(t, accountNumber(this.name));
         if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
       }
     } catch (e) {
       this.held.delete(key);
+      if (e instanceof StoreDamagedError) this.fail(e);
       throw e;
     }
     this.order.push(key);
@@ -935,11 +1164,13 @@ export class CoreNode {
     const status = this.chain.status;
     const head = status?.head;
     const current = status?.consensus.current;
-    const irr = this.consensus.irreversible;
+    const consensusIrr = this.consensus.irreversible;
+    // A sole producer's committed blocks are irreversible (consensus has the one being committed too).
+    const irr = this.lone && head ? { num: head.header.blockNum, id: hexId(head.blockId) } : { num: consensusIrr.num, id: consensusIrr.id.toUpperCase() };
     return {
       chainId: head ? hexId(status.chainId) : null,
       head: head ? { num: head.header.blockNum, id: hexId(head.blockId), time: new Date(Number(head.header.time / 1000n)).toISOString() } : null,
-      irreversible: { num: irr.num, id: irr.id.toUpperCase() },
+      irreversible: irr,
       consensus: current ? ('CftConsensus' in current.data ? 'cft' : 'bft') : null,
       producers: current ? producersOf(current).map((p) => accountName(p.name)) : [],
       nextProducers: status?.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => accountName(p.name)) : null,
@@ -1005,4 +1236,12 @@ function packedOf(b: SignedBlock): Uint8Array {
     packedCache.set(b, p);
   }
   return p;
+}
+
+/** The checks psibase's Transact makes of a transaction's TaPoS, against a block time (seconds). */
+function checkTapos(t: OpenedTransaction, blockSeconds: bigint): void {
+  const { tapos } = t.transaction;
+  if (tapos.flags & ~TAPOS_VALID_FLAGS) throw new TransactionRejectedError('tapos', 'unsupported flags on transaction');
+  if (tapos.expiration <= blockSeconds) throw new TransactionRejectedError('expired', 'transaction has expired');
+  if (tapos.expiration >= blockSeconds + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
 }

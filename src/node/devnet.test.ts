@@ -7,7 +7,9 @@ import { taposRef } from '../protocol/tapos.ts';
 import { packSignedTransaction, packTransaction, protocolSchema } from '../protocol/types.ts';
 import { MemoryStore, StateDb, WriteOverlay } from '../state/index.ts';
 import { bootDevnet, DEVNET_SERVICES, DEVNET_TOKEN_SUPPLY, devnetKey, loadDevnet, type Devnet } from './devnet.ts';
-import { PsiwebNode } from './node.ts';
+import { CoreNode, type Clock } from '../core/node.ts';
+import { devKeyScalar } from '../crypto/keys.ts';
+import { p256ClaimVerifier, p256Signer } from './producer-keys.ts';
 import { packActionArgs } from './schemas.ts';
 
 // A cold services/build compiles every service first.
@@ -18,15 +20,27 @@ const schema = new FracSchema({ ...protocolSchema, GetData: { Object: { site: 'A
 
 let devnet: Devnet;
 let chain: Chain;
-let node: PsiwebNode;
+let node: CoreNode;
 
 beforeAll(async () => {
   devnet = await loadDevnet();
   chain = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
   const genesis = await bootDevnet(chain, devnet, T0);
   expect(genesis.rejected).toEqual([]);
-  node = new PsiwebNode({ chain, producer: devnet.producer, prover: devnet.prover, clock: { now: () => Number(T0 / 1000n) + 10_000, setTimeout: () => 0, clearTimeout: () => undefined } });
+  node = await soleProducer(chain, { now: () => Number(T0 / 1000n) + 10_000, setTimeout: () => 0, clearTimeout: () => undefined });
 }, BUILD_TIMEOUT_MS);
+
+/** The devnet's producer (prod, alone) on the node core, signing with its devnet key, as `psiweb start` runs it. */
+function soleProducer(on: Chain, clock: Clock, blockIntervalMs?: number): Promise<CoreNode> {
+  const transport = { sendToProducer: () => false, sendToPeer: () => false, broadcast: () => undefined };
+  return CoreNode.open({
+    platform: { clock, chain: on, transport },
+    name: devnet.producerName,
+    sign: p256Signer(devKeyScalar('p256', devnet.producerName)),
+    verify: p256ClaimVerifier(),
+    ...(blockIntervalMs !== undefined && { blockIntervalMs }),
+  });
+}
 
 /** Runs an action against the head as a transaction would, without committing it. */
 function call(service: string, method: string, rawData: Uint8Array): Uint8Array {
@@ -78,13 +92,16 @@ describe('devnet', () => {
     await validator.applyBlock((await chain.blockByNum(2))!);
     const produced = await node.produceBlock();
     expect(produced.block.signature.length).toBeGreaterThan(0);
-    await validator.applyBlock(produced.bytes);
+    await validator.applyBlock(produced.block);
     expect(validator.head!.id).toEqual(chain.head!.id);
-    // A block signed by anyone else is refused.
-    const forged = await chain.produceBlock({ producer: devnet.producer, prover: async (data) => sign(await devnetKey('mallory'), data) });
-    const other = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
-    for (let n = 2; n < forged.block.block.header.blockNum; n++) await other.applyBlock((await chain.blockByNum(n))!);
-    await expect(other.applyBlock(forged.bytes)).rejects.toThrow(/block signature/);
+    // A block signed by anyone else is refused (forged on a copy of the chain: the node's is its own).
+    const copy = async () => {
+      const c = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+      for (let n = 2; n <= chain.head!.num; n++) await c.applyBlock((await chain.blockByNum(n))!);
+      return c;
+    };
+    const forged = await (await copy()).produceBlock({ producer: devnet.producer, prover: async (data) => sign(await devnetKey('mallory'), data) });
+    await expect((await copy()).applyBlock(forged.bytes)).rejects.toThrow(/block signature/);
   });
 
   it("enforces auth after boot: alice's key moves alice's tokens, bob's key cannot", async () => {
@@ -103,7 +120,7 @@ describe('the devnet at short block intervals', () => {
     let now = Number(T0 / 1000n);
     await bootDevnet(own, devnet, T0);
     const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
-    const producer = new PsiwebNode({ chain: own, producer: devnet.producer, prover: devnet.prover, clock, blockIntervalMs: 100 });
+    const producer = await soleProducer(own, clock, 100);
     const times: bigint[] = [];
     for (let i = 0; i < 25; i++) {
       now += 100;

@@ -22,7 +22,7 @@ import { LOOPBACK } from './constants.ts';
 import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './data-dir.ts';
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
-import { PsiwebNode, systemClock, type NodeStatus } from './node.ts';
+import { ChainFollower, systemClock, type NodeStatus } from './node.ts';
 import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, isRelayUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse, RELAY_PATH } from './p2p/accept.ts';
 import { PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
@@ -89,8 +89,12 @@ export interface Peer {
   url: string;
   port: number;
   role: Role;
-  /** The producing node: a lone producer's, or (multi-producer consensus) the node core (src/core). */
-  node: PsiwebNode | CoreNode;
+  /**
+   * The node core (src/core), producing (a sole producer, or one of several) or
+   * following a chain under multi-producer consensus; a follower of a chain with one
+   * producer (or of none yet) is applied to by the peer network and shows its chain here.
+   */
+  node: CoreNode | ChainFollower;
   network: PeerNetwork;
   router: Router;
   status(): Promise<PeerStatus>;
@@ -169,7 +173,10 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     }
     // Several producers: consensus decides the head, so blocks must be able to be taken back.
     // A follower of such a chain runs consensus too, without a vote (psibase's non-producer nodes).
+    // A sole producer runs the same core: its blocks are irreversible at once, so nothing is
+    // ever taken back and its chain commits without undo records.
     const multi = chain.status?.head != null && isMultiProducer(chain.status.consensus);
+    const core = multi || (role === 'producer' && chain.head !== undefined);
     if (multi) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
@@ -185,17 +192,9 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
         }
       },
     });
-    const node: PsiwebNode | CoreNode = multi
-      ? await startCoreNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role)
-      : new PsiwebNode({
-          chain,
-          producer: devnet.producer,
-          prover: devnet.prover,
-          log: options.log,
-          // Peers hear of each block this node commits.
-          onBlock: () => net.headChanged(),
-          ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
-        });
+    const node: CoreNode | ChainFollower = core
+      ? await startCoreNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role, multi)
+      : new ChainFollower(chain, producerName);
     const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans() });
     const submitter: TransactionSubmitter = node;
     const router = new Router({
@@ -220,7 +219,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     for (const url of options.peers ?? []) net.connect(url);
     const port = (server.address() as AddressInfo).port;
     if (role === 'producer' && (options.produce ?? true)) node.start();
-    if (node instanceof CoreNode) options.log(`producing as ${producerName} under ${(await node.status()).consensus} consensus with ${(await node.status()).producers.join(',')}`);
+    if (node instanceof CoreNode && role === 'producer') options.log(`producing as ${producerName} under ${(await node.status()).consensus} consensus with ${(await node.status()).producers.join(',')}`);
     const openStore = store;
     const heldLock = lock;
     let closing: Promise<void> | undefined;
@@ -273,7 +272,7 @@ async function fetchGenesis(peers: readonly string[]): Promise<Uint8Array> {
 /** Connections that carry relayed pushes between producers, kept alive. */
 const relayAgent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 3_000 });
 
-async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions, role: Role = 'producer'): Promise<CoreNode> {
+async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, options: PeerOptions, role: Role, multi: boolean): Promise<CoreNode> {
   let batch: Uint8Array[] = [];
   let relayTimer: ReturnType<typeof setTimeout> | undefined;
   const flushRelay = () => {
@@ -324,10 +323,13 @@ async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, optio
     verify: p256ClaimVerifier(),
     // What is pushed here goes to the other producers too, whichever leads next: in
     // batches (x-peers.<root>/relay, kept-alive connections; answered once held there).
-    relay: (packed) => {
-      batch.push(packed);
-      relayTimer ??= setTimeout(flushRelay, RELAY_BATCH_MS);
-    },
+    // A sole producer has no one to pass it to.
+    ...(multi && {
+      relay: (packed: Uint8Array) => {
+        batch.push(packed);
+        relayTimer ??= setTimeout(flushRelay, RELAY_BATCH_MS);
+      },
+    }),
     ...(options.blockIntervalMs !== undefined && { blockIntervalMs: options.blockIntervalMs }),
     ...(hardState && { restore: { hardState, blocks: [] } }),
     ...(role === 'producer' && { persist: hardStateWriter(options.dataDir) }),

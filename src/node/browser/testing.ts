@@ -4,7 +4,6 @@
  * HTTP, and build a busy devnet (many blocks of signed transfers) to sync.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import { loadDevnet } from '../devnet.ts';
 import type { Peer } from '../peer.ts';
 import { NODE_CHANNEL } from './constants.ts';
 import type { NodeStatusView } from './messages.ts';
@@ -102,25 +101,22 @@ export async function peerTapos(peer: Peer): Promise<{ refBlockIndex: number; re
 
 /**
  * Makes the peer's chain busy: `blocks` blocks of `perBlock` alice → bob transfers of
- * one token each, produced back to back (the peer must not produce on its timer).
+ * one token each, pushed to its node and produced back to back (the peer must not
+ * produce on its timer). Peers connected over the peer protocol (a browser node's
+ * core) are sent each block as it is made.
  */
 export async function produceTransferBlocks(peer: Peer, blocks: number, perBlock: number): Promise<number> {
   const tapos = await peerTapos(peer);
   const expiration = BigInt(Math.floor(Date.now() / 1000) + 600);
-  const { prover } = await loadDevnet();
-  const chain = peer.node.chain;
   let n = 0;
   for (let b = 0; b < blocks; b++) {
     const transactions: Uint8Array[] = [];
     for (let i = 0; i < perBlock; i++) {
       transactions.push(await signedTransfer({ from: 'alice', to: 'bob', amount: '1', memo: `bulk ${b}.${i}`, tapos, expiration }));
     }
-    const head = chain.head!;
-    const produced = await chain.produceBlock({ producer: peer.node.producer, time: head.time + 1_000_000n, transactions, prover });
-    if (produced.rejected.length > 0) throw new Error(`transfer rejected: ${produced.rejected[0]!.error.message}`);
+    await Promise.all(transactions.map((t) => peer.node.submit(t, { waitFor: 'applied' })));
+    await peer.node.produceBlock();
     n += transactions.length;
   }
-  // Peers connected over the peer protocol (a browser node's core) hear of the new head.
-  peer.network.headChanged();
   return n;
 }

@@ -1,14 +1,14 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { MAX_TRX_LIFETIME_SEC } from '../chain/constants.ts';
-import { TransactionRejectedError, type RejectReason } from '../chain/errors.ts';
+import { ChainHaltError, TransactionRejectedError, type RejectReason } from '../chain/errors.ts';
 import { StoreDamagedError } from '../errors.ts';
 import { Chain, openTransaction } from '../chain/executor.ts';
 import { INITIAL_BALANCE, balanceKey, signedTransaction, testServices, transferAction } from '../chain/test-kit.ts';
 import { accountNumber } from '../protocol/names.ts';
 import { packSignedTransaction } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
-import { PsiwebNode, type Clock } from './node.ts';
+import { CoreNode, type Clock } from './node.ts';
 
 const PROD = accountNumber('prod');
 const ALICE = accountNumber('alice');
@@ -44,18 +44,28 @@ class FakeClock implements Clock {
   }
 }
 
-async function bootNode(clock = new FakeClock(T0_MS), maxPending?: number) {
+/** A chain whose producer set is prod alone, and prod's node core on it (no peers). */
+async function bootNode(clock = new FakeClock(T0_MS), maxHeld?: number) {
   const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
   await chain.boot({ services: await testServices(), producer: PROD, time: BigInt(T0_MS - 5000) * 1000n });
   const lines: string[] = [];
-  const node = new PsiwebNode({ chain, producer: PROD, clock, log: (l) => lines.push(l), ...(maxPending !== undefined && { maxPending }) });
+  const node = await CoreNode.open({
+    platform: { clock, chain, transport: { sendToProducer: () => false, sendToPeer: () => false, broadcast: () => undefined }, log: (l) => lines.push(l) },
+    name: 'prod',
+    // prod's claim names no verify service here: its blocks carry no checked signature.
+    sign: () => new Uint8Array(64),
+    verify: () => true,
+    ...(maxHeld !== undefined && { maxHeld }),
+  });
   return { chain, node, clock, lines };
 }
+
+const settle = () => new Promise((r) => setTimeout(r, 30));
 
 const expiration = BigInt(T0_MS / 1000 + 600);
 const transfer = (amount: bigint, exp = expiration) => packSignedTransaction(signedTransaction([transferAction(ALICE, BOB, amount)], { expiration: exp }));
 
-describe('PsiwebNode', () => {
+describe('a sole producer on the node core (CFT, one producer)', () => {
   it('resolves a submitted transaction with its trace once a block applied it', async () => {
     const { node, lines } = await bootNode();
     const pending = node.submit(transfer(5n));
@@ -67,6 +77,9 @@ describe('PsiwebNode', () => {
     expect(trace.actionTraces[0]!.action.service).toBe(accountNumber('transact'));
     expect(produced.block.block.transactions).toHaveLength(2);
     expect(lines.at(-1)).toMatch(/^block 3 [0-9a-f]{16} 1 transaction$/);
+    // One producer: the block is irreversible as soon as it is committed.
+    expect(node.consensus.irreversible.num).toBe(3);
+    expect(node.consensus.role).toBe('leader');
   });
 
   it('waits for finality as well (immediate with one producer)', async () => {
@@ -108,13 +121,17 @@ describe('PsiwebNode', () => {
     const clock = new FakeClock(T0_MS + 100);
     const { node, chain, lines } = await bootNode(clock);
     node.start();
-    await new Promise((r) => setTimeout(r, 20)); // the first block opens
+    await settle(); // elected at once (the only producer), it makes its first block
     expect(clock.pending).toBe(1);
-    clock.advance(900);
-    await node.produceBlock(); // waits behind the timer's block
+    expect(chain.head!.num).toBe(3);
+    clock.advance(500);
+    await settle();
+    expect(chain.head!.num).toBe(3);
+    clock.advance(500);
+    await settle();
     expect(chain.head!.num).toBe(4);
     clock.advance(1000);
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     await node.stop();
     expect(chain.head!.num).toBe(5);
     expect(clock.pending).toBe(0);
@@ -125,20 +142,21 @@ describe('PsiwebNode', () => {
     const clock = new FakeClock(T0_MS + 100);
     const { node, chain, lines } = await bootNode(clock);
     let attempts = 0;
-    chain.startBlock = async () => {
+    chain.openOn = () => {
       attempts++;
       throw new StoreDamagedError('the store is damaged: a state record fails its checksum (run psiweb check)');
     };
     node.start();
     for (let i = 0; i < 3; i++) {
       clock.advance(1000);
-      await new Promise((r) => setTimeout(r, 20));
+      await settle();
     }
     expect(attempts).toBe(1);
-    expect(node.producing).toBe(false);
-    expect(clock.pending).toBe(0);
-    expect(lines.filter((l) => l.startsWith('block production halted: the store is damaged'))).toHaveLength(1);
+    expect((await node.status()).producing).toBe(false);
+    expect(lines.filter((l) => l.startsWith('producer prod halted: StoreDamagedError: the store is damaged'))).toHaveLength(1);
     expect((await node.status()).halted).toMatch(/store is damaged/);
+    await expect(node.submit(transfer(1n))).rejects.toBeInstanceOf(ChainHaltError);
+    await node.stop();
     node.start();
     expect(clock.pending).toBe(0);
     expect(chain.head!.num).toBe(2);
@@ -159,32 +177,47 @@ describe('PsiwebNode', () => {
   });
 });
 
-describe('PsiwebNode when blocks cannot be produced', () => {
-  it('rejects waiting clients once their transactions expire', async () => {
+describe('a sole producer when blocks cannot be committed', () => {
+  it('keeps a block that failed to commit, commits it with the next, and its clients waiting for final get it then', async () => {
     const clock = new FakeClock(T0_MS + 100);
     const { node, chain, lines } = await bootNode(clock);
-    const exp = BigInt(T0_MS / 1000 + 3);
-    const pending = node.submit(transfer(9n, exp));
-    const settled = pending.then(
-      () => 'resolved',
-      (e: Error) => e.message,
-    );
-    await new Promise((r) => setTimeout(r, 20));
-    // From here on every block fails to commit.
+    let final = false;
+    const pending = node.submit(transfer(9n)).then((t) => ((final = true), t));
+    await settle();
     const realCommit = chain.state.commitBlock.bind(chain.state);
     chain.state.commitBlock = async () => {
       throw new Error('disk on fire');
     };
-    node.start();
-    await new Promise((r) => setTimeout(r, 20)); // the timer is set for the open block
-    clock.advance(900);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(lines.at(-1)).toBe('block production failed: disk on fire');
-    clock.advance(3000);
-    await new Promise((r) => setTimeout(r, 20));
-    await node.stop();
+    await expect(node.produceBlock()).rejects.toThrow('disk on fire');
+    expect(lines.at(-1)).toMatch(/^block production failed: block 3 did not commit .*disk on fire/);
+    expect(chain.head!.num).toBe(2);
+    // Consensus made it (irreversible: one producer); it stays applied, its client waits.
+    expect(node.consensus.head.num).toBe(3);
+    await settle();
+    expect(final).toBe(false);
+    // The next block is made on it; both commit once the store takes them.
     chain.state.commitBlock = realCommit;
-    expect(await settled).toBe('transaction has expired');
+    const produced = await node.produceBlock();
+    expect(produced.num).toBe(4);
+    expect((await pending).error ?? null).toBeNull();
+    expect((await chain.blockByNum(3))!.block.transactions).toHaveLength(2);
+    expect(chain.state.reader.get(balanceKey(BOB))).toBeDefined();
+    expect(lines).toContain('blocks from 3 committed after all');
+  });
+
+  it('a client waiting on a block that never commits is told when the node stops (the last commit failing halts it)', async () => {
+    const { node, chain } = await bootNode(new FakeClock(T0_MS + 100));
+    const pending = node.submit(transfer(9n)).then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    );
+    await settle();
+    chain.state.commitBlock = async () => {
+      throw new Error('disk on fire');
+    };
+    await expect(node.produceBlock()).rejects.toThrow('disk on fire');
+    await node.stop();
+    expect(await pending).toBe('the node halted: disk on fire');
   });
 });
 
@@ -203,7 +236,7 @@ const tx = (amount: bigint, exp = NOW + 600n, extra: Omit<Parameters<typeof sign
   signedTransaction([transferAction(ALICE, BOB, amount)], { ...extra, expiration: exp });
 const applied = { waitFor: 'applied' } as const;
 
-describe('PsiwebNode taking transactions (psibase Transact checks, each run once)', () => {
+describe('a sole producer taking transactions (psibase Transact checks, each run once)', () => {
   it('answers applied from the open block, before it commits; final once it commits', async () => {
     const { node, chain } = await bootNode();
     const trace = await node.submit(packSignedTransaction(tx(5n)), applied);
@@ -269,33 +302,12 @@ describe('PsiwebNode taking transactions (psibase Transact checks, each run once
     expect(chain.head!.num).toBe(3);
   });
 
-  it('refuses more than maxPending held transactions', async () => {
+  it('refuses more than maxHeld held transactions', async () => {
     const { node } = await bootNode(new FakeClock(T0_MS), 1);
     await node.submit(packSignedTransaction(tx(1n)), applied);
     expect(await rejection(node.submit(packSignedTransaction(tx(2n))))).toBe('full');
     await node.produceBlock();
     await node.submit(packSignedTransaction(tx(2n)), applied);
-  });
-
-  it('loses nothing when a block fails to commit: the next block takes its transactions and their clients get them', async () => {
-    const { node, chain, lines } = await bootNode();
-    const first = await node.submit(packSignedTransaction(tx(7n)), applied);
-    const final = node.submit(packSignedTransaction(tx(8n)));
-    await new Promise((r) => setTimeout(r, 20));
-    const commit = chain.state.commitBlock.bind(chain.state);
-    chain.state.commitBlock = async () => {
-      throw new Error('disk full');
-    };
-    await expect(node.produceBlock()).rejects.toThrow('disk full');
-    expect(chain.head!.num).toBe(2);
-    expect(node.pendingTransactions).toBe(2);
-    chain.state.commitBlock = commit;
-    const produced = await node.produceBlock();
-    expect(produced.block.block.transactions).toHaveLength(3);
-    expect((await final).error ?? null).toBeNull();
-    expect(first.error ?? null).toBeNull();
-    expect(chain.state.reader.get(balanceKey(BOB))).toBeDefined();
-    expect(lines.at(-1)).toMatch(/^block 3 [0-9a-f]{16} 2 transactions$/);
   });
 
   it('finishes an open block with transactions on stop, so what was answered applied is committed', async () => {
