@@ -226,7 +226,9 @@ export class CoreNode {
   /** A consensus input is being run: pushes leave the open block alone meanwhile (consensus may be finishing it). */
   private stepping = false;
   /** Whether the chain's producer set is this node alone, for the committed head (hex id) it was worked out at. */
-  private loneAt: { head: string; lone: boolean } | undefined;
+  private loneAt: { status: object; lone: boolean } | undefined;
+  /** Held transactions may be outside the open block (pushed while consensus ran, or a block was thrown away): fillOpen looks. */
+  private refill = true;
   /** A sole producer's blocks that failed to commit: the first, and why (they are committed again after each input). */
   private commitFailure: { num: number; error: unknown } | undefined;
   /** A failure met inside a consensus step (e.g. a damaged store while building), thrown once the step is done. */
@@ -546,7 +548,8 @@ export class CoreNode {
   }
 
   private async handle(r: Ready): Promise<void> {
-    if (r.hardState) this.persistHard?.(r.hardState);
+    // A sole producer votes for itself alone and its blocks are irreversible at once: nothing of its consensus state needs to survive a crash.
+    if (r.hardState && !this.lone) this.persistHard?.(r.hardState);
     // Our own blocks: seal what was built with the signature consensus gave it.
     for (const b of r.blocks) {
       const id = blockId(b);
@@ -730,7 +733,10 @@ export class CoreNode {
     const o = this.openBlock;
     this.openBlock = undefined;
     if (o && o.ob.open && o.parent === parentId && o.ob.term === fields.term) ob = o.ob;
-    else o?.ob.abandon();
+    else if (o) {
+      o.ob.abandon();
+      this.refill = true;
+    }
     try {
       ob ??= this.openOn(parentId, parent.block.header.time, fields.term);
       if (!ob) return undefined;
@@ -740,6 +746,7 @@ export class CoreNode {
       return built.block;
     } catch (e) {
       ob?.abandon();
+      this.refill = true;
       if (e instanceof StoreDamagedError) this.deferredFailure ??= e;
       this.log(`producer ${this.name}: cannot build block ${fields.blockNum}: ${(e as Error).message}`);
       return undefined;
@@ -749,15 +756,14 @@ export class CoreNode {
   /** Whether the chain's producer set is this node alone (and no change to it is pending). */
   private get lone(): boolean {
     const status = this.chain.status;
-    const head = this.chain.head;
-    if (!status || !head) return false;
-    const key = toHex(head.id);
-    if (this.loneAt?.head !== key) {
+    if (!status?.head) return false;
+    // (The chain's status row is a new object with each commit.)
+    if (this.loneAt?.status !== status) {
       // The set in force for the next block: a pending one takes over once the block naming it is irreversible (BlockContext.start).
       const c = status.consensus;
       const next = c.next && status.head && c.next.blockNum <= status.head.header.commitNum ? { current: c.next.consensus, next: null } : c;
       const prods = next.next ? [] : producersOf(next.current);
-      this.loneAt = { head: key, lone: this.name !== FOLLOWER_NAME && prods.length === 1 && prods[0]!.name === this.producer };
+      this.loneAt = { status, lone: this.name !== FOLLOWER_NAME && prods.length === 1 && prods[0]!.name === this.producer };
     }
     return this.loneAt.lone;
   }
@@ -787,7 +793,10 @@ export class CoreNode {
     const head = this.appliedHead();
     const o = this.openBlock;
     if (o && o.ob.open && o.parent === head.id) return o.ob;
-    o?.ob.abandon();
+    if (o) {
+      o.ob.abandon();
+      this.refill = true;
+    }
     this.openBlock = undefined;
     const last = this.pending[this.pending.length - 1];
     const headTime = last ? last.v.bc.header.time : this.chain.head!.time;
@@ -815,8 +824,13 @@ export class CoreNode {
    * its clients waiting for `applied`.
    */
   private fillOpen(ob: OpenBlock): void {
+    if (!this.refill) return;
+    this.refill = false;
     for (const key of this.order) {
-      if (ob.included.length >= MAX_BLOCK_TRANSACTIONS) return;
+      if (ob.included.length >= MAX_BLOCK_TRANSACTIONS) {
+        this.refill = true;
+        return;
+      }
       const h = this.held.get(key);
       if (!h || h.inBlock || !h.verified || ob.has(key)) continue;
       let error: TransactionRejectedError | undefined;
@@ -861,6 +875,7 @@ export class CoreNode {
       }
       // Held transactions of the taken-back blocks go back to waiting.
       for (const h of this.held.values()) if (h.inBlock && h.inBlock.num > at) delete h.inBlock;
+      this.refill = true;
       this.log(`fork switch: back to block ${at}, then ${path.length} block${path.length === 1 ? '' : 's'}`);
     }
     for (const k of path) {
@@ -1150,6 +1165,8 @@ export class CoreNode {
         const trace = this.chain.tryTransaction(t, accountNumber(this.name));
         if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
       }
+      // Held outside the open block: a sole producer's next one takes it.
+      this.refill = true;
     } catch (e) {
       this.held.delete(key);
       if (e instanceof StoreDamagedError) this.fail(e);

@@ -302,6 +302,25 @@ describe('a sole producer taking transactions (psibase Transact checks, each run
     expect(chain.head!.num).toBe(3);
   });
 
+  it('holds a push the open block could not take (a dry run instead) and puts it in the next block', async () => {
+    const { node, chain, lines } = await bootNode();
+    await node.submit(packSignedTransaction(tx(4n)), applied);
+    await node.produceBlock();
+    const openOn = chain.openOn.bind(chain);
+    chain.openOn = () => {
+      throw new Error('no block today');
+    };
+    const final = node.submit(packSignedTransaction(tx(5n)));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lines.at(-1)).toMatch(/cannot open block 4: no block today/);
+    expect(node.pendingTransactions).toBe(1);
+    chain.openOn = openOn;
+    const produced = await node.produceBlock();
+    expect(produced.block.block.transactions).toHaveLength(2);
+    expect((await final).error ?? null).toBeNull();
+    expect(chain.state.reader.get(balanceKey(BOB))).toBeDefined();
+  });
+
   it('refuses more than maxHeld held transactions', async () => {
     const { node } = await bootNode(new FakeClock(T0_MS), 1);
     await node.submit(packSignedTransaction(tx(1n)), applied);
