@@ -222,7 +222,7 @@ export class CoreNode {
   private readonly intervalMs: number;
   private readonly maxHeld: number;
   /** A sole producer's open block, on the applied head `parent` (see "A sole producer" above). */
-  private openBlock: { ob: OpenBlock; parent: string } | undefined;
+  private openBlock: { ob: OpenBlock; parent: string; status?: object } | undefined;
   /** A consensus input is being run: pushes leave the open block alone meanwhile (consensus may be finishing it). */
   private stepping = false;
   /** Whether the chain's producer set is this node alone, for the committed head (hex id) it was worked out at. */
@@ -790,8 +790,10 @@ export class CoreNode {
    */
   private currentOpenBlock(): OpenBlock | undefined {
     if (this.stepping || this.halted || !this.lone) return undefined;
-    const head = this.appliedHead();
     const o = this.openBlock;
+    // Opened on the committed head, which has not moved (its status row is the same object): no hex id to work out.
+    if (o?.ob.open && o.status !== undefined && o.status === this.chain.status && this.pending.length === 0) return o.ob;
+    const head = this.appliedHead();
     if (o && o.ob.open && o.parent === head.id) return o.ob;
     if (o) {
       o.ob.abandon();
@@ -812,7 +814,7 @@ export class CoreNode {
       return undefined;
     }
     if (!ob) return undefined;
-    this.openBlock = { ob, parent: head.id };
+    this.openBlock = { ob, parent: head.id, ...(this.pending.length === 0 && this.chain.status && { status: this.chain.status }) };
     this.fillOpen(ob);
     return ob;
   }
