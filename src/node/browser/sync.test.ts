@@ -32,9 +32,10 @@ describe('BlockSync against the Node peer', () => {
       const packed = await signedTransfer({ from: 'alice', to: 'bob', amount: String(AMOUNT), memo: `t${i}`, tapos, expiration });
       submitted.push(peer.node.submit(packed, { waitFor: 'applied' }));
     }
-    for (let i = 0; i < 4; i++) await peer.node.produceBlock();
-    // Every transfer is in a block before the tests count them.
+    // Each ran into the open block (`applied`) before the blocks are produced, so every
+    // transfer is in a block before the tests count them.
     await Promise.all(submitted);
+    for (let i = 0; i < 4; i++) await peer.node.produceBlock();
   });
   afterAll(async () => {
     await peer?.close();
