@@ -27,7 +27,7 @@ const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
  * fresh key: a signature over SHA-256 must verify and one over SHA-384 must not;
  * otherwise every call names 'sha256'.
  */
-const DIGEST: null | 'sha256' = (() => {
+export const P256_VERIFY_DIGEST: null | 'sha256' = (() => {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const data = Buffer.from('psiweb: which digest does null mean');
   const opts = { key: publicKey, dsaEncoding: 'ieee-p1363' as const };
@@ -76,7 +76,7 @@ export function nodeSigVerifier(twin: NativeVerifier): NativeVerifier {
       if (key === null) return twin.verify(p);
       if (p.proof.length !== SIGNATURE_BYTES) return Promise.resolve(false);
       return new Promise<boolean>((resolve) =>
-        nodeVerify(DIGEST, p.data, { key, dsaEncoding: 'ieee-p1363' }, p.proof, (e, ok) => (e ? resolve(twin.verify(p)) : resolve(ok))),
+        nodeVerify(P256_VERIFY_DIGEST, p.data, { key, dsaEncoding: 'ieee-p1363' }, p.proof, (e, ok) => (e ? resolve(twin.verify(p)) : resolve(ok))),
       );
     },
   };

@@ -6,6 +6,7 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { encodePkcs8 } from '../crypto/der.ts';
 import { p256PublicFromScalar } from '../crypto/p256.ts';
+import { P256_VERIFY_DIGEST } from './node-sig-verifier.ts';
 
 /** Most public keys kept parsed: a producer set is small; cleared wholesale when full. */
 const KEY_CACHE_LIMIT = 1024;
@@ -34,7 +35,8 @@ export function p256ClaimVerifier(): (claimRawData: Uint8Array, data: Uint8Array
     }
     if (key === null || signature.length !== 64) return false;
     try {
-      return nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+      // null where it means SHA-256: naming the digest costs a lookup per call (node-sig-verifier.ts).
+      return nodeVerify(P256_VERIFY_DIGEST, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
     } catch {
       return false;
     }
