@@ -175,9 +175,10 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     // A follower of such a chain runs consensus too, without a vote (psibase's non-producer nodes).
     // A sole producer runs the same core: its blocks are irreversible at once, so nothing is
     // ever taken back and its chain commits without undo records.
+    // A follower of either runs the core too, taking blocks back should its peers switch forks.
     const multi = chain.status?.head != null && isMultiProducer(chain.status.consensus);
-    const core = multi || (role === 'producer' && chain.head !== undefined);
-    if (multi) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
+    const core = multi || chain.head !== undefined;
+    if (multi || (core && role === 'follower')) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
       ...(options.maxInboundPeers !== undefined && { maxInbound: options.maxInboundPeers }),

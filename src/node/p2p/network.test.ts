@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreNode } from '../../core/node.ts';
 import { decodeMessage, encodeMessage, type AnyMessage, type WireMessage } from '../../net/wire/index.ts';
 import { packSignedBlock, unpackSignedBlock, type SignedBlock } from '../../protocol/types.ts';
 import { signedTransfer } from '../browser/tx.ts';
@@ -130,6 +131,9 @@ describe('followers over the peer WebSocket', () => {
     const { peer: follower, lines } = await start(followerDir, { follow: true, peers: [producer.url] });
     try {
       expect(follower.role).toBe('follower');
+      // A follower of a sole producer's chain runs the node core, as the producer does.
+      expect(follower.node).toBeInstanceOf(CoreNode);
+      expect(producer.node).toBeInstanceOf(CoreNode);
       await until('the follower to reach the producer', () => (follower.node.chain.head?.num ?? 0) >= producer.node.chain.head!.num);
       expect(lines.join('\n')).toMatch(/genesis block (applied|taken from a peer)/);
       for (let i = 0; i < 3; i++) await transfer(producer, String(10 + i), `p2p ${i}`);

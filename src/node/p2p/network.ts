@@ -196,6 +196,11 @@ interface Connection {
   /** The newest block the peer has (sent to it, or received from it). */
   lastSent: number;
   peerHead: { num: number; id: Uint8Array } | undefined;
+  /**
+   * Under consensus, the newest block the peer sent, still packed: the core decodes
+   * blocks, so this one is read for its header only when the peer list is asked for.
+   */
+  peerBlock?: Uint8Array;
   pumping: boolean;
   inbox: Promise<void>;
   queued: number;
@@ -390,6 +395,16 @@ export class PeerNetwork {
 
   /** The peers connected now, for `/native/status`. */
   peers(): PeerInfo[] {
+    for (const c of this.connections.values()) {
+      if (!c.peerBlock) continue;
+      try {
+        const header = unpackSignedBlock(c.peerBlock).block.header;
+        this.notePeerHead(c, header.blockNum, blockId(header));
+      } catch {
+        // A block that does not decode: the core drops the peer for it.
+      }
+      c.peerBlock = undefined;
+    }
     return [...this.connections.values()].map((c) => ({
       id: c.id,
       transport: 'websocket' as const,
@@ -822,10 +837,16 @@ export class PeerNetwork {
           throw new PeerMisbehaviourError('version', `the peer speaks protocol version ${msg.value.version}; psiweb speaks ${PROTOCOL_VERSION}`);
         return;
       case 'HelloRequest':
-        if (this.consensus) return this.consensus.receive(c.id, bytes);
+        if (this.consensus) {
+          if (!bytesEqual(msg.value.xid._id, ZERO_ID)) this.notePeerHead(c, msg.value.xid._num, msg.value.xid._id);
+          return this.consensus.receive(c.id, bytes);
+        }
         return this.onHello(c, msg.value.xid._id, msg.value.xid._num, msg.value.committed);
       case 'BlockMessage':
-        if (this.consensus) return this.consensus.receive(c.id, bytes);
+        if (this.consensus) {
+          c.peerBlock = msg.value.block;
+          return this.consensus.receive(c.id, bytes);
+        }
         return this.onBlock(c, msg.value.block);
       case 'RouteUpdateMessage':
       case 'RouteSeqnoRequest':
