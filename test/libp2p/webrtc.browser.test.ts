@@ -56,6 +56,7 @@ describe('browser peers over libp2p WebRTC, signalled through a Node relay', () 
   it(`dials the same browser ${REPEATS} times over loopback WebRTC, every dial direct and in time (the init-channel fix)`, async () => {
     const r = await b.call((d, x) => d.repeatDials(x.addr, x.n), { addr: aInfo.addrs[0]!, n: REPEATS });
     expect(r.failure).toBeNull();
+    if (r.resets.length > 0) console.log(`libp2p WebRTC repeated dials: tried again after ${r.resets.join('; ')}`);
     expect(r.times).toHaveLength(REPEATS);
     expect(r.allDirect).toBe(true);
     const sorted = [...r.times].sort((x, y) => x - y);
