@@ -100,6 +100,15 @@ export function producersOf(c: Consensus): Producer[] {
   return 'CftConsensus' in c.data ? c.data.CftConsensus.producers : c.data.BftConsensus.producers;
 }
 
+/**
+ * The producer sets the block after `status`'s head is made under: a pending change
+ * takes over once the head commits the block that named it (psibase's start_block).
+ */
+export function consensusAfterHead(status: StatusRow): StatusRow['consensus'] {
+  const next = status.consensus.next;
+  return next && status.head && next.blockNum <= status.head.header.commitNum ? { current: next.consensus, next: null } : status.consensus;
+}
+
 function singleProducer(status: StatusRow): boolean {
   const prods = producersOf(status.consensus.current);
   if (prods.length === 1) return !status.consensus.next;
@@ -203,10 +212,7 @@ export class BlockContext {
       h.blockNum = GENESIS_BLOCK_NUM;
       if (time !== undefined) h.time = time;
     }
-    const next = status.consensus.next;
-    if (next && status.head && next.blockNum <= status.head.header.commitNum) {
-      status.consensus = { current: next.consensus, next: null };
-    }
+    status.consensus = consensusAfterHead(status);
     h.commitNum = singleProducer(status) ? h.blockNum - 1 : irreversible;
     if (!status.head) status.consensus.next = { consensus: emptyConsensus(), blockNum: h.blockNum };
     status.current = { ...h };

@@ -29,7 +29,7 @@ import type { KvReader } from '../state/types.ts';
 import { ServiceHost, type Limits, type ServiceCode } from '../vm/index.ts';
 import { DbId, dbKey } from '../vm/dbs.ts';
 import { ServiceError } from '../vm/errors.ts';
-import { BlockContext, blockSignatureData, producersOf } from './block-context.ts';
+import { BlockContext, blockSignatureData, consensusAfterHead, producersOf } from './block-context.ts';
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US } from './constants.ts';
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from './errors.ts';
 import { NativeTables, codeKey, nativeSchema, pack, type CodeRow, type GenesisService, type StatusRow } from './native-tables.ts';
@@ -372,9 +372,8 @@ export class Chain {
     // The producer's claim in the consensus the block after the head is under (BlockContext.start:
     // the pending one once the head commits the block that named it), else in the pending one.
     const name = signed.block.header.producer;
-    const next = status.consensus.next;
-    const nextInForce = next && status.head && next.blockNum <= status.head.header.commitNum;
-    const sets = nextInForce ? [next.consensus] : next ? [status.consensus.current, next.consensus] : [status.consensus.current];
+    const after = consensusAfterHead(status);
+    const sets = after.next ? [after.current, after.next.consensus] : [after.current];
     let claim: { service: bigint; rawData: Uint8Array } | undefined;
     for (const c of sets) if ((claim = producersOf(c).find((p) => p.name === name && p.auth.service !== 0n)?.auth)) break;
     if (!claim || claim.service === 0n) return;
@@ -971,11 +970,6 @@ export class OpenBlock {
 
   get term(): number {
     return this.bc.header.term;
-  }
-
-  /** The parent block's id. */
-  get previous(): Uint8Array {
-    return this.bc.header.previous;
   }
 
   get open(): boolean {

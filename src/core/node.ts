@@ -49,7 +49,7 @@
  */
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US, MAX_TRX_LIFETIME_SEC, TAPOS_VALID_FLAGS } from '../chain/constants.ts';
-import { producersOf } from '../chain/block-context.ts';
+import { consensusAfterHead, producersOf } from '../chain/block-context.ts';
 import { openTransaction, type BuiltBlock, type Chain, type OpenBlock, type OpenedTransaction, type ValidatedBlock } from '../chain/executor.ts';
 import { ConsensusNode } from '../consensus/node.ts';
 import { SYNC_BATCH } from '../consensus/constants.ts';
@@ -225,7 +225,7 @@ export class CoreNode {
   private openBlock: { ob: OpenBlock; parent: string; status?: object } | undefined;
   /** A consensus input is being run: pushes leave the open block alone meanwhile (consensus may be finishing it). */
   private stepping = false;
-  /** Whether the chain's producer set is this node alone, for the committed head (hex id) it was worked out at. */
+  /** Whether the chain's producer set is this node alone, for the status row (one object per commit) it was worked out at. */
   private loneAt: { status: object; lone: boolean } | undefined;
   /** Held transactions may be outside the open block (pushed while consensus ran, or a block was thrown away): fillOpen looks. */
   private refill = true;
@@ -759,9 +759,7 @@ export class CoreNode {
     if (!status?.head) return false;
     // (The chain's status row is a new object with each commit.)
     if (this.loneAt?.status !== status) {
-      // The set in force for the next block: a pending one takes over once the block naming it is irreversible (BlockContext.start).
-      const c = status.consensus;
-      const next = c.next && status.head && c.next.blockNum <= status.head.header.commitNum ? { current: c.next.consensus, next: null } : c;
+      const next = consensusAfterHead(status);
       const prods = next.next ? [] : producersOf(next.current);
       this.loneAt = { status, lone: this.name !== FOLLOWER_NAME && prods.length === 1 && prods[0]!.name === this.producer };
     }
