@@ -9,7 +9,10 @@
  * psibase's peer protocol on a WebSocket (BrowserNode sync 'p2p', core-sync.ts),
  * falling back to HTTP block ranges when that WebSocket never opens.
  *
- * Messages from the tab: { type: 'init', peerUrl }. To the tab: { type: 'role', role }.
+ * Once it leads, its page may start libp2p (libp2p-leader.ts) and send { type: 'bridge',
+ * port }: the core then follows over the page's libp2p peers too (peer-bridge.ts).
+ *
+ * Messages from the tab: { type: 'init', peerUrl }, { type: 'bridge', port }. To the tab: { type: 'role', role }.
  */
 import { Chain } from '../../chain/executor.ts';
 import { IdbStore } from '../../state/idb-store.ts';
@@ -19,6 +22,7 @@ import { StateLostError } from './errors.ts';
 import type { NodeMessage } from './messages.ts';
 import { BrowserNode } from './node.ts';
 import { Outbox } from './outbox.ts';
+import { WorkerPeerBridge } from './peer-bridge.ts';
 import { BrowserServiceHost } from './service-host.ts';
 import { browserNativeVerifiers } from './verifiers.ts';
 
@@ -26,7 +30,10 @@ declare const self: DedicatedWorkerGlobalScope;
 
 export type WorkerRole = 'waiting' | 'leader' | 'failed';
 export type FromWorker = { type: 'role'; role: WorkerRole; error?: string };
-export type ToWorker = { type: 'init'; peerUrl: string };
+export type ToWorker = { type: 'init'; peerUrl: string } | { type: 'bridge'; port: MessagePort };
+
+/** The leader page's libp2p peers, once it sends its end of the bridge. */
+const bridge = new WorkerPeerBridge();
 
 const tell = (m: FromWorker) => self.postMessage(m);
 
@@ -48,7 +55,7 @@ async function lead(peerUrl: string): Promise<void> {
     const store = await IdbStore.open(CHAIN_DB);
     const state = new BroadcastingStateDb(store, post);
     const chain = await Chain.open({ state, host: new BrowserServiceHost(), nativeVerifiers });
-    node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog });
+    node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog, bridge });
     tell({ type: 'role', role: 'leader' });
     try {
       await node.run();
@@ -65,6 +72,10 @@ async function lead(peerUrl: string): Promise<void> {
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
+  if (e.data?.type === 'bridge') {
+    bridge.attach(e.data.port);
+    return;
+  }
   if (e.data?.type !== 'init') return;
   const { peerUrl } = e.data;
   tell({ type: 'role', role: 'waiting' });
