@@ -17,7 +17,8 @@
  *   is opened to it, and before an inbound one is taken).
  * - Tells the worker its peers, addresses and invite link every NET_VIEW_MS.
  */
-import type { Connection } from '@libp2p/interface';
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { Connection, PrivateKey } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { WebRTC, WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher';
 import { startBrowserPeer, type BrowserPeer } from '../../net/libp2p/browser-peer.ts';
@@ -71,6 +72,26 @@ async function nodePeerLibp2p(peerUrl: string): Promise<{ peerId: string; addrs:
   const l = s.libp2p;
   if (!l || typeof l.peerId !== 'string' || !Array.isArray(l.addrs)) return null;
   return { peerId: l.peerId, addrs: l.addrs.filter((a): a is string => typeof a === 'string') };
+}
+
+/** localStorage key of this profile's libp2p key: the peer id (and invite links naming it) outlive a reload. */
+export const LIBP2P_KEY_SETTING = 'psiweb.libp2p.key';
+
+/** This profile's libp2p key: the stored one, else a new Ed25519 key, stored. */
+async function profileKey(log: (l: string) => void): Promise<PrivateKey> {
+  try {
+    const stored = localStorage.getItem(LIBP2P_KEY_SETTING);
+    if (stored) return privateKeyFromProtobuf(Uint8Array.from(atob(stored), (c) => c.charCodeAt(0)));
+  } catch (e) {
+    log(`the stored libp2p key is unreadable, a new one is made: ${(e as Error).message}`);
+  }
+  const key = await generateKeyPair('Ed25519');
+  try {
+    localStorage.setItem(LIBP2P_KEY_SETTING, btoa(String.fromCharCode(...privateKeyToProtobuf(key))));
+  } catch {
+    // No storage: a new peer id per start.
+  }
+  return key;
 }
 
 function parse(addr: string): Multiaddr | undefined {
@@ -283,11 +304,13 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     const relays = fromNode ? fromNode.addrs.slice(0, 1) : bootstrapWs.slice(0, 1);
     peer = await startBrowserPeer({
       relays,
+      privateKey: await profileKey(log),
       ...(local && { rtcConfiguration: { iceServers: [] }, allowPrivateAddresses: true }),
       onPeer: (s) => inbound(s),
       log,
     });
     log(`libp2p started as ${peer.peerId} through ${relays.join(', ')}`);
+    peer.node.addEventListener('connection:open', (e) => log(`connection ${e.detail.direction} ${e.detail.remotePeer.toString()} ${e.detail.remoteAddr.toString()}${e.detail.limits ? ' (limited)' : ''}`));
     const p = peer;
     stopDiscovery = await serveDiscovery(p.node, async (asker) => ({ chainId: bridge.chainId ?? null, peers: await connectedPeers(p.node, new Set([asker])) }));
 

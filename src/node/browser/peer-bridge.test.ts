@@ -197,12 +197,12 @@ describe('the libp2p bridge: page transport ⇄ MessageChannel ⇄ worker core',
     w.listen({ connected: (l) => heard.push(`c ${l}`), message: (l) => heard.push(`m ${l}`), closed: (l) => heard.push(`x ${l}`), mode: () => undefined });
     port.onmessage!({ data: { type: 'message', peer: '#9', bytes: new Uint8Array([1]) } } as MessageEvent<PageToWorker>);
     expect(heard).toEqual([]);
-    expect(w.sendToPeer('lp#9', encodeMessage({ kind: 'InitMessage', value: { version: 0 } }))).toBe(false);
+    expect(w.sendToPeer('#lp#9', encodeMessage({ kind: 'InitMessage', value: { version: 0 } }))).toBe(false);
     port.onmessage!({ data: { type: 'connected', peer: '#9', peerId: PEER_A } } as MessageEvent<PageToWorker>);
     port.onmessage!({ data: { type: 'message', peer: '#9', bytes: new Uint8Array([1]) } } as MessageEvent<PageToWorker>);
-    w.misbehaved('lp#9', 'bad');
-    w.misbehaved('lp#9', 'again');
-    expect(heard).toEqual(['c lp#9', 'm lp#9', 'x lp#9']);
+    w.misbehaved('#lp#9', 'bad');
+    w.misbehaved('#lp#9', 'again');
+    expect(heard).toEqual(['c #lp#9', 'm #lp#9', 'x #lp#9']);
     expect(posted).toEqual([{ type: 'misbehaved', peer: '#9', reason: 'bad' }]);
   });
 });

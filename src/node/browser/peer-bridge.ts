@@ -4,7 +4,7 @@
  * core (ARCHITECTURE.md §5). One MessageChannel: the page posts each psibase peer's
  * arrival, messages and departure under the label the page's Libp2pTransport gave it;
  * the worker posts what the core's Transport does (sendToPeer, broadcast,
- * sendToProducer, misbehaved) back. The core names bridge peers `lp#<n>`, apart from
+ * sendToProducer, misbehaved) back. The core names bridge peers `#lp#<n>`, apart from
  * the x-peers WebSocket's `#<n>`.
  *
  * Both sides are plain classes over a MessagePort-like object, so Node tests drive them
@@ -57,8 +57,8 @@ export interface BridgePort<In, Out> {
   onmessage: ((e: MessageEvent<In>) => void) | null;
 }
 
-/** The core's label of a bridge peer. */
-const LABEL_PREFIX = 'lp';
+/** The core's label of a bridge peer: `#lp` + the page's label (the core takes labels starting with '#' for peers, others for producers). */
+const LABEL_PREFIX = '#lp';
 export const isBridgeLabel = (label: string): boolean => label.startsWith(LABEL_PREFIX);
 
 export interface BridgeListener {
