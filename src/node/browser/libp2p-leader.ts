@@ -74,6 +74,9 @@ async function nodePeerLibp2p(peerUrl: string): Promise<{ peerId: string; addrs:
   return { peerId: l.peerId, addrs: l.addrs.filter((a): a is string => typeof a === 'string') };
 }
 
+/** localStorage switch: 'off' keeps libp2p off in this profile (the x-peers WebSocket to the Node peer only). */
+export const LIBP2P_SETTING = 'psiweb.libp2p';
+
 /** localStorage key of this profile's libp2p key: the peer id (and invite links naming it) outlive a reload. */
 export const LIBP2P_KEY_SETTING = 'psiweb.libp2p.key';
 
@@ -281,6 +284,11 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   };
 
   try {
+    if (localStorage.getItem(LIBP2P_SETTING) === 'off') {
+      setMode(false, `libp2p is switched off (localStorage ${LIBP2P_SETTING})`);
+      timers.push(setInterval(() => bridge.sendNet(view()), NET_VIEW_MS));
+      return { peer: undefined, transport, view, stop: async () => bridge.close() };
+    }
     const fromNode = await nodePeerLibp2p(init.peerUrl).catch((e: unknown) => {
       log(`the Node peer's libp2p addresses: ${(e as Error).message}`);
       return null;
@@ -297,6 +305,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     for (const a of bootstrapWs) if (!relayAddrs.includes(a)) relayAddrs.push(a);
     if (relayAddrs.length === 0) {
       setMode(false, 'the Node peer offers no libp2p address and no invite names a relay');
+      timers.push(setInterval(() => bridge.sendNet(view()), NET_VIEW_MS));
       return { peer: undefined, transport, view, stop: async () => bridge.close() };
     }
     const local = isLocal(init.peerUrl);
@@ -314,17 +323,24 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     const p = peer;
     stopDiscovery = await serveDiscovery(p.node, async (asker) => ({ chainId: bridge.chainId ?? null, peers: await connectedPeers(p.node, new Set([asker])) }));
 
-    const relayMa = multiaddr(relays[0]!);
+    let relayMa = multiaddr(relays[0]!);
     nodePeerId ??= peerOf(relayMa);
-    // libp2p is on for the Node peer once its psibase stream speaks.
+    // libp2p is on for the Node peer while its psibase stream is open and has spoken;
+    // when it closes, off (the worker dials the x-peers WebSocket) until it is back.
     let spoke = false;
     transport.onMessage((m) => {
       if (spoke) return;
       const s = sockets.get(m.peer);
       if (s?.peerId === nodePeerId) {
         spoke = true;
-        setMode(true, undefined);
+        if (libp2p !== 'on') setMode(true, undefined);
       }
+    });
+    transport.onPeer((e) => {
+      if (e.type !== 'closed' || e.peerId !== nodePeerId || stopped) return;
+      if ([...sockets.entries()].some(([label, s]) => label !== e.peer && s.peerId === nodePeerId)) return;
+      spoke = false;
+      if (libp2p === 'on') setMode(false, "the Node peer's psibase stream closed: the x-peers WebSocket until it is back");
     });
     if (await dialNodePeer(relayMa)) {
       timers.push(
@@ -333,11 +349,30 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
         }, NODE_PEER_SILENCE_MS),
       );
     } else setMode(false, "cannot open psibase's peer stream to the Node peer");
-    // Keep the Node peer's stream (when it drops, libp2p dials it again), discover, ping.
+    let redialing = false;
+    /** The Node peer again (it may have restarted on another libp2p port: its /native/status says). */
+    const redialNodePeer = async () => {
+      if (redialing) return;
+      redialing = true;
+      try {
+        const again = await nodePeerLibp2p(init.peerUrl).catch(() => null);
+        const addr = again?.addrs.map(parse).find((a): a is Multiaddr => a !== undefined);
+        if (again && addr) {
+          nodePeerId = again.peerId;
+          relayMa = addr;
+          for (const a of again.addrs) if (!relayAddrs.includes(a)) relayAddrs.unshift(a);
+          relayAddrs.splice(16);
+        }
+        await dialNodePeer(relayMa);
+      } finally {
+        redialing = false;
+      }
+    };
+    // Keep the Node peer's stream, discover, ping.
     timers.push(
       setInterval(() => {
         if (stopped) return;
-        if (nodePeerId && !psibasePeerIds().has(nodePeerId) && libp2p === 'on') void dialNodePeer(relayMa);
+        if (nodePeerId && !psibasePeerIds().has(nodePeerId)) void redialNodePeer();
         void discover();
       }, DISCOVERY_INTERVAL_MS),
       setInterval(() => {
