@@ -172,6 +172,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
   let lock: DataDirLock | undefined;
   let store: LmdbStore | undefined;
   let host: NodeHost | undefined;
+  /** The chain once open: the host's discovery answers name it. */
+  let hostChain: Chain | undefined;
   try {
     mkdirSync(options.dataDir, { recursive: true });
     lock = await lockDataDir(options.dataDir);
@@ -187,6 +189,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
           // PeerNetwork decodes every message itself (and bans a peer whose message does not decode).
           validate: false,
           log: options.log,
+          chainId: () => (hostChain?.chainId ? toHex(hostChain.chainId).toLowerCase() : null),
           onPeer: (socket) => {
             if (network) network.acceptLibp2p(socket);
             else socket.close(CloseCode.tryAgainLater, 'the node is starting');
@@ -243,6 +246,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const multi = chain.status?.head != null && isMultiProducer(chain.status.consensus);
     const core = multi || chain.head !== undefined;
     if (multi || (core && role === 'follower')) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
+    hostChain = chain;
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
       ...(options.maxInboundPeers !== undefined && { maxInbound: options.maxInboundPeers }),
