@@ -32,7 +32,7 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
   beforeAll(async () => {
     await ensureProductionBuild();
     browser = await launchChromium();
-    peer = await startDevnetPeer();
+    peer = await startDevnetPeer({ log: (l) => void (/libp2p|peer|ban|refus/i.test(l) && log.push(`[node] ${l}`)) });
   }, 300_000);
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);

@@ -182,7 +182,10 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     s.ping();
   };
   transport.onPeer((e) => {
-    if (e.type === 'closed') sockets.delete(e.peer);
+    if (e.type !== 'closed') return;
+    const s = sockets.get(e.peer);
+    if (s) log(`psibase stream ${e.peer} to ${s.peerId} closed${s.closedWith ? ` (${s.closedWith.code}${s.closedWith.reason ? `: ${s.closedWith.reason}` : ''})` : ''}`);
+    sockets.delete(e.peer);
   });
 
   const psibasePeerIds = () => new Set([...sockets.values()].map((s) => s.peerId));
