@@ -211,7 +211,7 @@ describe('the libp2p bridge: page transport ⇄ MessageChannel ⇄ worker core',
     }
   });
 
-  it('drops a peer that sends a forged block: misbehaved reaches the page, its stream is closed (1008) and its id banned; nothing of the block is committed', async () => {
+  it('drops a peer that sends a forged block: misbehaved reaches the page, its stream is closed (1008) and its id banned; nothing of the block is committed, and the genuine block from an honest peer still is', async () => {
     const s = await setup();
     try {
       await s.core.start();
@@ -232,9 +232,14 @@ describe('the libp2p bridge: page transport ⇄ MessageChannel ⇄ worker core',
       // Banned: the same peer id coming back is refused at the page.
       expect(() => s.transport.add(new FakePeerSocket(PEER_B, () => []))).toThrow(/banned/);
       expect(s.core.core?.haltError).toBeUndefined();
-      // (An honest peer sending the genuine block 4 afterwards is refused too: the core
-      // remembers block 4's id as one that does not run, and a block's id does not cover
-      // its signature. Reported, src/core is not this bridge's.)
+      // An honest peer sending the genuine block 4 afterwards is heard: the core remembers
+      // the forged copy by its id and signature, not by the id alone (which does not cover
+      // the signature).
+      const honest = new FakePeerSocket(PEER_C, () => [blocks[3]!, blocks[4]!]);
+      s.transport.add(honest);
+      await until('the genuine block 4', () => s.chain.head?.num === 4);
+      expect(honest.closedWith).toBeUndefined();
+      expect(s.transport.isBanned(PEER_C)).toBe(false);
     } finally {
       await s.close();
     }
