@@ -10,9 +10,12 @@ import { FracSchema } from '../protocol/fracpack/index.ts';
 import { accountNumber, methodNumber } from '../protocol/names.ts';
 import { protocolSchema, type Action, type ActionTrace, type HttpReply, type HttpRequest } from '../protocol/types.ts';
 import { MemoryKv, WriteOverlay, type KvReader, type StateDb } from '../state/index.ts';
-import type { Limits, ServiceCode, ServiceHost } from '../vm/index.ts';
+import { statusKey } from '../chain/native-tables.ts';
+import { DbId, dbKey } from '../vm/dbs.ts';
+import type { Clock, Limits, ServiceCode, ServiceHost } from '../vm/index.ts';
 import { QUERY_SOCKET } from './constants.ts';
 import { QueryReplyError } from './errors.ts';
+import { queryKey, type QueryCache } from './query-cache.ts';
 import { xHttpService } from './x-http.ts';
 
 /** What a query needs from the chain: the executor's Chain has exactly this. */
@@ -33,6 +36,8 @@ export const X_HTTP = accountNumber('x-http');
 export const HTTP = accountNumber('http');
 const SERVE = methodNumber('serve');
 const SERVE_SYS = methodNumber('serveSys');
+/** The native status row: its bytes name the block the state is at (query-cache.ts). */
+const STATUS_ROW_KEY = dbKey(DbId.native, statusKey());
 
 const schema = new FracSchema(
   {
@@ -47,16 +52,25 @@ const schema = new FracSchema(
   { mode: 'native' },
 );
 
+/** A query's answer without its trace: what the router needs, and what the cache keeps. */
+export interface ReplyResult<R> {
+  reply?: R;
+  error?: string;
+}
+
 export class ServiceQuery {
   private readonly xHttp: ServiceCode;
   private readonly limits: Partial<Limits> | undefined;
+  /** Answers of serveReply and serveSysReply (query-cache.ts); undefined: none kept. */
+  readonly cache: QueryCache | undefined;
 
   constructor(
     private readonly chain: QueryChain,
-    init: { rootHost: string; limits?: Partial<Limits> },
+    init: { rootHost: string; limits?: Partial<Limits>; cache?: QueryCache },
   ) {
     this.xHttp = xHttpService(init.rootHost);
     this.limits = init.limits;
+    this.cache = init.cache;
   }
 
   /** Whether `service` has code at the head. */
@@ -79,15 +93,7 @@ export class ServiceQuery {
   async run(action: Action): Promise<QueryResult> {
     const state = this.chain.state;
     return state.run(() => {
-      const reader = state.reader;
-      const tx = this.chain.host.transaction({
-        state: new WriteOverlay(reader),
-        subjective: new WriteOverlay(new MemoryKv()),
-        codeFor: (s) => (s === X_HTTP ? this.xHttp : this.chain.codeFor(reader, s)),
-        mode: 'rpc',
-        producing: true,
-        ...(this.limits && { limits: this.limits }),
-      });
+      const tx = this.transaction(state.reader);
       try {
         const { trace, error } = tx.runAction(action);
         const result: QueryResult = { trace, retval: trace.rawRetval };
@@ -97,6 +103,65 @@ export class ServiceQuery {
         tx.close();
       }
     });
+  }
+
+  /** A read-only transaction on `reader`; `outside` is told when the run reads the clock or randomness. */
+  private transaction(reader: KvReader, outside?: () => void) {
+    return this.chain.host.transaction({
+      state: new WriteOverlay(reader),
+      subjective: new WriteOverlay(new MemoryKv()),
+      codeFor: (s) => (s === X_HTTP ? this.xHttp : this.chain.codeFor(reader, s)),
+      mode: 'rpc',
+      producing: true,
+      ...(this.limits && { limits: this.limits }),
+      ...(outside && { clock: watchedClock(outside), random: watchedRandom(outside) }),
+    });
+  }
+
+  /**
+   * `action`'s decoded reply, from the cache when the same action (the same packed
+   * request) ran on the same state before and its answer could be kept. Only GET and
+   * HEAD are looked up; the state's identity is read in the same synchronous run as
+   * the query itself, so the answer always belongs to the state the query saw.
+   */
+  private async cachedReply<R extends HttpReply | null>(action: Action, method: string, type: 'HttpReply' | 'OptionalReply'): Promise<ReplyResult<R>> {
+    const cache = this.cache;
+    const state = this.chain.state;
+    if (!cache || (method !== 'GET' && method !== 'HEAD') || !cache.fits(action.rawData.length)) {
+      const r = await this.run(action);
+      if (r.error !== undefined) return { error: r.error };
+      return { reply: decodeReply(type, r.retval) as R };
+    }
+    const key = queryKey(action.sender, action.service, action.method, action.rawData);
+    return state.run(() => {
+      const reader = state.reader;
+      cache.observe(reader.get(STATUS_ROW_KEY));
+      const hit = cache.get(key);
+      if (hit) return { reply: hit as R };
+      let outside = false;
+      const tx = this.transaction(reader, () => (outside = true));
+      try {
+        const { trace, error } = tx.runAction(action);
+        if (error) return { error: error.message };
+        const reply = decodeReply(type, trace.rawRetval) as R;
+        if (reply !== null && !outside) cache.put(key, reply);
+        return { reply };
+      } finally {
+        tx.close();
+      }
+    });
+  }
+
+  /** serve's reply alone (the router's path), answered from the cache where it may be. */
+  async serveReply(request: HttpRequest): Promise<ReplyResult<HttpReply>> {
+    const rawData = schema.type('ServeArgs').encode({ socket: QUERY_SOCKET, req: request });
+    return this.cachedReply<HttpReply>({ sender: X_HTTP, service: HTTP, method: SERVE, rawData }, request.method, 'HttpReply');
+  }
+
+  /** serveSys's reply alone (the router's path), answered from the cache where it may be. */
+  async serveSysReply(service: bigint, request: HttpRequest, sender = HTTP): Promise<ReplyResult<HttpReply | null>> {
+    const rawData = schema.type('ServeSysArgs').encode({ request, socket: QUERY_SOCKET, user: null });
+    return this.cachedReply<HttpReply | null>({ sender, service, method: SERVE_SYS, rawData }, request.method, 'OptionalReply');
   }
 
   /**
@@ -125,6 +190,28 @@ export class ServiceQuery {
     if (r.error !== undefined) return { error: r.error, trace: r.trace };
     return { reply: decodeReply('OptionalReply', r.retval) as HttpReply | null, trace: r.trace };
   }
+}
+
+/** The host's clock (as the VM's default), telling `seen` whenever it is read. */
+function watchedClock(seen: () => void): Clock {
+  return {
+    realtimeNs: () => {
+      seen();
+      return BigInt(Date.now()) * 1_000_000n;
+    },
+    monotonicNs: () => {
+      seen();
+      return BigInt(Math.round(performance.now() * 1e6));
+    },
+  };
+}
+
+/** Random bytes (as the VM's default), telling `seen` whenever they are drawn. */
+function watchedRandom(seen: () => void): (out: Uint8Array) => void {
+  return (out) => {
+    seen();
+    for (let i = 0; i < out.length; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(out.length, i + 65536)) as Uint8Array<ArrayBuffer>);
+  };
 }
 
 /** A reply that does not decode is the service's fault, reported like an abort. */
