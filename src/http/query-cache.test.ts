@@ -9,10 +9,10 @@ import { bootDevnet, loadDevnet, type Devnet } from '../node/devnet.ts';
 import { signedTransfer } from '../node/browser/tx.ts';
 import { accountNumber } from '../protocol/names.ts';
 import { taposRef } from '../protocol/tapos.ts';
-import type { HttpReply } from '../protocol/types.ts';
+import type { HttpReply, HttpRequest } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { wat2wasm } from '../vm/test-kit.ts';
-import { QueryCache, queryKey } from './query-cache.ts';
+import { QueryCache, requestKey } from './query-cache.ts';
 import { QUERY_CACHE_PATH, Router } from './router.ts';
 import { constantService, packOptionalReply, textReply } from './test-kit.ts';
 
@@ -110,6 +110,17 @@ describe('query cache on a devnet', () => {
     expect(misses()).toBe(++m);
     await cached.query.serveReply({ ...request, body: new Uint8Array([2]) });
     expect(misses()).toBe(m);
+  });
+
+  it('keeps an answer only when the run computing it saw the route it is kept under', async () => {
+    const request = { host: TOKENS, method: 'GET', target: '/balances/alice', contentType: '', headers: [{ name: 'host', value: TOKENS }], body: new Uint8Array(0) };
+    const stores = stats().stores;
+    for (let i = 0; i < 2; i++) expect((await cached.query.serveReply(request, 'route elsewhere', () => false)).reply?.status).toBe(200);
+    expect(stats().stores).toBe(stores);
+    expect(await cached.query.cached('route elsewhere', request)).toBeUndefined();
+    await cached.query.serveReply(request, 'route here', () => true);
+    expect(stats().stores).toBe(stores + 1);
+    expect((await cached.query.cached('route here', request))?.status).toBe(200);
   });
 
   it('answers on the state it runs on: a push in the open block changes nothing queries see, its commit does', async () => {
@@ -221,7 +232,8 @@ describe('query cache: what is not kept', () => {
 
 describe('QueryCache bounds', () => {
   const reply = (size: number): HttpReply => ({ status: 200, contentType: 'text/plain', headers: [], body: new Uint8Array(size) });
-  const key = (i: number) => queryKey(1n, 2n, 3n, new Uint8Array([i & 255, i >> 8]));
+  const request = (body: Uint8Array, headers: HttpRequest['headers'] = []): HttpRequest => ({ host: 'h', method: 'GET', target: '/', contentType: '', headers, body });
+  const key = (i: number) => requestKey('e', request(new Uint8Array([i & 255, i >> 8])));
 
   it('stays within maxBytes, dropping the least recently used first', () => {
     const cache = new QueryCache({ maxBytes: 10_000, maxEntryBytes: 2_000 });
@@ -244,8 +256,9 @@ describe('QueryCache bounds', () => {
     expect(cache.put(key(1), reply(1_900))).toBe(false);
     expect(cache.get(key(1))).toBeUndefined();
     expect(cache.stats.bytes).toBe(0);
-    expect(cache.fits(1_000)).toBe(true);
-    expect(cache.fits(1_900)).toBe(false);
+    expect(cache.fits(request(new Uint8Array(1_000)))).toBe(true);
+    expect(cache.fits(request(new Uint8Array(1_900)))).toBe(false);
+    expect(cache.fits(request(new Uint8Array(0), [{ name: 'x', value: 'y'.repeat(1_900) }]))).toBe(false);
   });
 
   it('empties on a different state, and only then', () => {
@@ -260,6 +273,24 @@ describe('QueryCache bounds', () => {
     cache.put(key(1), reply(10));
     cache.observe(undefined);
     expect(cache.get(key(1))).toBeUndefined();
+  });
+
+  it('gives different requests different keys', () => {
+    const base = request(new Uint8Array([1]), [{ name: 'a', value: 'b' }]);
+    const variants: HttpRequest[] = [
+      { ...base, method: 'HEAD' },
+      { ...base, host: 'g' },
+      { ...base, target: '/x' },
+      { ...base, contentType: 'text/plain' },
+      { ...base, headers: [{ name: 'a', value: 'c' }] },
+      { ...base, headers: [{ name: 'ab', value: '' }] },
+      { ...base, headers: [] },
+      { ...base, body: new Uint8Array([2]) },
+      { ...base, body: new Uint8Array([1, 0]) },
+    ];
+    const keys = new Set([requestKey('e', base), requestKey('f', base), ...variants.map((v) => requestKey('e', v))]);
+    expect(keys.size).toBe(variants.length + 2);
+    expect(requestKey('e', { ...base })).toBe(requestKey('e', base));
   });
 
   it('hands out a copy of the body, not the caller’s bytes', () => {

@@ -12,9 +12,10 @@
  *    very reader it runs on, in the same synchronous run, and when its bytes differ from
  *    the last ones seen the cache is emptied and its generation moves on: an answer is
  *    only ever served on the exact state it was computed on.
- *  - Everything the services see of the request: the action's sender, service, method
- *    and rawData, which packs the whole HttpRequest (host, method, target, content type,
- *    the headers the router passes on, body), compared byte for byte.
+ *  - Everything the services see of the request: the whole HttpRequest the action packs
+ *    (host, method, target, content type, the headers the router passes on, body),
+ *    compared exactly (requestKey), and which entry point answers it (the http service's
+ *    serve, or a service's serveSys and its sender).
  *  - The clock and randomness, which rpc-mode queries may read (clockTimeGet, getRandom):
  *    a run that read either is not kept (ServiceQuery watches both).
  *  - Everything else a query reads is fixed per ServiceQuery (root host, limits) or
@@ -23,7 +24,7 @@
  * Only successful (2xx) GET/HEAD answers without Set-Cookie are kept, each at most
  * `maxEntryBytes`, all together at most `maxBytes` (least recently used first out).
  */
-import type { HttpReply } from '../protocol/types.ts';
+import type { HttpReply, HttpRequest } from '../protocol/types.ts';
 import { bytesEqual } from '../state/bytes.ts';
 
 export interface QueryCacheOptions {
@@ -53,11 +54,18 @@ export const DEFAULT_QUERY_CACHE_ENTRY_BYTES = 256 * 1024;
 /** What an entry costs beyond its bytes (Map slot, objects, header strings' headers). */
 const ENTRY_OVERHEAD = 256;
 
-/** An entry's key: the action's target and its packed arguments, as one latin1 string (byte n → code unit n). */
-export function queryKey(sender: bigint, service: bigint, method: bigint, rawData: Uint8Array): string {
-  let s = `${sender}.${service}.${method}:`;
-  for (let at = 0; at < rawData.length; at += 8192) {
-    s += String.fromCharCode.apply(null, rawData.subarray(at, at + 8192) as unknown as number[]);
+/**
+ * An entry's key: how the request is answered (`entry`, e.g. the router's route for a
+ * service) and every field of the HttpRequest the services get (the action's argument
+ * packs exactly these), each length-prefixed so no two requests share a key; the body
+ * as latin1 (byte n → code unit n).
+ */
+export function requestKey(entry: string, r: HttpRequest): string {
+  let s = `${entry}\n${r.method.length}:${r.method}${r.host.length}:${r.host}${r.target.length}:${r.target}${r.contentType.length}:${r.contentType}${r.headers.length}\n`;
+  for (const h of r.headers) s += `${h.name.length}:${h.name}${h.value.length}:${h.value}`;
+  s += `${r.body.length}:`;
+  for (let at = 0; at < r.body.length; at += 8192) {
+    s += String.fromCharCode.apply(null, r.body.subarray(at, at + 8192) as unknown as number[]);
   }
   return s;
 }
@@ -104,15 +112,18 @@ export class QueryCache {
     this.size = 0;
   }
 
-  /** Whether a request whose key is `keyLength` long could be kept at all (no point looking otherwise). */
-  fits(keyLength: number): boolean {
-    return keyLength + ENTRY_OVERHEAD <= this.maxEntryBytes;
+  /** Whether a request this large (its body and headers) could be kept at all (no point building its key otherwise). */
+  fits(r: HttpRequest): boolean {
+    let n = r.body.length + r.target.length;
+    for (const h of r.headers) n += h.name.length + h.value.length;
+    return n + ENTRY_OVERHEAD <= this.maxEntryBytes;
   }
 
-  get(key: string): HttpReply | undefined {
+  /** The answer kept for `key`; `countMiss` false when this request's miss was counted already (a second look, in the run that computes it). */
+  get(key: string, countMiss = true): HttpReply | undefined {
     const e = this.entries.get(key);
     if (!e) {
-      this.counts.misses++;
+      if (countMiss) this.counts.misses++;
       return undefined;
     }
     this.counts.hits++;
@@ -124,7 +135,8 @@ export class QueryCache {
   /** Keeps `reply` for `key` when it may be kept (see cacheable) and fits; returns whether it was kept. */
   put(key: string, reply: HttpReply): boolean {
     if (!cacheable(reply)) return false;
-    let bytes = key.length + reply.body.length + reply.contentType.length + ENTRY_OVERHEAD;
+    // Key strings may hold two-byte characters (header values): counted as such.
+    let bytes = 2 * key.length + reply.body.length + reply.contentType.length + ENTRY_OVERHEAD;
     for (const h of reply.headers) bytes += h.name.length + h.value.length + 32;
     if (bytes > this.maxEntryBytes) return false;
     const old = this.entries.get(key);

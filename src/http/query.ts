@@ -15,7 +15,7 @@ import { DbId, dbKey } from '../vm/dbs.ts';
 import type { Clock, Limits, ServiceCode, ServiceHost } from '../vm/index.ts';
 import { QUERY_SOCKET } from './constants.ts';
 import { QueryReplyError } from './errors.ts';
-import { queryKey, type QueryCache } from './query-cache.ts';
+import { requestKey, type QueryCache } from './query-cache.ts';
 import { xHttpService } from './x-http.ts';
 
 /** What a query needs from the chain: the executor's Chain has exactly this. */
@@ -79,7 +79,8 @@ export class ServiceQuery {
     return state.run(() => this.codeOrNone(state.reader, service));
   }
 
-  private codeOrNone(reader: KvReader, service: bigint): boolean {
+  /** Whether `service` has code in the state `reader` shows (synchronous: inside a state run). */
+  codeOrNone(reader: KvReader, service: bigint): boolean {
     try {
       return this.chain.codeFor(reader, service) !== undefined;
     } catch (e) {
@@ -119,32 +120,56 @@ export class ServiceQuery {
   }
 
   /**
-   * `action`'s decoded reply, from the cache when the same action (the same packed
-   * request) ran on the same state before and its answer could be kept. Only GET and
-   * HEAD are looked up; the state's identity is read in the same synchronous run as
-   * the query itself, so the answer always belongs to the state the query saw.
+   * The reply kept for `request` answered by `entry` on the state queries run on now,
+   * if any (only GET and HEAD are kept). The router looks here before anything else,
+   * since on one state the route a request takes is always the same.
    */
-  private async cachedReply<R extends HttpReply | null>(action: Action, method: string, type: 'HttpReply' | 'OptionalReply'): Promise<ReplyResult<R>> {
+  async cached(entry: string, request: HttpRequest): Promise<HttpReply | undefined> {
+    const cache = this.cache;
+    if (!cache || (request.method !== 'GET' && request.method !== 'HEAD') || !cache.fits(request)) return undefined;
+    const key = requestKey(entry, request);
+    const state = this.chain.state;
+    return state.run(() => {
+      cache.observe(state.reader.get(STATUS_ROW_KEY));
+      return cache.get(key);
+    });
+  }
+
+  /**
+   * `action`'s decoded reply, from the cache when `request` was answered by `entry` on
+   * the same state before and its answer could be kept (query-cache.ts). Only GET and
+   * HEAD are looked up; the state's identity is read in the same synchronous run as the
+   * query itself, so an answer always belongs to the state the query saw. `holds`, run
+   * on that state too, must agree for the answer to be kept (the router's route).
+   */
+  private async cachedReply<R extends HttpReply | null>(
+    action: () => Action,
+    request: HttpRequest,
+    type: 'HttpReply' | 'OptionalReply',
+    entry: string,
+    holds?: (reader: KvReader) => boolean,
+  ): Promise<ReplyResult<R>> {
     const cache = this.cache;
     const state = this.chain.state;
-    if (!cache || (method !== 'GET' && method !== 'HEAD') || !cache.fits(action.rawData.length)) {
-      const r = await this.run(action);
+    if (!cache || (request.method !== 'GET' && request.method !== 'HEAD') || !cache.fits(request)) {
+      const r = await this.run(action());
       if (r.error !== undefined) return { error: r.error };
       return { reply: decodeReply(type, r.retval) as R };
     }
-    const key = queryKey(action.sender, action.service, action.method, action.rawData);
+    const key = requestKey(entry, request);
     return state.run(() => {
       const reader = state.reader;
       cache.observe(reader.get(STATUS_ROW_KEY));
-      const hit = cache.get(key);
+      // The router looked (and counted the miss) already when it passes `holds`.
+      const hit = cache.get(key, holds === undefined);
       if (hit) return { reply: hit as R };
       let outside = false;
       const tx = this.transaction(reader, () => (outside = true));
       try {
-        const { trace, error } = tx.runAction(action);
+        const { trace, error } = tx.runAction(action());
         if (error) return { error: error.message };
         const reply = decodeReply(type, trace.rawRetval) as R;
-        if (reply !== null && !outside) cache.put(key, reply);
+        if (reply !== null && !outside && (holds?.(reader) ?? true)) cache.put(key, reply);
         return { reply };
       } finally {
         tx.close();
@@ -152,16 +177,27 @@ export class ServiceQuery {
     });
   }
 
-  /** serve's reply alone (the router's path), answered from the cache where it may be. */
-  async serveReply(request: HttpRequest): Promise<ReplyResult<HttpReply>> {
-    const rawData = schema.type('ServeArgs').encode({ socket: QUERY_SOCKET, req: request });
-    return this.cachedReply<HttpReply>({ sender: X_HTTP, service: HTTP, method: SERVE, rawData }, request.method, 'HttpReply');
+  /** serve's reply alone (the router's path), answered from the cache where it may be (kept under `entry`). */
+  async serveReply(request: HttpRequest, entry = 'serve', holds?: (reader: KvReader) => boolean): Promise<ReplyResult<HttpReply>> {
+    const action = (): Action => ({ sender: X_HTTP, service: HTTP, method: SERVE, rawData: schema.type('ServeArgs').encode({ socket: QUERY_SOCKET, req: request }) });
+    return this.cachedReply<HttpReply>(action, request, 'HttpReply', entry, holds);
   }
 
-  /** serveSys's reply alone (the router's path), answered from the cache where it may be. */
-  async serveSysReply(service: bigint, request: HttpRequest, sender = HTTP): Promise<ReplyResult<HttpReply | null>> {
-    const rawData = schema.type('ServeSysArgs').encode({ request, socket: QUERY_SOCKET, user: null });
-    return this.cachedReply<HttpReply | null>({ sender, service, method: SERVE_SYS, rawData }, request.method, 'OptionalReply');
+  /** serveSys's reply alone (the router's path), answered from the cache where it may be (kept under `entry`). */
+  async serveSysReply(
+    service: bigint,
+    request: HttpRequest,
+    sender = HTTP,
+    entry = `serveSys ${service} ${sender}`,
+    holds?: (reader: KvReader) => boolean,
+  ): Promise<ReplyResult<HttpReply | null>> {
+    const action = (): Action => ({
+      sender,
+      service,
+      method: SERVE_SYS,
+      rawData: schema.type('ServeSysArgs').encode({ request, socket: QUERY_SOCKET, user: null }),
+    });
+    return this.cachedReply<HttpReply | null>(action, request, 'OptionalReply', entry, holds);
   }
 
   /**

@@ -242,16 +242,22 @@ export class Router {
   }
 
   private async service(service: bigint, httpRequest: HttpRequest, url: URL): Promise<Response> {
+    // On one state a request always takes the same route below, so a kept answer is
+    // looked up first, under the route's own entry; it is kept only when the run that
+    // computed it saw the route taken (the `holds` checks, on that run's state).
+    const entry = `route ${service}`;
+    const kept = await this.query.cached(entry, httpRequest);
+    if (kept) return replyToResponse(kept);
     // A chain without the http service (a bare test chain) still serves each service's
     // own serveSys on its subdomain; with it, psibase's routing applies.
     if (!(await this.query.hasCode(HTTP))) {
       if (!(await this.query.hasCode(service))) throw new HttpError(404, `no service is deployed on ${httpRequest.host}`);
-      const r = await this.query.serveSysReply(service, httpRequest);
+      const r = await this.query.serveSysReply(service, httpRequest, HTTP, entry, (reader) => !this.query.codeOrNone(reader, HTTP));
       if (r.error !== undefined) throw new HttpError(500, r.error);
       if (!r.reply) throw new HttpError(404, `the resource '${httpRequest.target}' was not found`);
       return replyToResponse(r.reply);
     }
-    const r = await this.query.serveReply(httpRequest);
+    const r = await this.query.serveReply(httpRequest, entry, (reader) => this.query.codeOrNone(reader, HTTP));
     if (r.error !== undefined) throw serviceFailure(r.error, url);
     return replyToResponse(r.reply!);
   }
