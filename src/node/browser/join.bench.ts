@@ -226,6 +226,8 @@ const bench: BenchFile = async () => {
         const blocks = last.num - first.num;
         if (blocks < target / 2) throw new Error(`only ${blocks} blocks were synced by the timed node`);
         const seconds = (last.at - first.at) / 1000;
+        const timed = stored.filter((b) => b.num >= first.num && b.num <= last.num);
+        const longestPause = Math.max(0, ...timed.slice(1).map((b, i) => b.at - timed[i]!.at));
         // It really synced from the browsers: libp2p on, over the peer protocol, the
         // serving browsers its webrtc peers, and the Node peer sent it no block.
         const s = await until(async () => {
@@ -248,7 +250,7 @@ const bench: BenchFile = async () => {
             blocks / seconds,
             'blocks/s',
             undefined,
-            `one fresh context by invite, blocks ${first.num} → ${last.num} timed from its node's block-stored events; the Node peer dropped the ${droppedToJoiner + droppedToXpeers} block messages it tried to send it over libp2p or x-peers (sent 0), libp2p ${s.libp2pState}, its webrtc peers exactly the ${n} serving browser(s); ${loadNow}`,
+            `one fresh context by invite, blocks ${first.num} → ${last.num} timed from its node's block-stored events (longest pause between two: ${longestPause} ms); the Node peer dropped the ${droppedToJoiner + droppedToXpeers} block messages it tried to send it over libp2p or x-peers (sent 0), libp2p ${s.libp2pState}, its webrtc peers exactly the ${n} serving browser(s); ${loadNow}`,
           ),
         );
         await close(context);
