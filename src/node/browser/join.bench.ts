@@ -30,6 +30,7 @@ import { percentile } from '../../../test/measure.ts';
 import type { CoreNode } from '../../core/node.ts';
 import { MESSAGE_TYPES } from '../../net/wire/index.ts';
 import type { PeerNetwork } from '../p2p/network.ts';
+import { toHex } from '../../state/bytes.ts';
 import { NODE_CHANNEL } from './constants.ts';
 import type { BrowserNativeStatus } from './net-status.ts';
 import { openApp, until } from './testing.ts';
@@ -133,6 +134,13 @@ const bench: BenchFile = async () => {
     contexts.splice(contexts.indexOf(context), 1);
     await context.close();
   };
+  /** Checks that a browser's head is the Node peer's block of that number (same chain, same block). */
+  const sameBlock = async (s: Status, who: string): Promise<void> => {
+    const ours = s.head && (await node.chain.state.store.block(s.head.num));
+    if (!s.head || !ours || toHex(ours.id).toLowerCase() !== s.head.id.toLowerCase()) {
+      throw new Error(`${who}'s head ${JSON.stringify(s.head)} is not the Node peer's block ${ours ? toHex(ours.id) : '(none)'}`);
+    }
+  };
   /** A browser synced to the Node peer's head with libp2p on: its peer id. */
   const synced = async (page: Page, what: string): Promise<Status> =>
     until(
@@ -185,8 +193,9 @@ const bench: BenchFile = async () => {
       const stored = await page.evaluate(() => (window as any).__psiwebStored as { num: number; at: number }[]);
       const firstBlock = stored.find((b) => b.num > 1);
       parts.push(`#${j + 1}: ${joinMs.at(-1)} ms (first block stored +${firstBlock ? firstBlock.at - t0 : '?'} ms, head reached +${syncedAt! - t0} ms, inviter listed as webrtc +${connectedAt! - t0} ms)`);
-      // Every block the chain had when the joiner opened the link is applied in it.
+      // Every block the chain had when the joiner opened the link is applied in it, the Node peer's own.
       if ((last?.head?.num ?? 0) < built) throw new Error(`joiner ${j + 1} at ${last?.head?.num}, below ${built}`);
+      await sameBlock(last!, `joiner ${j + 1}`);
       await close(context);
     }
     const median = percentile(joinMs, 50);
@@ -234,6 +243,7 @@ const bench: BenchFile = async () => {
           const st = await ownStatus(page);
           return st && ids.size === st.peers.filter((p) => p.transport === 'webrtc' && ids.has(p.id)).length ? st : undefined;
         }, 20_000, `the joiner listing the ${n} serving browsers as webrtc peers`);
+        await sameBlock(s, 'the browser-synced joiner');
         const joinerId = s.libp2p?.peerId ?? '';
         const droppedToJoiner = gate.dropped.get(joinerId) ?? 0;
         // (libp2p may say 'off': the Node peer's stream, sending no block, stays silent, and
