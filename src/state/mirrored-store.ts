@@ -1,8 +1,11 @@
 /**
  * A store whose state is held in memory and written through to another (IndexedDB):
- * reads are synchronous, never missing (syncReader), and every commit goes to the
- * backing store first, then into memory, so memory never runs ahead of what is stored.
- * Block records and the head are the backing store's.
+ * reads are synchronous, never missing (syncReader). A commit is issued to the backing
+ * store and applied to memory at once, as the range cache takes a commit
+ * (BroadcastingStateDb does not wait for IndexedDB before the next block runs); if the
+ * backing store then fails it, memory is ahead of what is stored, which the caller
+ * learns from the rejection (BroadcastingStateDb: StateLostError, and the node opens
+ * the store again). Block records and the head are the backing store's.
  *
  * For a browser that produces (src/node/browser/producer-node.ts): the node core builds
  * a block synchronously (Chain.openOn), which needs every state read to be answered at
@@ -22,8 +25,9 @@ export class MirroredStore implements KvStore {
     this.commitBlocks = backing.commitBlocks
       ? async (commit) => {
           const writes = [...commit.writes];
-          await backing.commitBlocks!({ ...commit, writes });
+          const stored = backing.commitBlocks!({ ...commit, writes });
           this.#kv.apply(writes);
+          await stored;
         }
       : undefined;
   }
@@ -62,8 +66,10 @@ export class MirroredStore implements KvStore {
 
   async commitBlock(commit: BlockCommit): Promise<void> {
     const writes = [...commit.writes];
-    await this.backing.commitBlock({ ...commit, writes });
+    // Issued first (IndexedDB orders later reads after it), then in memory at once.
+    const stored = this.backing.commitBlock({ ...commit, writes });
     this.#kv.apply(writes);
+    await stored;
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Workbox } from 'workbox-window';
 import { startNode } from '../node/browser/leader.ts';
+import { handleNetworkHash } from '../node/browser/network-client.ts';
 import './app.ts';
 import { provideNode } from './node-context.ts';
 import type { UpdatePrompt } from './update-prompt.ts';
@@ -7,6 +8,8 @@ import type { UpdatePrompt } from './update-prompt.ts';
 // One node per browser profile: this tab's worker runs it if it wins the Web Lock.
 const node = startNode();
 provideNode(node);
+// `#create`: a new network in this browser, produced here (issue 11 §2).
+void handleNetworkHash().catch((e: unknown) => console.error('psiweb: cannot create a network:', e));
 
 // The dev server has no built worker; production builds register it.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {

@@ -163,3 +163,13 @@ export class NetworkRegistry {
     return (await this.db.get(KEYS, db)) as KeyPair | undefined;
   }
 }
+
+/** The database of this profile's active network (opens the registry for the answer). */
+export async function activeChainDb(name: string = NETWORKS_DB): Promise<string> {
+  const reg = await NetworkRegistry.open(name);
+  try {
+    return (await reg.active()).db;
+  } finally {
+    reg.close();
+  }
+}
