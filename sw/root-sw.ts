@@ -9,8 +9,10 @@
  *    app origins' bridge frame uses only this;
  *  - `/common/*` on the root origin, and requests from root pages to
  *    `<service>.<root>` URLs, are answered the same way;
- *  - `/native/*` and requests marked with the upstream header (the node forwarding a
- *    transaction to its peer) go to the network;
+ *  - a page's `GET /native/status` is this browser node's status (the leader's view, in
+ *    the Node peer's shape); other `/native/*` and requests marked with the upstream
+ *    header (the node forwarding a transaction to its peer, the dashboard asking the
+ *    Node peer) go to the network;
  *  - push_transaction and push_status on transact go to the outbox (root-push.ts).
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, matchPrecache, precacheAndRoute } from 'workbox-precaching';
@@ -22,6 +24,7 @@ import { isValidAccountName } from '../src/protocol/names.ts';
 import { NODE_CHANNEL } from '../src/node/browser/constants.ts';
 import type { NodeMessage, NodeStatusView } from '../src/node/browser/messages.ts';
 import { UPSTREAM_HEADER } from '../src/node/browser/node.ts';
+import { browserNativeStatus } from '../src/node/browser/net-status.ts';
 import { Outbox } from '../src/node/browser/outbox.ts';
 import { PUSH_STATUS_PREFIX, PushService } from './root-push.ts';
 import { ChainView } from './root-state.ts';
@@ -161,8 +164,38 @@ function streamed(response: Response): Response {
   return new Response(body as ReadableStream<Uint8Array<ArrayBuffer>>, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/**
+ * A page's `GET /native/status` on the root origin: this browser node's status in the Node
+ * peer's shape (net-status.ts), from the leader's latest status view. The node's own
+ * requests (its worker, the upstream header) and a page when no node status is heard
+ * go to the Node peer.
+ */
+async function nativeStatus(event: FetchEvent): Promise<Response> {
+  const client = event.clientId ? await self.clients.get(event.clientId) : undefined;
+  if (client?.type === 'window') {
+    await peerReachable();
+    if (nodeStatus) {
+      return new Response(JSON.stringify(browserNativeStatus(nodeStatus)), {
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'x-psiweb-answered-by': 'browser-node' },
+      });
+    }
+  }
+  return fetch(event.request);
+}
+
+const isOwnNativeStatus = (request: Request): boolean => {
+  if (request.method !== 'GET' || request.headers.has(UPSTREAM_HEADER)) return false;
+  const url = new URL(request.url);
+  return url.pathname === '/native/status' && url.hostname === rootHost && url.port === self.location.port;
+};
+
 // Before workbox's listener: the first respondWith wins.
 self.addEventListener('fetch', (event) => {
+  if (isOwnNativeStatus(event.request)) {
+    event.respondWith(nativeStatus(event));
+    event.stopImmediatePropagation();
+    return;
+  }
   const target = serviceTarget(event.request);
   if (!target) return;
   event.respondWith(target instanceof Response ? target : answer(event.request, target));

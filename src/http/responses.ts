@@ -85,6 +85,11 @@ export function replyToResponse(reply: HttpReply): Response {
   } catch (e) {
     throw new HttpError(500, `service replied with an invalid header: ${(e as Error).message}`, { cause: e });
   }
+  // A cross-origin page may read a shared reply's ETag (psiweb's addition; psinode sends
+  // none): the supervisor then revalidates a plugin without reading its body.
+  if (headers.get('Access-Control-Allow-Origin') === '*' && headers.has('ETag') && !headers.has('Access-Control-Expose-Headers')) {
+    headers.set('Access-Control-Expose-Headers', 'ETag');
+  }
   if (lazyBodiesInUse() && !NULL_BODY.has(status)) return new LazyBodyResponse(reply.body, { status, headers });
   return known(new Response(body(status, reply.body), { status, headers }), status, reply.body);
 }

@@ -3,14 +3,21 @@
  * booted into it when it never held a chain; see data-dir.ts), the producing node, the
  * peer network (src/node/p2p: psibase's peer protocol over a WebSocket at
  * `x-peers.<root>/p2p`, and dialing `peers`), and the router behind an HTTP server on
- * 127.0.0.1. A follower (`follow`) boots nothing and produces nothing: it takes its
+ * 127.0.0.1, beside a libp2p host (src/net/libp2p/node-host.ts: WebSockets on 127.0.0.1,
+ * by default on the HTTP port + 1, and a circuit relay v2 server for browsers) whose
+ * psibase peer streams are PeerNetwork peers too, its key kept in the data directory
+ * (p2p/libp2p-key.ts). A follower (`follow`) boots nothing and produces nothing: it takes its
  * chain, genesis first, from its peers, validating each block as it applies it.
  * `close()` stops in order: no new peers or requests, the block being applied or in
  * production commits, then the store closes, so a stop never tears a write.
  */
 import { mkdirSync } from 'node:fs';
 import { Agent } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { multiaddr } from '@multiformats/multiaddr';
+import { startNodeHost, type NodeHost } from '../net/libp2p/node-host.ts';
+import { CloseCode } from '../net/libp2p/peer-socket.ts';
+import { loadLibp2pKey } from './p2p/libp2p-key.ts';
 import { PsiwebError } from '../errors.ts';
 import { MAX_BODY_BYTES } from '../http/constants.ts';
 import { normalizeRootHost } from '../http/hosts.ts';
@@ -24,7 +31,7 @@ import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { ChainFollower, systemClock, type NodeStatus } from './node.ts';
 import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, isRelayUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse, RELAY_PATH } from './p2p/accept.ts';
-import { PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
+import { isMultiaddr, LIBP2P_DIAL_TIMEOUT_MS, PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
 import { distSite } from './static-server.ts';
 import { forwardHops, forwardingSubmitter, hopsOf } from './forward.ts';
@@ -80,10 +87,24 @@ export interface PeerOptions {
    * its peers, taking the genesis block from the first.
    */
   producer?: string;
+  /**
+   * The libp2p host's WebSocket port on 127.0.0.1 (default `port` + 1; 0 when `port` is
+   * 0: any free port); false: no libp2p host. `peers` may then name no multiaddr.
+   */
+  libp2pPort?: number | false;
 }
 
-/** `/native/status`: the node's status, its role, its peers and the peers it refuses for misbehaving. */
-export type PeerStatus = NodeStatus & { role: Role; peers: PeerInfo[]; bans: BanInfo[] };
+/** The libp2p host in `/native/status`: its peer id and the multiaddrs to dial it at, each ending in `/p2p/<peerId>`. */
+export interface Libp2pStatus {
+  peerId: string;
+  addrs: string[];
+}
+
+/**
+ * `/native/status`: the node's status, its role, its peers, the peers it refuses for
+ * misbehaving, and its libp2p host (null when it runs none).
+ */
+export type PeerStatus = NodeStatus & { role: Role; peers: PeerInfo[]; bans: BanInfo[]; libp2p: Libp2pStatus | null };
 
 export interface Peer {
   url: string;
@@ -96,6 +117,8 @@ export interface Peer {
    */
   node: CoreNode | ChainFollower;
   network: PeerNetwork;
+  /** The libp2p host, unless started with `libp2pPort: false`. */
+  libp2p: NodeHost | undefined;
   router: Router;
   status(): Promise<PeerStatus>;
   close(): Promise<void>;
@@ -103,6 +126,12 @@ export interface Peer {
 
 export async function startPeer(options: PeerOptions): Promise<Peer> {
   const rootHost = normalizeRootHost(options.rootHost);
+  const libp2pPort = options.libp2pPort ?? defaultLibp2pPort(options.port);
+  if (libp2pPort !== false && (!Number.isInteger(libp2pPort) || libp2pPort < 0 || libp2pPort > 65535))
+    throw new PsiwebError(`the libp2p port must be a number from 0 to 65535, got ${libp2pPort}${options.libp2pPort === undefined ? ` (the HTTP port ${options.port} + 1): pick one, or run without libp2p` : ''}`);
+  const peerUrls = (options.peers ?? []).filter((p) => !isMultiaddr(p));
+  if (libp2pPort === false && peerUrls.length < (options.peers ?? []).length)
+    throw new PsiwebError(`a multiaddr peer (${(options.peers ?? []).find(isMultiaddr)}) needs the libp2p host, which this node is told not to run`);
   // The port first: a port in use fails before the data directory is touched. Until
   // the chain is open, requests get 503.
   let handler: (r: Request) => Promise<Response> = async () => new Response('the node is starting', { status: 503, headers: { 'Retry-After': '1' } });
@@ -129,11 +158,49 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  // The libp2p port too, before the data directory is touched: held by a plain listener
+  // until the host (whose key is in the directory) takes it over.
+  let reserved: Server | undefined;
+  if (libp2pPort !== false && libp2pPort !== 0) {
+    try {
+      reserved = await reservePort(libp2pPort);
+    } catch (e) {
+      await closeServer();
+      throw e;
+    }
+  }
   let lock: DataDirLock | undefined;
   let store: LmdbStore | undefined;
+  let host: NodeHost | undefined;
+  /** The chain once open: the host's discovery answers name it. */
+  let hostChain: Chain | undefined;
   try {
     mkdirSync(options.dataDir, { recursive: true });
     lock = await lockDataDir(options.dataDir);
+    if (libp2pPort !== false) {
+      const privateKey = await loadLibp2pKey(options.dataDir, options.log);
+      await closeReserved(reserved);
+      reserved = undefined;
+      try {
+        host = await startNodeHost({
+          host: LOOPBACK,
+          port: libp2pPort,
+          privateKey,
+          // PeerNetwork decodes every message itself (and bans a peer whose message does not decode).
+          validate: false,
+          log: options.log,
+          chainId: () => (hostChain?.chainId ? toHex(hostChain.chainId).toLowerCase() : null),
+          onPeer: (socket) => {
+            if (network) network.acceptLibp2p(socket);
+            else socket.close(CloseCode.tryAgainLater, 'the node is starting');
+          },
+        });
+      } catch (e) {
+        if (/EADDRINUSE/.test(String((e as Error).message))) throw libp2pPortInUse(libp2pPort, e);
+        throw e;
+      }
+    }
+    const libp2pHost = host;
     const producerName = options.producer ?? options.producers?.[0] ?? DEVNET_PRODUCER;
     if (options.producers && !options.producers.includes(producerName))
       throw new PsiwebError(`--producer ${producerName} is not one of --producers ${options.producers.join(',')}: the booting node must be one of them`);
@@ -150,7 +217,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
         // The genesis block first (x-peers.<root>/genesis), so a chain under consensus is
         // known for one before any block arrives; a peer without it (psinode) syncs it over p2p.
         try {
-          await chain.applyBlock(await fetchGenesis(options.peers ?? []));
+          await chain.applyBlock(await fetchGenesis(peerUrls));
           writeIdentity(options.dataDir, chain.chainId!);
           options.log(`following chain ${toHex(chain.chainId!)}: genesis block taken from a peer, the rest comes over p2p`);
         } catch (e) {
@@ -159,7 +226,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       }
     } else if (!chain.head && !options.producers && options.producer && (options.peers ?? []).length > 0) {
       // A producer joining a network: the genesis block from a peer, then consensus syncs the rest.
-      const genesis = await fetchGenesis(options.peers!);
+      const genesis = await fetchGenesis(peerUrls);
       await chain.applyBlock(genesis);
       writeIdentity(options.dataDir, chain.chainId!);
       options.log(`joining chain ${toHex(chain.chainId!)} as producer ${producerName}: genesis block taken from ${options.peers![0]}`);
@@ -179,6 +246,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const multi = chain.status?.head != null && isMultiProducer(chain.status.consensus);
     const core = multi || chain.head !== undefined;
     if (multi || (core && role === 'follower')) chain = await Chain.open({ state: chain.state, nativeVerifiers, reversible: true });
+    hostChain = chain;
     const dataDir = options.dataDir;
     const net = new PeerNetwork({
       ...(options.maxInboundPeers !== undefined && { maxInbound: options.maxInboundPeers }),
@@ -186,6 +254,12 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       role,
       log: options.log,
       selfUrl: `http://${rootHost}:${(server.address() as AddressInfo).port}`,
+      ...(libp2pHost && {
+        libp2p: {
+          peerId: libp2pHost.peerId,
+          dial: (addr: string) => libp2pHost.peers.dial(multiaddr(addr), { signal: AbortSignal.timeout(LIBP2P_DIAL_TIMEOUT_MS) }),
+        },
+      }),
       onApplied: (num) => {
         if (num === GENESIS_BLOCK_NUM) {
           writeIdentity(dataDir, chain.chainId!);
@@ -196,13 +270,14 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const node: CoreNode | ChainFollower = core
       ? await startCoreNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role, multi)
       : new ChainFollower(chain, producerName);
-    const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans() });
+    const libp2pStatus = (): Libp2pStatus | null => (libp2pHost ? { peerId: libp2pHost.peerId, addrs: libp2pHost.addresses().map(String) } : null);
+    const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans(), libp2p: libp2pStatus() });
     const submitter: TransactionSubmitter = node;
     const router = new Router({
       rootHost,
       chain,
       // A follower hands transactions on to a peer it dialed.
-      submitter: role === 'producer' ? submitter : forwardingSubmitter(() => options.peers ?? []),
+      submitter: role === 'producer' ? submitter : forwardingSubmitter(() => peerUrls),
       nativeStatus: status,
       site: distSite(options.distDir),
       onError: (e) => options.log(`request failed: ${(e as Error).stack ?? String(e)}`),
@@ -230,11 +305,13 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       role,
       node,
       network: net,
+      libp2p: libp2pHost,
       router,
       status,
       close: () =>
         (closing ??= (async () => {
           await net.close();
+          await libp2pHost?.stop();
           await closeServer();
           await node.stop();
           await openStore.close();
@@ -242,11 +319,41 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
         })()),
     };
   } catch (e) {
+    await closeReserved(reserved);
+    await host?.stop();
     await closeServer();
     await store?.close();
     await lock?.release();
     throw e;
   }
+}
+
+/** The libp2p port when none is given: the HTTP port + 1 (`npm start`: 8081), or any free port beside an HTTP port 0. */
+export function defaultLibp2pPort(httpPort: number): number {
+  return httpPort === 0 ? 0 : httpPort + 1;
+}
+
+function libp2pPortInUse(port: number, cause?: unknown): PortInUseError {
+  return new PortInUseError(`the libp2p port ${port} on ${LOOPBACK} is in use: stop what uses it, pick another --libp2p-port (0: any free port), or run with --no-libp2p`, {
+    cause,
+    details: { port, libp2p: true },
+  });
+}
+
+/** Listens on `port` so nothing else takes it; a PortInUseError when something holds it. */
+function reservePort(port: number): Promise<Server> {
+  const s = createServer();
+  return new Promise((resolve, reject) => {
+    s.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? libp2pPortInUse(port, e) : e));
+    s.listen({ port, host: LOOPBACK, exclusive: true }, () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+  });
+}
+
+function closeReserved(s: Server | undefined): Promise<void> {
+  return new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
 }
 
 /** Whether a chain's consensus (in force or pending) has more than one producer. */
@@ -266,7 +373,7 @@ async function fetchGenesis(peers: readonly string[]): Promise<Uint8Array> {
       failures.push(`${peer}: ${(e as Error).message}`);
     }
   }
-  throw new PsiwebError(`no peer gave this node the genesis block to join with (${failures.join('; ')})`);
+  throw new PsiwebError(`no peer gave this node the genesis block to join with (${peers.length === 0 ? 'no peer URL to read it from: it is read over HTTP, and multiaddr peers are not asked' : failures.join('; ')})`);
 }
 
 /** A producer under multi-producer consensus, its blocks and votes on the peer network. */

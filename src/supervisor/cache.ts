@@ -40,6 +40,12 @@ export interface UrlRecord {
    * with these bytes; 0 when not confirmed (only the hash is known).
    */
   checkedAt: number;
+  /**
+   * The ETag the server sent with these bytes, when it let the page read it: a later
+   * load asks whether it still holds and, when it does, reads no body and hashes
+   * nothing (plugin-fetch.ts).
+   */
+  etag?: string;
 }
 
 export interface TranspileCache {
@@ -55,18 +61,23 @@ export interface TranspileCache {
   forget(url: string): Promise<void>;
 }
 
-/** A stored URL record, or a bare hash as version 2 and 3 pages stored it. */
+/** An ETag as a record may keep it: printable ASCII without spaces, at most 256 characters. */
+function validEtag(etag: unknown): etag is string {
+  return typeof etag === 'string' && etag.length > 0 && etag.length <= 256 && /^[\x21-\x7e]+$/.test(etag);
+}
+
+/** A stored URL record (`<hash> <checkedAt> [<etag>]` in localStorage), or a bare hash as version 2 and 3 pages stored it. */
 export function toUrlRecord(value: unknown): UrlRecord | undefined {
   if (typeof value === 'string') {
-    const [hash, at] = value.split(' ');
+    const [hash, at, etag] = value.split(' ');
     if (!hash) return undefined;
     const checkedAt = at === undefined ? 0 : Number(at);
-    return { hash, checkedAt: Number.isFinite(checkedAt) && checkedAt > 0 ? checkedAt : 0 };
+    return { hash, checkedAt: Number.isFinite(checkedAt) && checkedAt > 0 ? checkedAt : 0, ...(validEtag(etag) && { etag }) };
   }
   if (value && typeof value === 'object') {
-    const { hash, checkedAt } = value as Partial<UrlRecord>;
+    const { hash, checkedAt, etag } = value as Partial<UrlRecord>;
     if (typeof hash !== 'string' || hash === '') return undefined;
-    return { hash, checkedAt: typeof checkedAt === 'number' && Number.isFinite(checkedAt) && checkedAt > 0 ? checkedAt : 0 };
+    return { hash, checkedAt: typeof checkedAt === 'number' && Number.isFinite(checkedAt) && checkedAt > 0 ? checkedAt : 0, ...(validEtag(etag) && { etag }) };
   }
   return undefined;
 }
@@ -180,11 +191,11 @@ export class IdbTranspileCache implements TranspileCache {
 
   async setLastSeen(url: string, record: UrlRecord): Promise<void> {
     try {
-      hintStorage()?.setItem(HINT_PREFIX + url, `${record.hash} ${record.checkedAt}`);
+      hintStorage()?.setItem(HINT_PREFIX + url, `${record.hash} ${record.checkedAt}${validEtag(record.etag) ? ` ${record.etag}` : ''}`);
     } catch {
       // Full or blocked: IndexedDB below still has it.
     }
-    await (await this.open()).put(URLS, { hash: record.hash, checkedAt: record.checkedAt }, url);
+    await (await this.open()).put(URLS, { hash: record.hash, checkedAt: record.checkedAt, ...(validEtag(record.etag) && { etag: record.etag }) }, url);
   }
 
   async forget(url: string): Promise<void> {

@@ -32,7 +32,7 @@ cache.warm();
 const supervisor = new Supervisor({
   ...env,
   // Offline, a plugin comes from the browser's own node (plugin-fetch.ts).
-  fetchPlugin: (url) => fetchPluginBytes(env, url),
+  fetchPlugin: (url, etag) => fetchPluginBytes(env, url, undefined, undefined, etag),
   cache,
   clientdata,
   log: (line) => console.info(line),

@@ -10,10 +10,10 @@ describe('fetchPluginBytes', () => {
   it('takes the network when it answers, the browser node only when it cannot be reached', async () => {
     const asked: string[] = [];
     const local = (_: unknown, service: string, target: string) => (asked.push(`${service} ${target}`), bytes(200, [9]));
-    expect(await fetchPluginBytes(env, URL_, (() => bytes(200)) as typeof fetch, local)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(await fetchPluginBytes(env, URL_, (() => bytes(200)) as typeof fetch, local)).toEqual({ bytes: new Uint8Array([1, 2, 3]), etag: undefined });
     expect(lastPluginSource).toBe('network');
     expect(asked).toEqual([]);
-    expect(await fetchPluginBytes(env, URL_, offline, local)).toEqual(new Uint8Array([9]));
+    expect(await fetchPluginBytes(env, URL_, offline, local)).toEqual({ bytes: new Uint8Array([9]), etag: undefined });
     expect(lastPluginSource).toBe('local');
     expect(asked).toEqual(['greetings /plugin.wasm']);
   });
@@ -29,5 +29,24 @@ describe('fetchPluginBytes', () => {
     let asked = false;
     await expect(fetchPluginBytes(env, 'http://evil.example/plugin.wasm', offline, () => ((asked = true), bytes(200)))).rejects.toThrow('Failed to fetch');
     expect(asked).toBe(false);
+  });
+
+  it('answers "unchanged" without reading the body when the answer carries the ETag it was asked with', async () => {
+    let pulled = 0;
+    const body = () =>
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          pulled++;
+          c.enqueue(new Uint8Array([7]));
+          c.close();
+        },
+      }, { highWaterMark: 0 });
+    const tagged = (etag: string) => (() => Promise.resolve(new Response(body(), { status: 200, headers: { ETag: etag } }))) as typeof fetch;
+    expect(await fetchPluginBytes(env, URL_, tagged('abc'), () => bytes(200), 'abc')).toEqual({ unchanged: true, etag: 'abc' });
+    expect(pulled).toBe(0);
+    // Another ETag (the plugin was replaced), or none asked about: the bytes.
+    expect(await fetchPluginBytes(env, URL_, tagged('def'), () => bytes(200), 'abc')).toEqual({ bytes: new Uint8Array([7]), etag: 'def' });
+    expect(await fetchPluginBytes(env, URL_, tagged('abc'), () => bytes(200))).toEqual({ bytes: new Uint8Array([7]), etag: 'abc' });
+    expect(pulled).toBe(2);
   });
 });

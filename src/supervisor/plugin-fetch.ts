@@ -18,8 +18,19 @@ export class PluginFetchError extends PsiwebError {
 /** Where the last plugin fetch was answered from (for tests). */
 export let lastPluginSource: 'network' | 'local' | undefined;
 
-/** The plugin at `url`, or undefined when it is not there (404). */
-export async function fetchPluginBytes(env: HostEnv, url: string, net: typeof fetch = fetch, local = serviceFetch): Promise<Uint8Array | undefined> {
+/**
+ * A plugin download: its bytes with the ETag they came with (when the server lets the
+ * page read it: Access-Control-Expose-Headers), or — asked with the ETag of the bytes
+ * read last time — word that the server still has those bytes. The body is then never
+ * read: the browser's revalidation (a 304) is all the load waits for.
+ */
+export type PluginDownload = { bytes: Uint8Array; etag: string | undefined } | { unchanged: true; etag: string };
+
+/**
+ * The plugin at `url`, or undefined when it is not there (404). With `knownEtag`, an
+ * answer carrying that same ETag is `unchanged` and its body is dropped unread.
+ */
+export async function fetchPluginBytes(env: HostEnv, url: string, net: typeof fetch = fetch, local = serviceFetch, knownEtag?: string): Promise<PluginDownload | undefined> {
   let response: Response;
   try {
     response = await net(url);
@@ -40,5 +51,10 @@ export async function fetchPluginBytes(env: HostEnv, url: string, net: typeof fe
   }
   if (response.status === 404) return undefined;
   if (!response.ok) throw new PluginFetchError(`GET ${url} answered ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  const etag = response.headers.get('ETag') ?? undefined;
+  if (knownEtag !== undefined && etag === knownEtag) {
+    response.body?.cancel().catch(() => undefined);
+    return { unchanged: true, etag };
+  }
+  return { bytes: new Uint8Array(await response.arrayBuffer()), etag };
 }

@@ -24,6 +24,7 @@ import { graphqlAccountLookup, RegistrationError, sponsorOf, type AccountLookup,
 import { CREATE_ACCOUNT_PROMPT, createAccountDenial, isAuthorized, GRANTS_SPACE, PROMPT_SPACE, PromptRequest, setActivePrompt } from './permissions.ts';
 import { PluginCallError, PluginImportError, PluginLoadError } from './errors.ts';
 import { CLIENTDATA_INTERFACE, HOST_INTERFACES, HOST_NAMESPACES, hostInterfaces, appUrl, interfaceKey, parseInterface, type CallContext, type HostEnv, type QueuedAction } from './host.ts';
+import type { PluginDownload } from './plugin-fetch.ts';
 import {
   DEFAULT_PLUGIN,
   callString,
@@ -42,6 +43,7 @@ import {
  */
 export interface LoadTiming {
   plugin: string;
+  /** Bytes read from the network: 0 when the server said the cached bytes still hold (ETag). */
   bytes: number;
   /** True when the transpiled output came from the cache. */
   cached: boolean;
@@ -117,8 +119,11 @@ export interface SupervisorOptions extends HostEnv {
   now?: () => number;
   /** Plugins' key/value data (default: IndexedDB on this origin). */
   clientdata?: ClientDataStore;
-  /** Fetches a plugin's bytes; undefined when it is not there (404). */
-  fetchPlugin?: (url: string) => Promise<Uint8Array | undefined>;
+  /**
+   * Fetches a plugin's bytes; undefined when it is not there (404). Given the ETag of
+   * the bytes read last time, it may answer `unchanged` instead (plugin-fetch.ts).
+   */
+  fetchPlugin?: FetchPlugin;
   importModule?: (js: string, debugName: string) => Promise<JcoModule>;
   log?: (line: string) => void;
   /** auth-sig's keys (default: IndexedDB on this origin). */
@@ -168,6 +173,8 @@ interface Prepared {
   importMs: number;
 }
 
+export type FetchPlugin = (url: string, knownEtag?: string) => Promise<Uint8Array | PluginDownload | undefined>;
+
 async function defaultFetchPlugin(url: string): Promise<Uint8Array | undefined> {
   const r = await fetch(url);
   if (r.status === 404) return undefined;
@@ -198,7 +205,7 @@ export class Supervisor {
   private readonly submitter: Submitter;
   private readonly accounts: AccountLookup;
   private readonly cache: TranspileCache;
-  private readonly fetchPlugin: (url: string) => Promise<Uint8Array | undefined>;
+  private readonly fetchPlugin: FetchPlugin;
   private readonly importModule: (js: string, debugName: string) => Promise<JcoModule>;
   private readonly log: (line: string) => void;
   private readonly freshMs: number;
@@ -613,23 +620,37 @@ export class Supervisor {
     const age = seen ? asked - seen.checkedAt : -1;
     const mayBeFresh = seen !== undefined && seen.checkedAt > 0 && age >= 0 && age < this.freshMs;
     let fetching: ReturnType<typeof fetchNow> | undefined;
-    const fetchNow = async () => {
-      let bytes: Uint8Array | undefined;
+    /**
+     * The plugin's bytes and hash; with `knownEtag` (the ETag of the bytes the cache
+     * holds), `bytes` is undefined when the server says they are still those (the
+     * hash is then the cached one, and nothing was read or hashed).
+     */
+    const fetchNow = async (known?: { etag: string; hash: string }) => {
+      let got: Uint8Array | PluginDownload | undefined;
       try {
-        bytes = await this.fetchPlugin(url);
+        got = await this.fetchPlugin(url, known?.etag);
       } catch (e) {
         throw new PluginLoadError(id, `Plugin download failed: ${String((e as Error)?.message ?? e)}`, { cause: e });
       }
       // psibase's PluginDownloadFailed message.
-      if (!bytes) throw new PluginLoadError(id, 'Plugin download failed.');
+      if (!got) throw new PluginLoadError(id, 'Plugin download failed.');
       const t1 = performance.now();
+      if ('unchanged' in got) {
+        if (!known || got.etag !== known.etag) throw new PluginLoadError(id, `Plugin download failed: the fetch answered "unchanged" for an ETag it was not asked about`);
+        return { bytes: undefined, etag: got.etag, hash: known.hash, t1, t2: t1 };
+      }
+      const bytes = got instanceof Uint8Array ? got : got.bytes;
+      const etag = got instanceof Uint8Array ? undefined : got.etag;
       const hash = await sha256Hex(bytes);
-      return { bytes, hash, t1, t2: performance.now() };
+      return { bytes, etag, hash, t1, t2: performance.now() };
     };
+    // Asked with the last bytes' ETag only when their entry is worth having: a cached
+    // entry for that hash (read below) makes "unchanged" all the load needs.
+    const known = seen?.etag !== undefined ? { etag: seen.etag, hash: seen.hash } : undefined;
     const fetched = () => {
       if (!fetching) {
         asked = this.now();
-        fetching = fetchNow();
+        fetching = fetchNow(known);
         fetching.catch(() => undefined);
       }
       return fetching;
@@ -699,9 +720,13 @@ export class Supervisor {
       return { id, transpiled, module, cores, deps, imports };
     }
 
-    const { bytes, hash, t1, t2 } = await fetched();
+    let { bytes, etag, hash, t1, t2 } = await fetched();
     let prepared = guess?.prepared;
     if (prepared && prepared.transpiled.hash !== hash) prepared = undefined;
+    if (!bytes && !prepared) {
+      // "Unchanged", but the entry of those bytes is gone or was refused: the bytes themselves.
+      ({ bytes, etag, hash, t1, t2 } = await fetchNow());
+    }
     if (prepared) this.stats.cacheHits++;
     let transpileMs = 0;
     let jcoWaitMs = 0;
@@ -728,7 +753,8 @@ export class Supervisor {
       try {
         await loadJco().catch(() => undefined);
         jcoWaitMs = performance.now() - tt;
-        transpiled = await transpileComponent(bytes, hash);
+        // Bytes were fetched whenever there is nothing prepared (see above).
+        transpiled = await transpileComponent(bytes!, hash);
       } catch (e) {
         if (e instanceof TranspileError) throw new PluginLoadError(id, `plugin ${key(id)}: ${e.message}`, { cause: e });
         throw e;
@@ -749,14 +775,14 @@ export class Supervisor {
     const cached = transpileMs === 0;
     void stored
       .then(async (ok) => {
-        if (ok) await this.cache.setLastSeen(url, { hash, checkedAt: asked });
+        if (ok) await this.cache.setLastSeen(url, { hash, checkedAt: asked, ...(etag !== undefined && { etag }) });
       })
       .catch(() => undefined);
     const { transpiled, module, cores } = prepared;
     const { imports, deps } = this.checkImports(id, transpiled);
     const timing: LoadTiming = {
       plugin: key(id),
-      bytes: bytes.length,
+      bytes: bytes?.length ?? 0,
       cached,
       fresh: false,
       fetchMs: t1 - t0,
@@ -770,7 +796,7 @@ export class Supervisor {
     };
     this.stats.loads.push(timing);
     this.makeSpare({ id, module, cores, imports });
-    this.log(`supervisor: loaded ${key(id)} (${bytes.length} bytes, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
+    this.log(`supervisor: loaded ${key(id)} (${bytes ? `${bytes.length} bytes` : 'unchanged'}, ${cached ? 'from cache' : `transpiled in ${transpileMs.toFixed(0)} ms`}) in ${timing.totalMs.toFixed(0)} ms`);
     return { id, transpiled, module, cores, deps, imports };
   }
 
@@ -787,10 +813,11 @@ export class Supervisor {
    * from this page (the next call loads it again). A failed fetch changes nothing (the
    * confirmation runs out).
    */
-  private async revalidate(id: QualifiedPluginId, url: string, asked: number, used: string, fetched: Promise<{ hash: string }>): Promise<void> {
+  private async revalidate(id: QualifiedPluginId, url: string, asked: number, used: string, fetched: Promise<{ hash: string; etag: string | undefined }>): Promise<void> {
     let hash: string;
+    let etag: string | undefined;
     try {
-      ({ hash } = await fetched);
+      ({ hash, etag } = await fetched);
     } catch (e) {
       const gone = e instanceof PluginLoadError && e.message === 'Plugin download failed.';
       if (!gone) {
@@ -801,7 +828,7 @@ export class Supervisor {
     }
     try {
       if (hash === used) {
-        await this.cache.setLastSeen(url, { hash, checkedAt: asked });
+        await this.cache.setLastSeen(url, { hash, checkedAt: asked, ...(etag !== undefined && { etag }) });
         this.stats.revalidations.push({ plugin: key(id), changed: false });
         return;
       }

@@ -3,6 +3,7 @@ import './chain-status.ts';
 import './consensus-panel.ts';
 import './explorer.ts';
 import './finality-panel.ts';
+import './join-banner.ts';
 import './keys-note.ts';
 import './networks-panel.ts';
 import './offline-banner.ts';
@@ -28,6 +29,7 @@ export class PsiwebApp extends LitElement {
       <main>
         <h1>psiweb</h1>
         <p>A browser-native psibase node.</p>
+        <psiweb-join-banner></psiweb-join-banner>
         <psiweb-sync-progress></psiweb-sync-progress>
         <div class="panels">
           <psiweb-chain-status></psiweb-chain-status>

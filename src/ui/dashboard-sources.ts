@@ -92,7 +92,11 @@ function peerUrl(): string {
 }
 
 export const nativeStatus = new Poller<NativeStatus>(async () => {
-  const r = await fetch(`${peerUrl()}/native/status`, { cache: 'no-store', signal: AbortSignal.timeout(NATIVE_TIMEOUT_MS) });
+  const url = peerUrl();
+  // The root service worker answers this origin's /native/status with this browser's own
+  // status; the header (node.ts's UPSTREAM_HEADER) asks the Node peer (cross-origin: no header, no preflight).
+  const upstream = new URL(url).origin === location.origin ? { headers: { 'x-psiweb-upstream': '1' } } : {};
+  const r = await fetch(`${url}/native/status`, { cache: 'no-store', signal: AbortSignal.timeout(NATIVE_TIMEOUT_MS), ...upstream });
   if (!r.ok) throw new DashboardDataError(`/native/status answered ${r.status}`);
   return parseNativeStatus(await r.json());
 }, NATIVE_POLL_MS, NATIVE_MIN_MS);

@@ -1,9 +1,14 @@
 import { Workbox } from 'workbox-window';
+import { consumeJoinFragment } from '../node/browser/invite.ts';
 import { startNode } from '../node/browser/leader.ts';
 import { handleNetworkHash } from '../node/browser/network-client.ts';
 import './app.ts';
+import { setJoinOutcome } from './join-banner.ts';
 import { provideNode } from './node-context.ts';
 import type { UpdatePrompt } from './update-prompt.ts';
+
+// An invite link (#join=…) is stored before the node starts, so its leader dials what it names.
+setJoinOutcome(consumeJoinFragment(location.hash));
 
 // One node per browser profile: this tab's worker runs it if it wins the Web Lock.
 const node = startNode();

@@ -1,4 +1,5 @@
 import { html } from 'lit';
+import { browserPeers } from '../node/browser/net-status.ts';
 import { ago, type DashboardStatus, type PeerView } from './dashboard-data.ts';
 import { NATIVE_TIMEOUT_MS, nativeStatus, onTick } from './dashboard-sources.ts';
 import { panelStyles } from './dashboard-styles.ts';
@@ -27,8 +28,13 @@ export class PeersPanel extends NodeElement {
     super.disconnectedCallback();
   }
 
+  private inviteShown = false;
+  private copied = false;
+
   private ownPeers(s: DashboardStatus): { peers: PeerView[]; measured: 'node' | 'page' } {
     if (s.peers) return { peers: s.peers, measured: 'node' };
+    // The node's libp2p peers (and its x-peers WebSocket), round trips as libp2p's ping measures them.
+    if (s.net && s.net.libp2p !== 'off') return { peers: browserPeers(s) as PeerView[], measured: 'node' };
     const r = nativeStatus.reading;
     const transport = s.sync === 'p2p' && s.peerConnected ? 'websocket' : 'http';
     const online = s.sync === 'p2p' ? s.peerConnected === true : s.peerOnline;
@@ -51,6 +57,35 @@ export class PeersPanel extends NodeElement {
     </table>`;
   }
 
+  private async copyInvite(link: string): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(link);
+      this.copied = true;
+    } catch {
+      // No clipboard permission: the link is shown to copy by hand.
+      this.copied = false;
+    }
+    this.requestUpdate();
+  }
+
+  private invite(s: DashboardStatus | undefined) {
+    const link = s?.net?.invite ?? null;
+    const state = s?.net?.libp2p;
+    return html`<p>
+        <button data-field="invite-button" ?disabled=${!link} title=${link ? 'Show and copy the invite link' : state === 'off' ? `no invite: ${s?.net?.reason ?? 'libp2p is off'}` : 'waiting for libp2p'}
+          @click=${() => {
+            this.inviteShown = true;
+            if (link) void this.copyInvite(link);
+            this.requestUpdate();
+          }}>Invite</button>
+        ${state ? html`<span class="note" data-field="libp2p-state">libp2p ${state}${s?.net?.peerId ? html` as <code>${s.net.peerId.slice(-8)}</code>` : ''}</span>` : ''}
+      </p>
+      ${this.inviteShown && link
+        ? html`<p><input data-field="invite-link" readonly .value=${link} style="width:100%" @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
+            <span class="note">${this.copied ? 'Copied. ' : ''}Open it in another browser (or profile) to join this network.</span></p>`
+        : ''}`;
+  }
+
   override render() {
     const s = this.status as DashboardStatus | undefined;
     const r = nativeStatus.reading;
@@ -60,6 +95,7 @@ export class PeersPanel extends NodeElement {
     const own = s ? this.ownPeers(s) : undefined;
     const ownTitle = own?.measured === 'node' ? "this node's ping round trip" : "this page's GET /native/status round trip to the Node peer (HTTP, includes the peer's answer time)";
     return html`<h2>Peers</h2>
+      ${this.invite(s)}
       ${own === undefined ? html`<p>—</p>` : own.peers.length === 0 ? html`<p data-field="no-peers">No peer connected${s?.peerOnline === false ? ': the Node peer is unreachable' : ''}.</p>` : this.table(own.peers, 'peers', ownTitle)}
       <h2>Node peer ${stale && n ? html`<span class="badge" data-field="native-stale" title=${r.error ?? 'no answer'}>unreachable: last seen ${ago(r.okAt!, Date.now())}</span>` : ''}</h2>
       ${n === undefined

@@ -15,6 +15,7 @@ import { yamux } from '@libp2p/yamux';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { WebSockets } from '@multiformats/multiaddr-matcher';
 import { createLibp2p } from 'libp2p';
+import { connectedPeers, serveDiscovery } from './discovery.ts';
 import { PsibasePeerProtocol, type PeerProtocolInit } from './protocol.ts';
 
 export interface NodeHostInit extends PeerProtocolInit {
@@ -28,6 +29,8 @@ export interface NodeHostInit extends PeerProtocolInit {
   relay?: boolean;
   /** Most relay reservations held at once (default 128). */
   maxReservations?: number;
+  /** The chain this node follows (hex), for discovery answers (default: not said, null). */
+  chainId?: () => string | null;
 }
 
 type HostServices = { identify: Identify; ping: Ping; relay?: CircuitRelayService };
@@ -57,12 +60,15 @@ export async function startNodeHost(init: NodeHostInit = {}): Promise<NodeHost> 
   });
   const peers = new PsibasePeerProtocol(node, init);
   await peers.start();
+  // Discovery (discovery.ts): browsers learn from the relay which other browsers it holds, with their /p2p-circuit/webrtc addresses.
+  const stopDiscovery = await serveDiscovery(node, async (asker) => ({ chainId: init.chainId?.() ?? null, peers: await connectedPeers(node, new Set([asker])) }));
   return {
     node,
     peers,
     peerId: node.peerId.toString(),
     addresses: () => node.getMultiaddrs().filter((a) => WebSockets.matches(a)).map((a) => multiaddr(a.toString())),
     async stop() {
+      await stopDiscovery();
       await peers.stop();
       await node.stop();
     },

@@ -118,6 +118,10 @@ export class Libp2pPeerSocket implements PeerSocket {
     });
     // The peer is done sending: psibase peers talk both ways, so this side closes too.
     stream.addEventListener('remoteCloseWrite', () => this.close(CloseCode.normal, 'the peer closed the stream'));
+    // A stream the peer reset (or closed) before it was handed over, e.g. one a node that
+    // bans this one refused at once: its close event has gone by.
+    if (stream.status === 'reset' || stream.status === 'aborted') this.finish(CloseCode.goingAway, 'the stream was reset');
+    else if (stream.status === 'closed') this.finish(CloseCode.normal, 'closed by the peer');
   }
 
   /** The peer's libp2p id. */
@@ -133,7 +137,10 @@ export class Libp2pPeerSocket implements PeerSocket {
     return this.stream.direction === 'inbound' ? 'in' : 'out';
   }
 
-  /** Frames are held until a message handler is set (the first may come with the stream). */
+  /**
+   * Frames are held until a message handler is set (the first may come with the stream);
+   * a close handler set once the stream has closed hears that close (in a microtask).
+   */
   on<E extends keyof PeerSocketEvents>(event: E, fn: PeerSocketEvents[E]): void {
     if (event === 'message') {
       this.onMessage = fn as PeerSocketEvents['message'];
@@ -143,7 +150,11 @@ export class Libp2pPeerSocket implements PeerSocket {
       queueMicrotask(() => {
         for (const f of held) if (!this.closed) this.onMessage(f);
       });
-    } else this.onClose = fn as PeerSocketEvents['close'];
+    } else {
+      this.onClose = fn as PeerSocketEvents['close'];
+      const was = this.closedWith;
+      if (was) queueMicrotask(() => this.onClose(was.code, was.reason));
+    }
   }
 
   get isOpen(): boolean {

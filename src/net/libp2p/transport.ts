@@ -54,11 +54,22 @@ export interface Libp2pTransportInit {
   validateRouted?: (bytes: Uint8Array) => boolean;
 }
 
+/** A neighbour came or went (the label is the one messages carry). */
+export interface TransportPeerEvent {
+  type: 'connected' | 'closed';
+  peer: string;
+  peerId: string;
+  /** Why this side dropped it (misbehaving), when it did. */
+  reason?: string;
+}
+
 interface Neighbour {
   id: number;
   label: string;
   socket: IdentifiedSocket;
   closed: boolean;
+  /** Why this side dropped it, once it did. */
+  dropped?: string;
 }
 
 export class Libp2pTransport {
@@ -66,6 +77,7 @@ export class Libp2pTransport {
   private readonly neighbours = new Map<number, Neighbour>();
   private readonly byLabel = new Map<string, Neighbour>();
   private readonly handlers = new Set<(m: TransportMessage) => void>();
+  private readonly peerHandlers = new Set<(e: TransportPeerEvent) => void>();
   private readonly bans = new Map<string, { until: number; reason: string }>();
   private readonly now: () => number;
   private nextId = 1;
@@ -100,7 +112,14 @@ export class Libp2pTransport {
     socket.on('message', (data) => this.receive(n, data));
     socket.send(encodeMessage({ kind: 'InitMessage', value: { version: PROTOCOL_VERSION } }));
     this.act(this.routing.connect(n.id));
+    for (const h of this.peerHandlers) h({ type: 'connected', peer: n.label, peerId: socket.peerId });
     return n.label;
+  }
+
+  /** Calls `handler` when a neighbour is added and when it is gone. Returns a function that removes it. */
+  onPeer(handler: (e: TransportPeerEvent) => void): () => void {
+    this.peerHandlers.add(handler);
+    return () => this.peerHandlers.delete(handler);
   }
 
   /** Calls `handler` with every message that is not routing's own. Returns a function that removes it. */
@@ -162,16 +181,24 @@ export class Libp2pTransport {
   private drop(n: Neighbour, reason: string): void {
     this.init.log?.(`libp2p: dropping peer ${n.label} (${n.socket.peerId}): ${reason}`);
     this.bans.set(n.socket.peerId, { until: this.now() + (this.init.banMs ?? BAN_MS), reason });
+    n.dropped = reason;
     n.socket.close(CloseCode.policyViolation, reason.slice(0, 120));
     this.gone(n);
   }
 
+  /** Whether `peerId` is refused now (dropped for misbehaving, within banMs). */
+  isBanned(peerId: string): boolean {
+    return this.banned(peerId) !== undefined;
+  }
+
   private gone(n: Neighbour): void {
+    const reason = n.dropped;
     if (n.closed) return;
     n.closed = true;
     this.neighbours.delete(n.id);
     this.byLabel.delete(n.label);
     this.act(this.routing.disconnect(n.id));
+    for (const h of this.peerHandlers) h({ type: 'closed', peer: n.label, peerId: n.socket.peerId, ...(reason !== undefined && { reason }) });
   }
 
   private receive(n: Neighbour, data: Uint8Array): void {

@@ -121,6 +121,8 @@ describe('browser node', () => {
   it('syncs with the node core over the peer protocol (a WebSocket to x-peers.<root>/p2p) to the peer head and balances, and follows new blocks', async () => {
     const peer = await startDevnetPeer({ produce: false });
     const context = await browser.newContext();
+    // The x-peers WebSocket's path: libp2p (which would reach the Node peer past the proxy) stays off.
+    await context.addInitScript(() => localStorage.setItem('psiweb.libp2p', 'off'));
     try {
       const transfers = await produceTransferBlocks(peer.peer, 30, 5);
       const page = await openApp(context, peer.url);
@@ -153,6 +155,8 @@ describe('browser node', () => {
     await produceTransferBlocks(peer.peer, 10, 2);
     const proxy = await forgingProxy(peer, 8);
     const context = await browser.newContext();
+    // The x-peers WebSocket's path: libp2p (which would reach the Node peer past the proxy) stays off.
+    await context.addInitScript(() => localStorage.setItem('psiweb.libp2p', 'off'));
     try {
       const page = await openApp(context, proxy.url);
       await until(async () => /block 8 that does not run/.test((await nodeStatus(page)).error ?? '') || undefined, 40_000, 'the forged block refused');

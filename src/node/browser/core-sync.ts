@@ -24,7 +24,16 @@ import { CoreNode, FOLLOWER_NAME, type CommittedBlock } from '../../core/node.ts
 import type { Clock, Transport } from '../../core/platform.ts';
 import { PsiwebError } from '../../errors.ts';
 import { decodeMessage, encodeMessage, MESSAGE_TYPES } from '../../net/wire/index.ts';
+import { toHex } from '../../state/bytes.ts';
 import { MISBEHAVIOUR_RETRY_MS, P2P_FALLBACK_FAILURES, P2P_RETRY_MAX_MS, P2P_RETRY_MIN_MS } from './constants.ts';
+import { isBridgeLabel, type WorkerPeerBridge } from './peer-bridge.ts';
+
+/**
+ * With a bridge (libp2p in the leader tab's page), how long the core waits for the page
+ * to say whether the Node peer is reached over libp2p before it dials the x-peers
+ * WebSocket anyway (the page answers within a request to the peer's /native/status).
+ */
+export const BRIDGE_DECISION_MS = 4_000;
 
 /** psibase's routing_base protocol_version. */
 const PROTOCOL_VERSION = 0;
@@ -102,6 +111,13 @@ export interface CoreSyncInit {
   dial?: Dial;
   log?: (line: string) => void;
   random?: () => number;
+  /**
+   * The leader page's libp2p peers (peer-bridge.ts): the core follows over each of them
+   * as well; while the page reaches the Node peer over libp2p, the x-peers WebSocket is
+   * not dialed (it is the fallback when the page says libp2p is off, or says nothing
+   * within BRIDGE_DECISION_MS).
+   */
+  bridge?: WorkerPeerBridge;
 }
 
 export class CoreSync {
@@ -127,6 +143,11 @@ export class CoreSync {
   private badSeq = 0;
   /** The open connection's seq. */
   private linkSeq = 0;
+  private readonly bridge: WorkerPeerBridge | undefined;
+  /** When the x-peers WebSocket may be dialed without the page's word on libp2p. */
+  private decisionAt = 0;
+  /** Why bridge peers were dropped for misbehaving, most recent last (at most 8). */
+  readonly dropped: { peer: string; reason: string }[] = [];
 
   constructor(private readonly init: CoreSyncInit) {
     this.chain = init.chain;
@@ -134,6 +155,16 @@ export class CoreSync {
     this.dial = init.dial ?? webSocketDial;
     this.clock = init.clock;
     this.log = init.log ?? (() => undefined);
+    this.bridge = init.bridge;
+  }
+
+  /** Whether the x-peers WebSocket is wanted now: no bridge, or the page says libp2p is off, or said nothing in time. */
+  private get xpeersWanted(): boolean {
+    const b = this.bridge;
+    // No page at the other end (a page that does not run libp2p): nothing to wait for.
+    if (!b?.attached) return true;
+    if (b.libp2p !== undefined) return !b.libp2p;
+    return this.clock.now() >= this.decisionAt;
   }
 
   /** The core, while running. */
@@ -141,14 +172,19 @@ export class CoreSync {
     return this._core;
   }
 
-  /** Whether the WebSocket to the peer is open. */
+  /** Whether the WebSocket to the peer is open, or a libp2p peer is connected through the bridge. */
   get connected(): boolean {
+    return this.link !== undefined || (this.bridge?.peers.size ?? 0) > 0;
+  }
+
+  /** Whether the x-peers WebSocket is open. */
+  get xpeersConnected(): boolean {
     return this.link !== undefined;
   }
 
-  /** The WebSocket never opened after P2P_FALLBACK_FAILURES tries: sync over HTTP instead. */
+  /** The WebSocket never opened after P2P_FALLBACK_FAILURES tries (and libp2p does not reach the peer): sync over HTTP instead. */
   get gaveUp(): boolean {
-    return !this.everConnected && this.failures >= P2P_FALLBACK_FAILURES;
+    return !this.everConnected && this.failures >= P2P_FALLBACK_FAILURES && this.xpeersWanted;
   }
 
   /** Whether the core is running. */
@@ -163,16 +199,28 @@ export class CoreSync {
   async start(): Promise<void> {
     if (this.running) return;
     if (!this.chain.head) await this.init.genesis();
+    const bridge = this.bridge;
     const transport: Transport = {
-      // A follower with one peer: nothing is routed to producers through it.
-      sendToProducer: () => false,
+      // The x-peers WebSocket is one peer: nothing is routed to producers through it; the page's libp2p routing may.
+      sendToProducer: (producer, bytes) => bridge?.sendToProducer(producer, bytes) ?? false,
       sendToPeer: (peer, bytes) => {
+        if (bridge && isBridgeLabel(peer)) return bridge.sendToPeer(peer, bytes);
         if (peer !== this.label || !this.link) return false;
         this.link.send(bytes);
         return true;
       },
-      broadcast: (bytes) => this.link?.send(bytes),
+      broadcast: (bytes) => {
+        this.link?.send(bytes);
+        bridge?.broadcast(bytes);
+      },
       misbehaved: (peer, reason) => {
+        if (bridge && isBridgeLabel(peer)) {
+          this.log(`p2p: dropping the libp2p peer ${peer}: ${reason}`);
+          this.dropped.push({ peer, reason });
+          if (this.dropped.length > 8) this.dropped.shift();
+          bridge.misbehaved(peer, reason);
+          return;
+        }
         if (peer !== this.label) return;
         this.misbehaviour = reason;
         this.badSeq = this.linkSeq;
@@ -195,7 +243,33 @@ export class CoreSync {
     this._core = core;
     this.running = true;
     core.start();
+    const chainId = this.chain.chainId;
+    if (bridge && chainId) bridge.tellChain(toHex(chainId));
+    bridge?.listen({
+      connected: (label) => {
+        this._core?.connected(label);
+        // Our head, so the peer sends what follows it.
+        this._core?.hello(label);
+      },
+      message: (label, bytes) => this.onBridgeFrame(label, bytes),
+      closed: () => undefined,
+      mode: (libp2p) => {
+        if (libp2p && this.link) {
+          this.log('p2p: the Node peer is reached over libp2p: closing the x-peers WebSocket');
+          this.drop('reached over libp2p', undefined);
+        } else if (!libp2p) void this.connect();
+      },
+    });
+    this.decisionAt = this.clock.now() + BRIDGE_DECISION_MS - 10;
+    if (bridge?.attached && bridge.libp2p === undefined) this.retry(BRIDGE_DECISION_MS);
     void this.connect();
+  }
+
+  /** A message from a libp2p peer (the page's transport took InitMessage and routing's own). */
+  private onBridgeFrame(label: string, bytes: Uint8Array): void {
+    const type = bytes[0];
+    if (type === undefined || type >= FIRST_XPEERS_TYPE || IGNORED_TYPES.has(type) || ROUTING_TYPES.has(type) || type === MESSAGE_TYPES.InitMessage) return;
+    this._core?.receive(label, bytes);
   }
 
   /** Closes the connection and stops the core once the block it is on is done (its irreversible blocks committed). */
@@ -205,6 +279,7 @@ export class CoreSync {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.drop('the node is stopping', undefined);
+    this.bridge?.listen(undefined);
     await this._core?.stop();
     this._core = undefined;
   }
@@ -232,7 +307,7 @@ export class CoreSync {
   }
 
   private async connect(): Promise<void> {
-    if (!this.running || this.link || this.dialing) return;
+    if (!this.running || this.link || this.dialing || !this.xpeersWanted) return;
     this.dialing = true;
     const seq = ++this.seq;
     const label = `#${seq}`;
@@ -247,7 +322,7 @@ export class CoreSync {
           this.drop('closed', this.backoff());
         },
       });
-      if (!this.running || seq !== this.seq) {
+      if (!this.running || seq !== this.seq || !this.xpeersWanted) {
         link.close('not needed');
         return;
       }

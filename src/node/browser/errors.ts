@@ -13,3 +13,8 @@ export class SyncError extends PsiwebError {
 export class StateLostError extends StateError {
   override name = 'StateLostError';
 }
+
+/** A `#join=` invite payload that is not one (bad encoding, fields missing or out of shape): nothing of it is stored. */
+export class InviteError extends PsiwebError {
+  override name = 'InviteError';
+}

@@ -40,9 +40,21 @@ export function startNode(): NodeHandle {
   const pauses = new Map<string, () => void>();
 
   const worker = new Worker(new URL('./node-worker.ts', import.meta.url), { type: 'module', name: 'psiweb-node' });
+  // The bridge to the worker's core, for libp2p in this page once its worker leads (libp2p-leader.ts).
+  const bridge = new MessageChannel();
+  worker.postMessage({ type: 'bridge', port: bridge.port2 } satisfies ToWorker, [bridge.port2]);
+  let net: Promise<unknown> | undefined;
   worker.onmessage = (e: MessageEvent<FromWorker>) => {
     if (e.data.type === 'role') {
       role = e.data.role;
+      // A dynamic import: tabs that do not lead never load libp2p.
+      if (role === 'leader' && !net)
+        net = import('./libp2p-leader.ts')
+          .then((m) => m.startLeaderNet({ peerUrl: peerUrl(), port: bridge.port1 }))
+          .catch((err: unknown) => {
+            console.error('psiweb libp2p failed:', err);
+            bridge.port1.postMessage({ type: 'mode', libp2p: false, reason: `libp2p failed to load: ${(err as Error).message}` });
+          });
       if (e.data.error) console.error('psiweb node failed:', e.data.error);
       notify();
     }

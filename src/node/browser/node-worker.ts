@@ -13,7 +13,10 @@
  * following the peer's, or producing one created here (network-host.ts) — and opens
  * another when told on the channel (create a network, switch).
  *
- * Messages from the tab: { type: 'init', peerUrl }. To the tab: { type: 'role', role }.
+ * Once it leads, its page may start libp2p (libp2p-leader.ts) and send { type: 'bridge',
+ * port }: the core then follows over the page's libp2p peers too (peer-bridge.ts).
+ *
+ * Messages from the tab: { type: 'init', peerUrl }, { type: 'bridge', port }. To the tab: { type: 'role', role }.
  */
 import { NODE_CHANNEL, NODE_LOCK, SYNC_RETRY_MS } from './constants.ts';
 import { StateLostError } from './errors.ts';
@@ -22,6 +25,7 @@ import { NetworkHost } from './network-host.ts';
 import { isNetworkMessage, NetworkRegistry } from './networks.ts';
 import { BrowserNode } from './node.ts';
 import { Outbox } from './outbox.ts';
+import { WorkerPeerBridge } from './peer-bridge.ts';
 import { BrowserServiceHost } from './service-host.ts';
 import { fetchServiceWasm } from './service-wasm.ts';
 import { browserNativeVerifiers } from './verifiers.ts';
@@ -30,7 +34,10 @@ declare const self: DedicatedWorkerGlobalScope;
 
 export type WorkerRole = 'waiting' | 'leader' | 'failed';
 export type FromWorker = { type: 'role'; role: WorkerRole; error?: string };
-export type ToWorker = { type: 'init'; peerUrl: string };
+export type ToWorker = { type: 'init'; peerUrl: string } | { type: 'bridge'; port: MessagePort };
+
+/** The leader page's libp2p peers, once it sends its end of the bridge. */
+const bridge = new WorkerPeerBridge();
 
 const tell = (m: FromWorker) => self.postMessage(m);
 
@@ -61,7 +68,7 @@ async function lead(peerUrl: string): Promise<void> {
     wasm: fetchServiceWasm,
     log: coreLog,
     follower: (chain, state) =>
-      new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog }),
+      new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog, bridge }),
   });
   for (;;) {
     node = (await networks.open()).node;
@@ -83,6 +90,10 @@ async function lead(peerUrl: string): Promise<void> {
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
+  if (e.data?.type === 'bridge') {
+    bridge.attach(e.data.port);
+    return;
+  }
   if (e.data?.type !== 'init') return;
   const { peerUrl } = e.data;
   tell({ type: 'role', role: 'waiting' });

@@ -17,6 +17,7 @@ import { RATE_WINDOW_MS, STATUS_INTERVAL_MS, SYNC_POLL_MS, SYNC_RETRY_MS } from 
 import type { CommittedBlock } from '../../core/node.ts';
 import type { Clock } from '../../core/platform.ts';
 import { CoreSync, type Dial } from './core-sync.ts';
+import type { WorkerPeerBridge } from './peer-bridge.ts';
 import { StateLostError, SyncError } from './errors.ts';
 import type { NodeMessage, NodeStatusView } from './messages.ts';
 import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
@@ -40,6 +41,8 @@ export interface BrowserNodeInit {
   sync?: 'p2p' | 'http';
   /** Opens the WebSocket to the peer (default: the platform's WebSocket). */
   dial?: Dial;
+  /** The leader page's libp2p peers (sync 'p2p'): the core follows over them too (peer-bridge.ts). */
+  bridge?: WorkerPeerBridge;
   log?: (line: string) => void;
 }
 
@@ -105,6 +108,7 @@ export class BrowserNode {
         clock,
         ...(init.dial && { dial: init.dial }),
         ...(init.log && { log: init.log }),
+        ...(init.bridge && { bridge: init.bridge }),
       });
     }
   }
@@ -258,6 +262,9 @@ export class BrowserNode {
       error: this.error,
       paused: this.paused,
       cache: this.cacheStats(),
+      chainId: this.chain.chainId ? toHex(this.chain.chainId) : null,
+      xpeersConnected: this.syncMode === 'p2p' ? this.p2p!.xpeersConnected : null,
+      net: this.init.bridge?.net ?? null,
       updatedAt: this.now(),
     };
   }

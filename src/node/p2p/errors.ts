@@ -44,3 +44,11 @@ export class PeerBannedError extends PsiwebError {
     super(message, { details: { key, until, reason } });
   }
 }
+
+/**
+ * The data directory's libp2p key file (libp2p.key) is not a libp2p private key: the
+ * node refuses to start rather than take a new peer id silently.
+ */
+export class Libp2pKeyDamagedError extends PsiwebError {
+  override name = 'Libp2pKeyDamagedError';
+}

@@ -48,6 +48,16 @@
  * dialed as a learned address, but a --peer URL is still dialed; a peer not on loopback
  * is banned by its IP address too (`ip:ADDRESS`).
  *
+ * libp2p (src/net/libp2p): the same messages, one frame each, on a `/psibase/peer/1.0.0`
+ * stream (a Libp2pPeerSocket, the same PeerSocket shape as the WebSocket): `acceptLibp2p`
+ * takes the streams other nodes open to this node's libp2p host, and `connect` with a
+ * multiaddr (`/ip4/…/tcp/…/ws/p2p/<id>`) dials one through `libp2p.dial`. Such a peer's
+ * id is proven by the connection's handshake, so it is banned by it (`libp2p:PEER_ID`)
+ * whichever side dialed, never by URL or IP; a frame its stream refuses (bad length
+ * prefix, oversize) bans it as an undecodable message does. Its `transport` in
+ * `peers()` is the connection's (websocket, webrtc, relayed); it has no URL, so it takes
+ * no part in URL discovery.
+ *
  * Messages of types 64 and up are x-peers' own connection messages (IdMessage,
  * HostnamesMessage …), which psinode hands to the x-peers service, not to the network:
  * they are ignored here, as are psibase's snapshot and state-checksum messages (42, 43,
@@ -66,9 +76,13 @@ import { bytesEqual } from '../../state/bytes.ts';
 // Block ids as psibase's JSON writes them (upper-case hex), as /native/status does.
 import { toHex as hexId } from '../../protocol/fracpack/index.ts';
 import { randomBytes } from 'node:crypto';
+import { multiaddr } from '@multiformats/multiaddr';
+import { PsiwebError } from '../../errors.ts';
 import { fetchPeerList, PEER_URL_HEADER, peerUrlKey } from './discovery.ts';
 import { PeerBannedError, PeerListError, PeerMisbehaviourError, WebSocketHandshakeError, type PeerFaultReason } from './errors.ts';
-import { CloseCode, dialWebSocket, type WebSocket } from './websocket.ts';
+import { CloseCode, dialWebSocket } from './websocket.ts';
+import { PeerFrameError } from '../../net/libp2p/errors.ts';
+import type { Libp2pPeerSocket, PeerSocket, PeerTransport } from '../../net/libp2p/peer-socket.ts';
 
 /** psibase's routing_base protocol_version. */
 export const PROTOCOL_VERSION = 0;
@@ -110,18 +124,23 @@ export const RTT_PING_MS = 5_000;
 
 export interface PeerInfo {
   id: number;
-  transport: 'websocket';
+  /** How the peer is reached: psibase's peer WebSocket, or a libp2p connection (a WebSocket, WebRTC, or through a relay). */
+  transport: PeerTransport;
   direction: 'in' | 'out';
   url?: string;
+  /** A libp2p peer's id (libp2p peers are banned by it). */
+  peerId?: string;
+  /** A libp2p peer's remote multiaddr. */
+  addr?: string;
   /** The newest block the peer is known to hold (from its hello or the blocks it sent or was sent). */
   head?: { num: number; id: string };
   /** The last WebSocket ping's round trip, ms (pinged on connect and every RTT_PING_MS). */
   rttMs?: number;
 }
 
-/** A URL or address refused for misbehaving, until `until` (ISO time). */
+/** A URL, address or libp2p peer refused for misbehaving, until `until` (ISO time). */
 export interface BanInfo {
-  /** `http://host:port` (a peer URL) or `ip:ADDRESS`. */
+  /** `http://host:port` (a peer URL), `ip:ADDRESS`, or `libp2p:PEER_ID`. */
   key: string;
   until: string;
   reason: PeerFaultReason;
@@ -177,7 +196,21 @@ export interface PeerNetworkInit {
    * Default: a consensus message (types 35–41) that decodes; signatures are not checked.
    */
   validateRouted?: (bytes: Uint8Array) => boolean;
+  /**
+   * This node's libp2p host, for `connect` with a multiaddr (`/ip4/…/tcp/…/ws/p2p/<id>`):
+   * its peer id (two libp2p connections between the same nodes: the one dialed by the
+   * smaller peer id stays) and a dial that opens psibase's peer protocol stream.
+   */
+  libp2p?: Libp2pDialer;
 }
+
+export interface Libp2pDialer {
+  peerId: string;
+  dial(addr: string): Promise<Libp2pPeerSocket>;
+}
+
+/** How long a libp2p dial (connection and stream) may take. */
+export const LIBP2P_DIAL_TIMEOUT_MS = 10_000;
 
 /**
  * Peers that dialed in, connected at once: each costs a socket, buffers and a share of
@@ -188,9 +221,14 @@ export const MAX_INBOUND_PEERS = 64;
 
 interface Connection {
   id: number;
-  ws: WebSocket;
+  ws: PeerSocket;
+  transport: PeerTransport;
   direction: 'in' | 'out';
   url: string | undefined;
+  /** A libp2p peer's id (proven by the connection's noise handshake): what it is banned by. */
+  peerId: string | undefined;
+  /** Where the peer connected from (a libp2p peer's multiaddr). */
+  remote: string | undefined;
   /** The common block is known: blocks after `lastSent` go out as the head moves. */
   ready: boolean;
   /** The newest block the peer has (sent to it, or received from it). */
@@ -218,8 +256,11 @@ interface Connection {
 }
 
 interface Dialer {
+  /** An http(s)/ws URL, or a libp2p multiaddr. */
   url: string;
+  /** peerUrlKey(url), or `libp2p:PEER_ID` for a multiaddr. */
   key: string;
+  libp2p: boolean;
   /** A `connect` URL (dialed for ever), or one learned from a peer. */
   persistent: boolean;
   /** Failed dials (or short-lived connections) in a row: the backoff's exponent. */
@@ -393,6 +434,13 @@ export class PeerNetwork {
     return undefined;
   }
 
+  /** Why a libp2p peer is refused: a PeerBannedError, or undefined when it is not banned. */
+  refusalOfPeerId(peerId: string): PeerBannedError | undefined {
+    const key = libp2pKey(peerId);
+    const b = this.banned(key);
+    return b && new PeerBannedError(key, b.until, b.fault.reason, `${key} is banned until ${new Date(b.until).toISOString()}: ${b.fault.message}`);
+  }
+
   /** The peers connected now, for `/native/status`. */
   peers(): PeerInfo[] {
     for (const c of this.connections.values()) {
@@ -407,9 +455,11 @@ export class PeerNetwork {
     }
     return [...this.connections.values()].map((c) => ({
       id: c.id,
-      transport: 'websocket' as const,
+      transport: c.transport,
       direction: c.direction,
       ...(c.url !== undefined && { url: c.url }),
+      ...(c.peerId !== undefined && { peerId: c.peerId }),
+      ...(c.peerId !== undefined && c.remote !== undefined && { addr: c.remote }),
       ...(c.peerHead && { head: { num: c.peerHead.num, id: hexId(c.peerHead.id) } }),
       ...(c.ws.rttMs !== undefined && { rttMs: Math.round(c.ws.rttMs * 100) / 100 }),
     }));
@@ -432,8 +482,9 @@ export class PeerNetwork {
   private ban(c: Connection, fault: PeerMisbehaviourError): void {
     // A URL this node dialed is that node's; one a peer that dialed in claims may be
     // anyone's: only its claims are refused (and it is not dialed as a learned address).
-    const keys = banKeys(c.key && (c.direction === 'out' ? c.key : claimed(c.key)), c.address);
-    if (c.direction === 'out' && c.key) keys.push(claimed(c.key));
+    // A libp2p peer proved its peer id (noise): that is what it is banned by, whichever side dialed.
+    const keys = c.peerId !== undefined ? [libp2pKey(c.peerId)] : banKeys(c.key && (c.direction === 'out' ? c.key : claimed(c.key)), c.address);
+    if (c.peerId === undefined && c.direction === 'out' && c.key) keys.push(claimed(c.key));
     const ms = this.init.banMs ?? BAN_MS;
     if (keys.length === 0) {
       this.log(`p2p: peer ${c.id} is not banned: it has no URL and dialed in from loopback (nothing to tell it from other local peers)`);
@@ -447,12 +498,25 @@ export class PeerNetwork {
    * Takes an accepted WebSocket (x-peers.<root>/p2p) as an incoming peer; `url` is the
    * address it said it is reachable at, `address` its IP address.
    */
-  accept(ws: WebSocket, remote?: string, url?: string, address?: string): void {
+  accept(ws: PeerSocket, remote?: string, url?: string, address?: string): void {
+    this.acceptPeer(ws, { remote, url, address });
+  }
+
+  /**
+   * Takes a psibase peer stream another libp2p node opened to this node's host as an
+   * incoming peer: the same messages as over the peer WebSocket; banned by its peer id.
+   */
+  acceptLibp2p(socket: Libp2pPeerSocket): void {
+    this.acceptPeer(socket, { remote: socket.remoteAddr, peerId: socket.peerId, transport: socket.transport });
+  }
+
+  private acceptPeer(ws: PeerSocket, from: { remote?: string | undefined; url?: string | undefined; address?: string | undefined; peerId?: string; transport?: PeerTransport }): void {
+    const { remote, url, address } = from;
     if (this.closing) {
       ws.close(CloseCode.goingAway, 'the node is stopping');
       return;
     }
-    const refused = this.refusal(url, address);
+    const refused = from.peerId !== undefined ? this.refusalOfPeerId(from.peerId) : this.refusal(url, address);
     if (refused) {
       this.log(`p2p: refusing a peer${remote ? ` from ${remote}` : ''}: ${refused.message}`);
       ws.close(CloseCode.policyViolation, refused.message.slice(0, 120));
@@ -472,16 +536,28 @@ export class PeerNetwork {
       ws.close(CloseCode.tryAgainLater, `this node takes at most ${max} incoming peers`);
       return;
     }
-    this.open(ws, 'in', url, remote, address);
+    this.open(ws, 'in', { url, remote, address, peerId: from.peerId, transport: from.transport });
   }
 
-  /** Dials `url` and keeps dialing it (with backoff) whenever the connection is lost. */
+  /**
+   * Dials `url` and keeps dialing it (with backoff) whenever the connection is lost:
+   * a peer's root URL (psibase's peer WebSocket), or a libp2p multiaddr ending in
+   * `/p2p/<peer id>` (psibase's peer protocol over libp2p; needs `libp2p` in the init).
+   */
   connect(url: string): void {
     this.addDialer(url, true);
   }
 
   private addDialer(url: string, persistent: boolean): Dialer {
-    const d: Dialer = { url, key: peerUrlKey(url) ?? url, persistent, attempts: 0, timer: undefined, connection: undefined, removed: false };
+    const libp2p = isMultiaddr(url);
+    let key: string;
+    if (libp2p) {
+      const peerId = multiaddrPeerId(url);
+      if (!this.init.libp2p) throw new PsiwebError(`cannot dial ${url}: this node runs no libp2p host`);
+      if (peerId === undefined) throw new PsiwebError(`cannot dial ${url}: a multiaddr to dial must end in /p2p/<peer id>`);
+      key = libp2pKey(peerId);
+    } else key = peerUrlKey(url) ?? url;
+    const d: Dialer = { url, key, libp2p, persistent, attempts: 0, timer: undefined, connection: undefined, removed: false };
     this.dialers.push(d);
     this.dial(d);
     return d;
@@ -511,7 +587,7 @@ export class PeerNetwork {
   }
 
   private connectedTo(key: string): Connection | undefined {
-    for (const c of this.connections.values()) if (c.key === key && !c.closed) return c;
+    for (const c of this.connections.values()) if (identityOf(c) === key && !c.closed) return c;
     return undefined;
   }
 
@@ -594,13 +670,15 @@ export class PeerNetwork {
     }
     if (this.connections.size >= (this.init.maxConnections ?? MAX_CONNECTIONS)) return this.retry(d, this.backoff(d));
     const headers: Record<string, string> = this.selfKey ? { [PEER_URL_HEADER]: this.selfKey } : {};
-    dialWebSocket(d.url, { headers }).then(
+    const dialed: Promise<PeerSocket> = d.libp2p ? this.init.libp2p!.dial(d.url) : dialWebSocket(d.url, { headers });
+    dialed.then(
       (ws) => {
         if (this.closing || d.removed) {
           ws.close(CloseCode.goingAway, this.closing ? 'the node is stopping' : 'no longer dialing');
           return;
         }
-        const c = this.open(ws, 'out', d.url);
+        const s = ws as Libp2pPeerSocket;
+        const c = d.libp2p ? this.open(ws, 'out', { remote: d.url, peerId: s.peerId, transport: s.transport }) : this.open(ws, 'out', { url: d.url });
         d.connection = c;
         ws.on('close', (code, reason) => {
           d.connection = undefined;
@@ -632,12 +710,16 @@ export class PeerNetwork {
     );
   }
 
-  private open(ws: WebSocket, direction: 'in' | 'out', url?: string, remote?: string, address?: string): Connection {
+  private open(ws: PeerSocket, direction: 'in' | 'out', from: { url?: string | undefined; remote?: string | undefined; address?: string | undefined; peerId?: string | undefined; transport?: PeerTransport | undefined }): Connection {
+    const { url, remote, address } = from;
     const c: Connection = {
       id: this.nextId++,
       ws,
+      transport: from.transport ?? 'websocket',
       direction,
       url,
+      peerId: from.peerId,
+      remote,
       ready: false,
       lastSent: 0,
       peerHead: undefined,
@@ -653,7 +735,7 @@ export class PeerNetwork {
       noPeerList: false,
     };
     this.connections.set(c.id, c);
-    this.log(`p2p: peer ${c.id} connected (${direction}${url ? ` ${url}` : remote ? ` from ${remote}` : ''})`);
+    this.log(`p2p: peer ${c.id} connected (${direction}${url ? ` ${url}` : remote ? ` ${direction === 'in' ? 'from' : 'to'} ${remote}` : ''}${c.peerId ? `, libp2p ${c.transport}` : ''})`);
     ws.on('message', (data) => this.receive(c, data));
     if (direction === 'in') ws.on('close', (code, reason) => this.onClosed(c, code, reason));
     this.send(c, { kind: 'InitMessage', value: { version: PROTOCOL_VERSION } });
@@ -683,22 +765,34 @@ export class PeerNetwork {
    * one dialed by the node with the smaller URL stays, on both sides alike.
    */
   private dedupe(c: Connection): void {
-    if (!c.key) return;
-    const other = [...this.connections.values()].find((o) => o !== c && o.key === c.key && !o.closed && !o.fault);
+    const key = identityOf(c);
+    if (!key) return;
+    const other = [...this.connections.values()].find((o) => o !== c && identityOf(o) === key && !o.closed && !o.fault);
     if (!other) return;
+    // Libp2p peers compare peer ids, WebSocket peers URLs.
+    const self = c.peerId !== undefined ? this.init.libp2p?.peerId : this.selfKey;
+    const theirs = c.peerId ?? c.key!;
     let loser: Connection;
-    if (other.direction === c.direction || !this.selfKey) loser = other; // the newer one replaces a stale one
+    if (other.direction === c.direction || !self) loser = other; // the newer one replaces a stale one
     else {
-      const keepOut = this.selfKey < c.key;
+      const keepOut = self < theirs;
       loser = (c.direction === 'out') === keepOut ? other : c;
     }
-    this.log(`p2p: peer ${loser.id}: a second connection with ${c.key}; closing it`);
+    this.log(`p2p: peer ${loser.id}: a second connection with ${key}; closing it`);
     loser.ws.close(CloseCode.normal, 'duplicate connection');
     this.onClosed(loser, CloseCode.normal, '');
   }
 
   private onClosed(c: Connection, code: number, reason: string): void {
     if (c.closed) return;
+    // A libp2p stream closes itself on a frame that is not a psibase message (bad length
+    // prefix, oversize …): the peer's fault, as an undecodable WebSocket message is.
+    const frameError = (c.ws as Partial<Libp2pPeerSocket>).error;
+    if (!c.fault && frameError instanceof PeerFrameError) {
+      c.fault = new PeerMisbehaviourError(frameError.fault === 'unknown-type' ? 'unknown-type' : 'undecodable', `a bad frame: ${frameError.message}`, { cause: frameError });
+      this.log(`p2p: disconnecting peer ${c.id}${c.peerId ? ` (libp2p ${c.peerId})` : ''}: ${c.fault.message}`);
+      this.ban(c, c.fault);
+    }
     c.closed = true;
     this.connections.delete(c.id);
     this.act(this.routing.disconnect(c.id));
@@ -780,7 +874,7 @@ export class PeerNetwork {
   private drop(c: Connection, fault: PeerMisbehaviourError): void {
     if (c.closed || c.fault) return;
     c.fault = fault;
-    this.log(`p2p: disconnecting peer ${c.id}${c.url ? ` (${c.url})` : ''}: ${fault.message}`);
+    this.log(`p2p: disconnecting peer ${c.id}${c.url ? ` (${c.url})` : c.peerId ? ` (libp2p ${c.peerId})` : ''}: ${fault.message}`);
     this.ban(c, fault);
     c.ws.close(fault.reason === 'undecodable' || fault.reason === 'unknown-type' ? CloseCode.invalidPayload : CloseCode.policyViolation, fault.message.slice(0, 120));
     // Its routes go now, not when the close handshake ends.
@@ -1040,6 +1134,30 @@ function toProducer(name: string | bigint): bigint {
 }
 
 
+
+/** The ban (and identity) key of a libp2p peer. */
+function libp2pKey(peerId: string): string {
+  return `libp2p:${peerId}`;
+}
+
+/** Who is at the other end, as far as this node can tell: a libp2p peer id, or the peer's URL. */
+function identityOf(c: Connection): string | undefined {
+  return c.peerId !== undefined ? libp2pKey(c.peerId) : c.key;
+}
+
+/** `--peer` values that are libp2p multiaddrs rather than URLs. */
+export function isMultiaddr(target: string): boolean {
+  return target.startsWith('/');
+}
+
+/** The peer id a multiaddr ends with (`…/p2p/<id>`), or undefined. */
+export function multiaddrPeerId(addr: string): string | undefined {
+  try {
+    return multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The ban key of a URL a peer that dialed in said is its own (unproven). */
 function claimed(key: string): string {

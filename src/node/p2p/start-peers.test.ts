@@ -1,7 +1,8 @@
 /**
- * Two `psiweb start` processes on loopback: a producer at 100 ms blocks and a follower
- * started with `--follow --peer URL` on an empty data directory. The follower takes the
- * chain from the producer and keeps up; both stop cleanly on SIGTERM.
+ * `psiweb start` processes on loopback: a producer at 100 ms blocks, a follower started
+ * with `--follow --peer URL` on an empty data directory, and one with `--follow --peer
+ * MULTIADDR` (the producer's libp2p address from its /native/status). The followers take
+ * the chain from the producer and keep up; all stop cleanly on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,7 +44,8 @@ interface Status {
   chainId: string | null;
   role: string;
   head: { num: number; id: string } | null;
-  peers: { id: number; transport: string; direction: string; url?: string }[];
+  peers: { id: number; transport: string; direction: string; url?: string; peerId?: string }[];
+  libp2p: { peerId: string; addrs: string[] } | null;
 }
 
 const status = async (url: string) => JSON.parse((await fetchNode(`${url}/native/status`)).text()) as Status;
@@ -69,6 +71,21 @@ describe('psiweb start --follow --peer', () => {
     expect(f.chainId).toBe(p.chainId);
     expect(f.peers).toEqual([expect.objectContaining({ transport: 'websocket', direction: 'out', url: `${producer.url}/` })]);
     expect(p.peers).toEqual([expect.objectContaining({ transport: 'websocket', direction: 'in' })]);
+    // The producer's libp2p host, as its output and /native/status say.
+    expect(p.libp2p!.addrs[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/${p.libp2p!.peerId}$`));
+    expect(producer.output()).toContain(`libp2p peer ${p.libp2p!.peerId} at ${p.libp2p!.addrs[0]}`);
+    const viaLibp2p = await psiwebStart(['--data', join(root, 'libp2p-follower'), '--follow', '--peer', p.libp2p!.addrs[0]!]);
+    let l: Status;
+    for (;;) {
+      [l, p] = await Promise.all([status(viaLibp2p.url), status(producer.url)]);
+      if (l.head && p.head && l.head.num >= 20 && p.head.num - l.head.num <= 5) break;
+      if (Date.now() > deadline + 30_000) throw new Error(`the libp2p follower did not keep up: ${JSON.stringify({ l: l.head, p: p.head })}\n${viaLibp2p.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(l.chainId).toBe(p.chainId);
+    expect(l.peers).toEqual([expect.objectContaining({ transport: 'websocket', direction: 'out', peerId: p.libp2p!.peerId })]);
+    expect(p.peers).toContainEqual(expect.objectContaining({ transport: 'websocket', direction: 'in', peerId: l.libp2p!.peerId }));
+    expect(await viaLibp2p.stop()).toBe(0);
     // The follower recorded the chain it took in its data directory.
     expect((JSON.parse(readFileSync(join(followerDir, 'psiweb.json'), 'utf8')) as { chainId: string }).chainId.toUpperCase()).toBe(p.chainId);
     expect(await follower.stop()).toBe(0);

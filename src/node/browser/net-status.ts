@@ -1,0 +1,56 @@
+/**
+ * The browser's `GET /native/status` (issue 11 §2): what the root service worker answers
+ * a page from the leader's latest status view, in the Node peer's shape — `role`,
+ * `peers: [{ id, transport, direction, url?, head?, rttMs? }]` (transport `webrtc`,
+ * `websocket` or `relayed`) — plus `invite` (the link) and `libp2p` ({ peerId, addrs }
+ * or null). No libp2p here: the service worker imports it.
+ */
+import type { NodeStatusView } from './messages.ts';
+import type { NetPeerView } from './peer-bridge.ts';
+
+/** The node's peers: its libp2p peers, and the x-peers WebSocket to its Node peer when that is open. */
+export function browserPeers(s: NodeStatusView): NetPeerView[] {
+  const peers: NetPeerView[] = [...(s.net?.peers ?? [])];
+  if (s.xpeersConnected) peers.push({ id: 'x-peers', transport: 'websocket', direction: 'out', url: s.peerUrl, ...(s.peerHead !== null && { head: { num: s.peerHead, id: '' } }) });
+  return peers;
+}
+
+export interface BrowserNativeStatus {
+  role: 'follower';
+  chainId: string | null;
+  head: { num: number; id: string } | null;
+  irreversible: { num: number; id: string } | null;
+  consensus: null;
+  producers: string[];
+  sync: NodeStatusView['sync'];
+  behind: number;
+  peers: NetPeerView[];
+  invite: string | null;
+  libp2p: { peerId: string; addrs: string[] } | null;
+  /** 'on' | 'off' | 'starting', and why it is off. */
+  libp2pState: string;
+  libp2pReason?: string;
+  pendingTransactions: number;
+  error: string | null;
+}
+
+export function browserNativeStatus(s: NodeStatusView): BrowserNativeStatus {
+  const net = s.net;
+  return {
+    role: 'follower',
+    chainId: s.chainId ?? null,
+    head: s.head,
+    irreversible: s.irreversible === null ? null : { num: s.irreversible, id: '' },
+    consensus: null,
+    producers: [],
+    sync: s.sync,
+    behind: s.behind,
+    peers: browserPeers(s),
+    invite: net?.invite ?? null,
+    libp2p: net?.peerId ? { peerId: net.peerId, addrs: net.addrs } : null,
+    libp2pState: net?.libp2p ?? 'off',
+    ...(net?.reason !== undefined && { libp2pReason: net.reason }),
+    pendingTransactions: s.pendingTransactions,
+    error: s.error,
+  };
+}

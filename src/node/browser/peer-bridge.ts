@@ -1,0 +1,255 @@
+/**
+ * The bridge between the leader tab's page, which owns the libp2p peer sockets
+ * (RTCPeerConnection exists only in windows), and its node worker, which runs the node
+ * core (ARCHITECTURE.md §5). One MessageChannel: the page posts each psibase peer's
+ * arrival, messages and departure under the label the page's Libp2pTransport gave it;
+ * the worker posts what the core's Transport does (sendToPeer, broadcast,
+ * sendToProducer, misbehaved) back. The core names bridge peers `#lp#<n>`, apart from
+ * the x-peers WebSocket's `#<n>`.
+ *
+ * Both sides are plain classes over a MessagePort-like object, so Node tests drive them
+ * with a real MessageChannel and fake sockets.
+ */
+import type { Libp2pTransport, TransportPeerEvent } from '../../net/libp2p/transport.ts';
+
+/** What `/native/status` lists of one peer (the Node peer's shape). */
+export interface NetPeerView {
+  id: string;
+  transport: 'webrtc' | 'websocket' | 'relayed' | 'other';
+  direction: 'in' | 'out';
+  url?: string;
+  head?: { num: number; id: string };
+  rttMs?: number;
+}
+
+/** The page's libp2p side as the worker reports it in its status. */
+export interface NetView {
+  /** 'on': psibase peers come over libp2p; 'off': they do not (why in `reason`): the x-peers WebSocket is used. */
+  libp2p: 'starting' | 'on' | 'off';
+  reason?: string;
+  peerId: string | null;
+  /** This node's dialable addresses (its /p2p-circuit/webrtc ones). */
+  addrs: string[];
+  peers: NetPeerView[];
+  /** The invite link (`http://<root>/#join=…`), once there is something to join through. */
+  invite: string | null;
+}
+
+export type PageToWorker =
+  /** Whether the Node peer is reached over libp2p (then the x-peers WebSocket is not dialed). */
+  | { type: 'mode'; libp2p: boolean; reason?: string }
+  | { type: 'connected'; peer: string; peerId: string }
+  | { type: 'message'; peer: string; bytes: Uint8Array }
+  | { type: 'closed'; peer: string; reason?: string }
+  | { type: 'net'; net: NetView };
+
+export type WorkerToPage =
+  | { type: 'sendToPeer'; peer: string; bytes: Uint8Array }
+  | { type: 'broadcast'; bytes: Uint8Array }
+  | { type: 'sendToProducer'; producer: string; bytes: Uint8Array }
+  | { type: 'misbehaved'; peer: string; reason: string }
+  /** The chain the core follows (hex id), once it has one. */
+  | { type: 'chain'; chainId: string };
+
+/** The part of a MessagePort both sides use. */
+export interface BridgePort<In, Out> {
+  postMessage(m: Out, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<In>) => void) | null;
+}
+
+/** The core's label of a bridge peer: `#lp` + the page's label (the core takes labels starting with '#' for peers, others for producers). */
+const LABEL_PREFIX = '#lp';
+export const isBridgeLabel = (label: string): boolean => label.startsWith(LABEL_PREFIX);
+
+export interface BridgeListener {
+  connected(label: string): void;
+  message(label: string, bytes: Uint8Array): void;
+  closed(label: string): void;
+  mode(libp2p: boolean): void;
+}
+
+/** A copy of `bytes` in its own buffer, so the buffer can be transferred. */
+function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+    ? (bytes as Uint8Array<ArrayBuffer>)
+    : (bytes.slice() as Uint8Array<ArrayBuffer>);
+}
+
+/** The worker's side: the core's Transport to bridge peers, and what the page says. */
+export class WorkerPeerBridge {
+  private port: BridgePort<PageToWorker, WorkerToPage> | undefined;
+  private listener: BridgeListener | undefined;
+  /** Core labels of the peers connected now, with their libp2p ids. */
+  readonly peers = new Map<string, string>();
+  /** undefined until the page has said. */
+  libp2p: boolean | undefined;
+  modeReason: string | undefined;
+  net: NetView | null = null;
+  private chainId: string | undefined;
+
+  attach(port: BridgePort<PageToWorker, WorkerToPage>): void {
+    this.port = port;
+    port.onmessage = (e) => this.onPage(e.data);
+    if (this.chainId !== undefined) port.postMessage({ type: 'chain', chainId: this.chainId });
+  }
+
+  get attached(): boolean {
+    return this.port !== undefined;
+  }
+
+  /** Who hears the page's peers (the core's sync); the peers connected already are told at once. */
+  listen(listener: BridgeListener | undefined): void {
+    this.listener = listener;
+    if (listener) for (const label of this.peers.keys()) listener.connected(label);
+  }
+
+  tellChain(chainId: string): void {
+    if (this.chainId === chainId) return;
+    this.chainId = chainId;
+    this.port?.postMessage({ type: 'chain', chainId });
+  }
+
+  sendToPeer(label: string, bytes: Uint8Array): boolean {
+    if (!this.port || !this.peers.has(label)) return false;
+    const b = own(bytes);
+    this.port.postMessage({ type: 'sendToPeer', peer: label.slice(LABEL_PREFIX.length), bytes: b }, [b.buffer]);
+    return true;
+  }
+
+  broadcast(bytes: Uint8Array): void {
+    if (!this.port || this.peers.size === 0) return;
+    const b = own(bytes);
+    this.port.postMessage({ type: 'broadcast', bytes: b }, [b.buffer]);
+  }
+
+  sendToProducer(producer: string, bytes: Uint8Array): boolean {
+    if (!this.port || this.peers.size === 0) return false;
+    const b = own(bytes);
+    this.port.postMessage({ type: 'sendToProducer', producer, bytes: b }, [b.buffer]);
+    return true;
+  }
+
+  /** The core found the peer misbehaving: the page closes its stream and bans its libp2p id. */
+  misbehaved(label: string, reason: string): void {
+    if (!this.peers.delete(label)) return;
+    this.port?.postMessage({ type: 'misbehaved', peer: label.slice(LABEL_PREFIX.length), reason });
+    this.listener?.closed(label);
+  }
+
+  private onPage(m: PageToWorker): void {
+    switch (m.type) {
+      case 'mode':
+        this.libp2p = m.libp2p;
+        this.modeReason = m.reason;
+        this.listener?.mode(m.libp2p);
+        break;
+      case 'connected': {
+        const label = LABEL_PREFIX + m.peer;
+        this.peers.set(label, m.peerId);
+        this.listener?.connected(label);
+        break;
+      }
+      case 'message': {
+        const label = LABEL_PREFIX + m.peer;
+        if (this.peers.has(label)) this.listener?.message(label, m.bytes);
+        break;
+      }
+      case 'closed': {
+        const label = LABEL_PREFIX + m.peer;
+        if (this.peers.delete(label)) this.listener?.closed(label);
+        break;
+      }
+      case 'net':
+        this.net = m.net;
+        break;
+    }
+  }
+}
+
+/** What the page's side drives: a Libp2pTransport (or the same surface). */
+export type BridgedTransport = Pick<Libp2pTransport, 'onMessage' | 'onPeer' | 'sendToPeer' | 'broadcast' | 'sendToProducer' | 'misbehaved'>;
+
+export interface PagePeerBridgeInit {
+  /** A peer the core found misbehaving was dropped (its stream closed, its id banned): e.g. hang up its connection. */
+  onDropped?: (peerId: string, reason: string) => void;
+  /** The chain the worker's core follows. */
+  onChain?: (chainId: string) => void;
+  log?: (line: string) => void;
+}
+
+/** The page's side: hands the transport's peers to the worker and does what the worker's core asks. */
+export class PagePeerBridge {
+  private readonly off: (() => void)[] = [];
+  private readonly peerIds = new Map<string, string>();
+  chainId: string | undefined;
+
+  constructor(
+    private readonly port: BridgePort<WorkerToPage, PageToWorker>,
+    private readonly transport: BridgedTransport,
+    private readonly init: PagePeerBridgeInit = {},
+  ) {
+    port.onmessage = (e) => this.onWorker(e.data);
+    this.off.push(
+      transport.onPeer((e: TransportPeerEvent) => {
+        if (e.type === 'connected') {
+          this.peerIds.set(e.peer, e.peerId);
+          port.postMessage({ type: 'connected', peer: e.peer, peerId: e.peerId });
+        } else {
+          this.peerIds.delete(e.peer);
+          port.postMessage({ type: 'closed', peer: e.peer, ...(e.reason !== undefined && { reason: e.reason }) });
+        }
+      }),
+      transport.onMessage((m) => {
+        const b = own(m.bytes);
+        port.postMessage({ type: 'message', peer: m.peer, bytes: b }, [b.buffer]);
+      }),
+    );
+  }
+
+  setMode(libp2p: boolean, reason?: string): void {
+    this.port.postMessage({ type: 'mode', libp2p, ...(reason !== undefined && { reason }) });
+  }
+
+  sendNet(net: NetView): void {
+    this.port.postMessage({ type: 'net', net });
+  }
+
+  close(): void {
+    for (const f of this.off.splice(0)) f();
+    this.port.onmessage = null;
+  }
+
+  private onWorker(m: WorkerToPage): void {
+    try {
+      this.handle(m);
+    } catch (e) {
+      // The transport refuses bytes that are no psibase message: the core's bug, not a peer's.
+      this.init.log?.(`libp2p bridge: ${m.type} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private handle(m: WorkerToPage): void {
+    switch (m.type) {
+      case 'sendToPeer':
+        this.transport.sendToPeer(m.peer, m.bytes);
+        break;
+      case 'broadcast':
+        this.transport.broadcast(m.bytes);
+        break;
+      case 'sendToProducer':
+        this.transport.sendToProducer(m.producer, m.bytes);
+        break;
+      case 'misbehaved': {
+        const peerId = this.peerIds.get(m.peer);
+        this.init.log?.(`libp2p: the node dropped ${m.peer} (${peerId ?? 'gone'}): ${m.reason}`);
+        this.transport.misbehaved(m.peer, m.reason);
+        if (peerId !== undefined) this.init.onDropped?.(peerId, m.reason);
+        break;
+      }
+      case 'chain':
+        this.chainId = m.chainId;
+        this.init.onChain?.(m.chainId);
+        break;
+    }
+  }
+}
