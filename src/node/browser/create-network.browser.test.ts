@@ -33,7 +33,7 @@ describe('a network created in the browser', () => {
       const peerChain = toHex(peer.peer.node.chain.chainId!).toLowerCase();
       // The node produces: its status names this browser as its own peer, and the head advances.
       const first = await until(async () => {
-        const s = (await nodeStatus(page)) as Awaited<ReturnType<typeof nodeStatus>> & { producer?: string; producing?: boolean };
+        const s = await nodeStatus(page);
         return s.peerUrl === 'this browser' && s.producing && (s.head?.num ?? 0) >= 3 ? s : undefined;
       }, 60_000, 'the created network producing');
       expect(first.producer).toBe('prod');
@@ -44,6 +44,9 @@ describe('a network created in the browser', () => {
         return (s.head?.num ?? 0) >= first.head!.num + 2 ? s : undefined;
       }, 30_000, 'the head advancing');
       expect(later.error).toBeNull();
+      // The page's /native/status (answered by the root worker) says this browser produces.
+      const native = JSON.parse(await page.evaluate(async () => (await fetch('/native/status', { cache: 'no-store' })).text())) as Record<string, unknown>;
+      expect(native).toMatchObject({ role: 'producer', producing: true, producers: ['prod'], consensus: 'cft' });
       // The root service worker answers from the created network's database.
       const chainId = JSON.parse(await page.evaluate(async () => (await fetch('/common/chainid')).text())) as string;
       expect(chainId).toMatch(/^[0-9a-f]{64}$/i);

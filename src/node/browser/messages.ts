@@ -3,6 +3,7 @@
  * BroadcastChannel NODE_CHANNEL. Everything is structured-clone data.
  */
 import type { OutboxRecord } from './outbox.ts';
+import type { NetView } from './peer-bridge.ts';
 
 /** The node's view for dashboards (every tab), sent by the leader. */
 export interface NodeStatusView {
@@ -29,6 +30,16 @@ export interface NodeStatusView {
   paused: boolean;
   /** The node's range cache over IndexedDB: reads, misses among them, entries held, ranges dropped. */
   cache: { reads: number; misses: number; entries: number; evictions: number } | null;
+  /** The chain followed (hex), once the node holds its genesis block. */
+  chainId: string | null;
+  /** Whether the x-peers WebSocket to the Node peer is open (null when syncing over HTTP). */
+  xpeersConnected: boolean | null;
+  /** The leader page's libp2p side (peers, this node's addresses, the invite link); null without one. */
+  net: NetView | null;
+  /** The producer account this browser produces as (a network created here, producer-node.ts); absent when it follows. */
+  producer?: string;
+  /** Whether it is producing now (not paused, not halted). */
+  producing?: boolean;
   updatedAt: number;
 }
 
