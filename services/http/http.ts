@@ -192,7 +192,7 @@ function checkHeaders(server: u64, reply: HttpReply): void {
 function askServer(server: u64, req: HttpRequest, socket: i32): HttpReply | null {
   // psibase passes the logged-in user from r-transact's session; psiweb's sessions
   // are not on chain yet, so servers see none.
-  const args = ObjectWriter.struct().object(req.pack()).someI32(socket).none().finish();
+  const args = ObjectWriter.struct().struct(req.writer()).someI32(socket).none().finish();
   const r = ObjectReader.fixed(callAction(new Action(receiver(), server, methodNumber("serveSys"), args)), 4);
   if (r.isNone()) {
     r.done();

@@ -1,5 +1,5 @@
 import { call as nativeCall, getCurrentAction, getKey, getResult, NOT_FOUND } from "./env";
-import { ObjectReader, ObjectWriter } from "./fracpack";
+import { allocBytes, ObjectReader, ObjectWriter } from "./fracpack";
 
 /** psibase `Action{sender, service, method, rawData}` (an extensible struct). */
 export class Action {
@@ -14,9 +14,10 @@ export class Action {
     return ObjectWriter.struct().u64(this.sender).u64(this.service).u64(this.method).bytes(this.rawData).finish();
   }
 
+  /** `rawData` is a view into `data`, which must not change afterwards. */
   static unpack(data: Uint8Array): Action {
     const r = ObjectReader.struct(data);
-    const action = new Action(r.u64(), r.u64(), r.u64(), r.bytes());
+    const action = new Action(r.u64(), r.u64(), r.u64(), r.bytesView());
     r.done();
     return action;
   }
@@ -24,7 +25,8 @@ export class Action {
 
 /** Copy the host's current result (`size` bytes, as returned by the call that set it). */
 export function resultBytes(size: u32): Uint8Array {
-  const out = new Uint8Array(<i32>size);
+  // getResult fills it all.
+  const out = allocBytes(<i32>size);
   if (size > 0) getResult(out.dataStart, size, 0);
   return out;
 }
@@ -32,7 +34,7 @@ export function resultBytes(size: u32): Uint8Array {
 /** The key found by the last kvGreaterEqual / kvLessThan / kvMax, relative to the handle's prefix. */
 export function resultKey(): Uint8Array {
   const size = getKey(0, 0);
-  const out = new Uint8Array(<i32>size);
+  const out = allocBytes(<i32>size);
   if (size > 0) getKey(out.dataStart, size);
   return out;
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileService } from '../../scripts/build-services.ts';
+import { FracSchema } from '../../src/protocol/fracpack/index.ts';
+import { protocolSchema } from '../../src/protocol/types.ts';
 import { TestChain } from './testing/host.ts';
 
 // Compiling a service takes seconds, more when other test files compile alongside.
@@ -64,6 +66,35 @@ describe('AssemblyScript fracpack against psibase conformance vectors', () => {
       });
     }
   }
+
+  for (const [i, v] of vectors.filter((v) => ['(hex)', '(u8[])'].includes(v.type)).entries()) {
+    it(`#${i} ${v.type} read as a view: ${v.error ? 'rejects' : 'round-trips'} ${v.fracpack}`, () => {
+      if (v.error) expect(() => probe('tbytesview', bytes(v.fracpack))).toThrow(/^fracpack: /);
+      else expect(hexOf(probe('tbytesview', bytes(v.fracpack)))).toBe(v.fracpack.toUpperCase());
+    });
+  }
+
+  it('packs nested child writers in place as the reference encoder does', () => {
+    const schema = new FracSchema(
+      {
+        ...protocolSchema,
+        Args: { Object: { s: 'string', b: 'hex' } },
+        Item: { Object: { n: 'u8', s: 'string' } },
+        Inner: { Object: { s: 'string' } },
+        Nested: { Object: { s: 'string', items: { List: 'Item' }, opt: { Option: 'Inner' }, b: 'hex' } },
+      },
+      { mode: 'native' },
+    );
+    for (const [s, b] of [['héllo ✓ 😀', new Uint8Array([0, 1, 255])], ['', new Uint8Array(0)]] as const) {
+      const out = probe('tnested', schema.type('Args').encode({ s, b }));
+      const expected = { s, items: [{ n: 1, s }, { n: 2, s: '' }], opt: { s }, b };
+      expect(hexOf(out)).toBe(hexOf(schema.type('Nested').encode(expected)));
+    }
+  });
+
+  it('refuses to finish a writer whose attached child changed', () => {
+    expect(() => probe('tchildchanged', new Uint8Array([0, 0]))).toThrow(/^fracpack: a child writer changed after it was attached$/);
+  });
 
   it('reports malformed data as a fracpack abort', () => {
     expect(() => probe('tstrmember', bytes('04000400000000000000'))).toThrow(/^fracpack: empty container must use offset 0$/);

@@ -1,8 +1,11 @@
 // fracpack (psibase doc/src/specifications/data-formats/fracpack.md) for services.
 //
-// Writing: an ObjectWriter collects one object's fixed area and heap. Offsets are
-// self-relative, so a variable-size child packed on its own is position independent
-// and can be appended to the parent's heap as it is.
+// Writing: an ObjectWriter collects one object's fixed area and the list of what its
+// heap holds (packed children, byte strings, strings, child writers). Offsets are
+// self-relative, so a variable-size child is position independent; `finish()` lays the
+// whole object out in one buffer of its exact size, copying each piece once. A service
+// answering with a large body (a 1.6 MB plugin from `sites`) therefore copies it once
+// per hop, not once per nesting level and growth step.
 //
 // Reading: an ObjectReader walks the fields of one object in declaration order and
 // enforces the spec's validation rules as it goes; `done()` finishes the object.
@@ -22,20 +25,30 @@ export enum Layout {
 const OFFSET_EMPTY: u32 = 0;
 const OFFSET_NONE: u32 = 1;
 
+/**
+ * `n` bytes as the allocator hands them out, not zeroed: only for a buffer the caller
+ * overwrites in full (zeroing a large buffer first costs as much as filling it).
+ */
+export function allocBytes(n: i32): Uint8Array {
+  if (n < 0) abortWith("allocBytes: negative size");
+  return Uint8Array.wrap(changetype<ArrayBuffer>(__new(<usize>n, idof<ArrayBuffer>())));
+}
+
 /** A growable byte buffer. */
 export class Bytes {
+  /** Capacity; only the first `length` bytes are written. */
   data: Uint8Array;
   length: i32 = 0;
 
   constructor(capacity: i32 = 64) {
-    this.data = new Uint8Array(max(capacity, 16));
+    this.data = allocBytes(max(capacity, 16));
   }
 
   reserve(extra: i32): usize {
     const need = this.length + extra;
     if (need > this.data.length) {
-      const grown = new Uint8Array(max(need, this.data.length * 2));
-      grown.set(this.data.subarray(0, this.length));
+      const grown = allocBytes(max(need, this.data.length * 2));
+      memory.copy(grown.dataStart, this.data.dataStart, <usize>this.length);
       this.data = grown;
     }
     const at = this.data.dataStart + <usize>this.length;
@@ -57,26 +70,57 @@ export class Bytes {
 
   patchU32(pos: i32, v: u32): void { store<u32>(this.data.dataStart + <usize>pos, v); }
 
-  toBytes(): Uint8Array { return this.data.slice(0, this.length); }
+  /**
+   * The bytes written. A buffer written to its capacity is handed out as it is (the next
+   * write reallocates, so it stays unchanged); otherwise a copy of the written part.
+   */
+  toBytes(): Uint8Array { return this.length == this.data.length ? this.data : this.data.slice(0, this.length); }
 }
 
 /** Pack a string as a top-level fracpack string (u32 length + UTF-8). */
 export function packString(s: string): Uint8Array {
-  return packBytes(Uint8Array.wrap(String.UTF8.encode(s)));
+  const n = String.UTF8.byteLength(s);
+  const out = allocBytes(4 + n);
+  store<u32>(out.dataStart, <u32>n);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, out.dataStart + 4);
+  return out;
 }
 
 /** Pack bytes as a top-level fracpack `u8[]`. */
 export function packBytes(b: Uint8Array): Uint8Array {
-  const out = new Bytes(4 + b.length);
-  out.u32(<u32>b.length);
-  out.append(b);
-  return out.toBytes();
+  const out = allocBytes(4 + b.length);
+  store<u32>(out.dataStart, <u32>b.length);
+  memory.copy(out.dataStart + 4, b.dataStart, <usize>b.length);
+  return out;
 }
 
-/** Writes one object: fixed-size fields inline, variable-size fields as offsets into the heap. */
+// What a heap part holds.
+const PART_PACKED: u8 = 0; // bytes already packed, copied as they are
+const PART_BYTES: u8 = 1; // a `u8[]`: u32 length, then the bytes
+const PART_STRING: u8 = 2; // a string: u32 length, then its UTF-8
+const PART_WRITER: u8 = 3; // a child object, packed in place by its writer
+
+/** One piece of an ObjectWriter's heap; `size` is what it takes in the packed object. */
+class HeapPart {
+  constructor(
+    public kind: u8,
+    public size: i32,
+    public bytes: Uint8Array | null,
+    public str: string | null,
+    public writer: ObjectWriter | null,
+  ) {}
+}
+
+/**
+ * Writes one object: fixed-size fields inline, variable-size fields as offsets into the
+ * heap. What goes into the heap (a packed child, the bytes of a `u8[]`, a string, a
+ * child writer) is kept by reference until `finish()`, so it must not change before
+ * then; a child writer that changes after it was attached makes `finish()` abort.
+ */
 export class ObjectWriter {
-  private fixed: Bytes = new Bytes();
-  private heap: Bytes = new Bytes();
+  private fixed: Bytes = new Bytes(32);
+  private parts: HeapPart[] = [];
+  private heapSize: i32 = 0;
   private slots: i32[] = [];
   private targets: i32[] = [];
   // Fixed-area length up to the last field that is not an empty optional.
@@ -105,32 +149,57 @@ export class ObjectWriter {
   /** Inline the bytes of a fixed-size value (e.g. a packed non-extensible fixed struct). */
   raw(packed: Uint8Array): ObjectWriter { this.fixed.append(packed); this.field(); return this; }
 
-  /** A variable-size field: an offset to `packed`, which is appended to the heap. */
-  object(packed: Uint8Array): ObjectWriter {
+  /** An offset slot pointing at `part`, which goes at the end of the heap. */
+  private heapField(part: HeapPart): ObjectWriter {
     this.slots.push(this.fixed.length);
-    this.targets.push(this.heap.length);
+    this.targets.push(this.heapSize);
     this.fixed.u32(0);
-    this.heap.append(packed);
+    this.parts.push(part);
+    this.heapSize += part.size;
     this.field();
     return this;
   }
 
+  private empty(): ObjectWriter {
+    this.fixed.u32(OFFSET_EMPTY);
+    this.field();
+    return this;
+  }
+
+  /** A variable-size field: an offset to `packed`, which goes into the heap as it is. */
+  object(packed: Uint8Array): ObjectWriter {
+    return this.heapField(new HeapPart(PART_PACKED, packed.length, packed, null, null));
+  }
+
   /** A vector or string field, already packed; empty containers are stored as offset 0. */
   container(packed: Uint8Array): ObjectWriter {
-    if (load<u32>(packed.dataStart) == 0) {
-      this.fixed.u32(OFFSET_EMPTY);
-      this.field();
-      return this;
-    }
+    if (load<u32>(packed.dataStart) == 0) return this.empty();
     return this.object(packed);
   }
 
-  str(s: string): ObjectWriter { return this.container(packString(s)); }
-  bytes(b: Uint8Array): ObjectWriter { return this.container(packBytes(b)); }
+  str(s: string): ObjectWriter {
+    const n = String.UTF8.byteLength(s);
+    if (n == 0) return this.empty();
+    return this.heapField(new HeapPart(PART_STRING, 4 + n, null, s, null));
+  }
+
+  bytes(b: Uint8Array): ObjectWriter {
+    if (b.length == 0) return this.empty();
+    return this.heapField(new HeapPart(PART_BYTES, 4 + b.length, b, null, null));
+  }
+
   /** A vector field whose contents came from `ObjectWriter.vector()`. */
-  vec(v: ObjectWriter): ObjectWriter { return this.container(v.finish()); }
+  vec(v: ObjectWriter): ObjectWriter {
+    if (v.fixedSize() == 0) return this.empty();
+    return this.child(v);
+  }
+
   /** A struct field (extensible or variable-size non-extensible). */
-  struct(s: ObjectWriter): ObjectWriter { return this.object(s.finish()); }
+  struct(s: ObjectWriter): ObjectWriter { return this.child(s); }
+
+  private child(w: ObjectWriter): ObjectWriter {
+    return this.heapField(new HeapPart(PART_WRITER, w.size(), null, null, w));
+  }
 
   /** An empty optional. */
   none(): ObjectWriter { this.fixed.u32(OFFSET_NONE); return this; }
@@ -150,25 +219,60 @@ export class ObjectWriter {
   optStr(s: string | null): ObjectWriter { return s === null ? this.none() : this.str(s); }
   optBytes(b: Uint8Array | null): ObjectWriter { return b === null ? this.none() : this.bytes(b); }
   optObject(packed: Uint8Array | null): ObjectWriter { return packed === null ? this.none() : this.object(packed); }
+  /** An optional struct given by its writer. */
+  optStruct(s: ObjectWriter | null): ObjectWriter { return s === null ? this.none() : this.struct(s); }
+
+  // The spec: trailing empty optionals of extensible structs and tuples are omitted.
+  private fixedSize(): i32 { return this.layout == Layout.Extensible ? this.required : this.fixed.length; }
+  private headerSize(): i32 { return this.layout == Layout.Extensible ? 2 : this.layout == Layout.Vector ? 4 : 0; }
+
+  /** The size of the packed object as it stands. */
+  size(): i32 { return this.headerSize() + this.fixedSize() + this.heapSize; }
 
   finish(): Uint8Array {
-    // The spec: trailing empty optionals of extensible structs and tuples are omitted.
-    const fixedSize = this.layout == Layout.Extensible ? this.required : this.fixed.length;
-    const header = this.layout == Layout.Extensible ? 2 : this.layout == Layout.Vector ? 4 : 0;
-    const out = new Bytes(header + fixedSize + this.heap.length);
+    const out = allocBytes(this.size());
+    this.writeTo(out.dataStart);
+    return out;
+  }
+
+  /** Packs the object at `at`, which has room for `size()` bytes. */
+  private writeTo(at: usize): void {
+    const fixedSize = this.fixedSize();
+    const header = this.headerSize();
     if (this.layout == Layout.Extensible) {
       if (fixedSize > 0xffff) abortWith("fracpack: struct fixed area exceeds 65535 bytes");
-      out.u16(<u16>fixedSize);
+      store<u16>(at, <u16>fixedSize);
     } else if (this.layout == Layout.Vector) {
-      out.u32(<u32>fixedSize);
+      store<u32>(at, <u32>fixedSize);
     }
-    out.append(this.fixed.data.subarray(0, fixedSize));
-    out.append(this.heap.data.subarray(0, this.heap.length));
+    const fixedAt = at + <usize>header;
+    memory.copy(fixedAt, this.fixed.data.dataStart, <usize>fixedSize);
     for (let i = 0; i < this.slots.length; i++) {
       const slot = this.slots[i];
-      out.patchU32(header + slot, <u32>(fixedSize + this.targets[i] - slot));
+      store<u32>(fixedAt + <usize>slot, <u32>(fixedSize + this.targets[i] - slot));
     }
-    return out.toBytes();
+    let pos = fixedAt + <usize>fixedSize;
+    for (let i = 0; i < this.parts.length; i++) {
+      const part = this.parts[i];
+      const kind = part.kind;
+      if (kind == PART_PACKED) {
+        memory.copy(pos, part.bytes!.dataStart, <usize>part.size);
+      } else if (kind == PART_BYTES) {
+        const b = part.bytes!;
+        if (4 + b.length != part.size) abortWith("fracpack: bytes changed after they were written");
+        store<u32>(pos, <u32>b.length);
+        memory.copy(pos + 4, b.dataStart, <usize>b.length);
+      } else if (kind == PART_STRING) {
+        const s = part.str!;
+        store<u32>(pos, <u32>(part.size - 4));
+        String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, pos + 4);
+      } else {
+        const w = part.writer!;
+        if (w.size() != part.size) abortWith("fracpack: a child writer changed after it was attached");
+        w.writeTo(pos);
+      }
+      pos += <usize>part.size;
+    }
   }
 }
 
@@ -194,6 +298,8 @@ export class ObjectReader {
   private child: ObjectReader | null = null;
   // Position just after the last slot that held an empty optional.
   private lastNoneEnd: i32 = -1;
+  // The size of the container containerField() found last.
+  private viewSize: i32 = 0;
 
   // `fixedSize` is needed only for Layout.Fixed, whose size the data does not record.
   constructor(data: Uint8Array, at: i32, layout: Layout, isRoot: bool, fixedSize: i32 = 0) {
@@ -305,25 +411,50 @@ export class ObjectReader {
     return at + <i32>offset;
   }
 
-  private containerAt(target: i32): Uint8Array {
+  /** Checks the container at `target` and moves past it; returns its size (its contents follow the u32 size). */
+  private containerAt(target: i32): i32 {
     this.claim(target, 4);
     const size = load<u32>(this.data.dataStart + <usize>target);
     if (size == 0) fail("empty container must use offset 0");
     this.claim(target + 4, <i32>min(size, <u32>i32.MAX_VALUE));
-    return this.data.slice(target + 4, target + 4 + <i32>size);
+    return <i32>size;
   }
 
-  /** A `u8[]` (or `hex`) field. */
-  bytes(): Uint8Array {
+  /** Where the contents of the next `u8[]` or string field start (-1 when it is empty) and, in `viewSize`, their size. */
+  private containerField(): i32 {
     const target = this.slot();
     if (target == -2) fail("unexpected empty optional");
-    if (target == -1) return new Uint8Array(0);
-    return this.containerAt(target);
+    if (target == -1) {
+      this.viewSize = 0;
+      return -1;
+    }
+    this.viewSize = this.containerAt(target);
+    return target + 4;
+  }
+
+  /** A `u8[]` (or `hex`) field, copied. */
+  bytes(): Uint8Array {
+    const at = this.containerField();
+    if (at < 0) return new Uint8Array(0);
+    return this.data.slice(at, at + this.viewSize);
+  }
+
+  /**
+   * A `u8[]` field as a view into the data being read, not a copy: for large payloads
+   * passed on as they are. It shares the data's buffer (so its `.buffer` is the whole
+   * data's) and sees any change made to the data.
+   */
+  bytesView(): Uint8Array {
+    const at = this.containerField();
+    if (at < 0) return new Uint8Array(0);
+    return this.data.subarray(at, at + this.viewSize);
   }
 
   /** A string field. */
   str(): string {
-    return String.UTF8.decode(this.bytes().buffer);
+    const at = this.containerField();
+    if (at < 0) return "";
+    return String.UTF8.decodeUnsafe(this.data.dataStart + <usize>at, <usize>this.viewSize);
   }
 
   private childAt(layout: Layout, fixedSize: i32 = 0): ObjectReader {
@@ -424,13 +555,18 @@ const EMPTY_VECTOR = new Uint8Array(4);
 
 /** Read a top-level string (u32 length + UTF-8). */
 export function readString(data: Uint8Array): string {
-  return String.UTF8.decode(readBytes(data).buffer);
+  checkTopLevelContainer(data);
+  return String.UTF8.decodeUnsafe(data.dataStart + 4, <usize>(data.length - 4));
 }
 
 /** Read a top-level `u8[]`. */
 export function readBytes(data: Uint8Array): Uint8Array {
+  checkTopLevelContainer(data);
+  return data.slice(4);
+}
+
+function checkTopLevelContainer(data: Uint8Array): void {
   if (data.length < 4) fail("read out of bounds");
   const size = load<u32>(data.dataStart);
   if (<u64>size + 4 != <u64>data.length) fail(<u64>size + 4 > <u64>data.length ? "read out of bounds" : "extra data after object");
-  return data.slice(4);
 }

@@ -16,8 +16,12 @@ export class HttpHeader {
     return h;
   }
 
+  writer(): ObjectWriter {
+    return ObjectWriter.fixed().str(this.name).str(this.value);
+  }
+
   pack(): Uint8Array {
-    return ObjectWriter.fixed().str(this.name).str(this.value).finish();
+    return this.writer().finish();
   }
 }
 
@@ -35,7 +39,7 @@ function readHeaders(r: ObjectReader): HttpHeader[] {
 
 function writeHeaders(headers: HttpHeader[]): ObjectWriter {
   const v = ObjectWriter.vector();
-  for (let i = 0; i < headers.length; i++) v.object(headers[i].pack());
+  for (let i = 0; i < headers.length; i++) v.struct(headers[i].writer());
   return v;
 }
 
@@ -80,8 +84,9 @@ export class HttpRequest {
     public body: Uint8Array,
   ) {}
 
+  /** The body is a view into the data being read (ObjectReader.bytesView). */
   static read(r: ObjectReader): HttpRequest {
-    const req = new HttpRequest(r.str(), r.str(), r.str(), r.str(), readHeaders(r), r.bytes());
+    const req = new HttpRequest(r.str(), r.str(), r.str(), r.str(), readHeaders(r), r.bytesView());
     r.done();
     return req;
   }
@@ -90,11 +95,14 @@ export class HttpRequest {
     return HttpRequest.read(ObjectReader.struct(data));
   }
 
-  pack(): Uint8Array {
+  writer(): ObjectWriter {
     return ObjectWriter.struct()
       .str(this.host).str(this.method).str(this.target).str(this.contentType)
-      .vec(writeHeaders(this.headers)).bytes(this.body)
-      .finish();
+      .vec(writeHeaders(this.headers)).bytes(this.body);
+  }
+
+  pack(): Uint8Array {
+    return this.writer().finish();
   }
 
   /** The target without its query string, %XX escapes decoded. */
@@ -122,7 +130,7 @@ export class HttpRequest {
   }
 
   bodyText(): string {
-    return String.UTF8.decode(this.body.buffer);
+    return String.UTF8.decodeUnsafe(this.body.dataStart, <usize>this.body.length);
   }
 }
 
@@ -148,8 +156,9 @@ export class HttpReply {
     return new HttpReply(status, "application/json", Uint8Array.wrap(String.UTF8.encode(body)));
   }
 
+  /** The body is a view into the data being read (ObjectReader.bytesView). */
   static read(r: ObjectReader): HttpReply {
-    const reply = new HttpReply(r.u16(), r.str(), r.bytes(), readHeaders(r));
+    const reply = new HttpReply(r.u16(), r.str(), r.bytesView(), readHeaders(r));
     r.done();
     return reply;
   }
@@ -167,10 +176,14 @@ export class HttpReply {
     return findHeader(this.headers, name);
   }
 
-  pack(): Uint8Array {
+  /** A writer of the packed reply; the body is copied once, when it finishes. */
+  writer(): ObjectWriter {
     return ObjectWriter.struct()
-      .u16(this.status).str(this.contentType).bytes(this.body).vec(writeHeaders(this.headers))
-      .finish();
+      .u16(this.status).str(this.contentType).bytes(this.body).vec(writeHeaders(this.headers));
+  }
+
+  pack(): Uint8Array {
+    return this.writer().finish();
   }
 }
 
@@ -211,7 +224,7 @@ function serveSys(call: Call): void {
   if (!args.isNone()) args.someI32();
   const user: u64 = args.isNone() ? 0 : args.someU64();
   const reply = httpHandler!(request, user);
-  call.ret(ObjectWriter.fixed().optObject(reply === null ? null : reply.pack()).finish());
+  call.ret(ObjectWriter.fixed().optStruct(reply === null ? null : reply.writer()).finish());
 }
 
 /** Register `handler` as the service's `serveSys` action. `user` is 0 when nobody is logged in. */

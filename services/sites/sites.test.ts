@@ -7,7 +7,7 @@ import { FracSchema } from '../../src/protocol/fracpack/index.ts';
 import { accountNumber } from '../../src/protocol/names.ts';
 import { protocolSchema } from '../../src/protocol/types.ts';
 import { DbId, dbKey } from '../../src/vm/index.ts';
-import { get, header, ROOT, text, WEB_SERVICES } from '../http/testing/web.ts';
+import { get, header, request, ROOT, text, WEB_SERVICES, webSchema } from '../http/testing/web.ts';
 import { VmChain } from '../sdk/testing/vm.ts';
 import { storeSysArgs } from './upload.ts';
 
@@ -213,6 +213,28 @@ describe('sites', () => {
     const data = push('x', 'getData', schema.type('GetData').encode({ site: accountNumber('alice'), path: '/style.css', decompress: false }));
     expect(schema.type('hex').decode(data)).toEqual(enc('body{}'));
     expect(() => push('x', 'getData', schema.type('GetData').encode({ site: accountNumber('alice'), path: '/zzz', decompress: false }))).toThrow('Content not found');
+  });
+
+  it('passes a large file through sites and http with at most two copies in wasm', () => {
+    // Meter units grow with the bytes memory.copy/fill move (one unit per 64), so the
+    // extra units a larger file costs count how often the services copy or zero its
+    // body. A body packed into a reply, that reply into serveSys's optional, the result
+    // read back and packed again by http took ~38 passes; building each reply in place
+    // from views of what was read takes one pass per service (host copies are not metered).
+    const sizes = [64 * 1024, 320 * 1024];
+    const units = sizes.map((n) => {
+      const body = new Uint8Array(n).map((_, i) => (i * 7919) & 255);
+      push('big', 'storeSys', storeSysArgs({ path: `/f${n}.wasm`, contentType: 'application/wasm', content: body }));
+      const r = chain.push('x-http', 'http', 'serve', webSchema.type('ServeArgs').encode({ socket: 7, req: request(`big.${ROOT}`, `/f${n}.wasm`) }));
+      if (r.error) throw r.error;
+      const reply = webSchema.type('HttpReply').decode(r.retval) as { status: number; body: Uint8Array };
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual(body);
+      return Number(r.cpuUsed);
+    });
+    const passes = (units[1]! - units[0]!) / ((sizes[1]! - sizes[0]!) / 64);
+    expect(passes).toBeGreaterThan(1);
+    expect(passes).toBeLessThan(3);
   });
 
   it('serves missing files from a proxy site and refuses proxy cycles', () => {

@@ -130,7 +130,8 @@ class DataRow extends Row {
   }
   static unpack(data: Uint8Array): DataRow {
     const r = ObjectReader.struct(data);
-    const row = new DataRow(r.raw(32), r.bytes());
+    // The content is passed on as it is: a view, not a copy of up to megabytes.
+    const row = new DataRow(r.raw(32), r.bytesView());
     r.done();
     return row;
   }
@@ -329,7 +330,7 @@ action("serveSys", (c: Call): void => {
     const row = contentRow(account, req.path());
     if (row !== null) reply = serveContent(req, row!, root);
   }
-  c.ret(ObjectWriter.fixed().optObject(reply === null ? null : reply!.pack()).finish());
+  c.ret(ObjectWriter.fixed().optStruct(reply === null ? null : reply!.writer()).finish());
 });
 
 function decRef(hash: Uint8Array): void {

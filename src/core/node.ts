@@ -196,7 +196,7 @@ export class CoreNode {
   private readonly applied = new Map<number, string>();
   /** What each applied reversible block overwrote, by number (the undo records, in memory). */
   private readonly undo = new Map<number, KvWrite[]>();
-  /** Verdicts of blocks that did not run (id → why). */
+  /** Verdicts of blocks that did not run (invalidKey: id and signature → why). */
   private readonly invalid = new Map<string, string>();
   /**
    * Applied blocks not yet committed, oldest first: they follow the chain's head, and
@@ -677,7 +677,7 @@ export class CoreNode {
     if (b.block.header.blockNum <= this.irreversibleNum) return false;
     const id = blockId(b);
     if (this.known.has(id) || this.applied.get(b.block.header.blockNum) === id) return true;
-    const why = this.invalid.get(id);
+    const why = this.invalid.get(invalidKey(id, b));
     if (why !== undefined) {
       // A block already found not to run, sent again: its sender is reported as the first was.
       if (peer !== undefined) this.transport.misbehaved?.(peer, `sent block ${b.block.header.blockNum} that does not run: ${why}`);
@@ -694,7 +694,7 @@ export class CoreNode {
       return true;
     } catch (e) {
       if (!(e instanceof BlockValidationError)) throw e;
-      this.invalid.set(id, e.message);
+      this.invalid.set(invalidKey(id, b), e.message);
       this.log(`block ${b.block.header.blockNum} ${id.slice(0, 16)} does not run: ${e.message}`);
       if (peer !== undefined) this.transport.misbehaved?.(peer, `sent block ${b.block.header.blockNum} that does not run: ${e.message}`);
       return false;
@@ -706,7 +706,7 @@ export class CoreNode {
     const id = blockId(b);
     if (this.known.has(id) || this.built.has(id)) return true;
     if (this.applied.get(b.block.header.blockNum) === id) return true;
-    if (!this.invalid.has(id)) this.needValidation.push(b);
+    if (!this.invalid.has(invalidKey(id, b))) this.needValidation.push(b);
     return false;
   }
 
@@ -1239,6 +1239,16 @@ function restoreAt(restore: PersistedState, root: SignedBlock): PersistedState {
 }
 
 const packedCache = new WeakMap<SignedBlock, Uint8Array>();
+
+/**
+ * The key a block that does not run is remembered by: its id and its signature. A
+ * block's id does not cover its signature, so a copy with a forged signature must not
+ * get the genuine block (same id) refused from honest peers; the id leads the key
+ * (pruning reads the block number from it).
+ */
+function invalidKey(id: string, b: SignedBlock): string {
+  return `${id}/${toHex(b.signature)}`;
+}
 
 /** A BlockMessage as received, decoded once (when its signature check begins, or at its turn). */
 interface Arrived {

@@ -7,8 +7,9 @@
  *     worker's never), must be a plain authority naming the URL's host (400).
  *  1. `localhost` and loopback addresses redirect to the root host; other hosts are
  *     not ours (421).
- *  2. `/native/…` on any of our hosts is answered by the node itself (status, and the
- *     block ranges other nodes sync from: blocks.ts), CORS-open with preflights.
+ *  2. `/native/…` on any of our hosts is answered by the node itself (status, the
+ *     block ranges other nodes sync from: blocks.ts, the query cache's counters),
+ *     CORS-open with preflights.
  *  3. `transact.<root>/push_transaction` goes to the producing node, into the block it is building (push.ts).
  *  3a. `/graphql` on `producers.<root>`, `accounts.<root>`, `transact.<root>` and
  *     `explorer.<root>` is answered by the node from chain state at the head
@@ -18,6 +19,7 @@
  *     (service-schemas.ts), as psibase's packages service answers it.
  *  4. `<service>.<root>` runs the http service's `serve` as a read-only query at the
  *     head, which routes to the service's registered server, sites or common-api.
+ *     Successful GET/HEAD answers are kept per (state, request) (query-cache.ts).
  *  4a. On `<service>.<root>`, with a PWA build to serve: `/app-sw.js` is the app
  *     origins' service worker, and a browser's top-level navigation gets the app
  *     loader, which installs that worker (a first visit: once it runs, navigations
@@ -39,6 +41,7 @@ import { PACKAGES, SCHEMA_PATH, serveSchema } from './service-schemas.ts';
 import { PUSH_TRANSACTION_PATH, pushTransaction, type TransactionSubmitter } from './push.ts';
 import { SUPERVISOR_SERVICE, serveCommonLib, serveSupervisorOrigin } from './supervisor-origin.ts';
 import { HTTP, ServiceQuery, type QueryChain } from './query.ts';
+import { QueryCache, type QueryCacheOptions } from './query-cache.ts';
 import { corsHeaders, errorResponse, jsonResponse, preflightResponse, replyToResponse } from './responses.ts';
 import { knownBody } from './known-body.ts';
 
@@ -47,6 +50,9 @@ const COMMON_API = accountNumber('common-api');
 
 /** How the VM reports common-api's aborts; its JSON decoders abort with `json: …`. */
 const COMMON_API_ABORT = "service 'common-api' aborted with message: ";
+
+/** The query cache's counters as JSON (QueryCacheStats; null when the router keeps none). */
+export const QUERY_CACHE_PATH = '/native/query-cache';
 
 /** The methods the node's own /native/ resources answer. */
 const NATIVE_METHODS = 'GET, HEAD, OPTIONS';
@@ -75,6 +81,11 @@ export interface RouterInit {
   /** The PWA build served on the root host. */
   site?: StaticSite;
   maxBodyBytes?: number;
+  /**
+   * The answers of GET/HEAD queries kept per (state, request) (query-cache.ts), bounded
+   * as given; false keeps none. On by default.
+   */
+  queryCache?: QueryCacheOptions | false;
   /** Told about failures that are not the client's fault (a 500 is sent regardless). */
   onError?: (error: unknown, request: Request) => void;
 }
@@ -86,7 +97,8 @@ export class Router {
 
   constructor(private readonly init: RouterInit) {
     this.rootHost = normalizeRootHost(init.rootHost);
-    this.query = new ServiceQuery(init.chain, { rootHost: this.rootHost });
+    const cache = init.queryCache === false ? undefined : new QueryCache(init.queryCache);
+    this.query = new ServiceQuery(init.chain, { rootHost: this.rootHost, ...(cache && { cache }) });
     this.maxBodyBytes = init.maxBodyBytes ?? MAX_BODY_BYTES;
   }
 
@@ -206,20 +218,21 @@ export class Router {
 
   private async native(request: Request, url: URL): Promise<Response> {
     const status = url.pathname === '/native/status' && this.init.nativeStatus !== undefined;
-    if (!status && url.pathname !== BLOCKS_PATH) throw new HttpError(404, `the resource '${url.pathname}' was not found`);
+    if (!status && url.pathname !== BLOCKS_PATH && url.pathname !== QUERY_CACHE_PATH) throw new HttpError(404, `the resource '${url.pathname}' was not found`);
     // CORS-open, so a node on another origin may sync from this one: a preflight
     // (sent for any request a page adds headers to) is answered for every resource.
     if (request.method === 'OPTIONS') return preflightResponse(NATIVE_METHODS);
     if (url.pathname === BLOCKS_PATH) return blockRangeResponse(request, url, this.init.chain.state.store);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new HttpError(405, `/native/status does not accept the method ${request.method}`, { headers: { ...corsHeaders(), Allow: NATIVE_METHODS } });
+      throw new HttpError(405, `${url.pathname} does not accept the method ${request.method}`, { headers: { ...corsHeaders(), Allow: NATIVE_METHODS } });
     }
+    if (url.pathname === QUERY_CACHE_PATH) return jsonResponse(this.query.cache?.stats ?? null, 200, corsHeaders());
     return jsonResponse(await this.init.nativeStatus!(), 200, corsHeaders());
   }
 
   private async root(request: Request, url: URL, httpRequest: HttpRequest): Promise<Response> {
     if (url.pathname.startsWith(COMMON_API_PREFIX) && (await this.query.hasCode(COMMON_API))) {
-      const r = await this.query.serveSys(COMMON_API, httpRequest);
+      const r = await this.query.serveSysReply(COMMON_API, httpRequest);
       if (r.error !== undefined) throw serviceFailure(r.error, url);
       if (r.reply) return replyToResponse(r.reply);
     }
@@ -229,16 +242,22 @@ export class Router {
   }
 
   private async service(service: bigint, httpRequest: HttpRequest, url: URL): Promise<Response> {
+    // On one state a request always takes the same route below, so a kept answer is
+    // looked up first, under the route's own entry; it is kept only when the run that
+    // computed it saw the route taken (the `holds` checks, on that run's state).
+    const entry = `route ${service}`;
+    const kept = await this.query.cached(entry, httpRequest);
+    if (kept) return replyToResponse(kept);
     // A chain without the http service (a bare test chain) still serves each service's
     // own serveSys on its subdomain; with it, psibase's routing applies.
     if (!(await this.query.hasCode(HTTP))) {
       if (!(await this.query.hasCode(service))) throw new HttpError(404, `no service is deployed on ${httpRequest.host}`);
-      const r = await this.query.serveSys(service, httpRequest);
+      const r = await this.query.serveSysReply(service, httpRequest, HTTP, entry, (reader) => !this.query.codeOrNone(reader, HTTP));
       if (r.error !== undefined) throw new HttpError(500, r.error);
       if (!r.reply) throw new HttpError(404, `the resource '${httpRequest.target}' was not found`);
       return replyToResponse(r.reply);
     }
-    const r = await this.query.serve(httpRequest);
+    const r = await this.query.serveReply(httpRequest, entry, (reader) => this.query.codeOrNone(reader, HTTP));
     if (r.error !== undefined) throw serviceFailure(r.error, url);
     return replyToResponse(r.reply!);
   }

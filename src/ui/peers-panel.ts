@@ -10,9 +10,11 @@ const rtt = (ms: number | undefined) => (ms === undefined ? '—' : `${ms < 10 ?
 /**
  * This node's peers (transport, direction, head, round trip), and the Node peer's own
  * view from its `/native/status` (its role and its peers, round trips as it measures
- * them). The browser node's status view does not list peers yet: until it does, the
- * one peer is the Node peer it syncs from, with the round trip of this page's
- * `/native/status` polls. Unreachable: last values kept, marked stale.
+ * them). With libp2p on, the node's peers are its libp2p peers (WebRTC browsers, the
+ * Node peer over a WebSocket) with libp2p's ping round trips, from the leader's status;
+ * otherwise the one peer is the Node peer it syncs from, with the round trip of this
+ * page's `/native/status` polls. The Invite button shows and copies the invite link.
+ * Unreachable: last values kept, marked stale.
  */
 export class PeersPanel extends NodeElement {
   static override styles = panelStyles;

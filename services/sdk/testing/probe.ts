@@ -248,3 +248,30 @@ action("tablist", (c: Call): void => {
   for (let p = names.next(); p !== null; p = names.next()) byName.str(p.name);
   c.retStruct(ObjectWriter.struct().vec(byId).vec(byName));
 });
+
+// Nested writers: (s: string, b: u8[]) -> Nested {s, items: Item{n: u8, s}[], opt: Inner{s}?, b},
+// each child attached as a writer and packed in place by the outer finish().
+action("tnested", (c: Call): void => {
+  const s = c.args.str();
+  const b = c.args.bytesView();
+  const items = ObjectWriter.vector()
+    .struct(ObjectWriter.struct().u8(1).str(s))
+    .struct(ObjectWriter.struct().u8(2).str(""));
+  c.retStruct(ObjectWriter.struct().str(s).vec(items).optStruct(ObjectWriter.struct().str(s)).bytes(b));
+});
+
+// A child writer changed after it was attached: finish() must refuse.
+action("tchildchanged", (c: Call): void => {
+  const child = ObjectWriter.vector().u8(1);
+  const w = ObjectWriter.struct().vec(child);
+  child.u8(2);
+  c.ret(w.finish());
+});
+
+// (u8[]) read as a view and written back.
+action("tbytesview", (c: Call): void => {
+  const r = ObjectReader.struct(c.rawData);
+  const v = r.bytesView();
+  r.done();
+  c.ret(ObjectWriter.struct().bytes(v).finish());
+});

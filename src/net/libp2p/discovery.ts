@@ -206,6 +206,11 @@ export function readAnswer(stream: Stream, limit = MAX_DISCOVERY_BYTES, timeoutM
         reject(new DiscoveryError('stream', `the discovery stream closed: ${evt.error.message}`, { cause: evt.error }));
       } else finish();
     });
+    // The answerer may have written and closed its side before these listeners were
+    // there: its answer is still delivered from the stream's buffer, but the
+    // remoteCloseWrite event has passed. Finish after the buffered answer (a macrotask
+    // runs after the microtasks that deliver it).
+    if (stream.remoteWriteStatus === 'closed' || stream.status === 'closed') setTimeout(() => finish(), 0);
   });
 }
 

@@ -191,12 +191,12 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   const psibasePeerIds = () => new Set([...sockets.values()].map((s) => s.peerId));
   const unlimited = (id: string): Connection | undefined => peer?.node.getConnections().find((c) => c.remotePeer.toString() === id && c.limits == null && c.status === 'open');
 
-  /** Whether `id`'s own discovery answer names this node's chain. */
-  const sameChain = async (c: Connection): Promise<boolean> => {
+  /** Whether `id`'s own discovery answer names this node's chain ('unknown': it names none yet, or this node knows none). */
+  const sameChain = async (c: Connection): Promise<boolean | 'unknown'> => {
     const ours = bridge.chainId;
-    if (!ours || !peer) return false;
+    if (!ours || !peer) return 'unknown';
     const answer = await askPeers(peer.node, c.remotePeer);
-    return answer.chainId === ours;
+    return answer.chainId === null ? 'unknown' : answer.chainId === ours;
   };
 
   const inbound = (s: Libp2pPeerSocket): void => {
@@ -204,7 +204,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     // The Node peer (our relay) is of our chain: it served this page.
     if (s.peerId === nodePeerId) return adopt(s);
     void sameChain(s.connection).then(
-      (ok) => (ok ? adopt(s) : s.close(1008, 'another chain (or none yet)')),
+      (ok) => (ok === true ? adopt(s) : s.close(1008, ok === 'unknown' ? 'no chain known yet' : 'another chain')),
       (e: unknown) => s.close(1008, `no discovery answer: ${(e as Error).message}`.slice(0, 120)),
     );
   };
@@ -219,8 +219,11 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     try {
       const c = await peer.node.dial(addr, { signal: AbortSignal.timeout(20_000) });
       if (c.limits != null || !WebRTC.matches(c.remoteAddr)) throw new Error(`not a direct WebRTC connection: ${c.remoteAddr.toString()}`);
-      if (!(await sameChain(c))) {
-        log(`${p.id} follows another chain (or none yet): no psibase stream`);
+      const same = await sameChain(c);
+      if (same !== true) {
+        // Not yet knowing a chain is soon over: asked again at the next round.
+        if (same === 'unknown') retryAt.set(p.id, Date.now() + DISCOVERY_INTERVAL_MS - 100);
+        log(`${p.id} ${same === 'unknown' ? 'names no chain yet' : 'follows another chain'}: no psibase stream`);
         return;
       }
       if (psibasePeerIds().has(p.id)) return;

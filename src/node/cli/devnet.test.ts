@@ -15,7 +15,8 @@ describe('psiweb devnet', () => {
     expect(() => parseDevnetArgs(['--nodes', '1'])).toThrow(UsageError);
     expect(() => parseDevnetArgs(['--nodes', '33'])).toThrow(/from 2 to 32/);
     expect(() => parseDevnetArgs(['--nodes', '4', '--mode', 'raft'])).toThrow(/--mode must be cft or bft/);
-    expect(() => parseDevnetArgs(['--nodes', '4', '--port', '65534'])).toThrow(/room for 4 ports/);
+    expect(() => parseDevnetArgs(['--nodes', '4', '--port', '65534'])).toThrow(/room for 8 ports/);
+    expect(() => parseDevnetArgs(['--nodes', '4', '--port', '65529'])).toThrow(/room for 8 ports/);
   });
 
   it('gives the first node the producer set and the others --producer and --peer on the next ports', () => {
@@ -23,6 +24,8 @@ describe('psiweb devnet', () => {
     expect(nodes.map((n) => n.name)).toEqual(['prod1', 'prod2', 'prod3']);
     expect(nodes[0]!.args).toEqual(expect.arrayContaining(['--port', '9100', '--producers', 'prod1,prod2,prod3', '--mode', 'bft']));
     expect(nodes[2]!.args).toEqual(expect.arrayContaining(['--port', '9102', '--producer', 'prod3', '--peer', 'http://psiweb.localhost:9100']));
+    // libp2p on the ports after the HTTP ones, never on another node's HTTP port.
+    expect(nodes.map((n) => n.args[n.args.indexOf('--libp2p-port') + 1])).toEqual(['9103', '9104', '9105']);
     expect(nodes[2]!.args.join(' ')).toContain(join('/tmp/d', 'prod3'));
   });
 

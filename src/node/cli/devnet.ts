@@ -55,7 +55,7 @@ export function parseDevnetArgs(argv: string[]): DevnetCliOptions {
   if (!/^\d+$/.test(values.nodes) || nodes < 2 || nodes > MAX_DEVNET_NODES) throw new UsageError(`--nodes must be a whole number from 2 to ${MAX_DEVNET_NODES}, got "${values.nodes}"`);
   if (values.mode !== 'cft' && values.mode !== 'bft') throw new UsageError(`--mode must be cft or bft, got "${values.mode}"`);
   const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port < 1 || port + nodes - 1 > 65535) throw new UsageError(`--port must leave room for ${nodes} ports below 65536, got "${values.port}"`);
+  if (!/^\d+$/.test(values.port) || port < 1 || port + 2 * nodes - 1 > 65535) throw new UsageError(`--port must leave room for ${2 * nodes} ports below 65536 (HTTP and libp2p for each node), got "${values.port}"`);
   const rootHost = parseHostOption(values.host);
   const blockIntervalMs = parseBlockIntervalOption(values['block-interval-ms']);
   return { nodes, mode: values.mode, port, dataDir: resolve(values.data), rootHost, distDir: resolve(values.dist), blockIntervalMs };
@@ -66,7 +66,9 @@ export function devnetNodeArgs(o: DevnetCliOptions): { name: string; args: strin
   const names = Array.from({ length: o.nodes }, (_, i) => `prod${i + 1}`);
   const first = `http://${o.rootHost}:${o.port}`;
   return names.map((name, i) => {
-    const common = ['--port', String(o.port + i), '--data', join(o.dataDir, name), '--host', o.rootHost, '--dist', o.distDir, '--block-interval-ms', String(o.blockIntervalMs)];
+    // HTTP on port … port + nodes - 1, libp2p on the next `nodes` ports (a lone node's
+    // default, HTTP + 1, would take the next node's HTTP port).
+    const common = ['--port', String(o.port + i), '--libp2p-port', String(o.port + o.nodes + i), '--data', join(o.dataDir, name), '--host', o.rootHost, '--dist', o.distDir, '--block-interval-ms', String(o.blockIntervalMs)];
     return { name, args: i === 0 ? [...common, '--producers', names.join(','), '--mode', o.mode] : [...common, '--producer', name, '--peer', first] };
   });
 }
