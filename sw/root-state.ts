@@ -14,7 +14,7 @@
 import { Chain } from '../src/chain/executor.ts';
 import { knownBody } from '../src/http/known-body.ts';
 import { Router } from '../src/http/router.ts';
-import { CHAIN_DB } from '../src/node/browser/constants.ts';
+import { activeChainDb } from '../src/node/browser/networks.ts';
 import type { NodeMessage } from '../src/node/browser/messages.ts';
 import { BrowserServiceHost } from '../src/node/browser/service-host.ts';
 import { fromHex } from '../src/protocol/fracpack/hex.ts';
@@ -39,6 +39,9 @@ export class ChainView {
   private checkedAt = 0;
 
   private constructor(
+    /** The IndexedDB database of the network it answers for (the profile's active one). */
+    readonly db: string,
+    private readonly store: IdbStore,
     private readonly state: StateDb,
     chain: Chain,
     rootHost: string,
@@ -46,13 +49,20 @@ export class ChainView {
     this.router = new Router({ rootHost, chain, onError: (e) => console.error('psiweb sw:', e) });
   }
 
-  static async open(rootHost: string): Promise<ChainView> {
-    const store = await IdbStore.open(CHAIN_DB);
+  /** A view of the profile's active network (networks.ts), or of database `db`. */
+  static async open(rootHost: string, db?: string): Promise<ChainView> {
+    db ??= await activeChainDb();
+    const store = await IdbStore.open(db);
     const state = new StateDb(store);
     // One host for the worker's lifetime, counting its pooled wasm memories (service-host.ts).
-    const view = new ChainView(state, await Chain.open({ state, host: new BrowserServiceHost() }), rootHost);
+    const view = new ChainView(db, store, state, await Chain.open({ state, host: new BrowserServiceHost() }), rootHost);
     await view.recheck();
     return view;
+  }
+
+  /** Closes its database (the active network changed). */
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   /** The head this view answers from (undefined: nothing synced yet). */

@@ -28,6 +28,7 @@ import { browserNativeStatus } from '../src/node/browser/net-status.ts';
 import { Outbox } from '../src/node/browser/outbox.ts';
 import { PUSH_STATUS_PREFIX, PushService } from './root-push.ts';
 import { ChainView } from './root-state.ts';
+import { isNetworkMessage, type NetworkMessage } from '../src/node/browser/networks.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
 
@@ -68,9 +69,16 @@ async function peerReachable(): Promise<boolean | undefined> {
 }
 
 const pushes = new PushService(openOutbox, (m) => channel.postMessage(m), peerReachable);
-channel.onmessage = (e: MessageEvent<NodeMessage>) => {
+channel.onmessage = (e: MessageEvent<NodeMessage | NetworkMessage>) => {
   const m = e.data;
-  if (m.type === 'block') void view?.then((v) => v.onBlock(m), () => undefined);
+  if (isNetworkMessage(m)) {
+    // Another network is active now: the next request opens its database.
+    if (m.type === 'network') {
+      const old = view;
+      view = undefined;
+      void old?.then((v) => v.close(), () => undefined);
+    }
+  } else if (m.type === 'block') void view?.then((v) => v.onBlock(m), () => undefined);
   else if (m.type === 'tx') pushes.onTx(m.record);
   else if (m.type === 'status') {
     nodeStatus = m.status;

@@ -36,21 +36,25 @@ export function preimageOf(name: SignedMessageName, data: Uint8Array): Uint8Arra
   return out;
 }
 
-/** The packed SignedBlock of each block object sent: a broadcast is packed once. */
-const packed = new WeakMap<SignedBlock, Uint8Array>();
+/**
+ * The packed SignedBlock of each block object sent: a broadcast is packed once. Kept
+ * with the signature it was packed with: a producer that signs asynchronously (the
+ * core's signBlock) puts its signature into the block after consensus made it.
+ */
+const packed = new WeakMap<SignedBlock, { signature: Uint8Array; bytes: Uint8Array }>();
 
 export function blockMessage(b: SignedBlock): WireMessage {
-  let bytes = packed.get(b);
-  if (!bytes) {
-    bytes = packSignedBlock(b);
-    packed.set(b, bytes);
+  let entry = packed.get(b);
+  if (!entry || entry.signature !== b.signature) {
+    entry = { signature: b.signature, bytes: packSignedBlock(b) };
+    packed.set(b, entry);
   }
-  return { kind: 'BlockMessage', value: { block: bytes } };
+  return { kind: 'BlockMessage', value: { block: entry.bytes } };
 }
 
 /** Remember the bytes a block arrived as, so forwarding it does not pack it again. */
 export function notePacked(b: SignedBlock, bytes: Uint8Array): void {
-  packed.set(b, bytes);
+  packed.set(b, { signature: b.signature, bytes });
 }
 
 export function helloMessage(id: BlockId, num: number, committed: boolean): WireMessage {

@@ -58,7 +58,8 @@ import { PsiwebError, StoreDamagedError } from '../errors.ts';
 import { decodeMessage, encodeMessage, MESSAGE_TYPES, type WireMessage } from '../net/wire/messages.ts';
 import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { blockId as protocolBlockId } from '../protocol/ids.ts';
-import { blockId, headerIdBytes, numFromId } from '../consensus/block.ts';
+import { blockId, blockSigningData, headerIdBytes, numFromId } from '../consensus/block.ts';
+import { blockMessage } from '../consensus/messages.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
 import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, type SignedBlock, type TransactionTrace } from '../protocol/types.ts';
 import { bytesEqual, toHex } from '../state/bytes.ts';
@@ -123,6 +124,13 @@ export interface CoreNodeInit {
   name: string;
   /** Signs `data` as this producer does (psibase: its claim's verify service checks it). */
   sign(data: Uint8Array): Uint8Array;
+  /**
+   * Signs this producer's blocks asynchronously instead of `sign` (a WebCrypto key,
+   * which has no synchronous API): consensus makes the block with a stand-in signature
+   * that never leaves the core, and the block is signed before it is committed or sent.
+   * Meant for a sole producer: votes and other signed messages still use `sign`.
+   */
+  signBlock?: (data: Uint8Array) => Promise<Uint8Array>;
   /** Checks a producer's signature over `data` with the key of its claim. */
   verify(claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
   /** Passes a pushed transaction to the other producers (they hold it too). */
@@ -181,6 +189,7 @@ export class CoreNode {
   private readonly log: (line: string) => void;
   private readonly relay: ((packed: Uint8Array) => void) | undefined;
   private readonly persistHard: ((hard: HardState) => void) | undefined;
+  private readonly signBlock: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
   /** Validated blocks above the irreversible one, by id (hex). */
   private readonly known = new Map<string, Known>();
   /** Block id (hex) by number, for the blocks on the applied chain above the irreversible one. */
@@ -248,6 +257,7 @@ export class CoreNode {
     this.log = platform.log ?? (() => undefined);
     this.relay = init.relay;
     this.persistHard = init.persist;
+    this.signBlock = init.signBlock;
     this.onCommittedHook = init.onCommitted;
     this.irreversibleNum = head.num;
     this.intervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
@@ -262,9 +272,11 @@ export class CoreNode {
     this.rootId = blockId(root);
     this.consensus = new ConsensusNode(
       {
-        signer: { sign: (data) => init.sign(data) },
+        signer: { sign: (data) => (init.signBlock && isBlockSigningData(data) ? this.standIn() : init.sign(data)) },
         verifier: {
           verify: (producer, data, signature) => {
+            // Our own block, made with a stand-in signature it gets in `handle`.
+            if (this.standIns.has(signature)) return producer === this.name;
             // A block this node ran had its signature checked then (against its producer's claim at its parent).
             if (this.ranWithSignature(data, signature)) return true;
             const claim = this.claimOf(producer);
@@ -306,9 +318,18 @@ export class CoreNode {
     return new CoreNode({ ...init, root });
   }
 
+  /** Stand-in signatures of this node's own blocks not signed yet (signBlock), by identity: none ever leaves the core. */
+  private readonly standIns = new WeakSet<Uint8Array>();
+
+  private standIn(): Uint8Array {
+    const s = new Uint8Array(64);
+    this.standIns.add(s);
+    return s;
+  }
+
   /** Whether `data` is a block's signing data (00 ce a8 'B' ‖ id) for a block that ran here with this signature. */
   private ranWithSignature(data: Uint8Array, signature: Uint8Array): boolean {
-    if (data.length !== 36 || data[0] !== 0 || data[1] !== 0xce || data[2] !== 0xa8 || data[3] !== 0x42) return false;
+    if (!isBlockSigningData(data)) return false;
     const k = this.known.get(toHex(data.subarray(4)));
     return k?.signature !== undefined && bytesEqual(k.signature, signature);
   }
@@ -550,11 +571,18 @@ export class CoreNode {
   private async handle(r: Ready): Promise<void> {
     // A sole producer votes for itself alone and its blocks are irreversible at once: nothing of its consensus state needs to survive a crash.
     if (r.hardState && !this.lone) this.persistHard?.(r.hardState);
-    // Our own blocks: seal what was built with the signature consensus gave it.
+    // Our own blocks: seal what was built with the signature consensus gave it (or,
+    // signing asynchronously, the one signBlock makes now, before anything is sent).
+    const resigned = new Map<Uint8Array, Uint8Array>();
     for (const b of r.blocks) {
       const id = blockId(b);
       const built = this.built.get(id);
       if (built && !this.known.has(id)) {
+        if (this.standIns.has(b.signature) && this.signBlock) {
+          const stale = blockBytes(blockMessage(b));
+          b.signature = await this.signBlock(blockSigningData(id));
+          resigned.set(stale, blockBytes(blockMessage(b)));
+        }
         const v = this.chain.sealBuilt(built, b.signature, b.auxConsensusData ?? null);
         this.known.set(id, { num: b.block.header.blockNum, parent: toHex(b.block.header.previous), v, writes: [...v.bc.state.writes()] });
         this.built.delete(id);
@@ -563,7 +591,8 @@ export class CoreNode {
     // (A block met before it ran is dropped with "content rejected", run, and stepped in again: not worth a line.)
     for (const d of r.dropped) if (d.from !== 'self' && !d.reason.endsWith('content rejected by the executor')) this.log(`consensus: dropped from ${d.from}: ${d.reason}`);
     for (const { to, message } of r.messages) {
-      const bytes = encodeMessage(message as never);
+      const fresh = message.kind === 'BlockMessage' && resigned.size > 0 ? resigned.get(blockBytes(message)) : undefined;
+      const bytes = encodeMessage((fresh ? { kind: 'BlockMessage', value: { block: fresh } } : message) as never);
       if (to === '*') this.transport.broadcast(bytes);
       else if (to.startsWith('#') || to === 'self') this.transport.sendToPeer(to, bytes);
       else this.transport.sendToProducer(to, bytes);
@@ -1271,4 +1300,14 @@ function checkTapos(t: OpenedTransaction, blockSeconds: bigint): void {
   if (tapos.flags & ~TAPOS_VALID_FLAGS) throw new TransactionRejectedError('tapos', 'unsupported flags on transaction');
   if (tapos.expiration <= blockSeconds) throw new TransactionRejectedError('expired', 'transaction has expired');
   if (tapos.expiration >= blockSeconds + MAX_TRX_LIFETIME_SEC) throw new TransactionRejectedError('tapos', 'transaction was submitted too early');
+}
+
+/** Whether `data` is a block's signing data: 00 ce a8 'B' and a 32-byte id. */
+function isBlockSigningData(data: Uint8Array): boolean {
+  return data.length === 36 && data[0] === 0 && data[1] === 0xce && data[2] === 0xa8 && data[3] === 0x42;
+}
+
+/** The packed SignedBlock a BlockMessage carries. */
+function blockBytes(m: WireMessage): Uint8Array {
+  return (m as Extract<WireMessage, { kind: 'BlockMessage' }>).value.block;
 }

@@ -1,136 +1,36 @@
 /**
- * A development chain, booted the way psibase's `psibase boot` boots one
- * (rust/psibase/src/boot.rs) with psiweb's AssemblyScript services:
- *
- *  1. The genesis transaction installs every service with psibase's flags: db,
- *     transact, setcode, producers and http privileged (their packages say
- *     `FLAGS isPrivileged`), verify-sig a verify service, the rest plain. psibase puts
- *     only transact's dependencies in genesis and installs the others with
- *     setcode::setCode; a devnet needs every one of them in its first block, and the
- *     resulting code rows are the same.
- *  2. The genesis block's actions: the producer set (`prod`, signing blocks with its
- *     key through verify-sig).
- *  3. Each package's install, in dependency order: init actions (accounts, setcode),
- *     HTTP servers registered with http, the tokens UI uploaded to sites.
- *  4. Accounts: the producer's and the users' (alice, bob), each with auth-sig and its
- *     dev key; open registration's `registrar` (services/accounts: it may send only
- *     auth-sig newAccount, unsigned, so anyone can create an account with their own
- *     key); then the token supply, split between alice and bob.
- *  5. transact::finishBoot, after which transact enforces auth.
- *
- * Everything goes into the genesis block, so transact needs no startBoot (psibase
- * only requires it when boot spans blocks). Keys are psiweb's reproducible dev keys
- * (src/crypto devKeyPair): never use a devnet for anything of value.
+ * The Node peer's development chain: the devnet of devnet-genesis.ts (platform-neutral,
+ * booted the way psibase's `psibase boot` boots one) with its services' wasm read from
+ * services/build (built where needed, service-build.ts) and the tokens UI and plugin
+ * uploaded from disk.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import type { BlockProver, Chain, ProducedBlock } from '../chain/executor.ts';
-import type { GenesisService } from '../chain/native-tables.ts';
-import { sigVerifier } from '../chain/sig-verifier.ts';
-import type { NativeVerifier } from '../chain/verify.ts';
-import { devKeyPair, sign, type KeyPair } from '../crypto/keys.ts';
-import { accountNumber, methodNumber } from '../protocol/names.ts';
-import { packTransaction, type Action, type SignedTransaction } from '../protocol/types.ts';
-import { CodeFlags } from '../vm/index.ts';
+import type { Chain, ProducedBlock } from '../chain/executor.ts';
+import type { Action, SignedTransaction } from '../protocol/types.ts';
 import { DEVNET_PRODUCER } from './constants.ts';
-import { packActionArgs } from './schemas.ts';
+import { bootGenesis, devnetFromWasm, genesisTransactions, type BootOptions, type Devnet } from './devnet-genesis.ts';
 import { serviceWasm } from './service-build.ts';
 
-export interface DevnetService {
-  name: string;
-  flags: bigint;
-  /** Registered with http as its own HTTP server (psibase's package `SERVER`). */
-  server?: boolean;
-}
-
-/** The services a devnet runs, in psibase's dependency order. */
-export const DEVNET_SERVICES: readonly DevnetService[] = [
-  { name: 'db', flags: CodeFlags.isPrivileged },
-  { name: 'transact', flags: CodeFlags.isPrivileged },
-  { name: 'accounts', flags: 0n },
-  { name: 'auth-sig', flags: 0n },
-  // accounts.init gives every genesis account auth-delegate (psibase's account auth-delg).
-  { name: 'auth-delg', flags: 0n },
-  { name: 'auth-any', flags: 0n },
-  { name: 'verify-sig', flags: CodeFlags.isVerify },
-  { name: 'setcode', flags: CodeFlags.isPrivileged },
-  { name: 'producers', flags: CodeFlags.isPrivileged },
-  { name: 'http', flags: CodeFlags.isPrivileged },
-  { name: 'sites', flags: 0n },
-  { name: 'common-api', flags: 0n, server: true },
-  { name: 'tokens', flags: 0n, server: true },
-];
-
-/** Accounts a devnet creates for people, each with auth-sig and its dev key. */
-export const DEVNET_USERS: readonly string[] = ['alice', 'bob'];
-
-/**
- * Open registration's sender: accounts authorizes its auth-sig newAccount actions, and
- * only those, with no signature (services/accounts). A chain without it has no open
- * registration.
- */
-export const DEVNET_REGISTRAR = 'registrar';
-
-/** Tokens created at boot; alice and bob get half each. */
-export const DEVNET_TOKEN_SUPPLY = 1_000_000n;
-
-/** How long boot transactions stay valid: they all run in the genesis block. */
-const BOOT_EXPIRATION_SEC = 60n;
-
-const devnetKeys = new Map<string, Promise<KeyPair>>();
-
-/** The dev key of a devnet account (P-256, so WebCrypto verifies it); derived once per account. */
-export function devnetKey(account: string): Promise<KeyPair> {
-  let key = devnetKeys.get(account);
-  if (!key) {
-    key = devKeyPair('p256', account);
-    devnetKeys.set(account, key);
-    key.catch(() => devnetKeys.delete(account));
-  }
-  return key;
-}
-
-export interface Devnet {
-  services: GenesisService[];
-  /** The native twin of verify-sig, matched to the built module by its code hash. */
-  nativeVerifiers: NativeVerifier[];
-  producer: bigint;
-  /** The producer's account name (`prod` unless loadDevnet was given another). */
-  producerName: string;
-  producerKey: KeyPair;
-  /** Signs blocks with the producer's key. */
-  prover: BlockProver;
-}
-
-/** A devnet with several block producers (`psiweb start --producers a,b,c --mode bft`). */
-export interface DevnetProducers {
-  /** The producer accounts, each signing with its devnet key (devnetKey). */
-  names: readonly string[];
-  mode: 'cft' | 'bft';
-}
+export {
+  DEVNET_REGISTRAR,
+  DEVNET_SERVICES,
+  DEVNET_TOKEN_SUPPLY,
+  DEVNET_USERS,
+  devnetFromWasm,
+  devnetKey,
+  devnetServices,
+  type BootOptions,
+  type Devnet,
+  type DevnetProducers,
+  type DevnetService,
+  type DevnetWasm,
+} from './devnet-genesis.ts';
 
 /**
  * Loads (building where needed) the devnet's services and the key of the producer this
  * node signs as (`prod` by default; `psiweb start --producer NAME`).
  */
 export async function loadDevnet(producerName: string = DEVNET_PRODUCER): Promise<Devnet> {
-  const services: GenesisService[] = [];
-  for (const s of DEVNET_SERVICES) {
-    services.push({ service: accountNumber(s.name), flags: s.flags, vmType: 0, vmVersion: 0, code: await serviceWasm(s.name) });
-  }
-  const verifySig = services.find((s) => s.service === accountNumber('verify-sig'))!;
-  const producerKey = await devnetKey(producerName);
-  return {
-    services,
-    nativeVerifiers: [sigVerifier(sha256(verifySig.code))],
-    producer: accountNumber(producerName),
-    producerName,
-    producerKey,
-    prover: (data) => sign(producerKey, data),
-  };
-}
-
-function action(sender: string, service: string, method: string, args: unknown): Action {
-  return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: packActionArgs(service, method, args) };
+  return devnetFromWasm(serviceWasm, producerName);
 }
 
 /**
@@ -144,76 +44,12 @@ async function tokensUiActions(): Promise<Action[]> {
   return [...ui.tokensUiActions('tokens'), ...(file ? sites.storeSysActions('tokens', [file]) : [])];
 }
 
-export interface BootOptions {
-  /**
-   * Whether the producer signs blocks (default true). Without, its claim is empty, as
-   * psibase boots a chain given no block signing key.
-   */
-  signBlocks?: boolean;
-  /**
-   * The producer set and consensus mode (psibase's setConsensus in the genesis block);
-   * default: the one producer `prod`, CFT. Every producer gets an account with its
-   * devnet key, before the users.
-   */
-  producers?: DevnetProducers;
-  /** Whether the chain gets open registration (DEVNET_REGISTRAR; default true). */
-  openRegistration?: boolean;
+/** The boot transactions after the genesis transaction, in psibase's order (with the tokens UI from disk). */
+export function devnetBootTransactions(devnet: Devnet, expiration: bigint, options: BootOptions = {}): Promise<SignedTransaction[]> {
+  return genesisTransactions(devnet, expiration, { uiActions: tokensUiActions, ...options });
 }
 
-/** The boot transactions after the genesis transaction, in psibase's order. */
-export async function devnetBootTransactions(devnet: Devnet, expiration: bigint, options: BootOptions = {}): Promise<SignedTransaction[]> {
-  const groups: Action[][] = [];
-  const producerNames = options.producers?.names ?? [devnet.producerName];
-  const prods = [];
-  for (const name of producerNames) {
-    const key = await devnetKey(name);
-    prods.push({ name, auth: options.signBlocks === false ? { service: '', rawData: '' } : { service: 'verify-sig', rawData: toHexString(key.publicKeyDer) } });
-  }
-  // Genesis block actions: the producer set (and, when given, the mode).
-  if (options.producers) {
-    const variant = options.producers.mode === 'bft' ? 'BftConsensus' : 'CftConsensus';
-    groups.push([action('producers', 'producers', 'setConsensus', { consensus: { [variant]: { producers: prods } } })]);
-  } else groups.push([action('producers', 'producers', 'setProducers', { prods })]);
-  // Package installs: init actions, HTTP servers, UI files.
-  groups.push([action('accounts', 'accounts', 'init', {}), action('setcode', 'setcode', 'init', {})]);
-  groups.push(DEVNET_SERVICES.filter((s) => s.server).map((s) => action(s.name, 'http', 'registerServer', { server: s.name })));
-  groups.push(await tokensUiActions());
-  // Accounts with keys: the producers first (as psibase does), then the users.
-  for (const name of [...new Set([...producerNames, ...DEVNET_USERS])]) {
-    const key = await devnetKey(name);
-    groups.push([
-      action('accounts', 'accounts', 'newAccount', { name, authService: 'auth-sig', requireMatch: true }),
-      action(name, 'auth-sig', 'setKey', { key: toHexString(key.publicKeyDer) }),
-    ]);
-  }
-  if (options.openRegistration !== false) {
-    groups.push([action('accounts', 'accounts', 'newAccount', { name: DEVNET_REGISTRAR, authService: 'accounts', requireMatch: true })]);
-  }
-  const [first, second] = DEVNET_USERS as [string, string];
-  groups.push([
-    action('tokens', 'tokens', 'init', { supply: DEVNET_TOKEN_SUPPLY.toString(), owner: first }),
-    action(first, 'tokens', 'transfer', { to: second, amount: (DEVNET_TOKEN_SUPPLY / 2n).toString(), memo: 'devnet boot' }),
-  ]);
-  groups.push([action('transact', 'transact', 'finishBoot', {})]);
-  return groups.map((actions) => ({
-    transaction: packTransaction({ tapos: { expiration, refBlockSuffix: 0, flags: 0, refBlockIndex: 0 }, actions, claims: [] }),
-    proofs: [],
-    subjectiveData: null,
-  }));
-}
-
-/** Boots `chain` (empty) as a devnet whose genesis block is timed `time` (µs, whole seconds). */
-export async function bootDevnet(chain: Chain, devnet: Devnet, time: bigint, options: BootOptions = {}): Promise<ProducedBlock> {
-  const expiration = time / 1_000_000n + BOOT_EXPIRATION_SEC;
-  return chain.boot({
-    services: devnet.services,
-    producer: devnet.producer,
-    time,
-    prover: devnet.prover,
-    initTransactions: () => devnetBootTransactions(devnet, expiration, options),
-  });
-}
-
-function toHexString(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+/** Boots `chain` (empty) as a devnet whose genesis block is timed `time` (µs, whole seconds), with the tokens UI from disk. */
+export function bootDevnet(chain: Chain, devnet: Devnet, time: bigint, options: BootOptions = {}): Promise<ProducedBlock> {
+  return bootGenesis(chain, devnet, time, { uiActions: tokensUiActions, ...options });
 }

@@ -5,6 +5,7 @@ import './explorer.ts';
 import './finality-panel.ts';
 import './join-banner.ts';
 import './keys-note.ts';
+import './networks-panel.ts';
 import './offline-banner.ts';
 import './peers-panel.ts';
 import './storage-persist.ts';
@@ -35,6 +36,7 @@ export class PsiwebApp extends LitElement {
           <psiweb-consensus></psiweb-consensus>
           <psiweb-peers></psiweb-peers>
           <psiweb-finality></psiweb-finality>
+          <psiweb-networks></psiweb-networks>
         </div>
         <psiweb-storage-persist></psiweb-storage-persist>
         <psiweb-keys-note></psiweb-keys-note>

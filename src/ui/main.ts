@@ -1,6 +1,7 @@
 import { Workbox } from 'workbox-window';
 import { consumeJoinFragment } from '../node/browser/invite.ts';
 import { startNode } from '../node/browser/leader.ts';
+import { handleNetworkHash } from '../node/browser/network-client.ts';
 import './app.ts';
 import { setJoinOutcome } from './join-banner.ts';
 import { provideNode } from './node-context.ts';
@@ -12,6 +13,8 @@ setJoinOutcome(consumeJoinFragment(location.hash));
 // One node per browser profile: this tab's worker runs it if it wins the Web Lock.
 const node = startNode();
 provideNode(node);
+// `#create`: a new network in this browser, produced here (issue 11 §2).
+void handleNetworkHash().catch((e: unknown) => console.error('psiweb: cannot create a network:', e));
 
 // The dev server has no built worker; production builds register it.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {

@@ -36,6 +36,10 @@ export interface NodeStatusView {
   xpeersConnected: boolean | null;
   /** The leader page's libp2p side (peers, this node's addresses, the invite link); null without one. */
   net: NetView | null;
+  /** The producer account this browser produces as (a network created here, producer-node.ts); absent when it follows. */
+  producer?: string;
+  /** Whether it is producing now (not paused, not halted). */
+  producing?: boolean;
   updatedAt: number;
 }
 

@@ -16,11 +16,14 @@ export function browserPeers(s: NodeStatusView): NetPeerView[] {
 }
 
 export interface BrowserNativeStatus {
-  role: 'follower';
+  /** 'producer': this browser produces the network (one created here), as its sole producer. */
+  role: 'follower' | 'producer';
+  /** Whether it is producing now (role producer). */
+  producing?: boolean;
   chainId: string | null;
   head: { num: number; id: string } | null;
   irreversible: { num: number; id: string } | null;
-  consensus: null;
+  consensus: 'cft' | null;
   producers: string[];
   sync: NodeStatusView['sync'];
   behind: number;
@@ -37,12 +40,13 @@ export interface BrowserNativeStatus {
 export function browserNativeStatus(s: NodeStatusView): BrowserNativeStatus {
   const net = s.net;
   return {
-    role: 'follower',
+    role: s.producer !== undefined ? 'producer' : 'follower',
+    ...(s.producer !== undefined && { producing: s.producing === true }),
     chainId: s.chainId ?? null,
     head: s.head,
     irreversible: s.irreversible === null ? null : { num: s.irreversible, id: '' },
-    consensus: null,
-    producers: [],
+    consensus: s.producer !== undefined ? 'cft' : null,
+    producers: s.producer !== undefined ? [s.producer] : [],
     sync: s.sync,
     behind: s.behind,
     peers: browserPeers(s),

@@ -9,21 +9,25 @@
  * psibase's peer protocol on a WebSocket (BrowserNode sync 'p2p', core-sync.ts),
  * falling back to HTTP block ranges when that WebSocket never opens.
  *
+ * A profile holds several networks (networks.ts): the worker runs the active one's —
+ * following the peer's, or producing one created here (network-host.ts) — and opens
+ * another when told on the channel (create a network, switch).
+ *
  * Once it leads, its page may start libp2p (libp2p-leader.ts) and send { type: 'bridge',
  * port }: the core then follows over the page's libp2p peers too (peer-bridge.ts).
  *
  * Messages from the tab: { type: 'init', peerUrl }, { type: 'bridge', port }. To the tab: { type: 'role', role }.
  */
-import { Chain } from '../../chain/executor.ts';
-import { IdbStore } from '../../state/idb-store.ts';
-import { BroadcastingStateDb } from './broadcasting-state.ts';
-import { CHAIN_DB, NODE_CHANNEL, NODE_LOCK, SYNC_RETRY_MS } from './constants.ts';
+import { NODE_CHANNEL, NODE_LOCK, SYNC_RETRY_MS } from './constants.ts';
 import { StateLostError } from './errors.ts';
 import type { NodeMessage } from './messages.ts';
+import { NetworkHost } from './network-host.ts';
+import { isNetworkMessage, NetworkRegistry } from './networks.ts';
 import { BrowserNode } from './node.ts';
 import { Outbox } from './outbox.ts';
 import { WorkerPeerBridge } from './peer-bridge.ts';
 import { BrowserServiceHost } from './service-host.ts';
+import { fetchServiceWasm } from './service-wasm.ts';
 import { browserNativeVerifiers } from './verifiers.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -46,26 +50,40 @@ async function lead(peerUrl: string): Promise<void> {
   const channel = new BroadcastChannel(NODE_CHANNEL);
   const post = (m: NodeMessage) => channel.postMessage(m);
   const outbox = await Outbox.open();
-  let node: BrowserNode | undefined;
-  channel.onmessage = (e: MessageEvent<NodeMessage>) => node?.onMessage(e.data);
+  let node: { onMessage(m: NodeMessage): void; pumpOutbox(): Promise<void>; run(): Promise<void> } | undefined;
+  let networks: NetworkHost | undefined;
+  channel.onmessage = (e: MessageEvent<unknown>) => {
+    if (isNetworkMessage(e.data)) void networks?.handle(e.data);
+    else node?.onMessage(e.data as NodeMessage);
+  };
   self.addEventListener('online', () => void node?.pumpOutbox());
   // Outside the loop: it starts the signature checker's worker, which outlives a reopen.
   const nativeVerifiers = await browserNativeVerifiers();
+  networks = new NetworkHost({
+    registry: await NetworkRegistry.open(),
+    outbox,
+    post: (m) => channel.postMessage(m),
+    host: () => new BrowserServiceHost(),
+    nativeVerifiers,
+    wasm: fetchServiceWasm,
+    log: coreLog,
+    follower: (chain, state) =>
+      new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog, bridge }),
+  });
   for (;;) {
-    const store = await IdbStore.open(CHAIN_DB);
-    const state = new BroadcastingStateDb(store, post);
-    const chain = await Chain.open({ state, host: new BrowserServiceHost(), nativeVerifiers });
-    node = new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog, bridge });
+    node = (await networks.open()).node;
     tell({ type: 'role', role: 'leader' });
     try {
       await node.run();
-      return;
+      await networks.close();
+      // Stopped to open another network (create, switch): the loop opens the active one.
+      if (!networks.switched) return;
     } catch (e) {
+      await networks.close();
       if (!(e instanceof StateLostError)) throw e;
       // A block commit failed after execution moved on: start again from what
       // IndexedDB holds (the node told the tabs why), after a pause in case storage
       // is full and stays so.
-      await store.close();
       await new Promise((r) => setTimeout(r, SYNC_RETRY_MS * 5));
     }
   }

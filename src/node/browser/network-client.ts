@@ -1,0 +1,75 @@
+/**
+ * The page's side of several networks (networks.ts): asks the node (whichever tab's
+ * worker runs it) to create a network here or to switch to another, over NODE_CHANNEL,
+ * and reads the registry for the dashboard. `#create` in the page's URL creates one.
+ */
+import { NODE_CHANNEL } from './constants.ts';
+import { isNetworkMessage, NetworkError, NetworkRegistry, type NetworkMessage, type NetworkRecord } from './networks.ts';
+
+/** How often a request is said again until the node answers (it may not be running yet; it ignores repeats). */
+const RESEND_MS = 2_000;
+/** Booting a chain compiles every service: allow for a slow device. */
+const CREATE_TIMEOUT_MS = 120_000;
+/** sessionStorage key of the `#create` request under way, so a reload does not create a second network. */
+const CREATE_NONCE_KEY = 'psiweb.createNonce';
+
+function ask<T>(request: NetworkMessage, answer: (m: NetworkMessage) => T | Error | undefined, timeoutMs: number): Promise<T> {
+  const channel = new BroadcastChannel(NODE_CHANNEL);
+  return new Promise<T>((resolve, reject) => {
+    const finish = (f: () => void) => {
+      clearInterval(resend);
+      clearTimeout(timer);
+      channel.close();
+      f();
+    };
+    channel.onmessage = (e: MessageEvent<unknown>) => {
+      if (!isNetworkMessage(e.data)) return;
+      const a = answer(e.data);
+      if (a instanceof Error) finish(() => reject(a));
+      else if (a !== undefined) finish(() => resolve(a));
+    };
+    const resend = setInterval(() => channel.postMessage(request), RESEND_MS);
+    const timer = setTimeout(() => finish(() => reject(new NetworkError('the node did not answer (is a psiweb tab open and running the node?)'))), timeoutMs);
+    channel.postMessage(request);
+  });
+}
+
+/** Asks the node to create a network in this browser and make it active; resolves with its database and chain id. */
+export function createNetworkHere(label?: string, nonce: string = crypto.randomUUID()): Promise<{ db: string; chainId: string }> {
+  return ask<{ db: string; chainId: string }>(
+    { type: 'create-network', nonce, ...(label !== undefined && { label }) },
+    (m) => (m.type === 'network-created' && m.nonce === nonce ? { db: m.db, chainId: m.chainId } : m.type === 'network-failed' && m.nonce === nonce ? new NetworkError(m.error) : undefined),
+    CREATE_TIMEOUT_MS,
+  );
+}
+
+/** Asks the node to make network `db` of the registry active. */
+export function switchNetwork(db: string): Promise<void> {
+  return ask({ type: 'switch-network', db }, (m) => (m.type === 'network' && m.db === db ? true : undefined), 30_000).then(() => undefined);
+}
+
+/** This profile's networks and the active one. */
+export async function listNetworks(): Promise<{ networks: NetworkRecord[]; active: string }> {
+  const reg = await NetworkRegistry.open();
+  try {
+    return { networks: await reg.list(), active: (await reg.active()).db };
+  } finally {
+    reg.close();
+  }
+}
+
+/** `#create` in the URL: creates a network here (once, also across a reload), then drops the fragment. */
+export async function handleNetworkHash(): Promise<void> {
+  if (location.hash !== '#create') return;
+  let nonce = sessionStorage.getItem(CREATE_NONCE_KEY);
+  if (!nonce) {
+    nonce = crypto.randomUUID();
+    sessionStorage.setItem(CREATE_NONCE_KEY, nonce);
+  }
+  try {
+    await createNetworkHere(undefined, nonce);
+    history.replaceState(null, '', location.pathname + location.search);
+  } finally {
+    sessionStorage.removeItem(CREATE_NONCE_KEY);
+  }
+}

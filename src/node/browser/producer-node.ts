@@ -1,0 +1,265 @@
+/**
+ * The browser as the producer of a network created here (create-network.ts): the node
+ * core (CoreNode) as the chain's sole producer under CFT, in the node's worker (timers
+ * in a worker are not throttled as a hidden tab's are). With one producer every block
+ * is irreversible as soon as it is made, so the core commits each one at once, which is
+ * what IndexedDB (no undo) allows. Blocks are signed with the network's non-extractable
+ * WebCrypto key (CoreNode signBlock: WebCrypto has no synchronous signing).
+ *
+ * Transactions come as for a follower: the root service worker queues pushes in the
+ * outbox and says so on the channel; this node submits each to the core, and records
+ * its verdict once the block holding it is committed (or the core refused it). The
+ * tabs get the same status view as from a follower, its peer being this browser.
+ */
+import type { Chain } from '../../chain/executor.ts';
+import { traceJson } from '../../chain/executor.ts';
+import { TransactionRejectedError } from '../../chain/errors.ts';
+import { consensusAfterHead, producersOf } from '../../chain/block-context.ts';
+import { claimVerifier } from '../../core/claim-verifier.ts';
+import { CoreNode, type CommittedBlock } from '../../core/node.ts';
+import type { Clock } from '../../core/platform.ts';
+import { sign, type KeyPair } from '../../crypto/keys.ts';
+import { PsiwebError } from '../../errors.ts';
+import { accountNumber } from '../../protocol/names.ts';
+import { bytesEqual, toHex } from '../../state/bytes.ts';
+import { RATE_WINDOW_MS, STATUS_INTERVAL_MS } from './constants.ts';
+import { StateLostError } from './errors.ts';
+import type { NodeMessage, NodeStatusView } from './messages.ts';
+import type { Outbox, OutboxRecord } from './outbox.ts';
+
+/** The key this browser holds is not the producer's claim on the chain: it must not (and could not validly) produce. */
+export class ProducerKeyError extends PsiwebError {
+  override name = 'ProducerKeyError';
+}
+
+/** The peer URL a producing browser's status names: itself. */
+export const THIS_BROWSER = 'this browser';
+
+export interface ProducerNodeInit {
+  /** The network's chain (booted; not reversible), on a store that reads synchronously (MirroredStore over IndexedDB). */
+  chain: Chain;
+  outbox: Outbox;
+  /** The producer account this browser signs as. */
+  producer: string;
+  /** Its block key (a non-extractable WebCrypto key from the registry). */
+  key: KeyPair;
+  post: (m: NodeMessage) => void;
+  clock?: Clock;
+  blockIntervalMs?: number;
+  /** Resolves once every committed block is stored (BroadcastingStateDb.settled). */
+  settled?: () => Promise<void>;
+  log?: (line: string) => void;
+}
+
+const systemClock: Clock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+
+export class ProducerNode {
+  private core: CoreNode | undefined;
+  private readonly clock: Clock;
+  private stopped = false;
+  private paused = false;
+  private error: string | null = null;
+  private wake: (() => void) | undefined;
+  private readonly rate: { at: number; transfers: number }[] = [];
+  /** Outbox records submitted to the core and not yet in a committed block, by id. */
+  private readonly pending = new Set<string>();
+  private pumping = false;
+
+  constructor(private readonly init: ProducerNodeInit) {
+    this.clock = init.clock ?? systemClock;
+  }
+
+  /** The core, once running. */
+  get node(): CoreNode | undefined {
+    return this.core;
+  }
+
+  /** Checks that this browser's key is the producer's claim on the chain; ProducerKeyError if not. */
+  checkKey(): void {
+    const status = this.init.chain.status;
+    if (!status?.head) throw new ProducerKeyError('the network has no chain yet');
+    const name = accountNumber(this.init.producer);
+    // The set the next block is made under (genesis names it as a pending change).
+    const after = consensusAfterHead(status);
+    const prods = producersOf(after.next ? after.next.consensus : after.current);
+    const claim = prods.find((p) => p.name === name)?.auth.rawData;
+    if (!claim) throw new ProducerKeyError(`${this.init.producer} is not a producer of this chain`);
+    if (prods.length !== 1) throw new ProducerKeyError(`a browser produces only as a chain's sole producer; this chain has ${prods.length}`);
+    if (!bytesEqual(claim, this.init.key.publicKeyDer)) throw new ProducerKeyError(`the key this browser holds is not ${this.init.producer}'s block key on this chain`);
+  }
+
+  private async openCore(): Promise<CoreNode> {
+    this.checkKey();
+    // Blocks are built synchronously (Chain.openOn): every state read must be answered at once.
+    if (this.init.chain.state.cache) throw new PsiwebError('a producing browser needs its state read synchronously: open its store through MirroredStore');
+    const key = this.init.key;
+    const core = await CoreNode.open({
+      platform: {
+        clock: this.clock,
+        chain: this.init.chain,
+        // No peers yet (issue 11 §1 adds them): blocks stay here.
+        transport: { sendToProducer: () => false, sendToPeer: () => false, broadcast: () => undefined },
+        ...(this.init.log && { log: this.init.log }),
+      },
+      name: this.init.producer,
+      // Only a sole producer's own election messages are signed so, and they go to no
+      // one (there is no other producer); blocks are signed by signBlock.
+      sign: () => new Uint8Array(64),
+      signBlock: (data) => sign(key, data),
+      verify: claimVerifier(),
+      ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
+      onCommitted: (b) => this.onCommitted(b),
+    });
+    return core;
+  }
+
+  /** Handles a message from the channel (the service worker, other tabs). */
+  onMessage(m: NodeMessage): void {
+    switch (m.type) {
+      case 'outbox':
+        void this.pumpOutbox();
+        break;
+      case 'status?':
+        this.postStatus();
+        break;
+      case 'pause':
+        void this.pause().then(() => this.init.post({ type: 'paused', nonce: m.nonce }));
+        break;
+      case 'resume':
+        this.paused = false;
+        this.core?.start();
+        this.postStatus();
+        break;
+    }
+  }
+
+  /** Stops producing after the block being made is committed. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await this.core?.stop();
+    await this.init.settled?.().catch(() => undefined);
+    this.postStatus();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  /**
+   * Produces until stop(). Throws ProducerKeyError when the key is not the chain's
+   * producer key, and a StateLostError (or the core's halt) when blocks cannot be stored.
+   */
+  async run(): Promise<void> {
+    this.core = await this.openCore();
+    this.core.start();
+    void this.pumpOutbox();
+    try {
+      while (!this.stopped) {
+        await this.init.settled?.();
+        const halt = this.core.haltError;
+        if (halt !== undefined) {
+          this.error = (halt as Error).message ?? String(halt);
+          this.postStatus();
+          if (halt instanceof StateLostError) throw halt;
+          throw new StateLostError(`the producer halted: ${this.error}`, { cause: halt });
+        }
+        this.postStatus();
+        await this.wait(STATUS_INTERVAL_MS);
+      }
+    } finally {
+      await this.core.stop();
+      await this.init.settled?.().catch(() => undefined);
+    }
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  status(): NodeStatusView & { producer: string; producing: boolean } {
+    const head = this.init.chain.head;
+    const now = this.clock.now();
+    while (this.rate.length > 0 && this.rate[0]!.at < now - RATE_WINDOW_MS) this.rate.shift();
+    const span = RATE_WINDOW_MS / 1000;
+    return {
+      peerUrl: THIS_BROWSER,
+      sync: 'p2p',
+      peerConnected: null,
+      peerOnline: true,
+      peerHead: head?.num ?? null,
+      peerIrreversible: head?.num ?? null,
+      head: head ? { num: head.num, id: toHex(head.id) } : null,
+      irreversible: head?.num ?? null,
+      behind: 0,
+      blocksPerSec: this.rate.length / span,
+      transfersPerSec: this.rate.reduce((n, r) => n + r.transfers, 0) / span,
+      pendingTransactions: this.pending.size,
+      error: this.error,
+      paused: this.paused,
+      cache: null,
+      chainId: this.init.chain.chainId ? toHex(this.init.chain.chainId) : null,
+      xpeersConnected: null,
+      net: null,
+      updatedAt: now,
+      producer: this.init.producer,
+      producing: this.core !== undefined && !this.paused && this.core.haltError === undefined,
+    };
+  }
+
+  private postStatus(): void {
+    this.init.post({ type: 'status', status: this.status() });
+  }
+
+  private async onCommitted(b: CommittedBlock): Promise<void> {
+    let transfers = 0;
+    for (const t of b.transactions) if (t.trace.error == null && t.trace.actionTraces.length > 0) transfers++;
+    this.rate.push({ at: this.clock.now(), transfers });
+    for (const t of b.transactions) {
+      const id = toHex(t.id);
+      if (!this.pending.delete(id)) continue;
+      const patch =
+        t.trace.error == null
+          ? { status: 'applied' as const, blockNum: b.num, trace: traceJson(t.trace) }
+          : { status: 'failed' as const, blockNum: b.num, trace: traceJson(t.trace), error: t.trace.error };
+      this.announce(await this.init.outbox.update(id, patch));
+    }
+  }
+
+  private announce(rec: OutboxRecord | undefined): void {
+    if (!rec) return;
+    const { packed: _, ...rest } = rec;
+    this.init.post({ type: 'tx', record: rest });
+  }
+
+  /** Submits every queued outbox record to the core. */
+  async pumpOutbox(): Promise<void> {
+    const core = this.core;
+    if (this.pumping || this.stopped || !core) return;
+    this.pumping = true;
+    try {
+      for (const r of await this.init.outbox.pending()) {
+        if (this.pending.has(r.id)) continue;
+        this.pending.add(r.id);
+        this.announce(await this.init.outbox.update(r.id, { status: 'submitted' }));
+        core.submit(r.packed, { waitFor: 'applied' }).then(
+          () => undefined,
+          async (e: unknown) => {
+            if (e instanceof TransactionRejectedError && e.reason === 'duplicate') return; // in a block already, or held: its block settles it
+            this.pending.delete(r.id);
+            this.announce(await this.init.outbox.update(r.id, { status: 'failed', error: (e as Error).message ?? String(e) }));
+          },
+        );
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
