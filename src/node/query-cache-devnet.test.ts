@@ -5,16 +5,16 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Chain, openTransaction } from '../chain/executor.ts';
-import { bootDevnet, loadDevnet, type Devnet } from '../node/devnet.ts';
-import { signedTransfer } from '../node/browser/tx.ts';
+import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
+import { signedTransfer } from './browser/tx.ts';
 import { accountNumber } from '../protocol/names.ts';
 import { taposRef } from '../protocol/tapos.ts';
 import type { HttpReply, HttpRequest } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { wat2wasm } from '../vm/test-kit.ts';
-import { QueryCache, requestKey } from './query-cache.ts';
-import { QUERY_CACHE_PATH, Router } from './router.ts';
-import { constantService, packOptionalReply, textReply } from './test-kit.ts';
+import { QueryCache, requestKey } from '../http/query-cache.ts';
+import { QUERY_CACHE_PATH, Router } from '../http/router.ts';
+import { constantService, packOptionalReply, textReply } from '../http/test-kit.ts';
 
 const ROOT = 'psiweb.localhost';
 const TOKENS = `tokens.${ROOT}`;
