@@ -29,16 +29,7 @@ export class UpdatePrompt extends LitElement {
     workbox.addEventListener('waiting', () => {
       this.waiting = true;
     });
-    // Reload into an update only. On a first visit the new worker claims the page the
-    // node already runs in: a reload there would start the node (and libp2p) again and
-    // throw away what it synced (a fresh profile opening an invite synced twice).
-    // (workbox's isUpdate says whether a worker controlled the page when it registered,
-    // so a page first seen uncontrolled would never reload into a later update.)
-    let controlled = navigator.serviceWorker.controller !== null;
-    workbox.addEventListener('controlling', () => {
-      if (controlled) location.reload();
-      controlled = true;
-    });
+    workbox.addEventListener('controlling', () => location.reload());
   }
 
   private async apply() {

@@ -2,8 +2,7 @@
  * The PWA shell on the root origin, against the production build served by a devnet
  * Node peer, in a persistent Chromium profile (installability is judged there): the
  * manifest, installability, the offline banner, asking for persistent storage, and the
- * update flow (a changed root worker → "update available" → accept → the new version);
- * a first visit is not reloaded when the root worker claims it.
+ * update flow (a changed root worker → "update available" → accept → the new version).
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,26 +80,6 @@ describe('PWA shell', () => {
     // The button goes away only when the browser said yes.
     expect(await page.locator('psiweb-storage-persist button').count()).toBe(answer ? 0 : 1);
   });
-
-  it('is not reloaded on a first visit when its root worker claims it (the node it runs goes on)', async () => {
-    const fresh = mkdtempSync(join(tmpdir(), 'psiweb-profile-'));
-    const other = await chromium.launchPersistentContext(fresh, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
-    try {
-      const first = other.pages()[0] ?? (await other.newPage());
-      let loads = 0;
-      first.on('load', () => loads++);
-      await first.goto(peer.url);
-      // A mark only this document holds: a reload would drop it.
-      await first.evaluate(() => ((globalThis as unknown as { __firstDocument: boolean }).__firstDocument = true));
-      await first.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 });
-      await new Promise((r) => setTimeout(r, 1_500));
-      expect(await first.evaluate(() => (globalThis as unknown as { __firstDocument?: boolean }).__firstDocument === true)).toBe(true);
-      expect(loads).toBe(1);
-    } finally {
-      await other.close();
-      rmSync(fresh, { recursive: true, force: true });
-    }
-  }, 90_000);
 
   it('offers an update of the root worker and reloads into it', async () => {
     const probe = () => page.evaluate(async () => (await fetch('/__psiweb_update_probe')).text());
