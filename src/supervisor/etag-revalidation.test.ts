@@ -5,27 +5,19 @@
  * whose entry is gone fetches the bytes again. Each `Supervisor` is a page load sharing
  * one transpile cache (freshMs 0, as the shipped supervisor runs).
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pluginWasmPath } from '../../scripts/build-plugins.ts';
 import { MemoryTranspileCache, toUrlRecord } from './cache.ts';
-import type { JcoModule } from './component.ts';
 import type { PluginDownload } from './plugin-fetch.ts';
 import { Supervisor } from './supervisor.ts';
-import { builtPlugin } from './testing/harness.ts';
 import { memoryStore } from './testing/memory-store.ts';
-import { withRunMark } from './testing/run-mark.ts';
+import { env, importData, TINY_URL, tinyPlugins } from './testing/tiny-plugin.ts';
 
-const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
-const URL_ = 'http://tinyplugin.psiweb.localhost:8080/plugin.wasm';
-const importData = async (js: string): Promise<JcoModule> => (await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(js).toString('base64')}`)) as JcoModule;
+const URL_ = TINY_URL;
 
 let tiny: Uint8Array;
 let tiny2: Uint8Array;
 beforeAll(async () => {
-  await builtPlugin('tinyplugin');
-  tiny = readFileSync(pluginWasmPath('tinyplugin'));
-  tiny2 = withRunMark(tiny, 'replaced');
+  ({ tiny, tiny2 } = await tinyPlugins());
 }, 120_000);
 
 /** A server with an ETag per version of the plugin, which says "unchanged" when asked with the current one. */

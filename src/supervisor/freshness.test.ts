@@ -12,27 +12,20 @@
  *  - a cached entry that fails to compile is dropped and the plugin is loaded from the
  *    fetched bytes (transpiled again), in the fresh path and in the plain one.
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { pluginWasmPath } from '../../scripts/build-plugins.ts';
 import { MemoryTranspileCache } from './cache.ts';
-import type { JcoModule, TranspiledComponent } from './component.ts';
+import type { TranspiledComponent } from './component.ts';
 import { PluginLoadError } from './errors.ts';
 import { FRESH_MS, Supervisor } from './supervisor.ts';
-import { builtPlugin } from './testing/harness.ts';
 import { memoryStore } from './testing/memory-store.ts';
-import { withRunMark } from './testing/run-mark.ts';
+import { env, importData, TINY_URL, tinyPlugins } from './testing/tiny-plugin.ts';
 
-const env = { protocol: 'http:', rootHost: 'psiweb.localhost', port: '8080' };
-const URL_ = 'http://tinyplugin.psiweb.localhost:8080/plugin.wasm';
-const importData = async (js: string): Promise<JcoModule> => (await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(js).toString('base64')}`)) as JcoModule;
+const URL_ = TINY_URL;
 
 let tiny: Uint8Array;
 let tiny2: Uint8Array;
 beforeAll(async () => {
-  await builtPlugin('tinyplugin');
-  tiny = readFileSync(pluginWasmPath('tinyplugin'));
-  tiny2 = withRunMark(tiny, 'replaced');
+  ({ tiny, tiny2 } = await tinyPlugins());
 }, 120_000);
 
 /** A server whose answers the test releases one by one (or at once when `auto`). */
