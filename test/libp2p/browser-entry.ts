@@ -103,10 +103,6 @@ const api = {
   },
 
   /**
-   * Dials `addr` `n` times, each a new WebRTC connection (hung up after one psibase
-   * message), and stops at the first dial that fails: the dial times, and the failure.
-   */
-  /**
    * `n` dials one after another, each hung up before the next. A dial whose stream the
    * other side reset (seen under heavy load, while it still tears down the connection
    * before) is tried again, at most MAX_RESETS times in all and reported; any other
@@ -114,7 +110,8 @@ const api = {
    * timeout.
    */
   async repeatDials(addr: string, n: number): Promise<{ times: number[]; allDirect: boolean; failure: string | null; resets: string[] }> {
-    const MAX_RESETS = 2;
+    // A CI run under load saw three in forty dials; the defect this guards against is a hang.
+    const MAX_RESETS = 6;
     const p = node();
     const target = multiaddr(addr);
     const remote = target.getComponents().findLast((c) => c.name === 'p2p')!.value!;
@@ -131,7 +128,7 @@ const api = {
         if (/stream has been reset/i.test(message) && resets.length < MAX_RESETS) {
           resets.push(message);
           i--;
-          await new Promise((r) => setTimeout(r, 200));
+          await new Promise((r) => setTimeout(r, 1_000));
           continue;
         }
         return { times, allDirect, failure: message, resets };
@@ -141,7 +138,8 @@ const api = {
       s.send(hello(i));
       await p.node.hangUp(s.connection.remotePeer);
       // Wait until every connection to it is gone (the relayed one too) before the next dial.
-      for (let k = 0; k < 100 && p.node.getConnections().some((c) => c.remotePeer.toString() === remote); k++) await new Promise((r) => setTimeout(r, 20));
+      // (Up to 10 s: under load the relayed one outlived 2 s, and the next dial reused it.)
+      for (let k = 0; k < 500 && p.node.getConnections().some((c) => c.remotePeer.toString() === remote); k++) await new Promise((r) => setTimeout(r, 20));
     }
     return { times, allDirect, failure: null, resets };
   },
