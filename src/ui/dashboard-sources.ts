@@ -31,6 +31,18 @@ export interface Reading<T> {
   rttMs: number | undefined;
 }
 
+let held = false;
+/**
+ * Stops the dashboard's reads for good (this page is about to reload into an update):
+ * Chromium activates a waiting service worker only once the old one has no request in
+ * flight, and a dashboard polling through it can keep it busy for a long while.
+ */
+export function holdReads(): void {
+  held = true;
+}
+/** Whether the dashboard's reads are held (see holdReads). */
+export const readsHeld = (): boolean => held;
+
 /** A value read by polling while anyone listens; one read at a time. */
 export class Poller<T> {
   reading: Reading<T> = { value: undefined, okAt: undefined, error: undefined, rttMs: undefined };
@@ -65,11 +77,14 @@ export class Poller<T> {
 
   private schedule(ms: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (held) return;
     this.timer = setTimeout(() => void this.tick(), ms);
   }
 
   private async tick(): Promise<void> {
     this.timer = undefined;
+    if (held) return;
     this.running = true;
     this.lastAsk = Date.now();
     const t0 = performance.now();

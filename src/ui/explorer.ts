@@ -1,5 +1,5 @@
 import { css, html, type PropertyValues } from 'lit';
-import { blockTimesSeen } from './dashboard-sources.ts';
+import { blockTimesSeen, readsHeld } from './dashboard-sources.ts';
 import { NodeElement } from './node-element.ts';
 
 /** How many of the latest blocks the explorer shows. */
@@ -61,6 +61,7 @@ export class ExplorerPanel extends NodeElement {
       this.pending = true;
       return;
     }
+    if (readsHeld()) return;
     const wait = Math.max(0, this.lastAsk + MIN_INTERVAL_MS - Date.now());
     this.timer = setTimeout(() => {
       this.lastAsk = Date.now();

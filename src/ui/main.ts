@@ -3,6 +3,7 @@ import { consumeJoinFragment } from '../node/browser/invite.ts';
 import { startNode } from '../node/browser/leader.ts';
 import { handleNetworkHash } from '../node/browser/network-client.ts';
 import './app.ts';
+import { holdReads } from './dashboard-sources.ts';
 import { setJoinOutcome } from './join-banner.ts';
 import { provideNode } from './node-context.ts';
 import type { UpdatePrompt } from './update-prompt.ts';
@@ -27,5 +28,8 @@ if ('serviceWorker' in navigator && import.meta.env.PROD) {
   const app = document.querySelector<import('./app.ts').PsiwebApp>('psiweb-app');
   await app?.updateComplete;
   const prompt = app?.shadowRoot?.querySelector<UpdatePrompt>('psiweb-update-prompt');
-  prompt?.attach(workbox, () => node.pauseForUpdate());
+  prompt?.attach(workbox, async () => {
+    holdReads();
+    await node.pauseForUpdate();
+  });
 }

@@ -6,8 +6,9 @@ import type { Workbox } from 'workbox-window';
  * over when the user says so, so an update never swaps code under a running node.
  */
 export class UpdatePrompt extends LitElement {
-  static override properties = { waiting: { state: true } };
+  static override properties = { waiting: { state: true }, updating: { state: true } };
   declare waiting: boolean;
+  declare updating: boolean;
   workbox: Workbox | undefined;
 
   static override styles = css`
@@ -21,6 +22,7 @@ export class UpdatePrompt extends LitElement {
   constructor() {
     super();
     this.waiting = false;
+    this.updating = false;
   }
 
   attach(workbox: Workbox, beforeUpdate?: () => Promise<void>): void {
@@ -33,14 +35,17 @@ export class UpdatePrompt extends LitElement {
   }
 
   private async apply() {
+    if (this.updating) return;
+    this.updating = true;
     await this.beforeUpdate();
     this.workbox?.messageSkipWaiting();
   }
 
   override render() {
-    return this.waiting
-      ? html`<div role="status">An update of psiweb is ready. <button @click=${this.apply}>Reload to update</button></div>`
-      : html``;
+    if (!this.waiting) return html``;
+    return this.updating
+      ? html`<div role="status">Updating psiweb: the page reloads once the node has paused and the new version has taken over…</div>`
+      : html`<div role="status">An update of psiweb is ready. <button @click=${this.apply}>Reload to update</button></div>`;
   }
 }
 customElements.define('psiweb-update-prompt', UpdatePrompt);

@@ -93,7 +93,7 @@ describe('PWA shell', () => {
     const prompt = page.locator('psiweb-update-prompt [role=status]');
     await prompt.waitFor({ timeout: 30_000 });
     expect(await prompt.textContent()).toContain('update');
-    const reloaded = page.waitForEvent('load', { timeout: 30_000 });
+    const reloaded = page.waitForEvent('load', { timeout: 60_000 });
     await page.locator('psiweb-update-prompt button').click();
     await reloaded;
     await page.locator('psiweb-chain-status [data-field=head]').filter({ hasText: /^\d+/ }).waitFor({ timeout: 30_000 });
@@ -106,5 +106,5 @@ describe('PWA shell', () => {
     const balance = await page.evaluate(async () => (await (await fetch('/_svc/tokens/balances/alice')).json()).balance);
     expect(balance).toBe('500000');
     expect(pageErrors).toEqual([]);
-  });
+  }, 150_000);
 });
