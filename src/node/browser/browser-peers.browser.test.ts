@@ -5,10 +5,11 @@
  * WebRTC connections to each other (the transport each lists is transportOf's verdict:
  * a WebRTC remote address and no connection limits), each one's `/native/status` (the
  * root service worker's answer from its leader) lists the other two with transport
- * 'webrtc', and a transfer pushed in one is applied in all three.
+ * 'webrtc', and a transfer pushed in one is applied in all three. One of them reloads;
+ * the three are connected again.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchChromium, newPeerContext } from '../../../test/browser/chromium.ts';
 import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
 import type { BrowserNativeStatus } from './net-status.ts';
@@ -34,11 +35,16 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
     browser = await launchChromium();
     peer = await startDevnetPeer({ log: (l) => void (/libp2p|peer|ban|refus/i.test(l) && log.push(`[node] ${l}`)) });
   }, 300_000);
+  let failed = false;
   afterAll(async () => {
+    if (failed) {
+      // What each browser saw, for a failure that only a loaded machine shows.
+      for (const [i, p] of pages.entries()) log.push(`[${i + 1}] status at the end: ${JSON.stringify(await ownStatus(p).catch((e: unknown) => String(e)))}`);
+    }
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await peer?.dispose();
-    if (log.length > 0) console.log(log.slice(-80).join('\n'));
+    if (log.length > 0) console.log(log.slice(failed || process.env.PSIWEB_FULL_LOG ? 0 : -80).join('\n'));
   });
 
   async function open(url: string): Promise<Page> {
@@ -54,6 +60,9 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
   }
 
   it('three browsers (two joined by the first one\'s invite) connect directly over WebRTC, list each other as webrtc peers in /native/status, and apply a transfer pushed in one', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
     const a = await open(peer.url);
     const first = await until(
       async () => {
@@ -132,7 +141,26 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
         `the transfer applied in browser ${i + 1}`,
       );
     }
-  }, 420_000);
+
+    // The second browser reloads: its libp2p node starts over (same peer id, from its
+    // profile), and the other two take its new streams (over new connections).
+    const streamTo = async (p: Page, id: string) => (await ownStatus(p)).peers.find((x) => x.id === id && x.transport === 'webrtc')?.stream;
+    const before = [await streamTo(a, ids[1]!), await streamTo(c, ids[1]!)];
+    expect(before.every((x) => typeof x === 'string')).toBe(true);
+    await b.reload();
+    const t1 = Date.now();
+    for (const [k, p] of [a, c].entries()) {
+      await until(async () => {
+        const now = await streamTo(p, ids[1]!);
+        return now !== undefined && now !== before[k];
+      }, 60_000, `browser ${k === 0 ? 1 : 3} to take a new webrtc stream from the reloaded one`);
+    }
+    await until(async () => {
+      const s = await ownStatus(b);
+      return [ids[0]!, ids[2]!].every((id) => s.peers.some((x) => x.id === id && x.transport === 'webrtc'));
+    }, 60_000, 'the reloaded browser to list the other two as webrtc peers');
+    console.log(`three browsers fully connected again ${Date.now() - t1} ms after the second one reloaded`);
+  }, 480_000);
 
   it('a malformed #join link says why in the page and stores nothing', async () => {
     const page = await open(`${peer.url}/#join=not-an-invite`);

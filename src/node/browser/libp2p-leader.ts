@@ -41,6 +41,8 @@ export const NET_VIEW_MS = 1_000;
 export const NODE_PEER_SILENCE_MS = 8_000;
 /** A peer that failed (a dial, another chain) is not tried again for this long. */
 export const RETRY_PEER_MS = 15_000;
+/** A browser's dial, chain check and psibase stream, all in all (and an inbound stream's chain check). */
+export const DIAL_TIMEOUT_MS = 20_000;
 /** How often each psibase peer's round trip is measured. */
 export const PING_MS = 5_000;
 
@@ -149,6 +151,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
         direction: s.direction,
         ...(p.peerId === nodePeerId && { url: init.peerUrl }),
         ...(s.rttMs !== undefined && { rttMs: Math.round(s.rttMs * 100) / 100 }),
+        stream: p.label,
       });
     }
     const addrs = peer ? peer.webrtcAddresses().map(String) : [];
@@ -157,14 +160,22 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     return { libp2p, ...(reason !== undefined && { reason }), peerId: peer?.peerId ?? null, addrs, peers, invite };
   };
 
-  /** Takes a psibase peer stream into the transport (one per peer: of two, the one the lower peer id dialed stays). */
+  const adoptedAt = new WeakMap<Libp2pPeerSocket, number>();
+  /**
+   * Takes a psibase peer stream into the transport, one per peer. Of two, the one the
+   * lower peer id dialed stays (both ends agree when both dialed at once), unless the
+   * peer dialed in over a new connection while ours is older than any dial takes: it
+   * has lost ours (it reloaded, or the connection died where only this end still holds
+   * it), so ours is the one to go.
+   */
   const adopt = (s: Libp2pPeerSocket): void => {
     const self = peer!.peerId;
     const existing = [...sockets.entries()].find(([, o]) => o.peerId === s.peerId);
     if (existing) {
       const [, old] = existing;
       const dialerOf = (x: Libp2pPeerSocket) => (x.direction === 'out' ? self : x.peerId);
-      const keepNew = dialerOf(s) < dialerOf(old);
+      const lostByPeer = s.direction === 'in' && s.connection !== old.connection && Date.now() - (adoptedAt.get(old) ?? 0) > DIAL_TIMEOUT_MS;
+      const keepNew = lostByPeer || dialerOf(s) < dialerOf(old);
       if (!keepNew) {
         s.close(1000, 'a stream to this peer is open already');
         return;
@@ -179,6 +190,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       throw e;
     }
     sockets.set(label, s);
+    adoptedAt.set(s, Date.now());
     s.ping();
   };
   transport.onPeer((e) => {
@@ -192,10 +204,10 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   const unlimited = (id: string): Connection | undefined => peer?.node.getConnections().find((c) => c.remotePeer.toString() === id && c.limits == null && c.status === 'open');
 
   /** Whether `id`'s own discovery answer names this node's chain ('unknown': it names none yet, or this node knows none). */
-  const sameChain = async (c: Connection): Promise<boolean | 'unknown'> => {
+  const sameChain = async (c: Connection, signal: AbortSignal): Promise<boolean | 'unknown'> => {
     const ours = bridge.chainId;
     if (!ours || !peer) return 'unknown';
-    const answer = await askPeers(peer.node, c.remotePeer);
+    const answer = await askPeers(peer.node, c.remotePeer, { signal });
     return answer.chainId === null ? 'unknown' : answer.chainId === ours;
   };
 
@@ -203,9 +215,13 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     if (stopped || !peer) return void s.close(1001, 'the node is stopping');
     // The Node peer (our relay) is of our chain: it served this page.
     if (s.peerId === nodePeerId) return adopt(s);
-    void sameChain(s.connection).then(
-      (ok) => (ok === true ? adopt(s) : s.close(1008, ok === 'unknown' ? 'no chain known yet' : 'another chain')),
-      (e: unknown) => s.close(1008, `no discovery answer: ${(e as Error).message}`.slice(0, 120)),
+    const refuse = (why: string) => {
+      log(`psibase stream from ${s.peerId} refused: ${why}`);
+      s.close(1008, why.slice(0, 120));
+    };
+    void sameChain(s.connection, AbortSignal.timeout(DIAL_TIMEOUT_MS)).then(
+      (ok) => (ok === true ? adopt(s) : refuse(ok === 'unknown' ? 'no chain known yet' : 'another chain')),
+      (e: unknown) => refuse(`no discovery answer: ${(e as Error).message}`),
     );
   };
 
@@ -216,10 +232,13 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     if (!addr) return;
     dialing.add(p.id);
     retryAt.set(p.id, Date.now() + RETRY_PEER_MS);
+    // One deadline for every step: a step that hangs would keep the peer in `dialing`,
+    // and so never dialed again.
+    const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS);
     try {
-      const c = await peer.node.dial(addr, { signal: AbortSignal.timeout(20_000) });
+      const c = await peer.node.dial(addr, { signal });
       if (c.limits != null || !WebRTC.matches(c.remoteAddr)) throw new Error(`not a direct WebRTC connection: ${c.remoteAddr.toString()}`);
-      const same = await sameChain(c);
+      const same = await sameChain(c, signal);
       if (same !== true) {
         // Not yet knowing a chain is soon over: asked again at the next round.
         if (same === 'unknown') retryAt.set(p.id, Date.now() + DISCOVERY_INTERVAL_MS - 100);
@@ -227,7 +246,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
         return;
       }
       if (psibasePeerIds().has(p.id)) return;
-      adopt(await peer.peers.dial(c.remotePeer));
+      adopt(await peer.peers.dial(c.remotePeer, { signal }));
       log(`connected to ${p.id} over WebRTC`);
     } catch (e) {
       log(`cannot reach ${p.id}: ${(e as Error).message}`);
@@ -261,7 +280,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       if (seen.has(id)) continue;
       seen.add(id);
       try {
-        const a = await askPeers(peer.node, c.remotePeer);
+        const a = await askPeers(peer.node, c.remotePeer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
         for (const p of a.peers) if (!candidates.has(p.id)) candidates.set(p.id, p);
       } catch (e) {
         log(`discovery from ${id}: ${(e as Error).message}`);

@@ -1,7 +1,7 @@
 /**
  * The browser's `GET /native/status` (issue 11 §2): what the root service worker answers
  * a page from the leader's latest status view, in the Node peer's shape — `role`,
- * `peers: [{ id, transport, direction, url?, head?, rttMs? }]` (transport `webrtc`,
+ * `peers: [{ id, transport, direction, url?, head?, rttMs?, stream? }]` (transport `webrtc`,
  * `websocket` or `relayed`) — plus `invite` (the link) and `libp2p` ({ peerId, addrs }
  * or null). No libp2p here: the service worker imports it.
  */

@@ -20,6 +20,8 @@ export interface NetPeerView {
   url?: string;
   head?: { num: number; id: string };
   rttMs?: number;
+  /** This node's label of the psibase stream ('#3'): a new stream to the same peer has a new one. */
+  stream?: string;
 }
 
 /** The page's libp2p side as the worker reports it in its status. */
