@@ -118,8 +118,10 @@ describe('the node dashboard', () => {
     await until(async () => Number(await panelAttr(page, 'psiweb-finality', '[data-field="finality-block-time"]', 'data-samples')) >= 3, 30_000, 'three finality samples');
     const blockTime = Number((await field(page, 'psiweb-finality', 'finality-block-time'))!.split(' ')[0]);
     // A block's time is its slot's start (1 s slots): final here within seconds (1.4–3 s seen on
-    // the shared 2-core machine), never before its time.
-    expect(blockTime).toBeGreaterThanOrEqual(0);
+    // the shared 2-core machine). A block opened late in its slot carries the next slot's
+    // time (its parent's + 1 s: core/node.ts nextBlockTime), so it can be final here up to
+    // one slot before its time (−23 ms seen in CI), never more.
+    expect(blockTime).toBeGreaterThan(-1_000);
     expect(blockTime).toBeLessThan(10_000);
     const head = Number((await field(page, 'psiweb-finality', 'finality-head'))!.split(' ')[0]);
     // One producer: irreversible when first seen as head.
