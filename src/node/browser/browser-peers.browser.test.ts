@@ -142,6 +142,18 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
       );
     }
 
+    // Each knows the others' heads (from their hellos and the blocks they sent), the Node peer's too.
+    for (const [i, p] of pages.entries()) {
+      await until(
+        async () => {
+          const s = await ownStatus(p);
+          return [...ids.filter((_, j) => j !== i), nodeStatus.libp2p.peerId].every((id) => (s.peers.find((x) => x.id === id)?.head?.num ?? 0) > 1);
+        },
+        20_000,
+        `browser ${i + 1} to list its peers' heads`,
+      );
+    }
+
     // The second browser reloads: its libp2p node starts over (same peer id, from its
     // profile), and the other two take its new streams (over new connections).
     const streamTo = async (p: Page, id: string) => (await ownStatus(p)).peers.find((x) => x.id === id && x.transport === 'webrtc')?.stream;

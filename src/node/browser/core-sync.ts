@@ -27,6 +27,7 @@ import { decodeMessage, encodeMessage, MESSAGE_TYPES } from '../../net/wire/inde
 import { toHex } from '../../state/bytes.ts';
 import { MISBEHAVIOUR_RETRY_MS, P2P_FALLBACK_FAILURES, P2P_RETRY_MAX_MS, P2P_RETRY_MIN_MS } from './constants.ts';
 import { isBridgeLabel, type WorkerPeerBridge } from './peer-bridge.ts';
+import { PeerHeads } from './peer-heads.ts';
 
 /**
  * With a bridge (libp2p in the leader tab's page), how long the core waits for the page
@@ -148,6 +149,8 @@ export class CoreSync {
   private decisionAt = 0;
   /** Why bridge peers were dropped for misbehaving, most recent last (at most 8). */
   readonly dropped: { peer: string; reason: string }[] = [];
+  /** Each peer's newest block, by the core's label. */
+  readonly heads = new PeerHeads();
 
   constructor(private readonly init: CoreSyncInit) {
     this.chain = init.chain;
@@ -219,6 +222,7 @@ export class CoreSync {
           this.dropped.push({ peer, reason });
           if (this.dropped.length > 8) this.dropped.shift();
           bridge.misbehaved(peer, reason);
+          this.heads.forget(peer);
           return;
         }
         if (peer !== this.label) return;
@@ -252,7 +256,7 @@ export class CoreSync {
         this._core?.hello(label);
       },
       message: (label, bytes) => this.onBridgeFrame(label, bytes),
-      closed: () => undefined,
+      closed: (label) => this.heads.forget(label),
       mode: (libp2p) => {
         if (libp2p && this.link) {
           this.log('p2p: the Node peer is reached over libp2p: closing the x-peers WebSocket');
@@ -269,6 +273,7 @@ export class CoreSync {
   private onBridgeFrame(label: string, bytes: Uint8Array): void {
     const type = bytes[0];
     if (type === undefined || type >= FIRST_XPEERS_TYPE || IGNORED_TYPES.has(type) || ROUTING_TYPES.has(type) || type === MESSAGE_TYPES.InitMessage) return;
+    this.heads.note(label, bytes);
     this._core?.receive(label, bytes);
   }
 
@@ -286,6 +291,7 @@ export class CoreSync {
 
   private drop(reason: string, retryMs: number | undefined): void {
     const link = this.link;
+    if (this.label !== undefined) this.heads.forget(this.label);
     this.link = undefined;
     this.label = undefined;
     this.seq++;
@@ -364,6 +370,7 @@ export class CoreSync {
       return;
     }
     // Hellos, blocks and consensus messages: the core decodes, validates and answers.
+    this.heads.note(label, bytes);
     this._core?.receive(label, bytes);
   }
 }

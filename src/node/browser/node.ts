@@ -17,7 +17,7 @@ import { RATE_WINDOW_MS, STATUS_INTERVAL_MS, SYNC_POLL_MS, SYNC_RETRY_MS } from 
 import type { CommittedBlock } from '../../core/node.ts';
 import type { Clock } from '../../core/platform.ts';
 import { CoreSync, type Dial } from './core-sync.ts';
-import type { WorkerPeerBridge } from './peer-bridge.ts';
+import { bridgeLabel, type WorkerPeerBridge } from './peer-bridge.ts';
 import { StateLostError, SyncError } from './errors.ts';
 import type { NodeMessage, NodeStatusView } from './messages.ts';
 import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
@@ -264,8 +264,22 @@ export class BrowserNode {
       cache: this.cacheStats(),
       chainId: this.chain.chainId ? toHex(this.chain.chainId) : null,
       xpeersConnected: this.syncMode === 'p2p' ? this.p2p!.xpeersConnected : null,
-      net: this.init.bridge?.net ?? null,
+      net: this.netView(),
       updatedAt: this.now(),
+    };
+  }
+
+  /** The page's libp2p view, each peer with the newest block the core knows it holds. */
+  private netView(): NodeStatusView['net'] {
+    const net = this.init.bridge?.net;
+    const heads = this.p2p?.heads;
+    if (!net || !heads) return net ?? null;
+    return {
+      ...net,
+      peers: net.peers.map((p) => {
+        const head = p.stream === undefined ? undefined : heads.head(bridgeLabel(p.stream));
+        return head ? { ...p, head } : p;
+      }),
     };
   }
 

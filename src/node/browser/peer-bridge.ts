@@ -62,6 +62,8 @@ export interface BridgePort<In, Out> {
 /** The core's label of a bridge peer: `#lp` + the page's label (the core takes labels starting with '#' for peers, others for producers). */
 const LABEL_PREFIX = '#lp';
 export const isBridgeLabel = (label: string): boolean => label.startsWith(LABEL_PREFIX);
+/** The core's label of the page's peer `pageLabel` ('#3' → '#lp#3'). */
+export const bridgeLabel = (pageLabel: string): string => LABEL_PREFIX + pageLabel;
 
 export interface BridgeListener {
   connected(label: string): void;
