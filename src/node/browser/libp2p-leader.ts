@@ -27,6 +27,7 @@ import type { Libp2pPeerSocket } from '../../net/libp2p/peer-socket.ts';
 import { Libp2pTransport, PeerRefusedError } from '../../net/libp2p/transport.ts';
 import { inviteLink, storedJoin } from './invite.ts';
 import { PagePeerBridge, type BridgePort, type NetPeerView, type NetView, type PageToWorker, type WorkerToPage } from './peer-bridge.ts';
+import { PeerRetry } from './peer-retry.ts';
 
 /** node.ts's UPSTREAM_HEADER (not imported: node.ts brings the chain executor): the root service worker lets it through. */
 const UPSTREAM_HEADER = 'x-psiweb-upstream';
@@ -39,8 +40,12 @@ export const DISCOVERY_INTERVAL_MS = 3_000;
 export const NET_VIEW_MS = 1_000;
 /** How long the Node peer's psibase stream may stay silent before libp2p is declared off for it. */
 export const NODE_PEER_SILENCE_MS = 8_000;
-/** A peer that failed (a dial, another chain) is not tried again for this long. */
-export const RETRY_PEER_MS = 15_000;
+/**
+ * A peer whose dial failed is tried again after this long, twice as long after each
+ * failure in a row, up to RETRY_PEER_MAX_MS (a peer of another chain: at once that).
+ */
+export const RETRY_PEER_MS = 2_000;
+export const RETRY_PEER_MAX_MS = 30_000;
 /** A browser's dial, chain check and psibase stream, all in all (and an inbound stream's chain check). */
 export const DIAL_TIMEOUT_MS = 20_000;
 /** How often each psibase peer's round trip is measured. */
@@ -120,7 +125,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   let nodePeerId: string | undefined;
   const relayAddrs: string[] = [];
   const timers: ReturnType<typeof setInterval>[] = [];
-  const retryAt = new Map<string, number>();
+  const retry = new PeerRetry(RETRY_PEER_MS, RETRY_PEER_MAX_MS);
   const dialing = new Set<string>();
   let stopped = false;
   let stopDiscovery: (() => Promise<void>) | undefined;
@@ -231,7 +236,6 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     const addr = p.addrs.map(parse).find((a): a is Multiaddr => a !== undefined && WebRTC.matches(a));
     if (!addr) return;
     dialing.add(p.id);
-    retryAt.set(p.id, Date.now() + RETRY_PEER_MS);
     // One deadline for every step: a step that hangs would keep the peer in `dialing`,
     // and so never dialed again.
     const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS);
@@ -241,15 +245,18 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       const same = await sameChain(c, signal);
       if (same !== true) {
         // Not yet knowing a chain is soon over: asked again at the next round.
-        if (same === 'unknown') retryAt.set(p.id, Date.now() + DISCOVERY_INTERVAL_MS - 100);
+        if (same === 'unknown') retry.later(p.id, DISCOVERY_INTERVAL_MS - 100);
+        else retry.failed(p.id, RETRY_PEER_MAX_MS);
         log(`${p.id} ${same === 'unknown' ? 'names no chain yet' : 'follows another chain'}: no psibase stream`);
         return;
       }
       if (psibasePeerIds().has(p.id)) return;
       adopt(await peer.peers.dial(c.remotePeer, { signal }));
+      retry.succeeded(p.id);
       log(`connected to ${p.id} over WebRTC`);
     } catch (e) {
-      log(`cannot reach ${p.id}: ${(e as Error).message}`);
+      const wait = retry.failed(p.id);
+      log(`cannot reach ${p.id}: ${(e as Error).message} (tried again in ${wait / 1000} s)`);
     } finally {
       dialing.delete(p.id);
     }
@@ -283,14 +290,13 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
         const a = await askPeers(peer.node, c.remotePeer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
         for (const p of a.peers) if (!candidates.has(p.id)) candidates.set(p.id, p);
       } catch (e) {
-        log(`discovery from ${id}: ${(e as Error).message}`);
+        log(`discovery from ${id}: ${(e as Error).message ?? String(e)}`);
       }
     }
-    const now = Date.now();
     let room = MAX_BROWSER_PEERS - browsers - dialing.size;
     for (const p of candidates.values()) {
       if (room <= 0) break;
-      if (p.id === self || p.id === nodePeerId || have.has(p.id) || transport.isBanned(p.id) || (retryAt.get(p.id) ?? 0) > now) continue;
+      if (p.id === self || p.id === nodePeerId || have.has(p.id) || transport.isBanned(p.id) || retry.waiting(p.id)) continue;
       room--;
       void dialBrowser(p);
     }
