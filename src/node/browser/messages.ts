@@ -57,3 +57,33 @@ export type NodeMessage =
   | { type: 'pause'; nonce: string }
   | { type: 'paused'; nonce: string }
   | { type: 'resume' };
+
+/** What a node in the leader's worker (a follower or a producer) does for the channel's requests. */
+export interface ChannelNode {
+  /** Submits what the outbox holds. */
+  pumpOutbox(): Promise<void>;
+  /** Posts its status on the channel. */
+  postStatus(): void;
+  /** Stops at a block boundary (resolves once stopped). */
+  pause(): Promise<void>;
+  /** Goes on after a pause. */
+  resume(): void;
+}
+
+/** Answers a channel message addressed to the leader's node (the others are for tabs and the service worker). */
+export function onChannelMessage(node: ChannelNode, m: NodeMessage, post: (m: NodeMessage) => void): void {
+  switch (m.type) {
+    case 'outbox':
+      void node.pumpOutbox();
+      break;
+    case 'status?':
+      node.postStatus();
+      break;
+    case 'pause':
+      void node.pause().then(() => post({ type: 'paused', nonce: m.nonce }));
+      break;
+    case 'resume':
+      node.resume();
+      break;
+  }
+}

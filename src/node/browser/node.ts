@@ -19,7 +19,7 @@ import type { Clock } from '../../core/platform.ts';
 import { CoreSync, type Dial } from './core-sync.ts';
 import { bridgeLabel, type WorkerPeerBridge } from './peer-bridge.ts';
 import { StateLostError, SyncError } from './errors.ts';
-import type { NodeMessage, NodeStatusView } from './messages.ts';
+import { onChannelMessage, type NodeMessage, type NodeStatusView } from './messages.ts';
 import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
 import { BlockSync, type AppliedBlock, type PeerStatus } from './sync.ts';
 
@@ -120,21 +120,19 @@ export class BrowserNode {
 
   /** Handles a message from the channel (the service worker, other tabs). */
   onMessage(m: NodeMessage): void {
-    switch (m.type) {
-      case 'outbox':
-        void this.pumpOutbox();
-        break;
-      case 'status?':
-        this.postStatus();
-        break;
-      case 'pause':
-        void this.pause().then(() => this.init.post({ type: 'paused', nonce: m.nonce }));
-        break;
-      case 'resume':
-        this.paused = false;
-        this.poke();
-        break;
-    }
+    onChannelMessage(
+      {
+        pumpOutbox: () => this.pumpOutbox(),
+        postStatus: () => this.postStatus(),
+        pause: () => this.pause(),
+        resume: () => {
+          this.paused = false;
+          this.poke();
+        },
+      },
+      m,
+      this.init.post,
+    );
   }
 
   /** Stops at the next block boundary; resolves once no block is being applied and every applied one is stored. */

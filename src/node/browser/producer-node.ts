@@ -24,7 +24,7 @@ import { accountNumber } from '../../protocol/names.ts';
 import { bytesEqual, toHex } from '../../state/bytes.ts';
 import { RATE_WINDOW_MS, STATUS_INTERVAL_MS } from './constants.ts';
 import { StateLostError } from './errors.ts';
-import type { NodeMessage, NodeStatusView } from './messages.ts';
+import { onChannelMessage, type NodeMessage, type NodeStatusView } from './messages.ts';
 import type { Outbox, OutboxRecord } from './outbox.ts';
 
 /** The key this browser holds is not the producer's claim on the chain: it must not (and could not validly) produce. */
@@ -115,22 +115,20 @@ export class ProducerNode {
 
   /** Handles a message from the channel (the service worker, other tabs). */
   onMessage(m: NodeMessage): void {
-    switch (m.type) {
-      case 'outbox':
-        void this.pumpOutbox();
-        break;
-      case 'status?':
-        this.postStatus();
-        break;
-      case 'pause':
-        void this.pause().then(() => this.init.post({ type: 'paused', nonce: m.nonce }));
-        break;
-      case 'resume':
-        this.paused = false;
-        this.core?.start();
-        this.postStatus();
-        break;
-    }
+    onChannelMessage(
+      {
+        pumpOutbox: () => this.pumpOutbox(),
+        postStatus: () => this.postStatus(),
+        pause: () => this.pause(),
+        resume: () => {
+          this.paused = false;
+          this.core?.start();
+          this.postStatus();
+        },
+      },
+      m,
+      this.init.post,
+    );
   }
 
   /** Stops producing after the block being made is committed. */
