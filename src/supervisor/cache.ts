@@ -89,6 +89,8 @@ interface StoredComponent {
   /** Every core module, one after another; `coreIndex` says where each is. */
   cores: Blob;
   coreIndex: [name: string, start: number, end: number][];
+  /** The large cores' hashes by name (TranspiledComponent.coreHashes); absent in older entries. */
+  coreHashes?: Record<string, string>;
   imports: string[];
   exports: [string, string][];
 }
@@ -104,7 +106,7 @@ async function toStored(t: TranspiledComponent): Promise<StoredComponent> {
     parts.push(core as BlobPart);
     at += size;
   }
-  return { hash: t.hash, js, cores: new Blob(parts, { type: 'application/wasm' }), coreIndex, imports: t.imports, exports: t.exports };
+  return { hash: t.hash, js, cores: new Blob(parts, { type: 'application/wasm' }), coreIndex, ...(t.coreHashes && { coreHashes: t.coreHashes }), imports: t.imports, exports: t.exports };
 }
 
 /** True when `s` has the shape put() stores: anything else (another layout, a damaged record) is refused. */
@@ -114,9 +116,15 @@ function isStored(s: unknown): s is StoredComponent {
   if (typeof r.hash !== 'string' || !(r.js instanceof Blob) || !(r.cores instanceof Blob)) return false;
   if (!Array.isArray(r.imports) || !Array.isArray(r.exports) || !Array.isArray(r.coreIndex)) return false;
   const size = r.cores.size;
+  if (r.coreHashes !== undefined && !validCoreHashes(r.coreHashes)) return false;
   return r.coreIndex.every(
     (c) => Array.isArray(c) && typeof c[0] === 'string' && Number.isInteger(c[1]) && Number.isInteger(c[2]) && c[1] >= 0 && c[1] <= c[2] && c[2] <= size,
   );
+}
+
+/** Name → 64 hex digits, nothing else (a hash shares a compiled module: a damaged one must not). */
+function validCoreHashes(h: unknown): h is Record<string, string> {
+  return !!h && typeof h === 'object' && !Array.isArray(h) && Object.values(h).every((v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v));
 }
 
 function fromStored(s: StoredComponent): TranspiledComponent {
@@ -124,6 +132,7 @@ function fromStored(s: StoredComponent): TranspiledComponent {
     hash: s.hash,
     js: s.js,
     cores: s.coreIndex.map(([name, start, end]) => [name, s.cores.slice(start, end, 'application/wasm')]),
+    ...(s.coreHashes && { coreHashes: s.coreHashes }),
     imports: s.imports,
     exports: s.exports,
   };

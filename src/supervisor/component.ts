@@ -18,6 +18,12 @@ export interface TranspiledComponent {
   js: string | Blob;
   /** Core modules by the file name the JS asks for. */
   cores: [string, Uint8Array | Blob][];
+  /**
+   * sha-256 (hex) of each core module of at least SHARED_CORE_BYTES, by file name: one
+   * compiled module serves every plugin that holds the same bytes (every QuickJS plugin
+   * holds the same 1.3 MB engine). Absent in entries cached before it was kept.
+   */
+  coreHashes?: Record<string, string>;
   /** Imported interfaces (`ns:pkg/intf`) and functions. */
   imports: string[];
   /** Exported interfaces and functions with their kind. */
@@ -99,8 +105,16 @@ export async function transpileComponent(bytes: Uint8Array, hash: string): Promi
   if (js === undefined) throw new TranspileError('jco produced no JS');
   js = withoutDebugLog(js);
   if (STATIC_IMPORT.test(js)) throw new TranspileError('the generated JS has module-level imports; refusing to load it');
-  return { hash, js, cores, imports: out.imports.map(String), exports: out.exports.map(([n, k]) => [String(n), String(k)]) };
+  const coreHashes: Record<string, string> = {};
+  for (const [name, core] of cores) if (core.byteLength >= SHARED_CORE_BYTES) coreHashes[name] = await sha256Hex(core);
+  return { hash, js, cores, coreHashes, imports: out.imports.map(String), exports: out.exports.map(([n, k]) => [String(n), String(k)]) };
 }
+
+/** Core modules at least this large are compiled once per page for every plugin holding the same bytes. */
+export const SHARED_CORE_BYTES = 256 * 1024;
+/** Compiled modules by their bytes' hash (a page loads a handful of plugins; a few distinct large cores at most). */
+const compiledByHash = new Map<string, Promise<WebAssembly.Module>>();
+const MAX_SHARED_CORES = 16;
 
 /** Blobs of core modules at least this large are compiled as they stream in (off the main thread). */
 const STREAM_COMPILE_BYTES = 64 * 1024;
@@ -117,8 +131,33 @@ async function compileCore(core: Uint8Array | Blob): Promise<WebAssembly.Module>
 /** Compiles the core modules once; `instantiate` can then be called per top-level call. */
 export async function compileCores(t: TranspiledComponent): Promise<Map<string, WebAssembly.Module>> {
   const modules = new Map<string, WebAssembly.Module>();
-  await Promise.all(t.cores.map(async ([name, core]) => modules.set(name, await compileCore(core))));
+  await Promise.all(t.cores.map(async ([name, core]) => modules.set(name, await compileShared(core, t.coreHashes?.[name]))));
   return modules;
+}
+
+/**
+ * A core module compiled once per page for its hash (when it has one). The bytes are
+ * hashed again each time (off the main thread, beside the compile it saves or does), so
+ * a record whose hash does not match its bytes never shares a module: it gets its own.
+ */
+async function compileShared(core: Uint8Array | Blob, hash: string | undefined): Promise<WebAssembly.Module> {
+  if (hash === undefined) return compileCore(core);
+  const bytes = core instanceof Blob ? core.arrayBuffer().then((b) => new Uint8Array(b)) : Promise.resolve(core);
+  const matches = bytes.then(sha256Hex).then((h) => h === hash);
+  const shared = compiledByHash.get(hash);
+  if (shared) {
+    if (await matches) return shared;
+    return compileCore(core);
+  }
+  const own = compileCore(core);
+  const verified = Promise.all([own, matches]).then(([m, ok]) => {
+    if (!ok) throw new TranspileError(`a core module's bytes do not match its recorded hash ${hash.slice(0, 12)}…`);
+    return m;
+  });
+  if (compiledByHash.size >= MAX_SHARED_CORES) compiledByHash.delete(compiledByHash.keys().next().value!);
+  compiledByHash.set(hash, verified);
+  verified.catch(() => compiledByHash.get(hash) === verified && compiledByHash.delete(hash));
+  return own;
 }
 
 /** The generated JS as a Blob a module can be imported from, named for debuggers. */

@@ -221,6 +221,38 @@ async function measureCrossCall(devnet: AppDevnet, target: 'greetings' | 'tinypl
   );
 }
 
+/**
+ * Two QuickJS plugins loaded together on a warm page (callbench calls greetings): both
+ * hold the same 1.3 MB engine core, compiled once for the two (component.ts,
+ * compileShared). The first call's end to end and the two loads' slower one, medians
+ * of WARM_RUNS reloads after one; each answer checked, each load from the cache.
+ */
+async function measureTwoQuickJs(devnet: AppDevnet): Promise<Figure[]> {
+  const page = await devnet.open(CALLBENCH);
+  const e2e: number[] = [];
+  const slower: number[] = [];
+  const compile: number[] = [];
+  for (let i = 0; i < WARM_RUNS + 1; i++) {
+    await page.reload();
+    const r = await call(page, { service: CALLBENCH, intf: 'api', method: 'callGreet', params: [GREETINGS, 1] });
+    if (!r.ok || r.result !== '1: Hello, x0, from the greetings plugin') throw new Error(`callbench callGreet(greetings, 1) answered ${JSON.stringify(r.ok ? r.result : r.error)}`);
+    const s = await supervisorStats(page, devnet.rootHost);
+    const loads = s.loads.filter((l) => l.plugin.startsWith(`${CALLBENCH}:`) || l.plugin.startsWith(`${GREETINGS}:`));
+    if (i === 0) continue;
+    if (loads.length !== 2 || loads.some((l) => !l.cached)) throw new Error(`expected two cached loads, got ${JSON.stringify(loads.map((l) => [l.plugin, l.cached]))}`);
+    e2e.push(r.ms);
+    slower.push(Math.max(...loads.map((l) => l.totalMs + (s.instantiateMs[l.plugin] ?? 0))));
+    compile.push(Math.max(...loads.map((l) => l.compileMs)));
+  }
+  await page.close();
+  const median = (xs: number[]) => percentile(xs, 50);
+  const how = `callbench (QuickJS) calling greetings (QuickJS), both from the transpile cache, page reloaded; median of ${WARM_RUNS} after one; the engine core compiled once for both`;
+  return [
+    figure('two QuickJS plugins on a warm page: the slower load', 'chromium', median(slower), 'ms', undefined, `${how}; compile step (the slower of the two) median ${median(compile).toFixed(1)} ms`),
+    figure('two QuickJS plugins on a warm page: first call end to end', 'chromium', median(e2e), 'ms', undefined, how),
+  ];
+}
+
 const bench: BenchFile = async () => {
   const devnet = await startGreetingsDevnet();
   try {
@@ -233,10 +265,12 @@ const bench: BenchFile = async () => {
     const only = process.env.PSIWEB_BENCH_ONLY;
     const want = (part: string) => !only || only.split(',').includes(part);
     const cross = want('cross') ? [await measureCrossCall(devnet, 'tinyplugin', 'AssemblyScript plugin'), await measureCrossCall(devnet, 'greetings', 'QuickJS plugin')] : [];
+    const two = want('two') ? await measureTwoQuickJs(devnet) : [];
     return [
       ...(want(GREETINGS) ? await measure(devnet, GREETINGS, 'QuickJS component', greetings, 'Hello, bench, from the greetings plugin') : []),
       ...(want('tinyplugin') ? await measure(devnet, 'tinyplugin', 'AssemblyScript component', tiny, 'Hello, bench, from the tiny plugin') : []),
       ...cross,
+      ...two,
     ];
   } finally {
     await devnet.close();
