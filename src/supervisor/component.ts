@@ -112,8 +112,17 @@ export async function transpileComponent(bytes: Uint8Array, hash: string): Promi
 
 /** Core modules at least this large are compiled once per page for every plugin holding the same bytes. */
 export const SHARED_CORE_BYTES = 256 * 1024;
-/** Compiled modules by their bytes' hash (a page loads a handful of plugins; a few distinct large cores at most). */
-const compiledByHash = new Map<string, Promise<WebAssembly.Module>>();
+/**
+ * Compiled modules by their bytes' hash (a page loads a handful of plugins; a few
+ * distinct large cores at most), with the bytes they were compiled from, whose hash is
+ * checked once another plugin asks for the same one.
+ */
+interface SharedCore {
+  module: Promise<WebAssembly.Module>;
+  /** Whether the bytes it was compiled from have the hash it is kept under (worked out on the first hit). */
+  verified: () => Promise<boolean>;
+}
+const compiledByHash = new Map<string, SharedCore>();
 const MAX_SHARED_CORES = 16;
 
 /** Blobs of core modules at least this large are compiled as they stream in (off the main thread). */
@@ -135,29 +144,33 @@ export async function compileCores(t: TranspiledComponent): Promise<Map<string, 
   return modules;
 }
 
+const bytesOf = async (core: Uint8Array | Blob): Promise<Uint8Array> => (core instanceof Blob ? new Uint8Array(await core.arrayBuffer()) : core);
+const hashes = async (core: Uint8Array | Blob, hash: string): Promise<boolean> => (await sha256Hex(await bytesOf(core))) === hash;
+
 /**
- * A core module compiled once per page for its hash (when it has one). The bytes are
- * hashed again each time (off the main thread, beside the compile it saves or does), so
- * a record whose hash does not match its bytes never shares a module: it gets its own.
+ * A core module compiled once per page for its hash (when it has one). Sharing costs
+ * nothing until a second plugin asks for a hash already compiled: then both its bytes
+ * and those the module was compiled from are hashed (off the main thread, a few ms
+ * against ~35 for compiling the engine), so a record whose hash does not match its
+ * bytes never shares a module: it gets its own.
  */
 async function compileShared(core: Uint8Array | Blob, hash: string | undefined): Promise<WebAssembly.Module> {
   if (hash === undefined) return compileCore(core);
-  const bytes = core instanceof Blob ? core.arrayBuffer().then((b) => new Uint8Array(b)) : Promise.resolve(core);
-  const matches = bytes.then(sha256Hex).then((h) => h === hash);
   const shared = compiledByHash.get(hash);
   if (shared) {
-    if (await matches) return shared;
-    return compileCore(core);
+    const [ours, theirs] = await Promise.all([hashes(core, hash), shared.verified()]);
+    if (ours && theirs) return shared.module;
+    // Ours is right and the kept one is not: ours is kept instead.
+    if (!ours || compiledByHash.get(hash) !== shared) return compileCore(core);
+    compiledByHash.delete(hash);
   }
-  const own = compileCore(core);
-  const verified = Promise.all([own, matches]).then(([m, ok]) => {
-    if (!ok) throw new TranspileError(`a core module's bytes do not match its recorded hash ${hash.slice(0, 12)}…`);
-    return m;
-  });
+  const module = compileCore(core);
+  let verified: Promise<boolean> | undefined;
+  const entry: SharedCore = { module, verified: () => (verified ??= hashes(core, hash).catch(() => false)) };
   if (compiledByHash.size >= MAX_SHARED_CORES) compiledByHash.delete(compiledByHash.keys().next().value!);
-  compiledByHash.set(hash, verified);
-  verified.catch(() => compiledByHash.get(hash) === verified && compiledByHash.delete(hash));
-  return own;
+  compiledByHash.set(hash, entry);
+  module.catch(() => compiledByHash.get(hash) === entry && compiledByHash.delete(hash));
+  return module;
 }
 
 /** The generated JS as a Blob a module can be imported from, named for debuggers. */
