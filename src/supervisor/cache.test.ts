@@ -11,25 +11,7 @@ import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { IdbTranspileCache, toUrlRecord } from './cache.ts';
 import { compileCores, type TranspiledComponent } from './component.ts';
-
-/** A valid empty core module carrying a custom section of `pad` bytes. */
-function coreModule(pad: number): Uint8Array {
-  const name = new TextEncoder().encode('pad');
-  const content = new Uint8Array(1 + name.length + pad);
-  content[0] = name.length;
-  content.set(name, 1);
-  const size: number[] = [];
-  for (let n = content.length; ; ) {
-    const b = n & 0x7f;
-    n >>>= 7;
-    if (n === 0) {
-      size.push(b);
-      break;
-    }
-    size.push(b | 0x80);
-  }
-  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0, ...size, ...content]);
-}
+import { coreModule } from './testing/core-module.ts';
 
 const small = coreModule(100);
 const large = coreModule(100_000);

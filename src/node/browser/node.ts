@@ -120,19 +120,13 @@ export class BrowserNode {
 
   /** Handles a message from the channel (the service worker, other tabs). */
   onMessage(m: NodeMessage): void {
-    onChannelMessage(
-      {
-        pumpOutbox: () => this.pumpOutbox(),
-        postStatus: () => this.postStatus(),
-        pause: () => this.pause(),
-        resume: () => {
-          this.paused = false;
-          this.poke();
-        },
-      },
-      m,
-      this.init.post,
-    );
+    onChannelMessage(this, m, this.init.post);
+  }
+
+  /** Goes on after a pause. */
+  resume(): void {
+    this.paused = false;
+    this.poke();
   }
 
   /** Stops at the next block boundary; resolves once no block is being applied and every applied one is stored. */
@@ -281,7 +275,7 @@ export class BrowserNode {
     };
   }
 
-  private postStatus(): void {
+  postStatus(): void {
     this.lastStatusAt = this.now();
     this.init.post({ type: 'status', status: this.status() });
   }

@@ -115,20 +115,14 @@ export class ProducerNode {
 
   /** Handles a message from the channel (the service worker, other tabs). */
   onMessage(m: NodeMessage): void {
-    onChannelMessage(
-      {
-        pumpOutbox: () => this.pumpOutbox(),
-        postStatus: () => this.postStatus(),
-        pause: () => this.pause(),
-        resume: () => {
-          this.paused = false;
-          this.core?.start();
-          this.postStatus();
-        },
-      },
-      m,
-      this.init.post,
-    );
+    onChannelMessage(this, m, this.init.post);
+  }
+
+  /** Goes on after a pause. */
+  resume(): void {
+    this.paused = false;
+    this.core?.start();
+    this.postStatus();
   }
 
   /** Stops producing after the block being made is committed. */
@@ -212,7 +206,7 @@ export class ProducerNode {
     };
   }
 
-  private postStatus(): void {
+  postStatus(): void {
     this.init.post({ type: 'status', status: this.status() });
   }
 
