@@ -104,55 +104,38 @@ const api = {
   },
 
   /**
-   * `n` dials one after another, each hung up before the next. A dial whose stream the
-   * other side reset (seen under heavy load, while it still tears down the connection
-   * before) is tried again, at most MAX_RESETS times in all and reported. A dial that
-   * times out is counted and the next one made: the init-channel bug shows as such hangs
-   * (unpatched ~15% of dials), and patched a few percent still hang on this machine, so
-   * the caller judges the count. Any other failure ends the run.
+   * One dial of `addr` (a new WebRTC connection), one psibase message, hung up; resolves
+   * once this end holds no connection to it (at most 10 s). The init-channel bug shows as
+   * a dial that hangs until its timeout ('timeout').
    */
-  async repeatDials(addr: string, n: number): Promise<{ times: number[]; allDirect: boolean; failure: string | null; resets: string[]; timeouts: number }> {
-    const MAX_RESETS = 10;
-    let timeouts = 0;
+  async dialOnce(addr: string): Promise<{ ms: number; direct: boolean } | { kind: 'timeout' | 'reset' | 'other'; error: string }> {
     const p = node();
     const target = multiaddr(addr);
     const remote = target.getComponents().findLast((c) => c.name === 'p2p')!.value!;
-    const times: number[] = [];
-    const resets: string[] = [];
-    let allDirect = true;
     const gone = async () => {
-      // Wait until every connection to it is gone (the relayed one too) before the next dial.
-      // (Up to 10 s: under load the relayed one outlived 2 s, and the next dial reused it.)
       for (let k = 0; k < 500 && p.node.getConnections().some((c) => c.remotePeer.toString() === remote); k++) await new Promise((r) => setTimeout(r, 20));
     };
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      let s: Libp2pPeerSocket;
-      try {
-        s = await p.peers.dial(target);
-      } catch (e) {
-        const message = `dial ${i + 1}: ${(e as Error).message}`;
-        if (/timed out/i.test(message)) {
-          timeouts++;
-          await p.node.hangUp(peerIdFromString(remote)).catch(() => undefined);
-          await gone();
-          continue;
-        }
-        if (/stream has been reset/i.test(message) && resets.length < MAX_RESETS) {
-          resets.push(message);
-          i--;
-          await new Promise((r) => setTimeout(r, 1_000));
-          continue;
-        }
-        return { times, allDirect, failure: message, resets, timeouts };
-      }
-      times.push(performance.now() - t0);
-      allDirect &&= WebRTC.matches(s.connection.remoteAddr) && s.connection.limits == null;
-      s.send(hello(i));
-      await p.node.hangUp(s.connection.remotePeer);
+    const t0 = performance.now();
+    let s: Libp2pPeerSocket;
+    try {
+      s = await p.peers.dial(target);
+    } catch (e) {
+      const error = (e as Error).message;
+      await p.node.hangUp(peerIdFromString(remote)).catch(() => undefined);
       await gone();
+      return { kind: /timed out/i.test(error) ? 'timeout' : /stream has been reset/i.test(error) ? 'reset' : 'other', error };
     }
-    return { times, allDirect, failure: null, resets, timeouts };
+    const ms = performance.now() - t0;
+    const direct = WebRTC.matches(s.connection.remoteAddr) && s.connection.limits == null;
+    s.send(hello(0));
+    await p.node.hangUp(s.connection.remotePeer);
+    await gone();
+    return { ms, direct };
+  },
+
+  /** Closes every connection to `peerId` (a listener whose dialer hung up still holds its WebRTC connection: nothing tells it). */
+  async hangUpPeer(peerId: string): Promise<void> {
+    await node().node.hangUp(peerIdFromString(peerId));
   },
 
   send(id: number, nums: number[]): boolean[] {

@@ -21,6 +21,7 @@ import { buildDriverBundle, openPeerPage, serveDriver, spawnRelay, type DriverSe
 
 const REPEATS = 100;
 const MAX_HANGS = 8;
+const MAX_RESETS = 10;
 
 describe('browser peers over libp2p WebRTC, signalled through a Node relay', () => {
   let relay: RelayProcess;
@@ -58,16 +59,38 @@ describe('browser peers over libp2p WebRTC, signalled through a Node relay', () 
   });
 
   it(`dials the same browser ${REPEATS} times over loopback WebRTC: every dial direct, at most ${MAX_HANGS} hung (the init-channel fix)`, async () => {
-    const r = await b.call((d, x) => d.repeatDials(x.addr, x.n), { addr: aInfo.addrs[0]!, n: REPEATS });
-    expect(r.failure).toBeNull();
-    if (r.resets.length > 0) console.log(`libp2p WebRTC repeated dials: tried again after ${r.resets.join('; ')}`);
-    console.log(`libp2p WebRTC repeated dials: ${r.timeouts} of ${REPEATS} hung until their 5 s timeout`);
-    expect(r.timeouts).toBeLessThanOrEqual(MAX_HANGS);
-    expect(r.times).toHaveLength(REPEATS - r.timeouts);
-    expect(r.allDirect).toBe(true);
-    const sorted = [...r.times].sort((x, y) => x - y);
+    const times: number[] = [];
+    const resets: string[] = [];
+    let hangs = 0;
+    let allDirect = true;
+    const linksToB = async () => (await a.call((d) => d.connections())).filter((c) => c.remotePeer === bInfo.peerId).length;
+    for (let i = 0; i < REPEATS; i++) {
+      const r = await b.call((d, addr) => d.dialOnce(addr), aInfo.addrs[0]!);
+      if ('ms' in r) {
+        times.push(r.ms);
+        allDirect &&= r.direct;
+      } else if (r.kind === 'timeout') hangs++;
+      else if (r.kind === 'reset' && resets.length < MAX_RESETS) {
+        // The other end reset the stream (seen under heavy load, while it still tore down
+        // the connection before): tried again, reported.
+        resets.push(`dial ${i + 1}: ${r.error}`);
+        i--;
+      } else expect.fail(`dial ${i + 1}: ${r.error}`);
+      // Both ends hold nothing of this dial before the next one. The listener is not told
+      // that the dialer closed its end (its WebRTC connection stays open until ICE gives
+      // up): it hangs up too. Leftovers had piled up there (100 open connections) and
+      // slowed and reset later dials in a CI run.
+      await a.call((d, id) => d.hangUpPeer(id), bInfo.peerId);
+      for (let k = 0; k < 100 && (await linksToB()) > 0; k++) await new Promise((res) => setTimeout(res, 100));
+    }
+    if (resets.length > 0) console.log(`libp2p WebRTC repeated dials: tried again after ${resets.join('; ')}`);
+    console.log(`libp2p WebRTC repeated dials: ${hangs} of ${REPEATS} hung until their 5 s timeout`);
+    expect(hangs).toBeLessThanOrEqual(MAX_HANGS);
+    expect(times).toHaveLength(REPEATS - hangs);
+    expect(allDirect).toBe(true);
+    const sorted = [...times].sort((x, y) => x - y);
     console.log(`libp2p WebRTC dial + psibase stream over loopback: median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, max ${sorted[sorted.length - 1]!.toFixed(0)} ms (${sorted.length} dials)`);
-  }, 300_000);
+  }, 600_000);
 
   it('reaches the Node peer over WebSockets and exchanges psibase messages with it', async () => {
     const dial = await b.call((d, addr) => d.dial(addr), relay.addr);

@@ -44,6 +44,9 @@ export interface BrowserPeer {
   stop(): Promise<void>;
 }
 
+/** How long a relayed connection stays once a direct one to the same peer is open (its signalling is over by then). */
+export const RELAYED_GRACE_MS = 1_000;
+
 export async function startBrowserPeer(init: BrowserPeerInit = {}): Promise<BrowserPeer> {
   const node = await createLibp2p<BrowserServices>({
     ...(init.privateKey && { privateKey: init.privateKey }),
@@ -57,6 +60,18 @@ export async function startBrowserPeer(init: BrowserPeerInit = {}): Promise<Brow
   });
   const peers = new PsibasePeerProtocol(node, init);
   await peers.start();
+  // A relayed connection to a peer only carries WebRTC's signalling: once a direct one to
+  // that peer is open, it goes. Left open, each holds a stop stream at this end and a
+  // circuit at the relay, both limited in number (a browser dialed over and over, or
+  // long-lived, would run out and refuse new peers).
+  node.addEventListener('connection:open', (e) => {
+    const c = e.detail;
+    if (c.limits != null || !WebRTC.matches(c.remoteAddr)) return;
+    setTimeout(() => {
+      if (c.status !== 'open') return;
+      for (const r of node.getConnections(c.remotePeer)) if (r.limits != null && r.status === 'open') void r.close().catch(() => undefined);
+    }, RELAYED_GRACE_MS);
+  });
   const webrtcAddresses = () => node.getMultiaddrs().filter((a) => WebRTC.matches(a));
   for (const relay of init.relays ?? []) {
     try {

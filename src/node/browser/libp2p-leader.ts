@@ -203,6 +203,12 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     const s = sockets.get(e.peer);
     if (s) log(`psibase stream ${e.peer} to ${s.peerId} closed${s.closedWith ? ` (${s.closedWith.code}${s.closedWith.reason ? `: ${s.closedWith.reason}` : ''})` : ''}`);
     sockets.delete(e.peer);
+    // A direct WebRTC connection left without a psibase stream goes too: its other end may
+    // be gone without a word (a closed RTCPeerConnection is not seen here until ICE gives
+    // up, ~30 s), and each one left open holds resources; a dial makes a new one.
+    if (s && s.transport === 'webrtc' && s.connection.status === 'open' && ![...sockets.values()].some((o) => o.connection === s.connection)) {
+      void s.connection.close().catch(() => undefined);
+    }
   });
 
   const psibasePeerIds = () => new Set([...sockets.values()].map((s) => s.peerId));
