@@ -82,6 +82,7 @@ import { fetchPeerList, PEER_URL_HEADER, peerUrlKey } from './discovery.ts';
 import { PeerBannedError, PeerListError, PeerMisbehaviourError, WebSocketHandshakeError, type PeerFaultReason } from './errors.ts';
 import { CloseCode, dialWebSocket } from './websocket.ts';
 import { PeerFrameError } from '../../net/libp2p/errors.ts';
+import { PeerHead } from '../../net/peer-head.ts';
 import type { Libp2pPeerSocket, PeerSocket, PeerTransport } from '../../net/libp2p/peer-socket.ts';
 
 /** psibase's routing_base protocol_version. */
@@ -233,12 +234,8 @@ interface Connection {
   ready: boolean;
   /** The newest block the peer has (sent to it, or received from it). */
   lastSent: number;
-  peerHead: { num: number; id: Uint8Array } | undefined;
-  /**
-   * Under consensus, the newest block the peer sent, still packed: the core decodes
-   * blocks, so this one is read for its header only when the peer list is asked for.
-   */
-  peerBlock?: Uint8Array;
+  /** The newest block the peer is known to hold (from its hellos, the blocks it sent and those sent to it). */
+  peerHead: PeerHead;
   pumping: boolean;
   inbox: Promise<void>;
   queued: number;
@@ -443,26 +440,19 @@ export class PeerNetwork {
 
   /** The peers connected now, for `/native/status`. */
   peers(): PeerInfo[] {
-    for (const c of this.connections.values()) {
-      if (!c.peerBlock) continue;
-      try {
-        const header = unpackSignedBlock(c.peerBlock).block.header;
-        this.notePeerHead(c, header.blockNum, blockId(header));
-      } catch {
-        // A block that does not decode: the core drops the peer for it.
-      }
-      c.peerBlock = undefined;
-    }
-    return [...this.connections.values()].map((c) => ({
-      id: c.id,
-      transport: c.transport,
-      direction: c.direction,
-      ...(c.url !== undefined && { url: c.url }),
-      ...(c.peerId !== undefined && { peerId: c.peerId }),
-      ...(c.peerId !== undefined && c.remote !== undefined && { addr: c.remote }),
-      ...(c.peerHead && { head: { num: c.peerHead.num, id: hexId(c.peerHead.id) } }),
-      ...(c.ws.rttMs !== undefined && { rttMs: Math.round(c.ws.rttMs * 100) / 100 }),
-    }));
+    return [...this.connections.values()].map((c) => {
+      const head = c.peerHead.get();
+      return {
+        id: c.id,
+        transport: c.transport,
+        direction: c.direction,
+        ...(c.url !== undefined && { url: c.url }),
+        ...(c.peerId !== undefined && { peerId: c.peerId }),
+        ...(c.peerId !== undefined && c.remote !== undefined && { addr: c.remote }),
+        ...(head && { head }),
+        ...(c.ws.rttMs !== undefined && { rttMs: Math.round(c.ws.rttMs * 100) / 100 }),
+      };
+    });
   }
 
   private banned(key: string): { until: number; fault: PeerMisbehaviourError } | undefined {
@@ -722,7 +712,7 @@ export class PeerNetwork {
       remote,
       ready: false,
       lastSent: 0,
-      peerHead: undefined,
+      peerHead: new PeerHead(),
       pumping: false,
       inbox: Promise.resolve(),
       queued: 0,
@@ -932,13 +922,13 @@ export class PeerNetwork {
         return;
       case 'HelloRequest':
         if (this.consensus) {
-          if (!bytesEqual(msg.value.xid._id, ZERO_ID)) this.notePeerHead(c, msg.value.xid._num, msg.value.xid._id);
+          c.peerHead.noteHello(msg.value.xid._num, msg.value.xid._id);
           return this.consensus.receive(c.id, bytes);
         }
         return this.onHello(c, msg.value.xid._id, msg.value.xid._num, msg.value.committed);
       case 'BlockMessage':
         if (this.consensus) {
-          c.peerBlock = msg.value.block;
+          c.peerHead.noteBlock(msg.value.block);
           return this.consensus.receive(c.id, bytes);
         }
         return this.onBlock(c, msg.value.block);
@@ -958,17 +948,13 @@ export class PeerNetwork {
     }
   }
 
-  private notePeerHead(c: Connection, num: number, id: Uint8Array): void {
-    if (!c.peerHead || num > c.peerHead.num) c.peerHead = { num, id };
-  }
-
   private async onHello(c: Connection, id: Uint8Array, num: number, committed: boolean): Promise<void> {
     if (c.ready) return;
     if (bytesEqual(id, ZERO_ID)) {
       this.ready(c, GENESIS_BLOCK_NUM - 1);
       return;
     }
-    this.notePeerHead(c, num, id);
+    c.peerHead.raise(num, id);
     const head = this.chain.status?.head;
     const ours = head && num <= head.header.blockNum ? await this.chain.state.store.block(num) : undefined;
     if (ours && bytesEqual(ours.id, id)) {
@@ -1001,7 +987,7 @@ export class PeerNetwork {
         if (c.lastSent >= num) continue;
         c.lastSent = num;
         this.send(c, { kind: 'BlockMessage', value: { block: rec.bytes } });
-        this.notePeerHead(c, num, rec.id);
+        c.peerHead.raise(num, rec.id);
         if (c.ws.bufferedAmount > SEND_HIGH_WATER) await c.ws.drained();
       }
     } finally {
@@ -1023,7 +1009,7 @@ export class PeerNetwork {
     // marks the connection ready before its hello, which is then not answered again).
     c.ready = true;
     if (num > c.lastSent) c.lastSent = num;
-    this.notePeerHead(c, num, id);
+    c.peerHead.raise(num, id);
     void this.pump(c);
     // The block waits in the queue, counted in the peer's inbox until it is applied, and
     // the peer's next messages are read meanwhile: blocks that queue up while one is
