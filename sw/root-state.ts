@@ -73,7 +73,7 @@ export class ChainView {
   /** A committed block announced by the node. */
   onBlock(m: Extract<NodeMessage, { type: 'block' }>): void {
     if (this.head && m.num <= this.head.num) return;
-    if (this.head && m.num === this.head.num + 1) this.state.cache?.applyCommitted(m.writes);
+    if (this.head && (m.from ?? m.num) === this.head.num + 1) this.state.cache?.applyCommitted(m.writes);
     else this.state.invalidate();
     this.head = { num: m.num, id: fromHex(m.id) };
     this.checkedAt = Date.now();

@@ -44,8 +44,12 @@ export interface NodeStatusView {
 }
 
 export type NodeMessage =
-  /** A block was committed: its state write set, so other contexts' caches stay warm. */
-  | { type: 'block'; num: number; id: string; writes: [Uint8Array, Uint8Array | undefined][] }
+  /**
+   * A block was committed: its state write set, so other contexts' caches stay warm.
+   * Blocks committed together come as one: `from` the first of them, `num` the last,
+   * `writes` their merged write set.
+   */
+  | { type: 'block'; num: number; id: string; writes: [Uint8Array, Uint8Array | undefined][]; from?: number }
   | { type: 'status'; status: NodeStatusView }
   /** An outbox record changed (final verdicts, so waiting pushes can answer). */
   | { type: 'tx'; record: Omit<OutboxRecord, 'packed'> }
