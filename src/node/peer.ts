@@ -30,6 +30,7 @@ import { lockDataDir, openDataDir, writeIdentity, type DataDirLock } from './dat
 import { bootDevnet, loadDevnet } from './devnet.ts';
 import { createHttpServer } from './http-server.ts';
 import { ChainFollower, systemClock, type NodeStatus } from './node.ts';
+import type { Clock } from '../core/platform.ts';
 import { genesisResponse, GENESIS_PATH, isGenesisUrl, isP2pUrl, isPeerListUrl, isRelayUrl, P2P_PATH, P2P_SERVICE, p2pUpgradeHandler, peerListResponse, RELAY_PATH } from './p2p/accept.ts';
 import { isMultiaddr, LIBP2P_DIAL_TIMEOUT_MS, PeerNetwork, type BanInfo, type PeerInfo, type Role } from './p2p/network.ts';
 import { nodeSigVerifier } from './node-sig-verifier.ts';
@@ -92,6 +93,11 @@ export interface PeerOptions {
    * 0: any free port); false: no libp2p host. `peers` may then name no multiaddr.
    */
   libp2pPort?: number | false;
+  /**
+   * The node's clock (default the system's). Benchmarks give one set back to build a
+   * chain whose blocks are in the past, as a network that has been running has.
+   */
+  clock?: Clock;
 }
 
 /** The libp2p host in `/native/status`: its peer id and the multiaddrs to dial it at, each ending in `/p2p/<peerId>`. */
@@ -126,6 +132,7 @@ export interface Peer {
 
 export async function startPeer(options: PeerOptions): Promise<Peer> {
   const rootHost = normalizeRootHost(options.rootHost);
+  const clock = options.clock ?? systemClock;
   const libp2pPort = options.libp2pPort ?? defaultLibp2pPort(options.port);
   if (libp2pPort !== false && (!Number.isInteger(libp2pPort) || libp2pPort < 0 || libp2pPort > 65535))
     throw new PsiwebError(`the libp2p port must be a number from 0 to 65535, got ${libp2pPort}${options.libp2pPort === undefined ? ` (the HTTP port ${options.port} + 1): pick one, or run without libp2p` : ''}`);
@@ -232,7 +239,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       options.log(`joining chain ${toHex(chain.chainId!)} as producer ${producerName}: genesis block taken from ${options.peers![0]}`);
     } else if (!chain.head) {
       const producers = options.producers && { names: options.producers, mode: options.mode ?? 'cft' };
-      const genesis = await bootDevnet(chain, devnet, BigInt(Math.floor(Date.now() / 1000)) * 1_000_000n, producers ? { producers } : {});
+      const genesis = await bootDevnet(chain, devnet, BigInt(Math.floor(clock.now() / 1000)) * 1_000_000n, producers ? { producers } : {});
       writeIdentity(options.dataDir, chain.chainId!);
       options.log(`booted a devnet: chain ${toHex(chain.chainId!)}, genesis block ${genesis.block.block.header.blockNum} with ${genesis.traces.length} transactions${producers ? `, producers ${producers.names.join(',')} (${producers.mode})` : ''}`);
     } else {
@@ -411,7 +418,7 @@ async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, optio
   // The Node platform: the system clock, the lmdb-backed chain, and the peer network.
   const node = await CoreNode.open({
     platform: {
-      clock: systemClock,
+      clock: options.clock ?? systemClock,
       chain,
       transport: {
         sendToProducer: (producer, bytes) => net.sendToProducer(producer, bytes),

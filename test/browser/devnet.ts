@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEFAULT_ROOT_HOST } from '../../src/http/constants.ts';
 import { startPeer, type Peer } from '../../src/node/peer.ts';
+import type { Clock } from '../../src/core/platform.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /**
@@ -93,11 +94,11 @@ async function withBuildLock(fn: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Builds the PWA (`vite build`) once per test process, unless its build is already fresh. */
+/** Builds the PWA (`vite build`) once per test process, unless its build is already fresh; unminified with PSIWEB_BUILD_NO_MINIFY=1 (profiles with names). */
 export function ensureProductionBuild(): Promise<void> {
   return (building ??= withBuildLock(async () => {
     if (isBuildFresh()) return;
-    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', DIST_DIR, '--emptyOutDir', '--logLevel', 'error'], {
+    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', DIST_DIR, '--emptyOutDir', '--logLevel', 'error', ...(process.env.PSIWEB_BUILD_NO_MINIFY ? ['--minify', 'false'] : [])], {
       cwd: ROOT,
       // vitest sets NODE_ENV=test, which vite would honour: a build with dev-mode lit and
       // import.meta.env.PROD false (no service worker registered).
@@ -122,6 +123,8 @@ export interface DevnetPeerOptions {
   produce?: boolean;
   /** Peer log lines; default: dropped. */
   log?: (line: string) => void;
+  /** The peer's clock (PeerOptions.clock): a bench builds a chain in the past with one set back. */
+  clock?: Clock;
 }
 
 export interface DevnetPeer {
@@ -138,6 +141,23 @@ export interface DevnetPeer {
   dispose(): Promise<void>;
 }
 
+/**
+ * A clock `behindMs` behind the system's until `catchUp()`: a peer started on it and
+ * made to produce back to back builds a chain whose blocks lie in the past, as those of a
+ * network that has run for a while do. (Produced back to back on the system clock, each
+ * block takes the next slot, so a 1,000-block chain at 1 s slots would reach ~1,000 s
+ * into the future, and a node syncing it would take every block for a live one.)
+ */
+export function clockSetBack(behindMs: number): Clock & { catchUp(): void } {
+  let offset = -behindMs;
+  return {
+    now: () => Date.now() + offset,
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    catchUp: () => void (offset = 0),
+  };
+}
+
 /** Starts the Node peer with a devnet, serving dist/ (call ensureProductionBuild first). */
 export async function startDevnetPeer(options: DevnetPeerOptions = {}): Promise<DevnetPeer> {
   const created = options.dataDir === undefined;
@@ -150,6 +170,7 @@ export async function startDevnetPeer(options: DevnetPeerOptions = {}): Promise<
     distDir: DIST_DIR,
     log: options.log ?? (() => undefined),
     produce: options.produce ?? true,
+    ...(options.clock && { clock: options.clock }),
   });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= peer.close());
