@@ -78,6 +78,8 @@ export const TICK_MS = 20;
 export const MAX_HELD_TRANSACTIONS = 20_000;
 /** Blocks sent from the block log for one hello of a peer that is far behind. */
 export const LOG_SYNC_BATCH = 1024;
+/** Blocks read from the block log at once while answering such a hello (where the store reads runs: KvStore.blocks). */
+export const LOG_READ_RUN = 64;
 /** A hello this far below the irreversible block is answered from the block log (consensus keeps fewer in memory). */
 export const LOG_SYNC_MARGIN = 64;
 /** A peer sent nothing from the block log for this long gets a hello answered in full again. */
@@ -484,11 +486,16 @@ export class CoreNode {
     const sent = this.logSent.get(peer);
     const start = sent && now - sent.at < LOG_RESEND_MS && sent.through >= from ? sent.through + 1 : from;
     let through: number | undefined;
-    for (let n = start; n <= to; n++) {
-      const rec = await this.chain.state.store.block(n);
-      if (!rec) break;
-      if (!this.transport.sendToPeer(peer, encodeMessage({ kind: 'BlockMessage', value: { block: rec.bytes } }))) break;
-      through = n;
+    const store = this.chain.state.store;
+    // Read in runs where the store can (IndexedDB: one transaction a run, not a block).
+    sending: for (let n = start; n <= to; ) {
+      const run = store.blocks ? await store.blocks(n, Math.min(to, n + LOG_READ_RUN - 1)) : [await store.block(n)].filter((r) => r !== undefined);
+      if (run.length === 0) break;
+      for (const rec of run) {
+        if (!this.transport.sendToPeer(peer, encodeMessage({ kind: 'BlockMessage', value: { block: rec.bytes } }))) break sending;
+        through = rec.num;
+      }
+      n += run.length;
     }
     if (through === undefined) return true;
     if (this.logSent.size > 1024 && !sent) this.logSent.clear();

@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { MAX_TRX_LIFETIME_SEC } from '../chain/constants.ts';
+import { GENESIS_BLOCK_NUM, MAX_TRX_LIFETIME_SEC } from '../chain/constants.ts';
 import { ChainHaltError, TransactionRejectedError, type RejectReason } from '../chain/errors.ts';
 import { StoreDamagedError } from '../errors.ts';
 import { Chain, openTransaction } from '../chain/executor.ts';
@@ -8,7 +8,10 @@ import { INITIAL_BALANCE, balanceKey, signedTransaction, testServices, transferA
 import { accountNumber } from '../protocol/names.ts';
 import { packSignedTransaction } from '../protocol/types.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
-import { CoreNode, type Clock } from './node.ts';
+import { decodeMessage, encodeMessage } from '../net/wire/index.ts';
+import { unpackSignedBlock } from '../protocol/types.ts';
+import type { BlockRecord } from '../state/store.ts';
+import { CoreNode, LOG_READ_RUN, type Clock } from './node.ts';
 
 const PROD = accountNumber('prod');
 const ALICE = accountNumber('alice');
@@ -340,5 +343,54 @@ describe('a sole producer taking transactions (psibase Transact checks, each run
     await again.node.produceBlock();
     await again.node.stop();
     expect(again.chain.head!.num).toBe(3);
+  });
+});
+
+/** A MemoryStore that reads runs of blocks (as IdbStore does), counting its reads. */
+class RunReadingStore extends MemoryStore {
+  singleReads = 0;
+  runReads = 0;
+  override async block(num: number): Promise<BlockRecord | undefined> {
+    this.singleReads++;
+    return super.block(num);
+  }
+  async blocks(from: number, to: number): Promise<BlockRecord[]> {
+    this.runReads++;
+    const out: BlockRecord[] = [];
+    for (let n = from; n <= to; n++) {
+      const r = await super.block(n);
+      if (!r) break;
+      out.push(r);
+    }
+    return out;
+  }
+}
+
+describe('a sole producer serving a peer far behind from its block log', () => {
+  it('sends every block after the one the hello names, in order, reading them in runs where the store can', async () => {
+    const clock = new FakeClock(T0_MS);
+    const store = new RunReadingStore();
+    const chain = await Chain.open({ state: new StateDb(store) });
+    await chain.boot({ services: await testServices(), producer: PROD, time: BigInt(T0_MS - 5000) * 1000n });
+    const sent: Uint8Array[] = [];
+    const node = await CoreNode.open({
+      platform: { clock, chain, transport: { sendToProducer: () => false, sendToPeer: (_peer, bytes) => (sent.push(bytes), true), broadcast: () => undefined } },
+      name: 'prod',
+      sign: () => new Uint8Array(64),
+      verify: () => true,
+    });
+    const blocks = 2 * LOG_READ_RUN + 10;
+    for (let i = 0; i < blocks; i++) await node.produceBlock();
+    const head = chain.head!.num;
+    const genesis = (await store.block(GENESIS_BLOCK_NUM))!;
+    store.singleReads = 0;
+    node.receive('joiner', encodeMessage({ kind: 'HelloRequest', value: { xid: { _id: genesis.id, _num: GENESIS_BLOCK_NUM }, committed: true } }));
+    await settle();
+    const nums = sent.map((b) => decodeMessage(b)).flatMap((m) => (m.kind === 'BlockMessage' ? [unpackSignedBlock(m.value.block).block.header.blockNum] : []));
+    expect(nums).toEqual(Array.from({ length: head - GENESIS_BLOCK_NUM }, (_, i) => i + GENESIS_BLOCK_NUM + 1));
+    // The hello's own block (for the chain check and the link), then a read per run, not per block.
+    expect(store.runReads).toBe(Math.ceil((head - GENESIS_BLOCK_NUM) / LOG_READ_RUN));
+    expect(store.singleReads).toBe(2);
+    node.stop();
   });
 });

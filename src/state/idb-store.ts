@@ -160,6 +160,14 @@ export class IdbStore implements KvStore {
     return (await this.#read(() => this.#db.get(BLOCKS, num))) as BlockRecord | undefined;
   }
 
+  async blocks(from: number, to: number): Promise<BlockRecord[]> {
+    if (!(from <= to)) return [];
+    const records = (await this.#read(() => this.#db.getAll(BLOCKS, IDBKeyRange.bound(from, to)))) as BlockRecord[];
+    let n = 0;
+    while (n < records.length && records[n]!.num === from + n) n++;
+    return n === records.length ? records : records.slice(0, n);
+  }
+
   commitBlock({ writes, block, head }: BlockCommit): Promise<void> {
     return this.#commit(writes, [block], head);
   }

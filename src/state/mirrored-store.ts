@@ -64,6 +64,11 @@ export class MirroredStore implements KvStore {
     return this.backing.block(num);
   }
 
+  get blocks(): ((from: number, to: number) => Promise<BlockRecord[]>) | undefined {
+    const backing = this.backing;
+    return backing.blocks && ((from, to) => backing.blocks!(from, to));
+  }
+
   async commitBlock(commit: BlockCommit): Promise<void> {
     const writes = [...commit.writes];
     // Issued first (IndexedDB orders later reads after it), then in memory at once.

@@ -63,6 +63,13 @@ export interface KvStore {
   head(): Promise<HeadRecord | undefined>;
   block(num: number): Promise<BlockRecord | undefined>;
   /**
+   * The stored blocks `from` to `to` (inclusive), ascending, ending before the first
+   * one missing: one read, where the store has it (IndexedDB answers each `block` in a
+   * transaction of its own, which held a browser serving its block log to one block a
+   * few milliseconds).
+   */
+  blocks?(from: number, to: number): Promise<BlockRecord[]>;
+  /**
    * Writes the state write set, the block record and the new head in one atomic
    * transaction. If it rejects (storage failure, or the write set throws while being
    * read), nothing of it is visible: state and head stay as they were.

@@ -178,6 +178,21 @@ export const storeCases: StoreCase[] = [
     },
   },
   {
+    name: 'blocks (where the store has it) reads a run of blocks in order, ending before the first missing one',
+    async run(store) {
+      if (!store.blocks) return;
+      for (const num of [1, 2, 3, 5]) await store.commitBlock(commitOf(num, []));
+      const nums = async (from: number, to: number) => (await store.blocks!(from, to)).map((r) => r.num);
+      eq(await nums(1, 3), [1, 2, 3], 'blocks 1–3');
+      eq(await nums(2, 9), [2, 3], 'to the gap before 5');
+      eq(await nums(4, 9), [], 'from a missing block');
+      eq(await nums(5, 5), [5], 'one block');
+      eq(await nums(3, 2), [], 'an empty range');
+      const [two] = await store.blocks(2, 2);
+      eq([two?.num, show([{ key: two!.id, value: two!.bytes }])], [2, show([{ key: commitOf(2, []).block.id, value: commitOf(2, []).block.bytes }])], 'the record as stored');
+    },
+  },
+  {
     name: 'revertTo (where the store has it) takes back reversible blocks to the exact earlier state, and refuses irreversible ones',
     async run(store) {
       if (!store.revertTo) return;
