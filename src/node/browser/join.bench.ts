@@ -29,33 +29,16 @@ import { launchChromium, newPeerContext } from '../../../test/browser/chromium.t
 import { clockSetBack, ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
 import { percentile } from '../../../test/measure.ts';
 import type { CoreNode } from '../../core/node.ts';
-import { MESSAGE_TYPES } from '../../net/wire/index.ts';
-import type { PeerNetwork } from '../p2p/network.ts';
 import { toHex } from '../../state/bytes.ts';
 import { NODE_CHANNEL } from './constants.ts';
-import type { BrowserNativeStatus } from './net-status.ts';
-import { openApp, until } from './testing.ts';
+import { gateNodeBlocks, openApp, ownStatus, until, type OwnStatus } from './testing.ts';
 
 const CHAIN_BLOCKS = 1000;
 const JOINERS = 3;
 const POLL_MS = 50;
 const JOIN_TARGET_MS = 3000;
 
-type Status = BrowserNativeStatus & { answeredBy: string | null };
-
-/** The browser node's own /native/status, or undefined while the Node peer (no service worker yet) or nothing answers. */
-async function ownStatus(page: Page): Promise<Status | undefined> {
-  try {
-    const s = await page.evaluate(async () => {
-      const r = await fetch('/native/status', { cache: 'no-store' });
-      return { ...(await r.json()), answeredBy: r.headers.get('x-psiweb-answered-by') } as Status;
-    });
-    return s.answeredBy === 'browser-node' ? s : undefined;
-  } catch {
-    // The page is navigating (it reloads once its first service worker claims it).
-    return undefined;
-  }
-}
+type Status = OwnStatus;
 
 const load = (): string => {
   try {
@@ -64,46 +47,6 @@ const load = (): string => {
     return 'load ?';
   }
 };
-
-/**
- * Makes the Node peer serve no block to any connection but those of `allowed` libp2p
- * peer ids. Returns the counts of block messages dropped and let through per peer id
- * ('' for a connection without one, e.g. an x-peers WebSocket).
- */
-function gateNodeBlocks(net: PeerNetwork, allowed: ReadonlySet<string>): { dropped: Map<string, number>; sent: Map<string, number>; restore(): void } {
-  const dropped = new Map<string, number>();
-  const sent = new Map<string, number>();
-  const originalSend = net.sendToPeer;
-  const originalBroadcast = net.broadcast;
-  const peerIdOf = (id: number) => net.peers().find((p) => p.id === id)?.peerId ?? '';
-  const count = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1);
-  net.sendToPeer = function (peer: number, bytes: Uint8Array): boolean {
-    if (bytes[0] !== MESSAGE_TYPES.BlockMessage) return originalSend.call(net, peer, bytes);
-    const id = peerIdOf(peer);
-    if (!allowed.has(id)) {
-      count(dropped, id);
-      return false;
-    }
-    count(sent, id);
-    return originalSend.call(net, peer, bytes);
-  };
-  net.broadcast = function (bytes: Uint8Array): void {
-    if (bytes[0] !== MESSAGE_TYPES.BlockMessage) return originalBroadcast.call(net, bytes);
-    for (const p of net.peers()) {
-      const id = p.peerId ?? '';
-      if (!allowed.has(id)) count(dropped, id);
-      else if (originalSend.call(net, p.id, bytes)) count(sent, id);
-    }
-  };
-  return {
-    dropped,
-    sent,
-    restore() {
-      net.sendToPeer = originalSend;
-      net.broadcast = originalBroadcast;
-    },
-  };
-}
 
 const bench: BenchFile = async () => {
   await ensureProductionBuild();

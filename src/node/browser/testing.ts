@@ -4,9 +4,12 @@
  * HTTP, and build a busy devnet (many blocks of signed transfers) to sync.
  */
 import type { BrowserContext, Page } from 'playwright-core';
+import { MESSAGE_TYPES } from '../../net/wire/index.ts';
+import type { PeerNetwork } from '../p2p/network.ts';
 import type { Peer } from '../peer.ts';
 import { NODE_CHANNEL } from './constants.ts';
 import type { NodeStatusView } from './messages.ts';
+import type { BrowserNativeStatus } from './net-status.ts';
 import { signedTransfer } from './tx.ts';
 
 /** Opens the dashboard and waits until the root service worker controls the page. */
@@ -129,4 +132,61 @@ export async function produceTransferBlocks(peer: Peer, blocks: number, perBlock
     n += transactions.length;
   }
   return n;
+}
+
+/** A browser's `/native/status` with who answered it (`x-psiweb-answered-by`). */
+export type OwnStatus = BrowserNativeStatus & { answeredBy: string | null };
+
+/** The browser node's own /native/status, or undefined while the Node peer (no service worker yet) or nothing answers. */
+export async function ownStatus(page: Page): Promise<OwnStatus | undefined> {
+  try {
+    const s = await page.evaluate(async () => {
+      const r = await fetch('/native/status', { cache: 'no-store' });
+      return { ...(await r.json()), answeredBy: r.headers.get('x-psiweb-answered-by') } as OwnStatus;
+    });
+    return s.answeredBy === 'browser-node' ? s : undefined;
+  } catch {
+    // The page is navigating (it reloads once its first service worker claims it).
+    return undefined;
+  }
+}
+
+/**
+ * Makes the Node peer serve no block to any connection but those of `allowed` libp2p
+ * peer ids. Returns the counts of block messages dropped and let through per peer id
+ * ('' for a connection without one, e.g. an x-peers WebSocket).
+ */
+export function gateNodeBlocks(net: PeerNetwork, allowed: ReadonlySet<string>): { dropped: Map<string, number>; sent: Map<string, number>; restore(): void } {
+  const dropped = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const originalSend = net.sendToPeer;
+  const originalBroadcast = net.broadcast;
+  const peerIdOf = (id: number) => net.peers().find((p) => p.id === id)?.peerId ?? '';
+  const count = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1);
+  net.sendToPeer = function (peer: number, bytes: Uint8Array): boolean {
+    if (bytes[0] !== MESSAGE_TYPES.BlockMessage) return originalSend.call(net, peer, bytes);
+    const id = peerIdOf(peer);
+    if (!allowed.has(id)) {
+      count(dropped, id);
+      return false;
+    }
+    count(sent, id);
+    return originalSend.call(net, peer, bytes);
+  };
+  net.broadcast = function (bytes: Uint8Array): void {
+    if (bytes[0] !== MESSAGE_TYPES.BlockMessage) return originalBroadcast.call(net, bytes);
+    for (const p of net.peers()) {
+      const id = p.peerId ?? '';
+      if (!allowed.has(id)) count(dropped, id);
+      else if (originalSend.call(net, p.id, bytes)) count(sent, id);
+    }
+  };
+  return {
+    dropped,
+    sent,
+    restore() {
+      net.sendToPeer = originalSend;
+      net.broadcast = originalBroadcast;
+    },
+  };
 }
