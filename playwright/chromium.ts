@@ -5,6 +5,34 @@
  */
 export const CHROMIUM_PATH = process.env.PSIWEB_CHROMIUM ?? '/usr/bin/chromium';
 
+/**
+ * Chromium 156 starts a renderer for its own omnibox popup (a WebUI page) with every new
+ * window, ~1 s of CPU each: on 2 cores it competed with the page under test. All three
+ * must be off for it not to start (checked with `ps` for --top-chrome-webui).
+ */
+const PSIWEB_DISABLED_FEATURES = ['WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup'];
+
+/**
+ * Playwright passes a --disable-features of its own, and Chromium takes the last such
+ * switch, not both: ours repeats playwright-core 1.65's list so those stay off too.
+ */
+const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+];
+
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -16,4 +44,5 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   // WebRTC between peers on 127.0.0.1 only works with loopback candidates allowed.
   '--allow-loopback-in-peer-connection',
+  `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, ...PSIWEB_DISABLED_FEATURES].join(',')}`,
 ];
