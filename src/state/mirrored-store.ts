@@ -20,8 +20,10 @@ import type { Bytes, KvEntry, KvReader } from './types.ts';
 export class MirroredStore implements KvStore {
   readonly #kv = new MemoryKv();
   readonly commitBlocks: ((commit: BlocksCommit) => Promise<void>) | undefined;
+  readonly blocks: ((from: number, to: number) => Promise<BlockRecord[]>) | undefined;
 
   private constructor(readonly backing: KvStore) {
+    this.blocks = backing.blocks?.bind(backing);
     this.commitBlocks = backing.commitBlocks
       ? async (commit) => {
           const writes = [...commit.writes];
@@ -62,11 +64,6 @@ export class MirroredStore implements KvStore {
 
   block(num: number): Promise<BlockRecord | undefined> {
     return this.backing.block(num);
-  }
-
-  get blocks(): ((from: number, to: number) => Promise<BlockRecord[]>) | undefined {
-    const backing = this.backing;
-    return backing.blocks && ((from, to) => backing.blocks!(from, to));
   }
 
   async commitBlock(commit: BlockCommit): Promise<void> {

@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEFAULT_ROOT_HOST } from '../../src/http/constants.ts';
+import { systemClock } from '../../src/node/node.ts';
 import { startPeer, type Peer } from '../../src/node/peer.ts';
 import type { Clock } from '../../src/core/platform.ts';
 
@@ -150,12 +151,7 @@ export interface DevnetPeer {
  */
 export function clockSetBack(behindMs: number): Clock & { catchUp(): void } {
   let offset = -behindMs;
-  return {
-    now: () => Date.now() + offset,
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    catchUp: () => void (offset = 0),
-  };
+  return { ...systemClock, now: () => systemClock.now() + offset, catchUp: () => void (offset = 0) };
 }
 
 /** Starts the Node peer with a devnet, serving dist/ (call ensureProductionBuild first). */
