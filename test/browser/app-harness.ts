@@ -169,9 +169,16 @@ export async function primeRoot(context: BrowserContext, peer: AppPeer, probe = 
 
 /** Asks the tokens UI for an account's balance and returns what it shows. */
 export async function showBalance(page: Page, account: string): Promise<string> {
+  // The form is in the page before app.js (a module, so deferred) gives it its handler;
+  // a click before that submits natively and reloads the page with nothing shown.
+  await page.locator('html[data-interactive]').waitFor({ state: 'attached' });
   await page.fill('#lookup input[name=account]', account);
   await page.click('#lookup button');
   const shown = page.locator('#balance');
-  await shown.filter({ hasText: /./ }).waitFor();
+  try {
+    await shown.filter({ hasText: /./ }).waitFor();
+  } catch (e) {
+    throw new Error(`no balance shown for ${account} at ${page.url()}: ${(e as Error).message}`);
+  }
   return (await shown.textContent()) ?? '';
 }

@@ -111,6 +111,9 @@ $('logout').addEventListener('click', async () => {
   await refreshUser();
 });
 
+// Every form has its handler now: a submit before this would have navigated natively.
+document.documentElement.dataset.interactive = 'true';
+
 refreshUser().then(() => {
   document.body.dataset.ready = 'true';
 });
