@@ -1,7 +1,7 @@
 import { Workbox } from 'workbox-window';
 import { consumeJoinFragment } from '../node/browser/invite.ts';
 import { startNode } from '../node/browser/leader.ts';
-import { handleNetworkHash } from '../node/browser/network-client.ts';
+import { handleNetworkHash, joinInvitedNetwork } from '../node/browser/network-client.ts';
 import './app.ts';
 import { holdReads } from './dashboard-sources.ts';
 import { setJoinOutcome } from './join-banner.ts';
@@ -9,13 +9,17 @@ import { provideNode } from './node-context.ts';
 import type { UpdatePrompt } from './update-prompt.ts';
 
 // An invite link (#join=…) is stored before the node starts, so its leader dials what it names.
-setJoinOutcome(consumeJoinFragment(location.hash));
+const joined = consumeJoinFragment(location.hash);
+setJoinOutcome(joined);
 
 // One node per browser profile: this tab's worker runs it if it wins the Web Lock.
 const node = startNode();
 provideNode(node);
 // `#create`: a new network in this browser, produced here (issue 11 §2).
 void handleNetworkHash().catch((e: unknown) => console.error('psiweb: cannot create a network:', e));
+// The invite's network becomes the active one: the Node peer's, or one joined over browser
+// peers (asked again after a reload until the node has said so).
+void joinInvitedNetwork(joined?.ok ? joined.join : undefined).catch((e: unknown) => console.error("psiweb: cannot join the invite's network:", e));
 
 // The dev server has no built worker; production builds register it.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {

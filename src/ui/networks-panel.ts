@@ -70,7 +70,7 @@ export class NetworksPanel extends LitElement {
         <tr><th>Network</th><th>Chain</th><th></th></tr>
         ${this.networks.map(
           (n) => html`<tr data-network=${n.db} ?data-active=${n.db === this.active}>
-            <td>${n.label}${n.createdHere ? html` <span class="badge">this browser produces</span>` : ''}</td>
+            <td>${n.label}${n.createdHere ? html` <span class="badge">this browser produces</span>` : n.joined ? html` <span class="badge">over browser peers</span>` : ''}</td>
             <td><code>${n.chainId ? `${n.chainId.slice(0, 12)}…` : '—'}</code></td>
             <td>${n.db === this.active ? 'active' : html`<button ?disabled=${this.busy !== undefined} @click=${() => this.run('switching', () => switchNetwork(n.db))}>Switch</button>`}</td>
           </tr>`,

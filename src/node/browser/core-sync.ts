@@ -23,10 +23,15 @@ import { claimVerifier } from '../../core/claim-verifier.ts';
 import { CoreNode, FOLLOWER_NAME, type CommittedBlock } from '../../core/node.ts';
 import type { Clock, Transport } from '../../core/platform.ts';
 import { PsiwebError } from '../../errors.ts';
-import { decodeMessage, encodeMessage, MESSAGE_TYPES } from '../../net/wire/index.ts';
+import { GENESIS_BLOCK_NUM } from '../../chain/constants.ts';
+import { headerIdBytes } from '../../consensus/block.ts';
+import { blockOf, decodeMessage, encodeMessage, MESSAGE_TYPES } from '../../net/wire/index.ts';
+import type { SignedBlock } from '../../protocol/types.ts';
 import { toHex } from '../../state/bytes.ts';
 import { MISBEHAVIOUR_RETRY_MS, P2P_FALLBACK_FAILURES, P2P_RETRY_MAX_MS, P2P_RETRY_MIN_MS } from './constants.ts';
+import { bridgeTransport, coreListener, isCoreFrame } from './bridge-core.ts';
 import { isBridgeLabel, type WorkerPeerBridge } from './peer-bridge.ts';
+import { SyncError } from './errors.ts';
 import { PeerHeads } from './peer-heads.ts';
 
 /**
@@ -35,15 +40,13 @@ import { PeerHeads } from './peer-heads.ts';
  * WebSocket anyway (the page answers within a request to the peer's /native/status).
  */
 export const BRIDGE_DECISION_MS = 4_000;
+/** A network joined over peers: how long the first genesis block may take before the run loop is told (and tries again). */
+export const GENESIS_WAIT_MS = 15_000;
+/** … and how often the peers are asked again meanwhile. */
+export const GENESIS_ASK_MS = 2_000;
 
 /** psibase's routing_base protocol_version. */
 const PROTOCOL_VERSION = 0;
-/** Routing messages (RoutingEnvelope … RequestRoutesMessage): a follower with one peer routes nothing. */
-const ROUTING_TYPES: ReadonlySet<number> = new Set([3, 4, 5, 6]);
-/** psibase's snapshot and state-checksum messages, which psiweb does not serve. */
-const IGNORED_TYPES: ReadonlySet<number> = new Set([42, 43, 45]);
-/** Type bytes from here up are x-peers' own connection messages. */
-const FIRST_XPEERS_TYPE = 64;
 
 /** The WebSocket to the peer could not be opened. */
 export class P2pConnectError extends PsiwebError {
@@ -104,8 +107,14 @@ export interface CoreSyncInit {
   chain: Chain;
   /** The peer's root URL, e.g. http://psiweb.localhost:8080. */
   peerUrl: string;
-  /** Applies the genesis block (from the peer, over HTTP) when the chain holds none. */
+  /** Applies the genesis block (from the peer, over HTTP) when the chain holds none (not used with `peersOnly`). */
   genesis: () => Promise<void>;
+  /**
+   * A network the Node peer is not of (created in another browser, joined by its invite):
+   * no x-peers WebSocket and no HTTP; the genesis block, whose id is `chainId` (hex), comes
+   * from the bridge's peers too. Needs `bridge`.
+   */
+  peersOnly?: { chainId: string };
   /** Told of each block the core committed, in order. */
   onCommitted: (block: CommittedBlock) => void | Promise<void>;
   clock: Clock;
@@ -151,6 +160,8 @@ export class CoreSync {
   readonly dropped: { peer: string; reason: string }[] = [];
   /** Each peer's newest block, by the core's label. */
   readonly heads = new PeerHeads();
+  /** Ends the wait for a network's genesis block from peers (peersOnly), while one runs. */
+  private cancelGenesis: ((e: Error) => void) | undefined;
 
   constructor(private readonly init: CoreSyncInit) {
     this.chain = init.chain;
@@ -163,6 +174,7 @@ export class CoreSync {
 
   /** Whether the x-peers WebSocket is wanted now: no bridge, or the page says libp2p is off, or said nothing in time. */
   private get xpeersWanted(): boolean {
+    if (this.init.peersOnly) return false;
     const b = this.bridge;
     // No page at the other end (a page that does not run libp2p): nothing to wait for.
     if (!b?.attached) return true;
@@ -201,30 +213,32 @@ export class CoreSync {
    */
   async start(): Promise<void> {
     if (this.running) return;
-    if (!this.chain.head) await this.init.genesis();
+    const peersOnly = this.init.peersOnly;
+    if (!this.chain.head) await (peersOnly ? this.genesisFromPeers(peersOnly.chainId) : this.init.genesis());
     const bridge = this.bridge;
+    const peers =
+      bridge &&
+      bridgeTransport(bridge, (peer, reason) => {
+        this.log(`p2p: dropped the libp2p peer ${peer}: ${reason}`);
+        this.dropped.push({ peer, reason });
+        if (this.dropped.length > 8) this.dropped.shift();
+        this.heads.forget(peer);
+      });
     const transport: Transport = {
       // The x-peers WebSocket is one peer: nothing is routed to producers through it; the page's libp2p routing may.
-      sendToProducer: (producer, bytes) => bridge?.sendToProducer(producer, bytes) ?? false,
+      sendToProducer: (producer, bytes) => peers?.sendToProducer(producer, bytes) ?? false,
       sendToPeer: (peer, bytes) => {
-        if (bridge && isBridgeLabel(peer)) return bridge.sendToPeer(peer, bytes);
+        if (peers && isBridgeLabel(peer)) return peers.sendToPeer(peer, bytes);
         if (peer !== this.label || !this.link) return false;
         this.link.send(bytes);
         return true;
       },
       broadcast: (bytes) => {
         this.link?.send(bytes);
-        bridge?.broadcast(bytes);
+        peers?.broadcast(bytes);
       },
       misbehaved: (peer, reason) => {
-        if (bridge && isBridgeLabel(peer)) {
-          this.log(`p2p: dropping the libp2p peer ${peer}: ${reason}`);
-          this.dropped.push({ peer, reason });
-          if (this.dropped.length > 8) this.dropped.shift();
-          bridge.misbehaved(peer, reason);
-          this.heads.forget(peer);
-          return;
-        }
+        if (peers && isBridgeLabel(peer)) return peers.misbehaved!(peer, reason);
         if (peer !== this.label) return;
         this.misbehaviour = reason;
         this.badSeq = this.linkSeq;
@@ -248,37 +262,102 @@ export class CoreSync {
     this.running = true;
     core.start();
     const chainId = this.chain.chainId;
-    if (bridge && chainId) bridge.tellChain(toHex(chainId));
-    bridge?.listen({
-      connected: (label) => {
-        this._core?.connected(label);
-        // Our head, so the peer sends what follows it.
-        this._core?.hello(label);
-      },
-      message: (label, bytes) => this.onBridgeFrame(label, bytes),
-      closed: (label) => this.heads.forget(label),
-      mode: (libp2p) => {
-        if (libp2p && this.link) {
-          this.log('p2p: the Node peer is reached over libp2p: closing the x-peers WebSocket');
-          this.drop('reached over libp2p', undefined);
-        } else if (!libp2p) void this.connect();
-      },
-    });
+    if (bridge && chainId) bridge.tellChain(toHex(chainId), !peersOnly);
+    bridge?.listen(
+      coreListener(
+        () => this._core,
+        this.heads,
+        (libp2p) => {
+          if (libp2p && this.link) {
+            this.log('p2p: the Node peer is reached over libp2p: closing the x-peers WebSocket');
+            this.drop('reached over libp2p', undefined);
+          } else if (!libp2p) void this.connect();
+        },
+      ),
+    );
     this.decisionAt = this.clock.now() + BRIDGE_DECISION_MS - 10;
     if (bridge?.attached && bridge.libp2p === undefined) this.retry(BRIDGE_DECISION_MS);
     void this.connect();
   }
 
-  /** A message from a libp2p peer (the page's transport took InitMessage and routing's own). */
-  private onBridgeFrame(label: string, bytes: Uint8Array): void {
-    const type = bytes[0];
-    if (type === undefined || type >= FIRST_XPEERS_TYPE || IGNORED_TYPES.has(type) || ROUTING_TYPES.has(type) || type === MESSAGE_TYPES.InitMessage) return;
-    this.heads.note(label, bytes);
-    this._core?.receive(label, bytes);
+  /**
+   * The genesis block of a network joined over peers: every bridge peer is asked with
+   * the hello of an empty node (the block before genesis, psibase numbers genesis 2),
+   * which a peer holding the chain answers from its block log. The first block 2 whose id
+   * is the network's chain id is applied (with every check a follower makes); a peer that
+   * sends another is dropped. A SyncError when none came within GENESIS_WAIT_MS (the run
+   * loop tries again).
+   */
+  private genesisFromPeers(chainId: string): Promise<void> {
+    const bridge = this.bridge;
+    if (!bridge) return Promise.reject(new SyncError('a network joined over peers needs libp2p peers (no bridge to the page)'));
+    bridge.tellChain(chainId, false);
+    const want = chainId.toLowerCase();
+    const hello = encodeMessage({ kind: 'HelloRequest', value: { xid: { _id: new Uint8Array(32), _num: GENESIS_BLOCK_NUM - 1 }, committed: false } });
+    return new Promise<void>((resolve, reject) => {
+      let applying = false;
+      let done = false;
+      const finish = (e?: Error) => {
+        if (done) return;
+        done = true;
+        this.cancelGenesis = undefined;
+        this.clock.clearTimeout(timer);
+        this.clock.clearTimeout(again);
+        bridge.listen(undefined);
+        if (e) reject(e);
+        else resolve();
+      };
+      const askAll = () => {
+        for (const label of bridge.peers.keys()) bridge.sendToPeer(label, hello);
+      };
+      let again: unknown;
+      const repeat = () => {
+        askAll();
+        again = this.clock.setTimeout(repeat, GENESIS_ASK_MS);
+      };
+      const timer = this.clock.setTimeout(() => finish(new SyncError(`no peer has sent this network's genesis block within ${GENESIS_WAIT_MS / 1000} s (${bridge.peers.size} connected)`)), GENESIS_WAIT_MS);
+      this.cancelGenesis = finish;
+      bridge.listen({
+        connected: (label) => bridge.sendToPeer(label, hello),
+        message: (label, bytes) => {
+          if (applying || done || bytes[0] !== MESSAGE_TYPES.BlockMessage) return;
+          let signed: SignedBlock;
+          try {
+            const m = decodeMessage(bytes);
+            if (m.kind !== 'BlockMessage') return;
+            signed = blockOf(m.value);
+          } catch (e) {
+            bridge.misbehaved(label, `a block that does not decode: ${(e as Error).message}`);
+            return;
+          }
+          if (signed.block.header.blockNum !== GENESIS_BLOCK_NUM) return;
+          const id = toHex(headerIdBytes(signed.block.header));
+          if (id !== want) {
+            bridge.misbehaved(label, `its genesis block ${id.slice(0, 16)}… is not this network's (${want.slice(0, 16)}…)`);
+            return;
+          }
+          applying = true;
+          this.chain.applyBlock(signed).then(
+            () => {
+              this.log(`p2p: genesis block of ${want.slice(0, 16)}… from ${label}`);
+              finish();
+            },
+            (e: unknown) => {
+              applying = false;
+              bridge.misbehaved(label, `its genesis block does not apply: ${(e as Error).message}`);
+            },
+          );
+        },
+        closed: () => undefined,
+        mode: () => undefined,
+      });
+      repeat();
+    });
   }
 
   /** Closes the connection and stops the core once the block it is on is done (its irreversible blocks committed). */
   async stop(): Promise<void> {
+    this.cancelGenesis?.(new SyncError('the node is stopping'));
     if (!this.running) return;
     this.running = false;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
@@ -353,7 +432,6 @@ export class CoreSync {
 
   private onFrame(label: string, bytes: Uint8Array): void {
     const type = bytes[0];
-    if (type === undefined || type >= FIRST_XPEERS_TYPE || IGNORED_TYPES.has(type) || ROUTING_TYPES.has(type)) return;
     if (type === MESSAGE_TYPES.InitMessage) {
       let version: number | undefined;
       try {
@@ -369,6 +447,7 @@ export class CoreSync {
       }
       return;
     }
+    if (!isCoreFrame(type)) return;
     // Hellos, blocks and consensus messages: the core decodes, validates and answers.
     this.heads.note(label, bytes);
     this._core?.receive(label, bytes);

@@ -132,10 +132,17 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
 
   const bridge = new PagePeerBridge(init.port, transport, {
     log,
-    // Its psibase stream is closed and its id banned by the transport; its connection goes too.
+    // Its psibase stream is closed and its id banned by the transport; its connection goes
+    // too (not the Node peer's: it is this page's relay).
     onDropped: (peerId) => {
+      if (peerId === nodePeerId) return;
       const c = peer?.node.getConnections().find((x) => x.remotePeer.toString() === peerId);
       if (c) void peer!.node.hangUp(c.remotePeer).catch(() => undefined);
+    },
+    // A network the Node peer is not of: its psibase stream goes; it stays the relay.
+    onChain: (_chainId, nodePeer) => {
+      if (nodePeer) return;
+      for (const s of sockets.values()) if (s.peerId === nodePeerId) s.close(1000, 'not a peer of this network');
     },
   });
   const setMode = (on: boolean, why?: string) => {
@@ -224,8 +231,9 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
 
   const inbound = (s: Libp2pPeerSocket): void => {
     if (stopped || !peer) return void s.close(1001, 'the node is stopping');
-    // The Node peer (our relay) is of our chain: it served this page.
-    if (s.peerId === nodePeerId) return adopt(s);
+    // The Node peer (our relay) is of our chain (it served this page), unless the node
+    // follows a network created here or joined by a browser's invite.
+    if (s.peerId === nodePeerId) return bridge.nodePeer ? adopt(s) : s.close(1000, 'not a peer of this network');
     const refuse = (why: string) => {
       log(`psibase stream from ${s.peerId} refused: ${why}`);
       s.close(1008, why.slice(0, 120));
@@ -310,7 +318,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
 
   /** The Node peer's psibase stream; dialed again while it is gone. */
   const dialNodePeer = async (addr: Multiaddr): Promise<boolean> => {
-    if (!peer) return false;
+    if (!peer || !bridge.nodePeer) return false;
     try {
       adopt(await peer.peers.dial(addr));
       return true;
@@ -385,7 +393,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
           if (!spoke) setMode(false, `the Node peer's psibase stream said nothing in ${NODE_PEER_SILENCE_MS / 1000} s`);
         }, NODE_PEER_SILENCE_MS),
       );
-    } else setMode(false, "cannot open psibase's peer stream to the Node peer");
+    } else setMode(false, bridge.nodePeer ? "cannot open psibase's peer stream to the Node peer" : 'the Node peer is not of this network: it is a relay only');
     let redialing = false;
     /** The Node peer again (it may have restarted on another libp2p port: its /native/status says). */
     const redialNodePeer = async () => {
@@ -409,7 +417,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     timers.push(
       setInterval(() => {
         if (stopped) return;
-        if (nodePeerId && !psibasePeerIds().has(nodePeerId)) void redialNodePeer();
+        if (nodePeerId && bridge.nodePeer && !psibasePeerIds().has(nodePeerId)) void redialNodePeer();
         void discover();
       }, DISCOVERY_INTERVAL_MS),
       setInterval(() => {

@@ -4,6 +4,7 @@
  * and reads the registry for the dashboard. `#create` in the page's URL creates one.
  */
 import { NODE_CHANNEL } from './constants.ts';
+import { checkJoin, type Join } from './invite.ts';
 import { isNetworkMessage, NetworkError, NetworkRegistry, type NetworkMessage, type NetworkRecord } from './networks.ts';
 
 /** How often a request is said again until the node answers (it may not be running yet; it ignores repeats). */
@@ -46,6 +47,41 @@ export function createNetworkHere(label?: string, nonce: string = crypto.randomU
 /** Asks the node to make network `db` of the registry active. */
 export function switchNetwork(db: string): Promise<void> {
   return ask({ type: 'switch-network', db }, (m) => (m.type === 'network' && m.db === db ? true : undefined), 30_000).then(() => undefined);
+}
+
+/**
+ * Asks the node to make the network an opened invite names active (the Node peer's, or
+ * one joined over browser peers); resolves once it says that network is active.
+ */
+export function joinNetwork(join: { chainId: string; bootstrap: string[] }, timeoutMs = 60_000): Promise<void> {
+  const id = join.chainId.toUpperCase();
+  return ask(
+    { type: 'join-network', chainId: join.chainId, bootstrap: join.bootstrap },
+    (m) => (m.type === 'network' && m.chainId?.toUpperCase() === id ? true : undefined),
+    timeoutMs,
+  ).then(() => undefined);
+}
+
+/** sessionStorage key of an invite whose network the node has not yet said is active. */
+const JOIN_PENDING_KEY = 'psiweb.joinPending';
+
+/**
+ * Makes the network of an invite just opened (`join`), or of one opened before a reload
+ * and not yet joined, the active one. Nothing to do without either.
+ */
+export async function joinInvitedNetwork(join: Join | undefined, storage: Storage = sessionStorage): Promise<void> {
+  if (join) storage.setItem(JOIN_PENDING_KEY, JSON.stringify(join));
+  let pending: Join;
+  try {
+    const stored = storage.getItem(JOIN_PENDING_KEY);
+    if (!stored) return;
+    pending = checkJoin(JSON.parse(stored));
+  } catch {
+    storage.removeItem(JOIN_PENDING_KEY);
+    return;
+  }
+  await joinNetwork(pending);
+  storage.removeItem(JOIN_PENDING_KEY);
 }
 
 /** This profile's networks and the active one. */

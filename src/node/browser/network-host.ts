@@ -17,7 +17,9 @@ import { BroadcastingStateDb } from './broadcasting-state.ts';
 import type { DevnetWasm } from '../devnet-genesis.ts';
 import { createNetwork } from './create-network.ts';
 import type { NodeMessage } from './messages.ts';
-import { NetworkError, NetworkMismatchError, type NetworkMessage, type NetworkRecord, type NetworkRegistry } from './networks.ts';
+import { CHAIN_DB } from './constants.ts';
+import { chainDbName, NetworkError, NetworkMismatchError, type NetworkMessage, type NetworkRecord, type NetworkRegistry } from './networks.ts';
+import type { WorkerPeerBridge } from './peer-bridge.ts';
 import type { Outbox } from './outbox.ts';
 import { ProducerKeyError, ProducerNode } from './producer-node.ts';
 
@@ -38,8 +40,15 @@ export interface NetworkHostInit {
   /** The service host of each chain opened (BrowserServiceHost). */
   host: () => ServiceHost;
   nativeVerifiers: NativeVerifier[];
-  /** The follower of the Node peer's network, as the worker builds it. */
-  follower: (chain: Chain, state: BroadcastingStateDb) => NetworkNode;
+  /**
+   * The follower of a network, as the worker builds it: of the Node peer's network, or
+   * (`network.joined`) of one joined by a browser's invite, over browser peers only.
+   */
+  follower: (chain: Chain, state: BroadcastingStateDb, network: NetworkRecord) => NetworkNode;
+  /** The chain id (hex) of the Node peer that served the page (its /native/status), or null when it cannot say. */
+  peerChainId?: () => Promise<string | null>;
+  /** The leader page's libp2p peers: a network created here is served to its joiners over them. */
+  bridge?: WorkerPeerBridge;
   /** The devnet services' wasm for a network created here (fetchServiceWasm). */
   wasm: DevnetWasm;
   openStore?: (db: string) => Promise<KvStore>;
@@ -93,10 +102,11 @@ export class NetworkHost {
           key,
           post,
           settled: () => state.settled(),
+          ...(this.init.bridge && { bridge: this.init.bridge }),
           ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
           ...(this.init.log && { log: this.init.log }),
         });
-      } else node = this.init.follower(chain, state);
+      } else node = this.init.follower(chain, state, network);
       this.current = { network, store, state, chain, node };
       this.switching = false;
       return this.current;
@@ -149,6 +159,8 @@ export class NetworkHost {
         done(answer);
       }
       this.init.post(answer);
+    } else if (m.type === 'join-network') {
+      await this.join(m.chainId, m.bootstrap);
     } else if (m.type === 'switch-network') {
       if (this.current?.network.db === m.db && !this.switching) {
         // Already active: said again, so whoever asked hears it.
@@ -165,6 +177,41 @@ export class NetworkHost {
       }
       await this.restart(record);
     }
+  }
+
+  /**
+   * An invite for `chainId` was opened: the Node peer's network when the peer is of that
+   * chain, else the registry's record of it, else a new record of a network joined over
+   * browser peers (its database named from the chain id). Made active unless it is.
+   */
+  private async join(chainId: string, bootstrap: string[]): Promise<void> {
+    const { registry, post, log } = this.init;
+    const id = chainId.toUpperCase();
+    let record: NetworkRecord | undefined;
+    try {
+      const peerNet = (await registry.get(CHAIN_DB))!;
+      const peerChain = peerNet.chainId ?? (await this.init.peerChainId?.().catch(() => null))?.toUpperCase() ?? null;
+      // Not knowing the peer's chain, nothing is decided: the page says it again.
+      if (peerChain === null) return log?.(`an invite for ${id.slice(0, 16)}…: the Node peer's chain is not known yet`);
+      if (peerChain === id) record = peerNet;
+      else {
+        const db = chainDbName(chainId);
+        record = await registry.get(db);
+        if (!record) {
+          record = { db, chainId: id, label: 'joined by invite', createdHere: false, joined: true, bootstrap: bootstrap.slice(0, 16), lastUsed: Date.now() };
+          await registry.put(record);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof NetworkError)) throw e;
+      log?.(`cannot join: ${e.message}`);
+      return;
+    }
+    if (this.current?.network.db === record.db && !this.switching) {
+      post({ type: 'network', db: record.db, chainId: this.current.network.chainId ?? record.chainId });
+      return;
+    }
+    await this.restart(await registry.setActive(record.db));
   }
 
   /** Stops the running node at a block boundary; the worker's loop then opens `record` (now active). */

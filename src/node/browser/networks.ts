@@ -39,6 +39,8 @@ export interface NetworkRecord {
   label: string;
   /** Booted in this browser, which is its producer. */
   createdHere: boolean;
+  /** Joined by an invite: its blocks come from browser peers only (the Node peer is not of it). */
+  joined?: boolean;
   /** The producer account (createdHere). */
   producer?: string;
   /** Where its peers are (multiaddrs or URLs), for joining it again. */
@@ -55,11 +57,17 @@ export type NetworkMessage =
   | { type: 'network-created'; nonce: string; db: string; chainId: string }
   | { type: 'network-failed'; nonce: string; error: string }
   /** Asks the node to make another network of the registry active. */
-  | { type: 'switch-network'; db: string };
+  | { type: 'switch-network'; db: string }
+  /**
+   * An invite was opened (invite.ts): the node makes the network it names active — the
+   * Node peer's, one of the registry, or a new record joined over browser peers — and
+   * answers with 'network' (its db and chain id).
+   */
+  | { type: 'join-network'; chainId: string; bootstrap: string[] };
 
 export function isNetworkMessage(m: unknown): m is NetworkMessage {
   const t = (m as { type?: unknown } | null)?.type;
-  return t === 'network' || t === 'create-network' || t === 'network-created' || t === 'network-failed' || t === 'switch-network';
+  return t === 'network' || t === 'create-network' || t === 'network-created' || t === 'network-failed' || t === 'switch-network' || t === 'join-network';
 }
 
 /** A registry request that cannot be met (an unknown network, a bad chain id). */

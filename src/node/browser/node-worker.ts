@@ -23,7 +23,7 @@ import { StateLostError } from './errors.ts';
 import type { NodeMessage } from './messages.ts';
 import { NetworkHost } from './network-host.ts';
 import { isNetworkMessage, NetworkRegistry } from './networks.ts';
-import { BrowserNode } from './node.ts';
+import { BrowserNode, UPSTREAM_HEADER } from './node.ts';
 import { Outbox } from './outbox.ts';
 import { WorkerPeerBridge } from './peer-bridge.ts';
 import { BrowserServiceHost } from './service-host.ts';
@@ -46,6 +46,14 @@ const coreLog = (line: string) => {
   if (!/^block \d+ [0-9a-f]+ \d+ transactions?$/.test(line)) console.info(`[psiweb node] ${line}`);
 };
 
+/** The chain id of the Node peer that served the page (its /native/status), null when it does not answer. */
+async function peerChainId(peerUrl: string): Promise<string | null> {
+  const r = await fetch(`${peerUrl}/native/status`, { cache: 'no-store', headers: { [UPSTREAM_HEADER]: '1' } });
+  if (!r.ok) return null;
+  const s = (await r.json()) as { chainId?: unknown };
+  return typeof s.chainId === 'string' && /^[0-9A-Fa-f]{64}$/.test(s.chainId) ? s.chainId : null;
+}
+
 async function lead(peerUrl: string): Promise<void> {
   const channel = new BroadcastChannel(NODE_CHANNEL);
   const post = (m: NodeMessage) => channel.postMessage(m);
@@ -67,8 +75,21 @@ async function lead(peerUrl: string): Promise<void> {
     nativeVerifiers,
     wasm: fetchServiceWasm,
     log: coreLog,
-    follower: (chain, state) =>
-      new BrowserNode({ chain, outbox, peerUrl, post, online: () => navigator.onLine, settled: () => state.settled(), sync: 'p2p', log: coreLog, bridge }),
+    follower: (chain, state, network) =>
+      new BrowserNode({
+        chain,
+        outbox,
+        peerUrl,
+        post,
+        online: () => navigator.onLine,
+        settled: () => state.settled(),
+        sync: 'p2p',
+        log: coreLog,
+        bridge,
+        ...(network.joined && network.chainId && { peersOnly: { chainId: network.chainId.toLowerCase() } }),
+      }),
+    peerChainId: () => peerChainId(peerUrl),
+    bridge,
   });
   for (;;) {
     node = (await networks.open()).node;

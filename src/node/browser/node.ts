@@ -17,7 +17,8 @@ import { RATE_WINDOW_MS, STATUS_INTERVAL_MS, SYNC_POLL_MS, SYNC_RETRY_MS } from 
 import type { CommittedBlock } from '../../core/node.ts';
 import type { Clock } from '../../core/platform.ts';
 import { CoreSync, type Dial } from './core-sync.ts';
-import { bridgeLabel, type WorkerPeerBridge } from './peer-bridge.ts';
+import { netViewWithHeads } from './bridge-core.ts';
+import type { WorkerPeerBridge } from './peer-bridge.ts';
 import { StateLostError, SyncError } from './errors.ts';
 import { onChannelMessage, type NodeMessage, type NodeStatusView } from './messages.ts';
 import { isFinal, type Outbox, type OutboxRecord } from './outbox.ts';
@@ -43,6 +44,12 @@ export interface BrowserNodeInit {
   dial?: Dial;
   /** The leader page's libp2p peers (sync 'p2p'): the core follows over them too (peer-bridge.ts). */
   bridge?: WorkerPeerBridge;
+  /**
+   * A network the Node peer is not of (joined by a browser's invite): blocks, the genesis
+   * block among them, come over the bridge's peers only (CoreSync peersOnly), nothing goes
+   * to the Node peer over HTTP, and the peers' newest block is the head to reach.
+   */
+  peersOnly?: { chainId: string };
   log?: (line: string) => void;
 }
 
@@ -60,6 +67,9 @@ function transactUrl(peerUrl: string, path: string, search: string): string {
  * from local state (the node's own forwarding of a transaction to its peer).
  */
 export const UPSTREAM_HEADER = 'x-psiweb-upstream';
+
+/** The peer URL a node of a network joined over browser peers names in its status. */
+export const PEERS_ONLY = 'browser peers';
 
 export class BrowserNode {
   readonly sync: BlockSync;
@@ -109,8 +119,15 @@ export class BrowserNode {
         ...(init.dial && { dial: init.dial }),
         ...(init.log && { log: init.log }),
         ...(init.bridge && { bridge: init.bridge }),
+        ...(init.peersOnly && { peersOnly: init.peersOnly }),
       });
     }
+  }
+
+  /** What the peers have shown of the chain (a network joined over peers has no HTTP peer to ask). */
+  private peersStatus(): PeerStatus {
+    const head = this.p2p?.heads.newest() ?? null;
+    return { chainId: this.init.peersOnly!.chainId, head, irreversible: null };
   }
 
   /** How blocks come now: the core over the peer protocol, or HTTP (chosen, or fallen back to). */
@@ -159,16 +176,23 @@ export class BrowserNode {
       if (!this.paused) {
         try {
           this.applying = true;
-          this.peer = await this.sync.peerStatus();
-          this.peerOnline = true;
           let n = 0;
-          if (this.p2p && !this.p2p.gaveUp) {
-            // The core syncs on its own once started; this loop watches the peer's status.
-            this.sync.checkChain(this.peer);
+          if (this.init.peersOnly && this.p2p) {
+            // Blocks come from the bridge's peers; their newest is the head to reach.
             await this.p2p.start();
+            this.peer = this.peersStatus();
+            this.peerOnline = this.p2p.connected;
           } else {
-            if (this.p2p?.isRunning) await this.p2p.stop();
-            n = await this.sync.step(this.peer);
+            this.peer = await this.sync.peerStatus();
+            this.peerOnline = true;
+            if (this.p2p && !this.p2p.gaveUp) {
+              // The core syncs on its own once started; this loop watches the peer's status.
+              this.sync.checkChain(this.peer);
+              await this.p2p.start();
+            } else {
+              if (this.p2p?.isRunning) await this.p2p.stop();
+              n = await this.sync.step(this.peer);
+            }
           }
           // The batch's last commits may still be in flight; a failure among them ends the run.
           await this.init.settled?.();
@@ -206,7 +230,7 @@ export class BrowserNode {
       }
       if (delay > 0 || this.now() - this.lastStatusAt >= STATUS_INTERVAL_MS) this.postStatus();
       if (this.pending.size > 0 && this.peerOnline) void this.pumpOutbox();
-      if (delay > 0) await this.wait(delay);
+      if (delay > 0 && !this.stopped) await this.wait(delay);
     }
   }
 
@@ -237,14 +261,15 @@ export class BrowserNode {
     const span = Math.max(1, this.rate.length > 0 ? this.now() - Math.min(this.rate[0]!.at, this.now() - 1000) : RATE_WINDOW_MS) / 1000;
     const blocks = this.rate.reduce((n, r) => n + r.blocks, 0);
     const transfers = this.rate.reduce((n, r) => n + r.transfers, 0);
-    const peerHead = this.peer?.head?.num ?? null;
+    const peer = this.init.peersOnly && this.p2p ? this.peersStatus() : this.peer;
+    const peerHead = peer?.head?.num ?? null;
     return {
-      peerUrl: this.sync.peerUrl,
+      peerUrl: this.init.peersOnly ? PEERS_ONLY : this.sync.peerUrl,
       sync: this.syncMode,
       peerConnected: this.syncMode === 'p2p' ? this.p2p!.connected : null,
       peerOnline: this.peerOnline,
       peerHead,
-      peerIrreversible: this.peer?.irreversible?.num ?? null,
+      peerIrreversible: peer?.irreversible?.num ?? null,
       head: head ? { num: head.num, id: toHex(head.id) } : null,
       irreversible: this.chain.status?.head?.header.commitNum ?? null,
       behind: peerHead === null ? 0 : Math.max(0, peerHead - (head?.num ?? 1)),
@@ -256,22 +281,8 @@ export class BrowserNode {
       cache: this.cacheStats(),
       chainId: this.chain.chainId ? toHex(this.chain.chainId) : null,
       xpeersConnected: this.syncMode === 'p2p' ? this.p2p!.xpeersConnected : null,
-      net: this.netView(),
+      net: netViewWithHeads(this.init.bridge, this.p2p?.heads),
       updatedAt: this.now(),
-    };
-  }
-
-  /** The page's libp2p view, each peer with the newest block the core knows it holds. */
-  private netView(): NodeStatusView['net'] {
-    const net = this.init.bridge?.net;
-    const heads = this.p2p?.heads;
-    if (!net || !heads) return net ?? null;
-    return {
-      ...net,
-      peers: net.peers.map((p) => {
-        const head = p.stream === undefined ? undefined : heads.head(bridgeLabel(p.stream));
-        return head ? { ...p, head } : p;
-      }),
     };
   }
 
@@ -348,6 +359,12 @@ export class BrowserNode {
   }
 
   private async submit(r: OutboxRecord): Promise<void> {
+    if (this.init.peersOnly) {
+      // No producer is reached over HTTP from here, and psibase's peer protocol carries no transactions.
+      this.pending.delete(r.id);
+      this.announce(await this.outbox.update(r.id, { status: 'failed', error: 'this network was joined over browser peers: pushing transactions into it from a joined browser is not supported yet' }));
+      return;
+    }
     let res: Response;
     try {
       // `applied`: the producer answers once the transaction ran into the block it is

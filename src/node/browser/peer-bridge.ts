@@ -50,8 +50,12 @@ export type WorkerToPage =
   | { type: 'broadcast'; bytes: Uint8Array }
   | { type: 'sendToProducer'; producer: string; bytes: Uint8Array }
   | { type: 'misbehaved'; peer: string; reason: string }
-  /** The chain the core follows (hex id), once it has one. */
-  | { type: 'chain'; chainId: string };
+  /**
+   * The chain the core follows (hex id), once it has one; `nodePeer` false when the Node
+   * peer that served the page is not of it (a network created here or joined by invite):
+   * the page then opens no psibase stream to it and keeps it as a relay only.
+   */
+  | { type: 'chain'; chainId: string; nodePeer: boolean };
 
 /** The part of a MessagePort both sides use. */
 export interface BridgePort<In, Out> {
@@ -89,12 +93,12 @@ export class WorkerPeerBridge {
   libp2p: boolean | undefined;
   modeReason: string | undefined;
   net: NetView | null = null;
-  private chainId: string | undefined;
+  private chain: { chainId: string; nodePeer: boolean } | undefined;
 
   attach(port: BridgePort<PageToWorker, WorkerToPage>): void {
     this.port = port;
     port.onmessage = (e) => this.onPage(e.data);
-    if (this.chainId !== undefined) port.postMessage({ type: 'chain', chainId: this.chainId });
+    if (this.chain !== undefined) port.postMessage({ type: 'chain', ...this.chain });
   }
 
   get attached(): boolean {
@@ -107,10 +111,11 @@ export class WorkerPeerBridge {
     if (listener) for (const label of this.peers.keys()) listener.connected(label);
   }
 
-  tellChain(chainId: string): void {
-    if (this.chainId === chainId) return;
-    this.chainId = chainId;
-    this.port?.postMessage({ type: 'chain', chainId });
+  /** Tells the page the chain the core follows, and whether the Node peer is of it (default yes: the network it served). */
+  tellChain(chainId: string, nodePeer = true): void {
+    if (this.chain?.chainId === chainId && this.chain.nodePeer === nodePeer) return;
+    this.chain = { chainId, nodePeer };
+    this.port?.postMessage({ type: 'chain', chainId, nodePeer });
   }
 
   sendToPeer(label: string, bytes: Uint8Array): boolean {
@@ -176,8 +181,8 @@ export type BridgedTransport = Pick<Libp2pTransport, 'onMessage' | 'onPeer' | 's
 export interface PagePeerBridgeInit {
   /** A peer the core found misbehaving was dropped (its stream closed, its id banned): e.g. hang up its connection. */
   onDropped?: (peerId: string, reason: string) => void;
-  /** The chain the worker's core follows. */
-  onChain?: (chainId: string) => void;
+  /** The chain the worker's core follows, and whether the Node peer is of it. */
+  onChain?: (chainId: string, nodePeer: boolean) => void;
   log?: (line: string) => void;
 }
 
@@ -186,6 +191,8 @@ export class PagePeerBridge {
   private readonly off: (() => void)[] = [];
   private readonly peerIds = new Map<string, string>();
   chainId: string | undefined;
+  /** Whether the Node peer is a peer of the worker's chain (true until the worker says otherwise). */
+  nodePeer = true;
 
   constructor(
     private readonly port: BridgePort<WorkerToPage, PageToWorker>,
@@ -252,7 +259,8 @@ export class PagePeerBridge {
       }
       case 'chain':
         this.chainId = m.chainId;
-        this.init.onChain?.(m.chainId);
+        this.nodePeer = m.nodePeer !== false;
+        this.init.onChain?.(m.chainId, this.nodePeer);
         break;
     }
   }

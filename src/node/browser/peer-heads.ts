@@ -23,4 +23,14 @@ export class PeerHeads {
   head(label: string): { num: number; id: string } | undefined {
     return this.heads.get(label)?.get();
   }
+
+  /** The newest block any peer is known to hold. */
+  newest(): { num: number; id: string } | undefined {
+    let best: { num: number; id: string } | undefined;
+    for (const h of this.heads.values()) {
+      const b = h.get();
+      if (b && (!best || b.num > best.num)) best = b;
+    }
+    return best;
+  }
 }

@@ -26,6 +26,9 @@ import { RATE_WINDOW_MS, STATUS_INTERVAL_MS } from './constants.ts';
 import { StateLostError } from './errors.ts';
 import { onChannelMessage, type NodeMessage, type NodeStatusView } from './messages.ts';
 import type { Outbox, OutboxRecord } from './outbox.ts';
+import { bridgeTransport, coreListener, netViewWithHeads } from './bridge-core.ts';
+import type { WorkerPeerBridge } from './peer-bridge.ts';
+import { PeerHeads } from './peer-heads.ts';
 
 /** The key this browser holds is not the producer's claim on the chain: it must not (and could not validly) produce. */
 export class ProducerKeyError extends PsiwebError {
@@ -48,6 +51,8 @@ export interface ProducerNodeInit {
   blockIntervalMs?: number;
   /** Resolves once every committed block is stored (BroadcastingStateDb.settled). */
   settled?: () => Promise<void>;
+  /** The leader page's libp2p peers (peer-bridge.ts): browsers that joined by this network's invite follow it over them. */
+  bridge?: WorkerPeerBridge;
   log?: (line: string) => void;
 }
 
@@ -64,6 +69,8 @@ export class ProducerNode {
   /** Outbox records submitted to the core and not yet in a committed block, by id. */
   private readonly pending = new Set<string>();
   private pumping = false;
+  /** Each bridge peer's newest block, by the core's label. */
+  private readonly heads = new PeerHeads();
 
   constructor(private readonly init: ProducerNodeInit) {
     this.clock = init.clock ?? systemClock;
@@ -97,8 +104,13 @@ export class ProducerNode {
       platform: {
         clock: this.clock,
         chain: this.init.chain,
-        // No peers yet (issue 11 §1 adds them): blocks stay here.
-        transport: { sendToProducer: () => false, sendToPeer: () => false, broadcast: () => undefined },
+        // Its peers are the page's libp2p peers (browsers that joined by its invite), if any.
+        transport: this.init.bridge
+          ? bridgeTransport(this.init.bridge, (peer, reason) => {
+              this.init.log?.(`p2p: dropped the libp2p peer ${peer}: ${reason}`);
+              this.heads.forget(peer);
+            })
+          : { sendToProducer: () => false, sendToPeer: () => false, broadcast: () => undefined },
         ...(this.init.log && { log: this.init.log }),
       },
       name: this.init.producer,
@@ -145,6 +157,12 @@ export class ProducerNode {
   async run(): Promise<void> {
     this.core = await this.openCore();
     this.core.start();
+    const bridge = this.init.bridge;
+    // The Node peer that served the page is not of this network: the page keeps it as a relay only.
+    if (bridge) {
+      bridge.tellChain(toHex(this.init.chain.chainId!), false);
+      bridge.listen(coreListener(() => this.core, this.heads));
+    }
     void this.pumpOutbox();
     try {
       while (!this.stopped) {
@@ -160,6 +178,7 @@ export class ProducerNode {
         await this.wait(STATUS_INTERVAL_MS);
       }
     } finally {
+      bridge?.listen(undefined);
       await this.core.stop();
       await this.init.settled?.().catch(() => undefined);
     }
@@ -199,7 +218,7 @@ export class ProducerNode {
       cache: null,
       chainId: this.init.chain.chainId ? toHex(this.init.chain.chainId) : null,
       xpeersConnected: null,
-      net: null,
+      net: netViewWithHeads(this.init.bridge, this.heads),
       updatedAt: now,
       producer: this.init.producer,
       producing: this.core !== undefined && !this.paused && this.core.haltError === undefined,

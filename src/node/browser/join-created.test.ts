@@ -1,0 +1,198 @@
+/**
+ * A network created in one browser, followed by browsers that joined by its invite, in
+ * Node: the producer (ProducerNode) and a joiner (BrowserNode, peersOnly) each with its
+ * page's side of the bridge (PagePeerBridge over a Libp2pTransport), the two pages linked
+ * by an in-memory psibase stream (WebRTC's stand-in). The joiner's chain starts empty: it
+ * asks its peers for the genesis block, takes only the one whose id is the invite's chain
+ * id, and then follows the producer's blocks. Both tell their page the Node peer is not
+ * of this network. A peer that answers with another chain's genesis is dropped.
+ */
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENESIS_BLOCK_NUM } from '../../chain/constants.ts';
+import { Chain } from '../../chain/executor.ts';
+import { FakePeerSocket, PairSocket } from '../../net/libp2p/test-sockets.ts';
+import { Libp2pTransport } from '../../net/libp2p/transport.ts';
+import { MemoryStore } from '../../state/memory-store.ts';
+import { MirroredStore } from '../../state/mirrored-store.ts';
+import { IdbStore } from '../../state/idb-store.ts';
+import { StateDb } from '../../state/state-db.ts';
+import { toHex } from '../../state/bytes.ts';
+import { packSignedBlock, unpackSignedBlock } from '../../protocol/types.ts';
+import { serviceWasm } from '../service-build.ts';
+import { createNetwork } from './create-network.ts';
+import type { NodeMessage } from './messages.ts';
+import { NetworkRegistry, type NetworkRecord } from './networks.ts';
+import { BrowserNode, PEERS_ONLY } from './node.ts';
+import { Outbox } from './outbox.ts';
+import { PagePeerBridge, WorkerPeerBridge, type WorkerToPage } from './peer-bridge.ts';
+import { ProducerNode } from './producer-node.ts';
+
+const INTERVAL_MS = 100;
+const PRODUCER_PEER = '12D3KooWGRUVh4QYmC3E7ZHH8dBbnzUy4LZGBbXVSZy5DzQWyPmA';
+const JOINER_PEER = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
+const OTHER_PEER = '12D3KooWEJynBTES5G6HrGhZj45k5eFKhNbRgMFR1a2WScwmwFf2';
+
+async function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A worker's bridge and its page's side, over a MessageChannel; what the worker tells the page is kept. */
+function bridgePair() {
+  const channel = new MessageChannel();
+  const worker = new WorkerPeerBridge();
+  worker.attach(channel.port2 as unknown as Parameters<WorkerPeerBridge['attach']>[0]);
+  const transport = new Libp2pTransport();
+  const told: WorkerToPage[] = [];
+  const dropped: { peerId: string; reason: string }[] = [];
+  const page = new PagePeerBridge(channel.port1 as unknown as ConstructorParameters<typeof PagePeerBridge>[0], transport, {
+    onChain: (chainId, nodePeer) => void told.push({ type: 'chain', chainId, nodePeer }),
+    onDropped: (peerId, reason) => void dropped.push({ peerId, reason }),
+  });
+  return {
+    worker,
+    transport,
+    page,
+    told,
+    dropped,
+    close() {
+      page.close();
+      transport.close();
+      channel.port1.close();
+      channel.port2.close();
+    },
+  };
+}
+
+describe('a network created in one browser, joined by invite over browser peers', () => {
+  let registry: NetworkRegistry;
+  let network: NetworkRecord;
+  let outbox: Outbox;
+  let store: MirroredStore;
+  let producer: ProducerNode;
+  let running: Promise<void>;
+  let producerChain: Chain;
+  const producerSide = bridgePair();
+
+  beforeAll(async () => {
+    registry = await NetworkRegistry.open('psiweb-networks-join-created-test');
+    outbox = await Outbox.open('psiweb-outbox-join-created-test');
+    network = await createNetwork({ registry, wasm: serviceWasm, openStore: (db) => IdbStore.open(db), label: 'made here' });
+    store = await MirroredStore.open(await IdbStore.open(network.db));
+    producerChain = await Chain.open({ state: new StateDb(store) });
+    const key = (await registry.producerKey(network.db))!;
+    producer = new ProducerNode({ chain: producerChain, outbox, producer: network.producer!, key, post: () => undefined, blockIntervalMs: INTERVAL_MS, bridge: producerSide.worker });
+    running = producer.run();
+    await until(() => producerChain.head!.num >= GENESIS_BLOCK_NUM + 3, 'the producer making blocks');
+  }, 60_000);
+
+  afterAll(async () => {
+    producer?.stop();
+    await running;
+    producerSide.close();
+    await store?.close();
+    registry?.close();
+    outbox?.close();
+  });
+
+  it('the producer tells its page its chain, and that the Node peer is not of it', async () => {
+    await until(() => producerSide.told.length > 0, 'the chain told');
+    expect(producerSide.told[0]).toEqual({ type: 'chain', chainId: network.chainId!.toLowerCase(), nodePeer: false });
+    expect(producerSide.page.nodePeer).toBe(false);
+  });
+
+  it('a joiner with an empty chain takes the genesis block from its peer and follows the producer, with no HTTP and no x-peers dial', async () => {
+    const side = bridgePair();
+    const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
+    const posts: NodeMessage[] = [];
+    let fetches = 0;
+    let dials = 0;
+    const joinerOutbox = await Outbox.open('psiweb-outbox-join-created-joiner');
+    const joiner = new BrowserNode({
+      chain,
+      outbox: joinerOutbox,
+      peerUrl: 'http://psiweb.localhost:8080',
+      post: (m) => posts.push(m),
+      sync: 'p2p',
+      bridge: side.worker,
+      peersOnly: { chainId: network.chainId!.toLowerCase() },
+      fetch: async () => {
+        fetches++;
+        throw new TypeError('no HTTP in a network joined over peers');
+      },
+      dial: async () => {
+        dials++;
+        throw new Error('no x-peers WebSocket in a network joined over peers');
+      },
+    });
+    const joined = joiner.run();
+    try {
+      // The stream between the two pages (WebRTC in the browser).
+      const [toJoiner, toProducer] = PairSocket.pair(PRODUCER_PEER, JOINER_PEER);
+      producerSide.transport.add(toJoiner);
+      side.transport.add(toProducer);
+      await until(() => chain.head && chain.head.num >= producerChain.head!.num - 1, "the joiner at the producer's head");
+      expect(toHex(chain.chainId!).toUpperCase()).toBe(network.chainId);
+      // It keeps following: new blocks arrive.
+      const at = chain.head!.num;
+      await until(() => chain.head!.num >= at + 3, 'three more blocks at the joiner');
+      // The ids match the producer's: the same chain.
+      const n = chain.head!.num - 1;
+      expect(toHex((await chain.state.store.block(n))!.id)).toBe(toHex((await producerChain.state.store.block(n))!.id));
+      expect(side.told[0]).toEqual({ type: 'chain', chainId: network.chainId!.toLowerCase(), nodePeer: false });
+      const status = joiner.status();
+      expect(status).toMatchObject({ peerUrl: PEERS_ONLY, sync: 'p2p', peerConnected: true, error: null });
+      expect(status.peerHead).toBeGreaterThanOrEqual(at);
+      expect(fetches).toBe(0);
+      expect(dials).toBe(0);
+    } finally {
+      joiner.stop();
+      await joined;
+      side.close();
+      joinerOutbox.close();
+    }
+  }, 60_000);
+
+  it("a peer that answers with another chain's genesis block is dropped, and nothing is applied", async () => {
+    const side = bridgePair();
+    const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
+    // Block 2 of another chain: this one's genesis with another time, so another id.
+    const real = unpackSignedBlock((await producerChain.state.store.block(GENESIS_BLOCK_NUM))!.bytes);
+    const foreign = packSignedBlock({ ...real, block: { ...real.block, header: { ...real.block.header, time: real.block.header.time + 1_000_000n } } });
+    const joinerOutbox = await Outbox.open('psiweb-outbox-join-created-foreign');
+    const joiner = new BrowserNode({
+      chain,
+      outbox: joinerOutbox,
+      peerUrl: 'http://psiweb.localhost:8080',
+      post: () => undefined,
+      sync: 'p2p',
+      bridge: side.worker,
+      peersOnly: { chainId: network.chainId!.toLowerCase() },
+      fetch: async () => {
+        throw new TypeError('no HTTP');
+      },
+    });
+    const joined = joiner.run();
+    try {
+      const liar = new FakePeerSocket(OTHER_PEER, (after) => (after < GENESIS_BLOCK_NUM ? [foreign] : []));
+      side.transport.add(liar);
+      await until(() => side.dropped.length > 0, 'the peer dropped');
+      expect(side.dropped[0]!.peerId).toBe(OTHER_PEER);
+      expect(side.dropped[0]!.reason).toMatch(/genesis block .* is not this network's/);
+      expect(liar.closedWith?.code).toBe(1008);
+      expect(side.transport.isBanned(OTHER_PEER)).toBe(true);
+      expect(chain.head).toBeUndefined();
+    } finally {
+      joiner.stop();
+      await joined;
+      side.close();
+      joinerOutbox.close();
+    }
+  }, 60_000);
+});
