@@ -293,7 +293,8 @@ export class CoreSync {
     if (!bridge) return Promise.reject(new SyncError('a network joined over peers needs libp2p peers (no bridge to the page)'));
     bridge.tellChain(chainId, false);
     const want = chainId.toLowerCase();
-    const hello = encodeMessage({ kind: 'HelloRequest', value: { xid: { _id: new Uint8Array(32), _num: GENESIS_BLOCK_NUM - 1 }, committed: false } });
+    // A new one each time: the bridge hands its buffer over to the page.
+    const hello = () => encodeMessage({ kind: 'HelloRequest', value: { xid: { _id: new Uint8Array(32), _num: GENESIS_BLOCK_NUM - 1 }, committed: false } });
     return new Promise<void>((resolve, reject) => {
       let applying = false;
       let done = false;
@@ -308,7 +309,7 @@ export class CoreSync {
         else resolve();
       };
       const askAll = () => {
-        for (const label of bridge.peers.keys()) bridge.sendToPeer(label, hello);
+        for (const label of bridge.peers.keys()) bridge.sendToPeer(label, hello());
       };
       let again: unknown;
       const repeat = () => {
@@ -318,7 +319,7 @@ export class CoreSync {
       const timer = this.clock.setTimeout(() => finish(new SyncError(`no peer has sent this network's genesis block within ${GENESIS_WAIT_MS / 1000} s (${bridge.peers.size} connected)`)), GENESIS_WAIT_MS);
       this.cancelGenesis = finish;
       bridge.listen({
-        connected: (label) => bridge.sendToPeer(label, hello),
+        connected: (label) => bridge.sendToPeer(label, hello()),
         message: (label, bytes) => {
           if (applying || done || bytes[0] !== MESSAGE_TYPES.BlockMessage) return;
           let signed: SignedBlock;

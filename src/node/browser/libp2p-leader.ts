@@ -143,6 +143,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     onChain: (_chainId, nodePeer) => {
       if (nodePeer) return;
       for (const s of sockets.values()) if (s.peerId === nodePeerId) s.close(1000, 'not a peer of this network');
+      if (peer) setMode(true, undefined);
     },
   });
   const setMode = (on: boolean, why?: string) => {
@@ -382,18 +383,21 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       }
     });
     transport.onPeer((e) => {
-      if (e.type !== 'closed' || e.peerId !== nodePeerId || stopped) return;
+      if (e.type !== 'closed' || e.peerId !== nodePeerId || stopped || !bridge.nodePeer) return;
       if ([...sockets.entries()].some(([label, s]) => label !== e.peer && s.peerId === nodePeerId)) return;
       spoke = false;
       if (libp2p === 'on') setMode(false, "the Node peer's psibase stream closed: the x-peers WebSocket until it is back");
     });
-    if (await dialNodePeer(relayMa)) {
+    // A network the Node peer is not of: libp2p is on with browser peers only.
+    if (!bridge.nodePeer) setMode(true, undefined);
+    else if (await dialNodePeer(relayMa)) {
       timers.push(
         setTimeout(() => {
           if (!spoke) setMode(false, `the Node peer's psibase stream said nothing in ${NODE_PEER_SILENCE_MS / 1000} s`);
         }, NODE_PEER_SILENCE_MS),
       );
-    } else setMode(false, bridge.nodePeer ? "cannot open psibase's peer stream to the Node peer" : 'the Node peer is not of this network: it is a relay only');
+    } else if (bridge.nodePeer) setMode(false, "cannot open psibase's peer stream to the Node peer");
+    else setMode(true, undefined);
     let redialing = false;
     /** The Node peer again (it may have restarted on another libp2p port: its /native/status says). */
     const redialNodePeer = async () => {

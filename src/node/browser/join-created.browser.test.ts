@@ -1,0 +1,102 @@
+/**
+ * Joining a network created in a browser (issue 11 §2), end to end on a production
+ * build: a Node peer (devnet, a libp2p relay) and three browser contexts, each its own
+ * profile. The first opens `#create` and produces the new chain; the second and third
+ * open its invite link. The Node peer is not of that chain, so the joiners take the
+ * genesis block and every block after it from browser peers over WebRTC, and their root
+ * service workers answer from the joined chain. Then the relay is stopped: blocks keep
+ * flowing from the producer to both joiners over their direct connections.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { launchChromium, newPeerContext } from '../../../test/browser/chromium.ts';
+import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
+import { openApp, ownStatus, svc, until, type OwnStatus } from './testing.ts';
+
+describe('a network created in one browser, joined by two others over WebRTC', () => {
+  let browser: Browser;
+  let peer: DevnetPeer;
+  const contexts: BrowserContext[] = [];
+  const pages: Page[] = [];
+  const log: string[] = [];
+  let failed = false;
+
+  beforeAll(async () => {
+    await ensureProductionBuild();
+    browser = await launchChromium();
+    peer = await startDevnetPeer({ log: (l) => void (/libp2p|relay|refus/i.test(l) && log.push(`[node] ${l}`)) });
+  }, 300_000);
+
+  afterAll(async () => {
+    if (failed) for (const [i, p] of pages.entries()) log.push(`[${i + 1}] status at the end: ${JSON.stringify(await ownStatus(p).catch((e: unknown) => String(e)))}`);
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await peer?.dispose();
+    if (failed && log.length > 0) console.log(log.join('\n'));
+  });
+
+  async function open(url: string): Promise<Page> {
+    const context = await newPeerContext(browser, peer.url);
+    contexts.push(context);
+    const n = contexts.length;
+    const page = await openApp(context, url);
+    page.on('console', (m) => {
+      if (/libp2p|p2p:|psiweb node|error|join/i.test(m.text())) log.push(`[${n}] ${m.text()}`);
+    });
+    pages.push(page);
+    return page;
+  }
+
+  const status = async (p: Page): Promise<OwnStatus> => (await ownStatus(p)) ?? ({} as OwnStatus);
+
+  it('joiners sync the created chain from browser peers only, and keep following with the relay stopped', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
+    const a = await open(`${peer.url}/#create`);
+    const made = await until(
+      async () => {
+        const s = await status(a);
+        return s.role === 'producer' && s.producing && s.invite && s.libp2pState === 'on' && (s.head?.num ?? 0) >= 3 ? s : undefined;
+      },
+      120_000,
+      'the created network producing, with an invite link',
+    );
+    const nodeChain = ((await peer.peer.status()) as unknown as { chainId: string }).chainId.toLowerCase();
+    expect(made.chainId).not.toBe(nodeChain);
+    // The producer keeps the Node peer as its relay only: no psibase stream to it.
+    const nodePeerId = ((await peer.peer.status()) as unknown as { libp2p: { peerId: string } }).libp2p.peerId;
+    expect(made.peers.some((p) => p.id === nodePeerId)).toBe(false);
+
+    const b = await open(made.invite!);
+    const c = await open(made.invite!);
+    const producerId = made.libp2p!.peerId;
+    for (const [i, p] of [b, c].entries()) {
+      const s = await until(
+        async () => {
+          const s = await status(p);
+          const head = (await status(a)).head?.num ?? 0;
+          return s.chainId === made.chainId && (s.head?.num ?? 0) >= head - 2 && s.peers.some((x) => x.id === producerId && x.transport === 'webrtc') ? s : undefined;
+        },
+        120_000,
+        `joiner ${i + 1} synced from the producer over WebRTC`,
+      );
+      expect(s.role).toBe('follower');
+      // No psibase stream to the Node peer: it is not of this chain.
+      expect(s.peers.some((x) => x.id === nodePeerId)).toBe(false);
+      // The root worker answers from the joined chain.
+      const chainId = JSON.parse(await p.evaluate(async () => (await fetch('/common/chainid')).text())) as string;
+      expect(chainId.toLowerCase()).toBe(made.chainId);
+      expect(JSON.parse((await svc(p, 'tokens/balances/alice')).body).balance).toBe('500000');
+    }
+
+    // The relay goes: the producer and the joiners keep their direct connections.
+    await peer.stop();
+    const at = (await status(a)).head!.num;
+    for (const [i, p] of [b, c].entries()) {
+      await until(async () => ((await status(p)).head?.num ?? 0) >= at + 5 || undefined, 60_000, `joiner ${i + 1} following with the relay stopped`);
+    }
+    const after = await status(b);
+    expect(after.error).toBeNull();
+  }, 480_000);
+});
