@@ -167,13 +167,18 @@ export async function serveDiscovery(node: Libp2p, answer: (asker: string) => Di
   return () => node.unhandle(DISCOVERY_PROTOCOL).catch(() => undefined);
 }
 
-/** Reads `stream` to its end (at most `limit` bytes); a DiscoveryError ('oversize', 'timeout', 'stream') otherwise, the stream aborted. */
-export function readAnswer(stream: Stream, limit = MAX_DISCOVERY_BYTES, timeoutMs = DISCOVERY_TIMEOUT_MS): Promise<Uint8Array> {
+/** How readAnswer says what went wrong: an error of the protocol reading (DiscoveryError by default). */
+export type ReadFailure = (fault: 'oversize' | 'timeout' | 'stream', message: string, cause?: Error) => Error;
+
+const discoveryFailure: ReadFailure = (fault, message, cause) => new DiscoveryError(fault, message, cause && { cause });
+
+/** Reads `stream` to its end (at most `limit` bytes); a DiscoveryError ('oversize', 'timeout', 'stream') otherwise (or `fail`'s), the stream aborted. */
+export function readAnswer(stream: Stream, limit = MAX_DISCOVERY_BYTES, timeoutMs = DISCOVERY_TIMEOUT_MS, what = 'discovery answer', fail: ReadFailure = discoveryFailure): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
     let done = false;
-    const finish = (err?: DiscoveryError) => {
+    const finish = (err?: Error) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -190,12 +195,12 @@ export function readAnswer(stream: Stream, limit = MAX_DISCOVERY_BYTES, timeoutM
       }
       resolve(all);
     };
-    const timer = setTimeout(() => finish(new DiscoveryError('timeout', `no discovery answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(fail('timeout', `no ${what} within ${timeoutMs} ms`)), timeoutMs);
     stream.addEventListener('message', (evt) => {
       if (done) return;
       const chunk = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray();
       size += chunk.length;
-      if (size > limit) return finish(new DiscoveryError('oversize', `a discovery answer over ${limit} bytes`));
+      if (size > limit) return finish(fail('oversize', `a ${what} over ${limit} bytes`));
       chunks.push(chunk);
     });
     stream.addEventListener('remoteCloseWrite', () => finish());
@@ -203,7 +208,7 @@ export function readAnswer(stream: Stream, limit = MAX_DISCOVERY_BYTES, timeoutM
       if (evt.error && !done) {
         done = true;
         clearTimeout(timer);
-        reject(new DiscoveryError('stream', `the discovery stream closed: ${evt.error.message}`, { cause: evt.error }));
+        reject(fail('stream', `the stream closed before the whole ${what}: ${evt.error.message}`, evt.error));
       } else finish();
     });
     // The answerer may have written and closed its side before these listeners were

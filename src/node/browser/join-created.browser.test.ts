@@ -5,13 +5,16 @@
  * open its invite link. The Node peer is not of that chain, so the joiners take the
  * genesis block and every block after it from browser peers over WebRTC, and their root
  * service workers answer from the joined chain. Then the relay is stopped: blocks keep
- * flowing from the producer to both joiners over their direct connections.
+ * flowing from the producer to both joiners over their direct connections. A transfer
+ * pushed in a joiner (before and after the relay stops) goes to the producer through its
+ * browser peers (/psiweb/push/1.0.0) and is applied in all three.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchChromium, newPeerContext } from '../../../test/browser/chromium.ts';
 import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
 import { openApp, ownStatus, svc, until, type OwnStatus } from './testing.ts';
+import { signedTransfer } from './tx.ts';
 
 describe('a network created in one browser, joined by two others over WebRTC', () => {
   let browser: Browser;
@@ -49,7 +52,7 @@ describe('a network created in one browser, joined by two others over WebRTC', (
 
   const status = async (p: Page): Promise<OwnStatus> => (await ownStatus(p)) ?? ({} as OwnStatus);
 
-  it('joiners sync the created chain from browser peers only, and keep following with the relay stopped', async () => {
+  it('joiners sync the created chain from browser peers only; transfers pushed in a joiner apply in all three; all keep going with the relay stopped', async () => {
     onTestFailed(() => {
       failed = true;
     });
@@ -90,13 +93,29 @@ describe('a network created in one browser, joined by two others over WebRTC', (
       expect(JSON.parse((await svc(p, 'tokens/balances/alice')).body).balance).toBe('500000');
     }
 
+    // A transfer pushed in a joiner reaches the producer through its browser peers and is applied in all three.
+    await transferIn(c, '13', 500_013n);
+
     // The relay goes: the producer and the joiners keep their direct connections.
     await peer.stop();
     const at = (await status(a)).head!.num;
     for (const [i, p] of [b, c].entries()) {
       await until(async () => ((await status(p)).head?.num ?? 0) >= at + 5 || undefined, 60_000, `joiner ${i + 1} following with the relay stopped`);
     }
+    // And transfers still get through, with no server anywhere.
+    await transferIn(b, '17', 500_030n);
     const after = await status(b);
     expect(after.error).toBeNull();
+
+    async function transferIn(from: Page, amount: string, bob: bigint): Promise<void> {
+      const tapos = JSON.parse(await from.evaluate(async () => (await fetch('/common/tapos/head')).text())) as { refBlockIndex: number; refBlockSuffix: number };
+      const tx = await signedTransfer({ from: 'alice', to: 'bob', amount, memo: 'over browser peers', tapos, expiration: BigInt(Math.floor(Date.now() / 1000) + 60) });
+      const pushed = await svc(from, 'transact/push_transaction', { method: 'POST', body: Array.from(tx) });
+      expect(pushed.status, pushed.body).toBe(200);
+      expect(JSON.parse(pushed.body).error ?? null).toBeNull();
+      for (const [i, p] of [a, b, c].entries()) {
+        await until(async () => BigInt(JSON.parse((await svc(p, 'tokens/balances/bob')).body).balance as string) === bob || undefined, 30_000, `bob's balance ${bob} in browser ${i + 1}`);
+      }
+    }
   }, 480_000);
 });

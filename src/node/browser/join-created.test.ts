@@ -27,6 +27,11 @@ import { BrowserNode, PEERS_ONLY } from './node.ts';
 import { Outbox } from './outbox.ts';
 import { PagePeerBridge, WorkerPeerBridge, type WorkerToPage } from './peer-bridge.ts';
 import { ProducerNode } from './producer-node.ts';
+import { signedTransfer } from './tx.ts';
+import { openTransaction } from '../../chain/executor.ts';
+import { Router } from '../../http/router.ts';
+import { taposRef } from '../../protocol/tapos.ts';
+import type { PushAnswer } from '../../net/libp2p/push.ts';
 
 const INTERVAL_MS = 100;
 const PRODUCER_PEER = '12D3KooWGRUVh4QYmC3E7ZHH8dBbnzUy4LZGBbXVSZy5DzQWyPmA';
@@ -44,7 +49,7 @@ async function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 30_0
 }
 
 /** A worker's bridge and its page's side, over a MessageChannel; what the worker tells the page is kept. */
-function bridgePair() {
+function bridgePair(push?: (tx: Uint8Array) => Promise<PushAnswer>) {
   const channel = new MessageChannel();
   const worker = new WorkerPeerBridge();
   worker.attach(channel.port2 as unknown as Parameters<WorkerPeerBridge['attach']>[0]);
@@ -54,6 +59,7 @@ function bridgePair() {
   const page = new PagePeerBridge(channel.port1 as unknown as ConstructorParameters<typeof PagePeerBridge>[0], transport, {
     onChain: (chainId, nodePeer) => void told.push({ type: 'chain', chainId, nodePeer }),
     onDropped: (peerId, reason) => void dropped.push({ peerId, reason }),
+    ...(push && { push }),
   });
   return {
     worker,
@@ -107,8 +113,9 @@ describe('a network created in one browser, joined by invite over browser peers'
     expect(producerSide.page.nodePeer).toBe(false);
   });
 
-  it('a joiner with an empty chain takes the genesis block from its peer and follows the producer, with no HTTP and no x-peers dial', async () => {
-    const side = bridgePair();
+  it('a joiner with an empty chain takes the genesis block from its peer and follows the producer, with no HTTP and no x-peers dial; its transfers reach the producer through its peers', async () => {
+    // The joiner's page pushes to the producer's page (/psiweb/push/1.0.0 in the browser).
+    const side = bridgePair((tx) => producerSide.page.pushIn(tx, JOINER_PEER));
     const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
     const posts: NodeMessage[] = [];
     let fetches = 0;
@@ -149,6 +156,32 @@ describe('a network created in one browser, joined by invite over browser peers'
       const status = joiner.status();
       expect(status).toMatchObject({ peerUrl: PEERS_ONLY, sync: 'p2p', peerConnected: true, error: null });
       expect(status.peerHead).toBeGreaterThanOrEqual(at);
+      // A transfer queued at the joiner goes to the producer through the peers and is applied at both.
+      const head = chain.head!;
+      const tx = await signedTransfer({ from: 'alice', to: 'bob', amount: '31', memo: 'from a joiner', tapos: taposRef(head.num, head.id), expiration: BigInt(Math.floor(Date.now() / 1000) + 60) });
+      const id = toHex(openTransaction(tx).id);
+      await joinerOutbox.enqueue(id, tx, Math.floor(Date.now() / 1000) + 60);
+      void joiner.pumpOutbox();
+      const rec = await until(async () => {
+        const r = await joinerOutbox.get(id);
+        return r && (r.status === 'applied' || r.status === 'failed') ? r : undefined;
+      }, 'the transfer applied at the joiner');
+      expect(rec.error).toBeUndefined();
+      expect(rec.status).toBe('applied');
+      for (const c of [chain, producerChain]) {
+        const router = new Router({ rootHost: 'psiweb.localhost', chain: c });
+        expect(await (await router.handle(new Request('http://tokens.psiweb.localhost/balances/bob'))).text()).toContain('500031');
+      }
+      // One the producer refuses (expired) fails at the joiner with the producer's reason.
+      const stale = await signedTransfer({ from: 'alice', to: 'bob', amount: '1', memo: 'too late', tapos: taposRef(head.num, head.id), expiration: BigInt(Math.floor(Date.now() / 1000) - 10) });
+      const staleId = toHex(openTransaction(stale).id);
+      await joinerOutbox.enqueue(staleId, stale, Math.floor(Date.now() / 1000) + 60);
+      void joiner.pumpOutbox();
+      const refused = await until(async () => {
+        const r = await joinerOutbox.get(staleId);
+        return r && r.status === 'failed' ? r : undefined;
+      }, 'the stale transfer refused');
+      expect(refused.error).toMatch(/the producer refused the transaction: .*expir/i);
       expect(fetches).toBe(0);
       expect(dials).toBe(0);
     } finally {

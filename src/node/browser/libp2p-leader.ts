@@ -23,6 +23,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { WebRTC, WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher';
 import { startBrowserPeer, type BrowserPeer } from '../../net/libp2p/browser-peer.ts';
 import { askPeers, connectedPeers, serveDiscovery, type DiscoveredPeer } from '../../net/libp2p/discovery.ts';
+import { pushTo, servePush, type PushAnswer } from '../../net/libp2p/push.ts';
 import type { Libp2pPeerSocket } from '../../net/libp2p/peer-socket.ts';
 import { Libp2pTransport, PeerRefusedError } from '../../net/libp2p/transport.ts';
 import { inviteLink, storedJoin } from './invite.ts';
@@ -129,6 +130,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   const dialing = new Set<string>();
   let stopped = false;
   let stopDiscovery: (() => Promise<void>) | undefined;
+  let stopPush: (() => Promise<void>) | undefined;
 
   const bridge = new PagePeerBridge(init.port, transport, {
     log,
@@ -139,6 +141,8 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       const c = peer?.node.getConnections().find((x) => x.remotePeer.toString() === peerId);
       if (c) void peer!.node.hangUp(c.remotePeer).catch(() => undefined);
     },
+    // A joined network's transactions go to its producer through the browser peers.
+    push: (tx) => pushToPeers(tx),
     // A network the Node peer is not of: its psibase stream goes; it stays the relay.
     onChain: (_chainId, nodePeer) => {
       if (nodePeer) return;
@@ -220,6 +224,29 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   });
 
   const psibasePeerIds = () => new Set([...sockets.values()].map((s) => s.peerId));
+
+  /**
+   * Pushes a transaction to the browser peers (/psiweb/push/1.0.0), the invite's inviter
+   * first (it created the network, or is nearer its producer), until one takes it.
+   */
+  async function pushToPeers(tx: Uint8Array): Promise<PushAnswer> {
+    if (!peer) return { status: 'unavailable', error: 'libp2p is not running in this browser' };
+    const inviter = storedJoin()?.inviter;
+    const ids = [...psibasePeerIds()].filter((id) => id !== nodePeerId).sort((x, y) => (x === inviter ? -1 : y === inviter ? 1 : 0));
+    const why: string[] = [];
+    for (const id of ids) {
+      const c = unlimited(id);
+      if (!c) continue;
+      try {
+        const answer = await pushTo(peer.node, c.remotePeer, tx);
+        if (answer.status !== 'unavailable') return answer;
+        why.push(`${id.slice(-8)}: ${answer.error}`);
+      } catch (e) {
+        why.push(`${id.slice(-8)}: ${(e as Error).message}`);
+      }
+    }
+    return { status: 'unavailable', error: ids.length === 0 ? 'no browser peer is connected' : `no browser peer took it (${why.join('; ')})` };
+  }
   const unlimited = (id: string): Connection | undefined => peer?.node.getConnections().find((c) => c.remotePeer.toString() === id && c.limits == null && c.status === 'open');
 
   /** Whether `id`'s own discovery answer names this node's chain ('unknown': it names none yet, or this node knows none). */
@@ -368,6 +395,8 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     peer.node.addEventListener('connection:open', (e) => log(`connection ${e.detail.direction} ${e.detail.remotePeer.toString()} ${e.detail.remoteAddr.toString()}${e.detail.limits ? ' (limited)' : ''}`));
     const p = peer;
     stopDiscovery = await serveDiscovery(p.node, async (asker) => ({ chainId: bridge.chainId ?? null, peers: await connectedPeers(p.node, new Set([asker])) }));
+    // Transactions browser peers of this network push (its producer takes them).
+    stopPush = await servePush(p.node, async (tx, from) => (psibasePeerIds().has(from) ? bridge.pushIn(tx, from) : { status: 'unavailable', error: 'not a peer of this network' }));
 
     let relayMa = multiaddr(relays[0]!);
     nodePeerId ??= peerOf(relayMa);
@@ -445,6 +474,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       stopped = true;
       for (const t of timers) clearInterval(t);
       await stopDiscovery?.();
+      await stopPush?.();
       transport.close();
       bridge.close();
       await peer?.stop();

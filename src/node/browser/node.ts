@@ -359,12 +359,7 @@ export class BrowserNode {
   }
 
   private async submit(r: OutboxRecord): Promise<void> {
-    if (this.init.peersOnly) {
-      // No producer is reached over HTTP from here, and psibase's peer protocol carries no transactions.
-      this.pending.delete(r.id);
-      this.announce(await this.outbox.update(r.id, { status: 'failed', error: 'this network was joined over browser peers: pushing transactions into it from a joined browser is not supported yet' }));
-      return;
-    }
+    if (this.init.peersOnly) return this.submitToPeers(r);
     let res: Response;
     try {
       // `applied`: the producer answers once the transaction ran into the block it is
@@ -399,6 +394,27 @@ export class BrowserNode {
       this.announce(await this.outbox.update(r.id, { status: 'failed', error: `the producer refused the transaction: ${await res.text()}` }));
     }
     // Anything else (503, 5xx) is the peer's trouble: try again later.
+  }
+
+  /**
+   * A network joined over browser peers: no producer is reached over HTTP, and psibase's
+   * peer protocol carries no transactions, so the page pushes it to its browser peers
+   * (/psiweb/push/1.0.0), which hand it to the producer. As over HTTP: run there, it is
+   * submitted (applied once its block is synced here); refused, failed; nobody took it,
+   * queued still.
+   */
+  private async submitToPeers(r: OutboxRecord): Promise<void> {
+    const bridge = this.init.bridge;
+    if (!bridge) return;
+    const answer = await bridge.push(r.packed);
+    if (answer.status === 'unavailable') return;
+    if (answer.status === 'failed' && !/duplicate/i.test(answer.error)) {
+      this.pending.delete(r.id);
+      this.announce(await this.outbox.update(r.id, { status: 'failed', ...(answer.trace !== undefined && { trace: answer.trace }), error: `the producer refused the transaction: ${answer.error}` }));
+    } else if (this.pending.has(r.id)) {
+      this.announce(await this.outbox.update(r.id, answer.status === 'applied' ? { status: 'submitted', trace: answer.trace } : { status: 'submitted' }));
+      this.poke();
+    }
   }
 
   /** Whether `id` has a final verdict recorded. */

@@ -10,7 +10,11 @@
  * Both sides are plain classes over a MessagePort-like object, so Node tests drive them
  * with a real MessageChannel and fake sockets.
  */
+import type { PushAnswer } from '../../net/libp2p/push.ts';
 import type { Libp2pTransport, TransportPeerEvent } from '../../net/libp2p/transport.ts';
+
+/** How long a push through the bridge may take, each way (a push to peers tries several in turn). */
+export const BRIDGE_PUSH_TIMEOUT_MS = 60_000;
 
 /** What `/native/status` lists of one peer (the Node peer's shape). */
 export interface NetPeerView {
@@ -43,7 +47,11 @@ export type PageToWorker =
   | { type: 'connected'; peer: string; peerId: string }
   | { type: 'message'; peer: string; bytes: Uint8Array }
   | { type: 'closed'; peer: string; reason?: string }
-  | { type: 'net'; net: NetView };
+  | { type: 'net'; net: NetView }
+  /** A browser peer pushed a transaction to this one (/psiweb/push/1.0.0): the worker answers with 'pushAnswer'. */
+  | { type: 'pushIn'; id: number; bytes: Uint8Array; from: string }
+  /** What the peers answered to the worker's 'push'. */
+  | { type: 'pushResult'; id: number; answer: PushAnswer };
 
 export type WorkerToPage =
   | { type: 'sendToPeer'; peer: string; bytes: Uint8Array }
@@ -55,7 +63,10 @@ export type WorkerToPage =
    * peer that served the page is not of it (a network created here or joined by invite):
    * the page then opens no psibase stream to it and keeps it as a relay only.
    */
-  | { type: 'chain'; chainId: string; nodePeer: boolean };
+  | { type: 'chain'; chainId: string; nodePeer: boolean }
+  /** Push a transaction to the browser peers (a node with no HTTP producer): answered by 'pushResult'. */
+  | { type: 'push'; id: number; bytes: Uint8Array }
+  | { type: 'pushAnswer'; id: number; answer: PushAnswer };
 
 /** The part of a MessagePort both sides use. */
 export interface BridgePort<In, Out> {
@@ -94,6 +105,9 @@ export class WorkerPeerBridge {
   modeReason: string | undefined;
   net: NetView | null = null;
   private chain: { chainId: string; nodePeer: boolean } | undefined;
+  private pushSeq = 0;
+  private readonly pushes = new Map<number, (a: PushAnswer) => void>();
+  private pushHandler: ((tx: Uint8Array, from: string) => Promise<PushAnswer>) | undefined;
 
   attach(port: BridgePort<PageToWorker, WorkerToPage>): void {
     this.port = port;
@@ -138,6 +152,43 @@ export class WorkerPeerBridge {
     return true;
   }
 
+  /**
+   * Pushes a packed transaction to the page's browser peers (/psiweb/push/1.0.0), for a
+   * node with no HTTP producer to reach. Resolves with their answer: 'unavailable' when
+   * no peer takes it (or no page runs libp2p).
+   */
+  push(tx: Uint8Array, timeoutMs = BRIDGE_PUSH_TIMEOUT_MS): Promise<PushAnswer> {
+    const port = this.port;
+    if (!port) return Promise.resolve({ status: 'unavailable', error: 'no page runs libp2p for this node' });
+    const id = ++this.pushSeq;
+    return new Promise<PushAnswer>((resolve) => {
+      const timer = setTimeout(() => done({ status: 'unavailable', error: `no answer from the browser peers within ${timeoutMs / 1000} s` }), timeoutMs);
+      const done = (a: PushAnswer) => {
+        clearTimeout(timer);
+        this.pushes.delete(id);
+        resolve(a);
+      };
+      this.pushes.set(id, done);
+      const b = tx.slice();
+      port.postMessage({ type: 'push', id, bytes: b }, [b.buffer]);
+    });
+  }
+
+  /** Who takes the transactions browser peers push to this one (a producer); without one they are 'unavailable'. */
+  onPush(handler: ((tx: Uint8Array, from: string) => Promise<PushAnswer>) | undefined): void {
+    this.pushHandler = handler;
+  }
+
+  private async answerPush(id: number, tx: Uint8Array, from: string): Promise<void> {
+    let answer: PushAnswer;
+    try {
+      answer = this.pushHandler ? await this.pushHandler(tx, from) : { status: 'unavailable', error: 'this browser does not produce this network' };
+    } catch (e) {
+      answer = { status: 'failed', error: (e as Error).message ?? String(e) };
+    }
+    this.port?.postMessage({ type: 'pushAnswer', id, answer });
+  }
+
   /** The core found the peer misbehaving: the page closes its stream and bans its libp2p id. */
   misbehaved(label: string, reason: string): void {
     if (!this.peers.delete(label)) return;
@@ -171,6 +222,12 @@ export class WorkerPeerBridge {
       case 'net':
         this.net = m.net;
         break;
+      case 'pushIn':
+        void this.answerPush(m.id, m.bytes, m.from);
+        break;
+      case 'pushResult':
+        this.pushes.get(m.id)?.(m.answer);
+        break;
     }
   }
 }
@@ -183,6 +240,8 @@ export interface PagePeerBridgeInit {
   onDropped?: (peerId: string, reason: string) => void;
   /** The chain the worker's core follows, and whether the Node peer is of it. */
   onChain?: (chainId: string, nodePeer: boolean) => void;
+  /** Pushes a transaction the worker gave to the browser peers (/psiweb/push/1.0.0); without it, 'unavailable'. */
+  push?: (tx: Uint8Array) => Promise<PushAnswer>;
   log?: (line: string) => void;
 }
 
@@ -193,6 +252,8 @@ export class PagePeerBridge {
   chainId: string | undefined;
   /** Whether the Node peer is a peer of the worker's chain (true until the worker says otherwise). */
   nodePeer = true;
+  private pushSeq = 0;
+  private readonly pushes = new Map<number, (a: PushAnswer) => void>();
 
   constructor(
     private readonly port: BridgePort<WorkerToPage, PageToWorker>,
@@ -223,6 +284,32 @@ export class PagePeerBridge {
 
   sendNet(net: NetView): void {
     this.port.postMessage({ type: 'net', net });
+  }
+
+  /** A transaction a browser peer pushed to this one: the worker's node answers ('unavailable' when it does not in time). */
+  pushIn(tx: Uint8Array, from: string, timeoutMs = BRIDGE_PUSH_TIMEOUT_MS): Promise<PushAnswer> {
+    const id = ++this.pushSeq;
+    return new Promise<PushAnswer>((resolve) => {
+      const timer = setTimeout(() => done({ status: 'unavailable', error: `this browser's node did not answer within ${timeoutMs / 1000} s` }), timeoutMs);
+      const done = (a: PushAnswer) => {
+        clearTimeout(timer);
+        this.pushes.delete(id);
+        resolve(a);
+      };
+      this.pushes.set(id, done);
+      const b = own(tx);
+      this.port.postMessage({ type: 'pushIn', id, bytes: b, from }, [b.buffer]);
+    });
+  }
+
+  private async pushOut(id: number, tx: Uint8Array): Promise<void> {
+    let answer: PushAnswer;
+    try {
+      answer = this.init.push ? await this.init.push(tx) : { status: 'unavailable', error: 'this page pushes to no browser peers' };
+    } catch (e) {
+      answer = { status: 'unavailable', error: (e as Error).message ?? String(e) };
+    }
+    this.port.postMessage({ type: 'pushResult', id, answer });
   }
 
   close(): void {
@@ -257,6 +344,12 @@ export class PagePeerBridge {
         if (peerId !== undefined) this.init.onDropped?.(peerId, m.reason);
         break;
       }
+      case 'push':
+        void this.pushOut(m.id, m.bytes);
+        break;
+      case 'pushAnswer':
+        this.pushes.get(m.id)?.(m.answer);
+        break;
       case 'chain':
         this.chainId = m.chainId;
         this.nodePeer = m.nodePeer !== false;

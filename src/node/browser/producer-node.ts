@@ -28,6 +28,7 @@ import { onChannelMessage, type NodeMessage, type NodeStatusView } from './messa
 import type { Outbox, OutboxRecord } from './outbox.ts';
 import { bridgeTransport, coreListener, netViewWithHeads } from './bridge-core.ts';
 import type { WorkerPeerBridge } from './peer-bridge.ts';
+import type { PushAnswer } from '../../net/libp2p/push.ts';
 import { PeerHeads } from './peer-heads.ts';
 
 /** The key this browser holds is not the producer's claim on the chain: it must not (and could not validly) produce. */
@@ -162,6 +163,8 @@ export class ProducerNode {
     if (bridge) {
       bridge.tellChain(toHex(this.init.chain.chainId!), false);
       bridge.listen(coreListener(() => this.core, this.heads));
+      // Joiners have no HTTP producer: their transactions come over the bridge.
+      bridge.onPush((tx) => this.takePush(tx));
     }
     void this.pumpOutbox();
     try {
@@ -179,6 +182,7 @@ export class ProducerNode {
       }
     } finally {
       bridge?.listen(undefined);
+      bridge?.onPush(undefined);
       await this.core.stop();
       await this.init.settled?.().catch(() => undefined);
     }
@@ -248,6 +252,17 @@ export class ProducerNode {
     if (!rec) return;
     const { packed: _, ...rest } = rec;
     this.init.post({ type: 'tx', record: rest });
+  }
+
+  /** A transaction a browser peer pushed: run into a block here, answered with its trace, or why it was refused. */
+  private async takePush(tx: Uint8Array): Promise<PushAnswer> {
+    const core = this.core;
+    if (!core || this.paused || this.stopped) return { status: 'unavailable', error: 'this browser is not producing now' };
+    try {
+      return { status: 'applied', trace: traceJson(await core.submit(tx, { waitFor: 'applied' })) };
+    } catch (e) {
+      return { status: 'failed', error: (e as Error).message ?? String(e) };
+    }
   }
 
   /** Submits every queued outbox record to the core. */
