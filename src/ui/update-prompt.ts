@@ -31,7 +31,17 @@ export class UpdatePrompt extends LitElement {
     workbox.addEventListener('waiting', () => {
       this.waiting = true;
     });
-    workbox.addEventListener('controlling', () => location.reload());
+    // A new version took over from the old one: this page runs the old code, so it reloads.
+    // The first worker's claim needs none: the page's code is the worker's, and from the
+    // claim on the page's requests go through it (a reload would restart the node for nothing).
+    // (workbox's isUpdate only says whether a worker controlled the page when it registered:
+    // not so for an update found later in a page that was first claimed while open.)
+    let controlled = navigator.serviceWorker.controller !== null;
+    workbox.addEventListener('controlling', (e) => {
+      const firstClaim = !controlled && !e.isUpdate;
+      controlled = true;
+      if (!firstClaim) location.reload();
+    });
   }
 
   private async apply() {

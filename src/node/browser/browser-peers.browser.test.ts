@@ -96,7 +96,7 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
     const b = await open(invite);
     const c = await open(invite);
     // The fragment was stored (it outlives a reload) and taken out of the address.
-    // (The page reloads once its first service worker takes control: until() rides over that.)
+    // (Read as soon as the page runs: until() rides over a page still loading.)
     for (const p of [b, c]) {
       expect(await until(() => p.evaluate(() => JSON.parse(localStorage.getItem('psiweb.join') ?? 'null')?.chainId), 30_000, 'the stored join')).toBe(first.chainId);
       expect(new URL(p.url()).hash).toBe('');

@@ -65,6 +65,8 @@ describe('a network created in one browser, joined by two others over WebRTC', (
       120_000,
       'the created network producing, with an invite link',
     );
+    // The root worker's first claim did not reload the page (that would restart its node).
+    expect(await a.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type)).toBe('navigate');
     const nodeChain = ((await peer.peer.status()) as unknown as { chainId: string }).chainId.toLowerCase();
     expect(made.chainId).not.toBe(nodeChain);
     // The producer keeps the Node peer as its relay only: no psibase stream to it.

@@ -76,6 +76,51 @@ function bridgePair(push?: (tx: Uint8Array) => Promise<PushAnswer>) {
   };
 }
 
+/** A joiner's node on an empty chain with its own outbox, running; counts any HTTP fetch or x-peers dial it makes. */
+async function startJoiner(side: ReturnType<typeof bridgePair>, chainId: string, outboxName: string) {
+  const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
+  const outbox = await Outbox.open(outboxName);
+  const counts = { fetches: 0, dials: 0 };
+  const node = new BrowserNode({
+    chain,
+    outbox,
+    peerUrl: 'http://psiweb.localhost:8080',
+    post: () => undefined,
+    sync: 'p2p',
+    bridge: side.worker,
+    peersOnly: { chainId },
+    fetch: async () => {
+      counts.fetches++;
+      throw new TypeError('no HTTP in a network joined over peers');
+    },
+    dial: async () => {
+      counts.dials++;
+      throw new Error('no x-peers WebSocket in a network joined over peers');
+    },
+  });
+  const running = node.run();
+  return {
+    chain,
+    outbox,
+    node,
+    counts,
+    async stop() {
+      node.stop();
+      await running;
+      side.close();
+      outbox.close();
+    },
+  };
+}
+
+/** The record of `id` once the outbox holds a verdict for it (applied or failed). */
+function verdictOf(outbox: Outbox, id: string, what: string) {
+  return until(async () => {
+    const r = await outbox.get(id);
+    return r && (r.status === 'applied' || r.status === 'failed') ? r : undefined;
+  }, what);
+}
+
 describe('a network created in one browser, joined by invite over browser peers', () => {
   let registry: NetworkRegistry;
   let network: NetworkRecord;
@@ -116,29 +161,7 @@ describe('a network created in one browser, joined by invite over browser peers'
   it('a joiner with an empty chain takes the genesis block from its peer and follows the producer, with no HTTP and no x-peers dial; its transfers reach the producer through its peers', async () => {
     // The joiner's page pushes to the producer's page (/psiweb/push/1.0.0 in the browser).
     const side = bridgePair((tx) => producerSide.page.pushIn(tx, JOINER_PEER));
-    const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
-    const posts: NodeMessage[] = [];
-    let fetches = 0;
-    let dials = 0;
-    const joinerOutbox = await Outbox.open('psiweb-outbox-join-created-joiner');
-    const joiner = new BrowserNode({
-      chain,
-      outbox: joinerOutbox,
-      peerUrl: 'http://psiweb.localhost:8080',
-      post: (m) => posts.push(m),
-      sync: 'p2p',
-      bridge: side.worker,
-      peersOnly: { chainId: network.chainId!.toLowerCase() },
-      fetch: async () => {
-        fetches++;
-        throw new TypeError('no HTTP in a network joined over peers');
-      },
-      dial: async () => {
-        dials++;
-        throw new Error('no x-peers WebSocket in a network joined over peers');
-      },
-    });
-    const joined = joiner.run();
+    const { chain, outbox: joinerOutbox, node: joiner, counts, stop } = await startJoiner(side, network.chainId!.toLowerCase(), 'psiweb-outbox-join-created-joiner');
     try {
       // The stream between the two pages (WebRTC in the browser).
       const [toJoiner, toProducer] = PairSocket.pair(PRODUCER_PEER, JOINER_PEER);
@@ -162,10 +185,7 @@ describe('a network created in one browser, joined by invite over browser peers'
       const id = toHex(openTransaction(tx).id);
       await joinerOutbox.enqueue(id, tx, Math.floor(Date.now() / 1000) + 60);
       void joiner.pumpOutbox();
-      const rec = await until(async () => {
-        const r = await joinerOutbox.get(id);
-        return r && (r.status === 'applied' || r.status === 'failed') ? r : undefined;
-      }, 'the transfer applied at the joiner');
+      const rec = await verdictOf(joinerOutbox, id, 'the transfer applied at the joiner');
       expect(rec.error).toBeUndefined();
       expect(rec.status).toBe('applied');
       for (const c of [chain, producerChain]) {
@@ -177,41 +197,21 @@ describe('a network created in one browser, joined by invite over browser peers'
       const staleId = toHex(openTransaction(stale).id);
       await joinerOutbox.enqueue(staleId, stale, Math.floor(Date.now() / 1000) + 60);
       void joiner.pumpOutbox();
-      const refused = await until(async () => {
-        const r = await joinerOutbox.get(staleId);
-        return r && r.status === 'failed' ? r : undefined;
-      }, 'the stale transfer refused');
+      const refused = await verdictOf(joinerOutbox, staleId, 'the stale transfer refused');
+      expect(refused.status).toBe('failed');
       expect(refused.error).toMatch(/the producer refused the transaction: .*expir/i);
-      expect(fetches).toBe(0);
-      expect(dials).toBe(0);
+      expect(counts).toEqual({ fetches: 0, dials: 0 });
     } finally {
-      joiner.stop();
-      await joined;
-      side.close();
-      joinerOutbox.close();
+      await stop();
     }
   }, 60_000);
 
   it("a peer that answers with another chain's genesis block is dropped, and nothing is applied", async () => {
     const side = bridgePair();
-    const chain = await Chain.open({ state: new StateDb(new MemoryStore()) });
     // Block 2 of another chain: this one's genesis with another time, so another id.
     const real = unpackSignedBlock((await producerChain.state.store.block(GENESIS_BLOCK_NUM))!.bytes);
     const foreign = packSignedBlock({ ...real, block: { ...real.block, header: { ...real.block.header, time: real.block.header.time + 1_000_000n } } });
-    const joinerOutbox = await Outbox.open('psiweb-outbox-join-created-foreign');
-    const joiner = new BrowserNode({
-      chain,
-      outbox: joinerOutbox,
-      peerUrl: 'http://psiweb.localhost:8080',
-      post: () => undefined,
-      sync: 'p2p',
-      bridge: side.worker,
-      peersOnly: { chainId: network.chainId!.toLowerCase() },
-      fetch: async () => {
-        throw new TypeError('no HTTP');
-      },
-    });
-    const joined = joiner.run();
+    const { chain, stop } = await startJoiner(side, network.chainId!.toLowerCase(), 'psiweb-outbox-join-created-foreign');
     try {
       const liar = new FakePeerSocket(OTHER_PEER, (after) => (after < GENESIS_BLOCK_NUM ? [foreign] : []));
       side.transport.add(liar);
@@ -222,10 +222,7 @@ describe('a network created in one browser, joined by invite over browser peers'
       expect(side.transport.isBanned(OTHER_PEER)).toBe(true);
       expect(chain.head).toBeUndefined();
     } finally {
-      joiner.stop();
-      await joined;
-      side.close();
-      joinerOutbox.close();
+      await stop();
     }
   }, 60_000);
 });

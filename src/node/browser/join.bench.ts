@@ -62,7 +62,7 @@ const bench: BenchFile = async () => {
   const open = async (url: string): Promise<{ context: BrowserContext; page: Page }> => {
     const context = await newPeerContext(browser, peer.url);
     contexts.push(context);
-    // Before any page script: stamp every block the node reports stored (wall clock: the page reloads once).
+    // Before any page script: stamp every block the node reports stored (wall clock, so a reload would not reset it).
     await context.addInitScript((channel) => {
       const w = window as unknown as { __psiwebStored?: { num: number; at: number }[] };
       if (window !== window.top || w.__psiwebStored) return;

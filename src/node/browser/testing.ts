@@ -16,18 +16,9 @@ import { signedTransfer } from './tx.ts';
 export async function openApp(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('[page error]', e));
-  // A document that starts without a service worker reloads once its first one takes
-  // control (the dashboard's update prompt, an app's loader): wait for a document that
-  // had one from its start, so no reload comes after this returns (on a loaded machine
-  // it came tens of seconds later, in the middle of a test).
-  await page.addInitScript(() => {
-    (globalThis as { __psiwebControlledAtStart?: boolean }).__psiwebControlledAtStart = navigator.serviceWorker?.controller != null;
-  });
   await page.goto(url);
+  // The root worker claims the page once it activates (the page does not reload for it).
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
-  // The reload follows the worker's claim at once; a page whose listener came too late
-  // for the claim does not reload, and is served all the same.
-  await page.waitForFunction(() => (globalThis as { __psiwebControlledAtStart?: boolean }).__psiwebControlledAtStart === true, null, { timeout: 10_000 }).catch(() => undefined);
   return page;
 }
 
@@ -146,7 +137,7 @@ export async function ownStatus(page: Page): Promise<OwnStatus | undefined> {
     });
     return s.answeredBy === 'browser-node' ? s : undefined;
   } catch {
-    // The page is navigating (it reloads once its first service worker claims it).
+    // The page is navigating (a reload, an update taking over).
     return undefined;
   }
 }
