@@ -8,14 +8,14 @@
  * 'webrtc', and a transfer pushed in one is applied in all three. One of them reloads;
  * the three are connected again.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { launchChromium, newPeerContext } from '../../../test/browser/chromium.ts';
-import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { peerBrowsers } from '../../../test/browser/peer-browsers.ts';
 import type { BrowserNativeStatus } from './net-status.ts';
 import { openApp, peerTapos, svc, until } from './testing.ts';
 import { signedTransfer } from './tx.ts';
 
+/** The browser's own /native/status (the root worker's answer from its leader, or the Node peer's before it has one). */
 async function ownStatus(page: Page): Promise<BrowserNativeStatus & { answeredBy: string | null }> {
   return page.evaluate(async () => {
     const r = await fetch('/native/status', { cache: 'no-store' });
@@ -24,45 +24,13 @@ async function ownStatus(page: Page): Promise<BrowserNativeStatus & { answeredBy
 }
 
 describe('browsers as peers of each other over libp2p WebRTC, joined by invite link', () => {
-  let browser: Browser;
-  let peer: DevnetPeer;
-  const contexts: BrowserContext[] = [];
-  const pages: Page[] = [];
-  const log: string[] = [];
-
-  beforeAll(async () => {
-    await ensureProductionBuild();
-    browser = await launchChromium();
-    peer = await startDevnetPeer({ log: (l) => void (/libp2p|peer|ban|refus/i.test(l) && log.push(`[node] ${l}`)) });
-  }, 300_000);
-  let failed = false;
-  afterAll(async () => {
-    if (failed) {
-      // What each browser saw, for a failure that only a loaded machine shows.
-      for (const [i, p] of pages.entries()) log.push(`[${i + 1}] status at the end: ${JSON.stringify(await ownStatus(p).catch((e: unknown) => String(e)))}`);
-    }
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await peer?.dispose();
-    if (log.length > 0) console.log(log.slice(failed || process.env.PSIWEB_FULL_LOG ? 0 : -80).join('\n'));
-  });
-
-  async function open(url: string): Promise<Page> {
-    const context = await newPeerContext(browser, peer.url);
-    contexts.push(context);
-    const n = contexts.length;
-    const page = await openApp(context, url);
-    page.on('console', (m) => {
-      if (/libp2p|p2p:|psiweb node|error/i.test(m.text())) log.push(`[${n}] ${m.text()}`);
-    });
-    pages.push(page);
-    return page;
-  }
+  const net = peerBrowsers({ nodeLog: /libp2p|peer|ban|refus/i, pageLog: /libp2p|p2p:|psiweb node|error/i, printAlways: true });
+  const open = (url: string) => net.open(url);
+  const pages = net.pages;
 
   it('three browsers (two joined by the first one\'s invite) connect directly over WebRTC, list each other as webrtc peers in /native/status, and apply a transfer pushed in one', async () => {
-    onTestFailed(() => {
-      failed = true;
-    });
+    net.watch();
+    const peer = net.peer;
     const a = await open(peer.url);
     const first = await until(
       async () => {
@@ -183,7 +151,7 @@ describe('browsers as peers of each other over libp2p WebRTC, joined by invite l
   }, 480_000);
 
   it('a malformed #join link says why in the page and stores nothing', async () => {
-    const page = await open(`${peer.url}/#join=not-an-invite`);
+    const page = await open(`${net.peer.url}/#join=not-an-invite`);
     const text = await until(
       async () => page.evaluate(() => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-join-banner')?.shadowRoot?.querySelector('[data-field="join-error"]')?.textContent),
       30_000,

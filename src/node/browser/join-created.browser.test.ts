@@ -9,53 +9,21 @@
  * pushed in a joiner (before and after the relay stops) goes to the producer through its
  * browser peers (/psiweb/push/1.0.0) and is applied in all three.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { launchChromium, newPeerContext } from '../../../test/browser/chromium.ts';
-import { ensureProductionBuild, startDevnetPeer, type DevnetPeer } from '../../../test/browser/devnet.ts';
-import { openApp, ownStatus, svc, until, type OwnStatus } from './testing.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { peerBrowsers } from '../../../test/browser/peer-browsers.ts';
+import { ownStatus, svc, until, type OwnStatus } from './testing.ts';
 import { signedTransfer } from './tx.ts';
 
 describe('a network created in one browser, joined by two others over WebRTC', () => {
-  let browser: Browser;
-  let peer: DevnetPeer;
-  const contexts: BrowserContext[] = [];
-  const pages: Page[] = [];
-  const log: string[] = [];
-  let failed = false;
-
-  beforeAll(async () => {
-    await ensureProductionBuild();
-    browser = await launchChromium();
-    peer = await startDevnetPeer({ log: (l) => void (/libp2p|relay|refus/i.test(l) && log.push(`[node] ${l}`)) });
-  }, 300_000);
-
-  afterAll(async () => {
-    if (failed) for (const [i, p] of pages.entries()) log.push(`[${i + 1}] status at the end: ${JSON.stringify(await ownStatus(p).catch((e: unknown) => String(e)))}`);
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await peer?.dispose();
-    if (failed && log.length > 0) console.log(log.join('\n'));
-  });
-
-  async function open(url: string): Promise<Page> {
-    const context = await newPeerContext(browser, peer.url);
-    contexts.push(context);
-    const n = contexts.length;
-    const page = await openApp(context, url);
-    page.on('console', (m) => {
-      if (/libp2p|p2p:|psiweb node|error|join/i.test(m.text())) log.push(`[${n}] ${m.text()}`);
-    });
-    pages.push(page);
-    return page;
-  }
+  const net = peerBrowsers({ nodeLog: /libp2p|relay|refus/i, pageLog: /libp2p|p2p:|psiweb node|error|join/i });
+  const open = (url: string) => net.open(url);
 
   const status = async (p: Page): Promise<OwnStatus> => (await ownStatus(p)) ?? ({} as OwnStatus);
 
   it('joiners sync the created chain from browser peers only; transfers pushed in a joiner apply in all three; all keep going with the relay stopped', async () => {
-    onTestFailed(() => {
-      failed = true;
-    });
+    net.watch();
+    const peer = net.peer;
     const a = await open(`${peer.url}/#create`);
     const made = await until(
       async () => {
