@@ -101,9 +101,14 @@ export class Poller<T> {
   }
 }
 
-/** The Node peer's root URL: the one the node syncs from, else this origin. */
+/**
+ * The Node peer's root URL: the one the node syncs from, else this origin (the Node peer
+ * that served the page, a relay only for a network produced here or joined over browser
+ * peers, whose status names no URL).
+ */
 function peerUrl(): string {
-  return latestStatus?.peerUrl ?? location.origin;
+  const url = latestStatus?.peerUrl;
+  return url !== undefined && /^https?:\/\//.test(url) ? url : location.origin;
 }
 
 export const nativeStatus = new Poller<NativeStatus>(async () => {

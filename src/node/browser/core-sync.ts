@@ -17,6 +17,11 @@
  * the invalid block, so nothing of it is ever committed. Dials that fail in a row
  * P2P_FALLBACK_FAILURES times before one ever succeeded set `gaveUp`: the browser
  * node then syncs over HTTP (BlockSync) instead.
+ *
+ * `peersOnly`: a network the Node peer is not of (created in another browser, joined by
+ * its invite) comes from the page's libp2p peers alone, its genesis block too
+ * (genesisFromPeers); nothing is dialed or fetched from the Node peer, and there is no
+ * HTTP fallback.
  */
 import type { Chain } from '../../chain/executor.ts';
 import { claimVerifier } from '../../core/claim-verifier.ts';

@@ -37,6 +37,16 @@ describe('a network created in one browser, joined by two others over WebRTC', (
     expect(await a.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type)).toBe('navigate');
     const nodeChain = ((await peer.peer.status()) as unknown as { chainId: string }).chainId.toLowerCase();
     expect(made.chainId).not.toBe(nodeChain);
+    // The dashboard still shows the Node peer's own status (its relay), not an error.
+    const nodePanel = () =>
+      a.evaluate(() => {
+        const panel = document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-peers')?.shadowRoot;
+        return { role: panel?.querySelector('[data-field="native-role"]')?.textContent ?? null, stale: panel?.querySelector('[data-field="native-stale"]')?.getAttribute('title') ?? null };
+      });
+    await until(async () => ((await nodePanel()).role ? true : undefined), 20_000, "the Node peer's role on the producer's dashboard");
+    // Polled every 2 s: a few more polls, all answered.
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(await nodePanel()).toMatchObject({ stale: null });
     // The producer keeps the Node peer as its relay only: no psibase stream to it.
     const nodePeerId = ((await peer.peer.status()) as unknown as { libp2p: { peerId: string } }).libp2p.peerId;
     expect(made.peers.some((p) => p.id === nodePeerId)).toBe(false);
