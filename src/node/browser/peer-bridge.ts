@@ -94,6 +94,31 @@ function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
     : (bytes.slice() as Uint8Array<ArrayBuffer>);
 }
 
+/** Pushes sent across the bridge and waiting for the other side's answer, by id; one not answered in time is 'unavailable'. */
+class PendingPushes {
+  private seq = 0;
+  private readonly waiting = new Map<number, (a: PushAnswer) => void>();
+
+  /** Sends a push with a new id (`send`) and resolves with its answer, or `late` after `timeoutMs`. */
+  ask(send: (id: number) => void, timeoutMs: number, late: string): Promise<PushAnswer> {
+    const id = ++this.seq;
+    return new Promise<PushAnswer>((resolve) => {
+      const timer = setTimeout(() => done({ status: 'unavailable', error: `${late} within ${timeoutMs / 1000} s` }), timeoutMs);
+      const done = (a: PushAnswer) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(a);
+      };
+      this.waiting.set(id, done);
+      send(id);
+    });
+  }
+
+  answered(id: number, answer: PushAnswer): void {
+    this.waiting.get(id)?.(answer);
+  }
+}
+
 /** The worker's side: the core's Transport to bridge peers, and what the page says. */
 export class WorkerPeerBridge {
   private port: BridgePort<PageToWorker, WorkerToPage> | undefined;
@@ -105,8 +130,7 @@ export class WorkerPeerBridge {
   modeReason: string | undefined;
   net: NetView | null = null;
   private chain: { chainId: string; nodePeer: boolean } | undefined;
-  private pushSeq = 0;
-  private readonly pushes = new Map<number, (a: PushAnswer) => void>();
+  private readonly pushes = new PendingPushes();
   private pushHandler: ((tx: Uint8Array, from: string) => Promise<PushAnswer>) | undefined;
 
   attach(port: BridgePort<PageToWorker, WorkerToPage>): void {
@@ -160,18 +184,15 @@ export class WorkerPeerBridge {
   push(tx: Uint8Array, timeoutMs = BRIDGE_PUSH_TIMEOUT_MS): Promise<PushAnswer> {
     const port = this.port;
     if (!port) return Promise.resolve({ status: 'unavailable', error: 'no page runs libp2p for this node' });
-    const id = ++this.pushSeq;
-    return new Promise<PushAnswer>((resolve) => {
-      const timer = setTimeout(() => done({ status: 'unavailable', error: `no answer from the browser peers within ${timeoutMs / 1000} s` }), timeoutMs);
-      const done = (a: PushAnswer) => {
-        clearTimeout(timer);
-        this.pushes.delete(id);
-        resolve(a);
-      };
-      this.pushes.set(id, done);
-      const b = tx.slice();
-      port.postMessage({ type: 'push', id, bytes: b }, [b.buffer]);
-    });
+    return this.pushes.ask(
+      (id) => {
+        // A copy: the outbox keeps the record's bytes for another try.
+        const b = tx.slice();
+        port.postMessage({ type: 'push', id, bytes: b }, [b.buffer]);
+      },
+      timeoutMs,
+      'no answer from the browser peers',
+    );
   }
 
   /** Who takes the transactions browser peers push to this one (a producer); without one they are 'unavailable'. */
@@ -226,7 +247,7 @@ export class WorkerPeerBridge {
         void this.answerPush(m.id, m.bytes, m.from);
         break;
       case 'pushResult':
-        this.pushes.get(m.id)?.(m.answer);
+        this.pushes.answered(m.id, m.answer);
         break;
     }
   }
@@ -252,8 +273,7 @@ export class PagePeerBridge {
   chainId: string | undefined;
   /** Whether the Node peer is a peer of the worker's chain (true until the worker says otherwise). */
   nodePeer = true;
-  private pushSeq = 0;
-  private readonly pushes = new Map<number, (a: PushAnswer) => void>();
+  private readonly pushes = new PendingPushes();
 
   constructor(
     private readonly port: BridgePort<WorkerToPage, PageToWorker>,
@@ -288,18 +308,14 @@ export class PagePeerBridge {
 
   /** A transaction a browser peer pushed to this one: the worker's node answers ('unavailable' when it does not in time). */
   pushIn(tx: Uint8Array, from: string, timeoutMs = BRIDGE_PUSH_TIMEOUT_MS): Promise<PushAnswer> {
-    const id = ++this.pushSeq;
-    return new Promise<PushAnswer>((resolve) => {
-      const timer = setTimeout(() => done({ status: 'unavailable', error: `this browser's node did not answer within ${timeoutMs / 1000} s` }), timeoutMs);
-      const done = (a: PushAnswer) => {
-        clearTimeout(timer);
-        this.pushes.delete(id);
-        resolve(a);
-      };
-      this.pushes.set(id, done);
-      const b = own(tx);
-      this.port.postMessage({ type: 'pushIn', id, bytes: b, from }, [b.buffer]);
-    });
+    return this.pushes.ask(
+      (id) => {
+        const b = own(tx);
+        this.port.postMessage({ type: 'pushIn', id, bytes: b, from }, [b.buffer]);
+      },
+      timeoutMs,
+      "this browser's node did not answer",
+    );
   }
 
   private async pushOut(id: number, tx: Uint8Array): Promise<void> {
@@ -348,7 +364,7 @@ export class PagePeerBridge {
         void this.pushOut(m.id, m.bytes);
         break;
       case 'pushAnswer':
-        this.pushes.get(m.id)?.(m.answer);
+        this.pushes.answered(m.id, m.answer);
         break;
       case 'chain':
         this.chainId = m.chainId;
