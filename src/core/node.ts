@@ -46,6 +46,15 @@
  * for the block: the open block is finished). A block that fails to commit stays
  * applied and is committed with the next (nothing in it is lost, and its clients
  * waiting for `final` have it then); a damaged store halts the node.
+ *
+ * Signing asynchronously (`signAsync`: a browser's non-extractable WebCrypto key, which
+ * signs only asynchronously, while consensus signs as it steps): consensus is handed a
+ * stand-in of random bytes for each signature, and the real one is begun at once.
+ * Before a step's output is persisted, stored or sent (`handle`), each stand-in is
+ * filled in place with its signature — the votes, certificates and blocks consensus
+ * keeps hold the same arrays — and the bytes packed meanwhile holding a stand-in (a
+ * commit certificate with our own commit in it, a view change's prepares) are mended,
+ * a signed message over them signed again. Consensus takes our own stand-ins as ours.
  */
 import { BlockValidationError, ChainHaltError, TransactionRejectedError } from '../chain/errors.ts';
 import { GENESIS_BLOCK_NUM, ONE_SECOND_US, MAX_TRX_LIFETIME_SEC, TAPOS_VALID_FLAGS } from '../chain/constants.ts';
@@ -55,11 +64,11 @@ import { ConsensusNode } from '../consensus/node.ts';
 import { SYNC_BATCH } from '../consensus/constants.ts';
 import type { ConsensusFields, HardState, JointConsensus, PersistedState, Ready } from '../consensus/types.ts';
 import { PsiwebError, StoreDamagedError } from '../errors.ts';
-import { decodeMessage, encodeMessage, MESSAGE_TYPES, type WireMessage } from '../net/wire/messages.ts';
+import { decodeMessage, encodeMessage, MESSAGE_TYPES, type SignedMessageName, type WireMessage } from '../net/wire/messages.ts';
 import { toHex as hexId } from '../protocol/fracpack/index.ts';
 import { blockId as protocolBlockId } from '../protocol/ids.ts';
 import { blockId, blockSigningData, headerIdBytes, numFromId } from '../consensus/block.ts';
-import { blockMessage } from '../consensus/messages.ts';
+import { blockMessage, preimageOf } from '../consensus/messages.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
 import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, type SignedBlock, type TransactionTrace } from '../protocol/types.ts';
 import { bytesEqual, toHex } from '../state/bytes.ts';
@@ -124,15 +133,16 @@ export interface CoreNodeInit {
   root: SignedBlock;
   /** The producer this node signs as; a name outside the producer set follows without a vote (FOLLOWER_NAME). */
   name: string;
-  /** Signs `data` as this producer does (psibase: its claim's verify service checks it). */
-  sign(data: Uint8Array): Uint8Array;
+  /** Signs `data` as this producer does (psibase: its claim's verify service checks it); or signAsync. */
+  sign?: (data: Uint8Array) => Uint8Array;
   /**
-   * Signs this producer's blocks asynchronously instead of `sign` (a WebCrypto key,
-   * which has no synchronous API): consensus makes the block with a stand-in signature
-   * that never leaves the core, and the block is signed before it is committed or sent.
-   * Meant for a sole producer: votes and other signed messages still use `sign`.
+   * Signs asynchronously instead of `sign` (a browser's non-extractable WebCrypto key,
+   * which has no synchronous API): blocks, votes and every other signed message. See
+   * "Signing asynchronously" above: consensus gets stand-ins, and no stand-in leaves the core.
    */
-  signBlock?: (data: Uint8Array) => Promise<Uint8Array>;
+  signAsync?: (data: Uint8Array) => Promise<Uint8Array>;
+  /** The length of signAsync's signatures (default 64: P-256's r‖s); CoreNode.open learns it by signing once. */
+  signatureLength?: number;
   /** Checks a producer's signature over `data` with the key of its claim. */
   verify(claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
   /** Passes a pushed transaction to the other producers (they hold it too). */
@@ -191,7 +201,11 @@ export class CoreNode {
   private readonly log: (line: string) => void;
   private readonly relay: ((packed: Uint8Array) => void) | undefined;
   private readonly persistHard: ((hard: HardState) => void) | undefined;
-  private readonly signBlock: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
+  private readonly signAsync: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
+  /** The length of signAsync's signatures: stand-ins have it, so they are filled in place. */
+  private readonly signatureLength: number;
+  /** Stand-ins handed to consensus since the last `handle`, and the signatures being made for them. */
+  private unsigned: { standIn: Uint8Array; made: Promise<Uint8Array> }[] = [];
   /** Validated blocks above the irreversible one, by id (hex). */
   private readonly known = new Map<string, Known>();
   /** Block id (hex) by number, for the blocks on the applied chain above the irreversible one. */
@@ -259,13 +273,16 @@ export class CoreNode {
     this.log = platform.log ?? (() => undefined);
     this.relay = init.relay;
     this.persistHard = init.persist;
-    this.signBlock = init.signBlock;
+    this.signAsync = init.signAsync;
+    this.signatureLength = init.signatureLength ?? 64;
     this.onCommittedHook = init.onCommitted;
     this.irreversibleNum = head.num;
     this.intervalMs = init.blockIntervalMs ?? BLOCK_INTERVAL_MS;
     this.maxHeld = init.maxHeld ?? MAX_HELD_TRANSACTIONS;
     const random = platform.random ?? Math.random;
     const verify = init.verify;
+    const sign = init.sign;
+    if (!sign && !init.signAsync) throw new CoreNodeError('a core needs sign or signAsync');
     const chain = platform.chain;
     // The trusted root: the chain's head when this node starts (the genesis block on a
     // new devnet). A restarted node's reversible blocks come back through `restore`.
@@ -274,10 +291,10 @@ export class CoreNode {
     this.rootId = blockId(root);
     this.consensus = new ConsensusNode(
       {
-        signer: { sign: (data) => (init.signBlock && isBlockSigningData(data) ? this.standIn() : init.sign(data)) },
+        signer: { sign: (data) => (this.signAsync ? this.standIn(data) : sign!(data)) },
         verifier: {
           verify: (producer, data, signature) => {
-            // Our own block, made with a stand-in signature it gets in `handle`.
+            // Our own block or message, made with a stand-in signature it gets in `handle`.
             if (this.standIns.has(signature)) return producer === this.name;
             // A block this node ran had its signature checked then (against its producer's claim at its parent).
             if (this.ranWithSignature(data, signature)) return true;
@@ -317,16 +334,64 @@ export class CoreNode {
     await chain.markIrreversible(head.num);
     const root = await chain.blockByNum(head.num);
     if (!root) throw new CoreNodeError(`the head block ${head.num} is not in the block log`);
-    return new CoreNode({ ...init, root });
+    let signatureLength = init.signatureLength;
+    if (init.signAsync && signatureLength === undefined) {
+      try {
+        signatureLength = (await init.signAsync(new Uint8Array(0))).length;
+      } catch (e) {
+        throw new CoreNodeError(`the producer's key cannot sign: ${(e as Error).message ?? String(e)}`, { cause: e });
+      }
+    }
+    return new CoreNode({ ...init, root, ...(signatureLength !== undefined && { signatureLength }) });
   }
 
-  /** Stand-in signatures of this node's own blocks not signed yet (signBlock), by identity: none ever leaves the core. */
+  /** Stand-in signatures (signAsync), by identity: each is filled in place with its real signature before anything holding it leaves the core. */
   private readonly standIns = new WeakSet<Uint8Array>();
 
-  private standIn(): Uint8Array {
-    const s = new Uint8Array(64);
+  /** A stand-in for the signature over `data`, which signAsync begins making now. Random bytes: a copy packed before it was filled can be found (patchStandIns). */
+  private standIn(data: Uint8Array): Uint8Array {
+    const s = new Uint8Array(this.signatureLength);
+    crypto.getRandomValues(s);
     this.standIns.add(s);
+    const made = this.signAsync!(data.slice());
+    made.catch(() => undefined); // (awaited in `handle`, where a failure halts the node)
+    this.unsigned.push({ standIn: s, made });
     return s;
+  }
+
+  /**
+   * Fills every stand-in consensus was handed since the last call with its signature,
+   * in place (votes, certificates and blocks hold the same arrays), and mends the bytes
+   * packed meanwhile with a stand-in in them: a block's auxConsensusData (a commit
+   * certificate holding our own commit), the hard state's proof, and a signed message's
+   * data (a view change's prepares), which is then signed again.
+   */
+  private async fillStandIns(r: Ready): Promise<void> {
+    const unsigned = this.unsigned;
+    this.unsigned = [];
+    const fills: { random: Uint8Array; real: Uint8Array }[] = [];
+    for (const u of unsigned) {
+      const real = await u.made;
+      if (real.length !== u.standIn.length) throw new CoreNodeError(`signAsync made a ${real.length}-byte signature, not ${u.standIn.length} bytes as before`);
+      fills.push({ random: u.standIn.slice(), real });
+      u.standIn.set(real);
+    }
+    if (fills.length === 0) return;
+    const seen = new Set<Uint8Array>();
+    const mend = (bytes: Uint8Array | null | undefined): boolean => {
+      if (!bytes || seen.has(bytes)) return false;
+      seen.add(bytes);
+      return patchStandIns(bytes, fills);
+    };
+    for (const b of r.blocks) mend(b.auxConsensusData);
+    mend(r.hardState?.irreversibleProof);
+    for (const { message } of r.messages) {
+      if (!message.kind.startsWith('SignedMessage<')) continue;
+      const m = message as unknown as { kind: string; value: { data: Uint8Array; signature: Uint8Array } };
+      if (!mend(m.value.data)) continue;
+      const name = m.kind.slice('SignedMessage<'.length, -1) as SignedMessageName;
+      m.value.signature.set(await this.signAsync!(preimageOf(name, m.value.data)));
+    }
   }
 
   /** Whether `data` is a block's signing data (00 ce a8 'B' ‖ id) for a block that ran here with this signature. */
@@ -577,19 +642,25 @@ export class CoreNode {
 
   private async handle(r: Ready): Promise<void> {
     // A sole producer votes for itself alone and its blocks are irreversible at once: nothing of its consensus state needs to survive a crash.
-    if (r.hardState && !this.lone) this.persistHard?.(r.hardState);
-    // Our own blocks: seal what was built with the signature consensus gave it (or,
-    // signing asynchronously, the one signBlock makes now, before anything is sent).
+    // Signing asynchronously: the stand-ins consensus signed with become the real
+    // signatures before anything is persisted, stored or sent; our own blocks, packed
+    // with a stand-in, are packed again.
     const resigned = new Map<Uint8Array, Uint8Array>();
+    if (this.signAsync) {
+      const stale = new Map<SignedBlock, Uint8Array>();
+      for (const b of r.blocks) if (this.standIns.has(b.signature)) stale.set(b, blockBytes(blockMessage(b)));
+      await this.fillStandIns(r);
+      for (const [b, bytes] of stale) {
+        b.signature = b.signature.slice(); // (a new identity: blockMessage packs it again)
+        resigned.set(bytes, blockBytes(blockMessage(b)));
+      }
+    }
+    if (r.hardState && !this.lone) this.persistHard?.(r.hardState);
+    // Our own blocks: seal what was built with the signature consensus gave it.
     for (const b of r.blocks) {
       const id = blockId(b);
       const built = this.built.get(id);
       if (built && !this.known.has(id)) {
-        if (this.standIns.has(b.signature) && this.signBlock) {
-          const stale = blockBytes(blockMessage(b));
-          b.signature = await this.signBlock(blockSigningData(id));
-          resigned.set(stale, blockBytes(blockMessage(b)));
-        }
         const v = this.chain.sealBuilt(built, b.signature, b.auxConsensusData ?? null);
         this.known.set(id, { num: b.block.header.blockNum, parent: toHex(b.block.header.previous), v, writes: [...v.bc.state.writes()] });
         this.built.delete(id);
@@ -1312,6 +1383,24 @@ function checkTapos(t: OpenedTransaction, blockSeconds: bigint): void {
 /** Whether `data` is a block's signing data: 00 ce a8 'B' and a 32-byte id. */
 function isBlockSigningData(data: Uint8Array): boolean {
   return data.length === 36 && data[0] === 0 && data[1] === 0xce && data[2] === 0xa8 && data[3] === 0x42;
+}
+
+/** Replaces, in place, each stand-in's random bytes found in `bytes` with its real signature. Whether any was found. */
+export function patchStandIns(bytes: Uint8Array, fills: readonly { random: Uint8Array; real: Uint8Array }[]): boolean {
+  let found = false;
+  for (const { random, real } of fills) {
+    const first = random[0]!;
+    const last = bytes.length - random.length;
+    for (let i = bytes.indexOf(first); i !== -1 && i <= last; i = bytes.indexOf(first, i + 1)) {
+      let j = 1;
+      while (j < random.length && bytes[i + j] === random[j]) j++;
+      if (j === random.length) {
+        bytes.set(real, i);
+        found = true;
+      }
+    }
+  }
+  return found;
 }
 
 /** The packed SignedBlock a BlockMessage carries. */

@@ -2,7 +2,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../chain/executor.ts';
 import { devKeyScalar, parsePublicKey } from '../crypto/keys.ts';
-import { signP256Hash, verifyP256Hash } from '../crypto/p256.ts';
+import { p256PublicFromScalar, signP256Hash, verifyP256Hash } from '../crypto/p256.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
@@ -15,7 +15,10 @@ import { toHex } from '../state/bytes.ts';
 import { encodeMessage } from '../net/wire/messages.ts';
 import { packSignedBlock, unpackSignedTransaction } from '../protocol/types.ts';
 import { blockId } from '../protocol/ids.ts';
-import { blockSignatureData } from '../chain/block-context.ts';
+import { blockSignatureData, producersOf } from '../chain/block-context.ts';
+import { blockId as consensusBlockId } from '../consensus/block.ts';
+import { votePreimage } from '../consensus/messages.ts';
+import { unpackBlockConfirm } from '../net/wire/messages.ts';
 
 const BUILD_TIMEOUT_MS = 300_000;
 const INTERVAL_MS = 100;
@@ -59,15 +62,21 @@ function transport(net: Net, self: string): Transport {
   };
 }
 
+/** How the producers run: signing as a browser does (asynchronously), on chains that cannot take blocks back (IndexedDB's). */
+interface NetOptions {
+  asBrowsers?: boolean;
+}
+
 /** Four (or more) producers, each with its own chain on the same genesis, connected in memory. */
-async function network(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
+async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions = {}): Promise<Net> {
   const net: Net = { nodes: new Map(), down: new Set(), reports: [] };
   const t0 = BigInt(Math.floor(Date.now() / 1000)) * 1_000_000n;
   const booter = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible: true });
   const genesis = await bootDevnet(booter, devnet, t0, { producers: { names, mode } });
   expect(genesis.rejected).toEqual([]);
   for (const name of names) {
-    const chain = name === names[0] ? booter : await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible: true });
+    const reversible = !options.asBrowsers;
+    const chain = name === names[0] && reversible ? booter : await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible });
     if (chain !== booter) await chain.applyBlock(genesis.bytes);
     const scalar = devKeyScalar('p256', name);
     const node = await CoreNode.open({
@@ -78,7 +87,15 @@ async function network(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
         log: process.env.PSIWEB_TEST_LOG ? (line) => console.log(`[${name}] ${line}`) : undefined,
       },
       name,
-      sign: (data) => signP256Hash(scalar, sha256(data)),
+      ...(options.asBrowsers
+        ? {
+            // As WebCrypto does: a signature comes later, after a varying while.
+            signAsync: async (data: Uint8Array) => {
+              await new Promise((r) => setTimeout(r, Math.random() * 4));
+              return signP256Hash(scalar, sha256(data));
+            },
+          }
+        : { sign: (data: Uint8Array) => signP256Hash(scalar, sha256(data)) }),
       verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
       relay: (packed) => {
         for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
@@ -166,6 +183,42 @@ describe('producers under consensus, in memory', () => {
     expect(Math.max(...(await Promise.all(live.map(irreversibleOf))))).toBe(stalled);
     net.down.delete(second);
     await until('irreversible advancing again once one returns', async () => (await Promise.all(live.map(irreversibleOf))).every((i) => i >= stalled + 2), 45_000);
+  }, 180_000);
+
+  it('bft, as browsers (signing asynchronously, on chains that cannot take blocks back): four producers finalise with real signatures on every block and commit, and three go on without the leader', async () => {
+    const net = await network(['a', 'b', 'c', 'd'], 'bft', { asBrowsers: true });
+    const nodes = [...net.nodes.values()];
+    await until('blocks irreversible on every node', async () => (await Promise.all(nodes.map(irreversibleOf))).every((i) => i >= 8));
+    const before = await balanceOf(nodes[0]!, 'bob');
+    const trace = await nodes[1]!.submit(await transfer(nodes[1]!, '5'), { waitFor: 'final' });
+    expect(trace.error ?? null).toBeNull();
+    await until('the transfer on every node', async () => (await Promise.all(nodes.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 5n));
+    // What a node committed: each block signed by its producer, each commit certificate's commits by theirs.
+    const chain = nodes[3]!.chain;
+    const keyOf = (producer: string) => p256PublicFromScalar(devKeyScalar('p256', producer));
+    const claims = new Map(producersOf(chain.status!.consensus.current).map((p) => [accountName(p.name), p.auth]));
+    let certificates = 0;
+    for (let n = 3; n <= chain.head!.num; n++) {
+      const b = (await chain.blockByNum(n))!;
+      expect(verifyP256Hash(keyOf(accountName(b.block.header.producer)), sha256(blockSignatureData(blockId(b.block.header))), b.signature)).toBe(true);
+      if (!b.auxConsensusData) continue;
+      const confirm = unpackBlockConfirm(b.auxConsensusData);
+      const confirmed = consensusBlockId((await chain.blockByNum(confirm.blockNum))!);
+      expect(confirm.commits.length).toBeGreaterThanOrEqual(3);
+      for (const c of confirm.commits) {
+        const producer = accountName(c.producer);
+        const preimage = votePreimage({ kind: 'commit', blockId: confirmed, producer, signer: claims.get(producer)! });
+        expect(verifyP256Hash(keyOf(producer), sha256(preimage), c.signature), `${producer}'s commit in block ${n}`).toBe(true);
+      }
+      certificates++;
+    }
+    expect(certificates).toBeGreaterThan(0);
+    // The leader goes: the other three keep finalising.
+    const leader = await leaderOf(nodes[0]!);
+    net.down.add(leader);
+    const rest = [...net.nodes].filter(([n]) => n !== leader).map(([, n]) => n);
+    const mark = Math.max(...(await Promise.all(rest.map(irreversibleOf))));
+    await until('irreversible advancing without the old leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 45_000);
   }, 180_000);
 
   it('cft: three producers survive losing the leader', async () => {

@@ -4,7 +4,7 @@
  * in a worker are not throttled as a hidden tab's are). With one producer every block
  * is irreversible as soon as it is made, so the core commits each one at once, which is
  * what IndexedDB (no undo) allows. Blocks are signed with the network's non-extractable
- * WebCrypto key (CoreNode signBlock: WebCrypto has no synchronous signing).
+ * WebCrypto key (CoreNode signAsync: WebCrypto has no synchronous signing).
  *
  * Transactions come as for a follower: the root service worker queues pushes in the
  * outbox and says so on the channel; this node submits each to the core, and records
@@ -115,10 +115,7 @@ export class ProducerNode {
         ...(this.init.log && { log: this.init.log }),
       },
       name: this.init.producer,
-      // Only a sole producer's own election messages are signed so, and they go to no
-      // one (there is no other producer); blocks are signed by signBlock.
-      sign: () => new Uint8Array(64),
-      signBlock: (data) => sign(key, data),
+      signAsync: (data) => sign(key, data),
       verify: claimVerifier(),
       ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
       onCommitted: (b) => this.onCommitted(b),
