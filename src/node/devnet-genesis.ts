@@ -157,6 +157,12 @@ export interface BootOptions {
    * devnet key, before the users.
    */
   producers?: DevnetProducers;
+  /**
+   * An account made the owner of `producers` (auth-delg setOwner), whose key then
+   * authorizes producer-set changes (producers::setConsensus): the producer of a network
+   * created in a browser, so its creator can take other browsers into the set.
+   */
+  producersOwner?: string;
   /** Whether the chain gets open registration (DEVNET_REGISTRAR; default true). */
   openRegistration?: boolean;
   /**
@@ -193,6 +199,7 @@ export async function genesisTransactions(devnet: Devnet, expiration: bigint, op
       action(name, 'auth-sig', 'setKey', { key: toHexString(key.publicKeyDer) }),
     ]);
   }
+  if (options.producersOwner !== undefined) groups.push([action('producers', 'auth-delg', 'setOwner', { owner: options.producersOwner })]);
   if (options.openRegistration !== false) {
     groups.push([action('accounts', 'accounts', 'newAccount', { name: DEVNET_REGISTRAR, authService: 'accounts', requireMatch: true })]);
   }

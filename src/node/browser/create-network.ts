@@ -49,7 +49,7 @@ export async function createNetwork(init: CreateNetworkInit): Promise<NetworkRec
   const nativeVerifiers = init.nativeVerifiers ?? devnet.nativeVerifiers;
   const chainInit = { ...(init.host && { host: init.host }), nativeVerifiers };
   const scratch = await Chain.open({ state: new StateDb(new MemoryStore()), ...chainInit });
-  const genesis = await bootGenesis(scratch, devnet, BigInt(Math.floor(now() / 1000)) * 1_000_000n);
+  const genesis = await bootGenesis(scratch, devnet, BigInt(Math.floor(now() / 1000)) * 1_000_000n, { producersOwner: producer });
   const chainId = toHex(scratch.chainId!).toUpperCase();
   const db = chainDbName(chainId);
   const store = await init.openStore(db);
