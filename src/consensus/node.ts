@@ -518,7 +518,7 @@ export class ConsensusNode {
       const expected = this.ownClaimOf(producer);
       if (expected && !sameClaim(expected, signer)) return false;
     }
-    return this.c.verifier.verify(producer, preimageOf(name, value.data), value.signature);
+    return this.c.verifier.verify(producer, preimageOf(name, value.data), value.signature, this.ownClaimOf(producer));
   }
 
   private ownClaimOf(producer: ProducerName): Claim | undefined {
@@ -540,7 +540,7 @@ export class ConsensusNode {
   private verifyVote(v: Vote): boolean {
     const key = v.kind === 'commit' ? hexOf(v.signature) : undefined;
     if (key !== undefined && this.verified.get(key) === this.voteKey(v)) return true;
-    if (!this.c.verifier.verify(v.producer, votePreimage(v), v.signature)) return false;
+    if (!this.c.verifier.verify(v.producer, votePreimage(v), v.signature, this.ownClaimOf(v.producer))) return false;
     if (v.kind === 'commit') this.rememberVerified(v);
     return true;
   }

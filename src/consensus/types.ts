@@ -71,7 +71,12 @@ export interface Signer {
 
 /** Checks a producer's signature over `data`; must reject signatures made with any other key. */
 export interface Verifier {
-  verify(producer: ProducerName, data: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * Checks `producer`'s signature over `data`. `claim`: the claim consensus holds for it
+   * (from the sets in force or pending as its head has them), when it has one — a set
+   * named by a block not yet committed is known to consensus before the chain's store.
+   */
+  verify(producer: ProducerName, data: Uint8Array, signature: Uint8Array, claim?: Claim): boolean;
 }
 
 /** Seeded randomness (election timeouts). Returns a float in [0, 1). */

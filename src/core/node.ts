@@ -293,12 +293,13 @@ export class CoreNode {
       {
         signer: { sign: (data) => (this.signAsync ? this.standIn(data) : sign!(data)) },
         verifier: {
-          verify: (producer, data, signature) => {
+          verify: (producer, data, signature, known) => {
             // Our own block or message, made with a stand-in signature it gets in `handle`.
             if (this.standIns.has(signature)) return producer === this.name;
             // A block this node ran had its signature checked then (against its producer's claim at its parent).
             if (this.ranWithSignature(data, signature)) return true;
-            const claim = this.claimOf(producer);
+            // The claim consensus holds (a set named by a block not committed yet), else the chain's.
+            const claim = known?.rawData ?? this.claimOf(producer);
             return claim !== undefined && verify(claim, data, signature);
           },
         },
@@ -886,7 +887,10 @@ export class CoreNode {
   private openOn(parentId: string, parentTime: bigint, term: number): OpenBlock | undefined {
     const reader = this.readerAt(parentId);
     if (!reader) return undefined;
-    return this.chain.openOn(reader, { time: this.nextBlockTime(parentTime), producer: this.producer, term, irreversible: 0 });
+    // A sole producer's block commits itself (the executor sets its commitNum); the one
+    // after a block naming a new set does not (a change is pending: the executor takes
+    // this), and must name no less than what is irreversible.
+    return this.chain.openOn(reader, { time: this.nextBlockTime(parentTime), producer: this.producer, term, irreversible: this.consensus.irreversible.num });
   }
 
   /**
@@ -1285,6 +1289,16 @@ export class CoreNode {
 
   /** The node's view for `/native/status`. */
   async status(): Promise<NodeStatus> {
+    return this.statusNow();
+  }
+
+  /** The last applied block: above the committed head on a chain that is not reversible (its blocks wait in memory until irreversible). */
+  get appliedTip(): { num: number; id: string } {
+    return this.appliedHead();
+  }
+
+  /** status(), at once. */
+  statusNow(): NodeStatus {
     const status = this.chain.status;
     const head = status?.head;
     const current = status?.consensus.current;

@@ -1,7 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../chain/executor.ts';
-import { devKeyScalar, parsePublicKey } from '../crypto/keys.ts';
+import { devKeyScalar, generateKeyPair, parsePublicKey, sign, type KeyPair } from '../crypto/keys.ts';
+import { candidateTransactions, readCandidates, setProducersTransaction } from './browser/producer-set.ts';
 import { p256PublicFromScalar, signP256Hash, verifyP256Hash } from '../crypto/p256.ts';
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
@@ -109,6 +110,51 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
     n.start();
   }
   for (const [name, n] of net.nodes) for (const other of net.nodes.keys()) if (other !== name) n.connected(`#${other}`);
+  return net;
+}
+
+/**
+ * A network grown as a browser's is: `names[0]` boots it as its sole producer and owner
+ * of `producers`; the others join as candidates (each a non-extractable WebCrypto key,
+ * signing asynchronously, on a chain that cannot take blocks back) and register through
+ * it; then it names all of them in `mode`.
+ */
+async function grownNetwork(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
+  const net: Net = { nodes: new Map(), down: new Set(), reports: [] };
+  const t0 = BigInt(Math.floor(Date.now() / 1000) - 5) * 1_000_000n;
+  const booter = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+  const genesis = await bootDevnet(booter, devnet, t0, { producersOwner: names[0]! });
+  expect(genesis.rejected).toEqual([]);
+  const keys = new Map<string, KeyPair>();
+  for (const name of names) {
+    const key = name === names[0] ? devnet.producerKey : await generateKeyPair('p256');
+    keys.set(name, key);
+    const chain = name === names[0] ? booter : await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
+    if (chain !== booter) await chain.applyBlock(genesis.bytes);
+    const node = await CoreNode.open({
+      platform: { clock: systemClock, chain, transport: transport(net, name), log: process.env.PSIWEB_TEST_LOG ? (line) => console.log(`[${name}] ${line}`) : undefined },
+      name,
+      signAsync: (data) => sign(key, data),
+      verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
+      relay: (packed) => {
+        for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
+      },
+      blockIntervalMs: INTERVAL_MS,
+    });
+    net.nodes.set(name, node);
+  }
+  for (const n of net.nodes.values()) {
+    running.push(n);
+    n.start();
+  }
+  for (const [name, n] of net.nodes) for (const other of net.nodes.keys()) if (other !== name) n.connected(`#${other}`);
+  const first = net.nodes.get(names[0]!)!;
+  for (const name of names.slice(1)) {
+    for (const t of await candidateTransactions(first.chain, name, keys.get(name)!)) expect((await first.submit(t, { waitFor: 'applied' })).error ?? null).toBeNull();
+  }
+  await until('the candidates committed', () => readCandidates(first.chain).length === names.length - 1);
+  const set = await setProducersTransaction(first.chain, mode, names, names[0]!, keys.get(names[0]!)!);
+  expect((await first.submit(set, { waitFor: 'applied' })).error ?? null).toBeNull();
   return net;
 }
 
@@ -220,6 +266,18 @@ describe('producers under consensus, in memory', () => {
     const mark = Math.max(...(await Promise.all(rest.map(irreversibleOf))));
     await until('irreversible advancing without the old leader', async () => (await Promise.all(rest.map(irreversibleOf))).every((i) => i >= mark + 3), 45_000);
   }, 180_000);
+
+  for (const mode of ['bft', 'cft'] as const) {
+    it(`${mode}: a sole producer names three candidates (browsers) with setConsensus; the four go through joint consensus and finalise together`, async () => {
+      const net = await grownNetwork(['a', 'p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd'], mode);
+      const nodes = [...net.nodes.values()];
+      await until('the set of four in force on every node', async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.consensus === mode && s.producers.length === 4 && s.nextProducers === null));
+      const mark = Math.max(...(await Promise.all(nodes.map(irreversibleOf))));
+      await until('blocks irreversible on every node under the new set', async () => (await Promise.all(nodes.map(irreversibleOf))).every((i) => i >= mark + 4));
+      const trace = await nodes[3]!.submit(await transfer(nodes[3]!, '9'), { waitFor: 'final' });
+      expect(trace.error ?? null).toBeNull();
+    }, 180_000);
+  }
 
   it('cft: three producers survive losing the leader', async () => {
     const net = await network(['a', 'b', 'c'], 'cft');

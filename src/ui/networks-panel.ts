@@ -1,5 +1,5 @@
 import { LitElement, html } from 'lit';
-import { createNetworkHere, listNetworks, switchNetwork } from '../node/browser/network-client.ts';
+import { createNetworkHere, listNetworks, offerToProduce, setProducerSet, switchNetwork } from '../node/browser/network-client.ts';
 import { NODE_CHANNEL } from '../node/browser/constants.ts';
 import type { NetworkRecord } from '../node/browser/networks.ts';
 import { panelStyles } from './dashboard-styles.ts';
@@ -64,6 +64,22 @@ export class NetworksPanel extends LitElement {
     }
   }
 
+  /** What this browser can do about the active network's producer set: offer itself (joined), or name the set (created here). */
+  private producerActions() {
+    const n = this.networks.find((x) => x.db === this.active);
+    if (!n) return '';
+    const busy = this.busy !== undefined;
+    if (n.createdHere)
+      return html`<p>
+        <button id="set-producers-bft" ?disabled=${busy} @click=${() => this.run('naming the producers', () => setProducerSet('bft'))}>Make every candidate a producer (BFT)</button>
+        <button id="set-producers-cft" ?disabled=${busy} @click=${() => this.run('naming the producers', () => setProducerSet('cft'))}>… (CFT)</button>
+      </p>`;
+    if (n.joined && !n.producer)
+      return html`<p><button id="offer-produce" ?disabled=${busy} @click=${() => this.run('offering to produce', () => offerToProduce())}>Offer to produce</button></p>`;
+    if (n.producer) return html`<p class="note" data-field="producer-account">This browser is producer <code>${n.producer}</code> of this network (it votes once the network’s creator names it).</p>`;
+    return '';
+  }
+
   override render() {
     return html`<h2>Networks</h2>
       <table>
@@ -80,6 +96,7 @@ export class NetworksPanel extends LitElement {
         <button id="create-network" ?disabled=${this.busy !== undefined} @click=${() => this.run('creating a network', () => createNetworkHere())}>Create a network</button>
         ${this.busy ? html`<span class="note" data-field="network-busy">${this.busy}…</span>` : ''}
       </p>
+      ${this.producerActions()}
       ${this.error ? html`<p class="note" data-field="network-error">${this.error}</p>` : ''}
       <p class="note">A network created here is produced by this browser, with a key that never leaves it.</p>`;
   }

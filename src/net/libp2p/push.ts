@@ -12,12 +12,18 @@
  *
  * A request over the limit or that does not come is aborted; an answer that is not one of
  * these is a PushError ('bad-answer').
+ *
+ * `/psiweb/relay/1.0.0` (RELAY_PROTOCOL) is the same exchange between producers: a
+ * transaction one of them holds, for the others to hold too (psinode relays them over
+ * HTTP between producers; browsers have no HTTP server). Its answer comes once the peer
+ * took it: { "status": "held" }, or failed / unavailable as above.
  */
 import type { Connection, Libp2p, PeerId, Stream, AbortOptions } from '@libp2p/interface';
 import { PsiwebError } from '../../errors.ts';
 import { readAnswer, type ReadFailure } from './discovery.ts';
 
 export const PUSH_PROTOCOL = '/psiweb/push/1.0.0';
+export const RELAY_PROTOCOL = '/psiweb/relay/1.0.0';
 /** The largest packed transaction taken (psibase's default maximum transaction size is far smaller). */
 export const MAX_PUSH_BYTES = 1024 * 1024;
 /** The largest answer read (a trace with its console output and events). */
@@ -40,7 +46,7 @@ export class PushError extends PsiwebError {
   }
 }
 
-export type PushAnswer = { status: 'applied'; trace: unknown } | { status: 'failed'; error: string; trace?: unknown } | { status: 'unavailable'; error: string };
+export type PushAnswer = { status: 'applied'; trace: unknown } | { status: 'held' } | { status: 'failed'; error: string; trace?: unknown } | { status: 'unavailable'; error: string };
 
 const pushFailure: ReadFailure = (fault, message, cause) => new PushError(fault, message, cause && { cause });
 
@@ -55,6 +61,7 @@ export function parsePushAnswer(bytes: Uint8Array): PushAnswer {
   const o = v as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new PushError('bad-answer', 'a push answer that is not a JSON object');
   if (o.status === 'applied' && o.trace !== undefined) return { status: 'applied', trace: o.trace };
+  if (o.status === 'held') return { status: 'held' };
   if ((o.status === 'failed' || o.status === 'unavailable') && typeof o.error === 'string') {
     const error = o.error.slice(0, 2_000);
     return o.status === 'failed' ? { status: 'failed', error, ...(o.trace !== undefined && { trace: o.trace }) } : { status: 'unavailable', error };
@@ -67,12 +74,12 @@ export function encodePushAnswer(a: PushAnswer): Uint8Array {
 }
 
 /**
- * Answers PUSH_PROTOCOL on `node` with `take(transaction, from)` (direct connections only).
- * Returns a function that stops answering.
+ * Answers PUSH_PROTOCOL (or RELAY_PROTOCOL) on `node` with `take(transaction, from)`
+ * (direct connections only). Returns a function that stops answering.
  */
-export async function servePush(node: Libp2p, take: (tx: Uint8Array, from: string) => Promise<PushAnswer>): Promise<() => Promise<void>> {
+export async function servePush(node: Libp2p, take: (tx: Uint8Array, from: string) => Promise<PushAnswer>, protocol: string = PUSH_PROTOCOL): Promise<() => Promise<void>> {
   await node.handle(
-    PUSH_PROTOCOL,
+    protocol,
     async (stream: Stream, connection: Connection) => {
       try {
         const tx = await readAnswer(stream, MAX_PUSH_BYTES, PUSH_REQUEST_TIMEOUT_MS, 'pushed transaction', pushFailure);
@@ -86,15 +93,15 @@ export async function servePush(node: Libp2p, take: (tx: Uint8Array, from: strin
     },
     { runOnLimitedConnection: false },
   );
-  return () => node.unhandle(PUSH_PROTOCOL).catch(() => undefined);
+  return () => node.unhandle(protocol).catch(() => undefined);
 }
 
 /** Pushes a packed transaction to `peer` (connected directly) and reads its answer; a PushError when none comes or it is bad. */
-export async function pushTo(node: Libp2p, peer: PeerId, tx: Uint8Array, options: AbortOptions & { timeoutMs?: number } = {}): Promise<PushAnswer> {
+export async function pushTo(node: Libp2p, peer: PeerId, tx: Uint8Array, options: AbortOptions & { timeoutMs?: number; protocol?: string } = {}): Promise<PushAnswer> {
   if (tx.length > MAX_PUSH_BYTES) throw new PushError('oversize', `a transaction of ${tx.length} bytes (at most ${MAX_PUSH_BYTES} are pushed)`);
   let stream: Stream;
   try {
-    stream = await node.dialProtocol(peer, PUSH_PROTOCOL, { ...options, runOnLimitedConnection: false });
+    stream = await node.dialProtocol(peer, options.protocol ?? PUSH_PROTOCOL, { ...options, runOnLimitedConnection: false });
   } catch (e) {
     throw new PushError('stream', `cannot push to ${peer.toString()}: ${(e as Error).message}`, { cause: e });
   }

@@ -23,7 +23,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { WebRTC, WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher';
 import { startBrowserPeer, type BrowserPeer } from '../../net/libp2p/browser-peer.ts';
 import { askPeers, connectedPeers, serveDiscovery, type DiscoveredPeer } from '../../net/libp2p/discovery.ts';
-import { pushTo, servePush, type PushAnswer } from '../../net/libp2p/push.ts';
+import { pushTo, RELAY_PROTOCOL, servePush, type PushAnswer } from '../../net/libp2p/push.ts';
 import type { Libp2pPeerSocket } from '../../net/libp2p/peer-socket.ts';
 import { Libp2pTransport, PeerRefusedError } from '../../net/libp2p/transport.ts';
 import { inviteLink, storedJoin } from './invite.ts';
@@ -131,6 +131,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   let stopped = false;
   let stopDiscovery: (() => Promise<void>) | undefined;
   let stopPush: (() => Promise<void>) | undefined;
+  let stopRelay: (() => Promise<void>) | undefined;
 
   const bridge = new PagePeerBridge(init.port, transport, {
     log,
@@ -143,6 +144,8 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     },
     // A joined network's transactions go to its producer through the browser peers.
     push: (tx) => pushToPeers(tx),
+    // A producer's held transactions go to every browser peer (the producers among them hold them).
+    relay: (tx) => relayToPeers(tx),
     // A network the Node peer is not of: its psibase stream goes; it stays the relay.
     onChain: (_chainId, nodePeer) => {
       if (nodePeer) return;
@@ -246,6 +249,14 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       }
     }
     return { status: 'unavailable', error: ids.length === 0 ? 'no browser peer is connected' : `no browser peer took it (${why.join('; ')})` };
+  }
+  /** Relays a transaction to every browser peer (/psiweb/relay/1.0.0); what they answer is not waited for. */
+  function relayToPeers(tx: Uint8Array): void {
+    if (!peer) return;
+    for (const id of psibasePeerIds()) {
+      const c = id === nodePeerId ? undefined : unlimited(id);
+      if (c) void pushTo(peer.node, c.remotePeer, tx, { protocol: RELAY_PROTOCOL }).catch(() => undefined);
+    }
   }
   const unlimited = (id: string): Connection | undefined => peer?.node.getConnections().find((c) => c.remotePeer.toString() === id && c.limits == null && c.status === 'open');
 
@@ -397,6 +408,15 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     stopDiscovery = await serveDiscovery(p.node, async (asker) => ({ chainId: bridge.chainId ?? null, peers: await connectedPeers(p.node, new Set([asker])) }));
     // Transactions browser peers of this network push (its producer takes them).
     stopPush = await servePush(p.node, async (tx, from) => (psibasePeerIds().has(from) ? bridge.pushIn(tx, from) : { status: 'unavailable', error: 'not a peer of this network' }));
+    stopRelay = await servePush(
+      p.node,
+      async (tx, from) => {
+        if (!psibasePeerIds().has(from)) return { status: 'unavailable', error: 'not a peer of this network' };
+        bridge.relayIn(tx, from);
+        return { status: 'held' };
+      },
+      RELAY_PROTOCOL,
+    );
 
     let relayMa = multiaddr(relays[0]!);
     nodePeerId ??= peerOf(relayMa);
@@ -475,6 +495,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       for (const t of timers) clearInterval(t);
       await stopDiscovery?.();
       await stopPush?.();
+      await stopRelay?.();
       transport.close();
       bridge.close();
       await peer?.stop();

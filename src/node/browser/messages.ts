@@ -38,8 +38,10 @@ export interface NodeStatusView {
   net: NetView | null;
   /** The producer account this browser produces as (a network created here, producer-node.ts); absent when it follows. */
   producer?: string;
-  /** Whether it is producing now (not paused, not halted). */
+  /** Whether it is producing now (not paused, not halted, a member of the producer set). */
   producing?: boolean;
+  /** A producing browser's view of consensus: the mode, the set in force, and the set taking over (null when none is pending). */
+  consensus?: { mode: 'cft' | 'bft' | null; producers: string[]; nextProducers: string[] | null; role: string };
   updatedAt: number;
 }
 

@@ -16,15 +16,21 @@ export function browserPeers(s: NodeStatusView): NetPeerView[] {
 }
 
 export interface BrowserNativeStatus {
-  /** 'producer': this browser produces the network (one created here), as its sole producer. */
+  /** 'producer': this browser runs as a producer of the network (created here, or offered to join its set). */
   role: 'follower' | 'producer';
-  /** Whether it is producing now (role producer). */
+  /** Whether it is producing now (role producer, a member of the set in force). */
   producing?: boolean;
+  /** The producer account it runs as (role producer). */
+  producer?: string;
   chainId: string | null;
   head: { num: number; id: string } | null;
   irreversible: { num: number; id: string } | null;
-  consensus: 'cft' | null;
+  consensus: 'cft' | 'bft' | null;
   producers: string[];
+  /** The producer set taking over once a pending change commits (null when none is pending). */
+  nextProducers: string[] | null;
+  /** This producer's part in consensus now (`leader`, `follower`, `candidate`, `nonvoting`, …; role producer). */
+  consensusRole?: string;
   sync: NodeStatusView['sync'];
   behind: number;
   peers: NetPeerView[];
@@ -41,12 +47,14 @@ export function browserNativeStatus(s: NodeStatusView): BrowserNativeStatus {
   const net = s.net;
   return {
     role: s.producer !== undefined ? 'producer' : 'follower',
-    ...(s.producer !== undefined && { producing: s.producing === true }),
+    ...(s.producer !== undefined && { producing: s.producing === true, producer: s.producer }),
     chainId: s.chainId ?? null,
     head: s.head,
     irreversible: s.irreversible === null ? null : { num: s.irreversible, id: '' },
-    consensus: s.producer !== undefined ? 'cft' : null,
-    producers: s.producer !== undefined ? [s.producer] : [],
+    consensus: s.consensus?.mode ?? (s.producer !== undefined ? 'cft' : null),
+    producers: s.consensus?.producers ?? (s.producer !== undefined ? [s.producer] : []),
+    nextProducers: s.consensus?.nextProducers ?? null,
+    ...(s.consensus && { consensusRole: s.consensus.role }),
     sync: s.sync,
     behind: s.behind,
     peers: browserPeers(s),

@@ -11,6 +11,8 @@ import { isNetworkMessage, NetworkError, NetworkRegistry, type NetworkMessage, t
 const RESEND_MS = 2_000;
 /** Booting a chain compiles every service: allow for a slow device. */
 const CREATE_TIMEOUT_MS = 120_000;
+/** A producer-set request waits for its transactions to be applied. */
+const PRODUCER_TIMEOUT_MS = 90_000;
 /** sessionStorage key of the `#create` request under way, so a reload does not create a second network. */
 const CREATE_NONCE_KEY = 'psiweb.createNonce';
 
@@ -42,6 +44,25 @@ export function createNetworkHere(label?: string, nonce: string = crypto.randomU
     (m) => (m.type === 'network-created' && m.nonce === nonce ? { db: m.db, chainId: m.chainId } : m.type === 'network-failed' && m.nonce === nonce ? new NetworkError(m.error) : undefined),
     CREATE_TIMEOUT_MS,
   );
+}
+
+/** The node's answer to a producer-set request, by nonce: its value, or a NetworkError with why it failed. */
+function producerAnswer<T>(nonce: string, pick: (m: Extract<NetworkMessage, { type: 'producer-answer' }>) => T | undefined) {
+  return (m: NetworkMessage): T | Error | undefined => {
+    if (m.type !== 'producer-answer' || m.nonce !== nonce) return undefined;
+    if (m.error !== undefined) return new NetworkError(m.error);
+    return pick(m) ?? new NetworkError('the node gave no answer to the request');
+  };
+}
+
+/** Offers this browser as a producer of the active network (joined over browser peers); resolves with its producer account. */
+export function offerToProduce(nonce: string = crypto.randomUUID()): Promise<string> {
+  return ask({ type: 'offer-produce', nonce }, producerAnswer(nonce, (m) => m.producer), PRODUCER_TIMEOUT_MS);
+}
+
+/** Names the active network's producer set (its creator only): this browser's producer and every candidate (or `producers`), in `mode`. */
+export function setProducerSet(mode: 'cft' | 'bft', producers?: string[], nonce: string = crypto.randomUUID()): Promise<string[]> {
+  return ask({ type: 'set-producers', nonce, mode, ...(producers && { producers }) }, producerAnswer(nonce, (m) => m.producers), PRODUCER_TIMEOUT_MS);
 }
 
 /** Asks the node to make network `db` of the registry active. */

@@ -22,6 +22,13 @@ import { chainDbName, NetworkError, NetworkMismatchError, type NetworkMessage, t
 import type { WorkerPeerBridge } from './peer-bridge.ts';
 import type { Outbox } from './outbox.ts';
 import { ProducerKeyError, ProducerNode } from './producer-node.ts';
+import { candidateTransactions, newProducerName, ProducerSetError, readCandidates, setProducersTransaction } from './producer-set.ts';
+import { openTransaction } from '../../chain/executor.ts';
+import { generateKeyPair } from '../../crypto/keys.ts';
+
+/** How long a producer-set transaction may take to be applied. */
+const SUBMIT_TIMEOUT_MS = 60_000;
+const SUBMIT_POLL_MS = 100;
 
 /** What the worker runs for a network: BrowserNode (follower) or ProducerNode. */
 export interface NetworkNode {
@@ -71,6 +78,8 @@ export class NetworkHost {
   /** Answers to create requests by nonce (undefined while one runs). */
   private readonly created = new Map<string, Promise<NetworkMessage | undefined>>();
   private readonly openStore: (db: string) => Promise<KvStore>;
+  /** Answers to producer-set requests by nonce (the page says a request again until answered). */
+  private readonly answered = new Map<string, Promise<NetworkMessage>>();
 
   constructor(private readonly init: NetworkHostInit) {
     this.openStore = init.openStore ?? ((db) => IdbStore.open(db));
@@ -84,7 +93,8 @@ export class NetworkHost {
     let store: KvStore = backing;
     try {
       // A producer builds blocks synchronously: its state is read into memory (mirrored-store.ts).
-      if (network.createdHere) store = await MirroredStore.open(backing);
+      const producing = network.createdHere || network.producer !== undefined;
+      if (producing) store = await MirroredStore.open(backing);
       const state = new BroadcastingStateDb(store, post);
       const chain = await Chain.open({ state, host: this.init.host(), nativeVerifiers: this.init.nativeVerifiers });
       const chainId = chain.chainId ? toHex(chain.chainId).toUpperCase() : null;
@@ -92,7 +102,7 @@ export class NetworkHost {
         throw new NetworkMismatchError(`the database ${network.db} holds chain ${chainId}, not the network's ${network.chainId}`);
       if (!network.createdHere && network.chainId === null && chainId !== null) await registry.notePeerChain(chainId);
       let node: NetworkNode;
-      if (network.createdHere) {
+      if (producing) {
         const key = await registry.producerKey(network.db);
         if (!key || !network.producer) throw new ProducerKeyError(`this browser holds no producer key for the network ${network.label}`);
         node = new ProducerNode({
@@ -100,6 +110,8 @@ export class NetworkHost {
           outbox: this.init.outbox,
           producer: network.producer,
           key,
+          // A joiner that offered to produce follows until the set names it.
+          ...(!network.createdHere && { candidate: true }),
           post,
           settled: () => state.settled(),
           ...(this.init.bridge && { bridge: this.init.bridge }),
@@ -159,6 +171,19 @@ export class NetworkHost {
         done(answer);
       }
       this.init.post(answer);
+    } else if (m.type === 'offer-produce' || m.type === 'set-producers') {
+      let answer = this.answered.get(m.nonce);
+      if (!answer) {
+        answer = (m.type === 'offer-produce' ? this.offerToProduce() : this.setProducers(m.mode, m.producers)).then(
+          (a) => ({ type: 'producer-answer' as const, nonce: m.nonce, ...a }),
+          (e: unknown) => {
+            this.init.log?.(`${m.type}: ${(e as Error).message}`);
+            return { type: 'producer-answer' as const, nonce: m.nonce, error: (e as Error).message ?? String(e) };
+          },
+        );
+        this.answered.set(m.nonce, answer);
+      }
+      this.init.post(await answer);
     } else if (m.type === 'join-network') {
       await this.join(m.chainId, m.bootstrap);
     } else if (m.type === 'switch-network') {
@@ -212,6 +237,59 @@ export class NetworkHost {
       return;
     }
     await this.restart(await registry.setActive(record.db));
+  }
+
+  /**
+   * Offers this browser as a producer of the active network, joined over browser peers:
+   * a new non-extractable key and account, registered as a candidate through the
+   * network's producers; once both transactions are applied the key is kept and the
+   * node runs again as that producer (a candidate until the set names it).
+   */
+  private async offerToProduce(): Promise<{ producer: string }> {
+    const c = this.current;
+    if (!c) throw new ProducerSetError('no network is open');
+    if (c.network.producer) return { producer: c.network.producer };
+    if (!c.network.joined) throw new ProducerSetError('only a network joined over browser peers takes this browser as a producer (the Node peer’s network has its producers)');
+    const key = await generateKeyPair('p256');
+    const name = newProducerName();
+    const [account, candidacy] = await candidateTransactions(c.chain, name, key);
+    await this.submit(account, 'the producer account');
+    await this.submit(candidacy, 'the candidacy');
+    await this.init.registry.saveProducerKey(c.network.db, key);
+    const record = { ...c.network, producer: name };
+    await this.init.registry.put(record);
+    this.init.log?.(`offered to produce as ${name}`);
+    await this.restart(record);
+    return { producer: name };
+  }
+
+  /** Names the producer set (this browser's producer first, then `names`, default every candidate): the creator's producers::setConsensus. */
+  private async setProducers(mode: 'cft' | 'bft', names: string[] | undefined): Promise<{ producers: string[] }> {
+    const c = this.current;
+    if (!c) throw new ProducerSetError('no network is open');
+    const own = c.network.producer;
+    const key = await this.init.registry.producerKey(c.network.db);
+    if (!c.network.createdHere || !own || !key) throw new ProducerSetError('only the browser that created this network names its producers');
+    const producers = [own, ...(names ?? readCandidates(c.chain).map((x) => x.name)).filter((n) => n !== own)];
+    await this.submit(await setProducersTransaction(c.chain, mode, producers, own, key), 'the producer set');
+    return { producers };
+  }
+
+  /** Queues a transaction in the outbox for the running node and waits for its verdict; a ProducerSetError naming `what` when it fails. */
+  private async submit(packed: Uint8Array, what: string, timeoutMs = SUBMIT_TIMEOUT_MS): Promise<void> {
+    const opened = openTransaction(packed);
+    const id = toHex(opened.id);
+    await this.init.outbox.enqueue(id, packed, Number(opened.transaction.tapos.expiration));
+    this.init.post({ type: 'outbox' });
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      void this.current?.node.pumpOutbox();
+      const r = await this.init.outbox.get(id);
+      if (r?.status === 'applied') return;
+      if (r?.status === 'failed') throw new ProducerSetError(`${what} failed: ${r.error ?? 'no reason given'}`);
+      if (Date.now() > end) throw new ProducerSetError(`${what} was not applied within ${timeoutMs / 1000} s`);
+      await new Promise((res) => setTimeout(res, SUBMIT_POLL_MS));
+    }
   }
 
   /** Stops the running node at a block boundary; the worker's loop then opens `record` (now active). */

@@ -41,7 +41,7 @@ export interface NetworkRecord {
   createdHere: boolean;
   /** Joined by an invite: its blocks come from browser peers only (the Node peer is not of it). */
   joined?: boolean;
-  /** The producer account (createdHere). */
+  /** The producer account this browser signs as: of a network created here, or one whose producer set it offered to join. */
   producer?: string;
   /** Where its peers are (multiaddrs or URLs), for joining it again. */
   bootstrap?: string[];
@@ -63,11 +63,31 @@ export type NetworkMessage =
    * Node peer's, one of the registry, or a new record joined over browser peers — and
    * answers with 'network' (its db and chain id).
    */
-  | { type: 'join-network'; chainId: string; bootstrap: string[] };
+  | { type: 'join-network'; chainId: string; bootstrap: string[] }
+  /**
+   * Offer this browser as a producer of the active network (joined over browser peers):
+   * a key and an account are made and registered as a candidate (producer-set.ts); the
+   * node then runs as that producer, following until the set names it.
+   */
+  | { type: 'offer-produce'; nonce: string }
+  /** Name the producer set of the active network (its creator only): this browser's producer and `producers` (default: every candidate). */
+  | { type: 'set-producers'; nonce: string; mode: 'cft' | 'bft'; producers?: string[] }
+  /** The answer to 'offer-produce' (the producer account) or 'set-producers' (the set named), or why it failed. */
+  | { type: 'producer-answer'; nonce: string; producer?: string; producers?: string[]; error?: string };
 
 export function isNetworkMessage(m: unknown): m is NetworkMessage {
   const t = (m as { type?: unknown } | null)?.type;
-  return t === 'network' || t === 'create-network' || t === 'network-created' || t === 'network-failed' || t === 'switch-network' || t === 'join-network';
+  return (
+    t === 'network' ||
+    t === 'create-network' ||
+    t === 'network-created' ||
+    t === 'network-failed' ||
+    t === 'switch-network' ||
+    t === 'join-network' ||
+    t === 'offer-produce' ||
+    t === 'set-producers' ||
+    t === 'producer-answer'
+  );
 }
 
 /** A registry request that cannot be met (an unknown network, a bad chain id). */

@@ -51,7 +51,9 @@ export type PageToWorker =
   /** A browser peer pushed a transaction to this one (/psiweb/push/1.0.0): the worker answers with 'pushAnswer'. */
   | { type: 'pushIn'; id: number; bytes: Uint8Array; from: string }
   /** What the peers answered to the worker's 'push'. */
-  | { type: 'pushResult'; id: number; answer: PushAnswer };
+  | { type: 'pushResult'; id: number; answer: PushAnswer }
+  /** A transaction a producer peer relayed (/psiweb/relay/1.0.0), for this one to hold. */
+  | { type: 'relayIn'; bytes: Uint8Array; from: string };
 
 export type WorkerToPage =
   | { type: 'sendToPeer'; peer: string; bytes: Uint8Array }
@@ -66,7 +68,9 @@ export type WorkerToPage =
   | { type: 'chain'; chainId: string; nodePeer: boolean }
   /** Push a transaction to the browser peers (a node with no HTTP producer): answered by 'pushResult'. */
   | { type: 'push'; id: number; bytes: Uint8Array }
-  | { type: 'pushAnswer'; id: number; answer: PushAnswer };
+  | { type: 'pushAnswer'; id: number; answer: PushAnswer }
+  /** Relay a transaction this producer holds to the browser peers (/psiweb/relay/1.0.0), unanswered. */
+  | { type: 'relay'; bytes: Uint8Array };
 
 /** The part of a MessagePort both sides use. */
 export interface BridgePort<In, Out> {
@@ -132,6 +136,7 @@ export class WorkerPeerBridge {
   private chain: { chainId: string; nodePeer: boolean } | undefined;
   private readonly pushes = new PendingPushes();
   private pushHandler: ((tx: Uint8Array, from: string) => Promise<PushAnswer>) | undefined;
+  private relayHandler: ((tx: Uint8Array, from: string) => void) | undefined;
 
   attach(port: BridgePort<PageToWorker, WorkerToPage>): void {
     this.port = port;
@@ -195,6 +200,17 @@ export class WorkerPeerBridge {
     );
   }
 
+  /** Relays a transaction this producer holds to the page's browser peers (/psiweb/relay/1.0.0); nothing without a page. */
+  relay(tx: Uint8Array): void {
+    const b = tx.slice();
+    this.port?.postMessage({ type: 'relay', bytes: b }, [b.buffer]);
+  }
+
+  /** Who holds the transactions producer peers relay to this one; without one they are passed over. */
+  onRelay(handler: ((tx: Uint8Array, from: string) => void) | undefined): void {
+    this.relayHandler = handler;
+  }
+
   /** Who takes the transactions browser peers push to this one (a producer); without one they are 'unavailable'. */
   onPush(handler: ((tx: Uint8Array, from: string) => Promise<PushAnswer>) | undefined): void {
     this.pushHandler = handler;
@@ -246,6 +262,9 @@ export class WorkerPeerBridge {
       case 'pushIn':
         void this.answerPush(m.id, m.bytes, m.from);
         break;
+      case 'relayIn':
+        this.relayHandler?.(m.bytes, m.from);
+        break;
       case 'pushResult':
         this.pushes.answered(m.id, m.answer);
         break;
@@ -263,6 +282,8 @@ export interface PagePeerBridgeInit {
   onChain?: (chainId: string, nodePeer: boolean) => void;
   /** Pushes a transaction the worker gave to the browser peers (/psiweb/push/1.0.0); without it, 'unavailable'. */
   push?: (tx: Uint8Array) => Promise<PushAnswer>;
+  /** Relays a transaction the worker's producer holds to the browser peers (/psiweb/relay/1.0.0). */
+  relay?: (tx: Uint8Array) => void;
   log?: (line: string) => void;
 }
 
@@ -318,6 +339,12 @@ export class PagePeerBridge {
     );
   }
 
+  /** A transaction a producer peer relayed: for the worker's producer to hold. */
+  relayIn(tx: Uint8Array, from: string): void {
+    const b = own(tx);
+    this.port.postMessage({ type: 'relayIn', bytes: b, from }, [b.buffer]);
+  }
+
   private async pushOut(id: number, tx: Uint8Array): Promise<void> {
     let answer: PushAnswer;
     try {
@@ -365,6 +392,9 @@ export class PagePeerBridge {
         break;
       case 'pushAnswer':
         this.pushes.answered(m.id, m.answer);
+        break;
+      case 'relay':
+        this.init.relay?.(m.bytes);
         break;
       case 'chain':
         this.chainId = m.chainId;

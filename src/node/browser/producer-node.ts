@@ -1,10 +1,19 @@
 /**
- * The browser as the producer of a network created here (create-network.ts): the node
- * core (CoreNode) as the chain's sole producer under CFT, in the node's worker (timers
- * in a worker are not throttled as a hidden tab's are). With one producer every block
- * is irreversible as soon as it is made, so the core commits each one at once, which is
- * what IndexedDB (no undo) allows. Blocks are signed with the network's non-extractable
- * WebCrypto key (CoreNode signAsync: WebCrypto has no synchronous signing).
+ * The browser as a producer: of a network created here (create-network.ts), or of one
+ * joined whose producer set it offered to join (producer-set.ts). The node core
+ * (CoreNode) runs in the node's worker (timers in a worker are not throttled as a hidden
+ * tab's are), named as this browser's producer account and signing with its
+ * non-extractable WebCrypto key (CoreNode signAsync: WebCrypto has no synchronous
+ * signing) — blocks, votes and the rest.
+ *
+ * As the chain's sole producer (CFT with one producer, as a created network starts)
+ * every block is irreversible as soon as it is made, so the core commits each one at
+ * once, which is what IndexedDB (no undo) allows. In a set of several (BFT or CFT with
+ * other browsers), the core holds the blocks above the irreversible one in memory and
+ * commits them as they become irreversible. A browser whose account is not in the set
+ * yet (a candidate) follows without a vote until a setConsensus names it. Its peers are
+ * the page's libp2p peers; transactions it holds go to them too (a relay frame on the
+ * psibase stream, TX_RELAY_TYPE), so whichever producer leads includes them.
  *
  * Transactions come as for a follower: the root service worker queues pushes in the
  * outbox and says so on the channel; this node submits each to the core, and records
@@ -54,6 +63,8 @@ export interface ProducerNodeInit {
   settled?: () => Promise<void>;
   /** The leader page's libp2p peers (peer-bridge.ts): browsers that joined by this network's invite follow it over them. */
   bridge?: WorkerPeerBridge;
+  /** This browser offered to produce and may not be in the set yet: it follows without a vote until it is (checkKey). */
+  candidate?: boolean;
   log?: (line: string) => void;
 }
 
@@ -87,13 +98,12 @@ export class ProducerNode {
     const status = this.init.chain.status;
     if (!status?.head) throw new ProducerKeyError('the network has no chain yet');
     const name = accountNumber(this.init.producer);
-    // The set the next block is made under (genesis names it as a pending change).
+    // The sets in force and pending (genesis names the first as a pending change).
     const after = consensusAfterHead(status);
-    const prods = producersOf(after.next ? after.next.consensus : after.current);
-    const claim = prods.find((p) => p.name === name)?.auth.rawData;
-    if (!claim) throw new ProducerKeyError(`${this.init.producer} is not a producer of this chain`);
-    if (prods.length !== 1) throw new ProducerKeyError(`a browser produces only as a chain's sole producer; this chain has ${prods.length}`);
-    if (!bytesEqual(claim, this.init.key.publicKeyDer)) throw new ProducerKeyError(`the key this browser holds is not ${this.init.producer}'s block key on this chain`);
+    const prods = [...producersOf(after.current), ...(after.next ? producersOf(after.next.consensus) : [])];
+    const claims = prods.filter((p) => p.name === name).map((p) => p.auth.rawData);
+    if (claims.length === 0 && !this.init.candidate) throw new ProducerKeyError(`${this.init.producer} is not a producer of this chain`);
+    for (const claim of claims) if (!bytesEqual(claim, this.init.key.publicKeyDer)) throw new ProducerKeyError(`the key this browser holds is not ${this.init.producer}'s block key on this chain`);
   }
 
   private async openCore(): Promise<CoreNode> {
@@ -116,6 +126,8 @@ export class ProducerNode {
       },
       name: this.init.producer,
       signAsync: (data) => sign(key, data),
+      // What it holds goes to the other producers (over the page's libp2p peers).
+      ...(this.init.bridge && { relay: (packed: Uint8Array) => this.init.bridge!.relay(packed) }),
       verify: claimVerifier(),
       ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
       onCommitted: (b) => this.onCommitted(b),
@@ -162,6 +174,8 @@ export class ProducerNode {
       bridge.listen(coreListener(() => this.core, this.heads));
       // Joiners have no HTTP producer: their transactions come over the bridge.
       bridge.onPush((tx) => this.takePush(tx));
+      // … and other producers relay what they hold (a duplicate, or one that no longer fits, is passed over).
+      bridge.onRelay((tx) => void this.core?.hold(tx).catch(() => undefined));
     }
     void this.pumpOutbox();
     try {
@@ -180,6 +194,7 @@ export class ProducerNode {
     } finally {
       bridge?.listen(undefined);
       bridge?.onPush(undefined);
+      bridge?.onRelay(undefined);
       await this.core.stop();
       await this.init.settled?.().catch(() => undefined);
     }
@@ -197,7 +212,13 @@ export class ProducerNode {
   }
 
   status(): NodeStatusView & { producer: string; producing: boolean } {
-    const head = this.init.chain.head;
+    const committed = this.init.chain.head;
+    const core = this.core;
+    const s = core?.statusNow();
+    // Under a set of several, the applied blocks above the irreversible one wait in memory.
+    const head = core ? core.appliedTip : committed ? { num: committed.num, id: toHex(committed.id) } : null;
+    const irreversible = s?.irreversible?.num ?? committed?.num ?? null;
+    const newest = this.heads.newest();
     const now = this.clock.now();
     while (this.rate.length > 0 && this.rate[0]!.at < now - RATE_WINDOW_MS) this.rate.shift();
     const span = RATE_WINDOW_MS / 1000;
@@ -206,11 +227,11 @@ export class ProducerNode {
       sync: 'p2p',
       peerConnected: null,
       peerOnline: true,
-      peerHead: head?.num ?? null,
-      peerIrreversible: head?.num ?? null,
-      head: head ? { num: head.num, id: toHex(head.id) } : null,
-      irreversible: head?.num ?? null,
-      behind: 0,
+      peerHead: Math.max(head?.num ?? 0, newest?.num ?? 0) || null,
+      peerIrreversible: irreversible,
+      head,
+      irreversible,
+      behind: newest && head ? Math.max(0, newest.num - head.num) : 0,
       blocksPerSec: this.rate.length / span,
       transfersPerSec: this.rate.reduce((n, r) => n + r.transfers, 0) / span,
       pendingTransactions: this.pending.size,
@@ -222,7 +243,8 @@ export class ProducerNode {
       net: netViewWithHeads(this.init.bridge, this.heads),
       updatedAt: now,
       producer: this.init.producer,
-      producing: this.core !== undefined && !this.paused && this.core.haltError === undefined,
+      producing: core !== undefined && !this.paused && core.haltError === undefined && s!.producing,
+      ...(s && { consensus: { mode: s.consensus, producers: s.producers, nextProducers: s.nextProducers, role: core!.consensus.role } }),
     };
   }
 
