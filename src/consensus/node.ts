@@ -303,6 +303,12 @@ export class ConsensusNode {
   get role(): Role {
     return this._role;
   }
+  /** Who leads the current term as this node sees it: BFT's producer by rotation; under CFT this node when it leads, else not known here. */
+  get leader(): ProducerName | undefined {
+    if (this.mode === 'bft') return bftLeader(this.activeJoint(), this._term);
+    return this._role === 'leader' ? this.name : undefined;
+  }
+
   get consensusMode(): ConsensusMode {
     return this.mode;
   }

@@ -41,7 +41,7 @@ export interface NodeStatusView {
   /** Whether it is producing now (not paused, not halted, a member of the producer set). */
   producing?: boolean;
   /** A producing browser's view of consensus: the mode, the set in force, and the set taking over (null when none is pending). */
-  consensus?: { mode: 'cft' | 'bft' | null; producers: string[]; nextProducers: string[] | null; role: string };
+  consensus?: { mode: 'cft' | 'bft' | null; producers: string[]; nextProducers: string[] | null; role: string; leader: string | null };
   updatedAt: number;
 }
 

@@ -31,6 +31,8 @@ export interface BrowserNativeStatus {
   nextProducers: string[] | null;
   /** This producer's part in consensus now (`leader`, `follower`, `candidate`, `nonvoting`, …; role producer). */
   consensusRole?: string;
+  /** Who leads the current term, as this producer sees it (null: not known here). */
+  leader?: string | null;
   sync: NodeStatusView['sync'];
   behind: number;
   peers: NetPeerView[];
@@ -54,7 +56,7 @@ export function browserNativeStatus(s: NodeStatusView): BrowserNativeStatus {
     consensus: s.consensus?.mode ?? (s.producer !== undefined ? 'cft' : null),
     producers: s.consensus?.producers ?? (s.producer !== undefined ? [s.producer] : []),
     nextProducers: s.consensus?.nextProducers ?? null,
-    ...(s.consensus && { consensusRole: s.consensus.role }),
+    ...(s.consensus && { consensusRole: s.consensus.role, leader: s.consensus.leader }),
     sync: s.sync,
     behind: s.behind,
     peers: browserPeers(s),

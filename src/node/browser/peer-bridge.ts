@@ -70,7 +70,9 @@ export type WorkerToPage =
   | { type: 'push'; id: number; bytes: Uint8Array }
   | { type: 'pushAnswer'; id: number; answer: PushAnswer }
   /** Relay a transaction this producer holds to the browser peers (/psiweb/relay/1.0.0), unanswered. */
-  | { type: 'relay'; bytes: Uint8Array };
+  | { type: 'relay'; bytes: Uint8Array }
+  /** The producers the core sends to (the sets in force and pending) and this node's own name: the page's routing finds them. */
+  | { type: 'producers'; producers: string[]; self?: string };
 
 /** The part of a MessagePort both sides use. */
 export interface BridgePort<In, Out> {
@@ -142,6 +144,17 @@ export class WorkerPeerBridge {
     this.port = port;
     port.onmessage = (e) => this.onPage(e.data);
     if (this.chain !== undefined) port.postMessage({ type: 'chain', ...this.chain });
+    if (this.producers !== undefined) port.postMessage({ type: 'producers', ...this.producers });
+  }
+
+  private producers: { producers: string[]; self?: string } | undefined;
+
+  /** Tells the page's routing which producers the core sends to, and whom it produces as (said again only when it changes). */
+  tellProducers(producers: readonly string[], self?: string): void {
+    const sorted = [...producers].sort();
+    if (this.producers && this.producers.self === self && this.producers.producers.join() === sorted.join()) return;
+    this.producers = { producers: sorted, ...(self !== undefined && { self }) };
+    this.port?.postMessage({ type: 'producers', ...this.producers });
   }
 
   get attached(): boolean {
@@ -273,7 +286,7 @@ export class WorkerPeerBridge {
 }
 
 /** What the page's side drives: a Libp2pTransport (or the same surface). */
-export type BridgedTransport = Pick<Libp2pTransport, 'onMessage' | 'onPeer' | 'sendToPeer' | 'broadcast' | 'sendToProducer' | 'misbehaved'>;
+export type BridgedTransport = Pick<Libp2pTransport, 'onMessage' | 'onPeer' | 'sendToPeer' | 'broadcast' | 'sendToProducer' | 'misbehaved'> & Partial<Pick<Libp2pTransport, 'setProducers'>>;
 
 export interface PagePeerBridgeInit {
   /** A peer the core found misbehaving was dropped (its stream closed, its id banned): e.g. hang up its connection. */
@@ -395,6 +408,9 @@ export class PagePeerBridge {
         break;
       case 'relay':
         this.init.relay?.(m.bytes);
+        break;
+      case 'producers':
+        this.transport.setProducers?.(m.producers, m.self);
         break;
       case 'chain':
         this.chainId = m.chainId;

@@ -188,6 +188,7 @@ export class ProducerNode {
           if (halt instanceof StateLostError) throw halt;
           throw new StateLostError(`the producer halted: ${this.error}`, { cause: halt });
         }
+        this.tellProducers();
         this.postStatus();
         await this.wait(STATUS_INTERVAL_MS);
       }
@@ -198,6 +199,14 @@ export class ProducerNode {
       await this.core.stop();
       await this.init.settled?.().catch(() => undefined);
     }
+  }
+
+  /** Tells the page's routing the producers consensus sends to (in force and pending, as its head has them) and whom this browser produces as. */
+  private tellProducers(): void {
+    const core = this.core;
+    if (!core || !this.init.bridge) return;
+    const joint = core.consensus.activeJoint();
+    this.init.bridge.tellProducers([...new Set([...joint.current.producers, ...(joint.next?.set.producers ?? [])])], this.init.producer);
   }
 
   private wait(ms: number): Promise<void> {
@@ -244,7 +253,7 @@ export class ProducerNode {
       updatedAt: now,
       producer: this.init.producer,
       producing: core !== undefined && !this.paused && core.haltError === undefined && s!.producing,
-      ...(s && { consensus: { mode: s.consensus, producers: s.producers, nextProducers: s.nextProducers, role: core!.consensus.role } }),
+      ...(s && { consensus: { mode: s.consensus, producers: s.producers, nextProducers: s.nextProducers, role: core!.consensus.role, leader: core!.consensus.leader ?? null } }),
     };
   }
 

@@ -92,11 +92,9 @@ describe('four browsers producing one network under BFT', () => {
     }
 
     // The leader's browser closes: the other three keep finalising.
-    const gone = await until(async () => {
-      for (const p of all) if ((await status(p)).consensusRole === 'leader') return p;
-      return undefined;
-    }, 30_000, 'the leader');
-    const leader = (await status(gone)).producer!;
+    const leader = await until(async () => (await status(a)).leader ?? undefined, 30_000, 'the leader');
+    const gone = all[['prod', ...names].indexOf(leader)]!;
+    expect(gone).toBeDefined();
     await gone.context().close();
     const rest = all.filter((p) => p !== gone);
     const before = Math.max(...(await Promise.all(rest.map(async (p) => (await status(p)).irreversible?.num ?? 0))));
