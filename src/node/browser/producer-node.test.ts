@@ -134,6 +134,27 @@ describe('a network created in the browser, produced by the browser', () => {
     await store.close();
   }, 60_000);
 
+  it('a burst of pushes: records queued while it submits others are submitted too, each applied', async () => {
+    const { chain, node, store } = await open();
+    const running = node.run();
+    await until(() => node.node !== undefined, 'the core');
+    const head = chain.head!;
+    const tapos = taposRef(head.num, head.id);
+    const ids: string[] = [];
+    // Each queued and announced as the root service worker does it, while the node is still submitting the ones before.
+    for (let i = 0; i < 30; i++) {
+      const packed = await signedTransfer({ from: 'alice', to: 'bob', amount: '1', memo: `burst ${i}`, tapos, expiration: BigInt(Math.floor(Date.now() / 1000) + 60) });
+      const id = await txIdOf(packed);
+      ids.push(id);
+      await outbox.enqueue(id, packed, Math.floor(Date.now() / 1000) + 60);
+      void node.pumpOutbox();
+    }
+    await until(async () => (await Promise.all(ids.map((id) => outbox.get(id)))).every((r) => r?.status === 'applied'), 'every record of the burst applied');
+    node.stop();
+    await running;
+    await store.close();
+  }, 60_000);
+
   it('refuses to produce with a key that is not the chain’s producer key, and changes nothing', async () => {
     const { chain, node, store } = await open(await generateKeyPair('p256'));
     const head = chain.head!.num;

@@ -81,6 +81,8 @@ export class ProducerNode {
   /** Outbox records submitted to the core and not yet in a committed block, by id. */
   private readonly pending = new Set<string>();
   private pumping = false;
+  /** pumpOutbox was asked again while it ran. */
+  private pumpAgain = false;
   /** Each bridge peer's newest block, by the core's label. */
   private readonly heads = new PeerHeads();
 
@@ -293,27 +295,38 @@ export class ProducerNode {
     }
   }
 
-  /** Submits every queued outbox record to the core. */
+  /** Submits every queued outbox record to the core; asked again while it runs, it reads the outbox again when done (records queued meanwhile are not left behind). */
   async pumpOutbox(): Promise<void> {
     const core = this.core;
-    if (this.pumping || this.stopped || !core) return;
+    if (this.stopped || !core) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     this.pumping = true;
     try {
-      for (const r of await this.init.outbox.pending()) {
-        if (this.pending.has(r.id)) continue;
-        this.pending.add(r.id);
-        this.announce(await this.init.outbox.update(r.id, { status: 'submitted' }));
-        core.submit(r.packed, { waitFor: 'applied' }).then(
-          () => undefined,
-          async (e: unknown) => {
-            if (e instanceof TransactionRejectedError && e.reason === 'duplicate') return; // in a block already, or held: its block settles it
-            this.pending.delete(r.id);
-            this.announce(await this.init.outbox.update(r.id, { status: 'failed', error: (e as Error).message ?? String(e) }));
-          },
-        );
-      }
+      do {
+        this.pumpAgain = false;
+        await this.submitQueued(core);
+      } while (this.pumpAgain && !this.stopped);
     } finally {
       this.pumping = false;
+    }
+  }
+
+  private async submitQueued(core: CoreNode): Promise<void> {
+    for (const r of await this.init.outbox.pending()) {
+      if (this.pending.has(r.id)) continue;
+      this.pending.add(r.id);
+      this.announce(await this.init.outbox.update(r.id, { status: 'submitted' }));
+      core.submit(r.packed, { waitFor: 'applied' }).then(
+        () => undefined,
+        async (e: unknown) => {
+          if (e instanceof TransactionRejectedError && e.reason === 'duplicate') return; // in a block already, or held: its block settles it
+          this.pending.delete(r.id);
+          this.announce(await this.init.outbox.update(r.id, { status: 'failed', error: (e as Error).message ?? String(e) }));
+        },
+      );
     }
   }
 }
