@@ -28,6 +28,8 @@ export const RELAY_PROTOCOL = '/psiweb/relay/1.0.0';
 export const MAX_PUSH_BYTES = 1024 * 1024;
 /** The largest answer read (a trace with its console output and events). */
 export const MAX_PUSH_ANSWER_BYTES = 4 * 1024 * 1024;
+/** Push (or relay) streams open at once on one connection, each way. */
+export const MAX_PUSH_STREAMS = 256;
 /** How long the request may take to arrive. */
 export const PUSH_REQUEST_TIMEOUT_MS = 10_000;
 /** How long an answer may take: the transaction must run into a block. */
@@ -91,7 +93,8 @@ export async function servePush(node: Libp2p, take: (tx: Uint8Array, from: strin
         if (stream.status !== 'aborted') stream.abort(e as Error);
       }
     },
-    { runOnLimitedConnection: false },
+    // A burst of pushes (or of relays between producers) opens a stream each: more at once than libp2p's defaults (32 in, 64 out).
+    { runOnLimitedConnection: false, maxInboundStreams: MAX_PUSH_STREAMS, maxOutboundStreams: MAX_PUSH_STREAMS },
   );
   return () => node.unhandle(protocol).catch(() => undefined);
 }

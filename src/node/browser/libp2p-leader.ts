@@ -45,6 +45,9 @@ export const NODE_PEER_SILENCE_MS = 8_000;
  * A peer whose dial failed is tried again after this long, twice as long after each
  * failure in a row, up to RETRY_PEER_MAX_MS (a peer of another chain: at once that).
  */
+/** Relay streams open at once to one peer (a burst waits its turn); at most this many wait. */
+export const RELAY_IN_FLIGHT = 16;
+export const RELAY_QUEUE_MAX = 10_000;
 export const RETRY_PEER_MS = 2_000;
 export const RETRY_PEER_MAX_MS = 30_000;
 /** A browser's dial, chain check and psibase stream, all in all (and an inbound stream's chain check). */
@@ -250,12 +253,35 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     }
     return { status: 'unavailable', error: ids.length === 0 ? 'no browser peer is connected' : `no browser peer took it (${why.join('; ')})` };
   }
+  /** Relays in flight to each peer, and those waiting for one to finish (a burst opens at most RELAY_IN_FLIGHT streams to a peer). */
+  const relays = new Map<string, { inFlight: number; waiting: Uint8Array[] }>();
   /** Relays a transaction to every browser peer (/psiweb/relay/1.0.0); what they answer is not waited for. */
   function relayToPeers(tx: Uint8Array): void {
     if (!peer) return;
     for (const id of psibasePeerIds()) {
-      const c = id === nodePeerId ? undefined : unlimited(id);
-      if (c) void pushTo(peer.node, c.remotePeer, tx, { protocol: RELAY_PROTOCOL }).catch(() => undefined);
+      if (id === nodePeerId) continue;
+      let q = relays.get(id);
+      if (!q) relays.set(id, (q = { inFlight: 0, waiting: [] }));
+      if (q.waiting.length >= RELAY_QUEUE_MAX) continue; // (a peer this far behind takes them from blocks)
+      q.waiting.push(tx);
+      relayNext(id, q);
+    }
+  }
+  function relayNext(id: string, q: { inFlight: number; waiting: Uint8Array[] }): void {
+    while (q.inFlight < RELAY_IN_FLIGHT && q.waiting.length > 0) {
+      const tx = q.waiting.shift()!;
+      const c = unlimited(id);
+      if (!c || !peer) {
+        q.waiting.length = 0;
+        return;
+      }
+      q.inFlight++;
+      void pushTo(peer.node, c.remotePeer, tx, { protocol: RELAY_PROTOCOL })
+        .catch((e: unknown) => log(`relay to ${id.slice(-8)} failed: ${(e as Error).message}`))
+        .finally(() => {
+          q.inFlight--;
+          relayNext(id, q);
+        });
     }
   }
   const unlimited = (id: string): Connection | undefined => peer?.node.getConnections().find((c) => c.remotePeer.toString() === id && c.limits == null && c.status === 'open');
