@@ -151,7 +151,7 @@ export interface CoreNodeInit {
   /** The consensus state persisted by an earlier run of this node (restart), if any. */
   restore?: PersistedState;
   /** Writes consensus state that must survive a crash; called before the messages of the same step go out. */
-  persist?: (hard: HardState) => void;
+  persist?: (hard: HardState) => void | Promise<void>;
   /** Most transactions held at once (default MAX_HELD_TRANSACTIONS). */
   maxHeld?: number;
   /** Told of each block once it is committed, in order (after its clients waiting for `applied`). */
@@ -200,7 +200,7 @@ export class CoreNode {
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly relay: ((packed: Uint8Array) => void) | undefined;
-  private readonly persistHard: ((hard: HardState) => void) | undefined;
+  private readonly persistHard: ((hard: HardState) => void | Promise<void>) | undefined;
   private readonly signAsync: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
   /** The length of signAsync's signatures: stand-ins have it, so they are filled in place. */
   private readonly signatureLength: number;
@@ -656,7 +656,8 @@ export class CoreNode {
         resigned.set(bytes, blockBytes(blockMessage(b)));
       }
     }
-    if (r.hardState && !this.lone) this.persistHard?.(r.hardState);
+    // (A platform that writes asynchronously, e.g. IndexedDB, is waited for: nothing of the step goes out before.)
+    if (r.hardState && !this.lone) await this.persistHard?.(r.hardState);
     // Our own blocks: seal what was built with the signature consensus gave it.
     for (const b of r.blocks) {
       const id = blockId(b);
@@ -1274,7 +1275,11 @@ export class CoreNode {
       }
       if (!relayed) {
         const trace = this.chain.tryTransaction(t, accountNumber(this.name));
-        if (trace.error != null) throw new TransactionRejectedError('failed', trace.error, trace);
+        // The dry run sees the committed state only. With applied blocks above it, or an
+        // open block being finished, a failure may be one of theirs fixes (an account
+        // created there): it is held, and the block it goes into decides.
+        const ahead = this.pending.length > 0 || this.stepping || this.openBlock !== undefined;
+        if (trace.error != null && !ahead) throw new TransactionRejectedError('failed', trace.error, trace);
       }
       // Held outside the open block: a sole producer's next one takes it.
       this.refill = true;

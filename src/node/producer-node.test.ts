@@ -8,6 +8,7 @@ import { MemoryStore, StateDb } from '../state/index.ts';
 import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { CoreNode, type Transport } from '../core/node.ts';
+import type { HardState } from '../consensus/types.ts';
 import { systemClock } from './node.ts';
 import { taposRef } from '../protocol/tapos.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
@@ -29,7 +30,16 @@ beforeAll(async () => {
   devnet = await loadDevnet('a');
 }, BUILD_TIMEOUT_MS);
 
+/** Hard states written asynchronously, by producer; who sent a message while its write was under way. */
+interface Persisting {
+  saved: Map<string, HardState>;
+  writing: Set<string>;
+  early: string[];
+}
+
 interface Net {
+  /** Told of each message a node sends. */
+  sending?: (from: string) => void;
   nodes: Map<string, CoreNode>;
   /** What each node reported as misbehaviour: [reporter, peer, reason]. */
   reports: [string, string, string][];
@@ -44,6 +54,7 @@ afterEach(async () => {
 
 function transport(net: Net, self: string): Transport {
   const deliver = (to: string, bytes: Uint8Array) => {
+    net.sending?.(self);
     if (net.down.has(self) || net.down.has(to)) return false;
     const node = net.nodes.get(to);
     if (!node) return false;
@@ -119,7 +130,7 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
  * signing asynchronously, on a chain that cannot take blocks back) and register through
  * it; then it names all of them in `mode`.
  */
-async function grownNetwork(names: string[], mode: 'cft' | 'bft'): Promise<Net> {
+async function grownNetwork(names: string[], mode: 'cft' | 'bft', hard?: Persisting): Promise<Net> {
   const net: Net = { nodes: new Map(), down: new Set(), reports: [] };
   const t0 = BigInt(Math.floor(Date.now() / 1000) - 5) * 1_000_000n;
   const booter = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
@@ -140,9 +151,19 @@ async function grownNetwork(names: string[], mode: 'cft' | 'bft'): Promise<Net> 
         for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
       },
       blockIntervalMs: INTERVAL_MS,
+      // As IndexedDB writes: later, after a while.
+      ...(hard && {
+        persist: async (h: HardState) => {
+          hard.writing.add(name);
+          await new Promise((r) => setTimeout(r, 3));
+          hard.saved.set(name, structuredClone(h));
+          hard.writing.delete(name);
+        },
+      }),
     });
     net.nodes.set(name, node);
   }
+  if (hard) net.sending = (from) => void (hard.writing.has(from) && hard.early.push(from));
   for (const n of net.nodes.values()) {
     running.push(n);
     n.start();
@@ -269,13 +290,22 @@ describe('producers under consensus, in memory', () => {
 
   for (const mode of ['bft', 'cft'] as const) {
     it(`${mode}: a sole producer names three candidates (browsers) with setConsensus; the four go through joint consensus and finalise together`, async () => {
-      const net = await grownNetwork(['a', 'p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd'], mode);
+      const hard: Persisting = { saved: new Map(), writing: new Set(), early: [] };
+      const net = await grownNetwork(['a', 'p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd'], mode, hard);
       const nodes = [...net.nodes.values()];
       await until('the set of four in force on every node', async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.consensus === mode && s.producers.length === 4 && s.nextProducers === null));
       const mark = Math.max(...(await Promise.all(nodes.map(irreversibleOf))));
       await until('blocks irreversible on every node under the new set', async () => (await Promise.all(nodes.map(irreversibleOf))).every((i) => i >= mark + 4));
       const trace = await nodes[3]!.submit(await transfer(nodes[3]!, '9'), { waitFor: 'final' });
       expect(trace.error ?? null).toBeNull();
+      // Each producer's hard state was written (asynchronously, as a browser writes it), and nothing of a step went out while it was being written.
+      for (const name of ['p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd']) {
+        const h = hard.saved.get(name);
+        expect(h, name).toBeDefined();
+        if (mode === 'bft') expect(h!.lastCommitted, name).toBeDefined();
+        else expect(h!.term, name).toBeGreaterThan(0);
+      }
+      expect(hard.early).toEqual([]);
     }, 180_000);
   }
 

@@ -112,6 +112,7 @@ export class NetworkHost {
           key,
           // A joiner that offered to produce follows until the set names it.
           ...(!network.createdHere && { candidate: true }),
+          hardState: { load: () => registry.hardState(network.db), save: (hard) => registry.saveHardState(network.db, hard) },
           post,
           settled: () => state.settled(),
           ...(this.init.bridge && { bridge: this.init.bridge }),

@@ -8,6 +8,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../../chain/executor.ts';
+import type { HardState } from '../../consensus/types.ts';
 import { generateKeyPair } from '../../crypto/keys.ts';
 import { toHex } from '../../state/bytes.ts';
 import { IdbStore } from '../../state/idb-store.ts';
@@ -73,6 +74,25 @@ describe('the networks registry', () => {
     expect(back.publicKeyDer).toEqual(key.publicKeyDer);
     await expect(reg.saveProducerKey(chainDbName(CHAIN_B), await generateKeyPair('p256', { extractable: true }))).rejects.toBeInstanceOf(NetworkError);
     expect(await reg.producerKey(chainDbName(CHAIN_B))).toBeUndefined();
+  });
+
+  it("keeps a producing browser's consensus hard state per network, its bytes and numbers as they were", async () => {
+    const vote = { kind: 'prepare' as const, blockId: 'ab'.repeat(32), producer: 'p-bbbbbbbb', signer: { service: 123n, rawData: new Uint8Array([1, 2, 3]) }, signature: new Uint8Array(64).fill(7) };
+    const hard = {
+      term: 4,
+      votedFor: undefined,
+      irreversible: 'cd'.repeat(32),
+      lastPrepared: { term: 4, id: 'ab'.repeat(32) },
+      lastCommitted: undefined,
+      bestPrepared: { blockId: 'ab'.repeat(32), term: 4, num: 9, prepares: [vote] },
+      irreversibleProof: new Uint8Array([9, 8, 7]),
+    } as unknown as HardState;
+    expect(await reg.hardState(chainDbName(CHAIN_A))).toBeUndefined();
+    await reg.saveHardState(chainDbName(CHAIN_A), hard);
+    expect(await reg.hardState(chainDbName(CHAIN_A))).toEqual(hard);
+    expect(await reg.hardState(chainDbName(CHAIN_B))).toBeUndefined();
+    // Its producer key is where it was.
+    expect(await reg.producerKey(chainDbName(CHAIN_A))).toBeDefined();
   });
 });
 

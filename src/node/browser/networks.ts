@@ -19,6 +19,7 @@
 import { openDB, type IDBPDatabase } from 'idb';
 import { PsiwebError } from '../../errors.ts';
 import type { KeyPair } from '../../crypto/keys.ts';
+import type { HardState } from '../../consensus/types.ts';
 import { CHAIN_DB } from './constants.ts';
 
 /** The registry database of this profile's networks. */
@@ -190,7 +191,21 @@ export class NetworkRegistry {
   async producerKey(db: string): Promise<KeyPair | undefined> {
     return (await this.db.get(KEYS, db)) as KeyPair | undefined;
   }
+
+  /** Keeps a producing browser's consensus hard state for network `db` (term, votes: so a restart never votes twice in a term), durably. */
+  async saveHardState(db: string, hard: HardState): Promise<void> {
+    const tx = this.db.transaction(KEYS, 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.store.put(hard, hardStateKey(db)), tx.done]);
+  }
+
+  /** The hard state saveHardState kept for network `db`, if any. */
+  async hardState(db: string): Promise<HardState | undefined> {
+    return (await this.db.get(KEYS, hardStateKey(db))) as HardState | undefined;
+  }
 }
+
+/** Where a network's consensus hard state is kept, beside its producer key. */
+const hardStateKey = (db: string): string => `hard-state:${db}`;
 
 /** The database of this profile's active network (opens the registry for the answer). */
 export async function activeChainDb(name: string = NETWORKS_DB): Promise<string> {

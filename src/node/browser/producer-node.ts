@@ -27,6 +27,7 @@ import { consensusAfterHead, producersOf } from '../../chain/block-context.ts';
 import { claimVerifier } from '../../core/claim-verifier.ts';
 import { CoreNode, type CommittedBlock } from '../../core/node.ts';
 import type { Clock } from '../../core/platform.ts';
+import type { HardState } from '../../consensus/types.ts';
 import { sign, type KeyPair } from '../../crypto/keys.ts';
 import { PsiwebError } from '../../errors.ts';
 import { accountNumber } from '../../protocol/names.ts';
@@ -65,6 +66,8 @@ export interface ProducerNodeInit {
   bridge?: WorkerPeerBridge;
   /** This browser offered to produce and may not be in the set yet: it follows without a vote until it is (checkKey). */
   candidate?: boolean;
+  /** Where its consensus hard state is kept (term, votes), written before a step's messages go out and read back on opening: a restarted browser never votes twice in a term. */
+  hardState?: { load(): Promise<HardState | undefined>; save(hard: HardState): Promise<void> };
   log?: (line: string) => void;
 }
 
@@ -113,6 +116,7 @@ export class ProducerNode {
     // Blocks are built synchronously (Chain.openOn): every state read must be answered at once.
     if (this.init.chain.state.cache) throw new PsiwebError('a producing browser needs its state read synchronously: open its store through MirroredStore');
     const key = this.init.key;
+    const saved = await this.init.hardState?.load();
     const core = await CoreNode.open({
       platform: {
         clock: this.clock,
@@ -128,6 +132,8 @@ export class ProducerNode {
       },
       name: this.init.producer,
       signAsync: (data) => sign(key, data),
+      ...(saved && { restore: { hardState: saved, blocks: [] } }),
+      ...(this.init.hardState && { persist: (hard: HardState) => this.init.hardState!.save(hard) }),
       // What it holds goes to the other producers (over the page's libp2p peers).
       ...(this.init.bridge && { relay: (packed: Uint8Array) => this.init.bridge!.relay(packed) }),
       verify: claimVerifier(),
