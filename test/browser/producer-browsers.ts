@@ -28,6 +28,18 @@ export async function clickNetworks(page: Page, id: string): Promise<void> {
 const panelError = (page: Page) =>
   page.evaluate(() => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-networks')?.shadowRoot?.querySelector('[data-field="network-error"]')?.textContent ?? null);
 
+/** The status of a page that opened `#create`, once its network is producing with an invite link and libp2p on. */
+export function createdNetwork(page: Page): Promise<OwnStatus> {
+  return until(
+    async () => {
+      const s = await status(page);
+      return s.role === 'producer' && s.producing && s.invite && s.libp2pState === 'on' && (s.head?.num ?? 0) >= 3 ? s : undefined;
+    },
+    120_000,
+    'the created network producing, with an invite link',
+  );
+}
+
 /**
  * `count` browsers: the first creates a network, the others join by its invite and
  * offer to produce, and the first names them all in `mode`. Resolves once the set of
@@ -35,14 +47,7 @@ const panelError = (page: Page) =>
  */
 export async function growProducers(open: (url: string) => Promise<Page>, peerUrl: string, mode: 'bft' | 'cft', count: number): Promise<{ all: Page[]; names: string[] }> {
   const a = await open(`${peerUrl}/#create`);
-  const made = await until(
-    async () => {
-      const s = await status(a);
-      return s.role === 'producer' && s.producing && s.invite && s.libp2pState === 'on' && (s.head?.num ?? 0) >= 3 ? s : undefined;
-    },
-    120_000,
-    'the created network producing, with an invite link',
-  );
+  const made = await createdNetwork(a);
   const joiners: Page[] = [];
   for (let i = 1; i < count; i++) joiners.push(await open(made.invite!));
   for (const [i, p] of joiners.entries()) {

@@ -12,6 +12,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { peerBrowsers } from '../../../test/browser/peer-browsers.ts';
+import { createdNetwork } from '../../../test/browser/producer-browsers.ts';
 import { ownStatus, svc, until, type OwnStatus } from './testing.ts';
 import { signedTransfer } from './tx.ts';
 
@@ -25,14 +26,7 @@ describe('a network created in one browser, joined by two others over WebRTC', (
     net.watch();
     const peer = net.peer;
     const a = await open(`${peer.url}/#create`);
-    const made = await until(
-      async () => {
-        const s = await status(a);
-        return s.role === 'producer' && s.producing && s.invite && s.libp2pState === 'on' && (s.head?.num ?? 0) >= 3 ? s : undefined;
-      },
-      120_000,
-      'the created network producing, with an invite link',
-    );
+    const made = await createdNetwork(a);
     // The root worker's first claim did not reload the page (that would restart its node).
     expect(await a.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type)).toBe('navigate');
     const nodeChain = ((await peer.peer.status()) as unknown as { chainId: string }).chainId.toLowerCase();
