@@ -27,16 +27,25 @@ export class ConsensusPanel extends NodeElement {
   override render() {
     const s = this.status as DashboardStatus | undefined;
     const r = producers.reading;
-    const mode = s?.consensus ?? r.value?.consensus;
-    const list = s?.producers ?? r.value?.producers;
-    const next = r.value?.nextProducers ?? [];
+    // A producing browser's node says what its consensus holds (a set named by a block not yet irreversible too).
+    const c = s?.consensus;
+    const mode = c?.mode ?? r.value?.consensus;
+    const list = c?.producers ?? r.value?.producers;
+    const next = c ? (c.nextProducers ?? []) : (r.value?.nextProducers ?? []);
     const stale = r.error !== undefined && r.value !== undefined;
-    const role = s?.role ?? (s ? 'follower' : undefined);
+    const role =
+      s?.producer !== undefined
+        ? s.producing
+          ? `producer ${s.producer}${c?.leader === s.producer ? ', leading this term' : c?.leader ? ` (leader: ${c.leader})` : ''}`
+          : list?.includes(s.producer)
+            ? `producer ${s.producer}, not producing now (paused or halted)`
+            : `producer ${s.producer}, not in the set (a candidate)`
+        : (s?.role ?? (s ? 'follower' : undefined));
     return html`<h2>Consensus ${stale ? html`<span class="badge" data-field="producers-stale" title=${r.error!}>stale: read ${ago(r.okAt!, Date.now())}</span>` : ''}</h2>
       <dl>
         <dt>Mode</dt><dd data-field="consensus" ?data-stale=${stale}>${mode === undefined ? '—' : mode === 'cft' ? 'CFT (crash fault tolerant)' : 'BFT (Byzantine fault tolerant)'}</dd>
         <dt>This node</dt>
-        <dd data-field="node-role" title=${s?.role ? 'from the node' : 'the browser node runs the node core as a follower without a vote'}>${role ?? '—'}</dd>
+        <dd data-field="node-role" title=${s?.role || s?.producer !== undefined ? 'from the node' : 'the browser node runs the node core as a follower without a vote'}>${role ?? '—'}</dd>
         <dt>Producers</dt>
         <dd data-field="producers" ?data-stale=${stale}>${list === undefined ? (r.error ? html`<span class="stale">${r.error}</span>` : '—') : list.length === 0 ? 'none' : list.map((p, i) => html`${i ? ', ' : ''}<code data-producer=${p}>${p}</code>`)}</dd>
         ${next.length ? html`<dt>Changing to</dt><dd data-field="next-producers">${next.map((p, i) => html`${i ? ', ' : ''}<code data-producer=${p}>${p}</code>`)}</dd>` : ''}

@@ -36,8 +36,6 @@ export interface PeerView {
 export interface NodeStatusExtras {
   /** This node's role in consensus: a producer, or a follower without a vote. */
   role?: 'producer' | 'follower';
-  consensus?: 'cft' | 'bft' | null;
-  producers?: string[];
   /** The peers this node is connected to (libp2p or WebSocket), with their round trips. */
   peers?: PeerView[];
   /** The head block's time (ISO), for finality measured from block time. */

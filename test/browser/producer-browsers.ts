@@ -79,6 +79,15 @@ export async function growProducers(open: (url: string) => Promise<Page>, peerUr
   for (const [i, p] of all.entries()) await until(() => inForce(p), 120_000, `browser ${i + 1} producing under the ${mode.toUpperCase()} set of ${count}`);
   const named = [...(await status(a)).producers].sort().join();
   if (named !== [...names].sort().join()) throw new Error(`the set in force is ${named}, not ${[...names].sort().join()}`);
+  // A joiner's dashboard says so: the mode, and this browser a producer of the set.
+  const consensusField = (p: Page, f: string) =>
+    p.evaluate((f) => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-consensus')?.shadowRoot?.querySelector(`[data-field="${f}"]`)?.textContent ?? null, f);
+  const modeText = mode === 'cft' ? 'CFT (crash fault tolerant)' : 'BFT (Byzantine fault tolerant)';
+  await until(
+    async () => ((await consensusField(all[1]!, 'consensus')) === modeText && (await consensusField(all[1]!, 'node-role'))?.startsWith(`producer ${names[1]}`) === true) || undefined,
+    20_000,
+    "a joiner's consensus panel showing the mode and it a producer",
+  );
   const mark = Math.max(...(await Promise.all(all.map(async (p) => (await status(p)).irreversible?.num ?? 0))));
   for (const [i, p] of all.entries()) await until(async () => ((await status(p)).irreversible?.num ?? 0) >= mark + 5 || undefined, 60_000, `browser ${i + 1} finalising`);
   return { all, names };
