@@ -141,7 +141,8 @@ export async function devnetFromWasm(wasm: DevnetWasm, producerName: string = DE
   };
 }
 
-function action(sender: string, service: string, method: string, args: unknown): Action {
+/** An action from psibase's JSON form of its arguments (the built-in services' schemas). */
+export function action(sender: string, service: string, method: string, args: unknown): Action {
   return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: packActionArgs(service, method, args) };
 }
 

@@ -18,13 +18,12 @@ import { sign, type KeyPair } from '../../crypto/keys.ts';
 import { PsiwebError } from '../../errors.ts';
 import { FracSchema } from '../../protocol/fracpack/index.ts';
 import { protocolSchema } from '../../protocol/schema.ts';
-import { accountName, accountNumber, methodNumber } from '../../protocol/names.ts';
+import { accountName, accountNumber } from '../../protocol/names.ts';
 import { taposRef } from '../../protocol/tapos.ts';
-import { packSignedTransaction, packTransaction, type Action } from '../../protocol/types.ts';
+import { packSignedTransaction, packTransaction } from '../../protocol/types.ts';
 import { toHex } from '../../state/bytes.ts';
 import { DbId, dbKey } from '../../vm/dbs.ts';
-import { DEVNET_REGISTRAR } from '../devnet-genesis.ts';
-import { packActionArgs } from '../schemas.ts';
+import { action, DEVNET_REGISTRAR } from '../devnet-genesis.ts';
 
 /** A request about the producer set that cannot be met (no chain yet, an unknown candidate, a bad name). */
 export class ProducerSetError extends PsiwebError {
@@ -41,10 +40,6 @@ export interface Candidate {
   endpoint: string;
   /** The claim's verify service and its raw data (the DER public key), hex. */
   claim: { service: string; rawData: string };
-}
-
-function action(sender: string, service: string, method: string, args: unknown): Action {
-  return { sender: accountNumber(sender), service: accountNumber(service), method: methodNumber(method), rawData: packActionArgs(service, method, args) };
 }
 
 /** TaPoS and expiration against the chain's head. */
