@@ -49,7 +49,23 @@ export class ConsensusPanel extends NodeElement {
         <dt>Producers</dt>
         <dd data-field="producers" ?data-stale=${stale}>${list === undefined ? (r.error ? html`<span class="stale">${r.error}</span>` : '—') : list.length === 0 ? 'none' : list.map((p, i) => html`${i ? ', ' : ''}<code data-producer=${p}>${p}</code>`)}</dd>
         ${next.length ? html`<dt>Changing to</dt><dd data-field="next-producers">${next.map((p, i) => html`${i ? ', ' : ''}<code data-producer=${p}>${p}</code>`)}</dd>` : ''}
-      </dl>`;
+      </dl>
+      ${this.renderLiveness(s)}`;
+  }
+
+  /** A producing browser: its tab hidden (it goes on producing from its worker), and the slots it missed when it could not run. */
+  private renderLiveness(s: DashboardStatus | undefined) {
+    const l = s?.producer !== undefined ? s.liveness : undefined;
+    if (!l) return '';
+    const stall = l.lastStall;
+    return html`${l.hidden ? html`<p class="note" data-field="hidden">This tab is hidden: its node keeps producing from its worker, which the browser does not throttle as it does a hidden tab.</p>` : ''}
+    ${l.missedSlots > 0 && stall
+      ? html`<p class="warn" role="alert" data-field="missed-slots">
+          Missed ${l.missedSlots} block slot${l.missedSlots === 1 ? '' : 's'} in the last minute: this browser did not run its node for ${(stall.ms / 1000).toFixed(1)} s
+          (${ago(stall.at, Date.now())}). The browser froze or suspended this tab, or the machine slept; the other producers went on without it.
+          Keep this tab open (visible if the browser freezes hidden tabs) and the machine awake to keep its slots.
+        </p>`
+      : ''}`;
   }
 }
 customElements.define('psiweb-consensus', ConsensusPanel);

@@ -15,4 +15,5 @@ export const panelStyles = css`
   [data-stale] { opacity: 0.65; }
   .badge { font-size: 11px; padding: 0 0.4em; border-radius: 3px; background: #fff6e5; color: #7a4b00; border: 1px solid #e6c27a; font-weight: normal; }
   .note { color: #666; font-size: 12px; margin: 0.3em 0 0; }
+  .warn { color: #7a4b00; background: #fff6e5; border: 1px solid #e6c27a; border-radius: 4px; padding: 0.3em 0.5em; margin: 0.4em 0 0; font-size: 13px; }
 `;

@@ -22,7 +22,7 @@ export interface PeerBrowsers {
   watch(): void;
 }
 
-export function peerBrowsers(options: { nodeLog: RegExp; pageLog: RegExp; printAlways?: boolean }): PeerBrowsers {
+export function peerBrowsers(options: { nodeLog: RegExp; pageLog: RegExp; printAlways?: boolean; initScript?: { content: string } }): PeerBrowsers {
   let browser: Browser | undefined;
   let peer: DevnetPeer | undefined;
   let failed = false;
@@ -57,6 +57,7 @@ export function peerBrowsers(options: { nodeLog: RegExp; pageLog: RegExp; printA
     async open(url: string): Promise<Page> {
       const context = await newPeerContext(browser!, peer!.url);
       contexts.push(context);
+      if (options.initScript) await context.addInitScript(options.initScript);
       const n = contexts.length;
       const page = await openApp(context, url);
       page.on('console', (m) => {

@@ -28,6 +28,25 @@ export async function clickNetworks(page: Page, id: string): Promise<void> {
 const panelError = (page: Page) =>
   page.evaluate(() => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-networks')?.shadowRoot?.querySelector('[data-field="network-error"]')?.textContent ?? null);
 
+/** A field of the dashboard's consensus panel (its text), or null when it shows none. */
+export const consensusField = (p: Page, f: string): Promise<string | null> =>
+  p.evaluate((f) => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-consensus')?.shadowRoot?.querySelector(`[data-field="${f}"]`)?.textContent ?? null, f);
+
+/** The term's leader, as the first of `all` that knows says. */
+export function currentLeader(all: Page[]): Promise<string> {
+  return until(
+    async () => {
+      for (const p of all) {
+        const l = (await status(p)).leader;
+        if (l) return l;
+      }
+      return undefined;
+    },
+    30_000,
+    'the leader',
+  );
+}
+
 /** The status of a page that opened `#create`, once its network is producing with an invite link and libp2p on. */
 export function createdNetwork(page: Page): Promise<OwnStatus> {
   return until(
@@ -80,8 +99,6 @@ export async function growProducers(open: (url: string) => Promise<Page>, peerUr
   const named = [...(await status(a)).producers].sort().join();
   if (named !== [...names].sort().join()) throw new Error(`the set in force is ${named}, not ${[...names].sort().join()}`);
   // A joiner's dashboard says so: the mode, and this browser a producer of the set.
-  const consensusField = (p: Page, f: string) =>
-    p.evaluate((f) => document.querySelector('psiweb-app')?.shadowRoot?.querySelector('psiweb-consensus')?.shadowRoot?.querySelector(`[data-field="${f}"]`)?.textContent ?? null, f);
   const modeText = mode === 'cft' ? 'CFT (crash fault tolerant)' : 'BFT (Byzantine fault tolerant)';
   await until(
     async () => ((await consensusField(all[1]!, 'consensus')) === modeText && (await consensusField(all[1]!, 'node-role'))?.startsWith(`producer ${names[1]}`) === true) || undefined,
@@ -95,13 +112,7 @@ export async function growProducers(open: (url: string) => Promise<Page>, peerUr
 
 /** Closes the browser of the term's leader (as the first browser sees it); the rest must go on finalising. */
 export async function closeLeader(all: Page[], names: string[]): Promise<Page[]> {
-  const leader = await until(async () => {
-    for (const p of all) {
-      const l = (await status(p)).leader;
-      if (l) return l;
-    }
-    return undefined;
-  }, 30_000, 'the leader');
+  const leader = await currentLeader(all);
   const gone = all[names.indexOf(leader)];
   if (!gone) throw new Error(`the leader ${leader} is none of ${names.join(', ')}`);
   await gone.context().close();

@@ -60,6 +60,10 @@ export function startNode(): NodeHandle {
     }
   };
   worker.postMessage({ type: 'init', peerUrl: peerUrl() } satisfies ToWorker);
+  // A producing worker says on the dashboard whether its tab is hidden (it keeps producing: timers in a worker are not throttled as the tab's are).
+  const tellVisibility = () => worker.postMessage({ type: 'visibility', hidden: document.visibilityState === 'hidden' } satisfies ToWorker);
+  document.addEventListener('visibilitychange', tellVisibility);
+  tellVisibility();
 
   const onNodeMessage = (m: NodeMessage) => {
     if (m.type === 'status') {

@@ -42,6 +42,12 @@ export interface NodeStatusView {
   producing?: boolean;
   /** A producing browser's view of consensus: the mode, the set in force, and the set taking over (null when none is pending). */
   consensus?: { mode: 'cft' | 'bft' | null; producers: string[]; nextProducers: string[] | null; role: string; leader: string | null };
+  /**
+   * A producing browser's slots (slot-watch.ts): whether its tab is hidden (null: the page
+   * has not said), and the block intervals its worker did not run within the last minute
+   * while it had slots to keep (a frozen tab, a sleeping machine), with the newest stall.
+   */
+  liveness?: { hidden: boolean | null; missedSlots: number; lastStall: { at: number; ms: number; slots: number } | null };
   updatedAt: number;
 }
 

@@ -33,6 +33,12 @@ export interface BrowserNativeStatus {
   consensusRole?: string;
   /** Who leads the current term, as this producer sees it (null: not known here). */
   leader?: string | null;
+  /**
+   * Whether a producing browser keeps its slots: its tab hidden (it still produces, from
+   * its worker), and the block intervals within the last minute its worker did not run
+   * (frozen tab, sleeping machine), with the newest such stall.
+   */
+  liveness?: NonNullable<NodeStatusView['liveness']>;
   sync: NodeStatusView['sync'];
   behind: number;
   peers: NetPeerView[];
@@ -57,6 +63,7 @@ export function browserNativeStatus(s: NodeStatusView): BrowserNativeStatus {
     producers: s.consensus?.producers ?? (s.producer !== undefined ? [s.producer] : []),
     nextProducers: s.consensus?.nextProducers ?? null,
     ...(s.consensus && { consensusRole: s.consensus.role, leader: s.consensus.leader }),
+    ...(s.liveness && { liveness: s.liveness }),
     sync: s.sync,
     behind: s.behind,
     peers: browserPeers(s),

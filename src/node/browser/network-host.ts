@@ -60,6 +60,8 @@ export interface NetworkHostInit {
   wasm: DevnetWasm;
   openStore?: (db: string) => Promise<KvStore>;
   blockIntervalMs?: number;
+  /** Whether the page of this worker is hidden (a producer reports it). */
+  pageHidden?: () => boolean | null;
   log?: (line: string) => void;
 }
 
@@ -117,6 +119,7 @@ export class NetworkHost {
           settled: () => state.settled(),
           ...(this.init.bridge && { bridge: this.init.bridge }),
           ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
+          ...(this.init.pageHidden && { pageHidden: this.init.pageHidden }),
           ...(this.init.log && { log: this.init.log }),
         });
       } else node = this.init.follower(chain, state, network);

@@ -34,12 +34,15 @@ declare const self: DedicatedWorkerGlobalScope;
 
 export type WorkerRole = 'waiting' | 'leader' | 'failed';
 export type FromWorker = { type: 'role'; role: WorkerRole; error?: string };
-export type ToWorker = { type: 'init'; peerUrl: string } | { type: 'bridge'; port: MessagePort };
+export type ToWorker = { type: 'init'; peerUrl: string } | { type: 'bridge'; port: MessagePort } | { type: 'visibility'; hidden: boolean };
 
 /** The leader page's libp2p peers, once it sends its end of the bridge. */
 const bridge = new WorkerPeerBridge();
 
 const tell = (m: FromWorker) => self.postMessage(m);
+
+/** Whether this worker's tab is hidden, as the page last said (null until it does). A producer reports it: it keeps producing from here. */
+let pageHidden: boolean | null = null;
 
 /** The core's log in the worker's console: connections, refusals and halts, not a line per block. */
 const coreLog = (line: string) => {
@@ -90,6 +93,7 @@ async function lead(peerUrl: string): Promise<void> {
       }),
     peerChainId: () => peerChainId(peerUrl),
     bridge,
+    pageHidden: () => pageHidden,
   });
   for (;;) {
     node = (await networks.open()).node;
@@ -113,6 +117,10 @@ async function lead(peerUrl: string): Promise<void> {
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   if (e.data?.type === 'bridge') {
     bridge.attach(e.data.port);
+    return;
+  }
+  if (e.data?.type === 'visibility') {
+    pageHidden = e.data.hidden === true;
     return;
   }
   if (e.data?.type !== 'init') return;

@@ -61,11 +61,11 @@ describe('a network created in the browser, produced by the browser', () => {
   });
 
   /** Opens the network's chain and a producer on it (not yet running). */
-  async function open(key?: KeyPair, posts: NodeMessage[] = []) {
+  async function open(key?: KeyPair, posts: NodeMessage[] = [], pageHidden?: () => boolean | null) {
     const store = await MirroredStore.open(await openStore(network.db));
     const chain = await Chain.open({ state: new StateDb(store) });
     const producerKey = key ?? (await registry.producerKey(network.db))!;
-    const node = new ProducerNode({ chain, outbox, producer: network.producer!, key: producerKey, post: (m) => posts.push(m), blockIntervalMs: INTERVAL_MS });
+    const node = new ProducerNode({ chain, outbox, producer: network.producer!, key: producerKey, post: (m) => posts.push(m), blockIntervalMs: INTERVAL_MS, ...(pageHidden && { pageHidden }) });
     return { store, chain, node, posts };
   }
 
@@ -131,6 +131,32 @@ describe('a network created in the browser, produced by the browser', () => {
     await running;
     const b = (await chain.blockByNum(firstRunHead + 1))!;
     expect(toHexId(b.block.header.previous)).toBe(blockId((await chain.blockByNum(firstRunHead))!));
+    await store.close();
+  }, 60_000);
+
+  it('says its tab is hidden, and reports the block slots it missed while its worker did not run', async () => {
+    let hidden: boolean | null = null;
+    const { chain, node, store } = await open(undefined, [], () => hidden);
+    const running = node.run();
+    const start = chain.head!.num;
+    await until(() => chain.head!.num >= start + 2, 'two blocks');
+    expect(node.status().liveness.hidden).toBeNull();
+    hidden = true;
+    expect(node.status().liveness.hidden).toBe(true);
+    // The worker does not run for 6+ block intervals (a frozen tab, a sleeping machine).
+    const stalled = Date.now();
+    while (Date.now() - stalled < 650);
+    const v = await until(() => {
+      const l = node.status().liveness;
+      return l.lastStall && l.lastStall.ms >= 650 ? l : undefined;
+    }, 'the stall reported');
+    expect(v.missedSlots).toBeGreaterThanOrEqual(6);
+    expect(v.lastStall!.slots).toBeGreaterThanOrEqual(6);
+    // It goes on producing after it.
+    const after = chain.head!.num;
+    await until(() => chain.head!.num >= after + 2, 'blocks after the stall');
+    node.stop();
+    await running;
     await store.close();
   }, 60_000);
 

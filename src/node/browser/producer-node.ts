@@ -40,6 +40,8 @@ import { bridgeTransport, coreListener, netViewWithHeads } from './bridge-core.t
 import type { WorkerPeerBridge } from './peer-bridge.ts';
 import type { PushAnswer } from '../../net/libp2p/push.ts';
 import { PeerHeads } from './peer-heads.ts';
+import { SlotWatch } from './slot-watch.ts';
+import { BLOCK_INTERVAL_MS } from '../../core/constants.ts';
 
 /** The key this browser holds is not the producer's claim on the chain: it must not (and could not validly) produce. */
 export class ProducerKeyError extends PsiwebError {
@@ -68,6 +70,8 @@ export interface ProducerNodeInit {
   candidate?: boolean;
   /** Where its consensus hard state is kept (term, votes), written before a step's messages go out and read back on opening: a restarted browser never votes twice in a term. */
   hardState?: { load(): Promise<HardState | undefined>; save(hard: HardState): Promise<void> };
+  /** Whether the page this worker serves is hidden (its visibilityState, as the page last said; null: not said). */
+  pageHidden?: () => boolean | null;
   log?: (line: string) => void;
 }
 
@@ -88,9 +92,12 @@ export class ProducerNode {
   private pumpAgain = false;
   /** Each bridge peer's newest block, by the core's label. */
   private readonly heads = new PeerHeads();
+  /** Times this worker did not run while it had slots to keep (slot-watch.ts). */
+  private readonly slots: SlotWatch;
 
   constructor(private readonly init: ProducerNodeInit) {
     this.clock = init.clock ?? systemClock;
+    this.slots = new SlotWatch(this.clock, init.blockIntervalMs ?? BLOCK_INTERVAL_MS);
   }
 
   /** The core, once running. */
@@ -175,6 +182,8 @@ export class ProducerNode {
   async run(): Promise<void> {
     this.core = await this.openCore();
     this.core.start();
+    // A producer of the set in force (a vote, a leader's blocks), producing now.
+    this.slots.start(() => !this.paused && this.core !== undefined && this.core.consensus.role !== 'nonvoting' && this.core.haltError === undefined);
     const bridge = this.init.bridge;
     // The Node peer that served the page is not of this network: the page keeps it as a relay only.
     if (bridge) {
@@ -201,6 +210,7 @@ export class ProducerNode {
         await this.wait(STATUS_INTERVAL_MS);
       }
     } finally {
+      this.slots.stop();
       bridge?.listen(undefined);
       bridge?.onPush(undefined);
       bridge?.onRelay(undefined);
@@ -228,7 +238,7 @@ export class ProducerNode {
     });
   }
 
-  status(): NodeStatusView & { producer: string; producing: boolean } {
+  status(): NodeStatusView & { producer: string; producing: boolean; liveness: NonNullable<NodeStatusView['liveness']> } {
     const committed = this.init.chain.head;
     const core = this.core;
     const s = core?.statusNow();
@@ -261,6 +271,7 @@ export class ProducerNode {
       updatedAt: now,
       producer: this.init.producer,
       producing: core !== undefined && !this.paused && core.haltError === undefined && s!.producing,
+      liveness: { hidden: this.init.pageHidden?.() ?? null, ...this.slots.view(now) },
       ...(s && { consensus: { mode: s.consensus, producers: s.producers, nextProducers: s.nextProducers, role: core!.consensus.role, leader: core!.consensus.leader ?? null } }),
     };
   }
