@@ -176,7 +176,19 @@ interface Held {
   inBlock?: { num: number; trace: TransactionTrace };
   /** Its proofs passed (set once they are checked). */
   verified?: boolean;
+  /** When this node last relayed it to the other producers (one pushed to this node; clock ms). */
+  relayedAt?: number;
 }
+
+/**
+ * How many block intervals a transaction pushed to this node may wait in no block before
+ * it is relayed to the other producers again: a relay can be lost (a peer that was not
+ * connected, a stream that failed while the producers changed leader), and a
+ * transaction only this node holds is in no block until this node leads.
+ */
+export const RELAY_AGAIN_INTERVALS = 3;
+/** Most transactions relayed again in one sweep. */
+const RELAY_AGAIN_MAX = 512;
 
 /** A block that ran: its write set, and (once on the head) what it overwrote. */
 interface Known {
@@ -424,6 +436,7 @@ export class CoreNode {
     const loop = () => {
       if (!this.running) return;
       this.enqueue(() => this.consensus.tick(this.clock.now()));
+      this.relayAgain(this.clock.now());
       this.timer = this.clock.setTimeout(loop, TICK_MS);
     };
     loop();
@@ -1169,6 +1182,23 @@ export class CoreNode {
 
   // ------------------------------------------------------------- transactions
 
+  /** When relayAgain next looks (clock ms). */
+  private relaySweepAt = 0;
+
+  /** Relays again what was pushed to this node and still waits in no block RELAY_AGAIN_INTERVALS after it was last relayed. */
+  private relayAgain(now: number): void {
+    if (!this.relay || now < this.relaySweepAt) return;
+    const after = RELAY_AGAIN_INTERVALS * this.intervalMs;
+    this.relaySweepAt = now + this.intervalMs;
+    let sent = 0;
+    for (const h of this.held.values()) {
+      if (h.relayedAt === undefined || h.inBlock || now - h.relayedAt < after) continue;
+      h.relayedAt = now;
+      this.relay(packSignedTransaction(h.t.signed));
+      if (++sent >= RELAY_AGAIN_MAX) break;
+    }
+  }
+
   private forget(key: string): void {
     this.held.delete(key);
   }
@@ -1289,7 +1319,10 @@ export class CoreNode {
       throw e;
     }
     this.order.push(key);
-    if (!relayed) this.relay?.(packSignedTransaction(t.signed));
+    if (!relayed && this.relay) {
+      h.relayedAt = this.clock.now();
+      this.relay(packSignedTransaction(t.signed));
+    }
   }
 
   /** The node's view for `/native/status`. */

@@ -77,6 +77,8 @@ function transport(net: Net, self: string): Transport {
 /** How the producers run: signing as a browser does (asynchronously), on chains that cannot take blocks back (IndexedDB's). */
 interface NetOptions {
   asBrowsers?: boolean;
+  /** Drops the first relay of each transaction from each producer (a relay lost on the way). */
+  loseFirstRelay?: boolean;
 }
 
 /** Four (or more) producers, each with its own chain on the same genesis, connected in memory. */
@@ -86,6 +88,7 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
   const booter = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible: true });
   const genesis = await bootDevnet(booter, devnet, t0, { producers: { names, mode } });
   expect(genesis.rejected).toEqual([]);
+  const relayedOnce = new Set<string>();
   for (const name of names) {
     const reversible = !options.asBrowsers;
     const chain = name === names[0] && reversible ? booter : await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers, reversible });
@@ -110,6 +113,8 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
         : { sign: (data: Uint8Array) => signP256Hash(scalar, sha256(data)) }),
       verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
       relay: (packed) => {
+        const key = toHex(packed);
+        if (options.loseFirstRelay && !relayedOnce.has(key)) return void relayedOnce.add(key);
         for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
       },
       blockIntervalMs: INTERVAL_MS,
@@ -229,6 +234,20 @@ describe('producers under consensus, in memory', () => {
 
   const irreversibleOf = async (n: CoreNode) => (await n.status()).irreversible!.num;
   const leaderOf = async (n: CoreNode) => accountName((await n.chain.blockByNum(n.chain.head!.num))!.block.header.producer);
+
+  it('bft: a transaction pushed to a producer that is not leading, its relay lost, is relayed again and becomes final on all', async () => {
+    const net = await network(['a', 'b', 'c', 'd'], 'bft', { loseFirstRelay: true });
+    const all = [...net.nodes.values()];
+    await until('blocks irreversible', async () => (await irreversibleOf(all[0]!)) >= 4);
+    const leader = await leaderOf(all[0]!);
+    const follower = [...net.nodes].find(([n]) => n !== leader)![1];
+    const before = await balanceOf(all[0]!, 'bob');
+    const trace = await follower.submit(await transfer(follower, '3'), { waitFor: 'final' });
+    expect(trace.error ?? null).toBeNull();
+    await until('the transfer on every node', async () => (await Promise.all(all.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 3n));
+    // It came in a block of another producer (the leader had it only from the second relay).
+    expect(await leaderOf(all[0]!)).toBe(leader);
+  }, 120_000);
 
   it('bft: when the leader goes, the other three keep finalising; with two of four gone nothing finalises until one returns', async () => {
     const net = await network(['a', 'b', 'c', 'd'], 'bft');

@@ -13,22 +13,19 @@
  * A request over the limit or that does not come is aborted; an answer that is not one of
  * these is a PushError ('bad-answer').
  *
- * `/psiweb/relay/1.0.0` (RELAY_PROTOCOL) is the same exchange between producers: a
- * transaction one of them holds, for the others to hold too (psinode relays them over
- * HTTP between producers; browsers have no HTTP server). Its answer comes once the peer
- * took it: { "status": "held" }, or failed / unavailable as above.
+ * Between producers, what one holds goes to the others over `/psiweb/relay/2.0.0`
+ * (relay.ts): one stream per peer, unanswered.
  */
 import type { Connection, Libp2p, PeerId, Stream, AbortOptions } from '@libp2p/interface';
 import { PsiwebError } from '../../errors.ts';
 import { readAnswer, type ReadFailure } from './discovery.ts';
 
 export const PUSH_PROTOCOL = '/psiweb/push/1.0.0';
-export const RELAY_PROTOCOL = '/psiweb/relay/1.0.0';
 /** The largest packed transaction taken (psibase's default maximum transaction size is far smaller). */
 export const MAX_PUSH_BYTES = 1024 * 1024;
 /** The largest answer read (a trace with its console output and events). */
 export const MAX_PUSH_ANSWER_BYTES = 4 * 1024 * 1024;
-/** Push (or relay) streams open at once on one connection, each way. */
+/** Push streams open at once on one connection, each way. */
 export const MAX_PUSH_STREAMS = 256;
 /** How long the request may take to arrive. */
 export const PUSH_REQUEST_TIMEOUT_MS = 10_000;
@@ -48,7 +45,7 @@ export class PushError extends PsiwebError {
   }
 }
 
-export type PushAnswer = { status: 'applied'; trace: unknown } | { status: 'held' } | { status: 'failed'; error: string; trace?: unknown } | { status: 'unavailable'; error: string };
+export type PushAnswer = { status: 'applied'; trace: unknown } | { status: 'failed'; error: string; trace?: unknown } | { status: 'unavailable'; error: string };
 
 const pushFailure: ReadFailure = (fault, message, cause) => new PushError(fault, message, cause && { cause });
 
@@ -63,7 +60,6 @@ export function parsePushAnswer(bytes: Uint8Array): PushAnswer {
   const o = v as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new PushError('bad-answer', 'a push answer that is not a JSON object');
   if (o.status === 'applied' && o.trace !== undefined) return { status: 'applied', trace: o.trace };
-  if (o.status === 'held') return { status: 'held' };
   if ((o.status === 'failed' || o.status === 'unavailable') && typeof o.error === 'string') {
     const error = o.error.slice(0, 2_000);
     return o.status === 'failed' ? { status: 'failed', error, ...(o.trace !== undefined && { trace: o.trace }) } : { status: 'unavailable', error };
@@ -76,7 +72,7 @@ export function encodePushAnswer(a: PushAnswer): Uint8Array {
 }
 
 /**
- * Answers PUSH_PROTOCOL (or RELAY_PROTOCOL) on `node` with `take(transaction, from)`
+ * Answers PUSH_PROTOCOL (or another protocol of its shape) on `node` with `take(transaction, from)`
  * (direct connections only). Returns a function that stops answering.
  */
 export async function servePush(node: Libp2p, take: (tx: Uint8Array, from: string) => Promise<PushAnswer>, protocol: string = PUSH_PROTOCOL): Promise<() => Promise<void>> {
@@ -93,7 +89,7 @@ export async function servePush(node: Libp2p, take: (tx: Uint8Array, from: strin
         if (stream.status !== 'aborted') stream.abort(e as Error);
       }
     },
-    // A burst of pushes (or of relays between producers) opens a stream each: more at once than libp2p's defaults (32 in, 64 out).
+    // A burst of pushes opens a stream each: more at once than libp2p's defaults (32 in, 64 out).
     { runOnLimitedConnection: false, maxInboundStreams: MAX_PUSH_STREAMS, maxOutboundStreams: MAX_PUSH_STREAMS },
   );
   return () => node.unhandle(protocol).catch(() => undefined);

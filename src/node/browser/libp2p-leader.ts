@@ -23,7 +23,8 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { WebRTC, WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher';
 import { startBrowserPeer, type BrowserPeer } from '../../net/libp2p/browser-peer.ts';
 import { askPeers, connectedPeers, serveDiscovery, type DiscoveredPeer } from '../../net/libp2p/discovery.ts';
-import { pushTo, RELAY_PROTOCOL, servePush, type PushAnswer } from '../../net/libp2p/push.ts';
+import { pushTo, servePush, type PushAnswer } from '../../net/libp2p/push.ts';
+import { TxRelay } from '../../net/libp2p/relay.ts';
 import type { Libp2pPeerSocket } from '../../net/libp2p/peer-socket.ts';
 import { Libp2pTransport, PeerRefusedError } from '../../net/libp2p/transport.ts';
 import { inviteLink, storedJoin } from './invite.ts';
@@ -45,9 +46,6 @@ export const NODE_PEER_SILENCE_MS = 8_000;
  * A peer whose dial failed is tried again after this long, twice as long after each
  * failure in a row, up to RETRY_PEER_MAX_MS (a peer of another chain: at once that).
  */
-/** Relay streams open at once to one peer (a burst waits its turn); at most this many wait. */
-export const RELAY_IN_FLIGHT = 16;
-export const RELAY_QUEUE_MAX = 10_000;
 export const RETRY_PEER_MS = 2_000;
 export const RETRY_PEER_MAX_MS = 30_000;
 /** A browser's dial, chain check and psibase stream, all in all (and an inbound stream's chain check). */
@@ -134,7 +132,8 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   let stopped = false;
   let stopDiscovery: (() => Promise<void>) | undefined;
   let stopPush: (() => Promise<void>) | undefined;
-  let stopRelay: (() => Promise<void>) | undefined;
+  /** The held transactions this producer relays to its browser peers, and theirs to it (relay.ts). */
+  let txRelay: TxRelay | undefined;
 
   const bridge = new PagePeerBridge(init.port, transport, {
     log,
@@ -253,35 +252,13 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     }
     return { status: 'unavailable', error: ids.length === 0 ? 'no browser peer is connected' : `no browser peer took it (${why.join('; ')})` };
   }
-  /** Relays in flight to each peer, and those waiting for one to finish (a burst opens at most RELAY_IN_FLIGHT streams to a peer). */
-  const relays = new Map<string, { inFlight: number; waiting: Uint8Array[] }>();
-  /** Relays a transaction to every browser peer (/psiweb/relay/1.0.0); what they answer is not waited for. */
+  /** Relays a transaction to every browser peer of this network (/psiweb/relay/2.0.0, one stream each); nothing is waited for. */
   function relayToPeers(tx: Uint8Array): void {
-    if (!peer) return;
+    if (!peer || !txRelay) return;
     for (const id of psibasePeerIds()) {
       if (id === nodePeerId) continue;
-      let q = relays.get(id);
-      if (!q) relays.set(id, (q = { inFlight: 0, waiting: [] }));
-      if (q.waiting.length >= RELAY_QUEUE_MAX) continue; // (a peer this far behind takes them from blocks)
-      q.waiting.push(tx);
-      relayNext(id, q);
-    }
-  }
-  function relayNext(id: string, q: { inFlight: number; waiting: Uint8Array[] }): void {
-    while (q.inFlight < RELAY_IN_FLIGHT && q.waiting.length > 0) {
-      const tx = q.waiting.shift()!;
       const c = unlimited(id);
-      if (!c || !peer) {
-        q.waiting.length = 0;
-        return;
-      }
-      q.inFlight++;
-      void pushTo(peer.node, c.remotePeer, tx, { protocol: RELAY_PROTOCOL })
-        .catch((e: unknown) => log(`relay to ${id.slice(-8)} failed: ${(e as Error).message}`))
-        .finally(() => {
-          q.inFlight--;
-          relayNext(id, q);
-        });
+      if (c) txRelay.send(c, tx);
     }
   }
   const unlimited = (id: string): Connection | undefined => peer?.node.getConnections().find((c) => c.remotePeer.toString() === id && c.limits == null && c.status === 'open');
@@ -434,15 +411,9 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     stopDiscovery = await serveDiscovery(p.node, async (asker) => ({ chainId: bridge.chainId ?? null, peers: await connectedPeers(p.node, new Set([asker])) }));
     // Transactions browser peers of this network push (its producer takes them).
     stopPush = await servePush(p.node, async (tx, from) => (psibasePeerIds().has(from) ? bridge.pushIn(tx, from) : { status: 'unavailable', error: 'not a peer of this network' }));
-    stopRelay = await servePush(
-      p.node,
-      async (tx, from) => {
-        if (!psibasePeerIds().has(from)) return { status: 'unavailable', error: 'not a peer of this network' };
-        bridge.relayIn(tx, from);
-        return { status: 'held' };
-      },
-      RELAY_PROTOCOL,
-    );
+    // … and what the other producers hold, relayed for this one to hold too.
+    txRelay = new TxRelay(p.node, { accept: (from) => psibasePeerIds().has(from), onTx: (tx, from) => bridge.relayIn(tx, from), log });
+    await txRelay.start();
 
     let relayMa = multiaddr(relays[0]!);
     nodePeerId ??= peerOf(relayMa);
@@ -521,7 +492,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       for (const t of timers) clearInterval(t);
       await stopDiscovery?.();
       await stopPush?.();
-      await stopRelay?.();
+      await txRelay?.stop();
       transport.close();
       bridge.close();
       await peer?.stop();

@@ -52,7 +52,7 @@ export type PageToWorker =
   | { type: 'pushIn'; id: number; bytes: Uint8Array; from: string }
   /** What the peers answered to the worker's 'push'. */
   | { type: 'pushResult'; id: number; answer: PushAnswer }
-  /** A transaction a producer peer relayed (/psiweb/relay/1.0.0), for this one to hold. */
+  /** A transaction a producer peer relayed (/psiweb/relay/2.0.0), for this one to hold. */
   | { type: 'relayIn'; bytes: Uint8Array; from: string };
 
 export type WorkerToPage =
@@ -69,7 +69,7 @@ export type WorkerToPage =
   /** Push a transaction to the browser peers (a node with no HTTP producer): answered by 'pushResult'. */
   | { type: 'push'; id: number; bytes: Uint8Array }
   | { type: 'pushAnswer'; id: number; answer: PushAnswer }
-  /** Relay a transaction this producer holds to the browser peers (/psiweb/relay/1.0.0), unanswered. */
+  /** Relay a transaction this producer holds to the browser peers (/psiweb/relay/2.0.0), unanswered. */
   | { type: 'relay'; bytes: Uint8Array }
   /** The producers the core sends to (the sets in force and pending) and this node's own name: the page's routing finds them. */
   | { type: 'producers'; producers: string[]; self?: string };
@@ -213,7 +213,7 @@ export class WorkerPeerBridge {
     );
   }
 
-  /** Relays a transaction this producer holds to the page's browser peers (/psiweb/relay/1.0.0); nothing without a page. */
+  /** Relays a transaction this producer holds to the page's browser peers (/psiweb/relay/2.0.0); nothing without a page. */
   relay(tx: Uint8Array): void {
     const b = tx.slice();
     this.port?.postMessage({ type: 'relay', bytes: b }, [b.buffer]);
@@ -295,7 +295,7 @@ export interface PagePeerBridgeInit {
   onChain?: (chainId: string, nodePeer: boolean) => void;
   /** Pushes a transaction the worker gave to the browser peers (/psiweb/push/1.0.0); without it, 'unavailable'. */
   push?: (tx: Uint8Array) => Promise<PushAnswer>;
-  /** Relays a transaction the worker's producer holds to the browser peers (/psiweb/relay/1.0.0). */
+  /** Relays a transaction the worker's producer holds to the browser peers (/psiweb/relay/2.0.0). */
   relay?: (tx: Uint8Array) => void;
   log?: (line: string) => void;
 }
