@@ -491,6 +491,21 @@ export class ConsensusNode {
     return true;
   }
 
+  /**
+   * A leader with transactions waiting makes its next block once `minGapMs` have passed
+   * since its last, rather than a whole block interval (browser producers: a transfer is
+   * final in a few hundred ms, not after the next tick of a 1 s clock). Blocks stay on
+   * the interval when nothing waits, and while its last block is not yet irreversible.
+   * Nothing for a node that is not producing.
+   */
+  hurry(minGapMs: number): void {
+    if (this.nextBlockAt === Infinity) return;
+    // One early block at a time: until the last is irreversible, what comes meanwhile waits
+    // for it and goes in the next together (a burst makes a few large blocks, not many small ones).
+    if (this.lastProduced && this.lastProduced.num > this._irreversible.num) return;
+    this.nextBlockAt = Math.min(this.nextBlockAt, this.nextBlockAt - this.blockIntervalMs + Math.max(0, minGapMs));
+  }
+
   tick(now: number): void {
     if (now > this.now) this.now = now;
     if (this.catchUp.size > 0) this.sendHeldHellos();

@@ -147,6 +147,12 @@ export interface CoreNodeInit {
   verify(claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
   /** Passes a pushed transaction to the other producers (they hold it too). */
   relay?: (packed: Uint8Array) => void;
+  /**
+   * With transactions waiting, the leader makes its next block this long after its last
+   * instead of a block interval after it (ConsensusNode.hurry); undefined: blocks only on
+   * the interval, as psinode makes them.
+   */
+  eagerBlockMs?: number;
   blockIntervalMs?: number;
   /** The consensus state persisted by an earlier run of this node (restart), if any. */
   restore?: PersistedState;
@@ -212,6 +218,7 @@ export class CoreNode {
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly relay: ((packed: Uint8Array) => void) | undefined;
+  private readonly eagerBlockMs: number | undefined;
   private readonly persistHard: ((hard: HardState) => void | Promise<void>) | undefined;
   private readonly signAsync: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
   /** The length of signAsync's signatures: stand-ins have it, so they are filled in place. */
@@ -284,6 +291,7 @@ export class CoreNode {
     this.clock = platform.clock;
     this.log = platform.log ?? (() => undefined);
     this.relay = init.relay;
+    this.eagerBlockMs = init.eagerBlockMs;
     this.persistHard = init.persist;
     this.signAsync = init.signAsync;
     this.signatureLength = init.signatureLength ?? 64;
@@ -435,7 +443,10 @@ export class CoreNode {
     this.running = true;
     const loop = () => {
       if (!this.running) return;
-      this.enqueue(() => this.consensus.tick(this.clock.now()));
+      this.enqueue(() => {
+        if (this.hurried()) this.consensus.hurry(this.eagerBlockMs!);
+        this.consensus.tick(this.clock.now());
+      });
       this.relayAgain(this.clock.now());
       this.timer = this.clock.setTimeout(loop, TICK_MS);
     };
@@ -890,7 +901,9 @@ export class CoreNode {
 
   /** The time of a sole producer's block opened now on a parent of `parentTime`: max(parent + interval, now floored to the interval), microseconds. */
   private nextBlockTime(parentTime: bigint): bigint {
-    const intervalUs = BigInt(this.intervalMs) * 1000n;
+    // A block hurried for waiting transactions (eagerBlockMs) takes its time on that finer grid.
+    const stepMs = this.hurried() && this.eagerBlockMs! > 0 ? Math.min(this.eagerBlockMs!, this.intervalMs) : this.intervalMs;
+    const intervalUs = BigInt(stepMs) * 1000n;
     const nowUs = BigInt(Math.floor(this.clock.now())) * 1000n;
     const boundary = intervalUs > 0n ? (nowUs / intervalUs) * intervalUs : nowUs;
     const earliest = parentTime + (intervalUs > 0n ? intervalUs : ONE_SECOND_US);
@@ -1181,6 +1194,21 @@ export class CoreNode {
   }
 
   // ------------------------------------------------------------- transactions
+
+  /**
+   * Whether the next block comes eagerBlockMs after the last rather than on the interval:
+   * transactions wait, under a set of several (a sole producer's open block takes them as
+   * they come, and is made on the interval).
+   */
+  private hurried(): boolean {
+    return this.eagerBlockMs !== undefined && !this.lone && this.waitingTransactions();
+  }
+
+  /** Whether a transaction this node holds is in no block yet (the leader's next block would take it). */
+  private waitingTransactions(): boolean {
+    for (const h of this.held.values()) if (!h.inBlock) return true;
+    return false;
+  }
 
   /** When relayAgain next looks (clock ms). */
   private relaySweepAt = 0;

@@ -79,6 +79,8 @@ interface NetOptions {
   asBrowsers?: boolean;
   /** Drops the first relay of each transaction from each producer (a relay lost on the way). */
   loseFirstRelay?: boolean;
+  blockIntervalMs?: number;
+  eagerBlockMs?: number;
 }
 
 /** Four (or more) producers, each with its own chain on the same genesis, connected in memory. */
@@ -117,7 +119,8 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
         if (options.loseFirstRelay && !relayedOnce.has(key)) return void relayedOnce.add(key);
         for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
       },
-      blockIntervalMs: INTERVAL_MS,
+      blockIntervalMs: options.blockIntervalMs ?? INTERVAL_MS,
+      ...(options.eagerBlockMs !== undefined && { eagerBlockMs: options.eagerBlockMs }),
     });
     net.nodes.set(name, node);
   }
@@ -247,6 +250,27 @@ describe('producers under consensus, in memory', () => {
     await until('the transfer on every node', async () => (await Promise.all(all.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 3n));
     // It came in a block of another producer (the leader had it only from the second relay).
     expect(await leaderOf(all[0]!)).toBe(leader);
+  }, 120_000);
+
+  it('bft with eager blocks: a transaction waiting makes the leader’s next block come early (its time a fraction of the interval after its parent’s); with none waiting, blocks keep the interval', async () => {
+    const net = await network(['a', 'b', 'c', 'd'], 'bft', { blockIntervalMs: 1000, eagerBlockMs: 50 });
+    const all = [...net.nodes.values()];
+    await until('blocks irreversible', async () => (await irreversibleOf(all[0]!)) >= 3, 60_000);
+    const gapBefore = async (n: CoreNode, num: number) => (await n.chain.blockByNum(num))!.block.header.time - (await n.chain.blockByNum(num - 1))!.block.header.time;
+    // Idle: a block interval between blocks.
+    const idle = all[0]!.chain.head!.num;
+    expect(await gapBefore(all[0]!, idle)).toBeGreaterThanOrEqual(1_000_000n);
+    // Three transfers, one after another, each pushed to another producer: at least two go in early blocks.
+    for (let i = 0; i < 3; i++) {
+      const n = all[(i + 1) % all.length]!;
+      const trace = await n.submit(await transfer(n, String(i + 1)), { waitFor: 'final' });
+      expect(trace.error ?? null).toBeNull();
+    }
+    const head = all[0]!.chain.head!.num;
+    const gaps = await Promise.all(Array.from({ length: head - idle }, (_, i) => gapBefore(all[0]!, idle + 1 + i)));
+    expect(gaps.filter((g) => g < 1_000_000n).length).toBeGreaterThanOrEqual(2);
+    // Times stay on the 50 ms grid and increase.
+    for (const g of gaps) expect(g > 0n).toBe(true);
   }, 120_000);
 
   it('bft: when the leader goes, the other three keep finalising; with two of four gone nothing finalises until one returns', async () => {

@@ -37,6 +37,14 @@ export const MISBEHAVIOUR_RETRY_MS = 30_000;
 /** How often the node tells the tabs its status even when nothing changes. */
 export const STATUS_INTERVAL_MS = 1_000;
 
+/**
+ * A producing browser that leads a set of several, with transactions waiting, makes its
+ * next block this long after its last rather than a block interval after (CoreNode
+ * eagerBlockMs): a transfer is final in a few hundred ms. With none waiting, blocks keep
+ * the interval.
+ */
+export const EAGER_BLOCK_MS = 100;
+
 /** Window over which blocks/s and transfers/s are averaged on the dashboard. */
 export const RATE_WINDOW_MS = 3_000;
 

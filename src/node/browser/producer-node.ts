@@ -32,7 +32,7 @@ import { sign, type KeyPair } from '../../crypto/keys.ts';
 import { PsiwebError } from '../../errors.ts';
 import { accountNumber } from '../../protocol/names.ts';
 import { bytesEqual, toHex } from '../../state/bytes.ts';
-import { RATE_WINDOW_MS, STATUS_INTERVAL_MS } from './constants.ts';
+import { EAGER_BLOCK_MS, RATE_WINDOW_MS, STATUS_INTERVAL_MS } from './constants.ts';
 import { StateLostError } from './errors.ts';
 import { onChannelMessage, type NodeMessage, type NodeStatusView } from './messages.ts';
 import type { Outbox, OutboxRecord } from './outbox.ts';
@@ -62,6 +62,8 @@ export interface ProducerNodeInit {
   post: (m: NodeMessage) => void;
   clock?: Clock;
   blockIntervalMs?: number;
+  /** With transactions waiting, under a set of several, the next block this long after the last (EAGER_BLOCK_MS). */
+  eagerBlockMs?: number;
   /** Resolves once every committed block is stored (BroadcastingStateDb.settled). */
   settled?: () => Promise<void>;
   /** The leader page's libp2p peers (peer-bridge.ts): browsers that joined by this network's invite follow it over them. */
@@ -144,6 +146,7 @@ export class ProducerNode {
       // What it holds goes to the other producers (over the page's libp2p peers).
       ...(this.init.bridge && { relay: (packed: Uint8Array) => this.init.bridge!.relay(packed) }),
       verify: claimVerifier(),
+      eagerBlockMs: this.init.eagerBlockMs ?? EAGER_BLOCK_MS,
       ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
       onCommitted: (b) => this.onCommitted(b),
     });
