@@ -133,6 +133,23 @@ export class Outbox {
     return next;
   }
 
+  /** update() for many records in one IndexedDB transaction; the records as stored afterwards, in order (undefined: no such record). */
+  async updateMany(patches: { id: string; patch: Partial<Pick<OutboxRecord, 'status' | 'blockNum' | 'trace' | 'error'>> }[], now = Date.now()): Promise<(OutboxRecord | undefined)[]> {
+    if (patches.length === 0) return [];
+    const tx = this.db.transaction(STORE, 'readwrite');
+    const out = await Promise.all(
+      patches.map(async ({ id, patch }) => {
+        const rec = (await tx.store.get(id)) as OutboxRecord | undefined;
+        if (!rec || isFinal(rec.status)) return rec;
+        const next = { ...rec, ...patch, updatedAt: now };
+        await tx.store.put(next);
+        return next;
+      }),
+    );
+    await tx.done;
+    return out;
+  }
+
   close(): void {
     this.db.close();
   }

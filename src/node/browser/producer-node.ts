@@ -287,15 +287,20 @@ export class ProducerNode {
     let transfers = 0;
     for (const t of b.transactions) if (t.trace.error == null && t.trace.actionTraces.length > 0) transfers++;
     this.rate.push({ at: this.clock.now(), transfers });
+    // Each record of this browser's outbox settled by the block, in one IndexedDB transaction.
+    const patches = [];
     for (const t of b.transactions) {
       const id = toHex(t.id);
       if (!this.pending.delete(id)) continue;
-      const patch =
-        t.trace.error == null
-          ? { status: 'applied' as const, blockNum: b.num, trace: traceJson(t.trace) }
-          : { status: 'failed' as const, blockNum: b.num, trace: traceJson(t.trace), error: t.trace.error };
-      this.announce(await this.init.outbox.update(id, patch));
+      patches.push({
+        id,
+        patch:
+          t.trace.error == null
+            ? { status: 'applied' as const, blockNum: b.num, trace: traceJson(t.trace) }
+            : { status: 'failed' as const, blockNum: b.num, trace: traceJson(t.trace), error: t.trace.error },
+      });
     }
+    for (const rec of await this.init.outbox.updateMany(patches)) this.announce(rec);
   }
 
   private announce(rec: OutboxRecord | undefined): void {
@@ -335,10 +340,10 @@ export class ProducerNode {
   }
 
   private async submitQueued(core: CoreNode): Promise<void> {
-    for (const r of await this.init.outbox.pending()) {
-      if (this.pending.has(r.id)) continue;
+    const fresh = (await this.init.outbox.pending()).filter((r) => !this.pending.has(r.id));
+    // To the core first (its checks run meanwhile), then marked submitted all in one IndexedDB transaction.
+    for (const r of fresh) {
       this.pending.add(r.id);
-      this.announce(await this.init.outbox.update(r.id, { status: 'submitted' }));
       core.submit(r.packed, { waitFor: 'applied' }).then(
         () => undefined,
         async (e: unknown) => {
@@ -348,5 +353,6 @@ export class ProducerNode {
         },
       );
     }
+    for (const rec of await this.init.outbox.updateMany(fresh.map((r) => ({ id: r.id, patch: { status: 'submitted' as const } })))) this.announce(rec);
   }
 }
