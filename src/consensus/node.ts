@@ -411,6 +411,41 @@ export class ConsensusNode {
     this.checkMode();
   }
 
+  /**
+   * The signature `step` checks first on a signed consensus message — its producer, the
+   * signed preimage, the signature and the claim consensus holds for that producer — so
+   * a platform can begin checking it before the message's turn (CoreNode `preverify`);
+   * undefined for any other message. The check in `step` is unchanged.
+   */
+  signedCheckOf(m: WireMessage): { producer: ProducerName; data: Uint8Array; signature: Uint8Array; claim: Claim | undefined } | undefined {
+    let name: SignedMessageName;
+    let producer: bigint;
+    switch (m.kind) {
+      case 'SignedMessage<ConfirmMessage>':
+        [name, producer] = ['ConfirmMessage', m.message.follower_id];
+        break;
+      case 'SignedMessage<RequestVoteRequest>':
+        [name, producer] = ['RequestVoteRequest', m.message.candidate_id];
+        break;
+      case 'SignedMessage<RequestVoteResponse>':
+        [name, producer] = ['RequestVoteResponse', m.message.voter_id];
+        break;
+      case 'SignedMessage<PrepareMessage>':
+        [name, producer] = ['PrepareMessage', m.message.producer];
+        break;
+      case 'SignedMessage<CommitMessage>':
+        [name, producer] = ['CommitMessage', m.message.producer];
+        break;
+      case 'SignedMessage<ViewChangeMessage>':
+        [name, producer] = ['ViewChangeMessage', m.message.producer];
+        break;
+      default:
+        return undefined;
+    }
+    const p = accountName(producer);
+    return { producer: p, data: preimageOf(name, m.value.data), signature: m.value.signature, claim: this.ownClaimOf(p) };
+  }
+
   /** Handles one decoded message from peer `from`. Bad input is dropped with a reason, never thrown. */
   step(from: string, m: WireMessage): void {
     if (typeof m !== 'object' || m === null) return this.drop(from, 'not a message');

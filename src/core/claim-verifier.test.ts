@@ -13,10 +13,11 @@ import { claimVerifier } from './claim-verifier.ts';
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 /** A verifier whose checks are counted. */
-function counted(remember?: number) {
+function counted(remember?: number, subtle?: SubtleCrypto) {
   const calls = { n: 0 };
   const verify = claimVerifier({
     ...(remember !== undefined && { remember }),
+    ...(subtle !== undefined && { subtle }),
     check: (point, hash, sig) => {
       calls.n++;
       return verifyP256Hash(point, hash, sig);
@@ -69,5 +70,40 @@ describe('claimVerifier', () => {
     expect(calls.n).toBe(3);
     expect(verify(key.publicKeyDer, votes[0]!.data, votes[0]!.sig)).toBe(true);
     expect(calls.n).toBe(4);
+  });
+
+  it('preverify (WebCrypto) makes the synchronous check find a genuine signature without running noble; a forgery, another key or other data still fail it', async () => {
+    const key = await generateKeyPair('p256');
+    const other = await generateKeyPair('p256');
+    const data = bytes('a view change for term 9');
+    const sig = await sign(key, data);
+    const forged = sig.slice();
+    forged[5]! ^= 1;
+    const { verify, calls } = counted(undefined, globalThis.crypto.subtle);
+    await verify.preverify(key.publicKeyDer, data, sig);
+    expect(verify(key.publicKeyDer, data, sig)).toBe(true);
+    expect(calls.n).toBe(0);
+    // What WebCrypto refused is not remembered: the synchronous check runs, and refuses.
+    await verify.preverify(key.publicKeyDer, data, forged);
+    await verify.preverify(other.publicKeyDer, data, sig);
+    await verify.preverify(key.publicKeyDer, bytes('other data'), sig);
+    expect(verify(key.publicKeyDer, data, forged)).toBe(false);
+    expect(verify(other.publicKeyDer, data, sig)).toBe(false);
+    expect(verify(key.publicKeyDer, bytes('other data'), sig)).toBe(false);
+    expect(calls.n).toBe(3);
+    // Malformed input never rejects.
+    await expect(verify.preverify(bytes('not a key'), data, sig)).resolves.toBeUndefined();
+    await expect(verify.preverify(key.publicKeyDer, data, sig.slice(0, 10))).resolves.toBeUndefined();
+  });
+
+  it('without WebCrypto, preverify does nothing and the synchronous check runs', async () => {
+    const key = await generateKeyPair('p256');
+    const data = bytes('a confirm');
+    const sig = await sign(key, data);
+    const calls = { n: 0 };
+    const verify = claimVerifier({ subtle: undefined, check: (p, h, s) => (calls.n++, verifyP256Hash(p, h, s)) });
+    await verify.preverify(key.publicKeyDer, data, sig);
+    expect(verify(key.publicKeyDer, data, sig)).toBe(true);
+    expect(calls.n).toBe(1);
   });
 });

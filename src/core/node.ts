@@ -145,6 +145,12 @@ export interface CoreNodeInit {
   signatureLength?: number;
   /** Checks a producer's signature over `data` with the key of its claim. */
   verify(claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * Begins checking a signed consensus message's signature as it arrives (asynchronously:
+   * WebCrypto), so that `verify` at its turn finds the answer ready (claim-verifier.ts).
+   * The message's step waits for it. Never rejects.
+   */
+  preverify?: (claimRawData: Uint8Array, data: Uint8Array, signature: Uint8Array) => Promise<void>;
   /** Passes a pushed transaction to the other producers (they hold it too). */
   relay?: (packed: Uint8Array) => void;
   /**
@@ -219,6 +225,7 @@ export class CoreNode {
   private readonly log: (line: string) => void;
   private readonly relay: ((packed: Uint8Array) => void) | undefined;
   private readonly eagerBlockMs: number | undefined;
+  private readonly preverify: CoreNodeInit['preverify'];
   private readonly persistHard: ((hard: HardState) => void | Promise<void>) | undefined;
   private readonly signAsync: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
   /** The length of signAsync's signatures: stand-ins have it, so they are filled in place. */
@@ -292,6 +299,7 @@ export class CoreNode {
     this.log = platform.log ?? (() => undefined);
     this.relay = init.relay;
     this.eagerBlockMs = init.eagerBlockMs;
+    this.preverify = init.preverify;
     this.persistHard = init.persist;
     this.signAsync = init.signAsync;
     this.signatureLength = init.signatureLength ?? 64;
@@ -500,10 +508,25 @@ export class CoreNode {
       this.arrived.push(arrived);
       if (this.arrived.length <= EARLY_CHECKS) this.beginCheck(arrived);
     }
+    // A signed consensus message's signature check begins now, off this thread where the platform can.
+    let early: WireMessage | undefined;
+    let checked: Promise<void> | undefined;
+    if (!arrived && this.preverify) {
+      try {
+        early = decodeMessage(bytes);
+      } catch {
+        early = undefined;
+      }
+      const c = early && this.consensus.signedCheckOf(early);
+      const claim = c && (c.claim?.rawData ?? this.claimOf(c.producer));
+      if (c && claim && !this.standIns.has(c.signature)) checked = this.preverify(claim, c.data, c.signature);
+    }
     this.enqueue(async () => {
       let m: WireMessage | undefined;
       let signed: SignedBlock | undefined;
-      if (arrived) {
+      if (checked) await checked;
+      if (early) m = early;
+      else if (arrived) {
         // This block's turn: the one EARLY_CHECKS behind it comes into the window.
         const at = this.arrived.indexOf(arrived);
         if (at >= 0) this.arrived.splice(0, at + 1);

@@ -8,6 +8,7 @@ import { MemoryStore, StateDb } from '../state/index.ts';
 import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
 import { CoreNode, type Transport } from '../core/node.ts';
+import { claimVerifier, withPreverify } from '../core/claim-verifier.ts';
 import type { HardState } from '../consensus/types.ts';
 import { systemClock } from './node.ts';
 import { taposRef } from '../protocol/tapos.ts';
@@ -113,7 +114,8 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
             },
           }
         : { sign: (data: Uint8Array) => signP256Hash(scalar, sha256(data)) }),
-      verify: (der, data, sig) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig),
+      // As a browser checks: WebCrypto ahead of each signed message's turn, noble at it.
+      ...(options.asBrowsers ? withPreverify(claimVerifier()) : { verify: (der: Uint8Array, data: Uint8Array, sig: Uint8Array) => verifyP256Hash(parsePublicKey(der).point, sha256(data), sig) }),
       relay: (packed) => {
         const key = toHex(packed);
         if (options.loseFirstRelay && !relayedOnce.has(key)) return void relayedOnce.add(key);

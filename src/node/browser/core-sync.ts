@@ -24,7 +24,7 @@
  * HTTP fallback.
  */
 import type { Chain } from '../../chain/executor.ts';
-import { claimVerifier } from '../../core/claim-verifier.ts';
+import { claimVerifier, withPreverify } from '../../core/claim-verifier.ts';
 import { CoreNode, FOLLOWER_NAME, type CommittedBlock } from '../../core/node.ts';
 import type { Clock, Transport } from '../../core/platform.ts';
 import { PsiwebError } from '../../errors.ts';
@@ -257,7 +257,8 @@ export class CoreSync {
       sign: () => {
         throw new PsiwebError('a follower does not sign');
       },
-      verify: claimVerifier(),
+      // Consensus checks signatures synchronously (noble, in JS); WebCrypto checks each arriving message's first.
+      ...withPreverify(claimVerifier()),
       onCommitted: (b) => {
         if (this.misbehaviour !== null && this.link && this.linkSeq > this.badSeq) this.misbehaviour = null;
         return this.init.onCommitted(b);

@@ -24,7 +24,7 @@ import type { Chain } from '../../chain/executor.ts';
 import { traceJson } from '../../chain/executor.ts';
 import { TransactionRejectedError } from '../../chain/errors.ts';
 import { consensusAfterHead, producersOf } from '../../chain/block-context.ts';
-import { claimVerifier } from '../../core/claim-verifier.ts';
+import { claimVerifier, withPreverify } from '../../core/claim-verifier.ts';
 import { CoreNode, type CommittedBlock } from '../../core/node.ts';
 import type { Clock } from '../../core/platform.ts';
 import type { HardState } from '../../consensus/types.ts';
@@ -145,7 +145,8 @@ export class ProducerNode {
       ...(this.init.hardState && { persist: (hard: HardState) => this.init.hardState!.save(hard) }),
       // What it holds goes to the other producers (over the page's libp2p peers).
       ...(this.init.bridge && { relay: (packed: Uint8Array) => this.init.bridge!.relay(packed) }),
-      verify: claimVerifier(),
+      // Consensus checks signatures synchronously (noble, in JS); WebCrypto checks each arriving message's first.
+      ...withPreverify(claimVerifier()),
       eagerBlockMs: this.init.eagerBlockMs ?? EAGER_BLOCK_MS,
       ...(this.init.blockIntervalMs !== undefined && { blockIntervalMs: this.init.blockIntervalMs }),
       onCommitted: (b) => this.onCommitted(b),
