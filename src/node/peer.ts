@@ -277,6 +277,8 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const node: CoreNode | ChainFollower = core
       ? await startCoreNode(chain, role === 'follower' ? FOLLOWER_NAME : producerName, net, options, role, multi)
       : new ChainFollower(chain, producerName);
+    // Routing follows the producer set consensus holds as setConsensus changes it.
+    const stopRouting = node instanceof CoreNode ? followProducerSet(node, net, role === 'follower' ? FOLLOWER_NAME : producerName, options.log) : () => undefined;
     const libp2pStatus = (): Libp2pStatus | null => (libp2pHost ? { peerId: libp2pHost.peerId, addrs: libp2pHost.addresses().map(String) } : null);
     const status = async (): Promise<PeerStatus> => ({ ...(await node.status()), role, peers: net.peers(), bans: net.bans(), libp2p: libp2pStatus() });
     const submitter: TransactionSubmitter = node;
@@ -317,6 +319,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
       status,
       close: () =>
         (closing ??= (async () => {
+          stopRouting();
           await net.close();
           await libp2pHost?.stop();
           await closeServer();
@@ -453,6 +456,31 @@ async function startCoreNode(chain: Chain, name: string, net: PeerNetwork, optio
   net.setProducers([...producersOf(status.consensus.current).map((p) => p.name), ...(status.consensus.next ? producersOf(status.consensus.next.consensus).map((p) => p.name) : [])], name);
   net.attachConsensus({ receive: (peer, bytes) => node.receive(label(peer), bytes), connected: (peer) => node.connected(label(peer)) });
   return node;
+}
+
+/** How often the producers routed to are compared with the set consensus holds. */
+export const ROUTE_PRODUCERS_MS = 1_000;
+
+/**
+ * Keeps the peer network's routing on the producers consensus holds — the set in force
+ * and one named by a block not yet irreversible (votes must reach producers that are
+ * new before that block can commit) — looking every `intervalMs`. Returns a stop.
+ */
+export function followProducerSet(node: CoreNode, net: Pick<PeerNetwork, 'setProducers'>, self: string, log: (line: string) => void, intervalMs = ROUTE_PRODUCERS_MS): () => void {
+  let routed: string | undefined;
+  const route = () => {
+    const joint = node.consensus.activeJoint();
+    const names = [...new Set([...joint.current.producers, ...(joint.next?.set.producers ?? [])])];
+    const key = names.join();
+    if (key === routed) return;
+    if (routed !== undefined) log(`routing to producers ${key}`);
+    routed = key;
+    net.setProducers(names, self);
+  };
+  route();
+  const timer = setInterval(route, intervalMs);
+  (timer as { unref?: () => void }).unref?.();
+  return () => clearInterval(timer);
 }
 
 /** Pushes collected this long go to the other producers in one request. */

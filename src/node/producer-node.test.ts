@@ -11,6 +11,7 @@ import { CoreNode, type Transport } from '../core/node.ts';
 import { claimVerifier, withPreverify } from '../core/claim-verifier.ts';
 import type { HardState } from '../consensus/types.ts';
 import { systemClock } from './node.ts';
+import { followProducerSet } from './peer.ts';
 import { taposRef } from '../protocol/tapos.ts';
 import { accountName, accountNumber } from '../protocol/names.ts';
 import { Router } from '../http/router.ts';
@@ -140,7 +141,7 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
  * signing asynchronously, on a chain that cannot take blocks back) and register through
  * it; then it names all of them in `mode`.
  */
-async function grownNetwork(names: string[], mode: 'cft' | 'bft', hard?: Persisting): Promise<Net> {
+async function grownNetwork(names: string[], mode: 'cft' | 'bft', hard?: Persisting, beforeSet?: (net: Net) => void): Promise<Net> {
   const net: Net = { nodes: new Map(), down: new Set(), reports: [] };
   const t0 = BigInt(Math.floor(Date.now() / 1000) - 5) * 1_000_000n;
   const booter = await Chain.open({ state: new StateDb(new MemoryStore()), nativeVerifiers: devnet.nativeVerifiers });
@@ -184,6 +185,7 @@ async function grownNetwork(names: string[], mode: 'cft' | 'bft', hard?: Persist
     for (const t of await candidateTransactions(first.chain, name, keys.get(name)!)) expect((await first.submit(t, { waitFor: 'applied' })).error ?? null).toBeNull();
   }
   await until('the candidates committed', () => readCandidates(first.chain).length === names.length - 1);
+  beforeSet?.(net);
   const set = await setProducersTransaction(first.chain, mode, names, names[0]!, keys.get(names[0]!)!);
   expect((await first.submit(set, { waitFor: 'applied' })).error ?? null).toBeNull();
   return net;
@@ -336,9 +338,19 @@ describe('producers under consensus, in memory', () => {
   for (const mode of ['bft', 'cft'] as const) {
     it(`${mode}: a sole producer names three candidates (browsers) with setConsensus; the four go through joint consensus and finalise together`, async () => {
       const hard: Persisting = { saved: new Map(), writing: new Set(), early: [] };
-      const net = await grownNetwork(['a', 'p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd'], mode, hard);
+      // A Node peer's routing, following the set as it grows (peer.ts followProducerSet).
+      const routed: { producers: string[]; self: string | bigint | undefined }[] = [];
+      let stopRouting = () => undefined as void;
+      const net = await grownNetwork(['a', 'p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd'], mode, hard, (n) => {
+        const fake = { setProducers: (p: Iterable<string | bigint> | undefined, self?: string | bigint) => void routed.push({ producers: [...(p ?? [])].map(String), self }) };
+        stopRouting = followProducerSet(n.nodes.get('a')!, fake, 'a', () => undefined, 20);
+      });
       const nodes = [...net.nodes.values()];
       await until('the set of four in force on every node', async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.consensus === mode && s.producers.length === 4 && s.nextProducers === null));
+      await until('routing to the four', () => routed.length >= 2);
+      stopRouting();
+      expect(routed[0]).toEqual({ producers: ['a'], self: 'a' });
+      expect([...routed.at(-1)!.producers].sort()).toEqual(['a', 'p-bbbbbbbb', 'p-cccccccc', 'p-dddddddd']);
       const mark = Math.max(...(await Promise.all(nodes.map(irreversibleOf))));
       await until('blocks irreversible on every node under the new set', async () => (await Promise.all(nodes.map(irreversibleOf))).every((i) => i >= mark + 4));
       const trace = await nodes[3]!.submit(await transfer(nodes[3]!, '9'), { waitFor: 'final' });
