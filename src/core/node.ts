@@ -190,6 +190,8 @@ interface Held {
   verified?: boolean;
   /** When this node last relayed it to the other producers (one pushed to this node; clock ms). */
   relayedAt?: number;
+  /** How many times it was relayed again. */
+  relayedAgain?: number;
 }
 
 /**
@@ -199,6 +201,11 @@ interface Held {
  * transaction only this node holds is in no block until this node leads.
  */
 export const RELAY_AGAIN_INTERVALS = 3;
+/**
+ * Most times one transaction is relayed again: one that no producer puts in a block (it
+ * fails in the leader's, which leaves it out) is not sent round until it expires.
+ */
+export const RELAY_AGAIN_LIMIT = 5;
 /** Most transactions relayed again in one sweep. */
 const RELAY_AGAIN_MAX = 512;
 
@@ -1243,8 +1250,9 @@ export class CoreNode {
     this.relaySweepAt = now + this.intervalMs;
     let sent = 0;
     for (const h of this.held.values()) {
-      if (h.relayedAt === undefined || h.inBlock || now - h.relayedAt < after) continue;
+      if (h.relayedAt === undefined || h.inBlock || now - h.relayedAt < after || (h.relayedAgain ?? 0) >= RELAY_AGAIN_LIMIT) continue;
       h.relayedAt = now;
+      h.relayedAgain = (h.relayedAgain ?? 0) + 1;
       this.relay(packSignedTransaction(h.t.signed));
       if (++sent >= RELAY_AGAIN_MAX) break;
     }

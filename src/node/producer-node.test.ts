@@ -7,7 +7,7 @@ import { p256PublicFromScalar, signP256Hash, verifyP256Hash } from '../crypto/p2
 import { MemoryStore, StateDb } from '../state/index.ts';
 import { bootDevnet, loadDevnet, type Devnet } from './devnet.ts';
 import { signedTransfer } from './browser/tx.ts';
-import { CoreNode, type Transport } from '../core/node.ts';
+import { CoreNode, RELAY_AGAIN_INTERVALS, RELAY_AGAIN_LIMIT, type Transport } from '../core/node.ts';
 import { claimVerifier, withPreverify } from '../core/claim-verifier.ts';
 import type { HardState } from '../consensus/types.ts';
 import { systemClock } from './node.ts';
@@ -81,6 +81,8 @@ interface NetOptions {
   asBrowsers?: boolean;
   /** Drops the first relay of each transaction from each producer (a relay lost on the way). */
   loseFirstRelay?: boolean;
+  /** Drops every relay, counting them by transaction (hex). */
+  loseEveryRelay?: Map<string, number>;
   blockIntervalMs?: number;
   eagerBlockMs?: number;
 }
@@ -120,6 +122,7 @@ async function network(names: string[], mode: 'cft' | 'bft', options: NetOptions
       relay: (packed) => {
         const key = toHex(packed);
         if (options.loseFirstRelay && !relayedOnce.has(key)) return void relayedOnce.add(key);
+        if (options.loseEveryRelay) return void options.loseEveryRelay.set(key, (options.loseEveryRelay.get(key) ?? 0) + 1);
         for (const [other, n] of net.nodes) if (other !== name && !net.down.has(other) && !net.down.has(name)) n.hold(packed).catch(() => undefined);
       },
       blockIntervalMs: options.blockIntervalMs ?? INTERVAL_MS,
@@ -253,6 +256,22 @@ describe('producers under consensus, in memory', () => {
     expect(trace.error ?? null).toBeNull();
     await until('the transfer on every node', async () => (await Promise.all(all.map((n) => balanceOf(n, 'bob')))).every((b) => b === before + 3n));
     // It came in a block of another producer (the leader had it only from the second relay).
+    expect(await leaderOf(all[0]!)).toBe(leader);
+  }, 120_000);
+
+  it(`bft: a transaction no producer takes is relayed again at most ${RELAY_AGAIN_LIMIT} times`, async () => {
+    const relays = new Map<string, number>();
+    const net = await network(['a', 'b', 'c', 'd'], 'bft', { loseEveryRelay: relays });
+    const all = [...net.nodes.values()];
+    await until('blocks irreversible', async () => (await irreversibleOf(all[0]!)) >= 4);
+    const leader = await leaderOf(all[0]!);
+    const follower = [...net.nodes].find(([n]) => n !== leader)![1];
+    const tx = await transfer(follower, '2');
+    void follower.submit(tx, { waitFor: 'final' }).catch(() => undefined);
+    await until(`relayed ${1 + RELAY_AGAIN_LIMIT} times`, () => relays.get(toHex(tx)) === 1 + RELAY_AGAIN_LIMIT, 30_000);
+    // Then no more, however long it waits (here: five more re-relay periods).
+    await new Promise((r) => setTimeout(r, 5 * RELAY_AGAIN_INTERVALS * INTERVAL_MS));
+    expect(relays.get(toHex(tx))).toBe(1 + RELAY_AGAIN_LIMIT);
     expect(await leaderOf(all[0]!)).toBe(leader);
   }, 120_000);
 
