@@ -37,6 +37,8 @@ const SVC_PREFIX = '/_svc/';
 /** A node status older than this is asked for again (the node sends one every second). */
 const STATUS_STALE_MS = 3_000;
 
+/** How long the view of a network no longer active stays open for the requests under way on it. */
+const VIEW_CLOSE_GRACE_MS = 30_000;
 /** How long a push waits to hear the node's status before deciding without it. */
 const STATUS_ASK_MS = 500;
 const rootHost = self.location.hostname;
@@ -72,11 +74,19 @@ const pushes = new PushService(openOutbox, (m) => channel.postMessage(m), peerRe
 channel.onmessage = (e: MessageEvent<NodeMessage | NetworkMessage>) => {
   const m = e.data;
   if (isNetworkMessage(m)) {
-    // Another network is active now: the next request opens its database.
+    // Another network is active now: the next request opens its database. The same one
+    // said again (a join or switch naming the active network) changes nothing.
     if (m.type === 'network') {
       const old = view;
-      view = undefined;
-      void old?.then((v) => v.close(), () => undefined);
+      void old?.then(
+        (v) => {
+          if (v.db === m.db) return;
+          if (view === old) view = undefined;
+          // Requests under way finish on it first (closing it under them answered 500 "store is closed").
+          setTimeout(() => void v.close(), VIEW_CLOSE_GRACE_MS);
+        },
+        () => undefined,
+      );
     }
   } else if (m.type === 'block') void view?.then((v) => v.onBlock(m), () => undefined);
   else if (m.type === 'tx') pushes.onTx(m.record);
