@@ -354,7 +354,7 @@ class RunReadingStore extends MemoryStore {
     this.singleReads++;
     return super.block(num);
   }
-  async blocks(from: number, to: number): Promise<BlockRecord[]> {
+  override async blocks(from: number, to: number): Promise<BlockRecord[]> {
     this.runReads++;
     const out: BlockRecord[] = [];
     for (let n = from; n <= to; n++) {

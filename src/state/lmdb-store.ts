@@ -356,6 +356,18 @@ export class LmdbStore implements KvStore {
     return decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num }));
   }
 
+  /** The stored blocks from `from` to `to`, read at once (a caller sends them in one turn). */
+  async blocks(from: number, to: number): Promise<BlockRecord[]> {
+    this.#open();
+    const out: BlockRecord[] = [];
+    for (let num = from; num <= to; num++) {
+      const b = this.#blocks.get(num);
+      if (!b) break;
+      out.push(decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num })));
+    }
+    return out;
+  }
+
   commitBlock({ writes, block, head, undo, dropUndoTo }: BlockCommit): Promise<void> {
     return this.#commit({ writes, blocks: [block], head }, undo === true, dropUndoTo);
   }

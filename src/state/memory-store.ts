@@ -64,6 +64,17 @@ export class MemoryStore implements KvStore {
     return this.#blocks.get(num);
   }
 
+  async blocks(from: number, to: number): Promise<BlockRecord[]> {
+    this.#open();
+    const out: BlockRecord[] = [];
+    for (let num = from; num <= to; num++) {
+      const b = this.#blocks.get(num);
+      if (!b) break;
+      out.push(b);
+    }
+    return out;
+  }
+
   async commitBlock({ writes, block, head, undo, dropUndoTo }: BlockCommit): Promise<void> {
     await this.#commit({ writes, blocks: [block], head }, undo === true);
     if (dropUndoTo !== undefined) await this.dropUndo(dropUndoTo);

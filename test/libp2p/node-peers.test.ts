@@ -109,6 +109,32 @@ describe('psibase peer messages between Node peers over libp2p', () => {
     expect(await closed(inn)).toEqual({ code: CloseCode.normal, reason: 'the peer closed the stream' });
   });
 
+  it('writes the messages sent in one turn to the stream together, in order', async () => {
+    const out = await b.peers.dial(a.addresses()[0]!);
+    const fromB = inbox(await nextAccepted());
+    let writes = 0;
+    const send = out.stream.send.bind(out.stream);
+    out.stream.send = (data) => (writes++, send(data));
+    for (let i = 1; i <= 300; i++) expect(out.send(hello(i))).toBe(true);
+    // Queued until the turn ends: counted as buffered meanwhile.
+    expect(out.bufferedAmount).toBeGreaterThan(300 * 40);
+    for (let i = 1; i <= 300; i++) {
+      const m = await fromB.next();
+      expect(m.kind === 'HelloRequest' && m.value.xid._num).toBe(i);
+    }
+    expect(writes).toBe(1);
+    // A message sent in a turn of its own is written alone, and a close sends what is queued first.
+    out.send(hello(301));
+    await new Promise((r) => setTimeout(r, 0));
+    out.send(hello(302));
+    out.close();
+    for (const n of [301, 302]) {
+      const m = await fromB.next();
+      expect(m.kind === 'HelloRequest' && m.value.xid._num).toBe(n);
+    }
+    expect(writes).toBe(3);
+  });
+
   describe('a frame that is not a psibase message closes that stream, and nothing else', () => {
     let good: Libp2pPeerSocket;
     let goodIn: ReturnType<typeof inbox>;

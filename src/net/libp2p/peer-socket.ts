@@ -10,7 +10,7 @@
  */
 import type { Connection, Stream } from '@libp2p/interface';
 import { Circuit, WebRTC, WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher';
-import { FrameTooLargeError, PeerFrameError, PeerStreamClosedError } from './errors.ts';
+import { PeerFrameError, PeerStreamClosedError } from './errors.ts';
 import { checkPeerMessage, encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from './frames.ts';
 
 /** WebSocket close status codes (RFC 6455 §7.4.1), the same numbers as src/node/p2p/websocket.ts. */
@@ -85,6 +85,15 @@ export interface Libp2pPeerSocketInit {
   closeTimeoutMs?: number;
 }
 
+/**
+ * Frames sent in one turn of the event loop go to the stream as one write, up to this
+ * many bytes (a larger frame goes alone). Each write is a muxer frame, an encrypted
+ * noise message and a WebSocket or data-channel message, whose fixed costs dwarf a
+ * small block's: a sync that sent ~300-byte blocks one write each spent most of a
+ * browser's main thread on them.
+ */
+export const COALESCE_BYTES = 256 * 1024;
+
 export class Libp2pPeerSocket implements PeerSocket {
   private readonly decoder: FrameDecoder;
   private readonly validate: boolean;
@@ -96,6 +105,9 @@ export class Libp2pPeerSocket implements PeerSocket {
   private pinging = false;
   /** Frames that arrived before a message handler was set. */
   private held: Uint8Array[] = [];
+  /** Frames sent this turn, written together at its end (COALESCE_BYTES). */
+  private queued: Uint8Array[] = [];
+  private queuedBytes = 0;
   rttMs: number | undefined;
   /** Why this side closed the stream for the peer's fault, if it did. */
   error: PeerFrameError | undefined;
@@ -164,12 +176,36 @@ export class Libp2pPeerSocket implements PeerSocket {
   send(data: Uint8Array): boolean {
     if (!this.isOpen) return false;
     const frame = encodeFrame(data, this.init.maxFrameBytes ?? MAX_FRAME_BYTES);
+    if (this.queuedBytes + frame.length > COALESCE_BYTES && !this.flush()) return false;
+    this.queued.push(frame);
+    this.queuedBytes += frame.length;
+    if (this.queued.length === 1) queueMicrotask(() => this.flush());
+    return true;
+  }
+
+  /** Writes the frames queued this turn as one chunk; false if the stream would not take it. */
+  private flush(): boolean {
+    const frames = this.queued;
+    if (frames.length === 0) return true;
+    const bytes = this.queuedBytes;
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (this.stream.writeStatus !== 'writable') return false;
+    let chunk = frames[0]!;
+    if (frames.length > 1) {
+      chunk = new Uint8Array(bytes);
+      let at = 0;
+      for (const f of frames) {
+        chunk.set(f, at);
+        at += f.length;
+      }
+    }
     try {
-      this.stream.send(frame);
+      this.stream.send(chunk);
       return true;
-    } catch (e) {
-      if (e instanceof FrameTooLargeError) throw e;
-      // The stream closed meanwhile, or its write buffer overflowed (it is reset).
+    } catch {
+      // The stream closed meanwhile, or its write buffer overflowed (it is reset, and
+      // its close event tells the peer network).
       return false;
     }
   }
@@ -197,10 +233,11 @@ export class Libp2pPeerSocket implements PeerSocket {
   }
 
   get bufferedAmount(): number {
-    return this.stream.writeBufferLength;
+    return this.stream.writeBufferLength + this.queuedBytes;
   }
 
   drained(): Promise<void> {
+    if (this.queued.length === 1) queueMicrotask(() => this.flush());
     if (this.closed || !this.stream.writableNeedsDrain) return Promise.resolve();
     return this.stream.onDrain().catch(() => undefined);
   }
@@ -211,6 +248,8 @@ export class Libp2pPeerSocket implements PeerSocket {
    */
   close(code: number = CloseCode.normal, reason = ''): void {
     if (this.closed || this.closeSent) return;
+    // What was sent before the close goes first (a fault's abort drops it anyway).
+    if (code === CloseCode.normal || code === CloseCode.goingAway) this.flush();
     this.closeSent = true;
     // The close handler hears this side's code and reason, not the stream's own close event.
     this.finish(code, reason);

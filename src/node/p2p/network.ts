@@ -93,6 +93,8 @@ const IGNORED_TYPES: ReadonlySet<number> = new Set([42, 43, 45]);
 const FIRST_XPEERS_TYPE = 64;
 /** Bytes queued on a socket before the block pump waits for it to drain. */
 const SEND_HIGH_WATER = 4 * 1024 * 1024;
+/** Blocks a catching-up peer is sent in one turn (read together first). */
+const PUMP_BATCH = 32;
 /** Received messages waiting to be handled before the socket stops reading. */
 const INBOX_HIGH = 512;
 const INBOX_LOW = 64;
@@ -980,14 +982,21 @@ export class PeerNetwork {
       for (;;) {
         const head = this.chain.head;
         if (c.closed || c.fault || !head || c.lastSent >= head.num) return;
-        const num = c.lastSent + 1;
-        const rec = await this.chain.state.store.block(num);
-        if (!rec || c.closed) return;
-        // Acknowledged from the peer meanwhile: skip it.
-        if (c.lastSent >= num) continue;
-        c.lastSent = num;
-        this.send(c, { kind: 'BlockMessage', value: { block: rec.bytes } });
-        c.peerHead.raise(num, rec.id);
+        // Read a batch, then send it in one turn: the socket writes what is sent in a
+        // turn together (one libp2p write, not one per block).
+        const from = c.lastSent + 1;
+        const to = Math.min(head.num, from + PUMP_BATCH - 1);
+        const recs = await Promise.all(Array.from({ length: to - from + 1 }, (_, i) => this.chain.state.store.block(from + i)));
+        for (let i = 0; i < recs.length; i++) {
+          const rec = recs[i];
+          if (!rec || c.closed) return;
+          const num = from + i;
+          // Acknowledged from the peer meanwhile: skip it.
+          if (c.lastSent >= num) continue;
+          c.lastSent = num;
+          this.send(c, { kind: 'BlockMessage', value: { block: rec.bytes } });
+          c.peerHead.raise(num, rec.id);
+        }
         if (c.ws.bufferedAmount > SEND_HIGH_WATER) await c.ws.drained();
       }
     } finally {
