@@ -40,6 +40,8 @@ describe('the browser node refuses forged signatures in its verify worker', () =
   let good: Uint8Array;
   let forgedProof: Uint8Array;
   let forgedBlock: Uint8Array;
+  let forgedEmpty: Uint8Array;
+  let genuineEmpty: Uint8Array;
   let codeHash: string;
 
   beforeAll(async () => {
@@ -58,16 +60,29 @@ describe('the browser node refuses forged signatures in its verify worker', () =
       expect(b.rejected).toEqual([]);
       return b;
     };
-    // Block 3: alice → bob, signed by alice. Block 4: alice → bob claiming alice's key,
-    // signed with bob's (which only the forger's always-yes verifier let in).
+    // Block 3: alice → bob, signed by alice. Block 4: a good transfer, then alice → bob
+    // claiming alice's key, signed with bob's (which only the forger's always-yes verifier
+    // let in); its proofs go to the verify worker together (a lone proof is checked on
+    // the node's thread: verifiers.ts WORKER_MIN_ITEMS).
     const block3 = await produce([await signedTransfer({ from: 'alice', to: 'bob', amount: '7', memo: 'good', tapos, expiration })], 1n);
-    const block4 = await produce([await signedTransfer({ from: 'alice', to: 'bob', amount: '5', memo: 'forged', tapos, expiration, signer: 'bob' })], 2n);
+    // Block 4: empty, genuine (its signature alone is checked, on the node's own thread).
+    const empty = await produce([], 2n);
+    const block5 = await produce(
+      [
+        await signedTransfer({ from: 'alice', to: 'bob', amount: '3', memo: 'good too', tapos, expiration }),
+        await signedTransfer({ from: 'alice', to: 'bob', amount: '5', memo: 'forged', tapos, expiration, signer: 'bob' }),
+      ],
+      3n,
+    );
     genesis = boot.bytes;
     good = block3.bytes;
-    forgedProof = block4.bytes;
+    genuineEmpty = empty.bytes;
+    forgedProof = block5.bytes;
     // Block 3 again, its id signed with alice's key: not the producer's.
     const alice = await devnetKey('alice');
     forgedBlock = packSignedBlock({ ...unpackSignedBlock(block3.bytes), signature: await sign(alice, blockSignatureData(block3.id)) });
+    // Block 4 signed with alice's key: its signature is its only proof, checked on the node's own thread.
+    forgedEmpty = packSignedBlock({ ...unpackSignedBlock(empty.bytes), signature: await sign(alice, blockSignatureData(empty.id)) });
     t = await openSourcePage();
   }, 120_000);
   afterAll(async () => {
@@ -127,12 +142,12 @@ describe('the browser node refuses forged signatures in its verify worker', () =
   });
 
   it('stops at a transaction whose proof is signed with another key, committing nothing of its block', async () => {
-    const r = await syncInPage('forged-proof', [genesis, good, forgedProof]);
+    const r = await syncInPage('forged-proof', [genesis, good, genuineEmpty, forgedProof]);
     expect(r.error?.name).toBe('SyncError');
-    expect(r.error?.message).toMatch(/^block 4 from the peer is invalid: transaction \d+: service 'verify-sig' aborted with message: signature invalid/);
-    expect(r.head).toBe(3);
-    expect(r.storedHead).toBe(3);
-    expect(r.storedBlocks).toEqual([2, 3]);
+    expect(r.error?.message).toMatch(/^block 5 from the peer is invalid: transaction \d+: service 'verify-sig' aborted with message: signature invalid/);
+    expect(r.head).toBe(4);
+    expect(r.storedHead).toBe(4);
+    expect(r.storedBlocks).toEqual([2, 3, 4]);
     expect(verifyWorkerRunning()).toBe(true);
   });
 
@@ -144,5 +159,12 @@ describe('the browser node refuses forged signatures in its verify worker', () =
     expect(r.storedHead).toBe(2);
     expect(r.storedBlocks).toEqual([2]);
     expect(verifyWorkerRunning()).toBe(true);
+  });
+
+  it('stops at an empty block whose lone signature (checked on the node’s own thread) is not the producer’s', async () => {
+    const r = await syncInPage('forged-empty', [genesis, good, forgedEmpty]);
+    expect(r.error?.name).toBe('SyncError');
+    expect(r.error?.message).toMatch(/^block 4 from the peer is invalid: block signature: service 'verify-sig' aborted with message: signature invalid/);
+    expect(r.storedBlocks).toEqual([2, 3]);
   });
 });
