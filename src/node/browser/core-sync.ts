@@ -219,7 +219,11 @@ export class CoreSync {
   async start(): Promise<void> {
     if (this.running) return;
     const peersOnly = this.init.peersOnly;
-    if (!this.chain.head) await (peersOnly ? this.genesisFromPeers(peersOnly.chainId) : this.init.genesis());
+    if (!this.chain.head) {
+      const t0 = performance.now();
+      await (peersOnly ? this.genesisFromPeers(peersOnly.chainId) : this.init.genesis());
+      this.log(`p2p: took the genesis block ${peersOnly ? 'from browser peers' : 'over HTTP'} in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
     const bridge = this.bridge;
     const peers =
       bridge &&
