@@ -79,14 +79,38 @@ export function openTransaction(input: Uint8Array | SignedTransaction): OpenedTr
  * checked it (its inner Transaction as FracPack too), so only the inner Transaction is
  * decoded, instead of packing the transaction again and decoding both layers.
  */
-function openInBlock(t: SignedTransaction): OpenedTransaction {
+function openInBlock(t: SignedTransaction, id?: Uint8Array): OpenedTransaction {
   let transaction: Transaction;
   try {
     transaction = unpackTransaction(t.transaction);
   } catch (e) {
     throw new TransactionRejectedError('malformed', `transaction is malformed: ${(e as Error).message}`, undefined, { cause: e });
   }
-  return { signed: t, transaction, id: sha256(t.transaction) };
+  return { signed: t, transaction, id: id ?? sha256(t.transaction) };
+}
+
+/** Transactions at least this large have their ids hashed by WebCrypto, where the platform has it. */
+const PLATFORM_HASH_BYTES = 64 * 1024;
+
+/**
+ * The ids of a block's large transactions (a service's code, a site's files), hashed by
+ * the platform's WebCrypto (native, and off the thread in a browser) rather than in JS:
+ * the devnet's 2 MB genesis took ~100 ms of a browser node's thread in JS. The same
+ * SHA-256; undefined where small or where there is no WebCrypto.
+ */
+async function platformIds(transactions: readonly SignedTransaction[]): Promise<(Uint8Array | undefined)[]> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle || !transactions.some((t) => t.transaction.length >= PLATFORM_HASH_BYTES)) return [];
+  return Promise.all(
+    transactions.map(async (t) =>
+      t.transaction.length >= PLATFORM_HASH_BYTES
+        ? subtle.digest('SHA-256', t.transaction as Uint8Array<ArrayBuffer>).then(
+            (d) => new Uint8Array(d),
+            () => undefined, // hashed in JS instead
+          )
+        : undefined,
+    ),
+  );
 }
 
 export interface ProduceOptions {
@@ -769,7 +793,8 @@ export class Chain {
     const body = async () => {
       let opened: OpenedTransaction[];
       try {
-        opened = transactions.map(openInBlock);
+        const ids = await platformIds(transactions);
+        opened = transactions.map((t, i) => openInBlock(t, ids[i]));
       } catch (e) {
         throw new BlockValidationError('block contains a malformed transaction', { cause: e });
       }
