@@ -27,9 +27,6 @@ export async function browserNativeVerifiers(): Promise<NativeVerifier[]> {
   return [{ codeHash, verify: (p) => checker.verify(p) }];
 }
 
-/** Batches smaller than this are checked on the node's own thread. */
-export const WORKER_MIN_ITEMS = 2;
-
 interface Waiting {
   key: Uint8Array;
   data: Uint8Array;
@@ -81,10 +78,7 @@ class SignatureChecker {
     const items = this.#queue;
     this.#queue = [];
     if (items.length === 0) return;
-    // One proof (a block's own signature while syncing empty blocks) costs less here than
-    // the round trip: posting it and its answer took ~0.2 ms of this thread, WebCrypto's
-    // check ~0.1 ms.
-    if (!this.#worker || items.length < WORKER_MIN_ITEMS) return this.#checkHere(items);
+    if (!this.#worker) return this.#checkHere(items);
     const id = this.#nextId++;
     this.#sent.set(id, items);
     const request: VerifyRequest = { id, items: items.map(({ key, data, proof }) => ({ key, data, proof })) };

@@ -62,10 +62,9 @@ describe('the browser node refuses forged signatures in its verify worker', () =
     };
     // Block 3: alice → bob, signed by alice. Block 4: a good transfer, then alice → bob
     // claiming alice's key, signed with bob's (which only the forger's always-yes verifier
-    // let in); its proofs go to the verify worker together (a lone proof is checked on
-    // the node's thread: verifiers.ts WORKER_MIN_ITEMS).
+    // let in); its proofs go to the verify worker together.
     const block3 = await produce([await signedTransfer({ from: 'alice', to: 'bob', amount: '7', memo: 'good', tapos, expiration })], 1n);
-    // Block 4: empty, genuine (its signature alone is checked, on the node's own thread).
+    // Block 4: empty, genuine (its signature is its only proof).
     const empty = await produce([], 2n);
     const block5 = await produce(
       [
@@ -81,7 +80,7 @@ describe('the browser node refuses forged signatures in its verify worker', () =
     // Block 3 again, its id signed with alice's key: not the producer's.
     const alice = await devnetKey('alice');
     forgedBlock = packSignedBlock({ ...unpackSignedBlock(block3.bytes), signature: await sign(alice, blockSignatureData(block3.id)) });
-    // Block 4 signed with alice's key: its signature is its only proof, checked on the node's own thread.
+    // Block 4 signed with alice's key: its signature is its only proof.
     forgedEmpty = packSignedBlock({ ...unpackSignedBlock(empty.bytes), signature: await sign(alice, blockSignatureData(empty.id)) });
     t = await openSourcePage();
   }, 120_000);
@@ -161,7 +160,7 @@ describe('the browser node refuses forged signatures in its verify worker', () =
     expect(verifyWorkerRunning()).toBe(true);
   });
 
-  it('stops at an empty block whose lone signature (checked on the node’s own thread) is not the producer’s', async () => {
+  it('stops at an empty block whose lone signature is not the producer’s', async () => {
     const r = await syncInPage('forged-empty', [genesis, good, forgedEmpty]);
     expect(r.error?.name).toBe('SyncError');
     expect(r.error?.message).toMatch(/^block 4 from the peer is invalid: block signature: service 'verify-sig' aborted with message: signature invalid/);
