@@ -134,6 +134,8 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
   let stopPush: (() => Promise<void>) | undefined;
   /** The held transactions this producer relays to its browser peers, and theirs to it (relay.ts). */
   let txRelay: TxRelay | undefined;
+  /** Runs discovery now (set once it can run): the chain just became known. */
+  let discoverNow: () => void = () => undefined;
 
   const bridge = new PagePeerBridge(init.port, transport, {
     log,
@@ -150,6 +152,9 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
     relay: (tx) => relayToPeers(tx),
     // A network the Node peer is not of: its psibase stream goes; it stays the relay.
     onChain: (_chainId, nodePeer) => {
+      // A joiner's node knows its chain once it holds the genesis block: the invite's
+      // inviter is dialed then, not at the next discovery round (up to 3 s later).
+      discoverNow();
       if (nodePeer) return;
       for (const s of sockets.values()) if (s.peerId === nodePeerId) s.close(1000, 'not a peer of this network');
       if (peer) setMode(true, undefined);
@@ -357,6 +362,7 @@ export async function startLeaderNet(init: LeaderNetInit): Promise<LeaderNet> {
       void dialBrowser(p);
     }
   };
+  discoverNow = () => void discover();
 
   /** The Node peer's psibase stream; dialed again while it is gone. */
   const dialNodePeer = async (addr: Multiaddr): Promise<boolean> => {
