@@ -19,7 +19,7 @@ import { hasPrefix, prefixEnd } from './bytes.ts';
 import { checkLmdbFile } from './lmdb-file.ts';
 import { checkPrefixLen } from './memory-kv.ts';
 import { StateError, StoreDamagedError, StoreFormatError } from '../errors.ts';
-import type { BlockCommit, BlockRecord, BlocksCommit, HeadRecord, KvStore, RangeOptions } from './store.ts';
+import { blockRun, type BlockCommit, type BlockRecord, type BlocksCommit, type HeadRecord, type KvStore, type RangeOptions } from './store.ts';
 import type { Bytes, KvEntry, KvReader } from './types.ts';
 import type { KvWrite } from './overlay.ts';
 
@@ -359,13 +359,10 @@ export class LmdbStore implements KvStore {
   /** The stored blocks from `from` to `to`, read at once (a caller sends them in one turn). */
   async blocks(from: number, to: number): Promise<BlockRecord[]> {
     this.#open();
-    const out: BlockRecord[] = [];
-    for (let num = from; num <= to; num++) {
+    return blockRun(from, to, (num) => {
       const b = this.#blocks.get(num);
-      if (!b) break;
-      out.push(decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num })));
-    }
-    return out;
+      return b && decodeBlock(num, openRecord(b, `block ${num}'s record`, { block: num }));
+    });
   }
 
   commitBlock({ writes, block, head, undo, dropUndoTo }: BlockCommit): Promise<void> {

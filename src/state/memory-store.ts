@@ -3,7 +3,7 @@ import { compact, toHex } from './bytes.ts';
 import { MemoryKv } from './memory-kv.ts';
 import { StateError } from '../errors.ts';
 import type { KvWrite } from './overlay.ts';
-import type { BlockCommit, BlockRecord, BlocksCommit, HeadRecord, KvStore, RangeOptions } from './store.ts';
+import { blockRun, type BlockCommit, type BlockRecord, type BlocksCommit, type HeadRecord, type KvStore, type RangeOptions } from './store.ts';
 import type { Bytes, KvEntry, KvReader } from './types.ts';
 
 /** Each key of `writes` (first time only) with its value in `reader` before them. */
@@ -66,13 +66,7 @@ export class MemoryStore implements KvStore {
 
   async blocks(from: number, to: number): Promise<BlockRecord[]> {
     this.#open();
-    const out: BlockRecord[] = [];
-    for (let num = from; num <= to; num++) {
-      const b = this.#blocks.get(num);
-      if (!b) break;
-      out.push(b);
-    }
-    return out;
+    return blockRun(from, to, (num) => this.#blocks.get(num));
   }
 
   async commitBlock({ writes, block, head, undo, dropUndoTo }: BlockCommit): Promise<void> {

@@ -101,3 +101,14 @@ export interface KvStore {
   readonly syncReader: KvReader | undefined;
   close(): Promise<void>;
 }
+
+/** The records `read` gives for `from` to `to`, in order, ending before the first missing one (KvStore.blocks for stores that read one at a time). */
+export function blockRun(from: number, to: number, read: (num: number) => BlockRecord | undefined): BlockRecord[] {
+  const out: BlockRecord[] = [];
+  for (let num = from; num <= to; num++) {
+    const rec = read(num);
+    if (!rec) break;
+    out.push(rec);
+  }
+  return out;
+}
