@@ -135,6 +135,23 @@ describe('psibase peer messages between Node peers over libp2p', () => {
     expect(writes).toBe(3);
   });
 
+  it('dials a new connection when the one libp2p holds has a closed muxer under an open socket', async () => {
+    const first = await b.peers.dial(a.addresses()[0]!);
+    await nextAccepted();
+    const stale = first.connection;
+    // What a joiner met: the muxer gone, the WebSocket still open, libp2p still handing the connection out.
+    await (stale as unknown as { muxer: { close(): Promise<void> } }).muxer.close();
+    expect(stale.status).toBe('open');
+    expect(b.node.getConnections(a.node.peerId)).toContain(stale);
+    const again = await b.peers.dial(a.addresses()[0]!);
+    const inn = inbox(await nextAccepted());
+    expect(again.connection).not.toBe(stale);
+    again.send(hello(77));
+    const m = await inn.next();
+    expect(m.kind === 'HelloRequest' && m.value.xid._num).toBe(77);
+    again.close();
+  });
+
   describe('a frame that is not a psibase message closes that stream, and nothing else', () => {
     let good: Libp2pPeerSocket;
     let goodIn: ReturnType<typeof inbox>;

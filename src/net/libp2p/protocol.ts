@@ -60,7 +60,18 @@ export class PsibasePeerProtocol {
     let stream: Stream;
     try {
       connection = await this.node.dial(target, options);
-      stream = await connection.newStream(PSIBASE_PEER_PROTOCOL, { ...options, runOnLimitedConnection: false });
+      try {
+        stream = await connection.newStream(PSIBASE_PEER_PROTOCOL, { ...options, runOnLimitedConnection: false });
+      } catch (e) {
+        // libp2p keeps a connection whose muxer closed while its socket stays open, and
+        // hands it to every dial until the socket closes (a joiner's connection to its
+        // relay stayed so ~9 s): it is aborted, and one new connection tried.
+        if ((e as Error).name !== 'ConnectionClosedError' || connection.status !== 'open') throw e;
+        this.init.log?.(`libp2p: the connection to ${connection.remotePeer.toString()} cannot open streams (${(e as Error).message}): aborted, dialing again`);
+        connection.abort(e as Error);
+        connection = await this.node.dial(target, options);
+        stream = await connection.newStream(PSIBASE_PEER_PROTOCOL, { ...options, runOnLimitedConnection: false });
+      }
     } catch (e) {
       throw new PeerDialError(`cannot open a psibase peer stream to ${target.toString()}: ${(e as Error).message}`, { cause: e, details: { target: target.toString() } });
     }
