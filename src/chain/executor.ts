@@ -102,7 +102,7 @@ async function platformIds(transactions: readonly SignedTransaction[]): Promise<
   const subtle = globalThis.crypto?.subtle;
   if (!subtle || !transactions.some((t) => t.transaction.length >= PLATFORM_HASH_BYTES)) return [];
   return Promise.all(
-    transactions.map(async (t) =>
+    transactions.map((t) =>
       t.transaction.length >= PLATFORM_HASH_BYTES
         ? subtle.digest('SHA-256', t.transaction as Uint8Array<ArrayBuffer>).then(
             (d) => new Uint8Array(d),

@@ -74,6 +74,7 @@ import { packSignedBlock, packSignedTransaction, unpackSignedBlock, type Block, 
 import { bytesEqual, toHex } from '../state/bytes.ts';
 import { layeredReader } from '../state/layers.ts';
 import { mergeUndo, undoOf } from '../state/memory-store.ts';
+import { readBlocks } from '../state/store.ts';
 import { WriteOverlay, type KvWrite } from '../state/overlay.ts';
 import type { KvReader } from '../state/types.ts';
 import { BLOCK_INTERVAL_MS } from './constants.ts';
@@ -609,7 +610,7 @@ export class CoreNode {
     const store = this.chain.state.store;
     // Read in runs where the store can (IndexedDB: one transaction a run, not a block).
     sending: for (let n = start; n <= to; ) {
-      const run = store.blocks ? await store.blocks(n, Math.min(to, n + LOG_READ_RUN - 1)) : [await store.block(n)].filter((r) => r !== undefined);
+      const run = await readBlocks(store, n, Math.min(to, n + LOG_READ_RUN - 1));
       if (run.length === 0) break;
       for (const rec of run) {
         if (!this.transport.sendToPeer(peer, encodeMessage({ kind: 'BlockMessage', value: { block: rec.bytes } }))) break sending;

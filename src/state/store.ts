@@ -102,6 +102,16 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
+/**
+ * Blocks `from` to `to` of `store`, in order, ending before the first missing one: one
+ * read where the store reads runs (KvStore.blocks), else one read a block, all asked at once.
+ */
+export async function readBlocks(store: Pick<KvStore, 'block' | 'blocks'>, from: number, to: number): Promise<BlockRecord[]> {
+  if (store.blocks) return store.blocks(from, to);
+  const recs = await Promise.all(Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => store.block(from + i)));
+  return blockRun(from, to, (num) => recs[num - from]);
+}
+
 /** The records `read` gives for `from` to `to`, in order, ending before the first missing one (KvStore.blocks for stores that read one at a time). */
 export function blockRun(from: number, to: number, read: (num: number) => BlockRecord | undefined): BlockRecord[] {
   const out: BlockRecord[] = [];

@@ -123,6 +123,12 @@ describe('psibase peer messages between Node peers over libp2p', () => {
       expect(m.kind === 'HelloRequest' && m.value.xid._num).toBe(i);
     }
     expect(writes).toBe(1);
+    // drained() writes what is queued at once (a sender waiting on it must not wait on its own queue).
+    out.send(hello(300));
+    const drained = out.drained();
+    expect(writes).toBe(2);
+    await drained;
+    expect((await fromB.next()).kind).toBe('HelloRequest');
     // A message sent in a turn of its own is written alone, and a close sends what is queued first.
     out.send(hello(301));
     await new Promise((r) => setTimeout(r, 0));
@@ -132,7 +138,7 @@ describe('psibase peer messages between Node peers over libp2p', () => {
       const m = await fromB.next();
       expect(m.kind === 'HelloRequest' && m.value.xid._num).toBe(n);
     }
-    expect(writes).toBe(3);
+    expect(writes).toBe(4);
   });
 
   it('dials a new connection when the one libp2p holds has a closed muxer under an open socket', async () => {

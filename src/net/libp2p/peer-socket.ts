@@ -237,7 +237,7 @@ export class Libp2pPeerSocket implements PeerSocket {
   }
 
   drained(): Promise<void> {
-    if (this.queued.length === 1) queueMicrotask(() => this.flush());
+    this.flush();
     if (this.closed || !this.stream.writableNeedsDrain) return Promise.resolve();
     return this.stream.onDrain().catch(() => undefined);
   }

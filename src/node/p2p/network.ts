@@ -73,6 +73,7 @@ import { accountNumber } from '../../protocol/names.ts';
 import { blockId } from '../../protocol/ids.ts';
 import { unpackSignedBlock } from '../../protocol/types.ts';
 import { bytesEqual } from '../../state/bytes.ts';
+import { readBlocks } from '../../state/store.ts';
 // Block ids as psibase's JSON writes them (upper-case hex), as /native/status does.
 import { toHex as hexId } from '../../protocol/fracpack/index.ts';
 import { randomBytes } from 'node:crypto';
@@ -986,11 +987,11 @@ export class PeerNetwork {
         // turn together (one libp2p write, not one per block).
         const from = c.lastSent + 1;
         const to = Math.min(head.num, from + PUMP_BATCH - 1);
-        const recs = await Promise.all(Array.from({ length: to - from + 1 }, (_, i) => this.chain.state.store.block(from + i)));
-        for (let i = 0; i < recs.length; i++) {
-          const rec = recs[i];
-          if (!rec || c.closed) return;
-          const num = from + i;
+        const recs = await readBlocks(this.chain.state.store, from, to);
+        if (recs.length === 0) return;
+        for (const rec of recs) {
+          if (c.closed) return;
+          const num = rec.num;
           // Acknowledged from the peer meanwhile: skip it.
           if (c.lastSent >= num) continue;
           c.lastSent = num;
